@@ -9,8 +9,9 @@ Devanagari of the body arrives intact.
   covered without touching this file), for applications of Maharashtra (English and
   Marathi), Karnataka and the centre (English and Hindi), one of them with a name
   as long as the form allows, whose bilingual subject must fold; and a decider's list of the
-  steps of one deadline run (``DECIDER_LISTS``: about many applications, not one),
-  through the real sweep, in English and the decider's language.
+  steps of one deadline run, or of the steps handed to them at once (``DECIDER_LISTS``:
+  about many applications, not one), through the real sweep and job, in English and the
+  decider's language.
 - allauth's mail, through its real flows, in the language the person chose on the
   portal's language switch, or, when it goes to an account at the request of whoever
   typed its address, in the holder's language where the portal knows it
@@ -50,9 +51,11 @@ from tests.verification.helpers import GovernmentProfileFactory
 pytestmark = pytest.mark.django_db
 
 TEMPLATES_DIR = Path(settings.BASE_DIR) / "templates" / "onboarding" / "email"
-# The deadline sweep's mail to one decider listing several steps, of many applications:
-# sent and decoded through the sweep (test_a_deciders_list_...), not with one application's context.
-DECIDER_LISTS = ["decisions_due"]
+# A decider's mail listing several steps, of many applications: the deadline sweep's
+# (decisions_due) and that of the steps handed to them at once (steps_assigned), sent and
+# decoded through the code that sends them (test_a_deciders_list_..., test_a_list_of_the_steps_
+# handed_...), not with one application's context.
+DECIDER_LISTS = ["decisions_due", "steps_assigned"]
 ONBOARDING_TEMPLATES = sorted(path.name.removesuffix("_subject.txt") for path in TEMPLATES_DIR.glob("*_subject.txt")
                               if path.name.removesuffix("_subject.txt") not in DECIDER_LISTS)
 
@@ -323,7 +326,7 @@ def test_a_deciders_list_decodes_exactly_in_english_and_the_deciders_language(
     from onboarding.approval.deadlines import deadline_sweep
     from tests.onboarding.approval_helpers import make_state_admin
 
-    assert DECIDER_LISTS == ["decisions_due"] and (TEMPLATES_DIR / "decisions_due_subject.txt").exists()
+    assert "decisions_due" in DECIDER_LISTS and (TEMPLATES_DIR / "decisions_due_subject.txt").exists()
     mh = make_state_admin("MH", email="admin.mh@maharashtra.gov.in", totp=False)
     ka = make_state_admin("KA", email="admin.ka@karnataka.gov.in", totp=False)
     GovernmentProfileFactory(user=ka, request_language="mr")
@@ -377,6 +380,74 @@ def test_a_deciders_list_decodes_exactly_in_english_and_the_deciders_language(
     assert (f"the competent authority ({AUTHORITY_EMAIL}) has not decided yet; please follow it up: "
             f"{settings.SITE_URL}/onboarding/queue/") in mh_english
     assert f"{settings.SITE_URL}/onboarding/queue/{mh_soon[0].pk}/" in mh_english
+
+
+def test_a_list_of_the_steps_handed_to_a_decider_decodes_exactly_in_english_and_the_deciders_language(
+    smtp_server, django_capture_on_commit_callbacks
+):
+    """The one mail to each decider of the steps handed to them at once
+    (onboarding/approval/decider_mails.py: assigned_mails), through the real job that tells
+    the steps nobody could decide to those appointed since: to Maharashtra's new
+    administrator in English and Marathi (the applications' language); to Karnataka's, who
+    asked to be verified in Marathi, in English and Marathi (theirs); to a new superadmin,
+    of appeals of both states, in English and Hindi. Every link absolute, and the portal's."""
+    from urllib.parse import urlsplit
+
+    from django.urls import resolve
+
+    from onboarding.approval.deadlines import undecided_steps_assign
+    from onboarding.models import ApprovalStep
+    from tests.onboarding.approval_helpers import make_state_admin
+
+    assert "steps_assigned" in DECIDER_LISTS and (TEMPLATES_DIR / "steps_assigned_subject.txt").exists()
+    since = timezone.now() - timedelta(days=3)
+
+    def step(jurisdiction, name, stage="state", status="with_state", **fields):
+        application = ApplicationFactory(jurisdiction=jurisdiction, organisation_name=name, status=status)
+        return ApprovalStepFactory(application=application, stage=stage, nobody_may_decide_since=since, **fields).pk
+
+    mh_steps = [step("MH", APPLICATIONS["maharashtra"][1]), step("MH", LONG_NAME)]
+    ka_steps = [step("KA", APPLICATIONS["karnataka"][1]), step("KA", "Department of Revenue & Disaster Management")]
+    appeals = [step("KA", "Karnataka State Archives", stage="appeal", status="under_appeal", grounds="Yes."),
+               step("MH", APPLICATIONS["maharashtra"][1], stage="appeal", status="under_appeal", grounds="होय.")]
+    mh = make_state_admin("MH", email="admin.mh@maharashtra.gov.in", totp=False)
+    ka = make_state_admin("KA", email="admin.ka@karnataka.gov.in", totp=False)
+    GovernmentProfileFactory(user=ka, request_language="mr")
+    root = make_superadmin(email="root@sandes.nic.in", totp=False)
+    received = send_and_receive(smtp_server, django_capture_on_commit_callbacks, undecided_steps_assign)
+    assert len(received) == 3
+    by_recipient = {message["To"].addresses[0].addr_spec: (raw, message) for raw, message in received}
+
+    def listed(ids):
+        steps = list(ApprovalStep.objects.select_related("application").filter(pk__in=ids).order_by("due_at", "pk"))
+        return {"count": len(steps), "listed": {"steps": steps, "more_in_queue": 0, "more_appeals": 0}}
+
+    cases = {
+        mh.email: (listed(mh_steps), "mr", "Now waiting for your decision: 2 applications / "
+                                           "आता तुमच्या निर्णयासाठी प्रलंबित: 2 अर्ज"),
+        ka.email: (listed(ka_steps), "mr", "Now waiting for your decision: 2 applications / "
+                                           "आता तुमच्या निर्णयासाठी प्रलंबित: 2 अर्ज"),
+        root.email: (listed(appeals), "hi", "Now waiting for your decision: 2 applications / "
+                                            "अब आपके निर्णय की प्रतीक्षा में: 2 आवेदन"),
+    }
+    for address, (context, second, subject) in cases.items():
+        english_subject, english_body = rendered("steps_assigned", context, "en")
+        second_subject, second_body = rendered("steps_assigned", context, second)
+        assert subject == f"{english_subject} / {second_subject}"
+        body = assert_delivered_exactly(*by_recipient[address], subject=subject, to=[address])
+        assert body == f"{english_body}\n\n----------\n\n{second_body}\n", address
+        english_half, _sep, second_half = body.partition("\n----------\n")
+        for listed_step in context["listed"]["steps"]:
+            assert english_half.count(listed_step.application.reference) == 1, address
+            assert listed_step.application.organisation_name in english_half, address
+        links = re.findall(r"https?://\S+", body)
+        assert len(links) == 4, links  # each step's, in each half
+        for link in links:
+            assert link.startswith(f"{settings.SITE_URL}/"), link
+            assert resolve(urlsplit(link).path).url_name == ("appeal_step" if address == root.email else "queue_step")
+        assert DEVANAGARI.search(second_half.replace(LONG_NAME, "").replace(APPLICATIONS["maharashtra"][1], ""))
+        # The second half in the language meant: Marathi's "नियत दिनांक", Hindi's "नियत तिथि".
+        assert ("नियत दिनांक" if second == "mr" else "नियत तिथि") in second_half, address
 
 
 # allauth's mail -----------------------------------------------------------------------

@@ -352,11 +352,29 @@ def _left_without_admin(person, admin, root, organisation):
     return {"organisation": organisation, "above": parent, "holders": [admin.email]}
 
 
+def _several_left_without_admin(person, admin, root, organisation):
+    """Two offices below the organisation the person administers lose their only admins by
+    the system in one call: the person acts for both, and is told of both in one mail."""
+    parent = OrganisationFactory(name="Commissioner's Office & Co", short_code="AGRI-FEAT", state="MH")
+    organisation.parent = parent
+    organisation.save(update_fields=["parent"])
+    second = OrganisationFactory(name="Taluka Agriculture Office & Co, Haveli", short_code="TAO-FEAT", state="MH",
+                                 parent=parent)
+    second_admin = make_admin(second, email="admin@haveli.mahaagri.gov.in")
+    Membership.objects.create(organisation=parent, user=person, role=MembershipRole.ADMIN)
+    role_services.organisation_admins_lapse(pairs=[(organisation.pk, admin.pk), (second.pk, second_admin.pk)],
+                                            reason="verification_ended")
+    return {"count": 2, "more": 0, "listed": [
+        {"organisation": organisation, "above": parent, "holders": [admin.email]},
+        {"organisation": second, "above": parent, "holders": [second_admin.email]}]}
+
+
 # Each role mail, by the service that sends it: the change made, returning the template's context.
 ROLE_CHANGES = {"platform_role_granted": _grant_platform, "platform_role_revoked": _revoke_platform,
                 "admin_granted": _grant_admin, "admin_revoked": _revoke_admin,
                 "superuser_granted": _make_superuser, "superuser_ended": _end_superuser,
-                "admin_address_left": _leave_by_address, "organisation_without_admin": _left_without_admin}
+                "admin_address_left": _leave_by_address, "organisation_without_admin": _left_without_admin,
+                "organisations_without_admin": _several_left_without_admin}
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -9,9 +9,11 @@ most once, however often and however many workers run the job, and a sweep
 that fails sends nothing and marks nothing.
 
 Each decider (a state administrator, a superadmin) gets one mail a batch, listing
-the steps reminded and escalated to them (``_decider_mails``): a state's queue coming
-due is one mail to each of its administrators, not one per application. The competent
-authorities' reminders, each with its own new link, stay one per step.
+the steps reminded and escalated to them (``decider_mails.deadline_mails``): a state's
+queue coming due is one mail to each of its administrators, not one per application; so
+are the steps handed to them when their administrators' roles end, or when they are
+appointed where nobody could decide (``_steps_assign``). The competent authorities'
+reminders, each with its own new link, stay one per step.
 
 The number of queries does not depend on the number of steps: bulk selects,
 conditional bulk updates and bulk inserts only.
@@ -27,12 +29,12 @@ from django.db.models import Case, Exists, F, Max, OuterRef, Q, QuerySet, Value,
 from django.utils import timezone
 
 from onboarding import notifications, workflow
+from onboarding.approval.decider_mails import ASSIGNED_TEMPLATES, assigned_mails, deadline_mails
 from onboarding.approval.selectors import (
     Tell,
     authority_steps_refused,
     deciders_to_tell,
     escalation_tell,
-    known_languages_of,
 )
 from onboarding.approval.tokens import review_url, token_build
 from onboarding.models import Application, ApplicationStatus, ApprovalStep, AuthorityToken, Decision, Stage
@@ -41,10 +43,6 @@ from portal.audit.services import audit_record_many
 from portal.deadlines import deadline_passed_if_set_before, end_of_local_day
 from portal.organisations.models import PlatformRole, PlatformRoleGrant, in_force_q
 from portal.permissions import EVERYWHERE
-
-# Steps one mail to a decider lists of each kind (overdue, due soon), most urgent first:
-# the rest are counted, with the link to the list that holds them.
-DECISIONS_LISTED = 50
 
 DUE_DAYS = {
     Stage.AUTHORITY: "ONBOARDING_AUTHORITY_DUE_DAYS",
@@ -149,57 +147,12 @@ def deadline_sweep_batch(*, now: datetime | None = None, limit: int | None = Non
         for step in to_escalate:
             events.append({"action": AuditAction.STEP_ESCALATED, "target": step.application,
                            "new": {"step": step.pk, "stage": step.stage, "due_at": step.due_at, "to": told[step.pk]}})
-        messages += _decider_mails(
+        messages += deadline_mails(
             soon=[(step, told[step.pk]) for step in to_remind if step.stage != Stage.AUTHORITY],
             overdue=[(step, told[step.pk]) for step in to_escalate], now=now)
         notifications.send_many(messages)
         audit_record_many(events)
     return {"reminded": len(to_remind), "escalated": len(to_escalate)}, claimed
-
-
-def _decider_mails(*, soon: list[tuple[ApprovalStep, list[str]]], overdue: list[tuple[ApprovalStep, list[str]]],
-                   now: datetime) -> list:
-    """One mail to each decider of the steps told to them (each step with the addresses
-    told): due ``soon`` (reminded) and ``overdue`` (escalated to them), each most urgent
-    first. One step is its own mail (step_reminder, step_escalated), several a list
-    (decisions_due: at most DECISIONS_LISTED of each kind, the rest counted). Written in
-    English and the decider's language (recipient_languages); those told of the same steps
-    in the same languages share one message. Two queries (the deciders' accounts and their
-    languages), whatever the number of steps."""
-    told: dict[str, tuple[list[ApprovalStep], list[ApprovalStep]]] = {}
-    for kind, steps in enumerate((soon, overdue)):
-        for step, recipients in sorted(steps, key=lambda item: (item[0].due_at, item[0].pk)):
-            for email in recipients:
-                told.setdefault(email, ([], []))[kind].append(step)
-    if not told:
-        return []
-    known = known_languages_of(told)
-    shared: dict[tuple, list[str]] = {}
-    for email, (due, late) in told.items():
-        languages = notifications.recipient_languages(known.get(email), [step.application for step in due + late])
-        shared.setdefault((tuple(due), tuple(late), languages), []).append(email)
-    messages = []
-    for (due, late, languages), emails in shared.items():
-        if len(due) + len(late) == 1:
-            [step] = due or late
-            template, context = ("step_reminder" if due else "step_escalated"), {
-                "application": step.application, "step": step, "now": now}
-        else:
-            template, context = "decisions_due", {
-                "soon_count": len(due), "overdue_count": len(late),
-                "sections": [_listed(late, overdue=True), _listed(due, overdue=False)]}
-        messages.append(notifications.build_bilingual(to=sorted(emails), template=template, context=context,
-                                                      languages=languages))
-    return messages
-
-
-def _listed(steps: tuple[ApprovalStep, ...], *, overdue: bool) -> dict:
-    """The steps a decider's list shows of one kind, and how many more of them are in the
-    approval queue and in the appeals."""
-    unlisted = steps[DECISIONS_LISTED:]
-    appeals = sum(step.stage == Stage.APPEAL for step in unlisted)
-    return {"overdue": overdue, "steps": steps[:DECISIONS_LISTED], "more_appeals": appeals,
-            "more_in_queue": len(unlisted) - appeals}
 
 
 def _mark_nobody_may_decide(steps: list[ApprovalStep], now: datetime) -> None:
@@ -210,15 +163,11 @@ def _mark_nobody_may_decide(steps: list[ApprovalStep], now: datetime) -> None:
             nobody_may_decide_since=now)
 
 
-# The mail that tells those who may decide a step that it waits on them, by its stage.
-ASSIGNED_TEMPLATES = {Stage.STATE: "state_assigned", Stage.APPEAL: "appeal_assigned"}
-
-
 def undecided_steps_assign(*, limit: int | None = None) -> int:
     """Tell the open steps that nobody could decide (``nobody_may_decide_since``: no
     administrator of their jurisdiction, every superadmin refused) to those who may decide
-    them now (an administrator appointed since), with the mail their opening would have
-    sent, once: the step then no longer says nobody may. It reaches them as if it opened
+    them now (an administrator appointed since), once, in one mail to each (``_steps_assign``):
+    the step then no longer says nobody may. It reaches them as if it opened
     now: due its stage's days from today (``due_at``), not by a date that may be long gone
     (nobody could have met it), and reminded and escalated again by that date, so the mail,
     the queue, the dashboards and the reminder name one date. The others stay as they are,
@@ -245,10 +194,11 @@ def undecided_steps_assign(*, limit: int | None = None) -> int:
 
 
 def _steps_assign(found: list[tuple[ApprovalStep, list[str]]], now: datetime) -> None:
-    """Tell each step of ``found`` (locked) to its addresses, with the mail its opening would
-    have sent, as if it opened ``now``: due its stage's days from today, reminded and
-    escalated again by that date, no longer marked as one nobody may decide; the audit
-    log records each (STEP_ASSIGNED: its due date before and after, and to whom)."""
+    """Tell each step of ``found`` (locked) to its addresses as if it opened ``now``: due its
+    stage's days from today, reminded and escalated again by that date, no longer marked as
+    one nobody may decide; the audit log records each (STEP_ASSIGNED: its due date before
+    and after, and to whom). Each address gets one mail (``assigned_mails``): the one the
+    step's opening would have sent, or the list of the steps handed to it."""
     if not found:
         return
     due = {stage: due_at(stage, now) for stage in ASSIGNED_TEMPLATES}
@@ -263,11 +213,7 @@ def _steps_assign(found: list[tuple[ApprovalStep, list[str]]], now: datetime) ->
                        "new": {"step": step.pk, "stage": step.stage, "due_at": due[step.stage], "to": to}})
         step.due_at = due[step.stage]
     audit_record_many(events)
-    notifications.send_many([
-        notifications.build_bilingual(to=to, template=ASSIGNED_TEMPLATES[step.stage],
-                                      context={"application": step.application, "step": step})
-        for step, to in found
-    ])
+    notifications.send_many(assigned_mails(found))
 
 
 # Platform roles whose end may change who decides the open steps: a state administrator's

@@ -1160,22 +1160,38 @@ def organisation_admins_lapse(*, pairs: list[tuple[int, int]], reason: str,
     return ending
 
 
+# Organisations one mail lists of those a batch left without an admin: the rest are
+# counted, with the link to the roles page.
+ORGANISATIONS_LISTED = 50
+
+
 def _left_without_admin_tell(ending: list[Membership]) -> None:
     """Of the organisations of the admin roles the system just ended (``ending``), those
     left with no admin whose role does not end: whoever acts for each now is told, in their
     language (who_acts_for: the admins above it, or the superadmins), written to the outbox
-    in the caller's transaction and so sent once it commits. One query when none is left
-    without."""
+    in the caller's transaction and so sent once it commits. One mail to each person: of
+    its one organisation (organisation_without_admin), or listing those it acts for
+    (organisations_without_admin: at most ORGANISATIONS_LISTED, the rest counted), not one
+    per organisation (a lapse run that ends a hundred offices' admins would mail every
+    superadmin a hundred times). One query when none is left without."""
     left = organisations_without_admin({membership.organisation_id for membership in ending})
     if not left:
         return
     organisations = {m.organisation_id: m.organisation for m in ending if m.organisation_id in left}
     acting = who_acts_for(sorted(organisations.values(), key=lambda organisation: organisation.pk))
+    told: dict[int, tuple[AnyUser, list[dict]]] = {}
     for organisation_id, organisation in sorted(organisations.items()):
         holders = sorted({m.user.email for m in ending if m.organisation_id == organisation_id})
         for user, above in acting[organisation_id]:
-            send_role_mail(user=user, template="organisation_without_admin", context={
-                "organisation": organisation, "above": above, "holders": holders})
+            told.setdefault(user.pk, (user, []))[1].append(
+                {"organisation": organisation, "above": above, "holders": holders})
+    for user, acts_for in told.values():
+        if len(acts_for) == 1:
+            send_role_mail(user=user, template="organisation_without_admin", context=acts_for[0])
+        else:
+            send_role_mail(user=user, template="organisations_without_admin", context={
+                "count": len(acts_for), "listed": acts_for[:ORGANISATIONS_LISTED],
+                "more": max(len(acts_for) - ORGANISATIONS_LISTED, 0)})
 
 
 def role_expiries_record(*, limit: int = 500) -> dict[str, int]:

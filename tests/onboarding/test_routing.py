@@ -6,6 +6,7 @@ import hashlib
 import io
 from datetime import datetime, time, timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import resolve
 from django.utils import timezone
 from django.utils.formats import date_format
 from guardian.shortcuts import get_perms
@@ -53,6 +55,8 @@ from portal.organisations.models import (
 )
 from portal.organisations.services import platform_role_revoke
 from tests.factories import (
+    ApplicationFactory,
+    ApprovalStepFactory,
     OrganisationFactory,
     PlatformRoleFactory,
     UserFactory,
@@ -77,6 +81,8 @@ from tests.onboarding.approval_helpers import (
     with_totp,
 )
 from tests.onboarding_data import VALID
+from tests.smtp import text_of
+from tests.test_every_mail_over_smtp import send_and_receive
 
 pytestmark = pytest.mark.django_db
 
@@ -1076,10 +1082,11 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
     # The draft erasure reminder, and the reminder and the automatic withdrawal of an
     # application returned for correction and left, are the retention run's, not the
     # routing's: they are sent and decoded in tests/test_feature_mail_over_smtp.py. A
-    # decider's list of the steps of one deadline run (several at once: one step is its own
-    # mail, above) is sent and decoded in tests/test_every_mail_over_smtp.py.
+    # decider's list of the steps of one deadline run, or of the steps handed to them at once
+    # (several at once: one step is its own mail, above), is sent and decoded in
+    # tests/test_every_mail_over_smtp.py.
     assert set(expected_subjects) == templates - {"retention_draft_reminder", "retention_returned_reminder",
-                                                  "withdrawn_not_corrected", "decisions_due"}
+                                                  "withdrawn_not_corrected", "decisions_due", "steps_assigned"}
     mails = list(OutboxMessage.objects.all())
     subjects = [english(m.subject) for m in mails]
     references = [first.reference, application.reference, lapsed.reference, pulled.reference, other.reference,
@@ -1216,8 +1223,9 @@ def test_a_state_step_nobody_may_decide_is_shown_and_reaches_the_first_administr
 
 # Queries of undecided_steps_assign that tells steps, however many: savepoint, the locked
 # steps, deciders_to_tell (five), the steps' update, the audit rows (savepoint, chain lock,
-# chain head, the rows, the head's update, release), the outbox rows, release.
-ASSIGN_QUERIES = 16
+# chain head, the rows, the head's update, release), the deciders' accounts and languages
+# (their one mail is in their language, as the deadline sweep's), the outbox rows, release.
+ASSIGN_QUERIES = 18
 
 
 def test_an_administrator_appointed_after_the_due_date_gets_a_fresh_one(officer, django_assert_num_queries):
@@ -1344,6 +1352,131 @@ def test_when_the_last_state_admins_role_runs_out_the_superadmins_are_told_when_
     [told] = _told_of_queue(root.email, application)
     assert told.to == [root.email]
     assert AuditEvent.objects.filter(action=AuditAction.STEP_ASSIGNED).count() == 1
+
+
+def waiting_for_the_state(count, jurisdiction="MH", **fields):
+    """``count`` applications of ``jurisdiction`` waiting at the state level, each with its open step."""
+    return [ApprovalStepFactory(application=ApplicationFactory(jurisdiction=jurisdiction, status="with_state",
+                                                               organisation_name=f"District Office {n}"),
+                                stage="state", **fields) for n in range(count)]
+
+
+def delivered_to(received, address):
+    return [message for _raw, message in received if address in [a.addr_spec for a in message["To"].addresses]]
+
+
+def assert_lists_each_step(body, steps, due):
+    """The English half of a decider's list names each step once, with the day it is due and
+    its own page's absolute link."""
+    english_half = body.partition("\n----------\n")[0]
+    for step in steps:
+        link = f"{settings.SITE_URL}/onboarding/{'appeals' if step.stage == 'appeal' else 'queue'}/{step.pk}/"
+        assert english_half.count(step.application.reference) == 1, english_half
+        line = next(line for line in english_half.splitlines() if step.application.reference in line)
+        assert line == (f"- {step.application.reference}, {step.application.organisation_name} "
+                        f"({step.get_stage_display()}), due {date_format(timezone.localtime(due), 'j F Y')}: {link}"), line
+        resolve(urlsplit(link).path)
+    return english_half
+
+
+@pytest.mark.parametrize("ending", ["revoked", "expired"])
+def test_the_steps_the_last_state_admin_leaves_reach_each_superadmin_in_one_mail_listing_them(
+        ending, smtp_server, django_capture_on_commit_callbacks):
+    """Maharashtra's only state administrator leaves (their role revoked, or run out and
+    recorded by the job) with six applications waiting: each superadmin, who decides them
+    now, was sent six "New application in your approval queue" mails, one per application,
+    from that one change (as many as the state's queue holds). As the deadline sweep does,
+    each now gets one mail listing them, in English and the applications' language, each
+    application with its own link; every step is still audited to whom it went."""
+    from portal.organisations.services import role_expiries_record
+
+    leaving = make_state_admin("MH", email="secretary.it@maharashtra.gov.in", totp=False)
+    roots = [make_superadmin(email="root@sandes.nic.in", totp=False),
+             make_superadmin(email="second.root@nic.in", totp=False)]
+    steps = waiting_for_the_state(6)
+    grant = PlatformRoleGrant.objects.get(user=leaving)
+    now = timezone.now()
+    if ending == "revoked":
+        def end():
+            return platform_role_revoke(grant_id=grant.pk, actor=roots[0], reason="Transferred")
+    else:
+        PlatformRoleGrant.objects.filter(pk=grant.pk).update(ends_at=now + timedelta(hours=1))
+        now += timedelta(hours=1, minutes=10)
+
+        def end():
+            assert role_expiries_record()["platform_roles"] == 1
+    with time_machine.travel(now, tick=False):
+        received = send_and_receive(smtp_server, django_capture_on_commit_callbacks, end)
+    for root in roots:
+        assert len(delivered_to(received, root.email)) == 1, [str(m["Subject"]) for m in delivered_to(received, root.email)]
+    [message] = delivered_to(received, roots[0].email)
+    assert sorted(a.addr_spec for a in message["To"].addresses) == sorted(root.email for root in roots)
+    english_subject, _sep, marathi_subject = str(message["Subject"]).partition(" / ")
+    assert english_subject == "Now waiting for your decision: 6 applications"
+    assert marathi_subject == "आता तुमच्या निर्णयासाठी प्रलंबित: 6 अर्ज"
+    fresh = end_of_local_day(now, settings.ONBOARDING_STATE_DUE_DAYS)
+    english_half = assert_lists_each_step(text_of(message), steps, fresh)
+    assert "These applications are now waiting for your decision" in english_half
+    assert DEVANAGARI_RE.search(text_of(message).partition("\n----------\n")[2])
+    told = {event.new_values["step"]: event.new_values["to"]
+            for event in AuditEvent.objects.filter(action=AuditAction.STEP_ASSIGNED)}
+    assert told == {step.pk: sorted(root.email for root in roots) for step in steps}
+    assert audit_verify() == []
+
+
+def test_an_administrator_appointed_for_steps_nobody_could_decide_gets_one_mail_listing_them(
+        smtp_server, django_capture_on_commit_callbacks):
+    """Six applications wait in Maharashtra's queue with nobody who may decide them, and an
+    appeal with no superadmin to hear it. A state administrator is appointed: the job that
+    tells them sent one "New application in your approval queue" mail per application; it
+    now sends one listing the six. The appeal is theirs to decide no more than before;
+    the superadmin appointed next is sent the appeal's own mail, as one step is."""
+    since = timezone.now() - timedelta(days=3)
+    steps = waiting_for_the_state(6, nobody_may_decide_since=since)
+    appealed = ApplicationFactory(jurisdiction="MH", status="under_appeal", organisation_name="Appealing Office")
+    appeal = ApprovalStepFactory(application=appealed, stage="appeal", jurisdiction="MH", grounds="Yes.",
+                                 nobody_may_decide_since=since)
+    admin = make_state_admin("MH", email="new.secretary@maharashtra.gov.in", totp=False)
+    received = send_and_receive(smtp_server, django_capture_on_commit_callbacks, undecided_steps_assign)
+    [message] = delivered_to(received, admin.email)
+    assert [a.addr_spec for a in message["To"].addresses] == [admin.email]
+    assert str(message["Subject"]) == "Now waiting for your decision: 6 applications / आता तुमच्या निर्णयासाठी प्रलंबित: 6 अर्ज"
+    english_half = assert_lists_each_step(text_of(message), steps,
+                                          end_of_local_day(timezone.now(), settings.ONBOARDING_STATE_DUE_DAYS))
+    assert appealed.reference not in english_half
+    assert len(received) == 1
+
+    root = make_superadmin(email="root@sandes.nic.in", totp=False)
+    [(_raw, told)] = send_and_receive(smtp_server, django_capture_on_commit_callbacks, undecided_steps_assign)
+    assert [a.addr_spec for a in told["To"].addresses] == [root.email]
+    assert str(told["Subject"]).startswith(f"Appeal to decide: application {appealed.reference} / ")
+    assert f"{settings.SITE_URL}/onboarding/appeals/{appeal.pk}/" in text_of(told)
+
+
+def test_a_list_of_steps_handed_on_shows_the_most_urgent_and_counts_the_rest_where_they_wait(
+        monkeypatch, smtp_server, django_capture_on_commit_callbacks):
+    """A list of the steps handed to a decider is bounded as the deadline sweep's is: the
+    DECISIONS_LISTED (four here) due first, each with its own link; the rest counted, with
+    the link of the list that holds them (the approval queue, the appeals)."""
+    from onboarding.approval import decider_mails
+
+    monkeypatch.setattr(decider_mails, "DECISIONS_LISTED", 4)
+    since = timezone.now() - timedelta(days=3)
+    steps = waiting_for_the_state(5, nobody_may_decide_since=since)
+    for _n in range(2):
+        ApprovalStepFactory(application=ApplicationFactory(jurisdiction="KA", status="under_appeal"), stage="appeal",
+                            grounds="Yes.", nobody_may_decide_since=since)
+    root = make_superadmin(email="root@sandes.nic.in", totp=False)
+    [(_raw, message)] = send_and_receive(smtp_server, django_capture_on_commit_callbacks, undecided_steps_assign)
+    # Applications of Maharashtra and Karnataka: Hindi, the second language they do not share.
+    assert str(message["Subject"]) == "Now waiting for your decision: 7 applications / अब आपके निर्णय की प्रतीक्षा में: 7 आवेदन"
+    english_half = assert_lists_each_step(text_of(message), steps[:4],
+                                          end_of_local_day(timezone.now(), settings.ONBOARDING_STATE_DUE_DAYS))
+    assert steps[4].application.reference not in english_half
+    assert english_half.rstrip().endswith(
+        f"… and 1 more, in your approval queue: {settings.SITE_URL}/onboarding/queue/\n"
+        f"… and 2 more, in the appeals: {settings.SITE_URL}/onboarding/appeals/"), english_half
+    assert [a.addr_spec for a in message["To"].addresses] == [root.email]
 
 
 def test_a_state_admin_whose_auditor_role_of_another_state_ends_is_told_of_the_steps_they_now_decide(officer):

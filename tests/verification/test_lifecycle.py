@@ -181,6 +181,86 @@ def test_when_the_system_ends_an_offices_last_admin_the_admins_above_are_told_in
     assert not messages_to(world["admin_office"].email)[1:]  # the revoked admin: only the revocation
 
 
+def test_one_lapse_run_tells_each_person_who_acts_once_listing_the_organisations_left_without_admin(
+        world, smtp_server, django_capture_on_commit_callbacks):
+    """Superannuation ends the only admins of five collectorates (nobody above them) and of
+    two offices below the agriculture department in one run: every superadmin was sent five
+    "has no admin any more" mails, and the department's admin two, one per organisation
+    (as many as the batch ended). Each person who acts for them now gets one mail listing
+    those they act for, in their language, each with who lost the role, in what capacity
+    they act for it and the link to its admins; a person told of one organisation still gets
+    that organisation's own mail."""
+    from portal.organisations.models import OrganisationDomain
+    from tests.factories import OrganisationFactory
+    from tests.smtp import text_of
+    from tests.test_every_mail_over_smtp import send_and_receive
+
+    root, parent, parent_admin = world["superadmin"], world["parent"], world["admin_parent"]
+    GovernmentProfileFactory(user=parent_admin, organisation=parent, request_language="mr")
+    collectorates, offices = [], []
+    with time_machine.travel(START, tick=False):
+        for n in range(5):
+            collectorate = OrganisationFactory(name=f"Collectorate {n}", short_code=f"COLL-{n}")
+            OrganisationDomain.objects.create(organisation=collectorate, domain=f"coll{n}.gov.in", is_verified=True)
+            lapsing_admin(collectorate, date(2026, 3, 31), granted_by=root, email=f"rdc@coll{n}.gov.in")
+            collectorates.append(collectorate)
+        for n in range(2):
+            office = OrganisationFactory(name=f"Taluka Agriculture Office {n}", short_code=f"TAO-{n}", parent=parent)
+            OrganisationDomain.objects.create(organisation=office, domain=f"tao{n}.mahaagri.gov.in", is_verified=True)
+            lapsing_admin(office, date(2026, 3, 31), granted_by=parent_admin, email=f"tao@tao{n}.mahaagri.gov.in")
+            offices.append(office)
+    with time_machine.travel(datetime(2026, 4, 1, 0, 30, tzinfo=IST), tick=False):
+        received = send_and_receive(smtp_server, django_capture_on_commit_callbacks, tasks.superannuation_lapse)
+    by_recipient = {}
+    for _raw, message in received:
+        for address in message["To"].addresses:
+            by_recipient.setdefault(address.addr_spec, []).append(message)
+    assert len(by_recipient[root.email]) == 1, [str(m["Subject"]) for m in by_recipient[root.email]]
+    assert len(by_recipient[parent_admin.email]) == 1, [str(m["Subject"]) for m in by_recipient[parent_admin.email]]
+    assert world["auditor"].email not in by_recipient
+
+    [to_root] = by_recipient[root.email]
+    assert str(to_root["Subject"]) == "5 organisations have no admin any more"
+    body = text_of(to_root)
+    for n, collectorate in enumerate(collectorates):
+        assert body.count(f"Collectorate {n}:") == 1, body
+        assert (f"Collectorate {n}: the admin role of rdc@coll{n}.gov.in ended; no organisation above it has an "
+                f"admin, so you act for it as a superadmin. Its admins: "
+                f"{settings.SITE_URL}/portal/roles/organisations/{collectorate.pk}/") in " ".join(body.split()), body
+    assert "Taluka" not in body
+
+    [to_parent] = by_recipient[parent_admin.email]
+    assert str(to_parent["Subject"]) == "2 संस्थांना आता कोणीही प्रशासक नाही"  # Marathi, theirs
+    body = text_of(to_parent)
+    for n, office in enumerate(offices):
+        assert f"Taluka Agriculture Office {n}" in body and f"tao@tao{n}.mahaagri.gov.in" in body
+        assert f"{settings.SITE_URL}/portal/roles/organisations/{office.pk}/" in body
+    assert "Agriculture Department, Maharashtra" in body and "Collectorate" not in body
+
+
+def test_a_list_of_organisations_left_without_admin_is_bounded_the_rest_counted(world, monkeypatch):
+    """However many organisations one run leaves without an admin, the mail listing them
+    names at most ORGANISATIONS_LISTED (two here), and counts the rest, with the link to the
+    roles page where each is found."""
+    from portal.organisations import services as role_services
+    from tests.factories import OrganisationFactory
+
+    monkeypatch.setattr(role_services, "ORGANISATIONS_LISTED", 2)
+    root = world["superadmin"]
+    with time_machine.travel(START, tick=False):
+        for n in range(3):
+            lapsing_admin(OrganisationFactory(name=f"Collectorate {n}", short_code=f"COLL-{n}"), date(2026, 3, 31),
+                          granted_by=root, email=f"rdc@coll{n}.gov.in")
+    told = len(messages_to(root.email))
+    with time_machine.travel(datetime(2026, 4, 1, 0, 30, tzinfo=IST), tick=False):
+        assert tasks.superannuation_lapse() == {"revoked": 3}
+    [mail] = messages_to(root.email)[told:]
+    assert mail.subject == "3 organisations have no admin any more"
+    assert "Collectorate 0:" in mail.body and "Collectorate 1:" in mail.body and "Collectorate 2" not in mail.body
+    assert mail.body.rstrip().endswith(
+        f"… and 1 more organisation left with no admin; find it on the roles page: {settings.SITE_URL}/portal/roles/")
+
+
 def test_lapsing_twice_changes_nothing_the_second_time(world):
     with time_machine.travel(START, tick=False):
         verified(world, superannuation_date=date(2026, 1, 10))
