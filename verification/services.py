@@ -153,8 +153,8 @@ def restart_confirmation_year(profile: GovernmentProfile, now: datetime) -> list
     """Verifying or reinstating someone counts as a confirmation of their official
     address: the year until the next one starts now (verification/lifecycle.py)."""
     profile.address_confirmed_at = now
-    profile.confirmation_requested_at = profile.confirmation_reminded_at = None
-    return ["address_confirmed_at", "confirmation_requested_at", "confirmation_reminded_at"]
+    profile.confirmation_requested_at = profile.confirmation_reminded_at = profile.confirmation_paused_at = None
+    return ["address_confirmed_at", "confirmation_requested_at", "confirmation_reminded_at", "confirmation_paused_at"]
 
 
 def _membership_start(profile: GovernmentProfile) -> None:

@@ -105,6 +105,8 @@ class AuditAction(models.TextChoices):
         "Official address asked to be confirmed for the year")
     VERIFICATION_CONFIRMATION_REMINDED = "verification.confirmation_reminded", _(
         "Reminder to confirm the official address sent")
+    VERIFICATION_CONFIRMATION_RESUMED = "verification.confirmation_resumed", _(
+        "Time to confirm the official address given back: the verification did not count for a while")
 
 
 class AuditEvent(models.Model):
