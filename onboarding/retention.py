@@ -5,7 +5,9 @@
   application's second language); still not saved ``grace_days`` after it, they are
   erased with their files. A save that changes nothing counts: it moves ``updated_at``.
 - Withdrawn and finally rejected applications keep their reference, organisation,
-  status, dates and each step's stage and decision; after the policy's days they
+  status, dates and each step's stage and decision; after the policy's days (by
+  default the three years the data protection notice promises, which the page of
+  the policies recalls to a superadmin who keeps them for less) they
   lose the form's answers, their saved versions, their files and the personal
   details of their steps (names, addresses, remarks, grounds, client address).
 Applications under appeal are never due (their status is neither)."""
@@ -15,6 +17,7 @@ from datetime import datetime, timedelta
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
+from onboarding.application.declarations import CLOSED_APPLICATION_PROMISE, CLOSED_APPLICATION_PROMISED_DAYS
 from onboarding.models import (
     Application,
     ApplicationDocument,
@@ -120,4 +123,5 @@ def register() -> None:
     retention_rule_register(RetentionRule(
         kind=RetentionKind.CLOSED_APPLICATION, target_type="onboarding.application", person_field="nodal_officer_id",
         due=closed_due, apply=closed_reduce, audit_of=applications_audit, deletes=False,
+        promised_days=CLOSED_APPLICATION_PROMISED_DAYS, promise=CLOSED_APPLICATION_PROMISE,
     ))

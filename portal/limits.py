@@ -30,6 +30,19 @@ def next_allowed(rows: QuerySet, field: str, limit: int, now: datetime, *,
     return recent[0] + window if len(recent) >= limit else None
 
 
+def next_allowed_among(sources: list[tuple[QuerySet, str]], limit: int, now: datetime, *,
+                       window: timedelta = WINDOW) -> datetime | None:
+    """``next_allowed`` for a limit that counts the rows of several ``sources`` together
+    ((rows, field) pairs: what was kept and what was refused once the work had started):
+    None while fewer than ``limit`` of them fall in the ``window`` before ``now``; else when
+    enough of them have left it that one more is allowed (the ``limit``-th newest leaves).
+    One query per source, each reading at most ``limit`` values."""
+    moments = sorted((moment for rows, field in sources
+                      for moment in rows.filter(**{f"{field}__gt": now - window}).order_by(f"-{field}")
+                      .values_list(field, flat=True)[:limit]), reverse=True)
+    return moments[limit - 1] + window if len(moments) >= limit else None
+
+
 def shown(moment: datetime) -> str:
     """``moment`` as the limit's message names it: in the portal's time zone, the month
     in the language of the page ("4 Dec 2026, 21:28", "4 डिसेंबर 2026, 21:28")."""

@@ -12,7 +12,7 @@ from portal.organisations.models import Organisation
 from portal.organisations.states import State
 from verification.models import ADMIN_END_REASONS, VerificationStatus
 from verification.services import PROFILE_FIELDS, REASON_MAX, JoinDecision, clean_reason
-from verification.validators import check_official_address, clean_mobile
+from verification.validators import check_official_address, check_superannuation_not_too_late, clean_mobile
 
 
 class OrganisationSearchForm(AccessibleForm):
@@ -75,6 +75,8 @@ class JoinRequestForm(AccessibleForm):
         value = self.cleaned_data.get("superannuation_date")
         if value is not None and value <= timezone.localdate():
             raise ValidationError(_("The date of superannuation must be in the future."), code="past")
+        if value is not None:
+            check_superannuation_not_too_late(value)
         return value
 
 

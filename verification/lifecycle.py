@@ -15,6 +15,12 @@
   after the request (GovernmentProfile.confirmation_deadline): the mails give that date,
   and every link works to its end.
   None of these for a verification not in force (verified_in_force), whose link confirms nothing.
+  Nor does the grace period count while it is not (an organisation suspended, an account
+  deactivated): the hourly job marks when it stopped counting and, once it counts again,
+  moves the deadline on by that time (and to at least ``VERIFICATION_RECONFIRM_REMINDER_DAYS``
+  from then), the links already mailed working to the new end; when that changes the date
+  the mails gave, the one reminder goes again, naming the new date (audited, by
+  ``system:reconfirmation``, with both dates).
 
 Each job takes ids from a selector and hands them to a service, which claims the rows
 under a lock (``FOR UPDATE SKIP LOCKED``: a second run at the same moment skips them),
@@ -30,7 +36,7 @@ from datetime import datetime, timedelta
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Case, DateTimeField, Exists, OuterRef, Q, Value, When
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -38,7 +44,7 @@ from django.utils import timezone
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record, audit_record_many
 from portal.deadlines import deadline_passed_if_set_before
-from portal.organisations.models import Membership, MembershipRole
+from portal.organisations.models import Membership, MembershipRole, OrganisationStatus
 from portal.organisations.services import organisation_admins_lapse
 from portal.tokens import token_digest, token_new
 from verification import notifications
@@ -75,7 +81,8 @@ def _confirming(now: datetime) -> Q:
     """Verifications the yearly confirmation concerns: those in force (verified_in_force).
     One past its date of superannuation is over, whether or not the hourly job has written
     it down; one of a deactivated account or in a suspended organisation stays as it was
-    while it is (not asked, reminded nor suspended), its year going on once it counts again."""
+    while it is (not asked, reminded nor suspended), its year going on once it counts again
+    (and a grace period it was in, given back: _due_to_pause, _due_to_resume)."""
     return verified_in_force(timezone.localdate(now))
 
 
@@ -90,11 +97,26 @@ def _due_to_remind(now: datetime) -> Q:
     remind = now - timedelta(days=settings.VERIFICATION_RECONFIRM_GRACE_DAYS
                              - settings.VERIFICATION_RECONFIRM_REMINDER_DAYS)
     return _confirming(now) & Q(confirmation_reminded_at__isnull=True, confirmation_requested_at__lte=remind,
-                                confirmation_requested_at__gte=_asked_before_the_deadline_passed(now))
+                                confirmation_requested_at__gte=_asked_before_the_deadline_passed(now),
+                                confirmation_paused_at__isnull=True)
 
 
 def _due_to_suspend(now: datetime) -> Q:
-    return _confirming(now) & Q(confirmation_requested_at__lt=_asked_before_the_deadline_passed(now))
+    return _confirming(now) & Q(confirmation_requested_at__lt=_asked_before_the_deadline_passed(now),
+                                confirmation_paused_at__isnull=True)
+
+
+def _due_to_pause(now: datetime) -> Q:
+    """Verified profiles asked to confirm, their deadline still running, that stopped being in
+    force but for superannuation (their organisation suspended, their account deactivated:
+    the link confirms nothing meanwhile) and are not marked yet."""
+    not_counting = ~Q(organisation__status=OrganisationStatus.ACTIVE) | Q(user__is_active=False)
+    return not_counting & Q(status=VerificationStatus.VERIFIED, confirmation_paused_at__isnull=True,
+                            confirmation_requested_at__gte=_asked_before_the_deadline_passed(now))
+
+
+def _due_to_resume(now: datetime) -> Q:
+    return _confirming(now) & Q(confirmation_requested_at__isnull=False, confirmation_paused_at__isnull=False)
 
 
 def _ids(condition: Q, limit: int) -> list[int]:
@@ -104,6 +126,12 @@ def _ids(condition: Q, limit: int) -> list[int]:
 def lapsed_profile_ids(*, now: datetime | None = None, limit: int = 1000) -> list[int]:
     """Held profiles whose date of superannuation has passed (the day after it, local time)."""
     return _ids(_lapsed(timezone.localdate(now or timezone.now())), limit)
+
+
+def confirmation_pause_ids(*, now: datetime | None = None, limit: int = 1000) -> dict[str, list[int]]:
+    """Profiles asked to confirm whose grace period stopped counting, and those whose counts again."""
+    now = now or timezone.now()
+    return {"pause": _ids(_due_to_pause(now), limit), "resume": _ids(_due_to_resume(now), limit)}
 
 
 def confirmation_due_ids(*, now: datetime | None = None, limit: int = 1000) -> dict[str, list[int]]:
@@ -227,6 +255,66 @@ def _send_links(profiles: list[GovernmentProfile], *, template: str, action: Aud
     audit_record_many(events)
 
 
+def confirmations_pause(*, profile_ids: Iterable[int], now: datetime | None = None) -> int:
+    """Mark when the grace period of each given profile stopped counting (its verification
+    no longer in force). A mark, not a change anyone sees: what it gives back is audited
+    when the verification counts again (confirmations_resume). Returns how many."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        profiles = _claim(profile_ids, _due_to_pause(now))
+        if profiles:
+            GovernmentProfile.objects.filter(pk__in=[p.pk for p in profiles]).update(confirmation_paused_at=now)
+    return len(profiles)
+
+
+def _given_back(profile: GovernmentProfile, now: datetime) -> datetime:
+    """The moment the grace period of ``profile`` counts from once its verification counts
+    again: its request moved on by the time it did not count, and late enough to leave at
+    least the reminder's days (a day at least) from ``now``."""
+    shifted = profile.confirmation_requested_at + (now - profile.confirmation_paused_at)
+    latest_left = now - timedelta(days=settings.VERIFICATION_RECONFIRM_GRACE_DAYS
+                                  - max(settings.VERIFICATION_RECONFIRM_REMINDER_DAYS, 1))
+    return max(shifted, latest_left)
+
+
+def confirmations_resume(*, profile_ids: Iterable[int], now: datetime | None = None) -> int:
+    """Give back to each given profile whose verification counts again the grace it did not
+    have while it did not: the deadline moves on (_given_back), the links of this request
+    still unused work to the new one, and when the date the mails gave changed the one
+    reminder goes again at its moment before the new date; audited. Returns how many."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        profiles = _claim(profile_ids, _due_to_resume(now))
+        if not profiles:
+            return 0
+        events, expiries = [], {}
+        for profile in profiles:
+            old_deadline, paused_at = profile.confirmation_deadline, profile.confirmation_paused_at
+            profile.confirmation_requested_at = _given_back(profile, now)
+            profile.confirmation_paused_at = None
+            deadline = profile.confirmation_deadline
+            if timezone.localdate(deadline) != timezone.localdate(old_deadline):
+                profile.confirmation_reminded_at = None  # the reminder names the new date
+            expiries[profile.pk] = (old_deadline, deadline)
+            events.append({"action": AuditAction.VERIFICATION_CONFIRMATION_RESUMED, "target": profile,
+                           "actor_role": RECONFIRMATION, "old": {"deadline": old_deadline},
+                           "new": {"deadline": deadline, "not_counted_from": paused_at,
+                                   "confirmation_requested_at": profile.confirmation_requested_at,
+                                   "user": profile.user.email, "organisation": profile.organisation_id}})
+        GovernmentProfile.objects.bulk_update(
+            profiles, ["confirmation_requested_at", "confirmation_paused_at", "confirmation_reminded_at"])
+        # This request's links still unused are those that expire at its old deadline
+        # (those of an earlier year, at theirs).
+        this_request = Q()
+        for pk, (old_deadline, _deadline) in expiries.items():
+            this_request |= Q(profile_id=pk, expires_at=old_deadline)
+        AddressConfirmation.objects.filter(this_request, used_at__isnull=True).update(expires_at=Case(
+            *(When(profile_id=pk, then=Value(deadline)) for pk, (_old, deadline) in expiries.items()),
+            output_field=DateTimeField()))
+        audit_record_many(events)
+    return len(profiles)
+
+
 def confirmations_request(*, profile_ids: Iterable[int], now: datetime | None = None) -> int:
     """This year's request to confirm the official address, to each given profile that
     is due for it, once (marked ``confirmation_requested_at``)."""
@@ -234,7 +322,8 @@ def confirmations_request(*, profile_ids: Iterable[int], now: datetime | None = 
     with transaction.atomic():
         profiles = _claim(profile_ids, _due_to_ask(now))
         if profiles:
-            GovernmentProfile.objects.filter(pk__in=[p.pk for p in profiles]).update(confirmation_requested_at=now)
+            GovernmentProfile.objects.filter(pk__in=[p.pk for p in profiles]).update(confirmation_requested_at=now,
+                                                                                     confirmation_paused_at=None)
             for profile in profiles:
                 profile.confirmation_requested_at = now
             _send_links(profiles, template="confirm_address", action=AuditAction.VERIFICATION_CONFIRMATION_REQUESTED,
@@ -371,7 +460,9 @@ def address_confirm(*, digest: str, request: HttpRequest | None = None) -> tuple
         profile = row.profile
         old = profile.address_confirmed_at
         profile.address_confirmed_at, profile.confirmation_requested_at, profile.confirmation_reminded_at = now, None, None
-        profile.save(update_fields=["address_confirmed_at", "confirmation_requested_at", "confirmation_reminded_at"])
+        profile.confirmation_paused_at = None
+        profile.save(update_fields=["address_confirmed_at", "confirmation_requested_at", "confirmation_reminded_at",
+                                    "confirmation_paused_at"])
         AddressConfirmation.objects.filter(profile=profile, used_at__isnull=True).update(used_at=now)
         row.used_at = now
         audit_record(

@@ -160,9 +160,14 @@ class GovernmentProfile(models.Model):
     # (verification/lifecycle.py): when it was last confirmed (verifying and reinstating
     # count as confirming), and when this year's request and its one reminder were
     # mailed (both cleared by a confirmation).
+    # The grace period counts only while the verification is in force (verified_in_force):
+    # the hourly job marks when it stopped counting (``confirmation_paused_at``) and, once it
+    # counts again, moves ``confirmation_requested_at`` (from which the deadline is counted)
+    # on by the time it did not.
     address_confirmed_at = models.DateTimeField(null=True, blank=True)
     confirmation_requested_at = models.DateTimeField(null=True, blank=True)
     confirmation_reminded_at = models.DateTimeField(null=True, blank=True)
+    confirmation_paused_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["requested_at", "id"]
@@ -219,9 +224,9 @@ class GovernmentProfile(models.Model):
     def confirmation_deadline(self):
         """When this year's request to confirm the official address runs out, or None when
         none is open: the end of the day (India's time) VERIFICATION_RECONFIRM_GRACE_DAYS
-        after the request. The mails and pages give that date, so the whole of it is the
-        person's: the links work, and the verification stands, until it ends
-        (verification/lifecycle.py)."""
+        after the request (moved on by the time the verification was not in force). The
+        mails and pages give that date, so the whole of it is the person's: the links work,
+        and the verification stands, until it ends (verification/lifecycle.py)."""
         if self.confirmation_requested_at is None:
             return None
         return end_of_local_day(self.confirmation_requested_at, settings.VERIFICATION_RECONFIRM_GRACE_DAYS)

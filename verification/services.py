@@ -59,7 +59,7 @@ from verification.selectors import (
     verified_at_once,
     waiting_requests_count,
 )
-from verification.validators import check_official_address, clean_mobile
+from verification.validators import check_official_address, check_superannuation_not_too_late, clean_mobile
 
 REASON_MAX = 1000
 # The longest input each detail accepts (the mobile number is stored normalised, in 13).
@@ -153,8 +153,8 @@ def restart_confirmation_year(profile: GovernmentProfile, now: datetime) -> list
     """Verifying or reinstating someone counts as a confirmation of their official
     address: the year until the next one starts now (verification/lifecycle.py)."""
     profile.address_confirmed_at = now
-    profile.confirmation_requested_at = profile.confirmation_reminded_at = None
-    return ["address_confirmed_at", "confirmation_requested_at", "confirmation_reminded_at"]
+    profile.confirmation_requested_at = profile.confirmation_reminded_at = profile.confirmation_paused_at = None
+    return ["address_confirmed_at", "confirmation_requested_at", "confirmation_reminded_at", "confirmation_paused_at"]
 
 
 def _membership_start(profile: GovernmentProfile) -> None:
@@ -272,6 +272,11 @@ def _bounded_details(details: dict) -> dict:
     superannuation = details.get("superannuation_date") or None
     if superannuation is not None and not isinstance(superannuation, date):
         errors["superannuation_date"] = ValidationError(_("Enter a valid date."), code="invalid")
+    elif superannuation is not None:
+        try:
+            check_superannuation_not_too_late(superannuation)
+        except ValidationError as exc:
+            errors["superannuation_date"] = exc
     cleaned["superannuation_date"] = superannuation
     if errors:
         raise ValidationError(errors)

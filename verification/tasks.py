@@ -30,8 +30,18 @@ def superannuation_lapse():
              time_limit=600, soft_time_limit=540)
 def address_reconfirmation():
     """Beat, hourly: this year's requests to confirm the official address, the one
-    reminder, and the suspension of those whose grace period ended unconfirmed."""
+    reminder, and the suspension of those whose grace period ended unconfirmed; first,
+    the grace periods that stopped counting (the verification not in force) are marked,
+    and those that count again given back the time they did not."""
     batch = settings.VERIFICATION_SWEEP_BATCH
+    for _batch in range(MAX_BATCHES):
+        marks = lifecycle.confirmation_pause_ids(limit=batch)
+        if marks["pause"]:
+            lifecycle.confirmations_pause(profile_ids=marks["pause"])
+        if marks["resume"]:
+            lifecycle.confirmations_resume(profile_ids=marks["resume"])
+        if all(len(ids) < batch for ids in marks.values()):
+            break
     steps = {"asked": lifecycle.confirmations_request, "reminded": lifecycle.confirmations_remind,
              "suspended": lifecycle.profiles_suspend_unconfirmed}
     kinds = {"asked": "ask", "reminded": "remind", "suspended": "suspend"}

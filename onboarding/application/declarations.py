@@ -19,7 +19,36 @@ FIRST_NOTICE_VERSION = "2026.1"
 # The first text left out who else reads an approved application: the admins of the
 # organisation it made and of those above it (an admin administers the offices below),
 # and the superadmins.
-NOTICE_VERSION = "2026.1.1"
+SECOND_NOTICE_VERSION = "2026.1.1"
+# The second said nothing of the drafts the daily retention run erases, nor of the returned
+# applications it withdraws (onboarding.retention).
+NOTICE_VERSION = "2026.1.2"
+
+# Every version promises to keep a rejected or withdrawn application for three years: the
+# closed applications' retention policy keeps them so long by default, and a superadmin who
+# keeps them for less is told so at the field (onboarding.retention registers the promise).
+CLOSED_APPLICATION_PROMISED_DAYS = 3 * 365
+CLOSED_APPLICATION_PROMISE = _(
+    "The data protection notice nodal officers accept promises to keep a rejected or withdrawn application for "
+    "three years (1,095 days)."
+)
+
+FIRST_HOW_LONG_WE_KEEP_IT = (
+    _("How long we keep it"),
+    _(
+        "For as long as your organisation uses the platform and for seven years after it leaves; a rejected or "
+        "withdrawn application is kept for three years."
+    ),
+)
+HOW_LONG_WE_KEEP_IT = (
+    _("How long we keep it"),
+    _(
+        "For as long as your organisation uses the platform and for seven years after it leaves; a rejected or "
+        "withdrawn application is kept for three years. An application never sent for a decision is erased after a "
+        "reminder by email once it has not been touched for six months, and one returned for correction and not "
+        "sent again is withdrawn so."
+    ),
+)
 
 FIRST_WHO_CAN_SEE_IT = (
     _("Who can see it"),
@@ -53,13 +82,7 @@ NOTICE_SECTIONS = [
             "officers about the application, and to keep a record that can be audited."
         ),
     ),
-    (
-        _("How long we keep it"),
-        _(
-            "For as long as your organisation uses the platform and for seven years after it leaves; a rejected or "
-            "withdrawn application is kept for three years."
-        ),
-    ),
+    HOW_LONG_WE_KEEP_IT,
     WHO_CAN_SEE_IT,
     (
         _("How to complain"),
@@ -88,11 +111,19 @@ class DeclarationNotice:
     notice_id: int | None = None  # the published notice's row; None for the built-in text
 
 
+def _earlier(version: str, *replaced: tuple[tuple, tuple]) -> DeclarationNotice:
+    """An earlier built-in text: the current sections, each (current, then) pair of ``replaced``
+    as it was then (compared by identity: the texts are lazy, translated only when shown)."""
+    def as_then(section):
+        return next((then for current, then in replaced if current is section), section)
+    return DeclarationNotice(version=version, sections=[as_then(section) for section in NOTICE_SECTIONS])
+
+
 BUILT_IN_NOTICE = DeclarationNotice(version=NOTICE_VERSION, sections=NOTICE_SECTIONS)
 BUILT_IN_NOTICES = {
-    FIRST_NOTICE_VERSION: DeclarationNotice(
-        version=FIRST_NOTICE_VERSION,
-        sections=[FIRST_WHO_CAN_SEE_IT if section is WHO_CAN_SEE_IT else section for section in NOTICE_SECTIONS]),
+    FIRST_NOTICE_VERSION: _earlier(FIRST_NOTICE_VERSION, (WHO_CAN_SEE_IT, FIRST_WHO_CAN_SEE_IT),
+                                   (HOW_LONG_WE_KEEP_IT, FIRST_HOW_LONG_WE_KEEP_IT)),
+    SECOND_NOTICE_VERSION: _earlier(SECOND_NOTICE_VERSION, (HOW_LONG_WE_KEEP_IT, FIRST_HOW_LONG_WE_KEEP_IT)),
     NOTICE_VERSION: BUILT_IN_NOTICE,
 }
 

@@ -33,6 +33,11 @@ class RetentionRule:
     # Optional reminder before the action: records due one, and sending it for a batch.
     remind_due: Callable[[RetentionPolicy, datetime], QuerySet] | None = None
     remind: Callable[[list[int], datetime], None] | None = None
+    # What the data protection notice people accepted promises of these records: kept at
+    # least ``promised_days``; ``promise`` (translatable) says so to a superadmin who keeps
+    # them for fewer days (retention_policy_promise), which is allowed (a newer notice may say less).
+    promised_days: int | None = None
+    promise: str = ""
 
 
 _RULES: dict[str, RetentionRule] = {}

@@ -87,6 +87,15 @@ def retention_policy_update(
     return policy
 
 
+def retention_policy_promise(*, kind: str, days: int) -> str | None:
+    """What the data protection notice promises of the records of ``kind`` when a policy
+    would keep them fewer than the promised days (a warning, not a refusal), or None. No query."""
+    rule = next((rule for rule in retention_rules() if rule.kind == kind), None)
+    if rule is None or rule.promised_days is None or days >= rule.promised_days:
+        return None
+    return str(rule.promise)
+
+
 # How many records a change is counted up to, for the confirmation it asks: a count over a
 # big table stops there (one bounded query).
 NEWLY_DUE_COUNTED = 100_000

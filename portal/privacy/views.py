@@ -26,6 +26,7 @@ from portal.privacy.retention import (
     retention_policies,
     retention_policy_check,
     retention_policy_newly_due,
+    retention_policy_promise,
     retention_policy_update,
 )
 
@@ -78,6 +79,9 @@ def retention(request):
             if form.is_valid():
                 messages.success(request, _("Policy saved: %(kind)s.") % {"kind": policy.get_kind_display()})
                 return redirect("privacy:retention")
+        days = form.cleaned_data.get("days", policy.days) if bound else policy.days
+        if promise := retention_policy_promise(kind=policy.kind, days=days):
+            form.warn("days", promise)
         rows.append((policy, form))
     runs = RetentionRun.objects.all()[:10]
     return render(request, "privacy/retention.html", {"rows": rows, "runs": runs})

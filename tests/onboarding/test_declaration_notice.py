@@ -138,3 +138,37 @@ def test_an_application_that_accepted_the_first_built_in_text_keeps_it():
     assert who_can_see_it(first) == (
         "You, the competent authority named in the form, the administrators of your state (or the central "
         "administrators) and NIC's auditors. It is not shared with anyone else.")
+
+
+def how_long_we_keep_it(notice, language="en"):
+    from django.utils import translation  # noqa: PLC0415
+
+    [text] = [text for heading, text in notice.sections if str(heading) == "How long we keep it"]
+    with translation.override(language):
+        return str(text)
+
+
+@pytest.mark.parametrize(("language", "said"), [
+    ("en", "An application never sent for a decision is erased after a reminder by email once it has not been "
+           "touched for six months, and one returned for correction and not sent again is withdrawn so."),
+    ("hi", "जो आवेदन कभी निर्णय के लिए नहीं भेजा गया, उसे छह महीने तक न छुए जाने पर ईमेल से अनुस्मारक के बाद मिटा दिया "
+           "जाता है, और सुधार के लिए लौटाया गया जो आवेदन फिर से नहीं भेजा गया, उसे इसी तरह वापस ले लिया जाता है।"),
+    ("mr", "निर्णयासाठी कधीही न पाठवलेला अर्ज सहा महिने हाताळला न गेल्यास ईमेलद्वारे स्मरणपत्र दिल्यानंतर पुसला जातो, "
+           "आणि दुरुस्तीसाठी परत पाठवलेला व पुन्हा न पाठवलेला अर्ज अशाच प्रकारे मागे घेतला जातो."),
+])
+def test_the_built_in_notice_says_that_an_untouched_draft_is_erased(language, said):
+    """The daily retention run erases a draft nobody touched for six months, after a
+    reminder to its officer (portal.privacy's draft policy), and withdraws an application
+    returned for correction and left as long (its own policy): the notice the officer accepts
+    says how long their data is kept, and said nothing of either. The text that says it is a new
+    built-in version; those who accepted an earlier one keep theirs."""
+    from onboarding.application.declarations import BUILT_IN_NOTICES  # noqa: PLC0415
+
+    notice = declaration_notice_of(NOTICE_VERSION)
+    assert NOTICE_VERSION not in ("2026.1", "2026.1.1")
+    assert said in how_long_we_keep_it(notice, language)
+    for earlier in ("2026.1", "2026.1.1"):
+        assert how_long_we_keep_it(BUILT_IN_NOTICES[earlier]) == (
+            "For as long as your organisation uses the platform and for seven years after it leaves; a rejected or "
+            "withdrawn application is kept for three years.")
+    assert who_can_see_it(BUILT_IN_NOTICES["2026.1.1"]) == who_can_see_it(notice)

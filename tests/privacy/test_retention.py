@@ -3,11 +3,13 @@ register): each rule with time moved forward, legal holds, a second run changing
 nothing, the audit chain verifying after the redaction that goes with it, and a
 constant number of queries per batch."""
 
+import importlib
 from datetime import UTC, datetime, timedelta
 from io import StringIO
 
 import pytest
 import time_machine
+from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection
@@ -73,7 +75,7 @@ def only(kind):
 
 def test_the_default_policies_are_the_issues():
     assert {p.kind: (p.days, p.grace_days, p.enabled) for p in RetentionPolicy.objects.all()} == {
-        "draft_application": (180, 30, True), "closed_application": (365, 0, True),
+        "draft_application": (180, 30, True), "closed_application": (1095, 0, True),
         "returned_application": (180, 30, True), "revoked_verification": (365, 0, True),
         "unused_account": (365, 0, True),
     }
@@ -360,10 +362,10 @@ def test_an_application_returned_and_left_is_reminded_once_then_withdrawn_by_the
     assert counts_of(run(212), "returned_application") == NOTHING
     assert AuditEvent.objects.count() == events
 
-    # A year after its withdrawal it is reduced as any withdrawn application is.
+    # Three years after its withdrawal it is reduced as any withdrawn application is.
     RetentionPolicy.objects.filter(kind=RetentionKind.CLOSED_APPLICATION).update(enabled=True)
-    assert counts_of(run(212 + 364), "closed_application")["erased"] == 0
-    assert counts_of(run(212 + 366), "closed_application")["erased"] == 1
+    assert counts_of(run(212 + 1094), "closed_application")["erased"] == 0
+    assert counts_of(run(212 + 1096), "closed_application")["erased"] == 1
     reduced = Application.objects.get(pk=returned.pk)
     assert (reduced.status, reduced.reference, reduced.data) == ("withdrawn", returned.reference, {})
 
@@ -458,11 +460,12 @@ def closed():
     return withdrawn, rejected, appealed
 
 
-def test_withdrawn_and_finally_rejected_applications_keep_reference_organisation_and_decisions_after_a_year(closed):
+def test_withdrawn_and_finally_rejected_applications_keep_reference_organisation_and_decisions_after_three_years(
+        closed):
     only(RetentionKind.CLOSED_APPLICATION)
     withdrawn, rejected, appealed = closed
-    assert counts_of(run(364), "closed_application")["erased"] == 0
-    result = run(366)
+    assert counts_of(run(1094), "closed_application")["erased"] == 0
+    result = run(1096)
     assert counts_of(result, "closed_application") == {"reminded": 0, "erased": 2, "audit_events_redacted": 1}
     for application in (withdrawn, rejected):
         kept = Application.objects.get(pk=application.pk)
@@ -481,8 +484,47 @@ def test_withdrawn_and_finally_rejected_applications_keep_reference_organisation
     assert audit_verify() == []
     # A second run changes nothing.
     rows = list(Application.objects.order_by("pk").values())
-    assert counts_of(run(400), "closed_application") == {"reminded": 0, "erased": 0, "audit_events_redacted": 0}
+    assert counts_of(run(1130), "closed_application") == {"reminded": 0, "erased": 0, "audit_events_redacted": 0}
     assert list(Application.objects.order_by("pk").values()) == rows
+
+
+def test_a_withdrawn_application_is_kept_for_the_three_years_the_notice_promises(closed):
+    """The data protection notice every nodal officer accepts says "a rejected or withdrawn
+    application is kept for three years": within them its answers, versions and letter stay;
+    after them (1,095 days) it is reduced."""
+    from onboarding.application.declarations import BUILT_IN_NOTICES  # noqa: PLC0415
+
+    assert all("a rejected or withdrawn application is kept for three years" in " ".join(map(str, notice.sections[2]))
+               for notice in BUILT_IN_NOTICES.values())
+    only(RetentionKind.CLOSED_APPLICATION)
+    withdrawn, rejected, _appealed = closed
+    assert counts_of(run(2 * 365), "closed_application")["erased"] == 0
+    kept = Application.objects.get(pk=withdrawn.pk)
+    assert kept.data == withdrawn.data and kept.attachments.exists()
+    assert counts_of(run(3 * 365 - 1), "closed_application")["erased"] == 0
+    assert counts_of(run(3 * 365 + 1), "closed_application")["erased"] == 2
+    assert Application.objects.get(pk=withdrawn.pk).data == {}
+
+
+def test_the_stored_closed_policy_left_at_the_old_default_is_raised_to_three_years():
+    """The policies are rows seeded with the defaults (privacy 0001): the closed applications'
+    row still at the old default of 365 days, never changed by a superadmin, is raised to the
+    1,095 days the notice promises; one a superadmin set, even to 365, is theirs and stays."""
+    migration = importlib.import_module("portal.privacy.migrations.0007_closed_applications_kept_three_years")
+    root = make_superadmin(email="root@sandes.nic.in")
+    retention_policies()
+    closed_policy = RetentionPolicy.objects.filter(kind="closed_application")
+    closed_policy.update(days=365, changed_at=None, changed_by=None)
+    migration.closed_applications_kept_three_years(django_apps, None)
+    assert closed_policy.get().days == 1095
+    assert RetentionPolicy.objects.get(kind="unused_account").days == 365  # another kind: not this promise
+    for days, changed_by in ((365, root), (500, None)):
+        closed_policy.update(days=days, changed_at=T0, changed_by=changed_by)
+        migration.closed_applications_kept_three_years(django_apps, None)
+        assert closed_policy.get().days == days
+    closed_policy.update(days=365, changed_at=T0, changed_by=None)  # set by a superadmin since erased
+    migration.closed_applications_kept_three_years(django_apps, None)
+    assert closed_policy.get().days == 365
 
 
 # Revoked verification -----------------------------------------------------------------------------
@@ -582,11 +624,11 @@ def test_a_legal_hold_on_a_record_or_on_its_person_keeps_it_until_released(close
                                    reason="Court case 12/2026", actor=root)
         legal_hold_set(target_type="accounts.user", target_id=rejected.nodal_officer_id, reason="RTI appeal",
                        actor=root)
-    assert counts_of(run(366), "closed_application")["erased"] == 0
+    assert counts_of(run(1096), "closed_application")["erased"] == 0
     assert Application.objects.get(pk=withdrawn.pk).data == withdrawn.data
-    with at(370):
+    with at(1100):
         legal_hold_release(hold_id=on_record.pk, reason="Case closed", actor=root)
-    assert counts_of(run(371), "closed_application")["erased"] == 1
+    assert counts_of(run(1101), "closed_application")["erased"] == 1
     assert Application.objects.get(pk=withdrawn.pk).data == {}
     assert Application.objects.get(pk=rejected.pk).data == rejected.data
     set_events = AuditEvent.objects.filter(action=AuditAction.LEGAL_HOLD_SET)
@@ -624,13 +666,13 @@ def test_a_policy_change_is_audited_and_takes_effect_at_the_next_run(closed):
     root = make_superadmin(email="root@sandes.nic.in")
     retention_policy_update(kind="closed_application", days=730, grace_days=0, enabled=True, actor=root)
     event = AuditEvent.objects.get(action=AuditAction.RETENTION_POLICY_CHANGED)
-    assert (event.old_values["days"], event.new_values["days"], event.actor_id) == (365, 730, root.pk)
+    assert (event.old_values["days"], event.new_values["days"], event.actor_id) == (1095, 730, root.pk)
     assert counts_of(run(366), "closed_application")["erased"] == 0
     assert counts_of(run(731), "closed_application")["erased"] == 2
 
 
 def test_a_run_records_counts_not_contents_and_the_command_prints_them(closed):
-    with at(366):
+    with at(1096):
         out = StringIO()
         call_command("run_retention", stdout=out)
     assert "closed_application: reminded 0, erased 2, audit_events_redacted 1" in out.getvalue()

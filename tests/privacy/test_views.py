@@ -12,7 +12,7 @@ from onboarding.models import Application
 from portal.audit.models import AuditAction, AuditEvent
 from portal.privacy.models import LegalHold, RetentionMark, RetentionPolicy, RetentionRun
 from tests.factories import PASSWORD, ApplicationFactory, UserFactory
-from tests.html_tree import field_error, field_value, parse
+from tests.html_tree import field_container, field_error, field_value, parse
 from tests.onboarding.approval_helpers import make_superadmin, second_factor_given
 
 pytestmark = pytest.mark.django_db
@@ -48,7 +48,7 @@ def test_a_policy_saved_from_the_page_is_audited(root_client, root):
     assert response.status_code == 302
     assert RetentionPolicy.objects.get(kind="closed_application").days == 400
     event = AuditEvent.objects.get(action=AuditAction.RETENTION_POLICY_CHANGED)
-    assert (event.actor_id, event.old_values["days"], event.new_values["days"]) == (root.pk, 365, 400)
+    assert (event.actor_id, event.old_values["days"], event.new_values["days"]) == (root.pk, 1095, 400)
 
 
 @pytest.mark.parametrize(("days", "message"), [
@@ -81,6 +81,43 @@ def test_no_day_between_a_drafts_reminder_and_its_erasure_is_refused_at_its_fiel
     assert field_value(page, "draft_application-days") == "200"
     assert RetentionPolicy.objects.get(kind="draft_application").grace_days == 30
     assert not AuditEvent.objects.filter(action=AuditAction.RETENTION_POLICY_CHANGED).exists()
+
+
+def closed_days_warning(response):
+    """The advice shown at the closed applications' "Days kept" (not an error)."""
+    section = parse(response.content).find("section", **{"aria-labelledby": "policy-closed_application"})
+    return [node.squashed_text() for node in field_container(section, "days").find_all(class_="field-warning")]
+
+
+@pytest.mark.parametrize(("language", "warning"), [
+    ("en", "The data protection notice nodal officers accept promises to keep a rejected or withdrawn application "
+           "for three years (1,095 days)."),
+    ("hi", "नोडल अधिकारी जिस डेटा संरक्षण सूचना को स्वीकार करते हैं, वह अस्वीकृत या वापस लिए गए आवेदन को तीन वर्ष "
+           "(1,095 दिन) तक रखने का वचन देती है।"),
+    ("mr", "नोडल अधिकारी स्वीकारतात ती डेटा संरक्षण सूचना नामंजूर झालेला किंवा मागे घेतलेला अर्ज तीन वर्षे "
+           "(1,095 दिवस) ठेवण्याचे वचन देते."),
+])
+def test_keeping_closed_applications_less_than_the_notice_promises_is_saved_with_a_warning_at_the_field(
+        root_client, language, warning):
+    """The built-in notice promises three years: a superadmin may keep closed applications
+    for less (a new published notice may say so), and is told at the field what the notice
+    promises; the policy is saved all the same. Kept for three years or more: no warning."""
+    root_client.cookies["django_language"] = language
+    assert closed_days_warning(root_client.get("/portal/privacy/retention/")) == []
+    response = root_client.post("/portal/privacy/retention/", {
+        "kind": "closed_application", "closed_application-days": "1094", "closed_application-grace_days": "0",
+        "closed_application-enabled": "on"})
+    assert response.status_code == 302
+    assert RetentionPolicy.objects.get(kind="closed_application").days == 1094
+    assert closed_days_warning(root_client.get("/portal/privacy/retention/")) == [warning]
+    refused = root_client.post("/portal/privacy/retention/", {  # another error: the warning is there too
+        "kind": "closed_application", "closed_application-days": "400", "closed_application-grace_days": "999",
+        "closed_application-enabled": "on"})
+    assert refused.status_code == 200 and closed_days_warning(refused) == [warning]
+    assert root_client.post("/portal/privacy/retention/", {
+        "kind": "closed_application", "closed_application-days": "1095", "closed_application-grace_days": "0",
+        "closed_application-enabled": "on"}).status_code == 302
+    assert closed_days_warning(root_client.get("/portal/privacy/retention/")) == []
 
 
 def test_a_hold_set_and_released_from_the_pages(root_client, root):

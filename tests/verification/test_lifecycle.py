@@ -485,6 +485,31 @@ def test_a_request_or_reminder_batchs_queries_do_not_depend_on_its_size(world, d
 QUERIES_PER_LINKS_BATCH = 12 if connection.vendor == "postgresql" else 11
 
 
+def test_giving_back_a_batchs_grace_takes_queries_that_do_not_depend_on_its_size(world, django_assert_num_queries):
+    def given_back(n):
+        with time_machine.travel(START, tick=False):
+            ids = [GovernmentProfileFactory(status=VerificationStatus.VERIFIED, organisation=world["office"],
+                                            address_confirmed_at=START).pk for _ in range(n)]
+        with time_machine.travel(START + YEAR, tick=False):
+            lifecycle.confirmations_request(profile_ids=ids)
+        suspend_organisation(world)
+        with time_machine.travel(START + YEAR + timedelta(days=2), tick=False), django_assert_num_queries(4):
+            assert lifecycle.confirmations_pause(profile_ids=ids) == n  # savepoint, claim, mark, release
+        suspend_organisation(world, OrganisationStatus.ACTIVE)
+        # (savepoint) claim, profiles, links, audit (savepoint, lock head, read head, insert, move head, release), (release)
+        with time_machine.travel(START + YEAR + timedelta(days=9), tick=False), \
+                django_assert_num_queries(QUERIES_PER_GIVING_BACK):
+            assert lifecycle.confirmations_resume(profile_ids=ids) == n
+        assert {profile.confirmation_deadline for profile in GovernmentProfile.objects.filter(pk__in=ids)} == {
+            END_OF_DEADLINE + timedelta(days=7)}
+
+    given_back(1)
+    given_back(12)
+
+
+QUERIES_PER_GIVING_BACK = 11 if connection.vendor == "postgresql" else 10
+
+
 def test_a_late_first_run_sends_no_reminder_and_suspends_at_the_end_of_the_grace_period(world, due):
     """The beat was down for weeks: the request goes out, its reminder comes a grace period later at the earliest."""
     assert run_reconfirmation(START + YEAR + timedelta(days=100)) == {"asked": 1, "reminded": 0, "suspended": 0}
@@ -495,7 +520,9 @@ def test_a_late_first_run_sends_no_reminder_and_suspends_at_the_end_of_the_grace
 
 def test_a_deactivated_account_is_neither_asked_nor_reminded_nor_suspended(world, due):
     """A deactivated account's verification stays as it was while it is (verified_in_force),
-    and the yearly confirmation goes on from where it was once the account is active again."""
+    and the yearly confirmation goes on from where it was once the account is active again:
+    its grace period did not count meanwhile (the link confirmed nothing), so it is given
+    back, and the reminder names the new date."""
     User = type(world["person"])
     run_reconfirmation(START + YEAR)  # asked while active
     User.objects.filter(pk=world["person"].pk).update(is_active=False)
@@ -510,7 +537,74 @@ def test_a_deactivated_account_is_neither_asked_nor_reminded_nor_suspended(world
     assert run_reconfirmation(START + YEAR + timedelta(days=31)) == {"asked": 0, "reminded": 0, "suspended": 0}
     assert counts() == before
     User.objects.filter(pk=world["person"].pk).update(is_active=True)
-    assert run_reconfirmation(START + YEAR + timedelta(days=32)) == {"asked": 0, "reminded": 0, "suspended": 1}
+    # Not counted from the run that saw the account deactivated (day 23) to this one: 9
+    # days given back, the deadline 13 February, the reminder's moment already come.
+    assert run_reconfirmation(START + YEAR + timedelta(days=32)) == {"asked": 0, "reminded": 1, "suspended": 0}
+    assert GovernmentProfile.objects.get(pk=due.pk).confirmation_deadline == END_OF_DEADLINE + timedelta(days=9)
+    assert run_reconfirmation(START + YEAR + timedelta(days=39)) == {"asked": 0, "reminded": 0, "suspended": 0}
+    assert run_reconfirmation(START + YEAR + timedelta(days=40)) == {"asked": 0, "reminded": 0, "suspended": 1}
+
+
+def suspend_organisation(world, status=OrganisationStatus.SUSPENDED):
+    Organisation.objects.filter(pk=world["office"].pk).update(status=status)
+
+
+def test_the_grace_the_organisations_suspension_took_is_given_back_with_the_reminder(world, due, client):
+    """Asked to confirm (by 4 February), the person cannot: two days later their organisation
+    is suspended, and the link answers "There is nothing to confirm" while it is. It was
+    suspended at the first hourly run after the reactivation, with no reminder and no day
+    left of the grace they were told they had. The days it did not count (from the run that
+    saw it stop counting to the one that sees it count again) move the deadline on, the
+    links mailed work to the new one, the one reminder comes at its usual moment before it,
+    naming it, and only a grace period's days that counted end the verification."""
+    asked = START + YEAR  # 5 January 2027, 10:00 in India
+    assert run_reconfirmation(asked)["asked"] == 1
+    [first] = messages_to("asha.k@pune.mahaagri.gov.in")
+    suspend_organisation(world)
+    assert run_reconfirmation(asked + timedelta(days=2)) == {"asked": 0, "reminded": 0, "suspended": 0}
+    with time_machine.travel(asked + timedelta(days=10), tick=False):
+        assert open_link(client, link_in(first)).status_code == 410
+    assert run_reconfirmation(asked + timedelta(days=31)) == {"asked": 0, "reminded": 0, "suspended": 0}
+    suspend_organisation(world, OrganisationStatus.ACTIVE)
+    assert run_reconfirmation(asked + timedelta(days=40)) == {"asked": 0, "reminded": 0, "suspended": 0}
+    due.refresh_from_db()
+    moved = END_OF_DEADLINE + timedelta(days=38)  # 14 March 2027, the end of the day in India
+    assert due.status == VerificationStatus.VERIFIED and due.confirmation_deadline == moved
+    [given_back] = events("verification.confirmation_resumed", due)
+    assert given_back.actor_id is None and given_back.actor_role == lifecycle.RECONFIRMATION
+    assert datetime.fromisoformat(given_back.old_values["deadline"]) == END_OF_DEADLINE
+    assert datetime.fromisoformat(given_back.new_values["deadline"]) == moved
+    assert datetime.fromisoformat(given_back.new_values["not_counted_from"]) == asked + timedelta(days=2)
+    assert AddressConfirmation.objects.get(profile=due).expires_at == moved
+    assert run_reconfirmation(asked + timedelta(days=60)) == {"asked": 0, "reminded": 0, "suspended": 0}
+    assert run_reconfirmation(asked + timedelta(days=61)) == {"asked": 0, "reminded": 1, "suspended": 0}
+    _first, reminder = messages_to("asha.k@pune.mahaagri.gov.in")
+    assert "14 मार्च 2027" in reminder.body  # the new date, in Marathi
+    assert run_reconfirmation(datetime(2027, 3, 14, 23, 30, tzinfo=IST))["suspended"] == 0
+    with time_machine.travel(datetime(2027, 3, 14, 23, 30, tzinfo=IST), tick=False):
+        assert open_link(client, link_in(first)).status_code == 200  # the first link, to the new end
+    assert run_reconfirmation(datetime(2027, 3, 15, 0, 30, tzinfo=IST))["suspended"] == 1
+
+
+def test_a_grace_nearly_over_when_it_stopped_counting_leaves_the_reminders_days_after_it_counts_again(world, due):
+    """Suspended a day before the deadline, the organisation active again a fortnight later:
+    a day and a half given back would leave no time to read a reminder. The person has at
+    least the reminder's days (VERIFICATION_RECONFIRM_REMINDER_DAYS) from then, and is
+    reminded at once with the new date."""
+    asked = START + YEAR
+    run_reconfirmation(asked)
+    assert run_reconfirmation(asked + timedelta(days=23))["reminded"] == 1
+    suspend_organisation(world)
+    run_reconfirmation(asked + timedelta(days=29))
+    suspend_organisation(world, OrganisationStatus.ACTIVE)
+    back = asked + timedelta(days=45)  # 19 February 2027
+    assert run_reconfirmation(back) == {"asked": 0, "reminded": 1, "suspended": 0}
+    due.refresh_from_db()
+    assert due.confirmation_deadline == datetime(2027, 2, 26, 23, 59, 59, 999999, tzinfo=IST)  # 7 days on
+    *_earlier, reminder = messages_to("asha.k@pune.mahaagri.gov.in")
+    assert "26 फेब्रुवारी 2027" in reminder.body
+    assert run_reconfirmation(datetime(2027, 2, 26, 23, 0, tzinfo=IST))["suspended"] == 0
+    assert run_reconfirmation(datetime(2027, 2, 27, 0, 30, tzinfo=IST))["suspended"] == 1
 
 
 def test_the_hourly_selectors_of_reminders_and_suspensions_read_an_index(world, require_postgresql):
@@ -532,7 +626,12 @@ def test_the_hourly_selectors_of_reminders_and_suspensions_read_an_index(world, 
         for kind, query in zip(("ask", "remind", "suspend"), selects.captured_queries, strict=True):
             cursor.execute("EXPLAIN " + query["sql"])
             plans[kind] = "\n".join(line for (line,) in cursor.fetchall())
-    for kind in ("remind", "suspend"):
+        with CaptureQueriesContext(connection) as selects:
+            lifecycle.confirmation_pause_ids(now=START + YEAR)
+        for kind, query in zip(("pause", "resume"), selects.captured_queries, strict=True):
+            cursor.execute("EXPLAIN " + query["sql"])
+            plans[kind] = "\n".join(line for (line,) in cursor.fetchall())
+    for kind in ("remind", "suspend", "pause", "resume"):
         assert re.search(r"Index Scan (using|on) verification_confirm_asked_idx\b", plans[kind]), plans[kind]
         assert "verification_governmentprofile_pkey" not in plans[kind], plans[kind]
 

@@ -198,6 +198,29 @@ def test_a_detail_made_only_of_invisible_characters_is_refused_at_its_field(worl
     assert not GovernmentProfile.objects.exists()
 
 
+@pytest.mark.parametrize(("language", "message"), [
+    ("en", "Enter a date of superannuation between tomorrow and 31 December 2100."),
+    ("hi", "कल से 31 दिसंबर 2100 तक की अधिवर्षिता की तिथि दर्ज करें।"),
+    ("mr", "उद्यापासून 31 डिसेंबर 2100 पर्यंतचा सेवानिवृत्तीचा दिनांक नोंदवा."),
+])
+def test_a_date_of_superannuation_past_the_last_a_roster_takes_is_refused_at_its_field(world, language, message):
+    """A roster refuses a date of superannuation after 2100 (rosters.checks); the request
+    took 9999-12-31, a verification no superannuation would ever end. Refused at the field,
+    saying which dates it takes; the last day a roster takes is taken."""
+    client = signed_in(world["person"])
+    client.cookies["django_language"] = language
+    url = f"/verification/organisations/{world['office'].pk}/join/"
+    for typed in ("9999-12-31", "2101-01-01"):
+        response = client.post(url, form_data(superannuation_date=typed))
+        assert response.status_code == 200, typed
+        tree = parse(well_formed(response))
+        assert field_error(tree, "superannuation_date") == message
+        assert field_value(tree, "superannuation_date") == typed
+    assert not GovernmentProfile.objects.exists()
+    assert client.post(url, form_data(superannuation_date="2100-12-31")).status_code == 302
+    assert str(GovernmentProfile.objects.get(user=world["person"]).superannuation_date) == "2100-12-31"
+
+
 def test_asking_sends_the_request_in_the_language_used(world):
     client = signed_in(world["person"])
     url = f"/verification/organisations/{world['office'].pk}/join/"

@@ -92,6 +92,18 @@ def test_missing_or_malformed_details_are_refused(world, field, value):
     assert not GovernmentProfile.objects.exists()
 
 
+def test_a_date_of_superannuation_after_the_last_a_roster_takes_is_refused_in_the_service_too(world):
+    """The form refuses it at the field first; the service, which every request goes
+    through, refuses it as a roster does (after 2100)."""
+    for last in (date(9999, 12, 31), date(2101, 1, 1)):
+        with pytest.raises(ValidationError) as caught:
+            ask(world, superannuation_date=last)
+        assert caught.value.message_dict == {
+            "superannuation_date": ["Enter a date of superannuation between tomorrow and 31 December 2100."]}
+    assert not GovernmentProfile.objects.exists()
+    assert ask(world, superannuation_date=date(2100, 12, 31)).superannuation_date == date(2100, 12, 31)
+
+
 def test_a_second_request_to_the_same_organisation_waits_for_the_first(world):
     ask(world)
     with pytest.raises(ValidationError) as caught:

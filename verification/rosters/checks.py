@@ -31,7 +31,7 @@ from portal.formats import DATE_INPUT_FORMATS
 from portal.organisations.models import Organisation
 from portal.text import has_visible_characters, single_line
 from verification.rosters import models as m
-from verification.validators import clean_mobile
+from verification.validators import SUPERANNUATION_FIRST_YEAR, SUPERANNUATION_LAST_YEAR, clean_mobile
 
 # Kinds of problem, in the order the preview lists them: (one, several) with %(n)s.
 PROBLEMS = {
@@ -130,7 +130,7 @@ def _date(value: object) -> datetime.date | None:
     if isinstance(value, datetime.datetime):
         value = value.date()
     parsed = value if isinstance(value, datetime.date) else _date_of_text(str(value))
-    if parsed is None or not 1950 <= parsed.year <= 2100:
+    if parsed is None or not SUPERANNUATION_FIRST_YEAR <= parsed.year <= SUPERANNUATION_LAST_YEAR:
         raise ValueError(value)
     return parsed
 

@@ -7,7 +7,6 @@ import hashlib
 import logging
 import time
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import BinaryIO
 
 from allauth.account.models import EmailAddress
@@ -22,6 +21,7 @@ from portal.accounts.official_email import normalise_mailbox
 from portal.advisory import advisory_lock
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
+from portal.limits import next_allowed_among, shown_from
 from portal.organisations.models import Organisation, OrganisationStatus
 from portal.permissions import AnyUser
 from verification.rosters import checks, retention, staging
@@ -73,16 +73,17 @@ def _uploads_lock(organisation: Organisation) -> None:
 def _uploads_within_limit(organisation: Organisation) -> None:
     """Files checked for the organisation in the last 24 hours: the rosters kept, and the
     files refused once their check had started (each read, checked and staged as far as
-    it went: the same work), whose audit rows outlive the rolled-back roster."""
+    it went: the same work), whose audit rows outlive the rolled-back roster. The refusal
+    names the moment the next file may be checked (a rolling 24 hours, not the next day)."""
     per_day = settings.ROSTER_UPLOADS_PER_DAY
-    since = timezone.now() - timedelta(days=1)
-    kept = RosterImport.objects.filter(organisation=organisation, uploaded_at__gt=since).count()
-    refused = 0 if kept >= per_day else AuditEvent.objects.filter(
-        target_type=Organisation._meta.label_lower, target_id=str(organisation.pk), action=AuditAction.ROSTER_REFUSED,
-        created_at__gt=since).count()
-    if kept + refused >= per_day:
+    refused = AuditEvent.objects.filter(target_type=Organisation._meta.label_lower, target_id=str(organisation.pk),
+                                        action=AuditAction.ROSTER_REFUSED)
+    allowed = next_allowed_among([(RosterImport.objects.filter(organisation=organisation), "uploaded_at"),
+                                  (refused, "created_at")], per_day, timezone.now())
+    if allowed:
         raise RosterFileError(_("%(count)s rosters of this organisation were checked in the last 24 hours, the most "
-                                "allowed: apply one of them, or upload this file tomorrow.") % {"count": per_day})
+                                "allowed: apply one of them, or upload this file from %(when)s.")
+                              % {"count": per_day, "when": shown_from(allowed)})
 
 
 def _own_addresses(actor: AnyUser) -> set[str]:

@@ -1,7 +1,8 @@
 """Uploading a roster: the preview's counts and refusals (each kind of problem), what
 a second upload of the same people finds, and a malformed file keeping nothing."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -21,6 +22,7 @@ from verification.selectors import verified_person_by_contact
 from verification.visibility.models import Audience, PersonalVisibility, VisibilityPolicy
 
 pytestmark = pytest.mark.django_db
+IST = ZoneInfo("Asia/Kolkata")
 
 DUPLICATE_OF_ROW_2 = "The same email address, or another way of writing it that reaches the same mailbox, is on row 2."
 
@@ -170,6 +172,29 @@ def test_an_organisation_checks_at_most_so_many_rosters_a_day(world, settings):
     assert RosterImport.objects.count() == 2
     with time_machine.travel(timezone.now() + timedelta(days=1, minutes=1)):
         upload(world["office"], world["admin_office"], csv_bytes([person(3)]))
+
+
+def test_the_daily_roster_limit_names_the_moment_the_next_file_may_be_checked(world, settings):
+    """The limit counts the files checked in the last 24 hours, kept or refused once their
+    check had started. Its refusal said "upload this file tomorrow": refused at 10:05 IST,
+    the admin coming back tomorrow at 00:05 IST was refused again. It names the moment the
+    next file may be checked (when the oldest of those that fill the limit is 24 hours old),
+    as the portal's other daily limits do, and that moment it is accepted."""
+    settings.ROSTER_UPLOADS_PER_DAY, settings.ROSTER_MAX_ROWS = 2, 50
+    start = datetime(2026, 5, 10, 10, 0, tzinfo=IST)
+    with time_machine.travel(start, tick=False):
+        upload(world["office"], world["admin_office"], csv_bytes([person(1)]))
+    with time_machine.travel(start + timedelta(minutes=30), tick=False), \
+            pytest.raises(RosterFileError, match="more than 50 rows"):
+        upload(world["office"], world["admin_parent"], csv_bytes([person(i) for i in range(1, 52)]))
+    for moment in (start + timedelta(minutes=35), datetime(2026, 5, 11, 0, 5, tzinfo=IST)):
+        with time_machine.travel(moment, tick=False), pytest.raises(RosterFileError) as refused:
+            upload(world["office"], world["admin_office"], csv_bytes([person(2)]))
+        assert str(refused.value) == (
+            "2 rosters of this organisation were checked in the last 24 hours, the most allowed: apply one of them, "
+            "or upload this file from 11 May 2026, 10:00."), moment
+    with time_machine.travel(datetime(2026, 5, 11, 10, 0, tzinfo=IST), tick=False):
+        upload(world["office"], world["admin_office"], csv_bytes([person(2)]))
 
 
 def test_files_refused_after_their_rows_were_checked_count_towards_the_daily_limit(world, settings):
