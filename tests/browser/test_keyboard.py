@@ -5,7 +5,8 @@ poll fills it; sign-up's errors are summed up and focused like the portal's own 
 so is a sign-in sent in Hindi with its password empty (not refused by the browser's own check),
 and a domain claim accepted with Enter without its box ticked; a search for the parent
 organisation that finds more than are listed says so where it is seen and heard, not at
-the end of the results' scrolling box;
+the end of the results' scrolling box, and one sent with Enter (the page loaded afresh) leaves
+focus on its results, with or without JavaScript;
 the superadmin's "Administration" menu closes when focus leaves it (it lies over the
 page) and on Escape, and opens whole inside the window on a phone (320 CSS px, or a
 1280px window at 400% zoom), at 200% zoom and on a desktop, in each language; every
@@ -149,6 +150,33 @@ def test_more_parents_matching_than_listed_is_said_outside_the_results_scrolling
     check_page.in_each_language(page, "picker-more-than-listed")
     expect(note).to_be_visible()
     assert note.evaluate(SCROLLING_BOX) is None, "the note is inside the results' scrolling box"
+    check_page.assert_clean()
+
+
+def test_a_parent_searched_with_enter_leaves_focus_on_the_results(page, portal, officer, browser, check_page):
+    """Enter in the search box sends the form (its first button is Search): the page comes
+    back afresh at ?q=. Focus is on the results, announced by their name, and the first match
+    is one Tab away, not at the top of the page behind the header and the three choices; so too
+    in a browser without JavaScript."""
+    water = OrganisationFactory(name="Water Resources Department, Maharashtra", short_code="WRD-MH")
+    parent_search(page, portal, officer)
+    without_script = browser.new_context(java_script_enabled=False, storage_state=page.context.storage_state())
+    for current in (page, without_script.new_page()):
+        if current is not page:
+            current.goto(page.url.split("?")[0])
+            current.locator("input[name=parent_choice][value=existing]").check()
+        search = current.locator("#parent-search")
+        search.fill("Water")
+        with current.expect_navigation():
+            search.press("Enter")
+        current.wait_for_load_state("load")
+        expect(current.locator("#picker-results")).to_contain_text(water.name)
+        assert current.evaluate(FOCUSED) == "picker-results"
+        expect(current.locator("#picker-results")).to_have_accessible_name("Search results")
+        current.keyboard.press("Tab")
+        assert current.evaluate(FOCUSED) == f"parent-{water.pk}"
+    without_script.close()
+    check_page(page, "parent-searched-with-enter")
     check_page.assert_clean()
 
 
