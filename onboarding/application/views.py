@@ -201,10 +201,12 @@ def _section_save(request, application, section):
         return None, application, _notice_changed_form(request, application)
     # "Search" is the form's first submit button, the one Enter in any of its fields sends:
     # with search words it searches; with none (Enter in the parent's name, say) the section
-    # is saved as "Save and continue" saves it.
+    # is saved as "Save and continue" saves it. The page searched opens at its results, which
+    # the browser focuses (without a script), not at the top of the page.
     if "search_parent" in request.POST and _search_words(request.POST).strip():
         query = urlencode({"q": _search_words(request.POST)})
-        return redirect(f"{reverse('onboarding:section', kwargs={'pk': pk, 'section': section.value})}?{query}"), None, None
+        url = reverse("onboarding:section", kwargs={"pk": pk, "section": section.value})
+        return redirect(f"{url}?{query}#picker-results"), None, None
     if form.is_valid() and not form.input_changes:
         return _section_saved(request, pk, section, form), None, None
     messages.warning(request, _draft_saved_message(form))

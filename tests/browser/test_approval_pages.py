@@ -23,21 +23,24 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from onboarding.application import services
 from onboarding.approval import services as approvals
 from onboarding.models import Application, ApplicationStatus, ApprovalStep, Stage
+from portal.mail.models import UnknownMailbox
 from portal.organisations.models import OrganisationStatus
-from tests.browser.support import error_message, sign_in, sign_out, switch_language, wait_for_message
-from tests.factories import PASSWORD, PlatformRoleFactory, UserFactory
+from tests.browser.support import OTHER_LANGUAGES, error_message, sign_in, sign_out, switch_language, wait_for_message
+from tests.factories import PASSWORD, ApplicationFactory, PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import (  # noqa: F401 (fixtures)
     AUTHORITY_EMAIL,
     LINK_RE,
     as_querydict,
     latest_link,
     make_state_admin,
+    make_superadmin,
     official_email_rules,
     submitted_application,
     totp_code,
@@ -419,4 +422,34 @@ def test_a_long_official_address_wraps_on_a_phone(page, portal, check_page, lang
     path, _token = latest_link(LONG_AUTHORITY_EMAIL)
     page.goto(portal + path)
     fits(f"review-320-{language}")
+    check_page.assert_clean()
+
+
+def test_a_long_address_named_in_a_heading_or_a_sentence_wraps_on_a_phone(page, portal, check_page):
+    """At 320 CSS px, in each language: the page lifting the mail server's refusal of an
+    address (its <h1> "Lift the refusal of <address>", and the server's answer, which
+    repeats it) and the handover page (its first sentence names the nodal officer's
+    account) wrap the address: the page itself never scrolls sideways (WCAG 1.4.10)."""
+    now = timezone.now()
+    refused = UnknownMailbox.objects.create(
+        mailbox=LONG_AUTHORITY_EMAIL, first_refused_at=now, last_refused_at=now, refusals=2,
+        reply=f"550 5.1.1 <{LONG_AUTHORITY_EMAIL}>: Recipient address rejected: User unknown in virtual mailbox table")
+    officer = UserFactory(email="deputy.director.information.technology@mahaagri.gov.in")
+    application = ApplicationFactory(nodal_officer=officer, status=ApplicationStatus.CHANGES_REQUESTED, letter=True)
+    superadmin = make_superadmin(totp=False)
+    sign_in(page, portal, superadmin.email, with_totp(superadmin))
+    page.set_viewport_size({"width": 320, "height": 640})
+    problems = []
+    for language in ("en", *OTHER_LANGUAGES):
+        for path, name, address in ((reverse("mail:unknown_mailbox", args=[refused.pk]), "lift", LONG_AUTHORITY_EMAIL),
+                                     (reverse("onboarding:officer_change", args=[application.pk]), "handover", officer.email)):
+            page.goto(portal + path)
+            if page.locator("html").get_attribute("lang") != language:
+                switch_language(page, language)
+            expect(page.locator("main")).to_contain_text(address)
+            check_page(page, f"{name}-320-{language}")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > 320:
+                problems.append(f"{name} ({language}) is {width} CSS px wide in a 320 px window")
+    assert problems == [], "\n".join(problems)
     check_page.assert_clean()

@@ -3,7 +3,10 @@ short (sent with Enter) is summed up and focused, and a corrected one leaves no 
 summary; the roster import's status is one live region that stays on the page while the
 poll fills it; sign-up's errors are summed up and focused like the portal's own forms', and
 so is a sign-in sent in Hindi with its password empty (not refused by the browser's own check),
-and a domain claim accepted with Enter without its box ticked;
+and a domain claim accepted with Enter without its box ticked; a search for the parent
+organisation that finds more than are listed says so where it is seen and heard, not at
+the end of the results' scrolling box, and one sent with Enter (the page loaded afresh) leaves
+focus on its results, with or without JavaScript;
 the superadmin's "Administration" menu closes when focus leaves it (it lies over the
 page) and on Escape, and opens whole inside the window on a phone (320 CSS px, or a
 1280px window at 400% zoom), at 200% zoom and on a desktop, in each language; every
@@ -17,8 +20,9 @@ from playwright.sync_api import expect
 
 from onboarding.models import ApplicationStatus
 from portal.organisations.models import OrganisationStatus
+from portal.organisations.selectors import PICKER_LIMIT
 from tests.browser.support import OTHER_LANGUAGES, sign_in, switch_language
-from tests.factories import OrganisationFactory, UserFactory, application_with_state
+from tests.factories import ApplicationFactory, OrganisationFactory, UserFactory, application_with_state
 from tests.onboarding.approval_helpers import (  # noqa: F401 (fixtures)
     filled_application,
     make_state_admin,
@@ -33,6 +37,10 @@ from verification.rosters.models import RosterImport, RosterStatus
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 FOCUSED = "(() => { const e = document.activeElement; return e ? (e.id || e.tagName) : null })()"
+# The box around an element that scrolls and hides part of what it holds (its id or class), or null.
+SCROLLING_BOX = """n => { for (let e = n.parentElement; e; e = e.parentElement) {
+  if (['auto', 'scroll'].includes(getComputedStyle(e).overflowY) && e.scrollHeight > e.clientHeight) return e.id || e.className;
+} return null; }"""
 
 
 def test_a_short_search_sent_with_enter_is_summed_up_and_focused_and_gone_once_corrected(page, portal):
@@ -115,6 +123,61 @@ def test_a_domain_claim_accepted_with_enter_without_its_box_is_summed_up_and_foc
     expect(page.locator(f"#error-summary a[href='#confirm-{claim.pk}']")).to_have_count(1)
     assert page.evaluate(FOCUSED) == "error-summary"
     expect(page.locator(f"#confirm-{claim.pk}")).to_have_attribute("aria-invalid", "true")
+
+
+def parent_search(page, portal, officer):
+    """The officer's hierarchy section, a parent on Sandes chosen: its search box."""
+    application = ApplicationFactory(nodal_officer=officer, status=ApplicationStatus.DRAFT)
+    sign_in(page, portal, officer.email)
+    page.goto(f"{portal}/onboarding/{application.pk}/section/hierarchy/")
+    page.locator("input[name=parent_choice][value=existing]").check()
+    return page.locator("#parent-search")
+
+
+def test_more_parents_matching_than_listed_is_said_outside_the_results_scrolling_box(page, portal, officer, check_page):
+    """The first PICKER_LIMIT matches are listed in a box that scrolls (about four seen at a
+    time): that more match, and to type more of the name, is said where it is seen without
+    scrolling the box, and in the live region a screen reader reads out after each search."""
+    for i in range(PICKER_LIMIT + 1):
+        OrganisationFactory(name=f"Water Resources Sub-Division {i:02d}, Maharashtra", short_code=f"WRD{i:02d}")
+    parent_search(page, portal, officer).fill("Water")  # listed as it is typed
+    note = page.locator("#picker-results").get_by_text("More organisations match: type more of the name.")
+    expect(note).to_be_visible()
+    expect(page.locator("#picker-results input[name=parent]")).to_have_count(PICKER_LIMIT)
+    assert note.evaluate(SCROLLING_BOX) is None, "the note is inside the results' scrolling box"
+    assert note.evaluate("n => n.closest('[aria-live]')?.id") == "picker-results"
+    page.goto(page.url + "?q=Water")  # as a search sent with Enter, or without JavaScript, shows it
+    check_page.in_each_language(page, "picker-more-than-listed")
+    expect(note).to_be_visible()
+    assert note.evaluate(SCROLLING_BOX) is None, "the note is inside the results' scrolling box"
+    check_page.assert_clean()
+
+
+def test_a_parent_searched_with_enter_leaves_focus_on_the_results(page, portal, officer, browser, check_page):
+    """Enter in the search box sends the form (its first button is Search): the page comes
+    back afresh at ?q=. Focus is on the results, announced by their name, and the first match
+    is one Tab away, not at the top of the page behind the header and the three choices; so too
+    in a browser without JavaScript."""
+    water = OrganisationFactory(name="Water Resources Department, Maharashtra", short_code="WRD-MH")
+    parent_search(page, portal, officer)
+    without_script = browser.new_context(java_script_enabled=False, storage_state=page.context.storage_state())
+    for current in (page, without_script.new_page()):
+        if current is not page:
+            current.goto(page.url.split("?")[0])
+            current.locator("input[name=parent_choice][value=existing]").check()
+        search = current.locator("#parent-search")
+        search.fill("Water")
+        with current.expect_navigation():
+            search.press("Enter")
+        current.wait_for_load_state("load")
+        expect(current.locator("#picker-results")).to_contain_text(water.name)
+        assert current.evaluate(FOCUSED) == "picker-results"
+        expect(current.locator("#picker-results")).to_have_accessible_name("Search results")
+        current.keyboard.press("Tab")
+        assert current.evaluate(FOCUSED) == f"parent-{water.pk}"
+    without_script.close()
+    check_page(page, "parent-searched-with-enter")
+    check_page.assert_clean()
 
 
 def test_the_administration_menu_closes_when_focus_leaves_it_and_on_escape(page, portal):

@@ -8,7 +8,8 @@ and checked with axe-core (tests/browser/support.py):
   through its confirmation (the mail reaches the SMTP server), and uploads a list with
   wrong lines (each named; in each language);
 - an organisation admin opens the dashboard of their organisation from the
-  verification page, then the audit log of their organisation.
+  verification page, then the audit log of their organisation;
+- on a phone the audit log breaks a long address where it must, never an ordinary word.
 
 The data is built with factories; the users per organisation are counted by the
 summary job (monitoring.services.figures_refresh), as beat would."""
@@ -23,8 +24,8 @@ from monitoring import services
 from monitoring.models import ExpectedOffice
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
-from tests.browser.support import error_message, nav, sign_in, sign_out, wait_for_message
-from tests.factories import ApplicationFactory, ApprovalStepFactory, OrganisationFactory
+from tests.browser.support import OTHER_LANGUAGES, error_message, nav, sign_in, sign_out, switch_language, wait_for_message
+from tests.factories import ApplicationFactory, ApprovalStepFactory, OrganisationFactory, UserFactory
 from tests.onboarding.approval_helpers import make_superadmin, with_totp
 from tests.smtp import text_of
 from tests.verification.helpers import GovernmentProfileFactory, make_admin
@@ -201,3 +202,54 @@ def test_an_export_past_the_hours_limit_gets_a_page_saying_when_the_next_is_poss
     page.wait_for_load_state("load")
     expect(page).to_have_url(f"{portal}/monitoring/?state=MH&sort=name")
     check_page.assert_clean()
+
+
+# The words (of at most 15 letters) in the cells of the page's tables that are drawn broken
+# across two lines.
+BROKEN_WORDS = """() => {
+  const out = new Set();
+  for (const cell of document.querySelectorAll('main td')) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+      for (const word of text.data.matchAll(/\\S+/g)) {
+        if ([...word[0]].length > 15) continue;
+        const range = document.createRange();
+        range.setStart(text, word.index);
+        range.setEnd(text, word.index + word[0].length);
+        if (new Set([...range.getClientRects()].filter(r => r.width).map(r => Math.round(r.top))).size > 1) out.add(word[0]);
+      }
+    }
+  }
+  return [...out];
+}"""
+
+
+def test_the_audit_log_on_a_phone_breaks_long_addresses_but_no_word(portal, page, check_page):
+    """At 360 CSS px, in each language, the table of events scrolls sideways in its own box:
+    the Who and About columns are not squeezed until a word breaks in two ("Syste|m",
+    "Superad|min", "Offic|e"), while an address too long for its column (about a person
+    with a long one) still breaks, and the page itself never scrolls sideways."""
+    for i in range(3):
+        audit_record(actor=None, action=AuditAction.ORGANISATION_ACTIVATED,
+                     target=OrganisationFactory(name=f"Busy Office {i:02d}", short_code=f"BUSY{i:02d}"))
+    superadmin = make_superadmin(email="anita.rao@nic.in", totp=False)
+    long = UserFactory(email="deputy.director.information.technology@mahaagri.gov.in")
+    audit_record(actor=superadmin, action=AuditAction.PLATFORM_ROLE_GRANTED, target=long)
+    sign_in(page, portal, superadmin.email, with_totp(superadmin))
+    page.goto(portal + "/monitoring/audit/")
+    page.set_viewport_size({"width": 360, "height": 800})
+    problems = []
+    for language in ("en", *OTHER_LANGUAGES):
+        if language != "en":
+            switch_language(page, language)
+        expect(page.locator("main td").get_by_text(long.email)).to_be_visible()
+        check_page(page, f"audit-log-360-{language}")
+        if broken := page.evaluate(BROKEN_WORDS):
+            problems.append(f"{language}: words broken in two: {broken}")
+        if (width := page.evaluate("document.documentElement.scrollWidth")) > 360:
+            problems.append(f"{language}: the page is {width} CSS px wide")
+        if (address := page.locator("main td").get_by_text(long.email).bounding_box())["height"] < 40:
+            problems.append(f"{language}: the long address is not broken ({address})")
+    assert problems == [], "\n".join(problems)
+    check_page.assert_clean()
+

@@ -55,7 +55,7 @@ def seen(client, query=""):
     targets = ("Agriculture Department, Maharashtra", "District Agriculture Office, Pune",
                "Health Department, Maharashtra", "Revenue Department, Karnataka",
                "ONB-2026-900001", "ONB-2026-900002", "ONB-2026-900003", "someone@gmail.com")
-    return {target for target in targets if f"<td class=\"text-break\">{target}</td>" in html}, html
+    return {target for target in targets if f"<td class=\"breakable\">{target}</td>" in html}, html
 
 
 ORGS = {"Agriculture Department, Maharashtra", "District Agriculture Office, Pune", "Health Department, Maharashtra",
@@ -161,7 +161,7 @@ def test_roster_and_invitation_events_are_read_with_their_organisations(world):
 
     def rows(who, query=""):
         html = signed_in(world[who]).get("/monitoring/audit/" + query).content.decode()
-        return sorted(re.findall(r'<td class="text-break">((?:Roster import|Invitation) #\d+)</td>', html))
+        return sorted(re.findall(r'<td class="breakable">((?:Roster import|Invitation) #\d+)</td>', html))
 
     mh = sorted([str(targets["agri"])] * 3 + [str(targets["pune"])] * 2)
     ka = sorted([str(targets["revenue"])] * 3 + [str(targets["revenue_invitation"])] * 2)
@@ -184,7 +184,7 @@ def test_an_organisations_api_client_events_are_read_with_the_organisation(world
 
     def rows(who, query=""):
         html = signed_in(world[who]).get("/monitoring/audit/" + query).content.decode()
-        return sorted(re.findall(r'<td class="text-break">(API client #\d+) \(', html))
+        return sorted(re.findall(r'<td class="breakable">(API client #\d+) \(', html))
 
     pune = [f"API client #{pune_client.pk}"] * 2
     revenue = [f"API client #{revenue_client.pk}"]
@@ -219,7 +219,7 @@ def test_a_platform_roles_changes_are_read_by_the_auditors_of_its_jurisdiction(w
 
     def rows(reader):
         html = signed_in(reader).get("/monitoring/audit/").content.decode()
-        found = re.findall(r'<td>(Platform role [^<]+)</td>\s*<td class="text-break">([^<]+)</td>', html)
+        found = re.findall(r'<td>(Platform role [^<]+)</td>\s*<td class="breakable">([^<]+)</td>', html)
         return sorted((label.split(":")[0], target) for label, target in found)
 
     mh_rows = [("Platform role granted", "new.admin@maharashtra.gov.in")] * 2 + [
@@ -249,7 +249,7 @@ def test_an_export_is_read_by_the_auditors_of_its_states_and_the_admins_of_its_o
 
     def exporters(reader):
         html = signed_in(reader).get("/monitoring/audit/?action=monitoring.exported").content.decode()
-        return sorted(set(re.findall(r'<td class="text-break">([^<@]+@[^<]+)<br>', html)))
+        return sorted(set(re.findall(r'<td class="breakable">([^<@]+@[^<]+)<br>', html)))
 
     assert exporters(world["auditor_mh"]) == ["admin.mh@maharashtra.gov.in", "admin@mahaagri.gov.in",
                                               "admin@pune.mahaagri.gov.in"]
@@ -282,7 +282,7 @@ def test_an_export_is_read_by_the_auditors_of_the_states_of_the_rows_it_holds(wo
 
     def exporters(reader):
         html = signed_in(reader).get("/monitoring/audit/?action=monitoring.exported").content.decode()
-        return sorted(set(re.findall(r'<td class="text-break">([^<@]+@[^<]+)<br>', html)))
+        return sorted(set(re.findall(r'<td class="breakable">([^<@]+@[^<]+)<br>', html)))
 
     assert exporters(world["auditor_mh"]) == ["admin@jalshakti.gov.in", "root@sandes.nic.in"]
     assert exporters(auditor_ka) == []
@@ -523,9 +523,9 @@ def test_who_acted_is_said_in_the_pages_language(world, language, labels):
                  "competent_authority", "a_code_of_tomorrow"):
         audit_record(actor=None, action=AuditAction.ORGANISATION_ACTIVATED, target=world["agri"], actor_role=role)
     html = signed_in(world["superadmin"]).get("/monitoring/audit/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
-    cells = re.findall(r'<td class="text-break">([^<]*)</td>', html)
+    cells = re.findall(r'<td class="breakable">([^<]*)</td>', html)
     assert [cell for cell in cells if cell != "Agriculture Department, Maharashtra"][:7] == labels[::-1]
-    assert '<td class="text-break">system</td>' not in html
+    assert '<td class="breakable">system</td>' not in html
 
 
 @pytest.mark.parametrize(("language", "label"), [
@@ -575,7 +575,7 @@ def test_what_an_event_is_about_is_said_in_the_pages_language(world, language, p
     for target in targets:
         audit_record(actor=world["superadmin"], action=AuditAction.ORGANISATION_ACTIVATED, target=target)
     html = signed_in(world["superadmin"]).get("/monitoring/audit/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
-    cells = re.findall(r'<td class="text-break">([^<]*)</td>', html)
+    cells = re.findall(r'<td class="breakable">([^<]*)</td>', html)
     labels = [label.format(target.pk) for label, target in zip((profile, draft, roster, client), targets, strict=False)]
     assert cells[:6] == [*labels, "ONB-2026-900009", "Agriculture Department, Maharashtra"][::-1]
 
@@ -603,7 +603,7 @@ def test_a_hold_a_policy_and_a_rule_are_said_in_the_readers_language_not_the_act
     assert list(AuditEvent.objects.order_by("-id").values_list("target_repr", flat=True)[:3]) == [
         "dept-rule.in (Official)", "Withdrawn and finally rejected applications", f"Onboarding application {application.pk}"]
     html = signed_in(root).get("/monitoring/audit/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
-    cells = re.findall(r'<td class="text-break">([^<]*)</td>', html)
+    cells = re.findall(r'<td class="breakable">([^<]*)</td>', html)
     assert cells[:3] == [rule, policy, hold.format(application.pk)]
 
 
@@ -640,7 +640,7 @@ def test_a_state_auditor_sees_the_changes_of_their_states_list_after_an_office_i
     def rows(who):
         html = signed_in(world[who]).get("/monitoring/audit/?action=adoption.list_changed").content.decode()
         return [(about, actor) for actor, about in re.findall(
-            r'<td class="text-break">([^<]*)<br>.*?</td>\s*<td>[^<]*</td>\s*<td class="text-break">([^<]*)</td>', html)]
+            r'<td class="breakable">([^<]*)<br>.*?</td>\s*<td>[^<]*</td>\s*<td class="breakable">([^<]*)</td>', html)]
 
     # Newest first: the deletion, the upload (without a target), the office it added.
     assert rows("auditor_mh") == [(mh_repr, "admin.mh@maharashtra.gov.in"),
@@ -661,7 +661,7 @@ def test_an_office_moved_to_another_list_stays_in_the_first_states_log(world):
                                   actor=world["superadmin"])
     for who in ("auditor_mh", "auditor_all"):
         html = signed_in(world[who]).get("/monitoring/audit/?action=adoption.list_changed").content.decode()
-        assert f'<td class="text-break">{office}</td>' in html, who
+        assert f'<td class="breakable">{office}</td>' in html, who
 
 
 def test_chain_check_result(world, events):
@@ -792,7 +792,7 @@ def test_each_job_that_acts_in_the_log_is_named_in_each_language(world, code):
     names = {}
     for language in ("en", "hi", "mr"):
         html = signed_in(world["superadmin"]).get("/monitoring/audit/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
-        cells = [cell for cell in re.findall(r'<td class="text-break">([^<]*)</td>', html)
+        cells = [cell for cell in re.findall(r'<td class="breakable">([^<]*)</td>', html)
                  if cell != "Agriculture Department, Maharashtra"]
         assert code not in cells, (language, cells)
         names[language] = cells[0]

@@ -493,7 +493,7 @@ def test_the_parent_search_sent_with_no_words_saves_the_section_as_save_and_cont
     assert response["Location"] == section_url(application, "nodal_officer")
     assert reload(application).status_of("hierarchy") == COMPLETE
     response = post_section(officer_client, application, "hierarchy", valid("hierarchy", **{**new, "q": "agri"}))
-    assert response["Location"] == section_url(application, "hierarchy") + "?q=agri"
+    assert response["Location"] == section_url(application, "hierarchy") + "?q=agri#picker-results"
 
 
 # Nodal officer -------------------------------------------------------------------------

@@ -839,7 +839,7 @@ def test_an_admin_whose_address_stops_earning_official_powers_leaves_a_row_in_ea
         assert event.new_values == {"member": False, "reason": "primary_email_not_official"}
     # The organisation's other admins read it in their audit log.
     html = client_of(world, "admin_office").get("/monitoring/audit/?action=membership.revoked").content.decode()
-    assert '<td class="text-break">District Agriculture Office, Pune</td>' in html
+    assert '<td class="breakable">District Agriculture Office, Pune</td>' in html
 
 
 def test_a_superuser_whose_address_stops_earning_official_powers_ends_only_the_admin_roles_they_hold(
