@@ -274,6 +274,54 @@ def test_a_worker_stopping_lets_its_longest_task_finish():
     [stop] = settings["TimeoutStopSec"]
     assert int(stop) > limits[longest], f"TimeoutStopSec={stop} but {longest} may run {limits[longest]} s"
     assert f"{limits[longest]} s" in (ROOT / "deploy" / "portal-worker.service").read_text()  # the comment says it
+    # systemd sends KillSignal to every process of the unit unless KillMode=mixed: Celery's pool
+    # children set SIGTERM back to its default when they start, and die with their task at once.
+    assert settings["KillMode"] == ["mixed"]
+
+
+def test_a_worker_stopped_as_the_unit_stops_it_lets_its_running_task_finish(tmp_path):
+    """A prefork worker given SIGTERM as systemd gives it under the unit's KillMode: with the
+    default (control-group) every process of the worker gets it, and a pool child, which
+    Celery lets SIGTERM kill (celery.concurrency.prefork's WORKER_SIGRESET), ends its task
+    there; with mixed only the main process gets it, whose warm shutdown waits for the task."""
+    import signal  # noqa: PLC0415
+    import textwrap  # noqa: PLC0415
+
+    [kill_mode] = unit_settings("portal-worker.service").get("KillMode", ["control-group"])
+    for name in ("in", "processed"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "stopapp.py").write_text(textwrap.dedent(f"""
+        import time
+        from celery import Celery
+        app = Celery("stopapp", broker="filesystem://")
+        app.conf.broker_transport_options = {{"data_folder_in": "{tmp_path}/in", "data_folder_out": "{tmp_path}/in",
+                                              "processed_folder": "{tmp_path}/processed"}}
+        @app.task
+        def long():
+            open("{tmp_path}/started", "w").close()
+            time.sleep(3)
+            open("{tmp_path}/finished", "w").close()
+    """))
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "PYTHONPATH": str(tmp_path)}
+    worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "stopapp", "worker", "--pool", "prefork",
+                               "--concurrency", "1", "--loglevel", "INFO"], cwd=tmp_path, env=env,
+                              start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        subprocess.run([sys.executable, "-c", "import stopapp; stopapp.long.delay()"], cwd=tmp_path, env=env,
+                       check=True)
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "started").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert (tmp_path / "started").exists(), "the task never started"
+        if kill_mode == "mixed":
+            os.kill(worker.pid, signal.SIGTERM)
+        else:
+            os.killpg(worker.pid, signal.SIGTERM)  # every process of the unit
+        worker.wait(30)
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+    assert (tmp_path / "finished").exists(), f"KillMode={kill_mode}: the stop killed the running task"
 
 
 SYSTEMD_SECONDS = {"": 1, "s": 1, "sec": 1, "min": 60, "m": 60, "h": 3600, "hr": 3600, "d": 86400, "day": 86400,
