@@ -235,6 +235,31 @@ def test_a_superuser_whose_creation_cannot_be_audited_is_not_created(monkeypatch
     assert not User.objects.filter(email="first.root@sandes.nic.in").exists()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_createsuperuser_holds_no_transaction_open_while_the_operator_types(monkeypatch):
+    """The account and its audit row share one transaction, and the prompts come before it:
+    with the whole command in it, the operator's typing held a transaction open (on SQLite,
+    the embedded default, whose transactions take the write lock at BEGIN, every request and
+    task that wrote meanwhile waited, then failed "database is locked")."""
+    from django.db import connection
+
+    at_prompt = []
+
+    def typed(answer):
+        def prompt(text=""):
+            at_prompt.append(connection.in_atomic_block)
+            return answer
+        return prompt
+
+    monkeypatch.setattr("builtins.input", typed("First.Root@sandes.nic.in"))
+    monkeypatch.setattr("getpass.getpass", typed("a-long-Passw0rd-for-tests!"))
+    call_command("createsuperuser", stdin=Terminal(), stdout=StringIO(), stderr=StringIO())
+    assert at_prompt and not any(at_prompt), at_prompt
+    user = User.objects.get(email="first.root@sandes.nic.in")
+    assert user.is_superuser
+    assert AuditEvent.objects.get(action=AuditAction.USER_ACCESS_CHANGED).target_id == str(user.pk)
+
+
 def test_a_person_made_superuser_in_the_admin_or_no_longer_one_is_told_by_mail(root, admin_client):
     """"Superuser status" is the superadmin's powers: ticked or unticked in the admin, the
     person is told, in their language, as a grant or an end of the superadmin role tells them."""

@@ -5,8 +5,8 @@ first sign-in confirms the address by a code mailed to it.
 
 The account is created and its access audited in one transaction, as the Django admin
 audits an account made superuser there (user.access_changed), with the command as the
-actor: nobody is signed in. Typed at the prompt, the password is asked within that
-transaction (it holds no row locked meanwhile)."""
+actor: nobody is signed in. The prompts come before that transaction: none is open while
+the operator types (on SQLite, the embedded default, an open one holds the write lock)."""
 
 from django.contrib.auth.management.commands import createsuperuser
 from django.db import transaction
@@ -20,25 +20,52 @@ from portal.audit.services import audit_record
 COMMAND = "system:manage.py createsuperuser"  # who acts in the audit log
 
 
+class _AuditedManager:
+    """The user model's manager as Django's command calls it, except that creating the
+    superuser also records its access, in the same transaction."""
+
+    def __init__(self, manager):
+        self._manager = manager
+
+    def __getattr__(self, name):
+        return getattr(self._manager, name)
+
+    def db_manager(self, *args, **kwargs):
+        return _AuditedManager(self._manager.db_manager(*args, **kwargs))
+
+    def create_superuser(self, *args, **kwargs):
+        with transaction.atomic(using=self._manager.db):
+            user = self._manager.create_superuser(*args, **kwargs)
+            audit_record(actor=None, action=AuditAction.USER_ACCESS_CHANGED, target=user, actor_role=COMMAND,
+                         new={**access_of(user), "added": True})
+        return user
+
+
+class _AuditedModel:
+    """The user model, seen by Django's command through ``self.UserModel``, with the manager above."""
+
+    def __init__(self, model):
+        self._model = model
+
+    def __getattr__(self, name):
+        return getattr(self._model, name)
+
+    def __call__(self, *args, **kwargs):  # an unsaved account, which the password is validated against
+        return self._model(*args, **kwargs)
+
+    @property
+    def _default_manager(self):
+        return _AuditedManager(self._model._default_manager)
+
+
 class Command(createsuperuser.Command):
-    accepted_username = None
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.UserModel = _AuditedModel(self.UserModel)
 
     def _validate_username(self, username, verbose_field_name, database):
         refused = super()._validate_username(username, verbose_field_name, database)
         if not refused and not classify_email(username).eligible_as_officer:
             refused = _("Error: %(email)s is not an official address (gov.in, nic.in and the like): a superuser is a "
                         "superadmin, whose primary address must be official.") % {"email": username}
-        # The address the account is created with is the last one accepted (a refused one is asked again).
-        self.accepted_username = None if refused else username
         return refused
-
-    def handle(self, *args, **options):
-        database = options["database"]
-        with transaction.atomic(using=database):
-            super().handle(*args, **options)
-            if self.accepted_username is None:
-                return  # nothing created (no terminal to ask at)
-            manager = self.UserModel._default_manager.db_manager(database)
-            user = manager.get(email=manager.normalize_email(self.accepted_username).lower())
-            audit_record(actor=None, action=AuditAction.USER_ACCESS_CHANGED, target=user, actor_role=COMMAND,
-                         new={**access_of(user), "added": True})
