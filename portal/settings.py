@@ -534,11 +534,13 @@ ONBOARDING_AUTHORITY_MAILS_PER_OFFICER_PER_DAY = env_number(
     "ONBOARDING_AUTHORITY_MAILS_PER_OFFICER_PER_DAY", min(5, ONBOARDING_AUTHORITY_MAILS_PER_DAY), 1,
     ONBOARDING_AUTHORITY_MAILS_PER_DAY,
     why=" (at most ONBOARDING_AUTHORITY_MAILS_PER_DAY: an officer's share of a mailbox's day)")
-# Applications one nodal officer may start in 24 hours, withdrawn ones included: each
-# keeps its row, permissions and audit rows, and a withdrawal mails the officer.
+# Applications one nodal officer (every account of their mailbox, "+tag" and all) may
+# start in 24 hours, withdrawn ones included: each keeps its row, permissions and audit
+# rows, and a withdrawal mails the officer.
 ONBOARDING_STARTS_PER_DAY = env_number("ONBOARDING_STARTS_PER_DAY", 20, 1, 100)
-# Drafts one nodal officer may have open at once (each may hold a letter of up to
-# ONBOARDING_UPLOAD_MAX_BYTES): what one account can make the portal store.
+# Drafts one nodal officer (every account of their mailbox, "+tag" and all) may have open
+# at once (each may hold a letter of up to ONBOARDING_UPLOAD_MAX_BYTES): what one person
+# can make the portal store.
 ONBOARDING_OPEN_DRAFTS_MAX = env_number("ONBOARDING_OPEN_DRAFTS_MAX", 10, 1, 100)
 # Requests per minute from one IP address to the competent authority's link pages.
 ONBOARDING_TOKEN_RATE_PER_MINUTE = env_number("ONBOARDING_TOKEN_RATE_PER_MINUTE", 30, 1, 1_000_000_000)

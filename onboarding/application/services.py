@@ -145,11 +145,11 @@ OFFICER_MAILBOX_LOCK_NAMESPACE = 0x4F464652
 
 def officer_lock(*, actor: AnyUser) -> None:
     """Lock the officer's row, then their mailbox (mailbox_key: every account of it, "+tag"
-    and all), for this transaction: they serialise the actions of theirs that a daily limit
-    counts (submissions, new links for an authority), which the limits count by that mailbox
-    (same_mailbox), so that two at once, from one account or two of one mailbox, cannot both
-    pass it. Taken before an application's row, as application_create and an erasure take
-    the officer's row. FOR NO KEY UPDATE: rows written meanwhile that refer to the officer
+    and all), for this transaction: they serialise the actions of theirs that a limit counts
+    (starts and open drafts, submissions, new links for an authority), which the limits
+    count by that mailbox (same_mailbox), so that two at once, from one account or two of
+    one mailbox, cannot both pass it. Taken before an application's row, as an erasure
+    takes the officer's row. FOR NO KEY UPDATE: rows written meanwhile that refer to the officer
     (a membership on an approval of another of their applications, an audit event) do not
     wait for it."""
     get_user_model().objects.select_for_update(no_key=True).filter(pk=actor.pk).get()
@@ -160,11 +160,13 @@ def _check_start_rate(actor: AnyUser, now: datetime) -> None:
     """Each start keeps an application row, its permissions and audit rows, and its
     withdrawal mails the officer, in two languages: at most ONBOARDING_STARTS_PER_DAY in 24
     hours per officer, withdrawn ones included, or ONBOARDING_OPEN_DRAFTS_MAX (open drafts
-    only) would let one account start and withdraw without end."""
-    started = Application.objects.filter(nodal_officer=actor)
+    only) would let one account start and withdraw without end. Counted by the officer's
+    mailbox (same_mailbox): each "+tag" account of it is the same person."""
+    started = Application.objects.filter(same_mailbox("nodal_officer__email", actor.email))
     refuse_over(started, "created_at", settings.ONBOARDING_STARTS_PER_DAY, now, _(
-        "You have started %(n)s applications in the last 24 hours, the most the portal accepts. You can start "
-        "another from %(when)s; until then, continue one of your drafts (My applications)."))
+        "You have started %(n)s applications in the last 24 hours (from any account of your mailbox: your address "
+        "with or without a “+” tag), the most the portal accepts. You can start another from %(when)s; until then, "
+        "continue one of your drafts (My applications)."))
 
 
 START_TOKEN = re.compile(r"[0-9a-f]{32}")
@@ -180,7 +182,8 @@ def application_create(*, actor: AnyUser, request: HttpRequest | None = None,
                        start_token: str | None = None) -> Application:
     """Start a draft application for a nodal officer (official, verified email required).
     Refused (ValidationError with the code "too_many" or "too_many_drafts") over the
-    officer's starts in 24 hours or their open drafts.
+    officer's starts in 24 hours or their open drafts, from every account of their mailbox
+    (same_mailbox: "+tag" accounts are the same person).
 
     ``start_token``: the start page's one-time token (start_token_new). Its second use
     (the form posted twice, by a double click without JavaScript) returns the draft its
@@ -190,8 +193,8 @@ def application_create(*, actor: AnyUser, request: HttpRequest | None = None,
         raise ValidationError(problem, code="not_eligible")
     token_key = f"application-start:{actor.pk}:{start_token}" if start_token and START_TOKEN.fullmatch(start_token) else None
     with transaction.atomic():
-        # The officer's row serialises their starts: each draft may hold a letter of several MB.
-        get_user_model().objects.select_for_update().filter(pk=actor.pk).get()
+        # The officer's row and mailbox serialise their starts: each draft may hold a letter of several MB.
+        officer_lock(actor=actor)
         # Read under that lock: a second post of the same form waits for the first's commit.
         started = cache.get(token_key) if token_key else None
         if started is not None:
@@ -201,10 +204,14 @@ def application_create(*, actor: AnyUser, request: HttpRequest | None = None,
         # First: withdrawing a draft, as the open drafts' message asks, makes no room for a start.
         _check_start_rate(actor, timezone.now())
         most = settings.ONBOARDING_OPEN_DRAFTS_MAX
-        if Application.objects.filter(nodal_officer=actor, status=ApplicationStatus.DRAFT).count() >= most:
+        drafts = Application.objects.filter(same_mailbox("nodal_officer__email", actor.email),
+                                            status=ApplicationStatus.DRAFT)
+        if drafts.count() >= most:
             raise ValidationError(
-                _("You have %(count)s draft applications open, the most one officer may have: submit or withdraw one "
-                  "of them (My applications) before starting another.") % {"count": most}, code="too_many_drafts")
+                _("You have %(count)s draft applications open (from any account of your mailbox: your address with or "
+                  "without a “+” tag), the most one officer may have: submit or withdraw one of them (My applications, "
+                  "in the account that started it) before starting another.") % {"count": most},
+                code="too_many_drafts")
         application = Application.objects.create(
             nodal_officer=actor,
             data={Section.NODAL_OFFICER.value: {"official_email": actor.email, "name": actor.full_name}},

@@ -1154,7 +1154,8 @@ def test_an_officer_has_at_most_so_many_drafts_open(officer_client, officer, set
     client.post("/onboarding/start/")
     refused = client.post("/onboarding/start/")
     assert refused.status_code == 200
-    assert "You have 2 draft applications open, the most one officer may have" in refused.content.decode()
+    assert ("You have 2 draft applications open (from any account of your mailbox: your address with or without a "
+            "“+” tag), the most one officer may have") in page(refused).squashed_text()
     assert "You cannot be a nodal officer" not in refused.content.decode()  # eligible: not the eligibility box
     assert Application.objects.filter(nodal_officer=officer).count() == 2
     draft = first["Location"].rstrip("/").split("/")[-2]
@@ -1210,7 +1211,8 @@ def test_an_officer_starts_at_most_a_days_worth_of_drafts(officer_client, office
         assert started == settings.ONBOARDING_STARTS_PER_DAY
         assert response.status_code == 200
         alert = page(response).find("div", role="alert").squashed_text()
-        assert "You have started 3 applications in the last 24 hours, the most the portal accepts." in alert
+        assert ("You have started 3 applications in the last 24 hours (from any account of your mailbox: your "
+                "address with or without a “+” tag), the most the portal accepts.") in alert
         assert "You can start another from 11 May 2026, 11:00; until then, continue one of your drafts" in alert
         assert "You cannot be a nodal officer" not in response.content.decode()  # eligible: not the eligibility box
         rows, mails = Application.objects.filter(nodal_officer=officer).count(), OutboxMessage.objects.count()
@@ -1230,3 +1232,47 @@ def test_the_limit_of_starts_is_said_in_hindi(officer_client, officer, settings)
     alert = page(response).find("div", role="alert").squashed_text()
     assert "आपने पिछले 24 घंटों में 1 आवेदन शुरू किए हैं" in alert and "मेरे आवेदन" in alert
     assert Application.objects.filter(nodal_officer=officer).count() == 1
+
+
+def test_accounts_of_one_mailbox_start_one_officers_days_worth_and_keep_one_officers_drafts(officer, settings):
+    """Accounts are kept per address with its "+tag", so one person signs up again as
+    nodal.officer+2@..., each sign-up's code reaching the same mailbox. Submissions and new
+    links count the person's mailbox; the day's starts (ONBOARDING_STARTS_PER_DAY) and the
+    open drafts (ONBOARDING_OPEN_DRAFTS_MAX, each able to hold a letter of several MB)
+    counted each account on its own, so another account gave the same person another day's
+    starts and as many drafts again. Both count every account of the mailbox, and the
+    refusals say so."""
+    settings.ONBOARDING_STARTS_PER_DAY = 3
+    settings.ONBOARDING_OPEN_DRAFTS_MAX = 2
+    same_mailbox = UserFactory(email="nodal.officer+2@mahaagri.gov.in")
+    client = Client()
+    assert client.login(email=same_mailbox.email, password=PASSWORD)
+    start = datetime(2026, 5, 10, 11, 0, tzinfo=IST)
+
+    def refused(response):
+        assert response.status_code == 200
+        return page(response).find("div", role="alert").find("p").squashed_text()  # then a link to My applications
+
+    with time_machine.travel(start, tick=False):
+        first, second = new_application(officer), new_application(officer)
+        assert refused(client.post("/onboarding/start/")) == (
+            "You have 2 draft applications open (from any account of your mailbox: your address with or without a "
+            "“+” tag), the most one officer may have: submit or withdraw one of them (My applications, in the "
+            "account that started it) before starting another.")
+        assert not Application.objects.filter(nodal_officer=same_mailbox).exists()
+        services.application_withdraw(application_id=first.pk, actor=officer)
+        assert client.post("/onboarding/start/").status_code == 302  # the mailbox's third start of the day
+        services.application_withdraw(application_id=second.pk, actor=officer)
+        assert refused(client.post("/onboarding/start/")) == (
+            "You have started 3 applications in the last 24 hours (from any account of your mailbox: your address "
+            "with or without a “+” tag), the most the portal accepts. You can start another from 11 May 2026, 11:00; "
+            "until then, continue one of your drafts (My applications).")
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "hi"
+        assert "(आपके मेलबॉक्स के किसी भी खाते से: आपका पता “+” टैग के साथ या उसके बिना)" in refused(
+            client.post("/onboarding/start/"))
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "mr"
+        assert "(तुमच्या मेलबॉक्सच्या कोणत्याही खात्यातून: तुमचा पत्ता “+” टॅगसह किंवा त्याशिवाय)" in refused(
+            client.post("/onboarding/start/"))
+        assert Application.objects.filter(nodal_officer=same_mailbox).count() == 1
+        # Another person of the same office is not refused.
+        assert new_application(UserFactory(email="nodal.officer2@mahaagri.gov.in")).status == ApplicationStatus.DRAFT

@@ -328,6 +328,28 @@ def test_two_accounts_of_one_mailbox_submitting_at_once_do_not_pass_the_daily_li
     assert audit_verify() == []
 
 
+@pytest.mark.parametrize(("limit", "code"), [("ONBOARDING_STARTS_PER_DAY", "too_many"),
+                                             ("ONBOARDING_OPEN_DRAFTS_MAX", "too_many_drafts")])
+def test_two_accounts_of_one_mailbox_starting_at_once_do_not_pass_its_limits_together(officer, settings, limit, code):
+    """The day's starts and the open drafts count every account of the person's mailbox
+    ("+tag" addresses): two accounts' starts at once each lock their own row, not each
+    other's, and each counted none before the other's draft was written. The mailbox's lock
+    serialises them, as it does their submissions."""
+    setattr(settings, limit, 1)
+    same_mailbox = UserFactory(email="nodal.officer+2@mahaagri.gov.in")
+    # The audit chain's lock, taken once the limits are checked, is held for a moment.
+    results = race([
+        lambda: services.application_create(actor=officer),
+        lambda: services.application_create(actor=same_mailbox),
+    ], hold_sql="SELECT pg_advisory_xact_lock(%s)", hold_params=[_CHAIN_LOCK_KEY])
+    assert sorted(outcome for outcome, _value in results) == ["error", "ok"], results
+    [refusal] = [value for outcome, value in results if outcome == "error"]
+    assert isinstance(refusal, ValidationError) and refusal.code == code, refusal
+    assert Application.objects.count() == 1
+    assert AuditEvent.objects.filter(action=AuditAction.APPLICATION_CREATED).count() == 1
+    assert audit_verify() == []
+
+
 def test_two_new_links_asked_for_at_once_do_not_pass_the_daily_limit_together(officer, settings):
     """The limit counts the officer's new links of the last 24 hours, over all their
     applications: two asked for at once (two tabs, two applications) each counted none
