@@ -107,9 +107,9 @@ def test_task_list_in_marathi(officer_client, application):
 
 # The Hindi catalogue is complete ----------------------------------------------------------
 
-def _entries(path):
-    """(msgid, [msgstr...]) of every entry of a PO file."""
-    entries = []
+def _fields(path):
+    """The fields (msgid, msgid_plural, msgstr[n], ...) of every entry of a PO file, each
+    joined from its lines."""
     for block in Path(path).read_text(encoding="utf-8").split("\n\n"):
         fields, current = {}, None
         for line in block.splitlines():
@@ -122,15 +122,17 @@ def _entries(path):
             elif line.startswith('"') and current:
                 fields[current] += ast.literal_eval(line)
         if fields.get("msgid"):
-            entries.append((fields["msgid"], [v for k, v in fields.items() if k.startswith("msgstr")]))
-    return entries
+            yield fields
+
+
+def _entries(path):
+    """(msgid, [msgstr...]) of every entry of a PO file."""
+    return [(fields["msgid"], [v for k, v in fields.items() if k.startswith("msgstr")]) for fields in _fields(path)]
 
 
 def _plurals(path):
-    """{msgid: msgid_plural} of the plural entries of a PO file."""
-    text = Path(path).read_text(encoding="utf-8")
-    return {ast.literal_eval(singular): ast.literal_eval(plural)
-            for singular, plural in re.findall(r'^msgid (".*")\nmsgid_plural (".*")$', text, re.M)}
+    """{msgid: msgid_plural} of the plural entries of a PO file (either on one line or on several)."""
+    return {fields["msgid"]: fields["msgid_plural"] for fields in _fields(path) if "msgid_plural" in fields}
 
 
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
