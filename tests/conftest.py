@@ -244,6 +244,21 @@ def _test_flush_passes_the_audit_truncate_guard():
 
 
 @pytest.fixture(autouse=True)
+def _celery_joins_allowed():
+    """Tasks run eagerly in the tests (CELERY_TASK_ALWAYS_EAGER), each inside Celery's
+    denied_join_result(), which sets a flag of the whole process and puts back the value it
+    found: two threads queuing tasks at once (the race tests' contenders, a live server's
+    requests) can leave it set, and every later ``.apply().get()`` in that xdist worker then
+    fails "Never call result.get() within a task!". No test runs inside a task: it starts
+    and ends with the flag down."""
+    from celery._state import _set_task_join_will_block
+
+    _set_task_join_will_block(False)
+    yield
+    _set_task_join_will_block(False)
+
+
+@pytest.fixture(autouse=True)
 def _default_language():
     """Each test starts in the default language. Django's LocaleMiddleware activates
     a request's language for the thread and leaves it active, so a request in Hindi
