@@ -137,7 +137,7 @@ def test_nodal_officer_first_use(page, portal, check_page):
     page.get_by_label("It reports to an organisation already on Sandes").check()
     page.get_by_label("Search by name or short code").fill("Agriculture")
     page.get_by_role("button", name="Search", exact=True).click()
-    expect(page).to_have_url(re.compile(r"/section/hierarchy/\?q=Agriculture$"))
+    expect(page).to_have_url(re.compile(r"/section/hierarchy/\?q=Agriculture#picker-results$"))  # focus on the results
     result = page.get_by_label(re.compile(r"^Agriculture Department, Government of Maharashtra"))
     expect(result).to_be_visible()
     expect(page.locator("#error-summary")).to_have_count(0)
