@@ -913,6 +913,13 @@ def test_one_authority_mailbox_is_sent_at_most_a_days_worth_of_new_links_whoever
     assert AuthorityToken.objects.filter(step__application=second).count() == 2
 
 
+# A new link refused when the officer's share of the authority mailbox's day (2 here) is spent.
+SHARE_OF_LINKS_REFUSED = (
+    "You have sent the competent authority's address 2 requests for a decision in the last 24 hours (from any account "
+    "of your mailbox: your address with or without a “+” tag), the most one nodal officer may send one mailbox: no new "
+    "link was sent. You can ask for one from 11 May 2026, 11:00.")
+
+
 def test_an_officers_new_links_take_their_share_of_the_authority_mailboxs_day(officer, settings):
     """New links asked for count against the officer's share of the mailbox's day
     (ONBOARDING_AUTHORITY_MAILS_PER_OFFICER_PER_DAY) with their submissions: past it the new
@@ -928,10 +935,7 @@ def test_an_officers_new_links_take_their_share_of_the_authority_mailboxs_day(of
     with time_machine.travel(start + timedelta(minutes=22), tick=False):
         response = signed_in(officer).post(f"/onboarding/{first.pk}/resend-link/", follow=True)
         assert response.redirect_chain[-1][0] == f"/onboarding/{first.pk}/"
-        assert ("You have sent the competent authority's address 2 requests for a decision in the last 24 hours "
-                "(from any account of your mailbox: your address with or without a “+” tag), the most one nodal "
-                "officer may send one mailbox: no new link was sent. You can ask for one from 11 May 2026, 11:00."
-                ) in page(response).squashed_text()
+        assert SHARE_OF_LINKS_REFUSED in page(response).squashed_text()
         assert OutboxMessage.objects.count() == mails
         other_officer = UserFactory()
         second = application_with_authority(nodal_officer=other_officer)
@@ -961,10 +965,7 @@ def test_accounts_of_one_mailbox_share_one_officers_share_of_an_authority_mailbo
     with time_machine.travel(start + timedelta(minutes=33), tick=False):
         response = signed_in(same_mailbox).post(f"/onboarding/{second.pk}/resend-link/", follow=True)
         assert response.redirect_chain[-1][0] == f"/onboarding/{second.pk}/"
-        assert ("You have sent the competent authority's address 2 requests for a decision in the last 24 hours "
-                "(from any account of your mailbox: your address with or without a “+” tag), the most one nodal "
-                "officer may send one mailbox: no new link was sent. You can ask for one from 11 May 2026, 11:00."
-                ) in page(response).squashed_text()
+        assert SHARE_OF_LINKS_REFUSED in page(response).squashed_text()
     assert OutboxMessage.objects.count() == mails
     assert AuthorityToken.objects.filter(step__application=second).count() == 1
     other_officer = UserFactory(email="nodal.officer2@mahaagri.gov.in")
