@@ -871,6 +871,22 @@ def test_the_admins_see_when_the_address_was_last_confirmed_and_a_request_waitin
     assert "asked again on 5 January 2027, to confirm by 4 February 2027; not yet confirmed" in html
 
 
+def test_after_grace_given_back_the_admins_see_the_day_the_request_went_and_the_new_deadline(world, due):
+    """The grace given back moves the deadline, not the day the request was mailed: the page
+    gives the day the mail went (5 January) with the new date to confirm by, and the history
+    line of the give-back names that date."""
+    asked = START + YEAR  # 5 January 2027
+    run_reconfirmation(asked)
+    suspend_organisation(world)
+    run_reconfirmation(asked + timedelta(days=2))
+    suspend_organisation(world, OrganisationStatus.ACTIVE)
+    run_reconfirmation(asked + timedelta(days=40))
+    html = signed_in(world["admin_office"]).get(f"/verification/profiles/{due.pk}/").content.decode()
+    assert "asked again on 5 January 2027, to confirm by 14 March 2027; not yet confirmed" in html
+    assert ("Deadline to confirm the official address extended: the verification was on hold for a while "
+            "(new deadline: 14 March 2027)") in html
+
+
 AWAITED = {
     "en": "Confirm your official address for District Agriculture Office, Pune: we emailed a link to "
           "asha.k@pune.mahaagri.gov.in. Open it and press the button by 4 February 2027",
