@@ -425,6 +425,30 @@ def test_the_request_says_how_often_it_comes_as_configured(world, due, settings,
     assert EVERY[days][language] in mail.body and ONCE_A_YEAR[language] not in mail.body, mail.body
 
 
+# What the request says to someone who did not expect it: ignoring it suspends the verification.
+UNEXPECTED = {
+    "en": ("If you did not expect this email, or this address is no longer yours, do not press the button: tell your "
+           "organisation's administrators on Sandes. Ignoring this email does not stop the suspension.", "ignore it"),
+    "hi": ("यदि आपको इस ईमेल की अपेक्षा नहीं थी, या यह पता अब आपका नहीं है, तो बटन न दबाएँ: संदेस पर अपने संगठन के "
+           "प्रशासकों को बताएँ। इस ईमेल को अनदेखा करने से निलंबन नहीं रुकता।", "अनदेखा कर सकते"),
+    "mr": ("तुम्हाला या ईमेलची अपेक्षा नसल्यास, किंवा हा पत्ता आता तुमचा नसल्यास, बटण दाबू नका: संदेसवरील तुमच्या "
+           "संस्थेच्या प्रशासकांना कळवा. या ईमेलकडे दुर्लक्ष केल्याने निलंबन थांबत नाही.", "दुर्लक्ष करू शकता"),
+}
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_the_request_does_not_tell_someone_who_did_not_expect_it_to_ignore_it(world, due, language):
+    """Right after saying that the verification is suspended unless confirmed, the request
+    ended "If you did not expect this email, you can ignore it": ignored, it suspends the
+    verification. It says what to do instead (and not to confirm an address not theirs)."""
+    GovernmentProfile.objects.filter(pk=due.pk).update(request_language=language)
+    assert run_reconfirmation(START + YEAR)["asked"] == 1
+    [mail] = messages_to("asha.k@pune.mahaagri.gov.in")
+    said, not_said = UNEXPECTED[language]
+    body = " ".join(mail.body.split())
+    assert said in body and not_said not in body, mail.body
+
+
 def test_the_deadline_is_a_day_in_indias_time_not_in_utc(world, due):
     """Asked at 00:30 in India (still the day before in UTC): the day told, the link's end
     and the suspension are India's."""
