@@ -261,6 +261,41 @@ def test_a_list_of_organisations_left_without_admin_is_bounded_the_rest_counted(
         f"… and 1 more organisation left with no admin; find it on the roles page: {settings.SITE_URL}/portal/roles/")
 
 
+# The opening of the list mail, plainly: each organisation has no admin, the last one's role has ended.
+NO_ADMIN_LEFT = {
+    "en": ("On the Sandes onboarding portal, each of these organisations now has no admin: the last admin's role "
+           "ended by itself with the verification it rested on. You act for each of them:", "whose role does not end"),
+    "hi": ("संदेस ऑनबोर्डिंग पोर्टल पर इनमें से हर संगठन का अब कोई प्रशासक नहीं है: अंतिम प्रशासक की भूमिका उस सत्यापन "
+           "के साथ अपने आप समाप्त हो गई जिस पर वह टिकी थी। आप इनमें से हर एक के लिए कार्य करते हैं:",
+           "जिसकी भूमिका समाप्त नहीं होती"),
+    "mr": ("संदेस ऑनबोर्डिंग पोर्टलवरील या प्रत्येक संस्थेला आता कोणीही प्रशासक नाही: शेवटच्या प्रशासकाची भूमिका ती ज्या "
+           "पडताळणीवर आधारित होती तिच्यासोबत आपोआप संपली. तुम्ही यांपैकी प्रत्येक संस्थेसाठी काम करता:",
+           "भूमिका न संपणारा"),
+}
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_the_list_of_organisations_left_without_admin_says_plainly_that_none_has_one(world, language):
+    """The mail opened "none of them has an admin left whose role does not end", hard to
+    follow (and as literal in Hindi and Marathi): it says that each has no admin now, the
+    last one's role having ended."""
+    from tests.factories import OrganisationFactory
+
+    root = world["superadmin"]
+    GovernmentProfileFactory(user=root, organisation=world["parent"], request_language=language)
+    with time_machine.travel(START, tick=False):
+        for n in range(2):
+            lapsing_admin(OrganisationFactory(name=f"Collectorate {n}", short_code=f"COLL-{n}"), date(2026, 3, 31),
+                          granted_by=root, email=f"rdc@coll{n}.gov.in")
+    told = len(messages_to(root.email))
+    with time_machine.travel(datetime(2026, 4, 1, 0, 30, tzinfo=IST), tick=False):
+        assert tasks.superannuation_lapse() == {"revoked": 2}
+    [mail] = messages_to(root.email)[told:]
+    said, not_said = NO_ADMIN_LEFT[language]
+    body = " ".join(mail.body.split())
+    assert body.startswith(said) and not_said not in body, mail.body
+
+
 def test_lapsing_twice_changes_nothing_the_second_time(world):
     with time_machine.travel(START, tick=False):
         verified(world, superannuation_date=date(2026, 1, 10))
