@@ -42,7 +42,7 @@ ACTOR_LABELS = {
     "system:automatic_verification": _("System: automatic verification"),
     "system:transfer": _("System: verified in another organisation"),
     "system:superannuation": _("System: date of superannuation passed"),
-    "system:reconfirmation": _("System: yearly confirmation of the official address"),
+    "system:reconfirmation": _("System: regular confirmation of the official address"),
     "system:address_removed": _("System: official address removed from the account"),
     "system:roster_import": _("System: roster import"),
     "system:manage.py api_client_create": _("System: registration of an API client"),

@@ -11,12 +11,13 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods
 
 from portal.access import peek_pending_input, rule
-from portal.audit.models import AuditEvent
+from portal.audit.models import AuditAction, AuditEvent
 from portal.ids import row_id
 from verification import services
 from verification.forms import (
@@ -242,12 +243,17 @@ def _say_skipped(request, codes):
 
 
 def _history(profile):
-    """What happened to the profile, oldest first, from the audit log (one query)."""
-    return (
+    """What happened to the profile, oldest first, from the audit log (one query); a deadline
+    to confirm the official address that moved on comes with the new date (``new_deadline``)."""
+    events = list(
         AuditEvent.objects.filter(target_type="verification.governmentprofile", target_id=str(profile.pk))
         .only("created_at", "action", "actor_id", "actor_email", "actor_role", "new_values")
         .order_by("id")
     )
+    for event in events:
+        if event.action == AuditAction.VERIFICATION_CONFIRMATION_RESUMED:
+            event.new_deadline = parse_datetime(str((event.new_values or {}).get("deadline") or ""))
+    return events
 
 
 @rule("administrator_of_organisation")

@@ -270,7 +270,8 @@ def confirmations_pause(*, profile_ids: Iterable[int], now: datetime | None = No
 def _given_back(profile: GovernmentProfile, now: datetime) -> datetime:
     """The moment the grace period of ``profile`` counts from once its verification counts
     again: its request moved on by the time it did not count, and late enough to leave at
-    least the reminder's days (a day at least) from ``now``."""
+    least the reminder's days (a day at least) from ``now``. The day the request was mailed
+    (``confirmation_mailed_at``) stays as it was."""
     shifted = profile.confirmation_requested_at + (now - profile.confirmation_paused_at)
     latest_left = now - timedelta(days=settings.VERIFICATION_RECONFIRM_GRACE_DAYS
                                   - max(settings.VERIFICATION_RECONFIRM_REMINDER_DAYS, 1))
@@ -322,10 +323,10 @@ def confirmations_request(*, profile_ids: Iterable[int], now: datetime | None = 
     with transaction.atomic():
         profiles = _claim(profile_ids, _due_to_ask(now))
         if profiles:
-            GovernmentProfile.objects.filter(pk__in=[p.pk for p in profiles]).update(confirmation_requested_at=now,
-                                                                                     confirmation_paused_at=None)
+            GovernmentProfile.objects.filter(pk__in=[p.pk for p in profiles]).update(
+                confirmation_requested_at=now, confirmation_mailed_at=now, confirmation_paused_at=None)
             for profile in profiles:
-                profile.confirmation_requested_at = now
+                profile.confirmation_requested_at = profile.confirmation_mailed_at = now
             _send_links(profiles, template="confirm_address", action=AuditAction.VERIFICATION_CONFIRMATION_REQUESTED,
                         now=now)
     return len(profiles)
@@ -460,9 +461,9 @@ def address_confirm(*, digest: str, request: HttpRequest | None = None) -> tuple
         profile = row.profile
         old = profile.address_confirmed_at
         profile.address_confirmed_at, profile.confirmation_requested_at, profile.confirmation_reminded_at = now, None, None
-        profile.confirmation_paused_at = None
-        profile.save(update_fields=["address_confirmed_at", "confirmation_requested_at", "confirmation_reminded_at",
-                                    "confirmation_paused_at"])
+        profile.confirmation_paused_at = profile.confirmation_mailed_at = None
+        profile.save(update_fields=["address_confirmed_at", "confirmation_requested_at", "confirmation_mailed_at",
+                                    "confirmation_reminded_at", "confirmation_paused_at"])
         AddressConfirmation.objects.filter(profile=profile, used_at__isnull=True).update(used_at=now)
         row.used_at = now
         audit_record(

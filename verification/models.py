@@ -163,9 +163,11 @@ class GovernmentProfile(models.Model):
     # The grace period counts only while the verification is in force (verified_in_force):
     # the hourly job marks when it stopped counting (``confirmation_paused_at``) and, once it
     # counts again, moves ``confirmation_requested_at`` (from which the deadline is counted)
-    # on by the time it did not.
+    # on by the time it did not; ``confirmation_mailed_at`` keeps the moment the request
+    # was really mailed, which the pages give.
     address_confirmed_at = models.DateTimeField(null=True, blank=True)
     confirmation_requested_at = models.DateTimeField(null=True, blank=True)
+    confirmation_mailed_at = models.DateTimeField(null=True, blank=True)
     confirmation_reminded_at = models.DateTimeField(null=True, blank=True)
     confirmation_paused_at = models.DateTimeField(null=True, blank=True)
 

@@ -154,7 +154,9 @@ def restart_confirmation_year(profile: GovernmentProfile, now: datetime) -> list
     address: the year until the next one starts now (verification/lifecycle.py)."""
     profile.address_confirmed_at = now
     profile.confirmation_requested_at = profile.confirmation_reminded_at = profile.confirmation_paused_at = None
-    return ["address_confirmed_at", "confirmation_requested_at", "confirmation_reminded_at", "confirmation_paused_at"]
+    profile.confirmation_mailed_at = None
+    return ["address_confirmed_at", "confirmation_requested_at", "confirmation_mailed_at", "confirmation_reminded_at",
+            "confirmation_paused_at"]
 
 
 def _membership_start(profile: GovernmentProfile) -> None:

@@ -108,7 +108,7 @@ class AuditAction(models.TextChoices):
     APPLICATION_CORRECTION_REMINDED = "application.correction_reminded", _(
         "Reminder sent to submit the returned application again before it is withdrawn")
     VERIFICATION_CONFIRMATION_RESUMED = "verification.confirmation_resumed", _(
-        "Time to confirm the official address given back: the verification did not count for a while")
+        "Deadline to confirm the official address extended: the verification was on hold for a while")
 
 
 class AuditEvent(models.Model):

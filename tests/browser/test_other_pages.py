@@ -26,15 +26,25 @@ import pytest
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from django.core.mail import EmailMessage
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from onboarding.approval import services as approvals
 from onboarding.models import ApplicationStatus, AuthorityToken, Decision, Stage
 from portal.accounts.models import EmailSuffixRule, SuffixKind
 from portal.audit.models import AuditAction, AuditEvent
-from portal.mail.models import OutboxMessage, OutboxStatus
+from portal.mail.models import OutboxMessage, OutboxStatus, UnknownMailbox
 from portal.mail.services import outbox_enqueue
-from tests.browser.support import error_message, nav, sign_in, sign_out, verification_code, wait_for_message
+from tests.browser.support import (
+    OTHER_LANGUAGES,
+    error_message,
+    nav,
+    sign_in,
+    sign_out,
+    switch_language,
+    verification_code,
+    wait_for_message,
+)
 from tests.factories import PASSWORD, UserFactory
 from tests.onboarding.approval_helpers import (  # noqa: F401 (fixtures)
     AUTHORITY_EMAIL,
@@ -310,6 +320,34 @@ def test_superadmin_adds_an_email_rule_and_reads_the_outbox(page, portal, smtp_s
     assert (row.status, row.attempts) == (OutboxStatus.SENT, attempts)
     assert not AuditEvent.objects.filter(action=AuditAction.OUTBOX_REQUEUED).exists()
 
+    check_page.assert_clean()
+
+
+def test_the_refused_addresses_keep_their_lift_link_in_sight_at_1280_px(page, portal, check_page):
+    """A mail server's answer repeats the refused address in one unbroken run
+    ("<director...@krishi.maharashtra.gov.in>"): at 1280 CSS px, in each language, it wraps
+    in its cell, and the table fits its box, the Lift link in sight without scrolling."""
+    mailbox = "director.agriculture.commissionerate@krishi.maharashtra.gov.in"
+    now = timezone.now()
+    UnknownMailbox.objects.create(
+        mailbox=mailbox, first_refused_at=now, last_refused_at=now, refusals=2,
+        reply=f"550 5.1.1 <{mailbox}>: Recipient address rejected: User unknown in virtual mailbox table")
+    superadmin = make_superadmin(email="anita.rao@nic.in", totp=False)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    sign_in(page, portal, superadmin.email, with_totp(superadmin))
+    page.goto(portal + "/portal/outbox/")
+    problems = []
+    for language in ("en", *OTHER_LANGUAGES):
+        if language != "en":
+            switch_language(page, language)
+        check_page(page, f"outbox-refused-1280-{language}")
+        lift = page.locator("#unknown ~ .table-responsive td a")
+        box = page.locator("#unknown ~ .table-responsive")
+        if page.evaluate("b => b.scrollWidth > b.clientWidth", box.element_handle()):
+            problems.append(f"{language}: the table is wider than its box")
+        if (at := lift.bounding_box())["x"] + at["width"] > 1280:
+            problems.append(f"{language}: the Lift link is out of sight ({at})")
+    assert problems == [], "\n".join(problems)
     check_page.assert_clean()
 
 

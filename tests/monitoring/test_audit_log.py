@@ -528,6 +528,21 @@ def test_who_acted_is_said_in_the_pages_language(world, language, labels):
     assert '<td class="breakable">system</td>' not in html
 
 
+@pytest.mark.parametrize(("language", "label", "not_said"), [
+    ("en", "System: regular confirmation of the official address", "yearly"),
+    ("hi", "सिस्टम: आधिकारिक पते की नियमित पुष्टि", "वार्षिक"),
+    ("mr", "प्रणाली: अधिकृत पत्त्याची नियमित पुष्टी", "वार्षिक"),
+])
+def test_the_confirmation_job_is_not_called_yearly(world, language, label, not_said):
+    """The confirmation of the official address comes every VERIFICATION_RECONFIRM_DAYS, a
+    day to ten years: the job that asks for it acts in the log without being called yearly."""
+    audit_record(actor=None, action=AuditAction.ORGANISATION_ACTIVATED, target=world["agri"],
+                 actor_role="system:reconfirmation")
+    html = signed_in(world["superadmin"]).get("/monitoring/audit/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    cells = re.findall(r'<td class="breakable">([^<]*)</td>', html)
+    assert label in cells and not any(not_said in cell for cell in cells), cells
+
+
 @pytest.mark.parametrize(("language", "label"), [
     ("en", "Organisation admin"), ("hi", "संगठन प्रशासक"), ("mr", "संस्था प्रशासक"),
 ])

@@ -261,6 +261,41 @@ def test_a_list_of_organisations_left_without_admin_is_bounded_the_rest_counted(
         f"… and 1 more organisation left with no admin; find it on the roles page: {settings.SITE_URL}/portal/roles/")
 
 
+# The opening of the list mail, plainly: each organisation has no admin, the last one's role has ended.
+NO_ADMIN_LEFT = {
+    "en": ("On the Sandes onboarding portal, each of these organisations now has no admin: the last admin's role "
+           "ended by itself with the verification it rested on. You act for each of them:", "whose role does not end"),
+    "hi": ("संदेस ऑनबोर्डिंग पोर्टल पर इनमें से हर संगठन का अब कोई प्रशासक नहीं है: अंतिम प्रशासक की भूमिका उस सत्यापन "
+           "के साथ अपने आप समाप्त हो गई जिस पर वह टिकी थी। आप इनमें से हर एक के लिए कार्य करते हैं:",
+           "जिसकी भूमिका समाप्त नहीं होती"),
+    "mr": ("संदेस ऑनबोर्डिंग पोर्टलवरील या प्रत्येक संस्थेला आता कोणीही प्रशासक नाही: शेवटच्या प्रशासकाची भूमिका ती ज्या "
+           "पडताळणीवर आधारित होती तिच्यासोबत आपोआप संपली. तुम्ही यांपैकी प्रत्येक संस्थेसाठी काम करता:",
+           "भूमिका न संपणारा"),
+}
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_the_list_of_organisations_left_without_admin_says_plainly_that_none_has_one(world, language):
+    """The mail opened "none of them has an admin left whose role does not end", hard to
+    follow (and as literal in Hindi and Marathi): it says that each has no admin now, the
+    last one's role having ended."""
+    from tests.factories import OrganisationFactory
+
+    root = world["superadmin"]
+    GovernmentProfileFactory(user=root, organisation=world["parent"], request_language=language)
+    with time_machine.travel(START, tick=False):
+        for n in range(2):
+            lapsing_admin(OrganisationFactory(name=f"Collectorate {n}", short_code=f"COLL-{n}"), date(2026, 3, 31),
+                          granted_by=root, email=f"rdc@coll{n}.gov.in")
+    told = len(messages_to(root.email))
+    with time_machine.travel(datetime(2026, 4, 1, 0, 30, tzinfo=IST), tick=False):
+        assert tasks.superannuation_lapse() == {"revoked": 2}
+    [mail] = messages_to(root.email)[told:]
+    said, not_said = NO_ADMIN_LEFT[language]
+    body = " ".join(mail.body.split())
+    assert body.startswith(said) and not_said not in body, mail.body
+
+
 def test_lapsing_twice_changes_nothing_the_second_time(world):
     with time_machine.travel(START, tick=False):
         verified(world, superannuation_date=date(2026, 1, 10))
@@ -423,6 +458,30 @@ def test_the_request_says_how_often_it_comes_as_configured(world, due, settings,
     assert run_reconfirmation(START + timedelta(days=days))["asked"] == 1
     [mail] = messages_to("asha.k@pune.mahaagri.gov.in")
     assert EVERY[days][language] in mail.body and ONCE_A_YEAR[language] not in mail.body, mail.body
+
+
+# What the request says to someone who did not expect it: ignoring it suspends the verification.
+UNEXPECTED = {
+    "en": ("If you did not expect this email, or this address is no longer yours, do not press the button: tell your "
+           "organisation's administrators on Sandes. Ignoring this email does not stop the suspension.", "ignore it"),
+    "hi": ("यदि आपको इस ईमेल की अपेक्षा नहीं थी, या यह पता अब आपका नहीं है, तो बटन न दबाएँ: संदेस पर अपने संगठन के "
+           "प्रशासकों को बताएँ। इस ईमेल को अनदेखा करने से निलंबन नहीं रुकता।", "अनदेखा कर सकते"),
+    "mr": ("तुम्हाला या ईमेलची अपेक्षा नसल्यास, किंवा हा पत्ता आता तुमचा नसल्यास, बटण दाबू नका: संदेसवरील तुमच्या "
+           "संस्थेच्या प्रशासकांना कळवा. या ईमेलकडे दुर्लक्ष केल्याने निलंबन थांबत नाही.", "दुर्लक्ष करू शकता"),
+}
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_the_request_does_not_tell_someone_who_did_not_expect_it_to_ignore_it(world, due, language):
+    """Right after saying that the verification is suspended unless confirmed, the request
+    ended "If you did not expect this email, you can ignore it": ignored, it suspends the
+    verification. It says what to do instead (and not to confirm an address not theirs)."""
+    GovernmentProfile.objects.filter(pk=due.pk).update(request_language=language)
+    assert run_reconfirmation(START + YEAR)["asked"] == 1
+    [mail] = messages_to("asha.k@pune.mahaagri.gov.in")
+    said, not_said = UNEXPECTED[language]
+    body = " ".join(mail.body.split())
+    assert said in body and not_said not in body, mail.body
 
 
 def test_the_deadline_is_a_day_in_indias_time_not_in_utc(world, due):
@@ -869,6 +928,22 @@ def test_the_admins_see_when_the_address_was_last_confirmed_and_a_request_waitin
     html = signed_in(world["admin_office"]).get(f"/verification/profiles/{due.pk}/").content.decode()
     assert "Official address confirmed" in html and "5 January 2026" in html
     assert "asked again on 5 January 2027, to confirm by 4 February 2027; not yet confirmed" in html
+
+
+def test_after_grace_given_back_the_admins_see_the_day_the_request_went_and_the_new_deadline(world, due):
+    """The grace given back moves the deadline, not the day the request was mailed: the page
+    gives the day the mail went (5 January) with the new date to confirm by, and the history
+    line of the give-back names that date."""
+    asked = START + YEAR  # 5 January 2027
+    run_reconfirmation(asked)
+    suspend_organisation(world)
+    run_reconfirmation(asked + timedelta(days=2))
+    suspend_organisation(world, OrganisationStatus.ACTIVE)
+    run_reconfirmation(asked + timedelta(days=40))
+    html = signed_in(world["admin_office"]).get(f"/verification/profiles/{due.pk}/").content.decode()
+    assert "asked again on 5 January 2027, to confirm by 14 March 2027; not yet confirmed" in html
+    assert ("Deadline to confirm the official address extended: the verification was on hold for a while "
+            "(new deadline: 14 March 2027)") in html
 
 
 AWAITED = {
