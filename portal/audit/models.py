@@ -58,7 +58,7 @@ class AuditAction(models.TextChoices):
     ADOPTION_REMINDER_SENT = "adoption.reminder_sent", _("Reminder sent to an office expected to join")
     API_CLIENT_CREATED = "api_client.created", _("Verification API client registered")
     API_CLIENT_REVOKED = "api_client.revoked", _("Verification API client revoked")
-    VERIFICATION_ADDRESS_CONFIRMED = "verification.address_confirmed", _("Official address confirmed for the year")
+    VERIFICATION_ADDRESS_CONFIRMED = "verification.address_confirmed", _("Official address confirmed")
     AUDIT_REDACTED = "audit.redacted", _("Personal part of audit events erased")
     RETENTION_POLICY_CHANGED = "retention.policy_changed", _("Retention policy changed")
     RETENTION_RUN = "retention.run", _("Retention run")
@@ -102,7 +102,7 @@ class AuditAction(models.TextChoices):
     USER_LOGIN_FAILED = "user.login_failed", _("Wrong password refused")
     USER_SECOND_FACTOR_FAILED = "user.second_factor_failed", _("Wrong second-factor code refused")
     VERIFICATION_CONFIRMATION_REQUESTED = "verification.confirmation_requested", _(
-        "Official address asked to be confirmed for the year")
+        "Official address asked to be confirmed")
     VERIFICATION_CONFIRMATION_REMINDED = "verification.confirmation_reminded", _(
         "Reminder to confirm the official address sent")
     APPLICATION_CORRECTION_REMINDED = "application.correction_reminded", _(
