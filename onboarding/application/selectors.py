@@ -37,7 +37,7 @@ from portal.organisations.selectors import domain_claims_of, short_code_holder
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import AnyUser, ObjectScope
 from portal.privacy.models import HoldTarget, RetentionKind, RetentionMark, RetentionPolicy
-from portal.privacy.retention import legal_held, retention_policies
+from portal.privacy.retention import legal_held, reminder_names, retention_policies
 from portal.text import has_visible_characters
 
 # The nodal officer holds "change_application" on their application (given when it is
@@ -458,7 +458,7 @@ def withdrawal_day(policy: RetentionPolicy, reminded_at: datetime) -> date:
     """The day (India's) from which the retention run withdraws an application returned for
     correction whose officer was reminded at ``reminded_at``: what the reminder names, and
     the day before which the officer must submit it again."""
-    return timezone.localdate(reminded_at + timedelta(days=policy.days_after_reminder))
+    return reminder_names(policy, reminded_at)
 
 
 def correction_deadline(application: Application, *, now: datetime | None = None) -> date | None:
@@ -471,13 +471,16 @@ def correction_deadline(application: Application, *, now: datetime | None = None
     if application.status != ApplicationStatus.CHANGES_REQUESTED:
         return None
     reminded = RetentionMark.objects.filter(kind=RETURNED_POLICY, target_id=application.pk,
-                                            reminded_at__gte=application.updated_at).values("reminded_at")[:1]
-    policy = RetentionPolicy.objects.filter(kind=RETURNED_POLICY).annotate(reminded=Subquery(reminded)).first()
+                                            reminded_at__gte=application.updated_at)
+    policy = RetentionPolicy.objects.filter(kind=RETURNED_POLICY).annotate(
+        reminded=Subquery(reminded.values("reminded_at")[:1]), named=Subquery(reminded.values("due_on")[:1])).first()
     if policy is None:  # not stored yet: the run stores it with its defaults
         retention_policies()
         return correction_deadline(application, now=now)
     if not policy.enabled:
         return None
+    if policy.named:  # the day its reminder named, whatever the policy says since
+        return policy.named
     now = now or timezone.now()
     return withdrawal_day(policy, policy.reminded or max(application.updated_at + timedelta(days=policy.days), now))
 

@@ -28,6 +28,7 @@ from portal.privacy.retention import (
     legal_hold_release,
     legal_hold_set,
     retention_policies,
+    retention_policy_newly_due,
     retention_policy_update,
     retention_run,
 )
@@ -401,6 +402,27 @@ def test_a_returned_application_resubmitted_after_its_reminder_is_never_withdraw
     assert counts_of(run(386), "returned_application")["reminded"] == 1
     assert counts_of(run(415), "returned_application") == NOTHING
     assert counts_of(run(416), "returned_application")["erased"] == 1
+
+
+def test_the_day_a_reminder_named_is_kept_when_a_superadmin_shortens_the_grace(returned, officer,
+                                                                              django_capture_on_commit_callbacks):
+    """The reminder told the officer in writing to submit it again before 4 August 2026: a
+    superadmin who then shortens the days between reminder and withdrawal (confirming what
+    the change makes due) does not bring that day forward; later reminders follow the new
+    setting. The confirmation counts no application that keeps its named day."""
+    only(RetentionKind.RETURNED_APPLICATION)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert counts_of(run(181), "returned_application")["reminded"] == 1
+    [reminder] = withdrawal_reminders(officer)
+    assert "before 4 August 2026" in reminder.body
+    root = make_superadmin(email="root@sandes.nic.in")
+    with at(185):
+        assert retention_policy_newly_due(kind="returned_application", days=180, grace_days=1, enabled=True) == 0
+        retention_policy_update(kind="returned_application", days=180, grace_days=1, enabled=True, actor=root)
+    assert counts_of(run(186), "returned_application") == NOTHING
+    assert counts_of(run(210), "returned_application") == NOTHING  # 3 August 2026
+    assert Application.objects.get(pk=returned.pk).status == "changes_requested"
+    assert counts_of(run(211), "returned_application")["erased"] == 1  # 4 August 2026
 
 
 def test_a_returned_application_under_a_legal_hold_is_neither_reminded_nor_withdrawn(returned):
