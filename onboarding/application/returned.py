@@ -27,12 +27,14 @@ from portal.audit.models import AuditAction
 from portal.audit.services import audit_record_many
 from portal.privacy.models import RetentionMark, RetentionPolicy
 from portal.privacy.registry import RetentionRule, retention_rule_register
-from portal.privacy.retention import days_ago, named_day_reached, retention_policies
+from portal.privacy.retention import named_day_reached, retention_policies, whole_days_before
 
 
 def _left(policy: RetentionPolicy, now: datetime) -> QuerySet:
+    """Untouched for the policy's days, counted in whole days of India (as the form's
+    estimate of the day counts them: selectors.correction_deadline)."""
     return Application.objects.filter(status=ApplicationStatus.CHANGES_REQUESTED,
-                                      updated_at__lt=days_ago(now, policy.days))
+                                      updated_at__lt=whole_days_before(now, policy.days))
 
 
 def _reminded(*conditions: Q, **filters) -> QuerySet:
@@ -51,7 +53,7 @@ def returned_due(policy: RetentionPolicy, now: datetime) -> QuerySet:
     run that reminds them) and untouched since, once the day the reminder named has come:
     a grace shortened after the reminder does not withdraw it before that day."""
     return _left(policy, now).filter(Exists(_reminded(named_day_reached(now),
-                                                      reminded_at__lte=days_ago(now, policy.days_after_reminder))))
+                                                      reminded_at__lt=whole_days_before(now, policy.days_after_reminder - 1))))
 
 
 def returned_remind(ids: list[int], now: datetime) -> None:

@@ -481,8 +481,12 @@ def correction_deadline(application: Application, *, now: datetime | None = None
         return None
     if policy.named:  # the day its reminder named, whatever the policy says since
         return policy.named
-    now = now or timezone.now()
-    return withdrawal_day(policy, policy.reminded or max(application.updated_at + timedelta(days=policy.days), now))
+    if policy.reminded:
+        return withdrawal_day(policy, policy.reminded)
+    # Not reminded yet: reminded by the first run once it has been left the policy's whole
+    # days (the day it was last touched not counted), today's at the earliest.
+    reminded_on = timezone.localdate(application.updated_at) + timedelta(days=policy.days + 1)
+    return max(reminded_on, timezone.localdate(now)) + timedelta(days=policy.days_after_reminder)
 
 
 def last_return(application: Application) -> ApprovalStep | None:

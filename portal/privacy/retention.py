@@ -13,7 +13,7 @@ The request log and the audit log are not retention's to erase: only the
 personal part of audit events about erased records is redacted, keeping the chain."""
 
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.apps import apps
 from django.conf import settings
@@ -319,6 +319,14 @@ def retention_run(*, now: datetime | None = None, batch_size: int | None = None)
 
 def days_ago(now: datetime, days: int) -> datetime:
     return now - timedelta(days=days)
+
+
+def whole_days_before(now: datetime, days: int) -> datetime:
+    """The start of India's day ``days`` days before ``now``'s: a record last touched
+    before it has been left ``days`` whole days (the day it was touched not counted),
+    whatever the time of day of the run."""
+    day = timezone.localdate(now) - timedelta(days=days)
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def reminder_names(policy: RetentionPolicy, now: datetime) -> date:
