@@ -36,7 +36,7 @@ from portal.organisations.models import DomainClaim, Organisation, OrganisationD
 from portal.organisations.selectors import domain_claims_of, short_code_holder
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import AnyUser, ObjectScope
-from portal.privacy.models import HoldTarget, RetentionKind, RetentionMark, RetentionPolicy
+from portal.privacy.models import HoldTarget, LegalHold, RetentionKind, RetentionMark, RetentionPolicy
 from portal.privacy.retention import legal_held, reminder_names, retention_policies
 from portal.text import has_visible_characters
 
@@ -466,18 +466,25 @@ def correction_deadline(application: Application, *, now: datetime | None = None
     again (or at least saved), or the retention run withdraws it: the day its officer's
     reminder named, or, not reminded yet, the day a reminder sent once it has been left
     for the policy's days (today, if that is past) would name. None for an application
-    not returned for correction, and while the policy is off. One query: the policy, with
-    the reminder sent since the application was last touched."""
+    not returned for correction, while the policy is off, and while the application or its
+    officer is under a legal hold (the run leaves it alone: no day can be named). The day
+    may be today or past (the run has not come yet): it may then be withdrawn at the next
+    run. One query: the policy, with the reminder sent since the application was last
+    touched and whether a hold is in force."""
     if application.status != ApplicationStatus.CHANGES_REQUESTED:
         return None
     reminded = RetentionMark.objects.filter(kind=RETURNED_POLICY, target_id=application.pk,
                                             reminded_at__gte=application.updated_at)
+    holds = LegalHold.objects.filter(
+        Q(target_type=HoldTarget.APPLICATION, target_id=application.pk)
+        | Q(target_type=HoldTarget.PERSON, target_id=application.nodal_officer_id), released_at__isnull=True)
     policy = RetentionPolicy.objects.filter(kind=RETURNED_POLICY).annotate(
-        reminded=Subquery(reminded.values("reminded_at")[:1]), named=Subquery(reminded.values("due_on")[:1])).first()
+        reminded=Subquery(reminded.values("reminded_at")[:1]), named=Subquery(reminded.values("due_on")[:1]),
+        held=Exists(holds)).first()
     if policy is None:  # not stored yet: the run stores it with its defaults
         retention_policies()
         return correction_deadline(application, now=now)
-    if not policy.enabled:
+    if not policy.enabled or policy.held:
         return None
     if policy.named:  # the day its reminder named, whatever the policy says since
         return policy.named

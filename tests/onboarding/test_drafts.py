@@ -405,6 +405,35 @@ def test_the_day_the_form_names_before_the_reminder_is_the_day_the_reminder_then
         assert "Submit it again before 4 Aug 2026." in correction_notice(officer_client, application)
 
 
+@pytest.mark.parametrize("held", ["onboarding.application", "accounts.user", None])
+def test_the_form_never_names_a_last_day_already_past(officer_client, officer, held):
+    """Reminded (withdrawn from 4 August 2026), then held (the application or its officer):
+    the run leaves it alone, so the form names no last day while the hold lasts. Not held
+    but not withdrawn yet on its day (the run has not come yet): the form says the next
+    daily run may withdraw it, never "before" a day gone."""
+    from portal.privacy.retention import legal_hold_set
+    from tests.onboarding.approval_helpers import make_superadmin
+    RetentionPolicy.objects.exclude(kind=RetentionKind.RETURNED_APPLICATION).update(enabled=False)
+    with time_machine.travel(datetime(2026, 1, 5, 15, 30, tzinfo=IST), tick=False):
+        application = returned_for_correction(officer, days_ago=0)
+    with time_machine.travel(datetime(2026, 7, 5, 2, 0, tzinfo=IST), tick=False):
+        retention_run()
+    if held:
+        target = application.pk if held == "onboarding.application" else officer.pk
+        legal_hold_set(target_type=held, target_id=target, reason="Court case",
+                       actor=make_superadmin(email="root@sandes.nic.in"))
+    for moment in (datetime(2026, 8, 4, 1, 0, tzinfo=IST), datetime(2026, 9, 1, 11, 0, tzinfo=IST)):
+        with time_machine.travel(moment, tick=False):
+            officer_client.force_login(officer)
+            notice = correction_notice(officer_client, application)
+        assert "Submit it again before" not in notice, notice
+        if held:
+            assert "withdrawn" not in notice, notice
+        else:
+            assert ("The day its reminder named has come: it may be withdrawn automatically at the next daily run "
+                    "unless it is submitted again first.") in notice, notice
+
+
 def test_server_refuses_an_incomplete_submission(officer_client, officer):
     application = new_application(officer)
     post_section(officer_client, application, "organisation", valid("organisation"))
