@@ -328,7 +328,7 @@ def test_an_application_returned_and_left_is_reminded_once_then_withdrawn_by_the
                             f"it again / अर्ज {returned.reference} पुन्हा सादर न केल्यास 4 ऑगस्ट 2026 रोजी मागे घेतला जाईल")
     english = " ".join(mail.body.partition("\n\n----------\n\n")[0].split())
     assert f"Your onboarding application {returned.reference} for {returned.organisation_name} was returned for " \
-           "correction on 5 January 2026 (Competent authority) and has not been saved since." in english
+           "correction on 5 January 2026 (Competent authority) and has not been submitted again." in english
     assert "Unless you make the changes asked for and submit it again before 4 August 2026" in english
     assert f"/onboarding/{returned.pk}/tasks/" in english
     reminded = AuditEvent.objects.get(action=AuditAction.APPLICATION_CORRECTION_REMINDED)
@@ -383,6 +383,25 @@ def test_a_returned_application_its_officer_saved_recently_is_not_reminded(retur
     assert not withdrawal_reminders(officer)
     assert counts_of(run(281), "returned_application")["reminded"] == 1
     assert counts_of(run(312), "returned_application")["erased"] == 1
+
+
+def test_the_reminder_of_a_returned_application_saved_after_its_return_says_only_what_is_true(
+        returned, officer, django_capture_on_commit_callbacks):
+    """Its officer saved a section ten days after the return, then left it: the reminder
+    says it has not been submitted again, not that it was never saved since the return."""
+    only(RetentionKind.RETURNED_APPLICATION)
+    with at(10):
+        services.application_save_section(application_id=returned.pk, section="organisation",
+                                          querydict=as_querydict(VALID["organisation"]), actor=officer)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert counts_of(run(191), "returned_application")["reminded"] == 1
+    [mail] = withdrawal_reminders(officer)
+    english, _rule, second = mail.body.partition("\n\n----------\n\n")
+    english = " ".join(english.split())
+    assert "saved since" not in english
+    assert "was returned for correction on 5 January 2026 (Competent authority) and has not been submitted again." \
+        in english
+    assert "तेव्हापासून तो जतन केलेला नाही" not in second and "पुन्हा सादर केलेला नाही" in second
 
 
 def test_a_returned_application_resubmitted_after_its_reminder_is_never_withdrawn(returned, officer):
