@@ -404,6 +404,31 @@ def test_the_reminder_of_a_returned_application_saved_after_its_return_says_only
     assert "तेव्हापासून तो जतन केलेला नाही" not in second and "पुन्हा सादर केलेला नाही" in second
 
 
+def test_the_mails_of_a_returned_application_whose_name_was_cleared_read_as_sentences(
+        returned, officer, django_capture_on_commit_callbacks):
+    """Its officer emptied the organisation's name after the return and left it: the
+    reminder and the withdrawal's mail say it names no organisation, in whole sentences."""
+    only(RetentionKind.RETURNED_APPLICATION)
+    with at(1):
+        services.application_save_section(application_id=returned.pk, section="organisation",
+                                          querydict=as_querydict({**VALID["organisation"], "name": ""}), actor=officer)
+    assert Application.objects.get(pk=returned.pk).organisation_name == ""
+    with django_capture_on_commit_callbacks(execute=True):
+        assert counts_of(run(182), "returned_application")["reminded"] == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert counts_of(run(213), "returned_application")["erased"] == 1
+    [reminder] = withdrawal_reminders(officer)
+    [told] = [mail for mail in messages_to(officer.email) if "not corrected in time" in mail.subject]
+    ref = returned.reference
+    assert (f"Your onboarding application {ref}, which names no organisation, was returned for correction on "
+            "5 January 2026 (Competent authority) and has not been submitted again.") in " ".join(reminder.body.split())
+    assert (f"Your onboarding application {ref}, which names no organisation, was returned for correction and was "
+            "not submitted again in time:") in " ".join(told.body.split())
+    for mail in (reminder, told):
+        assert " for  " not in mail.body and " for was " not in " ".join(mail.body.split())
+        assert "के लिए आपका" not in mail.body and "या संस्थेसाठीचा" not in mail.body
+
+
 def test_a_returned_application_resubmitted_after_its_reminder_is_never_withdrawn(returned, officer):
     only(RetentionKind.RETURNED_APPLICATION)
     assert counts_of(run(181), "returned_application")["reminded"] == 1
