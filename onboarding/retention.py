@@ -17,7 +17,12 @@ from datetime import datetime, timedelta
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from onboarding.application.declarations import CLOSED_APPLICATION_PROMISE, CLOSED_APPLICATION_PROMISED_DAYS
+from onboarding.application.declarations import (
+    CLOSED_APPLICATION_PROMISE,
+    CLOSED_APPLICATION_PROMISED_DAYS,
+    DRAFT_APPLICATION_PROMISE,
+    LEFT_APPLICATION_PROMISED_DAYS,
+)
 from onboarding.models import (
     Application,
     ApplicationDocument,
@@ -121,6 +126,7 @@ def register() -> None:
         kind=RetentionKind.DRAFT_APPLICATION, target_type="onboarding.application", person_field="nodal_officer_id",
         due=drafts_due, apply=drafts_erase, audit_of=applications_audit,
         remind_due=drafts_to_remind, remind=drafts_remind,
+        promised_days=LEFT_APPLICATION_PROMISED_DAYS, promise=DRAFT_APPLICATION_PROMISE,
     ))
     retention_rule_register(RetentionRule(
         kind=RetentionKind.CLOSED_APPLICATION, target_type="onboarding.application", person_field="nodal_officer_id",

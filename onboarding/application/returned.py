@@ -19,6 +19,7 @@ from datetime import datetime
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
+from onboarding.application.declarations import LEFT_APPLICATION_PROMISED_DAYS, RETURNED_APPLICATION_PROMISE
 from onboarding.application.selectors import RETURNED_POLICY, withdrawal_day
 from onboarding.application.services import applications_withdraw_not_corrected
 from onboarding.models import Application, ApplicationStatus, ApprovalStep, Decision
@@ -91,4 +92,5 @@ def register() -> None:
         kind=RETURNED_POLICY, target_type="onboarding.application", person_field="nodal_officer_id",
         due=returned_due, apply=returned_withdraw, audit_of=_nothing_to_redact, deletes=False,
         remind_due=returned_to_remind, remind=returned_remind,
+        promised_days=LEFT_APPLICATION_PROMISED_DAYS, promise=RETURNED_APPLICATION_PROMISE,
     ))
