@@ -493,6 +493,8 @@ def detail(request, pk):
             "letter": current_letter(application),
             "can_withdraw": is_officer and workflow.allowed(application.status, workflow.Event.WITHDRAW),
             "is_officer": is_officer,
+            # Its officer, as on the form: by when a returned application must be submitted again.
+            **(_correction_deadline(application) if is_officer else {}),
         },
     )
 

@@ -434,6 +434,17 @@ def test_the_form_never_names_a_last_day_already_past(officer_client, officer, h
                     "unless it is submitted again first.") in notice, notice
 
 
+def test_a_returned_applications_own_page_says_by_when_it_must_be_submitted_again(officer_client, officer):
+    """The application's page (where "Continue editing" leads from) names the same last day
+    as its form."""
+    application = returned_for_correction(officer, days_ago=10)
+    day = correction_notice(officer_client, application).partition("Submit it again before ")[2].partition(".")[0]
+    assert day
+    text = page(officer_client.get(f"/onboarding/{application.pk}/")).squashed_text()
+    assert (f"Submit it again before {day}. If it has not been submitted again or saved by then, it will be withdrawn "
+            "automatically.") in text
+
+
 def test_server_refuses_an_incomplete_submission(officer_client, officer):
     application = new_application(officer)
     post_section(officer_client, application, "organisation", valid("organisation"))
