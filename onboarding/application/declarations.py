@@ -59,8 +59,8 @@ HOW_LONG_WE_KEEP_IT = (
     _(
         "For as long as your organisation uses the platform and for seven years after it leaves; a rejected or "
         "withdrawn application is kept for three years. An application never sent for a decision is erased after a "
-        "reminder by email once it has not been touched for six months, and one returned for correction and not "
-        "sent again is withdrawn so."
+        "reminder by email once it has not been touched for six months; one returned to you for correction and not "
+        "sent again is withdrawn in the same way."
     ),
 )
 
