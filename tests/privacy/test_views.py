@@ -145,6 +145,19 @@ def test_drafts_and_returned_applications_left_less_than_the_six_months_the_noti
     assert "छह महीने" in hindi and "(180 दिन)" in hindi
 
 
+@pytest.mark.parametrize(("kind", "label"), [
+    ("draft_application", "Days untouched before the reminder"),
+    ("returned_application", "Days untouched before the reminder"),
+    ("closed_application", "Days kept"),
+])
+def test_each_policys_days_are_labelled_as_what_they_are(root_client, kind, label):
+    """A draft or a returned application is reminded once left for the policy's days, then
+    erased or withdrawn the grace days later: its days are not how long it is kept."""
+    section = parse(root_client.get("/portal/privacy/retention/").content).find(
+        "section", **{"aria-labelledby": f"policy-{kind}"})
+    assert field_container(section, "days").find("label").squashed_text() == f"{label} *"  # * required
+
+
 def test_a_hold_set_and_released_from_the_pages(root_client, root):
     application = ApplicationFactory()
     response = root_client.post("/portal/privacy/holds/", {
