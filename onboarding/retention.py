@@ -17,7 +17,12 @@ from datetime import datetime, timedelta
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from onboarding.application.declarations import CLOSED_APPLICATION_PROMISE, CLOSED_APPLICATION_PROMISED_DAYS
+from onboarding.application.declarations import (
+    CLOSED_APPLICATION_PROMISE,
+    CLOSED_APPLICATION_PROMISED_DAYS,
+    DRAFT_APPLICATION_PROMISE,
+    LEFT_APPLICATION_PROMISED_DAYS,
+)
 from onboarding.models import (
     Application,
     ApplicationDocument,
@@ -30,14 +35,15 @@ from onboarding.models import (
 from onboarding.notifications import build_bilingual, send_many
 from portal.privacy.models import RetentionKind, RetentionMark, RetentionPolicy
 from portal.privacy.registry import RetentionRule, retention_rule_register
-from portal.privacy.retention import days_ago
+from portal.privacy.retention import days_ago, named_day_reached
 from portal.stored_files import files_delete_after_commit
 
 CLOSED_STATUSES = (ApplicationStatus.WITHDRAWN, ApplicationStatus.REJECTED_FINAL)
 
 
-def _reminded(**filters) -> QuerySet:
-    return RetentionMark.objects.filter(kind=RetentionKind.DRAFT_APPLICATION, target_id=OuterRef("pk"), **filters)
+def _reminded(*conditions: Q, **filters) -> QuerySet:
+    return RetentionMark.objects.filter(*conditions, kind=RetentionKind.DRAFT_APPLICATION, target_id=OuterRef("pk"),
+                                        **filters)
 
 
 def drafts_to_remind(policy: RetentionPolicy, now: datetime) -> QuerySet:
@@ -48,9 +54,10 @@ def drafts_to_remind(policy: RetentionPolicy, now: datetime) -> QuerySet:
 
 def drafts_due(policy: RetentionPolicy, now: datetime) -> QuerySet:
     """Drafts reminded at least ``grace_days`` ago (a day at least, even for a policy stored
-    with none: never in the run that reminds them) and untouched since."""
+    with none: never in the run that reminds them) and untouched since, once the day the
+    reminder named has come (a grace shortened since does not bring it forward)."""
     return Application.objects.filter(status=ApplicationStatus.DRAFT, updated_at__lt=days_ago(now, policy.days)) \
-        .filter(Exists(_reminded(reminded_at__gte=OuterRef("updated_at"),
+        .filter(Exists(_reminded(named_day_reached(now), reminded_at__gte=OuterRef("updated_at"),
                                  reminded_at__lte=days_ago(now, _grace_days(policy)))))
 
 
@@ -119,6 +126,7 @@ def register() -> None:
         kind=RetentionKind.DRAFT_APPLICATION, target_type="onboarding.application", person_field="nodal_officer_id",
         due=drafts_due, apply=drafts_erase, audit_of=applications_audit,
         remind_due=drafts_to_remind, remind=drafts_remind,
+        promised_days=LEFT_APPLICATION_PROMISED_DAYS, promise=DRAFT_APPLICATION_PROMISE,
     ))
     retention_rule_register(RetentionRule(
         kind=RetentionKind.CLOSED_APPLICATION, target_type="onboarding.application", person_field="nodal_officer_id",

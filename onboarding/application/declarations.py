@@ -33,6 +33,20 @@ CLOSED_APPLICATION_PROMISE = _(
     "three years (1,095 days)."
 )
 
+# Since 2026.1.2 it also promises six months untouched before a draft is erased, or an
+# application returned for correction withdrawn (each after a reminder): their policies'
+# days, recalled at the field to a superadmin who sets fewer (onboarding.retention,
+# onboarding.application.returned).
+LEFT_APPLICATION_PROMISED_DAYS = 180
+DRAFT_APPLICATION_PROMISE = _(
+    "The data protection notice nodal officers accept promises that an application never sent for a decision is "
+    "erased only after it has not been touched for six months (180 days)."
+)
+RETURNED_APPLICATION_PROMISE = _(
+    "The data protection notice nodal officers accept promises that an application returned for correction is "
+    "withdrawn only after it has not been touched for six months (180 days)."
+)
+
 FIRST_HOW_LONG_WE_KEEP_IT = (
     _("How long we keep it"),
     _(
@@ -45,8 +59,8 @@ HOW_LONG_WE_KEEP_IT = (
     _(
         "For as long as your organisation uses the platform and for seven years after it leaves; a rejected or "
         "withdrawn application is kept for three years. An application never sent for a decision is erased after a "
-        "reminder by email once it has not been touched for six months, and one returned for correction and not "
-        "sent again is withdrawn so."
+        "reminder by email once it has not been touched for six months; one returned to you for correction and not "
+        "sent again is withdrawn in the same way."
     ),
 )
 

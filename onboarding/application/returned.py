@@ -17,8 +17,9 @@ through the service (each its audit row, its links, its mail), within the run's 
 
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 
+from onboarding.application.declarations import LEFT_APPLICATION_PROMISED_DAYS, RETURNED_APPLICATION_PROMISE
 from onboarding.application.selectors import RETURNED_POLICY, withdrawal_day
 from onboarding.application.services import applications_withdraw_not_corrected
 from onboarding.models import Application, ApplicationStatus, ApprovalStep, Decision
@@ -27,17 +28,19 @@ from portal.audit.models import AuditAction
 from portal.audit.services import audit_record_many
 from portal.privacy.models import RetentionMark, RetentionPolicy
 from portal.privacy.registry import RetentionRule, retention_rule_register
-from portal.privacy.retention import days_ago, retention_policies
+from portal.privacy.retention import named_day_reached, retention_policies, whole_days_before
 
 
 def _left(policy: RetentionPolicy, now: datetime) -> QuerySet:
+    """Untouched for the policy's days, counted in whole days of India (as the form's
+    estimate of the day counts them: selectors.correction_deadline)."""
     return Application.objects.filter(status=ApplicationStatus.CHANGES_REQUESTED,
-                                      updated_at__lt=days_ago(now, policy.days))
+                                      updated_at__lt=whole_days_before(now, policy.days))
 
 
-def _reminded(**filters) -> QuerySet:
+def _reminded(*conditions: Q, **filters) -> QuerySet:
     """Its reminder, sent since the application was last touched."""
-    return RetentionMark.objects.filter(kind=RETURNED_POLICY, target_id=OuterRef("pk"),
+    return RetentionMark.objects.filter(*conditions, kind=RETURNED_POLICY, target_id=OuterRef("pk"),
                                         reminded_at__gte=OuterRef("updated_at"), **filters)
 
 
@@ -48,8 +51,10 @@ def returned_to_remind(policy: RetentionPolicy, now: datetime) -> QuerySet:
 
 def returned_due(policy: RetentionPolicy, now: datetime) -> QuerySet:
     """Returned for correction, reminded at least ``days_after_reminder`` ago (never in the
-    run that reminds them) and untouched since."""
-    return _left(policy, now).filter(Exists(_reminded(reminded_at__lte=days_ago(now, policy.days_after_reminder))))
+    run that reminds them) and untouched since, once the day the reminder named has come:
+    a grace shortened after the reminder does not withdraw it before that day."""
+    return _left(policy, now).filter(Exists(_reminded(named_day_reached(now),
+                                                      reminded_at__lt=whole_days_before(now, policy.days_after_reminder - 1))))
 
 
 def returned_remind(ids: list[int], now: datetime) -> None:
@@ -87,4 +92,5 @@ def register() -> None:
         kind=RETURNED_POLICY, target_type="onboarding.application", person_field="nodal_officer_id",
         due=returned_due, apply=returned_withdraw, audit_of=_nothing_to_redact, deletes=False,
         remind_due=returned_to_remind, remind=returned_remind,
+        promised_days=LEFT_APPLICATION_PROMISED_DAYS, promise=RETURNED_APPLICATION_PROMISE,
     ))

@@ -36,8 +36,8 @@ from portal.organisations.models import DomainClaim, Organisation, OrganisationD
 from portal.organisations.selectors import domain_claims_of, short_code_holder
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import AnyUser, ObjectScope
-from portal.privacy.models import HoldTarget, RetentionKind, RetentionMark, RetentionPolicy
-from portal.privacy.retention import legal_held, retention_policies
+from portal.privacy.models import HoldTarget, LegalHold, RetentionKind, RetentionMark, RetentionPolicy
+from portal.privacy.retention import legal_held, reminder_names, retention_policies
 from portal.text import has_visible_characters
 
 # The nodal officer holds "change_application" on their application (given when it is
@@ -458,7 +458,7 @@ def withdrawal_day(policy: RetentionPolicy, reminded_at: datetime) -> date:
     """The day (India's) from which the retention run withdraws an application returned for
     correction whose officer was reminded at ``reminded_at``: what the reminder names, and
     the day before which the officer must submit it again."""
-    return timezone.localdate(reminded_at + timedelta(days=policy.days_after_reminder))
+    return reminder_names(policy, reminded_at)
 
 
 def correction_deadline(application: Application, *, now: datetime | None = None) -> date | None:
@@ -466,20 +466,34 @@ def correction_deadline(application: Application, *, now: datetime | None = None
     again (or at least saved), or the retention run withdraws it: the day its officer's
     reminder named, or, not reminded yet, the day a reminder sent once it has been left
     for the policy's days (today, if that is past) would name. None for an application
-    not returned for correction, and while the policy is off. One query: the policy, with
-    the reminder sent since the application was last touched."""
+    not returned for correction, while the policy is off, and while the application or its
+    officer is under a legal hold (the run leaves it alone: no day can be named). The day
+    may be today or past (the run has not come yet): it may then be withdrawn at the next
+    run. One query: the policy, with the reminder sent since the application was last
+    touched and whether a hold is in force."""
     if application.status != ApplicationStatus.CHANGES_REQUESTED:
         return None
     reminded = RetentionMark.objects.filter(kind=RETURNED_POLICY, target_id=application.pk,
-                                            reminded_at__gte=application.updated_at).values("reminded_at")[:1]
-    policy = RetentionPolicy.objects.filter(kind=RETURNED_POLICY).annotate(reminded=Subquery(reminded)).first()
+                                            reminded_at__gte=application.updated_at)
+    holds = LegalHold.objects.filter(
+        Q(target_type=HoldTarget.APPLICATION, target_id=application.pk)
+        | Q(target_type=HoldTarget.PERSON, target_id=application.nodal_officer_id), released_at__isnull=True)
+    policy = RetentionPolicy.objects.filter(kind=RETURNED_POLICY).annotate(
+        reminded=Subquery(reminded.values("reminded_at")[:1]), named=Subquery(reminded.values("due_on")[:1]),
+        held=Exists(holds)).first()
     if policy is None:  # not stored yet: the run stores it with its defaults
         retention_policies()
         return correction_deadline(application, now=now)
-    if not policy.enabled:
+    if not policy.enabled or policy.held:
         return None
-    now = now or timezone.now()
-    return withdrawal_day(policy, policy.reminded or max(application.updated_at + timedelta(days=policy.days), now))
+    if policy.named:  # the day its reminder named, whatever the policy says since
+        return policy.named
+    if policy.reminded:
+        return withdrawal_day(policy, policy.reminded)
+    # Not reminded yet: reminded by the first run once it has been left the policy's whole
+    # days (the day it was last touched not counted), today's at the earliest.
+    reminded_on = timezone.localdate(application.updated_at) + timedelta(days=policy.days + 1)
+    return max(reminded_on, timezone.localdate(now)) + timedelta(days=policy.days_after_reminder)
 
 
 def last_return(application: Application) -> ApprovalStep | None:

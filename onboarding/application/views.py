@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -96,12 +97,20 @@ def task_list(request, pk):
             "completed": completed,
             "warnings": services.duplicate_advice(application) if application.is_editable else [],
             "returned": last_return(application),
-            # Returned for correction: the day before which it must be submitted again, or be withdrawn.
-            "correction_deadline": correction_deadline(application),
+            **_correction_deadline(application),
             # Sent for a decision (or closed): why nothing can be changed now, not "come back later".
             "closed": None if application.is_editable else _closed_message(application.status),
         },
     )
+
+
+def _correction_deadline(application):
+    """Returned for correction: the day before which it must be submitted again, or be
+    withdrawn; once that day has come (the run not there yet), that the next run may
+    withdraw it, never "before" a day gone."""
+    deadline = correction_deadline(application)
+    overdue = deadline is not None and deadline <= timezone.localdate()
+    return {"correction_deadline": None if overdue else deadline, "correction_overdue": overdue}
 
 
 def _not_eligible(request, pk, problem):
@@ -484,6 +493,8 @@ def detail(request, pk):
             "letter": current_letter(application),
             "can_withdraw": is_officer and workflow.allowed(application.status, workflow.Event.WITHDRAW),
             "is_officer": is_officer,
+            # Its officer, as on the form: by when a returned application must be submitted again.
+            **(_correction_deadline(application) if is_officer else {}),
         },
     )
 

@@ -4,7 +4,7 @@ from django.utils.translation import pgettext_lazy
 
 from portal.forms import AccessibleForm, DayAndTimeField, records_day_allowed, refuse_invisible_only
 from portal.privacy.breach import breach_period_too_long
-from portal.privacy.models import HoldTarget, PrivacyRequestKind, RetentionKind
+from portal.privacy.models import REMINDED_KINDS, HoldTarget, PrivacyRequestKind, RetentionKind
 
 
 class RetentionPolicyForm(AccessibleForm):
@@ -19,9 +19,12 @@ class RetentionPolicyForm(AccessibleForm):
                                          "which cannot be undone"), required=False)
 
     def __init__(self, *args, kind: str = "", **kwargs):
-        """``kind``: the policy's; an application returned for correction is withdrawn after
-        its reminder, not erased, and the form says so."""
+        """``kind``: the policy's; a draft or a returned application is reminded once left for
+        the policy's days (not kept for them), and an application returned for correction is
+        withdrawn after its reminder, not erased: the form says so."""
         super().__init__(*args, **kwargs)
+        if kind in REMINDED_KINDS:  # reminded once left for these days, acted on the grace days later
+            self.fields["days"].label = _("Days untouched before the reminder")
         if kind == RetentionKind.RETURNED_APPLICATION:
             self.fields["grace_days"].label = _("Days between the reminder and the withdrawal")
             self.fields["confirm"].label = _("I understand that these applications will be withdrawn, "

@@ -103,6 +103,9 @@ class RetentionMark(models.Model):
     kind = models.CharField(max_length=40, choices=RetentionKind.choices)
     target_id = models.BigIntegerField()
     reminded_at = models.DateTimeField(null=True, blank=True)
+    # The day (India's) its last reminder named, from which the run may act on it: a
+    # policy changed after the reminder never brings that day forward.
+    due_on = models.DateField(null=True, blank=True)
     done_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -13,7 +13,7 @@ The request log and the audit log are not retention's to erase: only the
 personal part of audit events about erased records is redacted, keeping the chain."""
 
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.apps import apps
 from django.conf import settings
@@ -269,9 +269,10 @@ def retention_apply(*, rule: RetentionRule, policy: RetentionPolicy, now: dateti
                 if not ids:
                     continue
                 rule.remind(ids, now)
+                due_on = reminder_names(policy, now)
                 RetentionMark.objects.bulk_create(
-                    [RetentionMark(kind=rule.kind, target_id=pk, reminded_at=now) for pk in ids],
-                    update_conflicts=True, unique_fields=["kind", "target_id"], update_fields=["reminded_at"],
+                    [RetentionMark(kind=rule.kind, target_id=pk, reminded_at=now, due_on=due_on) for pk in ids],
+                    update_conflicts=True, unique_fields=["kind", "target_id"], update_fields=["reminded_at", "due_on"],
                 )
             counts["reminded"] += len(ids)
     due = _not_done(rule, _not_held(rule, rule.due(policy, now)))
@@ -318,3 +319,23 @@ def retention_run(*, now: datetime | None = None, batch_size: int | None = None)
 
 def days_ago(now: datetime, days: int) -> datetime:
     return now - timedelta(days=days)
+
+
+def whole_days_before(now: datetime, days: int) -> datetime:
+    """The start of India's day ``days`` days before ``now``'s: a record last touched
+    before it has been left ``days`` whole days (the day it was touched not counted),
+    whatever the time of day of the run."""
+    day = timezone.localdate(now) - timedelta(days=days)
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def reminder_names(policy: RetentionPolicy, now: datetime) -> date:
+    """The day (India's) a reminder sent at ``now`` under ``policy`` names, from which the
+    run may act on the record: stored with its mark (``RetentionMark.due_on``)."""
+    return timezone.localdate(now) + timedelta(days=policy.days_after_reminder)
+
+
+def named_day_reached(now: datetime) -> Q:
+    """Of a rule's marks (``RetentionMark``): the day its reminder named has come (or it
+    named none, as marks stored before the day was)."""
+    return Q(due_on__isnull=True) | Q(due_on__lte=timezone.localdate(now))

@@ -150,11 +150,12 @@ def how_long_we_keep_it(notice, language="en"):
 
 @pytest.mark.parametrize(("language", "said"), [
     ("en", "An application never sent for a decision is erased after a reminder by email once it has not been "
-           "touched for six months, and one returned for correction and not sent again is withdrawn so."),
+           "touched for six months; one returned to you for correction and not sent again is withdrawn in the "
+           "same way."),
     ("hi", "जो आवेदन कभी निर्णय के लिए नहीं भेजा गया, उसे छह महीने तक न छुए जाने पर ईमेल से अनुस्मारक के बाद मिटा दिया "
-           "जाता है, और सुधार के लिए लौटाया गया जो आवेदन फिर से नहीं भेजा गया, उसे इसी तरह वापस ले लिया जाता है।"),
-    ("mr", "निर्णयासाठी कधीही न पाठवलेला अर्ज सहा महिने हाताळला न गेल्यास ईमेलद्वारे स्मरणपत्र दिल्यानंतर पुसला जातो, "
-           "आणि दुरुस्तीसाठी परत पाठवलेला व पुन्हा न पाठवलेला अर्ज अशाच प्रकारे मागे घेतला जातो."),
+           "जाता है; आपको सुधार के लिए लौटाया गया जो आवेदन फिर से नहीं भेजा गया, उसे भी इसी तरह वापस ले लिया जाता है।"),
+    ("mr", "निर्णयासाठी कधीही न पाठवलेला अर्ज सहा महिने हाताळला न गेल्यास ईमेलद्वारे स्मरणपत्र दिल्यानंतर पुसला जातो; "
+           "तुम्हाला दुरुस्तीसाठी परत पाठवलेला व पुन्हा न पाठवलेला अर्जही त्याच प्रकारे मागे घेतला जातो."),
 ])
 def test_the_built_in_notice_says_that_an_untouched_draft_is_erased(language, said):
     """The daily retention run erases a draft nobody touched for six months, after a

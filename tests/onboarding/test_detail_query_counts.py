@@ -86,6 +86,26 @@ def test_detail_query_count_for_the_nodal_officer(officer_client, application, d
 OFFICER_DETAIL_AUTHORITY_QUERIES = OFFICER_DETAIL_QUERIES + 3
 
 
+# Returned for correction, the officer's page asks 1 query more, whatever the number of
+# events and decisions: 7 the day before which it must be submitted again (retention's
+# policy for returned applications, with its reminder and whether a legal hold is in
+# force: onboarding.application.selectors.correction_deadline), as its form shows it.
+OFFICER_DETAIL_RETURNED_QUERIES = OFFICER_DETAIL_QUERIES + 1
+
+
+def test_detail_query_count_for_the_nodal_officer_of_a_returned_application(
+        officer_client, application, django_assert_num_queries):
+    type(application).objects.filter(pk=application.pk).update(status="changes_requested")
+    application.steps.filter(decision="").delete()
+    application.refresh_from_db()
+    url = get_detail(officer_client, application)
+    with django_assert_num_queries(OFFICER_DETAIL_RETURNED_QUERIES):
+        response = officer_client.get(url)
+    assert response.status_code == 200
+    assert_lists(response, application)
+    assert "Submit it again before" in response.content.decode()
+
+
 @pytest.mark.parametrize("events", [1, 60])
 def test_detail_query_count_for_the_nodal_officer_while_the_authority_decides(
         officer, officer_client, events, django_assert_num_queries):

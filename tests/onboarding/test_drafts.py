@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from django.conf import settings
 from django.contrib.messages import get_messages
+from django.core import mail as django_mail
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -368,7 +369,7 @@ def test_a_returned_application_says_by_when_it_must_be_submitted_again(officer_
     off."""
     policy = RetentionPolicy.objects.get(kind=RetentionKind.RETURNED_APPLICATION)
     application = returned_for_correction(officer, days_ago=10)
-    day = date_format(timezone.localdate(application.updated_at + timedelta(days=policy.days + policy.grace_days)),
+    day = date_format(timezone.localdate(application.updated_at) + timedelta(days=policy.days + 1 + policy.grace_days),
                       "j M Y")
     assert (f"Submit it again before {day}. If it has not been submitted again or saved by then, it will be "
             "withdrawn automatically.") in correction_notice(officer_client, application)
@@ -381,6 +382,67 @@ def test_a_returned_application_says_by_when_it_must_be_submitted_again(officer_
     RetentionPolicy.objects.filter(kind=RetentionKind.RETURNED_APPLICATION).update(enabled=False)
     assert "Submit it again before" not in correction_notice(officer_client, application)
     assert "withdrawn automatically" not in correction_notice(officer_client, left)
+
+
+def test_the_day_the_form_names_before_the_reminder_is_the_day_the_reminder_then_names(
+        officer_client, officer, django_capture_on_commit_callbacks):
+    """Returned at 15:30 (India), the daily run at 02:00: the day the form names months
+    before is the day the reminder names, both counted in whole days of India."""
+    RetentionPolicy.objects.exclude(kind=RetentionKind.RETURNED_APPLICATION).update(enabled=False)
+    with time_machine.travel(datetime(2026, 1, 5, 15, 30, tzinfo=IST), tick=False):
+        application = returned_for_correction(officer, days_ago=0)
+    with time_machine.travel(datetime(2026, 4, 15, 11, 0, tzinfo=IST), tick=False):
+        officer_client.force_login(officer)
+        assert "Submit it again before 4 Aug 2026." in correction_notice(officer_client, application)
+    for day in range(178, 183):
+        with time_machine.travel(datetime(2026, 1, 6, 2, 0, tzinfo=IST) + timedelta(days=day), tick=False), \
+                django_capture_on_commit_callbacks(execute=True):
+            retention_run()
+    [reminder] = [mail for mail in django_mail.outbox if "will be withdrawn" in mail.subject]
+    assert reminder.subject.startswith(f"Application {application.reference} will be withdrawn on 4 August 2026 ")
+    with time_machine.travel(datetime(2026, 7, 20, 11, 0, tzinfo=IST), tick=False):
+        officer_client.force_login(officer)
+        assert "Submit it again before 4 Aug 2026." in correction_notice(officer_client, application)
+
+
+@pytest.mark.parametrize("held", ["onboarding.application", "accounts.user", None])
+def test_the_form_never_names_a_last_day_already_past(officer_client, officer, held):
+    """Reminded (withdrawn from 4 August 2026), then held (the application or its officer):
+    the run leaves it alone, so the form names no last day while the hold lasts. Not held
+    but not withdrawn yet on its day (the run has not come yet): the form says the next
+    daily run may withdraw it, never "before" a day gone."""
+    from portal.privacy.retention import legal_hold_set
+    from tests.onboarding.approval_helpers import make_superadmin
+    RetentionPolicy.objects.exclude(kind=RetentionKind.RETURNED_APPLICATION).update(enabled=False)
+    with time_machine.travel(datetime(2026, 1, 5, 15, 30, tzinfo=IST), tick=False):
+        application = returned_for_correction(officer, days_ago=0)
+    with time_machine.travel(datetime(2026, 7, 5, 2, 0, tzinfo=IST), tick=False):
+        retention_run()
+    if held:
+        target = application.pk if held == "onboarding.application" else officer.pk
+        legal_hold_set(target_type=held, target_id=target, reason="Court case",
+                       actor=make_superadmin(email="root@sandes.nic.in"))
+    for moment in (datetime(2026, 8, 4, 1, 0, tzinfo=IST), datetime(2026, 9, 1, 11, 0, tzinfo=IST)):
+        with time_machine.travel(moment, tick=False):
+            officer_client.force_login(officer)
+            notice = correction_notice(officer_client, application)
+        assert "Submit it again before" not in notice, notice
+        if held:
+            assert "withdrawn" not in notice, notice
+        else:
+            assert ("The day its reminder named has come: it may be withdrawn automatically at the next daily run "
+                    "unless it is submitted again first.") in notice, notice
+
+
+def test_a_returned_applications_own_page_says_by_when_it_must_be_submitted_again(officer_client, officer):
+    """The application's page (where "Continue editing" leads from) names the same last day
+    as its form."""
+    application = returned_for_correction(officer, days_ago=10)
+    day = correction_notice(officer_client, application).partition("Submit it again before ")[2].partition(".")[0]
+    assert day
+    text = page(officer_client.get(f"/onboarding/{application.pk}/")).squashed_text()
+    assert (f"Submit it again before {day}. If it has not been submitted again or saved by then, it will be withdrawn "
+            "automatically.") in text
 
 
 def test_server_refuses_an_incomplete_submission(officer_client, officer):

@@ -103,7 +103,8 @@ def test_task_list_query_count(officer_client, applications, django_assert_num_q
 # applications. 1-4 as above (3 the application, 4 the advice from the cache), and
 #   5 the decision that returned it (what was asked), 6 the day before which it must be
 #   submitted again (retention's policy for returned applications, with the reminder sent
-#   since it was last touched: onboarding.application.selectors.correction_deadline).
+#   since it was last touched and whether a legal hold is in force:
+#   onboarding.application.selectors.correction_deadline).
 TASK_LIST_RETURNED_QUERIES = 6
 
 

@@ -28,6 +28,7 @@ from portal.privacy.retention import (
     legal_hold_release,
     legal_hold_set,
     retention_policies,
+    retention_policy_newly_due,
     retention_policy_update,
     retention_run,
 )
@@ -327,7 +328,7 @@ def test_an_application_returned_and_left_is_reminded_once_then_withdrawn_by_the
                             f"it again / अर्ज {returned.reference} पुन्हा सादर न केल्यास 4 ऑगस्ट 2026 रोजी मागे घेतला जाईल")
     english = " ".join(mail.body.partition("\n\n----------\n\n")[0].split())
     assert f"Your onboarding application {returned.reference} for {returned.organisation_name} was returned for " \
-           "correction on 5 January 2026 (Competent authority) and has not been saved since." in english
+           "correction on 5 January 2026 (Competent authority) and has not been submitted again." in english
     assert "Unless you make the changes asked for and submit it again before 4 August 2026" in english
     assert f"/onboarding/{returned.pk}/tasks/" in english
     reminded = AuditEvent.objects.get(action=AuditAction.APPLICATION_CORRECTION_REMINDED)
@@ -384,6 +385,50 @@ def test_a_returned_application_its_officer_saved_recently_is_not_reminded(retur
     assert counts_of(run(312), "returned_application")["erased"] == 1
 
 
+def test_the_reminder_of_a_returned_application_saved_after_its_return_says_only_what_is_true(
+        returned, officer, django_capture_on_commit_callbacks):
+    """Its officer saved a section ten days after the return, then left it: the reminder
+    says it has not been submitted again, not that it was never saved since the return."""
+    only(RetentionKind.RETURNED_APPLICATION)
+    with at(10):
+        services.application_save_section(application_id=returned.pk, section="organisation",
+                                          querydict=as_querydict(VALID["organisation"]), actor=officer)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert counts_of(run(191), "returned_application")["reminded"] == 1
+    [mail] = withdrawal_reminders(officer)
+    english, _rule, second = mail.body.partition("\n\n----------\n\n")
+    english = " ".join(english.split())
+    assert "saved since" not in english
+    assert "was returned for correction on 5 January 2026 (Competent authority) and has not been submitted again." \
+        in english
+    assert "तेव्हापासून तो जतन केलेला नाही" not in second and "पुन्हा सादर केलेला नाही" in second
+
+
+def test_the_mails_of_a_returned_application_whose_name_was_cleared_read_as_sentences(
+        returned, officer, django_capture_on_commit_callbacks):
+    """Its officer emptied the organisation's name after the return and left it: the
+    reminder and the withdrawal's mail say it names no organisation, in whole sentences."""
+    only(RetentionKind.RETURNED_APPLICATION)
+    with at(1):
+        services.application_save_section(application_id=returned.pk, section="organisation",
+                                          querydict=as_querydict({**VALID["organisation"], "name": ""}), actor=officer)
+    assert Application.objects.get(pk=returned.pk).organisation_name == ""
+    with django_capture_on_commit_callbacks(execute=True):
+        assert counts_of(run(182), "returned_application")["reminded"] == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert counts_of(run(213), "returned_application")["erased"] == 1
+    [reminder] = withdrawal_reminders(officer)
+    [told] = [mail for mail in messages_to(officer.email) if "not corrected in time" in mail.subject]
+    ref = returned.reference
+    assert (f"Your onboarding application {ref}, which names no organisation, was returned for correction on "
+            "5 January 2026 (Competent authority) and has not been submitted again.") in " ".join(reminder.body.split())
+    assert (f"Your onboarding application {ref}, which names no organisation, was returned for correction and was "
+            "not submitted again in time:") in " ".join(told.body.split())
+    for mail in (reminder, told):
+        assert " for  " not in mail.body and " for was " not in " ".join(mail.body.split())
+        assert "के लिए आपका" not in mail.body and "या संस्थेसाठीचा" not in mail.body
+
+
 def test_a_returned_application_resubmitted_after_its_reminder_is_never_withdrawn(returned, officer):
     only(RetentionKind.RETURNED_APPLICATION)
     assert counts_of(run(181), "returned_application")["reminded"] == 1
@@ -401,6 +446,27 @@ def test_a_returned_application_resubmitted_after_its_reminder_is_never_withdraw
     assert counts_of(run(386), "returned_application")["reminded"] == 1
     assert counts_of(run(415), "returned_application") == NOTHING
     assert counts_of(run(416), "returned_application")["erased"] == 1
+
+
+def test_the_day_a_reminder_named_is_kept_when_a_superadmin_shortens_the_grace(returned, officer,
+                                                                              django_capture_on_commit_callbacks):
+    """The reminder told the officer in writing to submit it again before 4 August 2026: a
+    superadmin who then shortens the days between reminder and withdrawal (confirming what
+    the change makes due) does not bring that day forward; later reminders follow the new
+    setting. The confirmation counts no application that keeps its named day."""
+    only(RetentionKind.RETURNED_APPLICATION)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert counts_of(run(181), "returned_application")["reminded"] == 1
+    [reminder] = withdrawal_reminders(officer)
+    assert "before 4 August 2026" in reminder.body
+    root = make_superadmin(email="root@sandes.nic.in")
+    with at(185):
+        assert retention_policy_newly_due(kind="returned_application", days=180, grace_days=1, enabled=True) == 0
+        retention_policy_update(kind="returned_application", days=180, grace_days=1, enabled=True, actor=root)
+    assert counts_of(run(186), "returned_application") == NOTHING
+    assert counts_of(run(210), "returned_application") == NOTHING  # 3 August 2026
+    assert Application.objects.get(pk=returned.pk).status == "changes_requested"
+    assert counts_of(run(211), "returned_application")["erased"] == 1  # 4 August 2026
 
 
 def test_a_returned_application_under_a_legal_hold_is_neither_reminded_nor_withdrawn(returned):

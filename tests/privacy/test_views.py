@@ -120,6 +120,44 @@ def test_keeping_closed_applications_less_than_the_notice_promises_is_saved_with
     assert closed_days_warning(root_client.get("/portal/privacy/retention/")) == []
 
 
+@pytest.mark.parametrize(("kind", "warning"), [
+    ("draft_application", "The data protection notice nodal officers accept promises that an application never sent "
+                          "for a decision is erased only after it has not been touched for six months (180 days)."),
+    ("returned_application", "The data protection notice nodal officers accept promises that an application returned "
+                             "for correction is withdrawn only after it has not been touched for six months (180 days)."),
+])
+def test_drafts_and_returned_applications_left_less_than_the_six_months_the_notice_promises_are_warned(
+        root_client, kind, warning):
+    """Notice 2026.1.2 promises six months untouched before a draft is erased, or a returned
+    application withdrawn: a shorter policy is saved, with the promise recalled at its field."""
+    def days_warning(response):
+        section = parse(response.content).find("section", **{"aria-labelledby": f"policy-{kind}"})
+        return [node.squashed_text() for node in field_container(section, "days").find_all(class_="field-warning")]
+
+    assert days_warning(root_client.get("/portal/privacy/retention/")) == []
+    response = root_client.post("/portal/privacy/retention/", {
+        "kind": kind, f"{kind}-days": "60", f"{kind}-grace_days": "30", f"{kind}-enabled": "on", f"{kind}-confirm": "on"})
+    assert response.status_code == 302
+    assert RetentionPolicy.objects.get(kind=kind).days == 60
+    assert days_warning(root_client.get("/portal/privacy/retention/")) == [warning]
+    root_client.cookies["django_language"] = "hi"
+    [hindi] = days_warning(root_client.get("/portal/privacy/retention/"))
+    assert "छह महीने" in hindi and "(180 दिन)" in hindi
+
+
+@pytest.mark.parametrize(("kind", "label"), [
+    ("draft_application", "Days untouched before the reminder"),
+    ("returned_application", "Days untouched before the reminder"),
+    ("closed_application", "Days kept"),
+])
+def test_each_policys_days_are_labelled_as_what_they_are(root_client, kind, label):
+    """A draft or a returned application is reminded once left for the policy's days, then
+    erased or withdrawn the grace days later: its days are not how long it is kept."""
+    section = parse(root_client.get("/portal/privacy/retention/").content).find(
+        "section", **{"aria-labelledby": f"policy-{kind}"})
+    assert field_container(section, "days").find("label").squashed_text() == f"{label} *"  # * required
+
+
 def test_a_hold_set_and_released_from_the_pages(root_client, root):
     application = ApplicationFactory()
     response = root_client.post("/portal/privacy/holds/", {
