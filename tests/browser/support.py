@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from tests.factories import PASSWORD
@@ -159,11 +160,20 @@ class PageChecker:
         if session is None:
             session = self.sessions[page] = page.context.new_cdp_session(page)
         page.evaluate("document.fonts.ready.then(() => null)")
-        size = session.send("Page.getLayoutMetrics")["cssContentSize"]
-        shot = session.send("Page.captureScreenshot", {
-            "format": "png", "captureBeyondViewport": True, "optimizeForSpeed": True,
-            "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1},
-        })
+        # A page that polls (a roster's progress) may change its height between the measure
+        # and the capture, which Chromium then refuses ("Unable to capture screenshot"): the
+        # page is measured again and captured again, a few times at most.
+        for attempt in range(3):
+            size = session.send("Page.getLayoutMetrics")["cssContentSize"]
+            try:
+                shot = session.send("Page.captureScreenshot", {
+                    "format": "png", "captureBeyondViewport": True, "optimizeForSpeed": True,
+                    "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1},
+                })
+                break
+            except PlaywrightError as error:
+                if "Unable to capture screenshot" not in str(error) or attempt == 2:
+                    raise
         path.write_bytes(base64.b64decode(shot["data"]))
 
     def in_each_language(self, page, name, reach=None):
