@@ -46,6 +46,7 @@ from onboarding.application.selectors import current_letter, stores_form_pdfs
 from onboarding.application.summary import application_summary
 from onboarding.models import Application, ApplicationDocument, DocumentKind
 from onboarding.notifications import mail_languages
+from portal.accounts.mail_limits import person_key
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.limits import hourly_slot_take, shown_from
@@ -410,7 +411,7 @@ def render_counted(actor: AnyUser | None) -> None:
     version that cannot change while it is with them."""
     if actor is None or not actor.is_authenticated:
         return
-    until = hourly_slot_take("pdf-renders", actor.pk, settings.PDF_RENDERS_PER_HOUR)
+    until = hourly_slot_take("pdf-renders", person_key(actor.email), settings.PDF_RENDERS_PER_HOUR)
     if until is not None:
         raise PdfNotRendered(TOO_MANY, until=until)
 

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from onboarding.application import pdf_worker
 from onboarding.application.pdf import PdfNotRendered, image_verdict, letter_verdict
 from onboarding.application.validators import letter_too_large
+from portal.accounts.mail_limits import person_key
 from portal.limits import hourly_slot_give_back, hourly_slot_take, shown_from
 
 PDF, PNG, JPEG = "application/pdf", "image/png", "image/jpeg"
@@ -99,7 +100,7 @@ def _check_counted(actor):
     the upload field, naming when the next is possible."""
     if actor is None or not actor.is_authenticated:
         return
-    until = hourly_slot_take("letter-checks", actor.pk, settings.LETTER_CHECKS_PER_HOUR)
+    until = hourly_slot_take("letter-checks", person_key(actor.email), settings.LETTER_CHECKS_PER_HOUR)
     if until is not None:
         raise ValidationError(
             _("You have reached the most letters the portal checks for one person in an hour (%(n)s): each one is "
@@ -113,7 +114,7 @@ def letter_check_given_back(actor):
     """The check of a letter the portal then could not store is not counted against
     ``actor``'s LETTER_CHECKS_PER_HOUR: trying again later is what they are told to do."""
     if actor is not None and actor.is_authenticated:
-        hourly_slot_give_back("letter-checks", actor.pk, settings.LETTER_CHECKS_PER_HOUR)
+        hourly_slot_give_back("letter-checks", person_key(actor.email), settings.LETTER_CHECKS_PER_HOUR)
 
 
 def inspect_letter(uploaded, *, actor=None):

@@ -12,6 +12,7 @@ that mails an address (a password reset or its "unknown account" notice, a code 
 confirms an address at sign-up, at a sign-in or for an address added, the "account
 already exists" notice) and for the 429 page asking which limit was reached."""
 
+import hashlib
 import re
 
 from allauth.core.internal import ratelimit
@@ -28,6 +29,13 @@ def mailbox_key(address: str) -> str:
     """The key one mailbox's mail is counted under, however its address is written; the
     address itself when it is none (for allauth's own validation to refuse)."""
     return normalise_address(normalise_mailbox(address)) or address
+
+
+def person_key(address: str) -> str:
+    """Who one person is for a limit counted in the cache (portal.limits.hourly_slot_take):
+    the digest of their mailbox's key, so that every account of one mailbox ("+tag" forms)
+    counts as one, and the cache names no address."""
+    return hashlib.sha256(mailbox_key(address).encode()).hexdigest()[:32]
 
 
 def same_mailbox(field: str, address: str) -> Q:

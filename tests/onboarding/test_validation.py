@@ -1125,6 +1125,26 @@ def test_letter_checks_are_counted_before_the_check_and_refused_past_letter_chec
     assert Attachment.objects.filter(application=application, is_current=True).count() == 1
 
 
+def test_accounts_of_one_mailbox_share_one_persons_letter_checks(officer_client, officer, application, settings):
+    """Accounts are kept one per address with its "+tag", so one person may hold several
+    (nodal.officer+2@...), each sign-up's code reaching the same mailbox: each account had
+    LETTER_CHECKS_PER_HOUR checks of its own. They are the person's, counted for the mailbox
+    as the officer's other limits are; another officer is not refused."""
+    settings.LETTER_CHECKS_PER_HOUR = 2
+    for _ in range(2):
+        _upload_refused(officer_client, application, b"%PDF-1.7\n" + b"\x00garbage" * 100, "letter.pdf",
+                        "The PDF could not be read.")
+    tagged = UserFactory(email="nodal.officer+2@mahaagri.gov.in")
+    client = Client()
+    client.force_login(tagged)
+    _upload_refused(client, new_application(tagged), minimal_pdf(), "letter.pdf",
+                    "You have reached the most letters the portal checks for one person in an hour (2)")
+    other = UserFactory(email="nodal.officer2@mahaagri.gov.in")
+    client = Client()
+    client.force_login(other)
+    assert upload(client, new_application(other), minimal_pdf()).status_code == 302
+
+
 def test_a_pdf_is_checked_the_same_in_a_process_of_its_own_when_the_render_server_is_busy(settings):
     from onboarding.application import pdf
 
