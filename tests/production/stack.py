@@ -135,12 +135,21 @@ def unit_settings(name: str) -> dict[str, list[str]]:
 
 
 def unit_environment(name: str, env: dict[str, str] | None = None) -> dict[str, str]:
-    """The variables the unit deploy/<name> starts its command with: its Environment= lines, then
-    ``env`` (what /etc/portal/portal.env sets), which systemd lets override them (EnvironmentFile=)."""
+    """The variables the unit deploy/<name> starts its command with: its Environment= lines, then its
+    EnvironmentFile= files in their order, each overriding what came before as systemd has it:
+    /etc/portal/portal.env is ``env``, a file under /srv/portal this checkout's."""
     found = {}
     for line in unit_settings(name).get("Environment", []):
         found.update(assignment.split("=", 1) for assignment in shlex.split(line))
-    return found | (env or {})
+    for path in unit_settings(name).get("EnvironmentFile", []):
+        if path == "/etc/portal/portal.env":
+            found |= env or {}
+            continue
+        assert path.startswith("/srv/portal/"), path
+        for line in (ROOT / path.removeprefix("/srv/portal/")).read_text().splitlines():
+            if line.strip() and not line.lstrip().startswith("#"):
+                found.update([line.strip().split("=", 1)])
+    return found
 
 
 def unit_command(name: str, env: dict[str, str] | None = None) -> list[str]:

@@ -19,6 +19,7 @@ from tests.production.stack import (
     Browser,
     example_variable,
     unit_command,
+    unit_environment,
     unit_settings,
     wait_until,
     walkthrough_folders,
@@ -253,7 +254,7 @@ def test_every_unit_may_write_the_request_log_folder_and_the_walkthrough_makes_i
     assert folder == "/var/log/portal"
     for unit in UNITS:
         settings = unit_settings(unit)
-        assert settings["EnvironmentFile"] == ["/etc/portal/portal.env"] and settings["ProtectSystem"] == ["strict"]
+        assert settings["EnvironmentFile"][0] == "/etc/portal/portal.env" and settings["ProtectSystem"] == ["strict"]
         assert settings.get("LogsDirectory") == ["portal"], unit
     assert re.search(r"install -d -o portal -g portal -m 0750 [^\n]*/var/log/portal\b", walkthrough_before("make migrate"))
 
@@ -370,6 +371,17 @@ def test_the_worker_unit_runs_as_many_processes_as_celery_concurrency_says():
     assert example_variable("CELERY_CONCURRENCY") == makes
     assert "--concurrency " + makes in " ".join(unit_command("portal-worker.service"))
     assert "--concurrency 6" in " ".join(unit_command("portal-worker.service", {"CELERY_CONCURRENCY": "6"}))
+
+
+def test_the_units_run_with_debug_off_whatever_portal_env_says():
+    """deploy/portal.env.example says the units set DJANGO_DEBUG=0 themselves. systemd lets a variable of an
+    EnvironmentFile= override the same variable of Environment=, so an operator's portal.env holding
+    DJANGO_DEBUG=1 (copied from a test host) would have switched debug pages on in production: the units
+    read it from a file of their own, named after portal.env, whose settings override portal.env's."""
+    assert "set DJANGO_DEBUG=0 themselves" in (ROOT / "deploy" / "portal.env.example").read_text()
+    for unit in ("portal-web.service", "portal-worker.service", "portal-beat.service"):
+        assert unit_environment(unit, {"DJANGO_DEBUG": "1"})["DJANGO_DEBUG"] == "0", unit
+        assert unit_environment(unit, {"DJANGO_DEBUG": "1", "CELERY_CONCURRENCY": "6"}).get("CELERY_CONCURRENCY") in (None, "6")
 
 
 def make_dry_run(*targets):
