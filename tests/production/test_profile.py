@@ -245,6 +245,24 @@ def walkthrough_before(command):
     return text[:text.index(command)]
 
 
+def test_an_upgrade_installs_again_each_file_the_walkthrough_copied_onto_the_host():
+    """Sections 1-5 copy files of deploy/ onto the host (the units, the nginx site, logrotate's and
+    journald's files) and portal.env from its example; a release that changes one (a unit's
+    TimeoutStopSec=, its EnvironmentFile=, a variable added) reaches a running host only if the
+    upgrade copies it again: section 6 names each of them, after asking git what the release changed."""
+    text = (ROOT / "deploy" / "README.md").read_text()
+    before, upgrade = text.split("\n## 6. Upgrades", 1)
+    upgrade = upgrade.split("\n## ", 1)[0]
+    copied = {path for line in re.findall(r"^(?:cp|install) .*$", before, re.M)
+              for path in re.findall(r"\bdeploy/[\w.-]+", line)}
+    assert {"deploy/portal-web.service", "deploy/portal-beat.service", "deploy/nginx-portal.conf",
+            "deploy/logrotate-portal", "deploy/journald-portal.conf", "deploy/portal.env.example"} <= copied, copied
+    assert re.search(r"^\S.*git diff [^\n]*OLD HEAD -- deploy/", upgrade, re.M), upgrade
+    for path in copied:
+        assert path in upgrade, path
+    assert "systemctl daemon-reload" in upgrade
+
+
 def test_every_unit_may_write_the_request_log_folder_and_the_walkthrough_makes_it_first():
     """Every process loads the settings, and the example's PORTAL_REQUEST_LOG_FILE is under
     /var/log/portal: the units run with ProtectSystem=strict, so each says the folder is its own
