@@ -450,6 +450,10 @@ def test_the_production_targets_ask_only_for_the_packages_deploy_readme_installs
     for target in ("serve", "worker", "beat", "run"):
         assert "system-deps" in make_rule(target)[0], target
     assert {"system-deps", "test-deps"} <= set(make_rule("test")[0])
+    readme = (ROOT / "README.md").read_text()
+    for target, packages in (("system-deps", runtime), ("test-deps", tests_only)):
+        [bullet] = re.findall(rf"^- `make {target}`.*?(?=^- |^\n)", readme, re.M | re.S)
+        assert {package for package in packages if f"`{package}`" not in bullet} == set(), target
 
 
 def test_every_make_target_on_the_deploy_path_compiles_the_translations():
