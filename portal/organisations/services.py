@@ -275,7 +275,12 @@ def _status_reason_clean(change: _StatusChange, reason_code: str, reason: str) -
     return note
 
 
-def _status_unchanged(organisation: Organisation, to: str) -> OrganisationStatusUnchanged:
+def status_change_refusal(organisation: Organisation, to: str) -> OrganisationStatusUnchanged | None:
+    """Why the organisation (as read) cannot be given the status ``to`` now, or None: the
+    refusal organisation_suspend and organisation_reactivate raise (OrganisationStatusUnchanged),
+    which the pages say before offering the change."""
+    if organisation.status == _STATUS_CHANGES[to].before:
+        return None
     name = before_full_stop(organisation.name)
     if organisation.status == OrganisationStatus.PENDING:
         return OrganisationStatusUnchanged(
@@ -298,8 +303,9 @@ def _organisation_status_change(*, organisation_id: int, to: str, reason_code: s
         if not may_change_organisation_status(actor, organisation):
             raise PermissionDenied(_("Only a superadmin, or an administrator of its state or UT, suspends or "
                                      "reactivates an organisation."))
-        if organisation.status != change.before:
-            raise _status_unchanged(organisation, to)
+        refusal = status_change_refusal(organisation, to)
+        if refusal is not None:
+            raise refusal
         note = _status_reason_clean(change, reason_code, reason)
         now = timezone.now()
         old, organisation.status = organisation.status, to

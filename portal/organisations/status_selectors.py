@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
+from django.db.models import Q
 from django.http import Http404
 
 from portal.audit.models import AuditAction, AuditEvent
@@ -34,10 +35,10 @@ _REASONS_OF = {AuditAction.ORGANISATION_SUSPENDED: SuspensionReason,
 
 
 def organisation_for_status_change(viewer: AnyUser, pk: int) -> Organisation:
-    """An organisation whose status the viewer may change, or 404 (never 403: whether it
-    exists is not said to someone who may not). One query."""
+    """An organisation whose status the viewer may change (with the one above it), or 404
+    (never 403: whether it exists is not said to someone who may not). One query."""
     try:
-        organisation = Organisation.objects.get(pk=pk)
+        organisation = Organisation.objects.select_related("parent").get(pk=pk)
     except (Organisation.DoesNotExist, ValueError):
         raise Http404 from None
     if not may_change_organisation_status(viewer, organisation):
@@ -68,12 +69,26 @@ def status_change_told(organisation: Organisation) -> list[Told]:
     return sorted(told, key=lambda one: (one.user.email, one.user.pk))
 
 
+def offices_below_count(organisation: Organisation) -> int:
+    """How many offices are below the organisation, at any depth (they stay active when it is
+    suspended). One query (the ancestry's prefix index)."""
+    return Organisation.objects.filter(ancestry__startswith=organisation.subtree_prefix).count()
+
+
+def members_count(organisation: Organisation) -> int:
+    """How many verified members the organisation has (verification keeps Membership in
+    step: an active member, or an admin who was one), whom a change of its status does not
+    mail one by one. One query."""
+    return Membership.objects.filter(Q(role=MembershipRole.MEMBER) | Q(member_before_admin=True),
+                                     organisation=organisation, is_active=True).count()
+
+
 @dataclass(frozen=True)
 class StatusChange:
     """A change of an organisation's status as its audit row recorded it: when, to which
     status, by whom (their address then: "" for the system, or once erased), for which
-    reason (a label; "" for none) with which note, and for an activation the application
-    approved."""
+    reason (a label; "" for none) with which note, who was told by mail, and for an
+    activation the application approved."""
 
     at: datetime
     action: str
@@ -81,6 +96,7 @@ class StatusChange:
     by: str
     reason: str
     note: str
+    told: tuple[str, ...]
     application: str
 
     @property
@@ -95,7 +111,8 @@ def _change_of(event: AuditEvent) -> StatusChange:
     reason = str(reasons(code).label) if reasons is not None and code in reasons.values else code
     return StatusChange(at=event.created_at, action=event.action, status=_STATUS_OF[event.action],
                         by=event.actor_email if event.actor_id else "", reason=reason,
-                        note=str(values.get("reason") or ""), application=str(values.get("application") or ""))
+                        note=str(values.get("reason") or ""), told=tuple(str(one) for one in values.get("told") or ()),
+                        application=str(values.get("application") or ""))
 
 
 def status_history(organisation: Organisation, *, limit: int = STATUS_HISTORY_LIMIT) -> list[StatusChange]:

@@ -1,7 +1,10 @@
 """Suspending and reactivating an organisation, by service: who may (portal.permissions,
 asked again under the organisation's lock), which changes are refused and why, the
 reason and the note, the audit rows, and the mail to its admins (or, with none, to whoever
-acts for it), one each, in their language."""
+acts for it), one each, in their language. And through its pages: its status page with
+its history, the confirmation pages (what a suspension does, who is told, the reason and
+the note refused at their fields with what was typed kept), who reaches them (404 without
+jurisdiction over it), the links to them, and their exact query counts."""
 
 from datetime import timedelta
 
@@ -27,8 +30,9 @@ from portal.organisations.services import (
     organisation_suspend,
 )
 from tests.factories import OrganisationFactory
+from tests.html_tree import field_error, field_value, html_problems, parse
 from tests.onboarding.approval_helpers import make_superadmin, messages_to
-from tests.portal.role_helpers import make_admin
+from tests.portal.role_helpers import client_of, make_admin
 from tests.verification.helpers import GovernmentProfileFactory
 from verification.models import VerificationStatus
 
@@ -259,3 +263,165 @@ def test_a_top_organisation_without_admins_is_told_to_the_other_superadmins(worl
     assert sorted(m.to[0] for m in OutboxMessage.objects.all()) == [second.email]
     [event] = events(AuditAction.ORGANISATION_SUSPENDED)
     assert event.new_values["told"] == [second.email]
+
+
+# The pages ---------------------------------------------------------------------------------------------
+
+def well_formed(response):
+    assert response.status_code == 200, response.status_code
+    problems = html_problems(response.content.decode())
+    assert problems == [], problems
+    return parse(response.content)
+
+
+def text_of(tree):
+    return " ".join(tree.text().split())
+
+
+def test_a_superadmin_suspends_an_organisation_from_its_page_and_reactivates_it(world):
+    office = world["office"]
+    client = client_of(world, "superadmin")
+    status_url, suspend_url = f"/portal/organisations/{office.pk}/", f"/portal/organisations/{office.pk}/suspend/"
+    tree = well_formed(client.get(status_url))
+    assert tree.find("h1").text() == "Status of District Agriculture Office, Pune"
+    assert "Active" in text_of(tree)
+    [button] = [a for a in tree.find_all("a") if a.get("href") == suspend_url]
+    assert button.text() == "Suspend organisation"
+
+    tree = well_formed(client.get(suspend_url))
+    shown = text_of(tree)
+    assert tree.find("h1").text() == "Suspend District Agriculture Office, Pune"
+    assert "Nobody is verified or reinstated in it." in shown
+    assert "admin@pune.mahaagri.gov.in" in shown  # told by email
+    assert "Its 1 verified member is not emailed: tell them through the department" in shown
+    assert [option.get("value") for option in tree.find_all("input") if option.get("name") == "reason_code"] == [
+        "under_review", "misuse", "merged", "department_request", "other"]
+
+    # Nothing chosen, nothing written: each said at its field, nothing changed.
+    tree = well_formed(client.post(suspend_url, {"reason_code": "", "reason": ""}))
+    assert field_error(tree, "reason_code") == "Choose the reason."
+    assert field_error(tree, "reason") == "This field is required."
+    # A note too long: said at the note, the reason chosen and the note kept as typed.
+    tree = well_formed(client.post(suspend_url, {"reason_code": "misuse", "reason": "x" * 1001}))
+    assert field_error(tree, "reason").startswith("Ensure this value has at most 1000 characters")
+    assert field_value(tree, "reason_code") == "misuse" and field_value(tree, "reason") == "x" * 1001
+    assert field_error(tree, "reason_code") is None
+    assert status_of(office) == OrganisationStatus.ACTIVE and not AuditEvent.objects.exists()
+
+    response = client.post(suspend_url, {"reason_code": "misuse", "reason": NOTE})
+    assert response.status_code == 302 and response["Location"] == status_url
+    assert status_of(office) == OrganisationStatus.SUSPENDED
+    tree = well_formed(client.get(status_url))
+    shown = text_of(tree)
+    assert "District Agriculture Office, Pune was suspended." in shown
+    assert "Suspended" in shown and "root@sandes.nic.in" in shown and "Misuse of the platform" in shown
+    assert "पुनरावलोकन सुरू आहे." in shown  # the note, its lines kept
+    reactivate_url = f"/portal/organisations/{office.pk}/reactivate/"
+    [button] = [a for a in tree.find_all("a") if a.get("href") == reactivate_url]
+    assert button.text() == "Reactivate organisation"
+
+    tree = well_formed(client.get(reactivate_url))
+    assert [option.get("value") for option in tree.find_all("input") if option.get("name") == "reason_code"] == [
+        "review_completed", "suspended_in_error", "department_request", "other"]
+    response = client.post(reactivate_url, {"reason_code": "review_completed", "reason": "Reviewed with the department."})
+    assert response.status_code == 302 and status_of(office) == OrganisationStatus.ACTIVE
+    tree = well_formed(client.get(status_url))
+    rows = [" ".join(row.text().split()) for row in tree.find("tbody").find_all("tr")]
+    assert len(rows) == 2 and "Reactivated" in rows[0] and "Review completed" in rows[0] and "Suspended" in rows[1]
+
+
+def test_the_confirmation_page_names_the_offices_below_that_stay_active(world):
+    client = client_of(world, "superadmin")
+    shown = text_of(well_formed(client.get(f"/portal/organisations/{world['parent'].pk}/suspend/")))
+    assert "The 1 office below it stays active: its own admins, the admins above this organisation" in shown
+    assert "admin@mahaagri.gov.in" in shown and "admin@pune.mahaagri.gov.in" not in shown  # its own admins
+    shown = text_of(well_formed(client.get(f"/portal/organisations/{world['office'].pk}/suspend/")))
+    assert "below it stay" not in shown  # none below
+
+
+def test_a_state_administrator_reaches_the_pages_of_their_state_only(world):
+    """404 for a platform role without jurisdiction over it (whether it exists is not
+    said); 403 for anyone who changes no organisation's status, its own admins included."""
+    office, other = world["office"], world["other"]
+    mh, ka = client_of(world, "state_admin_mh"), client_of(world, "state_admin_ka")
+    for path in ("", "suspend/", "reactivate/"):
+        assert mh.get(f"/portal/organisations/{other.pk}/{path}").status_code == 404
+        assert ka.get(f"/portal/organisations/{office.pk}/{path}").status_code == 404
+        for who in ("admin_office", "admin_parent", "auditor", "member"):
+            assert client_of(world, who).get(f"/portal/organisations/{office.pk}/{path}").status_code == 403
+    assert mh.post(f"/portal/organisations/{other.pk}/suspend/", {"reason_code": "misuse", "reason": NOTE}
+                   ).status_code == 404
+    assert status_of(other) == OrganisationStatus.ACTIVE
+    assert mh.post(f"/portal/organisations/{office.pk}/suspend/", {"reason_code": "misuse", "reason": NOTE}
+                   ).status_code == 302
+    assert status_of(office) == OrganisationStatus.SUSPENDED
+    [event] = events(AuditAction.ORGANISATION_SUSPENDED)
+    assert event.actor_id == world["state_admin_mh"].pk
+    [message] = messages_to("admin@pune.mahaagri.gov.in")
+    assert "an administrator of Maharashtra" in message.body
+
+
+def test_a_change_made_meanwhile_is_said_and_nothing_is_done_twice(world):
+    """The confirmation page sent again (a second tab, another administrator first): the
+    organisation's page says it is suspended already; the page of a change that no longer
+    applies leads there too."""
+    office = world["office"]
+    client = client_of(world, "superadmin")
+    suspend_url = f"/portal/organisations/{office.pk}/suspend/"
+    assert client.post(suspend_url, {"reason_code": "misuse", "reason": NOTE}).status_code == 302
+    response = client.post(suspend_url, {"reason_code": "other", "reason": "Again."}, follow=True)
+    assert "District Agriculture Office, Pune is already suspended: nothing was changed." in text_of(parse(response.content))
+    assert len(events(AuditAction.ORGANISATION_SUSPENDED)) == 1 and OutboxMessage.objects.count() == 1
+    response = client.get(suspend_url)
+    assert response.status_code == 302 and response["Location"] == f"/portal/organisations/{office.pk}/"
+    Organisation.objects.filter(pk=office.pk).update(status=OrganisationStatus.PENDING)
+    tree = well_formed(client.get(f"/portal/organisations/{office.pk}/"))
+    assert not [a for a in tree.find_all("a") if a.get("href", "").endswith(("/suspend/", "/reactivate/"))]
+
+
+def test_the_organisation_pages_lead_to_its_status(world):
+    """The role page of an organisation (superadmins) and the monitoring dashboard's row
+    (superadmins, the administrators of its state) link to its status page; nobody else's."""
+    office = world["office"]
+    link = f'href="/portal/organisations/{office.pk}/"'
+    assert link in client_of(world, "superadmin").get(f"/portal/roles/organisations/{office.pk}/").content.decode()
+    assert link not in client_of(world, "admin_parent").get(f"/portal/roles/organisations/{office.pk}/").content.decode()
+    for who, linked in (("superadmin", True), ("state_admin_mh", True), ("state_admin_ka", False), ("auditor", False),
+                        ("admin_parent", False)):
+        html = client_of(world, who).get("/monitoring/").content.decode()
+        assert (link in html) == linked, who
+        assert "District Agriculture Office, Pune" in html or who == "state_admin_ka"
+
+
+# Query counts: the same however long its history, and however many are told.
+#   1 session, 2 the user with their platform roles and authenticator (one query),
+#   3 the organisation (with the one above it), 4 its history (the audit log's last 20 changes).
+STATUS_PAGE_QUERIES = 4
+#   ... 3 the organisation, 4 its admins to tell (with their accounts), 5 the offices below it,
+#   6 its members; a change it is not in the status for: back to its page after 3 (the
+#   message kept in a cookie).
+CHANGE_PAGE_QUERIES = 6
+CHANGE_REFUSED_QUERIES = 3
+
+
+@pytest.mark.parametrize("changes", [1, 30])
+@pytest.mark.parametrize("who", ["superadmin", "state_admin_mh"])
+def test_the_status_page_query_count(world, who, changes, django_assert_num_queries):
+    office = world["office"]
+    for n in range(changes):
+        (suspend if n % 2 == 0 else reactivate)(world)
+    for n in range(5):
+        make_admin(office, email=f"admin{n}@pune.mahaagri.gov.in")
+    client = client_of(world, who)
+    url = f"/portal/organisations/{office.pk}/"
+    assert client.get(url).status_code == 200
+    with django_assert_num_queries(STATUS_PAGE_QUERIES):
+        response = client.get(url)
+    assert len(parse(response.content).find("tbody").find_all("tr")) == min(changes, 20)
+    active = status_of(office) == OrganisationStatus.ACTIVE
+    for action, offered in (("suspend", active), ("reactivate", not active)):
+        with django_assert_num_queries(CHANGE_PAGE_QUERIES if offered else CHANGE_REFUSED_QUERIES):
+            response = client.get(f"{url}{action}/")
+        assert response.status_code == (200 if offered else 302)
+        if offered:
+            assert "admin4@pune.mahaagri.gov.in" in response.content.decode()
