@@ -29,9 +29,9 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.csv_files import started
 from portal.ids import DB_INT_MAX
 from portal.limits import next_hourly, shown_from
-from portal.organisations.models import Level, OrganisationStatus
+from portal.organisations.models import Level, Organisation, OrganisationStatus
 from portal.organisations.states import JURISDICTION_CHOICES, State
-from portal.permissions import RULES, is_auditor, is_superadmin
+from portal.permissions import RULES, is_auditor, is_superadmin, may_change_organisation_status
 from portal.text import composed
 
 PAGE_SIZE = 25
@@ -104,7 +104,7 @@ def chart_bars(months: list) -> dict:
 MAX_PAGE = DB_INT_MAX // PAGE_SIZE
 
 
-def _table_page(scope: Scope, filters: selectors.OrganisationFilters, number) -> Page:
+def _table_page(scope: Scope, filters: selectors.OrganisationFilters, number, viewer) -> Page:
     """The table's page as ``Paginator.get_page`` gives it, in one query: the rows are
     counted in the same query (a window over every row, before the page's slice), its
     SQL built once per process (``selectors.organisation_table_slice``). A page number
@@ -120,10 +120,10 @@ def _table_page(scope: Scope, filters: selectors.OrganisationFilters, number) ->
         if found or wanted == 1:
             paginator = Paginator(found, PAGE_SIZE)
             paginator.count = found[0][-1] if found else 0  # (a cached property: no count query)
-            return Page(_rows(found), wanted, paginator)
+            return Page(_rows(found, viewer), wanted, paginator)
     rows = selectors.organisation_rows(scope, filters).values_list(*selectors.TABLE_COLUMNS)
     page = Paginator(rows, PAGE_SIZE).get_page(number)
-    page.object_list = _rows(page.object_list)
+    page.object_list = _rows(page.object_list, viewer)
     return page
 
 
@@ -135,19 +135,23 @@ def _table_words(_language: str | None) -> tuple[dict[str, str], dict[str, str],
                  for choices in (State.choices, Level.choices, OrganisationStatus.choices))
 
 
-def _rows(found) -> list[dict]:
+def _rows(found, viewer) -> list[dict]:
     """Each row (``selectors.TABLE_COLUMNS``) as the table shows it: its state (or level)
-    and status in words, written here once a row rather than by the template; and ``key``,
-    every value the row is written from (the template keeps each row's HTML by it, and
-    writes the day it was onboarded only when it writes the row)."""
+    and status in words, written here once a row rather than by the template; the
+    organisation's id when ``viewer`` may suspend and reactivate it (its name then links to
+    its status page: may_change_organisation_status, which reads only its state and level,
+    no query); and ``key``, every value the row is written from (the template keeps each
+    row's HTML by it, and writes the day it was onboarded only when it writes the row)."""
     states, levels, statuses = _table_words(get_language())
-    return [
-        {"key": (name, short_code, state, level, status, activated_at, verified, pending),
-         "name": name, "short_code": short_code, "where": states.get(state) or levels.get(level, ""),
-         "status_label": statuses.get(status, status), "activated_at": activated_at,
-         "verified": verified, "pending": pending}
-        for _pk, name, short_code, state, level, status, activated_at, verified, pending, *_total in found
-    ]
+    rows = []
+    for pk, name, short_code, state, level, status, activated_at, verified, pending, *_total in found:
+        linked = pk if may_change_organisation_status(viewer, Organisation(state=state, level=level)) else None
+        rows.append(
+            {"key": (name, short_code, state, level, status, activated_at, verified, pending, linked),
+             "pk": linked, "name": name, "short_code": short_code, "where": states.get(state) or levels.get(level, ""),
+             "status_label": statuses.get(status, status), "activated_at": activated_at,
+             "verified": verified, "pending": pending})
+    return rows
 
 
 @rule("monitoring")
@@ -160,7 +164,7 @@ def dashboard(request):
         filters = _filters(form)
     else:  # the blank form, made only when the template writes it (its HTML is kept: see filter_key)
         form, filters = SimpleLazyObject(DashboardFilterForm), selectors.OrganisationFilters()
-    page = _table_page(scope, filters, request.GET.get("page"))
+    page = _table_page(scope, filters, request.GET.get("page"), request.user)
     figures = selectors.dashboard_figures(scope, now=now)  # on PostgreSQL in one round trip
     counts, (overdue_total, overdue), medians = figures["counts"], figures["overdue"], figures["medians"]
     months, summary = figures["months"], figures["summary"]

@@ -53,6 +53,7 @@ from portal.organisations.models import (
     OrganisationUserObjectPermission,
     PlatformRole,
     PlatformRoleGrant,
+    central_q,
     in_force_q,
     subtree_top,
 )
@@ -194,9 +195,9 @@ def state_admin_jurisdictions(user: AnyUser) -> set[str]:
 
 def decided_jurisdictions(user: AnyUser) -> set[str] | None:
     """The jurisdictions whose state steps the user decides (and whose adoption lists
-    they edit): None for all of them (superadmins, a state administrator of everything),
-    else a set, maybe empty: none for an auditor, whatever other role the account holds
-    (``auditor_reads_only``)."""
+    they edit, whose organisations they suspend and reactivate): None for all of them
+    (superadmins, a state administrator of everything), else a set, maybe empty: none
+    for an auditor, whatever other role the account holds (``auditor_reads_only``)."""
     if is_superadmin(user):
         return None
     if auditor_reads_only(user):
@@ -597,6 +598,49 @@ def may_read_role_report(user: AnyUser) -> bool:
     return is_superadmin(user) or bool(platform_roles_of(user)) or administers_some_organisation(user)
 
 
+# Suspending and reactivating organisations ----------------------------------------------
+#
+# An organisation is suspended (it then counts for nothing: its admins act for nothing, it
+# vouches for nobody) and reactivated by a platform role over it: a superadmin, any; a state
+# administrator, those of the jurisdictions whose steps they decide (decided_jurisdictions:
+# their state's or UT's, the centre's for the central administrator, every one for one of
+# everywhere; none for one who is also an auditor). Never by its own admins, nor by those of
+# an organisation above it: the organisation they administer is not theirs to switch off or
+# on. The services (portal.organisations.services) ask this again under their lock.
+
+def _of_jurisdictions_q(jurisdictions: Iterable[str]) -> Q:
+    """Organisations whose ``jurisdiction`` (CENTRAL for one of central level or with no
+    state, else its state) is one of ``jurisdictions``, in a query."""
+    jurisdictions = set(jurisdictions)
+    query = Q(state__in=jurisdictions - {CENTRAL}) & ~central_q()
+    if CENTRAL in jurisdictions:
+        query |= central_q()
+    return query
+
+
+def organisations_status_changeable(user: AnyUser) -> QuerySet[Organisation]:
+    """The organisations the user may suspend and reactivate (lazy; one query when evaluated)."""
+    jurisdictions = decided_jurisdictions(user)
+    if jurisdictions is None:
+        return Organisation.objects.all()
+    if not jurisdictions:
+        return Organisation.objects.none()
+    return Organisation.objects.filter(_of_jurisdictions_q(jurisdictions))
+
+
+def may_change_organisation_status(user: AnyUser, organisation: Organisation) -> bool:
+    """Whether the user may suspend and reactivate ``organisation`` (its state and level are
+    all that is read of it: no query)."""
+    jurisdictions = decided_jurisdictions(user)
+    return jurisdictions is None or organisation.jurisdiction in jurisdictions
+
+
+def may_change_some_organisation_status(user: AnyUser) -> bool:
+    """Whether the user may suspend and reactivate some organisation (the view rule)."""
+    jurisdictions = decided_jurisdictions(user)
+    return jurisdictions is None or bool(jurisdictions)
+
+
 # Rules of the views (portal.access.rule) ---------------------------------------------
 
 # name -> a question about the signed-in user, or None when the view checks a
@@ -630,6 +674,9 @@ RULES: dict[str, Callable[[AnyUser], bool] | None] = {
     # report for anyone with a scope of their own.
     "role_manager": may_manage_roles,
     "role_report": may_read_role_report,
+    # An organisation's status page and its suspension and reactivation: superadmins and
+    # state administrators; one organisation's pages answer through the scoped selector (404).
+    "organisation_status": may_change_some_organisation_status,
 }
 SIGNED_OUT_RULES = {"public", "token", "api_client"}
 

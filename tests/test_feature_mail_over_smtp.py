@@ -53,7 +53,16 @@ from portal.accounts.models import User
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from portal.organisations import services as role_services
-from portal.organisations.models import Membership, MembershipRole, OrganisationDomain, PlatformRoleGrant
+from portal.organisations.models import (
+    Membership,
+    MembershipRole,
+    OrganisationDomain,
+    OrganisationStatus,
+    PlatformRoleGrant,
+    ReactivationReason,
+    SuspensionReason,
+)
+from portal.organisations.states import State
 from portal.privacy.models import RetentionKind
 from portal.privacy.requests import privacy_request_make, privacy_requests_sweep
 from portal.privacy.retention import retention_policies
@@ -369,12 +378,45 @@ def _several_left_without_admin(person, admin, root, organisation):
         {"organisation": second, "above": parent, "holders": [second_admin.email]}]}
 
 
+def _suspend_organisation(person, admin, root, organisation):
+    """A superadmin suspends the organisation: its admin (the person) is told."""
+    Membership.objects.filter(organisation=organisation, user=admin).delete()
+    Membership.objects.filter(organisation=organisation, user=person).update(role=MembershipRole.ADMIN)
+    at = timezone.now().replace(second=0, microsecond=0)
+    with time_machine.travel(at, tick=False):
+        role_services.organisation_suspend(organisation_id=organisation.pk, reason_code=SuspensionReason.MISUSE,
+                                           reason=REASON, actor=root)
+    return {"organisation": organisation, "own": True, "above": None, "reason_code": SuspensionReason.MISUSE,
+            "reason": REASON, "decider": root.email, "jurisdiction": None, "at": at}
+
+
+def _reactivate_organisation(person, admin, root, organisation):
+    """The state administrator reactivates an office with no admin of its own: the person,
+    an admin of the organisation above it, acts for it, and is told."""
+    parent = OrganisationFactory(name="Commissioner's Office & Co", short_code="AGRI-FEAT", state="MH")
+    organisation.parent = parent
+    organisation.status = OrganisationStatus.SUSPENDED
+    organisation.save(update_fields=["parent", "status"])
+    Membership.objects.filter(organisation=organisation, user=admin).delete()
+    Membership.objects.create(organisation=parent, user=person, role=MembershipRole.ADMIN)
+    state_admin = PlatformRoleFactory(role="state_admin", jurisdiction="MH", user__email="state.admin@maharashtra.gov.in")
+    at = timezone.now().replace(second=0, microsecond=0)
+    with time_machine.travel(at, tick=False):
+        role_services.organisation_reactivate(organisation_id=organisation.pk,
+                                              reason_code=ReactivationReason.REVIEW_COMPLETED, reason=REASON,
+                                              actor=state_admin.user)
+    return {"organisation": organisation, "own": False, "above": parent,
+            "reason_code": ReactivationReason.REVIEW_COMPLETED, "reason": REASON,
+            "decider": "state.admin@maharashtra.gov.in", "jurisdiction": State.MH.label, "at": at}
+
+
 # Each role mail, by the service that sends it: the change made, returning the template's context.
 ROLE_CHANGES = {"platform_role_granted": _grant_platform, "platform_role_revoked": _revoke_platform,
                 "admin_granted": _grant_admin, "admin_revoked": _revoke_admin,
                 "superuser_granted": _make_superuser, "superuser_ended": _end_superuser,
                 "admin_address_left": _leave_by_address, "organisation_without_admin": _left_without_admin,
-                "organisations_without_admin": _several_left_without_admin}
+                "organisations_without_admin": _several_left_without_admin,
+                "organisation_suspended": _suspend_organisation, "organisation_reactivated": _reactivate_organisation}
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

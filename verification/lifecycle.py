@@ -16,8 +16,10 @@
   and every link works to its end.
   None of these for a verification not in force (verified_in_force), whose link confirms nothing.
   Nor does the grace period count while it is not (an organisation suspended, an account
-  deactivated): the hourly job marks when it stopped counting and, once it counts again,
-  moves the deadline on by that time (and to at least ``VERIFICATION_RECONFIRM_REMINDER_DAYS``
+  deactivated): the suspension of an organisation marks when it stopped counting (the
+  hourly job marks it for an account deactivated, and whatever else is left), and once it
+  counts again (at the organisation's reactivation, a task; else the hourly job) the
+  deadline moves on by that time (and to at least ``VERIFICATION_RECONFIRM_REMINDER_DAYS``
   from then), the links already mailed working to the new end; when that changes the date
   the mails gave, the one reminder goes again, naming the new date (audited, by
   ``system:reconfirmation``, with both dates).
@@ -132,6 +134,11 @@ def confirmation_pause_ids(*, now: datetime | None = None, limit: int = 1000) ->
     """Profiles asked to confirm whose grace period stopped counting, and those whose counts again."""
     now = now or timezone.now()
     return {"pause": _ids(_due_to_pause(now), limit), "resume": _ids(_due_to_resume(now), limit)}
+
+
+def confirmation_resume_ids(*, organisation_id: int, now: datetime | None = None, limit: int = 1000) -> list[int]:
+    """Profiles of the organisation whose grace period counts again (``_due_to_resume``)."""
+    return _ids(_due_to_resume(now or timezone.now()) & Q(organisation_id=organisation_id), limit)
 
 
 def confirmation_due_ids(*, now: datetime | None = None, limit: int = 1000) -> dict[str, list[int]]:
@@ -265,6 +272,20 @@ def confirmations_pause(*, profile_ids: Iterable[int], now: datetime | None = No
         if profiles:
             GovernmentProfile.objects.filter(pk__in=[p.pk for p in profiles]).update(confirmation_paused_at=now)
     return len(profiles)
+
+
+def confirmations_pause_in(*, organisation_id: int, now: datetime) -> int:
+    """Mark, as confirmations_pause does, the grace period of each profile of the
+    organisation (asked to confirm, its deadline still running) as having stopped counting
+    at ``now``, the moment the organisation was suspended (in that transaction), rather
+    than at the hourly run after it: the time between is given back too, and a deadline
+    that passes before that run no longer ends the verification at the reactivation. Those
+    another transaction holds are left to the hourly run. Two queries. Returns how many."""
+    claimed = list(GovernmentProfile.objects.filter(_due_to_pause(now), organisation_id=organisation_id)
+                   .select_for_update(skip_locked=True, of=("self",)).values_list("pk", flat=True))
+    if claimed:
+        GovernmentProfile.objects.filter(pk__in=claimed).update(confirmation_paused_at=now)
+    return len(claimed)
 
 
 def _given_back(profile: GovernmentProfile, now: datetime) -> datetime:

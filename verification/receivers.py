@@ -2,13 +2,18 @@
 leaves an account no longer vouches for its old holder. It leaves when allauth removes
 it (or replaces it when the primary address is changed, without always sending
 ``email_removed``), and when an administrator deletes it, marks it unconfirmed, changes
-it or moves it to another account in the Django admin."""
+it or moves it to another account in the Django admin. And what an organisation's
+suspension and reactivation mean for the confirmations of its people's official addresses."""
 
 from allauth.account.models import EmailAddress
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
-from verification.lifecycle import profiles_suspend_address_removed
+from portal.organisations.models import OrganisationStatus
+from portal.organisations.signals import organisation_status_changed
+from verification.lifecycle import confirmations_pause_in, profiles_suspend_address_removed
+from verification.tasks import confirmations_resume_dispatch
 
 
 @receiver(post_delete, sender=EmailAddress, dispatch_uid="verification_official_address_removed")
@@ -36,3 +41,15 @@ def on_address_changed(sender, instance, **kwargs):
     if left:
         instance._address_left = None
         profiles_suspend_address_removed(user_id=left[0], email=left[1])
+
+
+@receiver(organisation_status_changed, dispatch_uid="verification_confirmations_follow_the_organisation")
+def on_organisation_status_changed(sender, *, organisation, old, new, at, **kwargs):
+    # Suspended: the grace periods of its people asked to confirm stop counting now, in the
+    # suspension's transaction. Active again: they are given back what they did not count,
+    # by a task once that commits (there may be thousands; the hourly job does it otherwise).
+    if new != OrganisationStatus.ACTIVE:
+        confirmations_pause_in(organisation_id=organisation.pk, now=at)
+    elif old != OrganisationStatus.ACTIVE:
+        organisation_id = organisation.pk
+        transaction.on_commit(lambda: confirmations_resume_dispatch(organisation_id))

@@ -1,12 +1,17 @@
-"""Celery beat tasks of verification. Thin: each takes the ids of the profiles that are
-due from a selector and hands them to a service, batch after batch (bounded: what is
-left waits for the next run). Safe to run twice: the services check again, under a
-lock, that each profile is still due. Names are stable (the beat schedule names them)."""
+"""Celery tasks of verification (the beat's, and one queued when an organisation is
+reactivated). Thin: each takes the ids of the profiles that are due from a selector and
+hands them to a service, batch after batch (bounded: what is left waits for the next
+run). Safe to run twice: the services check again, under a lock, that each profile is
+still due. Names are stable (the beat schedule names them)."""
+
+import logging
 
 from celery import shared_task
 from django.conf import settings
 
 from verification import lifecycle
+
+logger = logging.getLogger(__name__)
 
 MAX_BATCHES = 20
 
@@ -54,3 +59,29 @@ def address_reconfirmation():
         if all(len(ids) < batch for ids in due.values()):
             break
     return result
+
+
+@shared_task(name="verification.tasks.confirmations_resume_in", acks_late=True, reject_on_worker_lost=True,
+             time_limit=600, soft_time_limit=540)
+def confirmations_resume_in(organisation_id):
+    """Queued when an organisation is reactivated: its people asked to confirm their
+    official address are given back, batch after batch, the grace the suspension took
+    (what is left, or a task lost, the hourly job gives back)."""
+    batch, resumed = settings.VERIFICATION_SWEEP_BATCH, 0
+    for _batch in range(MAX_BATCHES):
+        ids = lifecycle.confirmation_resume_ids(organisation_id=organisation_id, limit=batch)
+        if ids:
+            resumed += lifecycle.confirmations_resume(profile_ids=ids)
+        if len(ids) < batch:
+            break
+    return {"resumed": resumed}
+
+
+def confirmations_resume_dispatch(organisation_id):
+    """Ask a worker to give the grace back (after commit). With the broker down, the hourly
+    job (address_reconfirmation) gives it back instead."""
+    try:
+        confirmations_resume_in.delay(organisation_id)
+    except Exception:
+        logger.warning("Could not queue the confirmations of organisation %s; the hourly job will give their grace back",
+                       organisation_id, exc_info=True)

@@ -109,6 +109,8 @@ class AuditAction(models.TextChoices):
         "Reminder sent to submit the returned application again before it is withdrawn")
     VERIFICATION_CONFIRMATION_RESUMED = "verification.confirmation_resumed", _(
         "Deadline to confirm the official address extended: the verification was on hold for a while")
+    ORGANISATION_SUSPENDED = "organisation.suspended", _("Organisation suspended")
+    ORGANISATION_REACTIVATED = "organisation.reactivated", _("Organisation reactivated")
 
 
 class AuditEvent(models.Model):

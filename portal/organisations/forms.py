@@ -1,10 +1,15 @@
-"""The superadmin's confirmation that a claimed domain belongs to its organisation."""
+"""The superadmin's confirmation that a claimed domain belongs to its organisation; the
+reason and the note of an organisation's suspension or reactivation."""
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import TextChoices
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from portal.forms import AccessibleForm
-from portal.text import before_full_stop
+from portal.organisations.services import STATUS_NOTE_MAX_LENGTH
+from portal.text import before_full_stop, has_visible_characters, multi_line
 
 
 class DomainClaimConfirmForm(AccessibleForm):
@@ -30,3 +35,30 @@ class DomainClaimConfirmForm(AccessibleForm):
         form = cls({}, claim=claim)
         form.is_valid()
         return form
+
+
+class OrganisationStatusForm(AccessibleForm):
+    """Why an organisation is suspended, or reactivated: one of the reasons of that change
+    (``reasons``), and a note, required, of at most STATUS_NOTE_MAX_LENGTH characters, as
+    organisation_suspend and organisation_reactivate take them."""
+
+    reason_code = forms.ChoiceField(
+        label=gettext_lazy("Reason"), widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+        error_messages={"required": gettext_lazy("Choose the reason."),
+                        "invalid_choice": gettext_lazy("Choose the reason.")},
+    )
+    reason = forms.CharField(
+        label=gettext_lazy("Note"), max_length=STATUS_NOTE_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=gettext_lazy("What happened, for the record (at most 1,000 characters): the audit log keeps it, "
+                               "and the people told by email are sent it."),
+    )
+
+    def __init__(self, *args, reasons: type[TextChoices], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason_code"].choices = reasons.choices
+
+    def clean_reason(self):
+        note = multi_line(self.cleaned_data["reason"]).strip()  # as the service stores it
+        if not has_visible_characters(note):
+            raise ValidationError(self.fields["reason"].error_messages["required"], code="required")
+        return note

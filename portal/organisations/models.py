@@ -37,6 +37,27 @@ class OrganisationStatus(models.TextChoices):
     SUSPENDED = "suspended", _("Suspended")
 
 
+class SuspensionReason(models.TextChoices):
+    """Why a superadmin or a state administrator suspended an organisation."""
+
+    # Stored values are stable: they appear in audit rows.
+    UNDER_REVIEW = "under_review", _("Under review")
+    MISUSE = "misuse", _("Misuse of the platform")
+    MERGED = "merged", _("Merged into another organisation")
+    DEPARTMENT_REQUEST = "department_request", _("At the department's request")
+    OTHER = "other", _("Other")
+
+
+class ReactivationReason(models.TextChoices):
+    """Why a suspended organisation was made active again."""
+
+    # Stored values are stable: they appear in audit rows.
+    REVIEW_COMPLETED = "review_completed", _("Review completed")
+    SUSPENDED_IN_ERROR = "suspended_in_error", _("Suspended in error")
+    DEPARTMENT_REQUEST = "department_request", _("At the department's request")
+    OTHER = "other", _("Other")
+
+
 def at_or_above(organisation_id: int, pk: int, ancestry: str) -> bool:
     """Whether the organisation ``organisation_id`` is the organisation ``pk`` (whose
     ``ancestry`` is given) or one above it: whether its subtree holds ``pk``. No query."""

@@ -38,7 +38,7 @@ from portal.organisations.services import (
     role_grant_end_check,
     role_report_export_record,
 )
-from portal.permissions import is_superadmin, platform_roles_of
+from portal.permissions import is_superadmin, may_change_organisation_status, platform_roles_of
 
 PAGE_SIZE = 50
 
@@ -197,6 +197,7 @@ def organisation(request, pk):
     page = Paginator(selectors.admins_of(organisation, viewer=request.user), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "portal/roles/organisation.html", {
         "organisation": organisation, "page": page, "search": search, "candidates": candidates,
+        "may_change_status": may_change_organisation_status(request.user, organisation),
     })
 
 

@@ -1,9 +1,11 @@
-"""Writes to organisations: activating one and making its first admin; granting,
-revoking and expiring roles (platform roles, an organisation's admins)."""
+"""Writes to organisations: activating one and making its first admin; suspending and
+reactivating one; granting, revoking and expiring roles (platform roles, an organisation's
+admins)."""
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
@@ -13,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, TextChoices
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -36,6 +38,8 @@ from portal.organisations.models import (
     OrganisationStatus,
     PlatformRole,
     PlatformRoleGrant,
+    ReactivationReason,
+    SuspensionReason,
     ended,
     in_force_q,
     last_day_of,
@@ -51,8 +55,9 @@ from portal.organisations.selectors import (
     organisations_without_admin,
     who_acts_for,
 )
-from portal.organisations.signals import platform_role_ending
+from portal.organisations.signals import organisation_status_changed, platform_role_ending
 from portal.organisations.states import JURISDICTION_CHOICES
+from portal.organisations.status_selectors import status_change_told
 from portal.permissions import (
     ADMINISTER_ORGANISATION,
     VIEW_ORGANISATION_DASHBOARD,
@@ -60,9 +65,11 @@ from portal.permissions import (
     admins_who_act,
     directly_administered_ids,
     is_superadmin,
+    may_change_organisation_status,
     may_grant_admin,
     may_grant_platform_roles,
 )
+from portal.text import before_full_stop, has_visible_characters, multi_line
 
 REASON_MAX_LENGTH = 500
 
@@ -183,6 +190,139 @@ def organisation_activate(
              "new": {"domain": row.domain, "claim": row.claim, "application": source}}
             for row in rows if not row.is_verified
         ], actor=actor, request=request)
+    return organisation
+
+
+# Suspending and reactivating an organisation ----------------------------------------------------
+#
+# Who may is portal.permissions' question (may_change_organisation_status), asked again here
+# under the organisation's lock. What a suspension means is read everywhere from the status
+# itself (an admin role counts only while its organisation is active, a suspended one vouches
+# for nobody, the verification API answers for none of its people): nothing else is written
+# here but the status, its audit row and the mail; the feature apps that must act at once
+# listen to organisation_status_changed.
+
+STATUS_NOTE_MAX_LENGTH = 1000
+
+
+class OrganisationStatusUnchanged(ValidationError):
+    """Refused: the organisation is not in the status the change goes from (suspended
+    already, active already, or not yet active: its application is still being decided)."""
+
+
+@dataclass(frozen=True)
+class _StatusChange:
+    """One of the two changes of an organisation's status: from what, its audit action, the
+    reasons it may be made for, the template of the mail telling its admins."""
+
+    before: str
+    action: AuditAction
+    reasons: type[TextChoices]
+    template: str
+
+
+_STATUS_CHANGES = {
+    OrganisationStatus.SUSPENDED: _StatusChange(OrganisationStatus.ACTIVE, AuditAction.ORGANISATION_SUSPENDED,
+                                                SuspensionReason, "organisation_suspended"),
+    OrganisationStatus.ACTIVE: _StatusChange(OrganisationStatus.SUSPENDED, AuditAction.ORGANISATION_REACTIVATED,
+                                             ReactivationReason, "organisation_reactivated"),
+}
+
+
+def organisation_suspend(*, organisation_id: int, reason_code: str, reason: str, actor: AnyUser,
+                         request: HttpRequest | None = None) -> Organisation:
+    """Suspend an active organisation, by a superadmin or an administrator of its state
+    (``may_change_organisation_status``), for one of SuspensionReason (``reason_code``) with
+    a note (``reason``, required, at most STATUS_NOTE_MAX_LENGTH characters). From then on it
+    counts for nothing until reactivated: its admins act neither for it nor for the offices
+    below it (which stay active), it vouches for nobody, nobody is verified in it, the
+    verification API answers for none of its people. Audited; its admins whose role counts
+    are told by mail, one each, in their language (with none, whoever acts for it:
+    ``who_acts_for``), not its members. Refused (OrganisationStatusUnchanged) unless it is
+    active, (PermissionDenied) for anyone else, (ValidationError at the field) for a reason
+    or a note that will not do; nothing is changed then."""
+    return _organisation_status_change(organisation_id=organisation_id, to=OrganisationStatus.SUSPENDED,
+                                       reason_code=reason_code, reason=reason, actor=actor, request=request)
+
+
+def organisation_reactivate(*, organisation_id: int, reason_code: str, reason: str, actor: AnyUser,
+                            request: HttpRequest | None = None) -> Organisation:
+    """Make a suspended organisation active again, for one of ReactivationReason with a
+    note, as organisation_suspend suspends it: everything that rests on it counts again
+    (what ended while it was suspended stays ended), and the grace periods its people had
+    to confirm their official address are given back the time they did not count
+    (verification, on organisation_status_changed)."""
+    return _organisation_status_change(organisation_id=organisation_id, to=OrganisationStatus.ACTIVE,
+                                       reason_code=reason_code, reason=reason, actor=actor, request=request)
+
+
+def _status_reason_clean(change: _StatusChange, reason_code: str, reason: str) -> str:
+    """The note as stored (its lines kept, no control character), or ValidationError at the
+    field of the reason or of the note that will not do."""
+    errors = {}
+    if reason_code not in change.reasons.values:
+        errors["reason_code"] = ValidationError(_("Choose the reason."), code="required")
+    note = multi_line(reason or "").strip()
+    if not has_visible_characters(note):
+        errors["reason"] = ValidationError(_("Write a note: what happened, for the record."), code="required")
+    elif len(note) > STATUS_NOTE_MAX_LENGTH:
+        errors["reason"] = ValidationError(
+            _("The note is too long: write at most %(limit)s characters (it has %(length)s).")
+            % {"limit": STATUS_NOTE_MAX_LENGTH, "length": len(note)},
+            code="max_length")
+    if errors:
+        raise ValidationError(errors)
+    return note
+
+
+def status_change_refusal(organisation: Organisation, to: str) -> OrganisationStatusUnchanged | None:
+    """Why the organisation (as read) cannot be given the status ``to`` now, or None: the
+    refusal organisation_suspend and organisation_reactivate raise (OrganisationStatusUnchanged),
+    which the pages say before offering the change."""
+    if organisation.status == _STATUS_CHANGES[to].before:
+        return None
+    name = before_full_stop(organisation.name)
+    if organisation.status == OrganisationStatus.PENDING:
+        return OrganisationStatusUnchanged(
+            _("%(organisation)s is not active yet: its application is still being decided. Only an active organisation "
+              "is suspended, and only a suspended one reactivated.") % {"organisation": name}, code="pending")
+    if to == OrganisationStatus.SUSPENDED:
+        return OrganisationStatusUnchanged(_("%(organisation)s is already suspended: nothing was changed.")
+                                           % {"organisation": name}, code="suspended")
+    return OrganisationStatusUnchanged(_("%(organisation)s is already active: nothing was changed.")
+                                       % {"organisation": name}, code="active")
+
+
+def _organisation_status_change(*, organisation_id: int, to: str, reason_code: str, reason: str, actor: AnyUser,
+                                request: HttpRequest | None) -> Organisation:
+    change = _STATUS_CHANGES[to]
+    with transaction.atomic():
+        organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
+        with suppress(AttributeError):
+            del actor._platform_roles_cache  # the request's memo of its roles: asked again from the database
+        if not may_change_organisation_status(actor, organisation):
+            raise PermissionDenied(_("Only a superadmin, or an administrator of its state or UT, suspends or "
+                                     "reactivates an organisation."))
+        refusal = status_change_refusal(organisation, to)
+        if refusal is not None:
+            raise refusal
+        note = _status_reason_clean(change, reason_code, reason)
+        now = timezone.now()
+        old, organisation.status = organisation.status, to
+        organisation.save(update_fields=["status"])
+        # The one who changed it knows (the page tells them).
+        told = [one for one in status_change_told(organisation) if one.user.pk != actor.pk]
+        audit_record(actor=actor, action=change.action, target=organisation, request=request, old={"status": old},
+                     new={"status": to, "reason_code": reason_code, "reason": note,
+                          "told": [one.user.email for one in told]})
+        organisation_status_changed.send(sender=Organisation, organisation=organisation, old=old, new=to, at=now)
+        # Who decided, as each is told in their own language: a superadmin, or an administrator of its state.
+        jurisdiction = None if is_superadmin(actor) else dict(JURISDICTION_CHOICES)[organisation.jurisdiction]
+        for one in told:
+            send_role_mail(user=one.user, template=change.template, context={
+                "organisation": organisation, "own": one.own, "above": one.above,
+                "reason_code": change.reasons(reason_code),
+                "reason": note, "decider": actor.email, "jurisdiction": jurisdiction, "at": now})
     return organisation
 
 

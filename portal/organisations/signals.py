@@ -12,3 +12,10 @@ from django.dispatch import Signal
 # what it read before, compared with what holds after (onboarding: those who now decide
 # the steps the role decided are told).
 platform_role_ending = Signal()
+
+# An organisation's status changed (organisation_suspend, organisation_reactivate), in the
+# transaction that changes it, its row locked and saved. Arguments: ``organisation``,
+# ``old`` and ``new`` (OrganisationStatus values), and ``at``, the moment of the change.
+# Verification: the grace periods of its people asked to confirm their official address
+# stop counting at once, and are given back what they did not count once it is active again.
+organisation_status_changed = Signal()

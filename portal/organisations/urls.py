@@ -1,10 +1,13 @@
 from django.urls import path
 
-from portal.organisations import views
+from portal.organisations import status_views, views
 
 app_name = "organisations"
 
 urlpatterns = [
     path("domain-claims/", views.domain_claims, name="domain_claims"),
     path("domain-claims/<int:pk>/accept/", views.domain_claim_accept, name="domain_claim_accept"),
+    path("<int:pk>/", status_views.status, name="status"),
+    path("<int:pk>/suspend/", status_views.suspend, name="suspend"),
+    path("<int:pk>/reactivate/", status_views.reactivate, name="reactivate"),
 ]

@@ -109,6 +109,61 @@ def test_organisations_in_scope(world, who):
     assert tuple(world[key].pk in in_scope for key in ("office", "parent", "other")) == SCOPE.get(who, (False, False, False))
 
 
+# Who suspends and reactivates which organisation ------------------------------------------
+
+CHANGES_STATUS = {  # person: (office, parent, other)
+    "state_admin_mh": (True, True, False),
+    "state_admin_ka": (False, False, True),
+    "superadmin": (True, True, True),
+}
+
+
+@pytest.mark.parametrize("who", PEOPLE)
+def test_may_change_organisation_status(world, who):
+    """A superadmin suspends and reactivates any organisation, a state administrator those
+    of their state; an organisation's own admins, those above it, auditors, its nodal
+    officer and members none."""
+    expected = CHANGES_STATUS.get(who, (False, False, False))
+    user = world["people"][who]
+    keys = ("office", "parent", "other")
+    assert tuple(permissions.may_change_organisation_status(user, world[key]) for key in keys) == expected
+    changeable = set(permissions.organisations_status_changeable(user).values_list("pk", flat=True))
+    assert tuple(world[key].pk in changeable for key in keys) == expected
+    assert permissions.RULES["organisation_status"](user) == (who in CHANGES_STATUS)
+
+
+def test_a_central_administrator_suspends_the_central_organisations_only(world):
+    """The centre is a jurisdiction of its own: its administrator changes the status of the
+    central organisations (of central level, or with no state), a state's administrator
+    none of them, even one of central level that names a state."""
+    ministry = OrganisationFactory(level="central", state="")
+    named_state = OrganisationFactory(level="central", state="MH")
+    central = fresh(PlatformRoleFactory(role="state_admin", jurisdiction="CENTRAL").user)
+    for organisation in (ministry, named_state):
+        assert permissions.may_change_organisation_status(central, organisation)
+        assert not permissions.may_change_organisation_status(fresh(world["people"]["state_admin_mh"]), organisation)
+    assert not any(permissions.may_change_organisation_status(central, world[key]) for key in ("office", "parent", "other"))
+    assert set(permissions.organisations_status_changeable(central)) == {ministry, named_state}
+    mh = set(permissions.organisations_status_changeable(fresh(world["people"]["state_admin_mh"])))
+    assert mh == {world["office"], world["parent"]}
+
+
+def test_a_state_admin_of_everywhere_changes_the_status_of_every_organisation(world):
+    admin = fresh(PlatformRoleFactory(role="state_admin", jurisdiction="").user)
+    assert all(permissions.may_change_organisation_status(admin, world[key]) for key in ("office", "parent", "other"))
+    assert permissions.organisations_status_changeable(admin).count() == Organisation.objects.count()
+
+
+def test_a_state_admin_who_is_also_an_auditor_suspends_nothing(world):
+    """An auditor changes nothing, whatever other role the account holds."""
+    admin = world["people"]["state_admin_mh"]
+    PlatformRoleFactory(user=admin, role="auditor", jurisdiction="KA")
+    admin = fresh(admin)
+    assert not permissions.may_change_organisation_status(admin, world["office"])
+    assert not permissions.organisations_status_changeable(admin).exists()
+    assert not permissions.RULES["organisation_status"](admin)
+
+
 # Which applications each person sees ------------------------------------------------------
 
 SEES = {  # person: (the submitted application, the draft)

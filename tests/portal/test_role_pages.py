@@ -75,10 +75,19 @@ ADMINISTERS = {
     "admin_parent": (True, False),
     "admin_other": (False, True),
 }
+# Who suspends and reactivates (office, other): superadmins, and the administrators of its
+# state; a state administrator of another state gets 404, anyone with no such role 403.
+CHANGES_STATUS = {
+    "superadmin": (True, True),
+    "state_admin_mh": (True, False),
+    "state_admin_ka": (False, True),
+}
 EXPECTED_BY_RULE = {
     # rule: (who is allowed) -> status for those allowed, status for the others
     "authenticated": lambda who, where: 200,
     "administrator_of_organisation": lambda who, where: 200 if ADMINISTERS.get(who, (False, False))[where] else 404,
+    "organisation_status": lambda who, where: (200 if CHANGES_STATUS[who][where] else 404) if who in CHANGES_STATUS
+    else 403,
 }
 
 
@@ -89,12 +98,13 @@ EXCEPTIONS = {
 }
 
 
-def test_the_matrix_covers_the_pages_of_verification_and_of_the_roles():
+def test_the_matrix_covers_the_pages_of_verification_of_the_roles_and_of_an_organisations_status():
     routes = dict(organisation_routes())
     assert {"/verification/organisations/<int:pk>/members/", "/verification/organisations/<int:pk>/settings/",
             "/verification/organisations/<int:pk>/join/", "/portal/roles/organisations/<int:pk>/",
             "/portal/roles/organisations/<int:pk>/grant/",
-            "/portal/roles/organisations/<int:pk>/revoke/"} <= set(routes)
+            "/portal/roles/organisations/<int:pk>/revoke/", "/portal/organisations/<int:pk>/",
+            "/portal/organisations/<int:pk>/suspend/", "/portal/organisations/<int:pk>/reactivate/"} <= set(routes)
     unknown = {route: rule for route, rule in routes.items() if rule not in EXPECTED_BY_RULE}
     assert unknown == {}, "pages with an access rule the matrix has no expectation for"
 

@@ -3,17 +3,31 @@ same moment, in real concurrent transactions on PostgreSQL: the organisation's r
 lock puts one after the other, so the second sees that only one admin is left and
 is refused. The organisation keeps an admin. So it does, and the platform a
 superadmin, when one of the last two moves to a personal address (their official
-powers end) while the other's role ends."""
+powers end) while the other's role ends. Two administrators suspending one
+organisation at the same moment suspend it once: the second is told it is suspended
+already."""
 
 import pytest
 
 from portal.audit.models import AuditAction, AuditEvent
-from portal.organisations.models import Membership, MembershipRole, PlatformRole, PlatformRoleGrant, in_force_q
+from portal.mail.models import OutboxMessage
+from portal.organisations.models import (
+    Membership,
+    MembershipRole,
+    Organisation,
+    OrganisationStatus,
+    PlatformRole,
+    PlatformRoleGrant,
+    SuspensionReason,
+    in_force_q,
+)
 from portal.organisations.services import (
     LastAdmin,
     OfficialPowersHeld,
+    OrganisationStatusUnchanged,
     official_powers_end,
     organisation_admin_revoke,
+    organisation_suspend,
     platform_role_grant,
 )
 from tests.factories import UserFactory
@@ -72,3 +86,19 @@ def test_the_last_two_superadmins_leaving_by_a_change_of_address_at_once_leave_o
     assert sorted(outcome for outcome, _value in results) == ["error", "ok"], results
     assert all(isinstance(value, OfficialPowersHeld) for outcome, value in results if outcome == "error")
     assert PlatformRoleGrant.objects.filter(in_force_q(), role=PlatformRole.SUPERADMIN).count() == 1
+
+
+def test_two_administrators_suspending_an_organisation_at_once_suspend_it_once(roles_world):
+    world = roles_world
+    office = world["office"]
+    results = race(
+        [lambda who=who: organisation_suspend(organisation_id=office.pk, reason_code=SuspensionReason.MISUSE,
+                                              reason=f"Seen by {who}.", actor=world[who])
+         for who in ("superadmin", "state_admin_mh")],
+        hold_sql="SELECT id FROM organisations_organisation WHERE id = %s FOR UPDATE", hold_params=[office.pk],
+    )
+    assert sorted(outcome for outcome, _value in results) == ["error", "ok"], results
+    assert all(isinstance(value, OrganisationStatusUnchanged) for outcome, value in results if outcome == "error")
+    assert Organisation.objects.get(pk=office.pk).status == OrganisationStatus.SUSPENDED
+    assert AuditEvent.objects.filter(action=AuditAction.ORGANISATION_SUSPENDED).count() == 1
+    assert OutboxMessage.objects.count() == 1  # its admin told once

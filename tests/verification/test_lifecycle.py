@@ -17,7 +17,15 @@ from django.utils import timezone
 
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
-from portal.organisations.models import Membership, MembershipRole, Organisation, OrganisationStatus
+from portal.organisations.models import (
+    Membership,
+    MembershipRole,
+    Organisation,
+    OrganisationStatus,
+    ReactivationReason,
+    SuspensionReason,
+)
+from portal.organisations.services import organisation_reactivate, organisation_suspend
 from portal.redaction import redact_secret_paths, remove_secret_links
 from tests.factories import UserFactory
 from tests.onboarding.approval_helpers import messages_to
@@ -643,6 +651,65 @@ def test_the_grace_the_organisations_suspension_took_is_given_back_with_the_remi
     with time_machine.travel(datetime(2027, 3, 14, 23, 30, tzinfo=IST), tick=False):
         assert open_link(client, link_in(first)).status_code == 200  # the first link, to the new end
     assert run_reconfirmation(datetime(2027, 3, 15, 0, 30, tzinfo=IST))["suspended"] == 1
+
+
+def test_suspending_and_reactivating_the_organisation_stops_the_grace_then_gives_it_all_back_at_once(
+        world, due, client, django_capture_on_commit_callbacks):
+    """The organisation is suspended by a superadmin twenty minutes before its person's
+    deadline to confirm, and reactivated ten days later. The grace stopped counting at the
+    suspension itself, not at the next hourly run (the deadline passed in the hour between:
+    nothing was marked, and the first run after the reactivation suspended the verification
+    at once, with no reminder), and it is given back at the reactivation, not at the run
+    after it (the twenty minutes left, made the reminder's seven days from then): the link
+    mailed works again at once, to the new end, and the reminder names it."""
+    asked = START + YEAR
+    assert run_reconfirmation(asked)["asked"] == 1
+    assert run_reconfirmation(asked + timedelta(days=23))["reminded"] == 1
+    [first, _reminder] = messages_to("asha.k@pune.mahaagri.gov.in")
+    office = world["office"]
+    suspended_at = END_OF_DEADLINE - timedelta(minutes=20)  # 4 February 2027, 23:39 in India
+    with time_machine.travel(suspended_at, tick=False):
+        organisation_suspend(organisation_id=office.pk, reason_code=SuspensionReason.UNDER_REVIEW,
+                             reason="Under review.", actor=world["superadmin"])
+    due.refresh_from_db()
+    assert due.confirmation_paused_at == suspended_at
+    assert run_reconfirmation(END_OF_DEADLINE + timedelta(minutes=30)) == {"asked": 0, "reminded": 0, "suspended": 0}
+    back = suspended_at + timedelta(days=10)
+    with time_machine.travel(back, tick=False), django_capture_on_commit_callbacks(execute=True):
+        organisation_reactivate(organisation_id=office.pk, reason_code=ReactivationReason.REVIEW_COMPLETED,
+                                reason="Reviewed.", actor=world["superadmin"])
+    due.refresh_from_db()
+    moved = datetime(2027, 2, 21, 23, 59, 59, 999999, tzinfo=IST)  # 7 days after the reactivation
+    assert due.confirmation_paused_at is None and due.confirmation_deadline == moved
+    assert due.confirmation_reminded_at is None  # the date the mails gave changed: reminded again
+    [given_back] = events(AuditAction.VERIFICATION_CONFIRMATION_RESUMED, due)
+    assert datetime.fromisoformat(given_back.new_values["not_counted_from"]) == suspended_at
+    with time_machine.travel(back + timedelta(minutes=5), tick=False):
+        assert open_link(client, link_in(first)).status_code == 200  # before any hourly run
+    assert run_reconfirmation(back + timedelta(minutes=30)) == {"asked": 0, "reminded": 1, "suspended": 0}
+    assert run_reconfirmation(moved + timedelta(minutes=30)) == {"asked": 0, "reminded": 0, "suspended": 1}
+
+
+def test_a_reactivation_with_the_broker_down_leaves_the_grace_to_the_hourly_job(world, due, monkeypatch,
+                                                                               django_capture_on_commit_callbacks):
+    asked = START + YEAR
+    run_reconfirmation(asked)
+    with time_machine.travel(asked + timedelta(days=2), tick=False):
+        organisation_suspend(organisation_id=world["office"].pk, reason_code=SuspensionReason.MISUSE,
+                             reason="Under review.", actor=world["superadmin"])
+
+    def refused(*args, **kwargs):
+        raise OSError("broker down")
+
+    monkeypatch.setattr(tasks.confirmations_resume_in, "delay", refused)
+    with time_machine.travel(asked + timedelta(days=5), tick=False), django_capture_on_commit_callbacks(execute=True):
+        organisation_reactivate(organisation_id=world["office"].pk, reason_code=ReactivationReason.OTHER,
+                                reason="Reviewed.", actor=world["superadmin"])
+    assert GovernmentProfile.objects.get(pk=due.pk).confirmation_paused_at is not None  # reactivated all the same
+    run_reconfirmation(asked + timedelta(days=5, minutes=30))
+    due.refresh_from_db()
+    assert due.confirmation_paused_at is None
+    assert due.confirmation_deadline == END_OF_DEADLINE + timedelta(days=3)  # 3 days and the half hour: a day ends it
 
 
 def test_a_grace_nearly_over_when_it_stopped_counting_leaves_the_reminders_days_after_it_counts_again(world, due):

@@ -1,0 +1,132 @@
+"""Reads of an organisation's status, for suspending and reactivating it (who may is
+portal.permissions' question): the organisation as the viewer may change it (404 for anyone
+else), who is told of a change, and the changes of its status so far, from the audit log
+(the one record of who changed it, when and why)."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
+
+from django.db.models import Q
+from django.http import Http404
+
+from portal.audit.models import AuditAction, AuditEvent
+from portal.organisations.models import (
+    Membership,
+    MembershipRole,
+    Organisation,
+    OrganisationStatus,
+    ReactivationReason,
+    SuspensionReason,
+    not_ended_q,
+)
+from portal.organisations.selectors import who_acts_for
+from portal.permissions import AnyUser, admins_who_act, may_change_organisation_status
+
+# The changes of its status an organisation's page lists, newest first.
+STATUS_HISTORY_LIMIT = 20
+STATUS_ACTIONS = (AuditAction.ORGANISATION_ACTIVATED, AuditAction.ORGANISATION_SUSPENDED,
+                  AuditAction.ORGANISATION_REACTIVATED)
+_STATUS_OF = {AuditAction.ORGANISATION_ACTIVATED: OrganisationStatus.ACTIVE,
+              AuditAction.ORGANISATION_SUSPENDED: OrganisationStatus.SUSPENDED,
+              AuditAction.ORGANISATION_REACTIVATED: OrganisationStatus.ACTIVE}
+_REASONS_OF = {AuditAction.ORGANISATION_SUSPENDED: SuspensionReason,
+               AuditAction.ORGANISATION_REACTIVATED: ReactivationReason}
+
+
+def organisation_for_status_change(viewer: AnyUser, pk: int) -> Organisation:
+    """An organisation whose status the viewer may change (with the one above it), or 404
+    (never 403: whether it exists is not said to someone who may not). One query."""
+    try:
+        organisation = Organisation.objects.select_related("parent").get(pk=pk)
+    except (Organisation.DoesNotExist, ValueError):
+        raise Http404 from None
+    if not may_change_organisation_status(viewer, organisation):
+        raise Http404
+    return organisation
+
+
+class Told(NamedTuple):
+    """One person told of a change of an organisation's status: one of its own admins
+    (``own``), or someone who acts for it, an admin of ``above`` or (None) a superadmin."""
+
+    user: AnyUser
+    above: Organisation | None
+    own: bool
+
+
+def status_change_told(organisation: Organisation) -> list[Told]:
+    """Who is told by mail that ``organisation`` was suspended or reactivated, by address:
+    its admins whose role counts (admins_who_act, not past their end); with none, whoever
+    acts for it (who_acts_for: the admins of the nearest organisation above it that has
+    some, or every superadmin). Not its members: there may be a hundred thousand. One
+    query, or three."""
+    own = admins_who_act(Membership.objects.filter(not_ended_q(), organisation=organisation, role=MembershipRole.ADMIN,
+                                                   is_active=True))
+    told = [Told(membership.user, None, True) for membership in own.select_related("user")]
+    if not told:
+        told = [Told(user, above, False) for user, above in who_acts_for([organisation])[organisation.pk]]
+    return sorted(told, key=lambda one: (one.user.email, one.user.pk))
+
+
+def offices_below_count(organisation: Organisation) -> int:
+    """How many offices are below the organisation, at any depth (they stay active when it is
+    suspended). One query (the ancestry's prefix index)."""
+    return Organisation.objects.filter(ancestry__startswith=organisation.subtree_prefix).count()
+
+
+def members_count(organisation: Organisation) -> int:
+    """How many verified members the organisation has (verification keeps Membership in
+    step: an active member, or an admin who was one), whom a change of its status does not
+    mail one by one. One query."""
+    return Membership.objects.filter(Q(role=MembershipRole.MEMBER) | Q(member_before_admin=True),
+                                     organisation=organisation, is_active=True).count()
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """A change of an organisation's status as its audit row recorded it: when, to which
+    status, by whom (their address then: "" for the system, or once erased), for which
+    reason (a label; "" for none) with which note, who was told by mail, and for an
+    activation the application approved."""
+
+    at: datetime
+    action: str
+    status: str
+    by: str
+    reason: str
+    note: str
+    told: tuple[str, ...]
+    application: str
+
+    @property
+    def status_label(self) -> str:
+        return OrganisationStatus(self.status).label
+
+
+def _change_of(event: AuditEvent) -> StatusChange:
+    values = event.new_values or {}
+    reasons = _REASONS_OF.get(event.action)
+    code = str(values.get("reason_code") or "")
+    reason = str(reasons(code).label) if reasons is not None and code in reasons.values else code
+    return StatusChange(at=event.created_at, action=event.action, status=_STATUS_OF[event.action],
+                        by=event.actor_email if event.actor_id else "", reason=reason,
+                        note=str(values.get("reason") or ""), told=tuple(str(one) for one in values.get("told") or ()),
+                        application=str(values.get("application") or ""))
+
+
+def status_history(organisation: Organisation, *, limit: int = STATUS_HISTORY_LIMIT) -> list[StatusChange]:
+    """The last ``limit`` changes of the organisation's status (its activation, each
+    suspension and reactivation), newest first. One query (the audit log's index of targets)."""
+    events = (AuditEvent.objects.filter(target_type=organisation._meta.label_lower, target_id=str(organisation.pk),
+                                        action__in=STATUS_ACTIONS)
+              .only("created_at", "action", "actor_id", "actor_email", "new_values").order_by("-id")[:limit])
+    return [_change_of(event) for event in events]
+
+
+def current_status(organisation: Organisation, history: list[StatusChange]) -> StatusChange | None:
+    """The change that gave the organisation its status now (the newest of ``history``, when
+    it is of that status), or None when the log has none (an organisation made active before
+    the log recorded it, by seed data)."""
+    latest = history[0] if history else None
+    return latest if latest is not None and latest.status == organisation.status else None

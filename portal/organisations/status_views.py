@@ -1,0 +1,111 @@
+"""An organisation's status page (its status now, since when, by whom and why, and the
+changes so far) and the pages that suspend and reactivate it, each a confirmation page that
+says what the change does and who is told, and asks the reason and a note. For a superadmin
+and the administrators of its state (portal.permissions: may_change_organisation_status);
+404 for anyone else with such a role, 403 for everyone else. The services
+(organisation_suspend, organisation_reactivate) ask it again and refuse what the pages
+would not offer."""
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import TextChoices
+from django.shortcuts import redirect, render
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+
+from portal.access import rule
+from portal.organisations.forms import OrganisationStatusForm
+from portal.organisations.models import OrganisationStatus, ReactivationReason, SuspensionReason
+from portal.organisations.services import (
+    OrganisationStatusUnchanged,
+    organisation_reactivate,
+    organisation_suspend,
+    status_change_refusal,
+)
+from portal.organisations.states import JURISDICTION_CHOICES
+from portal.organisations.status_selectors import (
+    STATUS_HISTORY_LIMIT,
+    current_status,
+    members_count,
+    offices_below_count,
+    organisation_for_status_change,
+    status_change_told,
+    status_history,
+)
+from portal.text import before_full_stop
+
+
+@rule("organisation_status")
+@require_http_methods(["GET"])
+def status(request, pk):
+    organisation = organisation_for_status_change(request.user, pk)
+    history = status_history(organisation)
+    return render(request, "portal/organisations/status.html", {
+        "organisation": organisation, "history": history, "current": current_status(organisation, history),
+        "jurisdiction": dict(JURISDICTION_CHOICES)[organisation.jurisdiction], "limit": STATUS_HISTORY_LIMIT,
+    })
+
+
+@dataclass(frozen=True)
+class _Page:
+    to: str
+    reasons: type[TextChoices]
+    service: object
+    title: Promise  # "%(organisation)s" in it
+    done: Promise
+
+
+_PAGES = {
+    "suspend": _Page(OrganisationStatus.SUSPENDED, SuspensionReason, organisation_suspend,
+                     gettext_lazy("Suspend %(organisation)s"),
+                     gettext_lazy("%(organisation)s was suspended.")),
+    "reactivate": _Page(OrganisationStatus.ACTIVE, ReactivationReason, organisation_reactivate,
+                        gettext_lazy("Reactivate %(organisation)s"),
+                        gettext_lazy("%(organisation)s was reactivated.")),
+}
+
+
+def _change(request, pk, action):
+    organisation = organisation_for_status_change(request.user, pk)
+    page = _PAGES[action]
+    back = redirect("organisations:status", pk=organisation.pk)
+    refusal = status_change_refusal(organisation, page.to)
+    if refusal is not None:  # changed meanwhile (another tab, another administrator), or pending
+        messages.info(request, refusal.message)
+        return back
+    form = OrganisationStatusForm(request.POST if request.method == "POST" else None, reasons=page.reasons)
+    if form.is_bound and form.is_valid():
+        try:
+            page.service(organisation_id=organisation.pk, reason_code=form.cleaned_data["reason_code"],
+                         reason=form.cleaned_data["reason"], actor=request.user, request=request)
+        except OrganisationStatusUnchanged as exc:
+            messages.info(request, exc.message)
+            return back
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, page.done % {"organisation": before_full_stop(organisation.name)})
+            return back
+    told = [one for one in status_change_told(organisation) if one.user.pk != request.user.pk]
+    return render(request, "portal/organisations/status_change.html", {
+        "organisation": organisation, "form": form, "action": action,
+        "title": page.title % {"organisation": organisation.name},
+        "told": told, "offices_below": offices_below_count(organisation), "members": members_count(organisation),
+    })
+
+
+@rule("organisation_status")
+@require_http_methods(["GET", "POST"])
+def suspend(request, pk):
+    return _change(request, pk, "suspend")
+
+
+@rule("organisation_status")
+@require_http_methods(["GET", "POST"])
+def reactivate(request, pk):
+    return _change(request, pk, "reactivate")

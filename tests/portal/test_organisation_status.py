@@ -1,0 +1,427 @@
+"""Suspending and reactivating an organisation, by service: who may (portal.permissions,
+asked again under the organisation's lock), which changes are refused and why, the
+reason and the note, the audit rows, and the mail to its admins (or, with none, to whoever
+acts for it), one each, in their language. And through its pages: its status page with
+its history, the confirmation pages (what a suspension does, who is told, the reason and
+the note refused at their fields with what was typed kept), who reaches them (404 without
+jurisdiction over it), the links to them, and their exact query counts."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone, translation
+
+from portal import permissions
+from portal.accounts.models import User
+from portal.audit.models import AuditAction, AuditEvent
+from portal.audit.services import audit_verify
+from portal.mail.models import OutboxMessage
+from portal.organisations.models import (
+    Membership,
+    Organisation,
+    OrganisationStatus,
+    ReactivationReason,
+    SuspensionReason,
+)
+from portal.organisations.services import (
+    OrganisationStatusUnchanged,
+    organisation_reactivate,
+    organisation_suspend,
+)
+from tests.factories import OrganisationFactory
+from tests.html_tree import field_error, field_value, html_problems, parse
+from tests.onboarding.approval_helpers import make_superadmin, messages_to
+from tests.portal.role_helpers import client_of, make_admin
+from tests.verification.helpers import GovernmentProfileFactory
+from verification.models import VerificationStatus
+
+pytestmark = pytest.mark.django_db
+
+NOTE = "Letters went out under the department's name from an address it does not use.\nपुनरावलोकन सुरू आहे."
+ACTORS = ["superadmin", "state_admin_mh", "state_admin_ka", "auditor", "admin_office", "admin_parent", "admin_other",
+          "member", "public"]
+
+
+@pytest.fixture
+def world(roles_world):
+    return roles_world
+
+
+def fresh(user):
+    """The user as their next request sees them (no roles cached on the object)."""
+    return User.objects.get(pk=user.pk)
+
+
+def suspend(world, where="office", who="superadmin", reason_code=SuspensionReason.UNDER_REVIEW, reason=NOTE):
+    return organisation_suspend(organisation_id=world[where].pk, reason_code=reason_code, reason=reason,
+                                actor=fresh(world[who]))
+
+
+def reactivate(world, where="office", who="superadmin", reason_code=ReactivationReason.REVIEW_COMPLETED,
+               reason="Checked with the department: the address is theirs."):
+    return organisation_reactivate(organisation_id=world[where].pk, reason_code=reason_code, reason=reason,
+                                   actor=fresh(world[who]))
+
+
+def status_of(organisation):
+    return Organisation.objects.get(pk=organisation.pk).status
+
+
+def events(*actions):
+    return list(AuditEvent.objects.filter(action__in=actions).order_by("id"))
+
+
+def speaks(user, language):
+    """The person last asked to be verified in ``language``: the core's mail tells them in it."""
+    GovernmentProfileFactory(user=user, organisation=OrganisationFactory(state="MH"), request_language=language,
+                             status=VerificationStatus.VERIFIED)
+
+
+# Suspending and reactivating --------------------------------------------------------------------
+
+def test_a_superadmin_suspends_an_organisation_and_reactivates_it(world):
+    office = world["office"]
+    suspended = suspend(world, reason_code=SuspensionReason.MISUSE)
+    assert suspended.status == status_of(office) == OrganisationStatus.SUSPENDED
+    [event] = events(AuditAction.ORGANISATION_SUSPENDED)
+    assert (event.actor_id, event.target_type, event.target_id) == (world["superadmin"].pk, "organisations.organisation",
+                                                                    str(office.pk))
+    assert event.old_values == {"status": "active"}
+    assert event.new_values == {"status": "suspended", "reason_code": "misuse", "reason": NOTE,
+                                "told": ["admin@pune.mahaagri.gov.in"]}
+    assert {"reason", "told"} <= set(event.personal_keys)  # the note and the addresses are erasable
+    # Its admins act for nothing now, neither for it nor below it; the admins above it still do.
+    assert not permissions.may_administer(fresh(world["admin_office"]), office)
+    assert permissions.may_administer(fresh(world["admin_parent"]), office)
+
+    reactivated = reactivate(world)
+    assert reactivated.status == status_of(office) == OrganisationStatus.ACTIVE
+    [event] = events(AuditAction.ORGANISATION_REACTIVATED)
+    assert event.old_values == {"status": "suspended"}
+    assert event.new_values == {"status": "active", "reason_code": "review_completed",
+                                "reason": "Checked with the department: the address is theirs.",
+                                "told": ["admin@pune.mahaagri.gov.in"]}
+    assert permissions.may_administer(fresh(world["admin_office"]), office)
+    assert Organisation.objects.get(pk=office.pk).activated_at == office.activated_at  # onboarded when it was
+    assert audit_verify() == []
+
+
+def test_suspending_an_organisation_leaves_the_offices_below_it_active_and_its_admins_acting_for_none(world):
+    parent, office = world["parent"], world["office"]
+    suspend(world, where="parent")
+    assert status_of(office) == OrganisationStatus.ACTIVE
+    admin = fresh(world["admin_parent"])
+    assert not permissions.may_administer(admin, office) and not permissions.may_administer(admin, parent)
+    assert permissions.may_administer(fresh(world["admin_office"]), office)
+    reactivate(world, where="parent")
+    assert permissions.may_administer(fresh(world["admin_parent"]), office)
+
+
+# Who may ------------------------------------------------------------------------------------------
+
+MAY = {"superadmin": ("office", "other"), "state_admin_mh": ("office",), "state_admin_ka": ("other",)}
+
+
+@pytest.mark.parametrize("who", ACTORS)
+@pytest.mark.parametrize("where", ["office", "other"])
+def test_who_may_suspend_and_reactivate_which_organisation(world, who, where):
+    """The service asks portal.permissions again: a superadmin any organisation, a state
+    administrator those of their state; the organisation's own admins, those above it, an
+    auditor, a member, anyone else none. A refusal changes nothing and tells nobody."""
+    organisation = world[where]
+    if where in MAY.get(who, ()):
+        suspend(world, where=where, who=who)
+        assert status_of(organisation) == OrganisationStatus.SUSPENDED
+        reactivate(world, where=where, who=who)
+        assert status_of(organisation) == OrganisationStatus.ACTIVE
+        assert len(events(AuditAction.ORGANISATION_SUSPENDED, AuditAction.ORGANISATION_REACTIVATED)) == 2
+        return
+    with pytest.raises(PermissionDenied):
+        suspend(world, where=where, who=who)
+    assert status_of(organisation) == OrganisationStatus.ACTIVE
+    Organisation.objects.filter(pk=organisation.pk).update(status=OrganisationStatus.SUSPENDED)
+    with pytest.raises(PermissionDenied):
+        reactivate(world, where=where, who=who)
+    assert status_of(organisation) == OrganisationStatus.SUSPENDED
+    assert not AuditEvent.objects.exists() and not OutboxMessage.objects.exists()
+
+
+def test_a_state_administrator_who_lost_the_role_suspends_nothing(world):
+    """Asked again inside the service: a role revoked since the page was opened counts for nothing."""
+    admin = fresh(world["state_admin_mh"])
+    assert permissions.may_change_organisation_status(admin, world["office"])  # read once, as a page would
+    admin.platform_roles.update(revoked_at=timezone.now())
+    with pytest.raises(PermissionDenied):
+        organisation_suspend(organisation_id=world["office"].pk, reason_code=SuspensionReason.MISUSE, reason=NOTE,
+                             actor=admin)
+    assert status_of(world["office"]) == OrganisationStatus.ACTIVE
+
+
+# What is refused ------------------------------------------------------------------------------------
+
+def test_only_an_active_organisation_is_suspended_and_only_a_suspended_one_reactivated(world):
+    """A change that is not active -> suspended or suspended -> active is refused, saying
+    why: sent twice (a second tab, another administrator first), or of an organisation
+    whose application is still being decided. Nothing is written."""
+    with pytest.raises(OrganisationStatusUnchanged, match="District Agriculture Office, Pune is already active"):
+        reactivate(world)
+    suspend(world)
+    before = AuditEvent.objects.count(), OutboxMessage.objects.count()
+    with pytest.raises(OrganisationStatusUnchanged, match="District Agriculture Office, Pune is already suspended"):
+        suspend(world)
+    assert (AuditEvent.objects.count(), OutboxMessage.objects.count()) == before
+    Organisation.objects.filter(pk=world["other"].pk).update(status=OrganisationStatus.PENDING)
+    for change in (suspend, reactivate):
+        with pytest.raises(OrganisationStatusUnchanged, match="is not active yet: its application is still being"):
+            change(world, where="other")
+    assert status_of(world["other"]) == OrganisationStatus.PENDING
+    assert (AuditEvent.objects.count(), OutboxMessage.objects.count()) == before
+
+
+@pytest.mark.parametrize(("reason_code", "reason", "field"), [
+    ("", NOTE, "reason_code"),
+    ("nonsense", NOTE, "reason_code"),
+    (ReactivationReason.REVIEW_COMPLETED, NOTE, "reason_code"),  # a reason to reactivate, not to suspend
+    (SuspensionReason.OTHER, "", "reason"),
+    (SuspensionReason.OTHER, " \n\u200b ", "reason"),  # nothing to read
+    (SuspensionReason.OTHER, "x" * 1001, "reason"),
+])
+def test_a_suspension_needs_one_of_its_reasons_and_a_note_of_at_most_1000_characters(world, reason_code, reason, field):
+    with pytest.raises(ValidationError) as refused:
+        suspend(world, reason_code=reason_code, reason=reason)
+    assert list(refused.value.error_dict) == [field]
+    assert status_of(world["office"]) == OrganisationStatus.ACTIVE and not AuditEvent.objects.exists()
+
+
+def test_a_reactivation_needs_one_of_its_own_reasons_and_a_note(world):
+    suspend(world)
+    with pytest.raises(ValidationError) as refused:
+        reactivate(world, reason_code=SuspensionReason.MISUSE)
+    assert list(refused.value.error_dict) == ["reason_code"]
+    with pytest.raises(ValidationError) as refused:
+        reactivate(world, reason="")
+    assert list(refused.value.error_dict) == ["reason"]
+    reactivate(world, reason_code=ReactivationReason.SUSPENDED_IN_ERROR, reason="y" * 1000)
+    assert status_of(world["office"]) == OrganisationStatus.ACTIVE
+
+
+def test_the_note_is_kept_as_typed_its_lines_included_without_control_characters(world):
+    suspend(world, reason="  First line.\r\nSecond\tline.\x07  ")
+    [event] = events(AuditAction.ORGANISATION_SUSPENDED)
+    assert event.new_values["reason"] == "First line.\nSecond line."
+
+
+# Who is told -----------------------------------------------------------------------------------------
+
+def test_its_admins_are_told_one_mail_each_in_their_language(world):
+    """Each admin of the organisation whose role counts, in the language the portal knows
+    them by; not an admin whose role has ended, nor one whose account is deactivated; not
+    the organisation's verified members (there may be a hundred thousand)."""
+    office = world["office"]
+    speaks(world["admin_office"], "hi")
+    second = make_admin(office, email="second.admin@pune.mahaagri.gov.in")
+    speaks(second, "mr")
+    ended = make_admin(office, email="ended.admin@pune.mahaagri.gov.in")
+    Membership.objects.filter(user=ended).update(ends_at=timezone.now() - timedelta(days=1))
+    inactive = make_admin(office, email="inactive.admin@pune.mahaagri.gov.in", is_active=False)
+    suspend(world, reason_code=SuspensionReason.MERGED)
+    assert sorted(address for message in OutboxMessage.objects.all() for address in message.to) == [
+        "admin@pune.mahaagri.gov.in", "second.admin@pune.mahaagri.gov.in"]
+    [hindi] = messages_to("admin@pune.mahaagri.gov.in")
+    [marathi] = messages_to("second.admin@pune.mahaagri.gov.in")
+    with translation.override("hi"):
+        assert str(SuspensionReason.MERGED.label) in hindi.body
+    with translation.override("mr"):
+        assert str(SuspensionReason.MERGED.label) in marathi.body
+    for message in (hindi, marathi):
+        assert "District Agriculture Office, Pune" in message.subject
+        assert NOTE in message.body and "root@sandes.nic.in" in message.body
+    assert not messages_to(ended.email) and not messages_to(inactive.email)
+    assert not messages_to(world["member"].email)
+    [event] = events(AuditAction.ORGANISATION_SUSPENDED)
+    assert event.new_values["told"] == ["admin@pune.mahaagri.gov.in", "second.admin@pune.mahaagri.gov.in"]
+
+
+def test_an_organisation_without_admins_of_its_own_is_told_to_the_admins_above_it(world):
+    Membership.objects.filter(user=world["admin_office"]).delete()
+    suspend(world)
+    [message] = OutboxMessage.objects.all()
+    assert message.to == ["admin@mahaagri.gov.in"]  # the department's admin, who acts for it
+    assert "Agriculture Department, Maharashtra" in message.body
+    reactivate(world)
+    assert [m.to for m in OutboxMessage.objects.order_by("id")] == [["admin@mahaagri.gov.in"]] * 2
+
+
+def test_a_top_organisation_without_admins_is_told_to_the_other_superadmins(world):
+    """With no admin of its own and none above it, the superadmins act for it: each is told,
+    but the one who suspended it, whom the page told."""
+    other = world["other"]
+    Membership.objects.filter(organisation=other).delete()
+    second = make_superadmin(email="second.root@nic.in")
+    suspend(world, where="other")
+    assert sorted(m.to[0] for m in OutboxMessage.objects.all()) == [second.email]
+    [event] = events(AuditAction.ORGANISATION_SUSPENDED)
+    assert event.new_values["told"] == [second.email]
+
+
+# The pages ---------------------------------------------------------------------------------------------
+
+def well_formed(response):
+    assert response.status_code == 200, response.status_code
+    problems = html_problems(response.content.decode())
+    assert problems == [], problems
+    return parse(response.content)
+
+
+def text_of(tree):
+    return " ".join(tree.text().split())
+
+
+def test_a_superadmin_suspends_an_organisation_from_its_page_and_reactivates_it(world):
+    office = world["office"]
+    client = client_of(world, "superadmin")
+    status_url, suspend_url = f"/portal/organisations/{office.pk}/", f"/portal/organisations/{office.pk}/suspend/"
+    tree = well_formed(client.get(status_url))
+    assert tree.find("h1").text() == "Status of District Agriculture Office, Pune"
+    assert "Active" in text_of(tree)
+    [button] = [a for a in tree.find_all("a") if a.get("href") == suspend_url]
+    assert button.text() == "Suspend organisation"
+
+    tree = well_formed(client.get(suspend_url))
+    shown = text_of(tree)
+    assert tree.find("h1").text() == "Suspend District Agriculture Office, Pune"
+    assert "Nobody is verified or reinstated in it." in shown
+    assert "admin@pune.mahaagri.gov.in" in shown  # told by email
+    assert "Its 1 verified member is not emailed: tell them through the department" in shown
+    assert [option.get("value") for option in tree.find_all("input") if option.get("name") == "reason_code"] == [
+        "under_review", "misuse", "merged", "department_request", "other"]
+
+    # Nothing chosen, nothing written: each said at its field, nothing changed.
+    tree = well_formed(client.post(suspend_url, {"reason_code": "", "reason": ""}))
+    assert field_error(tree, "reason_code") == "Choose the reason."
+    assert field_error(tree, "reason") == "This field is required."
+    # A note too long: said at the note, the reason chosen and the note kept as typed.
+    tree = well_formed(client.post(suspend_url, {"reason_code": "misuse", "reason": "x" * 1001}))
+    assert field_error(tree, "reason").startswith("Ensure this value has at most 1000 characters")
+    assert field_value(tree, "reason_code") == "misuse" and field_value(tree, "reason") == "x" * 1001
+    assert field_error(tree, "reason_code") is None
+    assert status_of(office) == OrganisationStatus.ACTIVE and not AuditEvent.objects.exists()
+
+    response = client.post(suspend_url, {"reason_code": "misuse", "reason": NOTE})
+    assert response.status_code == 302 and response["Location"] == status_url
+    assert status_of(office) == OrganisationStatus.SUSPENDED
+    tree = well_formed(client.get(status_url))
+    shown = text_of(tree)
+    assert "District Agriculture Office, Pune was suspended." in shown
+    assert "Suspended" in shown and "root@sandes.nic.in" in shown and "Misuse of the platform" in shown
+    assert "पुनरावलोकन सुरू आहे." in shown  # the note, its lines kept
+    reactivate_url = f"/portal/organisations/{office.pk}/reactivate/"
+    [button] = [a for a in tree.find_all("a") if a.get("href") == reactivate_url]
+    assert button.text() == "Reactivate organisation"
+
+    tree = well_formed(client.get(reactivate_url))
+    assert [option.get("value") for option in tree.find_all("input") if option.get("name") == "reason_code"] == [
+        "review_completed", "suspended_in_error", "department_request", "other"]
+    response = client.post(reactivate_url, {"reason_code": "review_completed", "reason": "Reviewed with the department."})
+    assert response.status_code == 302 and status_of(office) == OrganisationStatus.ACTIVE
+    tree = well_formed(client.get(status_url))
+    rows = [" ".join(row.text().split()) for row in tree.find("tbody").find_all("tr")]
+    assert len(rows) == 2 and "Reactivated" in rows[0] and "Review completed" in rows[0] and "Suspended" in rows[1]
+
+
+def test_the_confirmation_page_names_the_offices_below_that_stay_active(world):
+    client = client_of(world, "superadmin")
+    shown = text_of(well_formed(client.get(f"/portal/organisations/{world['parent'].pk}/suspend/")))
+    assert "The 1 office below it stays active: its own admins, the admins above this organisation" in shown
+    assert "admin@mahaagri.gov.in" in shown and "admin@pune.mahaagri.gov.in" not in shown  # its own admins
+    shown = text_of(well_formed(client.get(f"/portal/organisations/{world['office'].pk}/suspend/")))
+    assert "below it stay" not in shown  # none below
+
+
+def test_a_state_administrator_reaches_the_pages_of_their_state_only(world):
+    """404 for a platform role without jurisdiction over it (whether it exists is not
+    said); 403 for anyone who changes no organisation's status, its own admins included."""
+    office, other = world["office"], world["other"]
+    mh, ka = client_of(world, "state_admin_mh"), client_of(world, "state_admin_ka")
+    for path in ("", "suspend/", "reactivate/"):
+        assert mh.get(f"/portal/organisations/{other.pk}/{path}").status_code == 404
+        assert ka.get(f"/portal/organisations/{office.pk}/{path}").status_code == 404
+        for who in ("admin_office", "admin_parent", "auditor", "member"):
+            assert client_of(world, who).get(f"/portal/organisations/{office.pk}/{path}").status_code == 403
+    assert mh.post(f"/portal/organisations/{other.pk}/suspend/", {"reason_code": "misuse", "reason": NOTE}
+                   ).status_code == 404
+    assert status_of(other) == OrganisationStatus.ACTIVE
+    assert mh.post(f"/portal/organisations/{office.pk}/suspend/", {"reason_code": "misuse", "reason": NOTE}
+                   ).status_code == 302
+    assert status_of(office) == OrganisationStatus.SUSPENDED
+    [event] = events(AuditAction.ORGANISATION_SUSPENDED)
+    assert event.actor_id == world["state_admin_mh"].pk
+    [message] = messages_to("admin@pune.mahaagri.gov.in")
+    assert "an administrator of Maharashtra" in message.body
+
+
+def test_a_change_made_meanwhile_is_said_and_nothing_is_done_twice(world):
+    """The confirmation page sent again (a second tab, another administrator first): the
+    organisation's page says it is suspended already; the page of a change that no longer
+    applies leads there too."""
+    office = world["office"]
+    client = client_of(world, "superadmin")
+    suspend_url = f"/portal/organisations/{office.pk}/suspend/"
+    assert client.post(suspend_url, {"reason_code": "misuse", "reason": NOTE}).status_code == 302
+    response = client.post(suspend_url, {"reason_code": "other", "reason": "Again."}, follow=True)
+    assert "District Agriculture Office, Pune is already suspended: nothing was changed." in text_of(parse(response.content))
+    assert len(events(AuditAction.ORGANISATION_SUSPENDED)) == 1 and OutboxMessage.objects.count() == 1
+    response = client.get(suspend_url)
+    assert response.status_code == 302 and response["Location"] == f"/portal/organisations/{office.pk}/"
+    Organisation.objects.filter(pk=office.pk).update(status=OrganisationStatus.PENDING)
+    tree = well_formed(client.get(f"/portal/organisations/{office.pk}/"))
+    assert not [a for a in tree.find_all("a") if a.get("href", "").endswith(("/suspend/", "/reactivate/"))]
+
+
+def test_the_organisation_pages_lead_to_its_status(world):
+    """The role page of an organisation (superadmins) and the monitoring dashboard's row
+    (superadmins, the administrators of its state) link to its status page; nobody else's."""
+    office = world["office"]
+    link = f'href="/portal/organisations/{office.pk}/"'
+    assert link in client_of(world, "superadmin").get(f"/portal/roles/organisations/{office.pk}/").content.decode()
+    assert link not in client_of(world, "admin_parent").get(f"/portal/roles/organisations/{office.pk}/").content.decode()
+    for who, linked in (("superadmin", True), ("state_admin_mh", True), ("state_admin_ka", False), ("auditor", False),
+                        ("admin_parent", False)):
+        html = client_of(world, who).get("/monitoring/").content.decode()
+        assert (link in html) == linked, who
+        assert "District Agriculture Office, Pune" in html or who == "state_admin_ka"
+
+
+# Query counts: the same however long its history, and however many are told.
+#   1 session, 2 the user with their platform roles and authenticator (one query),
+#   3 the organisation (with the one above it), 4 its history (the audit log's last 20 changes).
+STATUS_PAGE_QUERIES = 4
+#   ... 3 the organisation, 4 its admins to tell (with their accounts), 5 the offices below it,
+#   6 its members; a change it is not in the status for: back to its page after 3 (the
+#   message kept in a cookie).
+CHANGE_PAGE_QUERIES = 6
+CHANGE_REFUSED_QUERIES = 3
+
+
+@pytest.mark.parametrize("changes", [1, 30])
+@pytest.mark.parametrize("who", ["superadmin", "state_admin_mh"])
+def test_the_status_page_query_count(world, who, changes, django_assert_num_queries):
+    office = world["office"]
+    for n in range(changes):
+        (suspend if n % 2 == 0 else reactivate)(world)
+    for n in range(5):
+        make_admin(office, email=f"admin{n}@pune.mahaagri.gov.in")
+    client = client_of(world, who)
+    url = f"/portal/organisations/{office.pk}/"
+    assert client.get(url).status_code == 200
+    with django_assert_num_queries(STATUS_PAGE_QUERIES):
+        response = client.get(url)
+    assert len(parse(response.content).find("tbody").find_all("tr")) == min(changes, 20)
+    active = status_of(office) == OrganisationStatus.ACTIVE
+    for action, offered in (("suspend", active), ("reactivate", not active)):
+        with django_assert_num_queries(CHANGE_PAGE_QUERIES if offered else CHANGE_REFUSED_QUERIES):
+            response = client.get(f"{url}{action}/")
+        assert response.status_code == (200 if offered else 302)
+        if offered:
+            assert "admin4@pune.mahaagri.gov.in" in response.content.decode()
