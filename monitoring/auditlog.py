@@ -26,6 +26,7 @@ from onboarding.application.selectors import APPLICATION_SCOPE
 from onboarding.models import Application
 from portal.accounts.models import SuffixKind
 from portal.audit.models import AuditAction, AuditEvent
+from portal.audit.services import ORGANISATION_ADMIN
 from portal.ids import DB_INT_MAX
 from portal.organisations.models import Organisation, PlatformRole
 from portal.organisations.role_report import jurisdiction_label
@@ -49,7 +50,7 @@ ACTOR_LABELS = {
     "system:manage.py createsuperuser": _("System: superuser created from the command line"),
     "system:manage.py changepassword": _("System: password set from the command line"),
     "django_superuser": _("Site superuser (Django)"),
-    "organisation_admin": _("Organisation admin"),
+    ORGANISATION_ADMIN: _("Organisation admin"),
     "user": _("Signed-in user without a platform role"),
     "competent_authority": _("Competent authority"),
     "official_address": _("The person, by the link sent to their official address"),
@@ -168,12 +169,22 @@ class EventsSlice:
         return iter(AuditEvent.objects.filter(id__in=ids).defer(*UNSHOWN).order_by("-id"))
 
 
-def actor_role_label(code: str) -> str:
+def actor_role_label(code: str, organisations: object = None) -> str:
     """An event's actor_role as the log shows it: each role it names (portal.audit's
     snapshot joins a person's roles with commas: "superadmin", "state_admin:MH") or the
     system actor, by its label in the current language; a code it does not know, as it
-    is. Each code is labelled once per process and language."""
-    return _labelled(get_language(), code or "")
+    is. Each code is labelled once per process and language. The organisation admin's
+    role names the organisations the event's ``organisations`` snapshot holds (its
+    actor_organisations: each as it was named then, and its number), as a platform role
+    names its jurisdiction; an event written before they were named, none."""
+    said = _labelled(get_language(), code or "")
+    named = "; ".join(f"{entry.get('name', '')}, #{entry.get('id', '')}"
+                      for entry in (organisations if isinstance(organisations, list) else [])
+                      if isinstance(entry, dict))
+    if not named:
+        return said
+    return ", ".join(f"{_label_of(part)} ({named})" if part == ORGANISATION_ADMIN else _label_of(part)
+                     for part in code.split(","))
 
 
 @lru_cache(maxsize=1024)

@@ -22,7 +22,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from portal.accounts.mail_limits import mailbox_key, same_mailbox
 from portal.accounts.official_email import classify_email
+from portal.advisory import advisory_lock
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from portal.limits import refuse_over
@@ -285,14 +287,25 @@ def _bounded_details(details: dict) -> dict:
     return cleaned
 
 
+# The first of PostgreSQL's two advisory-lock keys: the requests to be verified made from
+# one mailbox, every account of it ("JOIN").
+REQUESTS_MAILBOX_LOCK_NAMESPACE = 0x4A4F494E
+
+
 def _check_request_rate(actor: AnyUser, now: datetime) -> None:
     """Each request waits in an organisation's queue and writes audit events: at most
     VERIFICATION_REQUESTS_PER_DAY in 24 hours per person (withdrawn ones included), or one
     account could fill every organisation's queue, or one queue again and again (ask,
-    withdraw, ask)."""
-    refuse_over(GovernmentProfile.objects.filter(user=actor), "requested_at", settings.VERIFICATION_REQUESTS_PER_DAY,
-                now, _("You have asked to be verified %(n)s times in the last 24 hours, the most the portal accepts. "
-                       "You can ask again from %(when)s."))
+    withdraw, ask). Counted by the person's mailbox (same_mailbox): accounts are kept one
+    per address, so each "+tag" account of it is the same person. Takes the mailbox's lock
+    first (after the person's row), so that two requests from two of its accounts at once
+    cannot both pass the last one."""
+    advisory_lock(REQUESTS_MAILBOX_LOCK_NAMESPACE, mailbox_key(actor.email))
+    refuse_over(GovernmentProfile.objects.filter(same_mailbox("user__email", actor.email)), "requested_at",
+                settings.VERIFICATION_REQUESTS_PER_DAY, now, _(
+                    "You have asked to be verified %(n)s times in the last 24 hours (from any account of your mailbox: "
+                    "your address with or without a “+” tag), the most the portal accepts. You can ask again from "
+                    "%(when)s."))
 
 
 def too_many_waiting(n: int) -> str:

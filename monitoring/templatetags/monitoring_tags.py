@@ -9,9 +9,10 @@ register = template.Library()
 
 
 @register.filter
-def actor_role(code):
-    """An audit event's stored actor_role by its label (monitoring.auditlog.actor_role_label)."""
-    return actor_role_label(code)
+def actor_role(code, organisations=None):
+    """An audit event's stored actor_role by its label, naming the organisations of an
+    organisation admin (its actor_organisations; monitoring.auditlog.actor_role_label)."""
+    return actor_role_label(code, organisations)
 
 
 @register.filter

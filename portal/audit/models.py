@@ -125,6 +125,10 @@ class AuditEvent(models.Model):
     actor_id = models.BigIntegerField(null=True, blank=True)
     actor_email = models.CharField(max_length=254, blank=True)
     actor_role = models.CharField(max_length=100, blank=True)
+    # Where the actor acts as an organisation's admin (actor_role names "organisation_admin"):
+    # the organisations they administer, [{"id": 17, "name": "..."}], as they were then. Empty
+    # for every other actor, and in the events written before organisations were named.
+    actor_organisations = models.JSONField(default=list, blank=True, db_default=[])  # rows written by code before it
     action = models.CharField(max_length=64, choices=AuditAction.choices, db_index=True)
     target_type = models.CharField(max_length=64, blank=True)
     target_id = models.CharField(max_length=64, blank=True)

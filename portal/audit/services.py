@@ -37,7 +37,12 @@ from django.utils.translation import gettext_lazy as _
 from portal.audit.models import AuditAction, AuditChainHead, AuditEvent
 from portal.audit.personal import personal_keys_of
 from portal.client import request_meta
-from portal.permissions import AnyUser, administers_some_organisation_by_right, platform_roles_of
+from portal.permissions import (
+    AnyUser,
+    administers_some_organisation_by_right,
+    organisations_administered_by_right,
+    platform_roles_of,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -120,10 +125,12 @@ def personal_digest(
 def split_event_digest(
     *, key: bytes | None = None, prev_hash: str, created_at: datetime, actor_id: int | None, actor_role: str,
     action: str, target_type: str, target_id: str, old_values: dict, new_values: dict, personal_keys: list[str],
-    personal: str,
+    personal: str, actor_organisations: list | None = None,
 ) -> str:
     """The hash of an event written since the split: its impersonal fields, the
-    impersonal values of old/new, the list of personal keys and the personal digest."""
+    impersonal values of old/new, the list of personal keys and the personal digest. The
+    organisations the actor administers are part of it once there are any (so an event
+    written before they were named keeps its hash)."""
     payload = {
         "v": 2, "prev": prev_hash, "at": created_at.astimezone(UTC).isoformat(timespec="microseconds"),
         "actor_id": actor_id, "actor_role": actor_role, "action": action, "target": [target_type, target_id],
@@ -131,6 +138,8 @@ def split_event_digest(
         "new": {k: v for k, v in new_values.items() if k not in personal_keys},
         "pkeys": personal_keys, "personal": personal,
     }
+    if actor_organisations:
+        payload["actor_orgs"] = actor_organisations
     return hmac.new(audit_key() if key is None else key, _canonical(payload), hashlib.sha256).hexdigest()
 
 
@@ -140,9 +149,10 @@ def event_digest(
 ) -> str:
     """The hash of one event as written now: HMAC-SHA256 under ``key`` (the audit key
     unless given) of its impersonal fields and of the keyed digest of its personal
-    part. ``fields`` are prev_hash, created_at, actor_id, ... user_agent; the personal
-    keys are those of the values unless given, and the personal digest is computed
-    from the fields unless given (a redacted event keeps it)."""
+    part. ``fields`` are prev_hash, created_at, actor_id, ... user_agent, and
+    actor_organisations when there are any; the personal keys are those of the values
+    unless given, and the personal digest is computed from the fields unless given (a
+    redacted event keeps it)."""
     old_values, new_values = fields["old_values"], fields["new_values"]
     if personal_keys is None:
         personal_keys = personal_keys_of(old_values, new_values)
@@ -156,7 +166,7 @@ def event_digest(
         key=key, prev_hash=fields["prev_hash"], created_at=fields["created_at"], actor_id=fields["actor_id"],
         actor_role=fields["actor_role"], action=fields["action"], target_type=fields["target_type"],
         target_id=fields["target_id"], old_values=old_values, new_values=new_values, personal_keys=personal_keys,
-        personal=personal,
+        personal=personal, actor_organisations=fields.get("actor_organisations"),
     )
 
 
@@ -234,7 +244,8 @@ def audit_record_many(
     who = _actor_fields(actor, "")  # the actor's roles snapshotted once for the batch
     return _append([
         dict(
-            **{**who, "actor_role": event["actor_role"][:100]} if event.get("actor_role") else who,
+            **{**who, "actor_role": event["actor_role"][:100], "actor_organisations": []} if event.get("actor_role")
+            else who,
             action=str(event["action"]), **_target_fields(event.get("target")),
             old_values=_plain(event.get("old")), new_values=_plain(event.get("new")), ip=ip, user_agent=user_agent,
         )
@@ -243,13 +254,18 @@ def audit_record_many(
 
 
 def _actor_fields(actor: AnyUser | None, actor_role: str) -> dict[str, object]:
-    """Who acted, as an event stores it: a signed-in user's id, address and roles (a
+    """Who acted, as an event stores it: a signed-in user's id, address and roles, with
+    the organisations they administer where they act as an organisation's admin (a
     snapshot), else ``actor_role`` (default "system")."""
     actor_id = getattr(actor, "pk", None) if actor is not None and getattr(actor, "is_authenticated", False) else None
     actor_email = getattr(actor, "email", "") if actor_id else ""
+    organisations = []
     if not actor_role:
         actor_role = _role_snapshot(actor) if actor_id else "system"
-    return {"actor_id": actor_id, "actor_email": actor_email, "actor_role": actor_role[:100]}
+        if ORGANISATION_ADMIN in actor_role.split(","):
+            organisations = [{"id": pk, "name": name} for pk, name in organisations_administered_by_right(actor)]
+    return {"actor_id": actor_id, "actor_email": actor_email, "actor_role": actor_role[:100],
+            "actor_organisations": organisations}
 
 
 def _target_fields(target: Model | None) -> dict[str, str]:
@@ -334,7 +350,8 @@ def _append(field_dicts: list[dict]) -> list[AuditEvent]:
 
 
 # Not a platform role: an admin of an organisation acts as one (their organisation's
-# verifications, rosters, roles); stored in actor_role beside the platform roles.
+# verifications, rosters, roles); stored in actor_role beside the platform roles, and the
+# organisations they administer (their ids and names) in actor_organisations.
 ORGANISATION_ADMIN = "organisation_admin"
 
 
@@ -479,12 +496,16 @@ def _event_problems(event: AuditEvent, *, prev_hash: str, key: bytes, scheme: st
         target_type=event.target_type, target_id=event.target_id, target_repr=event.target_repr,
         old_values=event.old_values, new_values=event.new_values, ip=event.ip, user_agent=event.user_agent,
     )
+    # A row written before the split names no organisation of its actor (actor_organisations came later).
     if scheme == "plain":
-        expected, whole = legacy_event_digest(**fields), event.redacted_at is None and not event.personal_digest
+        expected = legacy_event_digest(**fields)
+        whole = event.redacted_at is None and not event.personal_digest and not event.actor_organisations
     elif scheme == "whole":
-        expected, whole = whole_event_digest(key=key, **fields), event.redacted_at is None and not event.personal_digest
+        expected = whole_event_digest(key=key, **fields)
+        whole = event.redacted_at is None and not event.personal_digest and not event.actor_organisations
     else:
         keys = event.personal_keys if isinstance(event.personal_keys, list) else []
+        fields["actor_organisations"] = event.actor_organisations
         if event.redacted_at is None:
             whole = not event.personal_digest
             expected = event_digest(key=key, personal_keys=keys, **fields)

@@ -122,6 +122,13 @@ class RetentionRun(models.Model):
     class Meta:
         ordering = ["-started_at"]
 
+    @property
+    def kinds_counted(self) -> list[tuple[str, dict]]:
+        """Each kind's counts in this run, the kind named as its policy is (in the reader's
+        language), not by its stored value; a stored value that is no kind now, as stored."""
+        names = dict(RetentionKind.choices)
+        return [(names.get(kind, kind), counts) for kind, counts in self.counts.items()]
+
 
 class FileToRemove(models.Model):
     """A stored file (in the default storage, where every file of the portal is) whose row

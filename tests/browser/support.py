@@ -119,6 +119,26 @@ def wait_for_message(server, predicate, timeout=10.0):
         time.sleep(0.1)
 
 
+# The words (of at most 15 letters) in the cells of the page's tables, headers included, that are
+# drawn broken across two lines.
+BROKEN_WORDS = """() => {
+  const out = new Set();
+  for (const cell of document.querySelectorAll('main th, main td')) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+      for (const word of text.data.matchAll(/\\S+/g)) {
+        if ([...word[0]].length > 15) continue;
+        const range = document.createRange();
+        range.setStart(text, word.index);
+        range.setEnd(text, word.index + word[0].length);
+        if (new Set([...range.getClientRects()].filter(r => r.width).map(r => Math.round(r.top))).size > 1) out.add(word[0]);
+      }
+    }
+  }
+  return [...out];
+}"""
+
+
 class PageChecker:
     """Call it on every page of a journey: it takes a full-page screenshot, checks
     the page has a lang and one <h1>, and runs axe-core, collecting the serious and

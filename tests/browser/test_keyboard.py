@@ -41,6 +41,24 @@ FOCUSED = "(() => { const e = document.activeElement; return e ? (e.id || e.tagN
 SCROLLING_BOX = """n => { for (let e = n.parentElement; e; e = e.parentElement) {
   if (['auto', 'scroll'].includes(getComputedStyle(e).overflowY) && e.scrollHeight > e.clientHeight) return e.id || e.className;
 } return null; }"""
+# What the boxes around an element that clip what they hold (a scrolling box) cut off of its
+# focus ring (its outline, that far from it): [side, CSS px] for each side cut, [] when all of it is seen.
+RING_CUT = """n => { const s = getComputedStyle(n);
+  const reach = parseFloat(s.outlineOffset) + parseFloat(s.outlineWidth);
+  const r = n.getBoundingClientRect();
+  const ring = {left: r.left - reach, top: r.top - reach, right: r.right + reach, bottom: r.bottom + reach};
+  const cut = [];
+  for (let e = n.parentElement; e; e = e.parentElement) {
+    const o = getComputedStyle(e);
+    if (o.overflowX === 'visible' && o.overflowY === 'visible') continue;
+    const b = e.getBoundingClientRect();
+    const left = b.left + e.clientLeft, top = b.top + e.clientTop;
+    const box = {left, top, right: left + e.clientWidth, bottom: top + e.clientHeight};
+    if (ring.left < box.left) cut.push(['left', box.left - ring.left]);
+    if (ring.top < box.top) cut.push(['top', box.top - ring.top]);
+    if (ring.right > box.right) cut.push(['right', ring.right - box.right]);
+    if (ring.bottom > box.bottom) cut.push(['bottom', ring.bottom - box.bottom]);
+  } return cut; }"""
 
 
 def test_a_short_search_sent_with_enter_is_summed_up_and_focused_and_gone_once_corrected(page, portal):
@@ -145,12 +163,41 @@ def test_more_parents_matching_than_listed_is_said_outside_the_results_scrolling
     expect(note).to_be_visible()
     expect(page.locator("#picker-results input[name=parent]")).to_have_count(PICKER_LIMIT)
     assert note.evaluate(SCROLLING_BOX) is None, "the note is inside the results' scrolling box"
-    assert note.evaluate("n => n.closest('[aria-live]')?.id") == "picker-results"
+    assert note.evaluate("n => n.closest('[aria-live]')?.id") == "picker-live"
     page.goto(page.url + "?q=Water")  # as a search sent with Enter, or without JavaScript, shows it
     check_page.in_each_language(page, "picker-more-than-listed")
     expect(note).to_be_visible()
     assert note.evaluate(SCROLLING_BOX) is None, "the note is inside the results' scrolling box"
     check_page.assert_clean()
+
+
+def test_the_parent_search_results_are_a_region_only_once_searched_and_show_each_focus_ring_whole(
+        page, portal, officer):
+    """Before anything is searched there is nothing to say: no "Search results" region
+    (a landmark a screen reader lists, empty) and nothing shown where they will be. Once
+    searched, each match reached from the keyboard (Tab into them, then the arrow keys, the
+    box scrolling) shows its whole focus ring: the scrolling box clips nothing of it."""
+    for i in range(PICKER_LIMIT):
+        OrganisationFactory(name=f"Water Resources Sub-Division {i:02d}, Maharashtra", short_code=f"WRD{i:02d}")
+    search = parent_search(page, portal, officer)
+    expect(page.get_by_role("region", name="Search results")).to_have_count(0)
+    expect(page.locator("#picker-results")).to_have_count(0)  # no empty box where they will be either
+    expect(page.locator("#picker-live")).to_be_empty()  # the live region, which says nothing yet
+    results = page.get_by_role("region", name="Search results")
+    for width in (360, 1280):  # on a phone the box scrolls
+        page.set_viewport_size({"width": width, "height": 900})
+        search.fill("Water")
+        expect(results.locator("input[name=parent]")).to_have_count(PICKER_LIMIT)
+        search.focus()
+        page.keyboard.press("Tab")  # the Search button
+        page.keyboard.press("Tab")  # the first match
+        for i in range(PICKER_LIMIT):
+            match = results.locator("input[name=parent]").nth(i)
+            expect(match).to_be_focused()
+            assert match.evaluate(RING_CUT) == [], f"{width}px, match {i}: its focus ring is cut off"
+            page.keyboard.press("ArrowDown")
+        search.fill("")  # searched for nothing: nothing to say again
+        expect(results).to_have_count(0)
 
 
 def test_a_parent_searched_with_enter_leaves_focus_on_the_results(page, portal, officer, browser, check_page):

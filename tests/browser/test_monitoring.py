@@ -24,7 +24,16 @@ from monitoring import services
 from monitoring.models import ExpectedOffice
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
-from tests.browser.support import OTHER_LANGUAGES, error_message, nav, sign_in, sign_out, switch_language, wait_for_message
+from tests.browser.support import (
+    BROKEN_WORDS,
+    OTHER_LANGUAGES,
+    error_message,
+    nav,
+    sign_in,
+    sign_out,
+    switch_language,
+    wait_for_message,
+)
 from tests.factories import ApplicationFactory, ApprovalStepFactory, OrganisationFactory, UserFactory
 from tests.onboarding.approval_helpers import make_superadmin, with_totp
 from tests.smtp import text_of
@@ -204,26 +213,6 @@ def test_an_export_past_the_hours_limit_gets_a_page_saying_when_the_next_is_poss
     check_page.assert_clean()
 
 
-# The words (of at most 15 letters) in the cells of the page's tables that are drawn broken
-# across two lines.
-BROKEN_WORDS = """() => {
-  const out = new Set();
-  for (const cell of document.querySelectorAll('main td')) {
-    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
-    for (let text = walker.nextNode(); text; text = walker.nextNode()) {
-      for (const word of text.data.matchAll(/\\S+/g)) {
-        if ([...word[0]].length > 15) continue;
-        const range = document.createRange();
-        range.setStart(text, word.index);
-        range.setEnd(text, word.index + word[0].length);
-        if (new Set([...range.getClientRects()].filter(r => r.width).map(r => Math.round(r.top))).size > 1) out.add(word[0]);
-      }
-    }
-  }
-  return [...out];
-}"""
-
-
 def test_the_audit_log_on_a_phone_breaks_long_addresses_but_no_word(portal, page, check_page):
     """At 360 CSS px, in each language, the table of events scrolls sideways in its own box:
     the Who and About columns are not squeezed until a word breaks in two ("Syste|m",
@@ -252,4 +241,3 @@ def test_the_audit_log_on_a_phone_breaks_long_addresses_but_no_word(portal, page
             problems.append(f"{language}: the long address is not broken ({address})")
     assert problems == [], "\n".join(problems)
     check_page.assert_clean()
-

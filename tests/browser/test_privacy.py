@@ -18,8 +18,8 @@ from playwright.sync_api import expect
 
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_verify
-from portal.privacy.models import PrivacyRequest, RetentionPolicy
-from tests.browser.support import sign_in, sign_out
+from portal.privacy.models import PrivacyRequest, RetentionPolicy, RetentionRun
+from tests.browser.support import BROKEN_WORDS, OTHER_LANGUAGES, sign_in, sign_out, switch_language
 from tests.factories import PASSWORD, ApplicationFactory, UserFactory
 from tests.onboarding.approval_helpers import make_superadmin, with_totp
 
@@ -155,6 +155,55 @@ def test_download_and_an_erasure_request_from_asking_to_decision(page, portal, c
     made.refresh_from_db()
     assert (made.status, made.decision_reason) == ("granted", REASON)
     assert AuditEvent.objects.filter(action=AuditAction.AUDIT_REDACTED).exists() and audit_verify() == []
+    check_page.assert_clean()
+
+
+# Each cell of a table, with the number of lines its text is drawn on.
+CELL_LINES = """table => [...table.querySelectorAll('th, td')].map(cell => {
+  const range = document.createRange();
+  range.selectNodeContents(cell);
+  const tops = new Set([...range.getClientRects()].filter(r => r.width).map(r => Math.round(r.top)));
+  return [cell.textContent.trim(), tops.size];
+})"""
+
+
+
+def test_the_retention_runs_on_a_phone_scroll_in_their_box_headers_and_kinds_readable(page, portal, check_page):
+    """At 360 CSS px, in each language, the table of the latest runs scrolls sideways in
+    its own box instead of squeezing its columns: no header ("पुसले, कमी केले किंवा मागे
+    घेतले") is squeezed to a word a line, no date to a part a line, no word breaks, and the
+    page itself never scrolls sideways. Each run's kind is named as the policy above it is,
+    in the reader's language, not by its stored value ("unused_account")."""
+    now = timezone.now()
+    RetentionRun.objects.create(started_at=now - timedelta(days=1), finished_at=now, counts={})
+    RetentionRun.objects.create(started_at=now, finished_at=now, counts={
+        "returned_application": {"reminded": 3, "erased": 1, "audit_events_redacted": 4},
+        "unused_account": {"reminded": 0, "erased": 12, "audit_events_redacted": 0}})
+    root = make_superadmin(email=SUPERADMIN_EMAIL, totp=False)
+    sign_in(page, portal, SUPERADMIN_EMAIL, totp_secret=with_totp(root))
+    page.set_viewport_size({"width": 360, "height": 800})
+    page.goto(portal + "/portal/privacy/retention/")
+    table = page.locator("table:has(#retention-runs-caption)")
+    box = page.locator("[role=region]:has(#retention-runs-caption)")
+    kinds = {"en": "Accounts never verified and unused", "hi": "कभी सत्यापित न हुए और अप्रयुक्त खाते",
+             "mr": "कधीही पडताळणी न झालेली आणि न वापरलेली खाती"}
+    problems = []
+    for language in ("en", *OTHER_LANGUAGES):
+        if language != "en":
+            switch_language(page, language)
+        expect(page.locator("html")).to_have_attribute("lang", language)
+        check_page(page, f"retention-runs-360-{language}")
+        if table.locator("td", has_text=kinds[language]).count() != 1:
+            problems.append(f"{language}: the run's kind is not named {kinds[language]!r}")
+        if squeezed := [cell for cell in table.evaluate(CELL_LINES) if cell[1] > 3]:
+            problems.append(f"{language}: cells squeezed to more than 3 lines: {squeezed}")
+        if broken := page.evaluate(BROKEN_WORDS):
+            problems.append(f"{language}: words broken in two: {broken}")
+        if (width := page.evaluate("document.documentElement.scrollWidth")) > 360:
+            problems.append(f"{language}: the page is {width} CSS px wide")
+        if not box.evaluate("n => n.scrollWidth > n.clientWidth"):
+            problems.append(f"{language}: the table does not scroll in its box")
+    assert problems == [], "\n".join(problems)
     check_page.assert_clean()
 
 

@@ -81,9 +81,12 @@ SUPERANNUATED = {
 
 
 AT_LIMIT = {
-    "en": "You have asked to be verified 2 times in the last 24 hours, the most the portal accepts.",
-    "hi": "आपने पिछले 24 घंटों में 2 बार सत्यापन का अनुरोध किया है, जितना पोर्टल स्वीकार करता है उतना।",
-    "mr": "तुम्ही गेल्या 24 तासांत 2 वेळा पडताळणीची विनंती केली आहे, पोर्टल स्वीकारते तितकी.",
+    "en": "You have asked to be verified 2 times in the last 24 hours (from any account of your mailbox: your address "
+          "with or without a “+” tag), the most the portal accepts.",
+    "hi": "आपने पिछले 24 घंटों में 2 बार सत्यापन का अनुरोध किया है (आपके मेलबॉक्स के किसी भी खाते से: आपका पता “+” टैग के "
+          "साथ या उसके बिना), जितना पोर्टल स्वीकार करता है उतना।",
+    "mr": "तुम्ही गेल्या 24 तासांत 2 वेळा पडताळणीची विनंती केली आहे (तुमच्या मेलबॉक्सच्या कोणत्याही खात्यातून: तुमचा पत्ता “+” "
+          "टॅगसह किंवा त्याशिवाय), पोर्टल स्वीकारते तितकी.",
 }
 WITHDRAW = {"en": "Withdraw the request", "hi": "अनुरोध वापस लें", "mr": "विनंती मागे घ्या"}
 WITHDRAW_ASKED = {

@@ -18,8 +18,9 @@ from monitoring import services
 from monitoring.models import AuditChainCheck, ExpectedOffice
 from monitoring.tasks import audit_chain_check as audit_chain_check_task
 from portal.audit.models import AuditAction, AuditEvent
-from portal.audit.services import audit_record
+from portal.audit.services import audit_record, audit_verify
 from portal.management.commands import changepassword, createsuperuser
+from portal.organisations.models import Organisation
 from portal.organisations.services import platform_role_grant, platform_role_revoke
 from tests.factories import ApplicationFactory, OrganisationFactory, UserFactory
 from tests.html_tree import page
@@ -562,6 +563,34 @@ def test_an_organisation_admins_decision_names_the_role_it_was_taken_in(world, l
     response = signed_in(world["superadmin"]).get("/monitoring/audit/", HTTP_ACCEPT_LANGUAGE=language)
     [row] = [row for row in page(response).find_all("tr") if "desk.officer@mahaagri.gov.in" in row.text()]
     assert label in row.squashed_text()
+
+
+@pytest.mark.parametrize(("language", "label"), [
+    ("en", "Organisation admin"), ("hi", "संगठन प्रशासक"), ("mr", "संस्था प्रशासक"),
+])
+def test_an_organisation_admin_who_makes_someone_an_admin_is_named_with_their_organisation(world, language, label):
+    """The department's admin makes a member of the district office below it the office's
+    admin: the event says the granter acted as the department's admin, naming the
+    department (its number, and its name as it was then) in its data and on the log page.
+    An event written before organisations were named says "Organisation admin" as it did."""
+    from portal.organisations.services import organisation_admin_grant
+    from tests.portal.role_helpers import make_member
+
+    agri = world["agri"]
+    admin = make_admin(agri, email="desk.officer@mahaagri.gov.in")
+    member = make_member(world["pune"], email="asha.kulkarni@pune.mahaagri.gov.in")
+    audit_record(actor=admin, action=AuditAction.USER_LOGGED_IN, target=admin, actor_role="organisation_admin")
+    organisation_admin_grant(organisation_id=world["pune"].pk, user_id=member.pk, actor=admin)
+    event = AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_GRANTED).latest("id")
+    assert (event.actor_role, event.actor_organisations) == (
+        "organisation_admin", [{"id": agri.pk, "name": "Agriculture Department, Maharashtra"}])
+    Organisation.objects.filter(pk=agri.pk).update(name="Department of Agriculture, Maharashtra")  # renamed since
+    assert audit_verify() == []
+    response = signed_in(world["superadmin"]).get("/monitoring/audit/", HTTP_ACCEPT_LANGUAGE=language)
+    rows = [row.squashed_text() for row in page(response).find_all("tr") if "desk.officer@mahaagri.gov.in" in row.text()]
+    granted, older = rows  # newest first
+    assert f"{label} (Agriculture Department, Maharashtra, #{agri.pk})" in granted
+    assert f"{label} (" not in older and label in older
 
 
 @pytest.mark.parametrize(("language", "profile", "draft", "roster", "client"), [

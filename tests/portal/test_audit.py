@@ -268,10 +268,12 @@ def test_the_django_admin_shows_no_secret_of_a_second_factor_changes_none_and_au
     assert audit_verify() == []
 
 
-def test_an_organisation_admin_acts_in_the_log_as_one_at_the_cost_of_anyone_else():
+def test_an_organisation_admin_acts_in_the_log_as_one_naming_their_organisation():
     """Who acts is snapshotted with their roles: an organisation's admin as one (their
-    decisions are theirs in that role), beside their platform roles, with the queries of any
-    other person's event (the admin roles are read with the platform ones)."""
+    decisions are theirs in that role), beside their platform roles, naming the organisation
+    (its number and name: which one, an auditor could not otherwise tell). The admin roles
+    are read with the platform ones; the organisations' names cost one query more than any
+    other person's event, once for all the events of a request (kept with the user)."""
     from django.test.utils import CaptureQueriesContext
 
     from portal.accounts.models import User
@@ -288,12 +290,17 @@ def test_an_organisation_admin_acts_in_the_log_as_one_at_the_cost_of_anyone_else
         user = User.objects.get(pk=user.pk)  # its roles not read yet
         with CaptureQueriesContext(connection) as queries:
             event = audit_record(actor=user, action=AuditAction.USER_LOGGED_IN, target=user)
-        return event.actor_role, len(queries)
+        with CaptureQueriesContext(connection) as again:  # another event of the same request
+            audit_record(actor=user, action=AuditAction.USER_LOGGED_OUT, target=user)
+        return (event.actor_role, event.actor_organisations), len(queries), len(again)
 
-    (as_admin, admin_queries), (as_both, both_queries), (as_nobody, nobody_queries) = (
-        recorded(admin), recorded(state_admin), recorded(nobody))
-    assert (as_admin, as_both, as_nobody) == ("organisation_admin", "organisation_admin,state_admin:MH", "user")
-    assert admin_queries == both_queries == nobody_queries
+    (as_admin, admin_queries, admin_again), (as_both, both_queries, both_again), (
+        as_nobody, nobody_queries, nobody_again) = recorded(admin), recorded(state_admin), recorded(nobody)
+    named = [{"id": organisation.pk, "name": organisation.name}]
+    assert (as_admin, as_both, as_nobody) == (
+        ("organisation_admin", named), ("organisation_admin,state_admin:MH", named), ("user", []))
+    assert admin_queries == both_queries == nobody_queries + 1
+    assert admin_again == both_again == nobody_again
     assert audit_verify() == []
 
 
@@ -311,8 +318,9 @@ def test_empty_log_verifies():
         {"action": AuditAction.EMAIL_RULE_DELETED},
         {"ip": "10.0.0.99"},
         {"target_id": "999"},
+        {"actor_organisations": [{"id": 999, "name": "Forged Office"}]},
     ],
-    ids=["new values", "actor email", "action", "ip", "target"],
+    ids=["new values", "actor email", "action", "ip", "target", "actor organisations"],
 )
 def test_an_edited_row_is_detected_and_named(real_actions, change):
     victim = real_actions[len(real_actions) // 2]

@@ -387,6 +387,27 @@ def test_asking_again_and_again_is_refused_at_the_daily_limit_keeping_the_answer
     assert client.post(url, form_data()).status_code == 302
 
 
+def test_the_daily_limit_on_requests_counts_every_account_of_one_mailbox(world, settings):
+    """Accounts are kept one per address, "+tag" and all: asha.kulkarni+2@ is Asha's mailbox
+    again, so her requests from it count with those of her first account; refused at the
+    form, her answers kept. Another person's requests count apart."""
+    settings.VERIFICATION_REQUESTS_PER_DAY = 2
+    GovernmentProfileFactory(user=world["person"], organisation=world["office"], status=VerificationStatus.CANCELLED)
+    GovernmentProfileFactory(user=world["person"], organisation=world["other"], status=VerificationStatus.CANCELLED)
+    tagged = UserFactory(email="asha.kulkarni+2@pune.mahaagri.gov.in", full_name="Asha Kulkarni")
+    url = f"/verification/organisations/{world['office'].pk}/join/"
+    tree = parse(well_formed(signed_in(tagged).post(url, form_data(
+        official_email=tagged.email, designation="Under Secretary"))))
+    said = tree.by_id("error-summary").squashed_text()
+    assert ("You have asked to be verified 2 times in the last 24 hours (from any account of your mailbox: your "
+            "address with or without a “+” tag), the most the portal accepts.") in said
+    assert tree.by_id("id_designation").get("value") == "Under Secretary"
+    assert not GovernmentProfile.objects.filter(user=tagged).exists()
+    # Someone else at the same office is not held by Asha's requests.
+    other = UserFactory(email="vasant.patil@pune.mahaagri.gov.in")
+    assert signed_in(other).post(url, form_data(official_email=other.email)).status_code == 302
+
+
 def test_the_join_page_says_when_the_most_requests_one_may_have_waiting_already_wait(world, settings):
     settings.VERIFICATION_WAITING_MAX = 2
     for n in range(2):
