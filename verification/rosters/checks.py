@@ -10,6 +10,11 @@ mobile column may start with "+" when the whole cell is a mobile number ("+91 98
 43210"), because that is how numbers are written; any other "+" cell there is
 refused. The list of refusals a person downloads puts an apostrophe before every
 such cell (rosters.export).
+
+Letters lost: Excel's plain "CSV (Comma delimited)" writes each letter the computer's
+code page lacks (every Devanagari one) as "?". A cell of only "?" and spaces or
+punctuation, or with "??" where a word was, lost its letters (``letters_lost``): the
+file is refused whole (rosters.services), never imported as "???? ???????".
 """
 
 import datetime
@@ -96,6 +101,7 @@ class CheckedRow:
     superannuation_date: datetime.date | None = None
     problems: list[str] = field(default_factory=list)
     columns: dict[str, list[str]] = field(default_factory=dict)  # kind -> columns concerned
+    letters_lost: bool = False  # a cell's letters were written as "?" (see the module's docstring)
 
 
 def _kept_as_it_is(text: str) -> bool:
@@ -229,6 +235,12 @@ def _formula(key: str, text: str) -> bool:
     return text.startswith(FORMULA_STARTS) and not (key == "mobile" and _MOBILE_CELL.fullmatch(text))
 
 
+def _letters_lost(text: str) -> bool:
+    """Whether ``text`` reads as a cell whose letters were written as "?": "??" in it, or
+    "?" and no letter or digit."""
+    return "??" in text or not any(character.isalnum() for character in text)
+
+
 def _check_cells(line: int, cells: dict[str, object]) -> CheckedRow:
     # The hot loop of an import (every cell of every row): _text inlined for text.
     kept: dict[str, str] = {}
@@ -241,6 +253,8 @@ def _check_cells(line: int, cells: dict[str, object]) -> CheckedRow:
             text = _text(raw)
             source = text
         kept[key] = text[:m.RAW_MAX]
+        if "?" in text and _letters_lost(text):
+            row.letters_lost = True
         # The cell as the file had it (a leading tab or carriage return) and as it is kept:
         # a space before "=" (or a control character taken out) must not hide a formula.
         starts = source.startswith(FORMULA_STARTS) or text.startswith(FORMULA_STARTS)

@@ -22,7 +22,7 @@ from xml.parsers import expat
 
 from django.conf import settings
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 CSV = "csv"
 XLSX = "xlsx"
@@ -241,6 +241,23 @@ def _csv_lines(binary) -> Iterator[list[str]]:
                                 "spreadsheet.")) from exc
     finally:
         text.detach()
+
+
+LETTERS_LOST_NAMED = 10  # rows named in the refusal of a file whose letters were lost
+
+
+def letters_lost(lines: list[int], count: int) -> RosterFileError:
+    """The refusal of a file ``count`` of whose rows have "?" where letters belong (the
+    first of them ``lines``): saved as plain CSV, in a code page without Devanagari."""
+    named = ", ".join(f"{line:,}" for line in lines[:LETTERS_LOST_NAMED]) + (" …" if count > LETTERS_LOST_NAMED else "")
+    return RosterFileError(
+        ngettext("%(n)s row has “?” where letters belong (row %(lines)s): the file was saved as plain CSV, which writes "
+                 "“?” for every Hindi or Marathi letter. In your spreadsheet choose “Save as” and the type “CSV UTF-8 "
+                 "(comma delimited)”, or upload it as an Excel workbook (.xlsx).",
+                 "%(n)s rows have “?” where letters belong (rows %(lines)s): the file was saved as plain CSV, which "
+                 "writes “?” for every Hindi or Marathi letter. In your spreadsheet choose “Save as” and the type “CSV "
+                 "UTF-8 (comma delimited)”, or upload it as an Excel workbook (.xlsx).", count)
+        % {"n": f"{count:,}", "lines": named})
 
 
 def _xlsx_value(value):
