@@ -7,7 +7,11 @@ leading apostrophe, which spreadsheets show and never run. So does such a charac
 after a separator inside the cell (a comma, a semicolon, a tab or a line break, and any
 spaces): a spreadsheet whose list separator is the semicolon (Excel in many locales)
 splits "Ram;=cmd|..." into two cells when the cell is not quoted, the second a formula.
-And every cell is quoted, so that no spreadsheet splits one."""
+And every cell is quoted, so that no spreadsheet splits one.
+
+A file the portal wrote may come back, corrected (a roster's refused rows): ``as_typed``
+takes out the apostrophes ``neutralise`` added, so that the cell is read as it was
+typed (a mobile number "+91 98765 43210" as one, a formula as a formula)."""
 
 import csv
 import re
@@ -23,6 +27,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # read it as UTF-8 (names and headings in Devanagari), not in the system's code page.
 UTF8_MARK = "\ufeff"
 _AFTER_SEPARATOR = re.compile(r"([,;\t\r\n][ ]*)(?=[=+\-@])")
+_ADDED_AFTER_SEPARATOR = re.compile(r"([,;\t\r\n][ ]*)'(?=[=+\-@])")
 
 
 def neutralise(value: object) -> str:
@@ -34,6 +39,16 @@ def neutralise(value: object) -> str:
         return str(value)
     text = _AFTER_SEPARATOR.sub(r"\1'", str(value))
     return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def as_typed(text: str) -> str:
+    """A cell of a file ``neutralise`` wrote, as it was before: the apostrophe before a
+    formula character at its start, or after a separator inside it, taken out."""
+    if "'" not in text:
+        return text
+    if text[:1] == "'" and text[1:2] in FORMULA_STARTS:
+        text = text[1:]
+    return _ADDED_AFTER_SEPARATOR.sub(r"\1", text)
 
 
 def writer(out):

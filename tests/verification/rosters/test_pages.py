@@ -16,7 +16,7 @@ from tests.html_tree import html_problems
 from tests.verification.helpers import make_admin, signed_in
 from tests.verification.rosters.helpers import csv_bytes, person, upload, xlsx_bytes
 from verification.rosters import services
-from verification.rosters.models import Invitation, RosterImport, RosterStatus
+from verification.rosters.models import Invitation, RosterImport, RosterRow, RosterStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -114,6 +114,32 @@ def test_the_refusals_download_is_inert_where_a_spreadsheet_splits_on_semicolons
     rows = list(csv.reader(io.StringIO(body)))
     assert [row[2] for row in rows[1:]] == ["Ram;'=cmd|' /C calc'!A0", "Sita, '@SUM(1+1)"]
     assert all(line.startswith('"') for line in body.splitlines())
+
+
+def test_the_refusals_download_corrected_imports_back(world):
+    """The download writes a mobile "+91 98765 43210" (as the template writes it) as "+919876543210", with the
+    apostrophe that keeps a spreadsheet from running it; corrected and uploaded again, the
+    file was refused as "not a 10-digit Indian mobile number". The apostrophes the portal
+    added are taken out when a file is read: a formula stays refused as one."""
+    roster = upload(world["office"], world["admin_office"], csv_bytes([
+        person(1, Mobile="+91 98765 43210", **{"Official email": "p1@gmail.com"}),
+        person(2, Name="Sita, @SUM(1+1)", **{"Official email": "p2@gmail.com"}),
+        person(3, Name="=1+2")]))
+    assert roster.refused_count == 3
+    client = signed_in(world["admin_office"])
+    body = b"".join(client.get(f"/verification/rosters/{roster.pk}/refused-rows.csv").streaming_content)
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    header = rows[0]
+    assert rows[1][header.index("Mobile")] == "'+919876543210"
+    rows[1][header.index("Official email")] = "person1@pune.mahaagri.gov.in"  # the corrections
+    rows[2][header.index("Official email")] = "person2@pune.mahaagri.gov.in"
+    out = io.StringIO()
+    csv.writer(out, quoting=csv.QUOTE_ALL).writerows([row[2:] for row in rows])
+    again = upload(world["office"], world["admin_office"], ("\ufeff" + out.getvalue()).encode())
+    refused = dict(RosterRow.objects.filter(roster=again).values_list("line", "problems"))
+    assert refused == {2: "", 3: "", 4: "formula:name"}
+    assert dict(RosterRow.objects.filter(roster=again).values_list("line", "mobile"))[2] == "+919876543210"
+    assert RosterRow.objects.get(roster=again, line=3).name == "Sita, @SUM(1+1)"
 
 
 def test_a_running_import_polls_and_says_how_far_it_got(world):
