@@ -109,6 +109,7 @@ class AuditAction(models.TextChoices):
         "Reminder sent to submit the returned application again before it is withdrawn")
     VERIFICATION_CONFIRMATION_RESUMED = "verification.confirmation_resumed", _(
         "Deadline to confirm the official address extended: the verification was on hold for a while")
+    ROSTER_REFUSALS_EXPORTED = "roster.refusals_exported", _("Refused rows of a roster downloaded")
 
 
 class AuditEvent(models.Model):

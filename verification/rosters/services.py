@@ -192,6 +192,14 @@ def _check_and_keep(
     return roster
 
 
+def roster_refusals_export_record(*, roster: RosterImport, actor: AnyUser, request: HttpRequest | None = None) -> None:
+    """The audit row of a download of a roster's refused rows (people's names, addresses
+    and mobile numbers): who, which roster, how many rows, as the directory's and the
+    dashboard's exports are recorded (the breach report counts it as an export)."""
+    audit_record(actor=actor, action=AuditAction.ROSTER_REFUSALS_EXPORTED, target=roster, request=request,
+                 new={"organisation": roster.organisation_id, "rows": roster.left_out_count})
+
+
 # Applying -------------------------------------------------------------------------------------
 
 def _may_decide(user: AnyUser | None, organisation: Organisation) -> bool:

@@ -125,6 +125,7 @@ def roster_refusals(request, pk):
     if roster.rows_removed_at is not None:
         messages.info(request, _("This roster's rows have been removed: there is no list of refusals to download."))
         return redirect("verification:roster", pk=pk)
+    services.roster_refusals_export_record(roster=roster, actor=request.user, request=request)
     response = StreamingHttpResponse(export.refusals_csv(refused_rows(roster)), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="roster-{roster.pk}-refused-rows.csv"'
     response["X-Content-Type-Options"] = "nosniff"

@@ -95,6 +95,25 @@ def test_the_refusals_download_is_kept_out_of_caches(world):
     assert {"no-store", "private"} <= set(response["Cache-Control"].split(", ")), response.get("Cache-Control")
 
 
+def test_the_refusals_download_is_audited_as_every_export_of_peoples_details(world):
+    """The refused rows are up to 100,000 people's names, addresses and mobile numbers:
+    the download is in the audit log as the directory's, the dashboard's and the role
+    report's exports are (an action the breach report counts as an export), with the
+    roster and the number of rows, in the roster's organisation's log."""
+    from portal.privacy.breach import EXPORT_ACTIONS_CONTAIN
+
+    roster = upload(world["office"], world["admin_office"], csv_bytes([
+        person(1, **{"Official email": "x@gmail.com"}), person(2, Mobile="12"), person(3)]))
+    response = signed_in(world["superadmin"]).get(f"/verification/rosters/{roster.pk}/refused-rows.csv")
+    assert response.status_code == 200
+    b"".join(response.streaming_content)
+    event = AuditEvent.objects.get(action=AuditAction.ROSTER_REFUSALS_EXPORTED)
+    assert EXPORT_ACTIONS_CONTAIN in event.action
+    assert event.actor_id == world["superadmin"].pk
+    assert (event.target_type, event.target_id) == ("rosters.rosterimport", str(roster.pk))
+    assert event.new_values == {"organisation": world["office"].pk, "rows": 2}
+
+
 def test_the_refusals_download_is_inert_where_a_spreadsheet_splits_on_semicolons(world):
     """Excel in many locales splits a CSV line on semicolons: a cell "Ram;=cmd|..." left
     unquoted became two cells, the second a formula. Every cell is quoted now, and a
