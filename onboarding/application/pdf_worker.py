@@ -276,17 +276,33 @@ def pdf_active_content(reader) -> str | None:
     return None
 
 
+def _opened_without_password(reader):
+    """How ``reader``'s PDF opens with the empty password (pypdf's PasswordType);
+    NOT_DECRYPTED too when its encryption cannot be read (a handler pypdf does not know)."""
+    from pypdf import PasswordType
+
+    try:
+        return reader.decrypt("")
+    except MemoryError:
+        raise
+    except Exception:  # pypdf's NotImplementedError, DependencyError, PdfReadError on an unknown or damaged handler
+        return PasswordType.NOT_DECRYPTED
+
+
 def letter_verdict(content: bytes, *, max_pages: int) -> str:
-    """What the check of an uploaded PDF finds: ``pages <n>`` (readable, no password, and
-    when it has no more than ``max_pages`` pages, no active content), else ENCRYPTED,
-    ACTIVE, COMPLEX or CORRUPT. Reading a PDF made to be costly (a page tree of a million
-    leaves, a compressed object that inflates without end) takes as long and as much
-    memory as its maker wants: it runs in a child under limits, never in a web process."""
-    from pypdf import PdfReader
+    """What the check of an uploaded PDF finds: ``pages <n>`` (readable without a password,
+    and when it has no more than ``max_pages`` pages, no active content), else ENCRYPTED,
+    ACTIVE, COMPLEX or CORRUPT. A PDF encrypted with only an owner password (editing or
+    printing restricted, what scanners' "secure PDF" saves) opens in every reader without
+    one: it is decrypted with the empty password and checked as any other; ENCRYPTED is a
+    PDF that asks for a password to open. Reading a PDF made to be costly (a page tree of
+    a million leaves, a compressed object that inflates without end) takes as long and as
+    much memory as its maker wants: it runs in a child under limits, never in a web process."""
+    from pypdf import PasswordType, PdfReader
 
     try:
         reader = PdfReader(io.BytesIO(content))
-        if reader.is_encrypted:
+        if reader.is_encrypted and _opened_without_password(reader) == PasswordType.NOT_DECRYPTED:
             return ENCRYPTED
         pages = len(reader.pages)
         if pages <= max_pages:

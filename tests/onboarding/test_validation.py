@@ -895,6 +895,32 @@ def test_upload_of_an_encrypted_pdf_is_refused(officer_client, application):
     _upload_refused(officer_client, application, buffer.getvalue(), "letter.pdf", "The PDF is password-protected.")
 
 
+def _restricted_from_editing(content, algorithm):
+    """``content`` with only an owner password: it opens without one, editing and printing
+    restricted (what many scanners' "secure PDF" and signing tools save)."""
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(content)))
+    writer.encrypt(user_password="", owner_password="office-owner-secret", permissions_flag=0b1111_0000_0100,
+                   algorithm=algorithm)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("algorithm", ["RC4-128", "AES-128", "AES-256"])
+def test_a_pdf_that_opens_without_a_password_is_accepted_and_checked(officer_client, application, algorithm):
+    """Refused as "password-protected" though every reader opens it without asking for one."""
+    content = _restricted_from_editing(minimal_pdf(pages=2), algorithm)
+    assert PdfReader(io.BytesIO(content)).is_encrypted
+    response = upload(officer_client, application, content, name="signed-letter.pdf")
+    assert response.status_code == 302, field_error(page(response), "letter")
+    assert Attachment.objects.get(application=application).pages == 2
+
+
+def test_a_pdf_that_opens_without_a_password_is_still_refused_for_a_script(officer_client, application):
+    _upload_refused(officer_client, application, _restricted_from_editing(_pdf(_open_script), "AES-128"), "letter.pdf",
+                    "The PDF contains scripts, actions or attached files")
+
+
 def test_upload_of_a_long_pdf_is_refused(officer_client, application, settings):
     _upload_refused(officer_client, application, minimal_pdf(pages=settings.ONBOARDING_UPLOAD_MAX_PAGES + 1), "letter.pdf",
                     f"The PDF has {settings.ONBOARDING_UPLOAD_MAX_PAGES + 1} pages")
