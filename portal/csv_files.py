@@ -1,6 +1,7 @@
 """CSV files the portal offers for download, made inert in a spreadsheet (OWASP's advice
 on CSV injection): every exported file goes through ``writer`` and ``neutralise``, and starts with
-``UTF8_MARK``.
+``UTF8_MARK``. And what the readers of uploaded files (a roster, a list of offices)
+share: ``is_blank``.
 
 A cell that starts like a formula (=, +, -, @, a tab or a carriage return) gets a
 leading apostrophe, which spreadsheets show and never run. So does such a character
@@ -49,6 +50,13 @@ def as_typed(text: str) -> str:
     if text[:1] == "'" and text[1:2] in FORMULA_STARTS:
         text = text[1:]
     return _ADDED_AFTER_SEPARATOR.sub(r"\1", text)
+
+
+def is_blank(cells) -> bool:
+    """Whether a row read from a file holds nothing: every cell empty, only spaces, or
+    None. Spreadsheets write such rows (",,,,") below a list for each row ever touched
+    there (a cell cleared or formatted); the readers of uploads read past them."""
+    return all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells)
 
 
 def writer(out):

@@ -390,6 +390,21 @@ def test_upload(world):
     assert AuditEvent.objects.filter(action=AuditAction.ADOPTION_LIST_CHANGED).count() == 5
 
 
+def test_the_empty_rows_excel_writes_below_a_list_are_read_past(world):
+    """Excel writes a row of bare separators (",,,,") for each row below the list that was
+    ever touched: the list was refused whole, "Nothing was saved", naming those rows. They
+    are read past, as the roster upload reads past them; a wrong line after them keeps
+    its number."""
+    header = "name,short_code,official_domain,contact_email,target_date\r\n"
+    client = signed_in(world["state_admin_mh"])
+    text = header + "Ports,MH-PORTS,,ports@mh.gov.in,2026-03-31\r\n,,,,\r\n , ,,,\r\n,,,,,,\r\n"
+    assert upload(client, text).status_code == 302
+    assert list(ExpectedOffice.objects.values_list("short_code", flat=True)) == ["MH-PORTS"]
+    html = upload(client, text + "Mines,,,mines@mh.gov.in,2026-04-30\r\n").content.decode()
+    assert "Nothing was saved. line 6: give a short code or an official domain" in html
+    assert "The file lists no office." in upload(client, header + ",,,,\r\n,,,,\r\n").content.decode()
+
+
 EMPTY_LIST = {
     "en": "The file is empty: it needs the header row (name, short_code, official_domain, contact_email, target_date) "
           "and one row for each office.",

@@ -24,6 +24,8 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from portal.csv_files import is_blank
+
 CSV = "csv"
 XLSX = "xlsx"
 
@@ -122,10 +124,6 @@ def _cells(row: tuple | list, positions: dict[str, int]) -> dict[str, object]:
     return {key: (row[position] if position < len(row) else None) for key, position in positions.items()}
 
 
-def _is_blank(row) -> bool:
-    return all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in row)
-
-
 def _rows(rows: Iterator, *, empty_message: str, deadline: float | None) -> Iterator[tuple[int, dict[str, object]]]:
     header = None
     line = 0
@@ -133,10 +131,10 @@ def _rows(rows: Iterator, *, empty_message: str, deadline: float | None) -> Iter
     for line, row in enumerate(rows, start=1):
         _out_of_time(deadline)  # each row: the checks and staging of the rows before count too
         row = list(row[:MAX_COLUMNS])
-        if header is None and not _is_blank(row):  # blank lines before it are read past
+        if header is None and not is_blank(row):  # blank lines before it are read past
             header = _columns_of(row)
             continue
-        if _is_blank(row):
+        if is_blank(row):
             blanks += 1
             if blanks > MAX_BLANK_LINES:
                 raise RosterFileError(_("The file has more than %(max)s empty rows: delete the empty rows, or copy "
