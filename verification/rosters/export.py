@@ -1,20 +1,27 @@
-"""Files the roster pages offer: the template (CSV and XLSX) and the refused rows of
-an import (CSV). Every cell of a downloaded file that a spreadsheet could read as a
-formula is made inert (portal.csv_files), so that opening the file never runs anything."""
+"""Files the roster pages offer: the template (CSV and XLSX: the header row only) and
+the refused rows of an import (CSV). Every cell of a downloaded file that a spreadsheet
+could read as a formula is made inert (portal.csv_files), so that opening the file never
+runs anything.
+
+The template holds no example row: one left in by an admin who added their people below
+it was imported as a person and mailed an invitation. The rosters page shows the
+example instead (``EXAMPLE``, in the page's language)."""
 
 import csv
 import io
 from collections.abc import Iterator
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from portal import csv_files
 from portal.csv_files import neutralise
 from verification.rosters.parsing import HEADERS
 from verification.rosters.refusals import left_out_because
 
-EXAMPLE = ["Asha Kulkarni", "asha.kulkarni@mahaagri.gov.in", "+91 98765 43210", "Section Officer", "EMP-1042",
-           "Establishment Section", "2041-03-31"]
+# A row of the template as the rosters page shows it, by column.
+EXAMPLE = [gettext_lazy("Asha Kulkarni"), "asha.kulkarni@mahaagri.gov.in", "+91 98765 43210",
+           gettext_lazy("Section Officer"), "EMP-1042", gettext_lazy("Establishment Section"), "2041-03-31"]
 
 
 class _Echo:
@@ -30,7 +37,6 @@ def template_csv() -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(HEADERS)
-    writer.writerow(EXAMPLE)
     return (csv_files.UTF8_MARK + out.getvalue()).encode("utf-8")
 
 
@@ -40,7 +46,6 @@ def template_xlsx() -> bytes:
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Roster")
     sheet.append(HEADERS)
-    sheet.append(EXAMPLE)
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

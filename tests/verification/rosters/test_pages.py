@@ -13,10 +13,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from portal.audit.models import AuditAction, AuditEvent
 from portal.csv_files import FORMULA_STARTS as FORMULA_START
 from tests.html_tree import html_problems
+from tests.html_tree import page as page_tree
 from tests.verification.helpers import make_admin, signed_in
 from tests.verification.rosters.helpers import csv_bytes, person, upload, xlsx_bytes
 from verification.rosters import services
 from verification.rosters.models import Invitation, RosterImport, RosterRow, RosterStatus
+from verification.rosters.parsing import HEADERS, RosterFileError
 
 pytestmark = pytest.mark.django_db
 
@@ -285,8 +287,51 @@ def test_templates_download_and_read_back(world):
         "Name,Official email,Mobile,Designation,Employee code,Office,Date of superannuation")
     workbook = client.get("/verification/rosters/template.xlsx")
     assert workbook.content[:4] == b"PK\x03\x04"
-    roster = upload(world["office"], world["admin_office"], workbook.content, name="roster-template.xlsx")
+    roster = upload(world["office"], world["admin_office"], _filled(workbook.content, [person(1)]),
+                    name="roster-template.xlsx")
     assert roster.row_count == 1 and roster.refused_count == 0
+
+
+def _filled(workbook_bytes, rows):
+    """The template workbook with ``rows`` added below its header, as an admin fills it in."""
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(io.BytesIO(workbook_bytes))
+    sheet = workbook.worksheets[0]
+    for row in rows:
+        sheet.append([row[cell.value] for cell in sheet[1]])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("name", ["roster-template.csv", "roster-template.xlsx"])
+def test_the_template_uploaded_unchanged_invites_nobody(world, name):
+    """The template's example row (asha.kulkarni@mahaagri.gov.in) imported as a person: an
+    admin who added their people below it invited that address too. The template is its
+    header only; the example is shown on the rosters page, in the page's language."""
+    client = signed_in(world["admin_office"])
+    template = client.get(f"/verification/rosters/{name.replace('roster-', '')}").content
+    with pytest.raises(RosterFileError, match="a header row but no people below it"):
+        upload(world["office"], world["admin_office"], template, name=name)
+    assert not RosterImport.objects.exists() and not Invitation.objects.exists()
+
+
+@pytest.mark.parametrize(("language", "example"), [
+    ("en", ["Asha Kulkarni", "asha.kulkarni@mahaagri.gov.in", "+91 98765 43210", "Section Officer", "EMP-1042",
+            "Establishment Section", "2041-03-31"]),
+    ("hi", ["आशा कुलकर्णी", "asha.kulkarni@mahaagri.gov.in", "+91 98765 43210", "अनुभाग अधिकारी", "EMP-1042",
+            "स्थापना अनुभाग", "2041-03-31"]),
+    ("mr", ["आशा कुलकर्णी", "asha.kulkarni@mahaagri.gov.in", "+91 98765 43210", "कक्ष अधिकारी", "EMP-1042",
+            "आस्थापना शाखा", "2041-03-31"]),
+])
+def test_the_rosters_page_shows_a_row_of_the_template_for_example(world, language, example):
+    client = signed_in(world["admin_office"])
+    client.cookies["django_language"] = language
+    tree = page_tree(client.get(f"/verification/organisations/{world['office'].pk}/rosters/"))
+    table = tree.by_id("roster-example")
+    assert [cell.squashed_text() for cell in table.find_all("th")] == HEADERS
+    assert [cell.squashed_text() for cell in table.find_all("td")] == example
 
 
 # The permission matrix: an admin of organisation A (the office) and of B (another
