@@ -116,6 +116,22 @@ def test_the_refusals_download_is_audited_as_every_export_of_peoples_details(wor
     assert event.new_values == {"organisation": world["office"].pk, "rows": 2}
 
 
+def test_the_reason_in_the_refusals_download_reads_as_on_the_preview(world):
+    """The reason is the portal's own sentence, not a cell a user typed: "(it starts with
+    =, +, -, @ or a tab)" came out as "(it starts with =, '+, '-, '@ or a tab)"."""
+    from verification.rosters.refusals import left_out_because
+
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1, Name="=1+2", Office="Desk; -2")]))
+    row = RosterRow.objects.get(roster=roster, line=2)
+    client = signed_in(world["admin_office"])
+    rows = list(csv.reader(io.StringIO(
+        b"".join(client.get(f"/verification/rosters/{roster.pk}/refused-rows.csv").streaming_content).decode("utf-8-sig"))))
+    assert rows[1][1] == left_out_because(row)
+    assert "(it starts with =, +, -, @ or a tab): name." in rows[1][1]
+    assert rows[1][2:] == ["'=1+2", "person1@pune.mahaagri.gov.in", "9876500001", "Clerk", "E00001", "Desk; '-2",
+                           "2041-03-31"]  # what was typed, inert
+
+
 def test_the_refusals_download_is_inert_where_a_spreadsheet_splits_on_semicolons(world):
     """Excel in many locales splits a CSV line on semicolons: a cell "Ram;=cmd|..." left
     unquoted became two cells, the second a formula. Every cell is quoted now, and a
