@@ -712,6 +712,25 @@ def test_upload_of_a_disguised_file_is_refused(officer_client, application, cont
     _upload_refused(officer_client, application, content, name, TYPE_MESSAGE)
 
 
+@pytest.mark.parametrize("before", [b"\r\n", b"\xef\xbb\xbf", b"\n\n\n", b"Content-Type: application/pdf\r\n\r\n",
+                                    b" " * 1000], ids=["crlf", "bom", "lines", "mail-header", "1000-spaces"])
+def test_a_pdf_whose_header_comes_after_a_few_bytes_is_accepted_and_checked(officer_client, application, before):
+    """Readers open a PDF whose "%PDF-" comes within its first 1,024 bytes (after a line
+    break or a byte-order mark some web applications and mail gateways leave): it was
+    "not a PDF, PNG or JPEG"."""
+    response = upload(officer_client, application, before + minimal_pdf(pages=2))
+    assert response.status_code == 302, field_error(page(response), "letter")
+    attachment = Attachment.objects.get(application=application)
+    assert (attachment.content_type, attachment.pages) == ("application/pdf", 2)
+
+
+def test_a_pdf_header_after_the_first_1024_bytes_is_not_a_pdf_and_one_before_is_still_checked(officer_client,
+                                                                                             application):
+    _upload_refused(officer_client, application, b" " * 1020 + minimal_pdf(), "letter.pdf", TYPE_MESSAGE)
+    _upload_refused(officer_client, application, b"\r\n" + _pdf(_open_script), "letter.pdf",
+                    "The PDF contains scripts, actions or attached files")
+
+
 def test_upload_over_5_mb_is_refused(officer_client, application):
     content = minimal_pdf() + b"%" * (6 * 1024 * 1024)
     _upload_refused(officer_client, application, content, "letter.pdf", "The file is 6.0 MB; the largest allowed is 5 MB.")
