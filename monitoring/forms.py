@@ -19,7 +19,7 @@ from monitoring.selectors import DEFAULT_SORT, ORGANISATION_SORTS
 from onboarding.application.validators import split_domain_list
 from portal.accounts.official_email import classify_email, normalise_host_name, validate_official_email
 from portal.audit.models import AuditAction
-from portal.csv_files import is_blank
+from portal.csv_files import delimiter_of, is_blank
 from portal.forms import AccessibleForm, DayField, limit_file_size, records_day_allowed
 from portal.organisations.models import OrganisationStatus
 from portal.organisations.states import JURISDICTION_CHOICES, State
@@ -230,8 +230,10 @@ class ExpectedOfficeUploadForm(AccessibleForm):
             text = upload.read(UPLOAD_MAX_BYTES + 1).decode("utf-8-sig")
         except UnicodeDecodeError:
             raise ValidationError(_("The file is not UTF-8 text: save it as \"CSV UTF-8\"."), code="encoding") from None
+        # The separator from the header line, as the roster upload takes it (a semicolon, a tab).
+        delimiter = delimiter_of(_LINE_BREAK.split(text, 1)[0])
         try:
-            reader = csv.DictReader(io.StringIO(text, newline=""))
+            reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
             header = [(name or "").strip().lower() for name in (reader.fieldnames or [])]
         except csv.Error:
             raise ValidationError(_("The file is not a CSV file."), code="csv") from None

@@ -1,7 +1,7 @@
 """CSV files the portal offers for download, made inert in a spreadsheet (OWASP's advice
 on CSV injection): every exported file goes through ``writer`` and ``neutralise``, and starts with
 ``UTF8_MARK``. And what the readers of uploaded files (a roster, a list of offices)
-share: ``is_blank``.
+share: ``is_blank``, ``delimiter_of``.
 
 A cell that starts like a formula (=, +, -, @, a tab or a carriage return) gets a
 leading apostrophe, which spreadsheets show and never run. So does such a character
@@ -57,6 +57,16 @@ def is_blank(cells) -> bool:
     None. Spreadsheets write such rows (",,,,") below a list for each row ever touched
     there (a cell cleared or formatted); the readers of uploads read past them."""
     return all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells)
+
+
+DELIMITERS = (",", ";", "\t")
+
+
+def delimiter_of(header: str) -> str:
+    """The separator of a CSV file, from its header line: of a comma (the default), a
+    semicolon (what Excel writes where the comma is the decimal sign, as in many locales)
+    and a tab (its "Unicode text"), the one the line holds most of."""
+    return max(DELIMITERS, key=header.count)
 
 
 def writer(out):

@@ -24,7 +24,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
-from portal.csv_files import is_blank
+from portal.csv_files import delimiter_of, is_blank
 
 CSV = "csv"
 XLSX = "xlsx"
@@ -222,7 +222,7 @@ def _csv_lines(binary) -> Iterator[list[str]]:
             leading += 1
             first = next(lines, "")
         yield from itertools.repeat([], leading)
-        delimiter = max((",", ";", "\t"), key=first.count)
+        delimiter = delimiter_of(first)
         # The reader reads no further than the end of the row it returns.
         for row in csv.reader(itertools.chain([first], lines), delimiter=delimiter, strict=False):
             lines.row_read()
