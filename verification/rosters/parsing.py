@@ -1,6 +1,7 @@
 """Reading a roster file: CSV (UTF-8, with or without a byte-order mark; comma,
-semicolon or tab) or XLSX (its first sheet, read with openpyxl in read-only mode),
-one row at a time, so that memory does not grow with the file.
+semicolon or tab) or XLSX (its first sheet whose first row names the template's columns,
+read with openpyxl in read-only mode), one row at a time, so that memory does not grow
+with the file.
 
 ``read_roster`` yields ``(line, cells)``: the line as the spreadsheet numbers it (the
 header is line 1) and the cells by column key. A file that cannot be read as a
@@ -84,6 +85,13 @@ _ALIASES.update({"email": "email", "official email address": "email", "mobile nu
                  "superannuation date": "superannuation", "office or unit": "office"})
 
 
+def _missing_columns(header: list[object]) -> list[str]:
+    """The required columns ``header`` does not name, as the file must name them (the
+    template's headers, in English whatever the page's language), quoted."""
+    named = {_ALIASES.get(_header_key(text)) for text in header}
+    return [f"“{column.header}”" for column in COLUMNS if column.required and column.key not in named]
+
+
 def _columns_of(header: list[object]) -> dict[str, int]:
     """{column key: position} from the header row; raises RosterFileError when a
     column is missing or named twice."""
@@ -95,8 +103,7 @@ def _columns_of(header: list[object]) -> dict[str, int]:
         if key in positions:
             raise RosterFileError(_("The column “%(column)s” appears twice in the first row.") % {"column": str(text)})
         positions[key] = position
-    # Named as the file must name them (the template's headers, in English whatever the page's language).
-    missing = [f"“{column.header}”" for column in COLUMNS if column.required and column.key not in positions]
+    missing = _missing_columns(header)
     if missing:
         raise RosterFileError(
             _("The first row must name the columns of the template. Missing: %(columns)s. Download the template and "
@@ -417,9 +424,7 @@ def _xlsx_lines(binary, *, deadline: float | None) -> Iterator[list]:
         raise RosterFileError(_("This file is not an Excel workbook (.xlsx), or it is damaged. Save it again from "
                                 "your spreadsheet.")) from exc
     try:
-        sheet = workbook.worksheets[0]
-        for row in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS):
-            yield [_xlsx_value(value) for value in row]
+        yield from _roster_sheet_rows(workbook, deadline=deadline)
     except RosterFileError:
         raise
     except Exception as exc:
@@ -427,6 +432,41 @@ def _xlsx_lines(binary, *, deadline: float | None) -> Iterator[list]:
                                 "spreadsheet.")) from exc
     finally:
         workbook.close()
+
+
+def _sheet_rows(sheet) -> Iterator[list]:
+    for row in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS):
+        yield [_xlsx_value(value) for value in row]
+
+
+def _roster_sheet_rows(workbook, *, deadline: float | None) -> Iterator[list]:
+    """The rows of the workbook's first sheet whose first row (blank rows before it read
+    past) names the template's columns: an office keeps the roster's sheet among sheets
+    of its own. When none does, RosterFileError names the first sheet that has a row and
+    what it misses; a workbook of empty sheets is empty (``_rows`` says so)."""
+    read = None  # (title, first row) of the first sheet that has a row
+    for sheet in workbook.worksheets:
+        rows = _sheet_rows(sheet)
+        blanks = 0
+        for row in rows:
+            _out_of_time(deadline)
+            if not is_blank(row) or blanks >= MAX_BLANK_LINES:
+                break
+            blanks += 1
+        else:
+            continue  # a sheet of blank rows only, or none
+        if is_blank(row) or not _missing_columns(row):
+            # The roster's sheet (or one of more blank rows than _rows reads past: it says so),
+            # its blank rows given as empty rows, so that the lines after keep their numbers.
+            yield from itertools.chain(itertools.repeat([], blanks), [row], rows)
+            return
+        if read is None:
+            read = (sheet.title, row)
+    if read is not None:
+        title, header = read
+        raise RosterFileError(_("No sheet of this workbook has the template's columns in its first row. Missing on the "
+                                "sheet “%(sheet)s”: %(columns)s. Download the template and copy your rows into it.")
+                              % {"sheet": title, "columns": ", ".join(_missing_columns(header))})
 
 
 def read_roster(binary, *, file_format: str, deadline: float | None = None) -> Iterator[tuple[int, dict[str, object]]]:
