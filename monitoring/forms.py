@@ -19,6 +19,7 @@ from monitoring.selectors import DEFAULT_SORT, ORGANISATION_SORTS
 from onboarding.application.validators import split_domain_list
 from portal.accounts.official_email import classify_email, normalise_host_name, validate_official_email
 from portal.audit.models import AuditAction
+from portal.csv_files import delimiter_of, is_blank
 from portal.forms import AccessibleForm, DayField, limit_file_size, records_day_allowed
 from portal.organisations.models import OrganisationStatus
 from portal.organisations.states import JURISDICTION_CHOICES, State
@@ -193,12 +194,16 @@ def _wrong_lines(errors: dict[str, list[int]]) -> str:
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
+def _cells(raw: dict) -> list[str | None]:
+    """A record's cells, those beyond the header's columns included (a list under None)."""
+    return [cell for value in raw.values() for cell in (value if isinstance(value, list) else [value])]
+
+
 def _first_line(last_line: int, raw: dict) -> int:
     """The line of the file a record starts on, as an editor or a spreadsheet numbers it:
     the reader's line_num is the record's last line, after any blank lines it skipped and
     the line breaks inside quoted cells (the cells beyond the header's columns included)."""
-    cells = [cell for value in raw.values() for cell in (value if isinstance(value, list) else [value])]
-    return last_line - sum(len(_LINE_BREAK.findall(cell)) for cell in cells if cell)
+    return last_line - sum(len(_LINE_BREAK.findall(cell)) for cell in _cells(raw) if cell)
 
 
 class ExpectedOfficeUploadForm(AccessibleForm):
@@ -225,8 +230,10 @@ class ExpectedOfficeUploadForm(AccessibleForm):
             text = upload.read(UPLOAD_MAX_BYTES + 1).decode("utf-8-sig")
         except UnicodeDecodeError:
             raise ValidationError(_("The file is not UTF-8 text: save it as \"CSV UTF-8\"."), code="encoding") from None
+        # The separator from the header line, as the roster upload takes it (a semicolon, a tab).
+        delimiter = delimiter_of(_LINE_BREAK.split(text, 1)[0])
         try:
-            reader = csv.DictReader(io.StringIO(text, newline=""))
+            reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
             header = [(name or "").strip().lower() for name in (reader.fieldnames or [])]
         except csv.Error:
             raise ValidationError(_("The file is not a CSV file."), code="csv") from None
@@ -245,11 +252,15 @@ class ExpectedOfficeUploadForm(AccessibleForm):
 
     def _read_rows(self, reader: csv.DictReader) -> tuple[dict[str, list[int]], list[dict], list[int]]:
         """(the wrong lines' numbers by their problem, in the order first met; the rows;
-        the line of the file each row starts on)."""
+        the line of the file each row starts on). Rows of only blank cells are read past."""
         errors: dict[str, list[int]] = {}
         rows, lines, seen_codes, seen_domains = [], [], set(), set()
+        count = 0
         try:
-            for count, raw in enumerate(reader, start=1):
+            for raw in reader:
+                if is_blank(_cells(raw)):  # the rows of bare separators a spreadsheet writes below a list
+                    continue
+                count += 1
                 if count > UPLOAD_MAX_ROWS:
                     raise ValidationError(_("The file has more than 2,000 rows."), code="rows")
                 line = _first_line(reader.line_num, raw)

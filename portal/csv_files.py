@@ -1,13 +1,18 @@
 """CSV files the portal offers for download, made inert in a spreadsheet (OWASP's advice
 on CSV injection): every exported file goes through ``writer`` and ``neutralise``, and starts with
-``UTF8_MARK``.
+``UTF8_MARK``. And what the readers of uploaded files (a roster, a list of offices)
+share: ``is_blank``, ``delimiter_of``.
 
 A cell that starts like a formula (=, +, -, @, a tab or a carriage return) gets a
 leading apostrophe, which spreadsheets show and never run. So does such a character
 after a separator inside the cell (a comma, a semicolon, a tab or a line break, and any
 spaces): a spreadsheet whose list separator is the semicolon (Excel in many locales)
 splits "Ram;=cmd|..." into two cells when the cell is not quoted, the second a formula.
-And every cell is quoted, so that no spreadsheet splits one."""
+And every cell is quoted, so that no spreadsheet splits one.
+
+A file the portal wrote may come back, corrected (a roster's refused rows): ``as_typed``
+takes out the apostrophes ``neutralise`` added, so that the cell is read as it was
+typed (a mobile number "+91 98765 43210" as one, a formula as a formula)."""
 
 import csv
 import re
@@ -23,6 +28,7 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # read it as UTF-8 (names and headings in Devanagari), not in the system's code page.
 UTF8_MARK = "\ufeff"
 _AFTER_SEPARATOR = re.compile(r"([,;\t\r\n][ ]*)(?=[=+\-@])")
+_ADDED_AFTER_SEPARATOR = re.compile(r"([,;\t\r\n][ ]*)'(?=[=+\-@])")
 
 
 def neutralise(value: object) -> str:
@@ -34,6 +40,33 @@ def neutralise(value: object) -> str:
         return str(value)
     text = _AFTER_SEPARATOR.sub(r"\1'", str(value))
     return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def as_typed(text: str) -> str:
+    """A cell of a file ``neutralise`` wrote, as it was before: the apostrophe before a
+    formula character at its start, or after a separator inside it, taken out."""
+    if "'" not in text:
+        return text
+    if text[:1] == "'" and text[1:2] in FORMULA_STARTS:
+        text = text[1:]
+    return _ADDED_AFTER_SEPARATOR.sub(r"\1", text)
+
+
+def is_blank(cells) -> bool:
+    """Whether a row read from a file holds nothing: every cell empty, only spaces, or
+    None. Spreadsheets write such rows (",,,,") below a list for each row ever touched
+    there (a cell cleared or formatted); the readers of uploads read past them."""
+    return all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells)
+
+
+DELIMITERS = (",", ";", "\t")
+
+
+def delimiter_of(header: str) -> str:
+    """The separator of a CSV file, from its header line: of a comma (the default), a
+    semicolon (what Excel writes where the comma is the decimal sign, as in many locales)
+    and a tab (its "Unicode text"), the one the line holds most of."""
+    return max(DELIMITERS, key=header.count)
 
 
 def writer(out):

@@ -79,6 +79,9 @@ def register() -> None:
     # The pages that show one person: the admin's record of them and the directory's card.
     breach_read_route_register("verification:profile", "verification.governmentprofile")
     breach_read_route_register("visibility:person", "verification.governmentprofile")
+    # A roster's preview lists its refused rows, its download all of them (names, addresses, mobile numbers).
+    breach_read_route_register("verification:roster", "rosters.rosterimport")
+    breach_read_route_register("verification:roster_refusals", "rosters.rosterimport")
     personal_data_register(PersonalDataSection(name="verification_records", collect=profiles_of))
     personal_data_register(PersonalDataSection(name="roster_invitations", collect=invitations_of))
     personal_data_register(PersonalDataSection(name="roster_rows", collect=roster_rows_of))

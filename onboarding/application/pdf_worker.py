@@ -276,17 +276,46 @@ def pdf_active_content(reader) -> str | None:
     return None
 
 
-def letter_verdict(content: bytes, *, max_pages: int) -> str:
-    """What the check of an uploaded PDF finds: ``pages <n>`` (readable, no password, and
-    when it has no more than ``max_pages`` pages, no active content), else ENCRYPTED,
-    ACTIVE, COMPLEX or CORRUPT. Reading a PDF made to be costly (a page tree of a million
-    leaves, a compressed object that inflates without end) takes as long and as much
-    memory as its maker wants: it runs in a child under limits, never in a web process."""
-    from pypdf import PdfReader
+# Readers take a file for a PDF when "%PDF-" is within its first 1,024 bytes (after a line
+# break, a byte-order mark, a mail gateway's header left in): the file is read from there.
+PDF_HEADER = b"%PDF-"
+PDF_HEADER_WITHIN = 1024
+
+
+def pdf_header_at(content: bytes) -> int:
+    """Where "%PDF-" begins within the first PDF_HEADER_WITHIN bytes of ``content``, or -1."""
+    return content.find(PDF_HEADER, 0, PDF_HEADER_WITHIN)
+
+
+def _opened_without_password(reader):
+    """How ``reader``'s PDF opens with the empty password (pypdf's PasswordType);
+    NOT_DECRYPTED too when its encryption cannot be read (a handler pypdf does not know)."""
+    from pypdf import PasswordType
 
     try:
-        reader = PdfReader(io.BytesIO(content))
-        if reader.is_encrypted:
+        return reader.decrypt("")
+    except MemoryError:
+        raise
+    except Exception:  # pypdf's NotImplementedError, DependencyError, PdfReadError on an unknown or damaged handler
+        return PasswordType.NOT_DECRYPTED
+
+
+def letter_verdict(content: bytes, *, max_pages: int) -> str:
+    """What the check of an uploaded PDF finds: ``pages <n>`` (readable without a password,
+    and when it has no more than ``max_pages`` pages, no active content), else ENCRYPTED,
+    ACTIVE, COMPLEX or CORRUPT. A PDF encrypted with only an owner password (editing or
+    printing restricted, what scanners' "secure PDF" saves) opens in every reader without
+    one: it is decrypted with the empty password and checked as any other; ENCRYPTED is a
+    PDF that asks for a password to open. Reading a PDF made to be costly (a page tree of
+    a million leaves, a compressed object that inflates without end) takes as long and as
+    much memory as its maker wants: it runs in a child under limits, never in a web process.
+    The PDF is read from its header (``pdf_header_at``), as readers read one that has a
+    few bytes before it."""
+    from pypdf import PasswordType, PdfReader
+
+    try:
+        reader = PdfReader(io.BytesIO(content[max(pdf_header_at(content), 0):]))  # from its header, as readers read it
+        if reader.is_encrypted and _opened_without_password(reader) == PasswordType.NOT_DECRYPTED:
             return ENCRYPTED
         pages = len(reader.pages)
         if pages <= max_pages:

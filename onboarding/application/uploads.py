@@ -26,12 +26,14 @@ def letter_filename(application, content_type):
 
 
 def sniff(head):
-    if head.startswith(b"%PDF-"):
-        return PDF
+    """The type of a file by its first bytes: a PNG or a JPEG by its signature at the start,
+    a PDF by "%PDF-" within its first pdf_worker.PDF_HEADER_WITHIN bytes (as readers take it)."""
     if head.startswith(b"\x89PNG\r\n\x1a\n"):
         return PNG
     if head.startswith(b"\xff\xd8\xff"):
         return JPEG
+    if pdf_worker.pdf_header_at(head) >= 0:
+        return PDF
     return None
 
 
@@ -130,7 +132,7 @@ def inspect_letter(uploaded, *, actor=None):
         raise ValidationError(
             _("The file is larger than %(max)s MB.") % {"max": max_bytes // (1024 * 1024)}, code="too_large"
         )
-    content_type = sniff(content[:16])
+    content_type = sniff(content[:pdf_worker.PDF_HEADER_WITHIN])
     if content_type is None:
         raise ValidationError(
             _(

@@ -111,6 +111,7 @@ class AuditAction(models.TextChoices):
         "Deadline to confirm the official address extended: the verification was on hold for a while")
     ORGANISATION_SUSPENDED = "organisation.suspended", _("Organisation suspended")
     ORGANISATION_REACTIVATED = "organisation.reactivated", _("Organisation reactivated")
+    ROSTER_REFUSALS_EXPORTED = "roster.refusals_exported", _("Refused rows of a roster downloaded")
 
 
 class AuditEvent(models.Model):

@@ -1,6 +1,8 @@
 """The adoption tracker: matching expected offices to organisations and applications,
 overdue first, who may see and edit which list, the upload, and the weekly reminder."""
 
+import csv
+import io
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -388,6 +390,35 @@ def test_upload(world):
     assert "Select a valid choice" in upload(client, good, jurisdiction="KA").content.decode()
     # The two uploads that went through: each office added (2) or changed (1), and each upload.
     assert AuditEvent.objects.filter(action=AuditAction.ADOPTION_LIST_CHANGED).count() == 5
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_a_list_saved_with_semicolons_or_tabs_is_read(world, delimiter):
+    """Excel in many locales separates with semicolons (the roster upload reads them): the
+    list was refused, "Columns missing from the first line", though that line names them."""
+    text = ("name,short_code,official_domain,contact_email,target_date\r\n"
+            "Ports,MH-PORTS,,ports@mh.gov.in,2026-03-31\r\n"
+            '"Water, Sanitation",,water.mh.gov.in,water@mh.gov.in,2026-04-30\r\n')
+    client = signed_in(world["state_admin_mh"])
+    converted = "\r\n".join(delimiter.join(row) for row in csv.reader(io.StringIO(text))) + "\r\n"
+    assert upload(client, converted).status_code == 302
+    assert sorted(ExpectedOffice.objects.values_list("name", "short_code", "official_domain")) == [
+        ("Ports", "MH-PORTS", ""), ("Water, Sanitation", "", "water.mh.gov.in")]
+
+
+def test_the_empty_rows_excel_writes_below_a_list_are_read_past(world):
+    """Excel writes a row of bare separators (",,,,") for each row below the list that was
+    ever touched: the list was refused whole, "Nothing was saved", naming those rows. They
+    are read past, as the roster upload reads past them; a wrong line after them keeps
+    its number."""
+    header = "name,short_code,official_domain,contact_email,target_date\r\n"
+    client = signed_in(world["state_admin_mh"])
+    text = header + "Ports,MH-PORTS,,ports@mh.gov.in,2026-03-31\r\n,,,,\r\n , ,,,\r\n,,,,,,\r\n"
+    assert upload(client, text).status_code == 302
+    assert list(ExpectedOffice.objects.values_list("short_code", flat=True)) == ["MH-PORTS"]
+    html = upload(client, text + "Mines,,,mines@mh.gov.in,2026-04-30\r\n").content.decode()
+    assert "Nothing was saved. line 6: give a short code or an official domain" in html
+    assert "The file lists no office." in upload(client, header + ",,,,\r\n,,,,\r\n").content.decode()
 
 
 EMPTY_LIST = {

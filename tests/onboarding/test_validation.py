@@ -712,6 +712,25 @@ def test_upload_of_a_disguised_file_is_refused(officer_client, application, cont
     _upload_refused(officer_client, application, content, name, TYPE_MESSAGE)
 
 
+@pytest.mark.parametrize("before", [b"\r\n", b"\xef\xbb\xbf", b"\n\n\n", b"Content-Type: application/pdf\r\n\r\n",
+                                    b" " * 1000], ids=["crlf", "bom", "lines", "mail-header", "1000-spaces"])
+def test_a_pdf_whose_header_comes_after_a_few_bytes_is_accepted_and_checked(officer_client, application, before):
+    """Readers open a PDF whose "%PDF-" comes within its first 1,024 bytes (after a line
+    break or a byte-order mark some web applications and mail gateways leave): it was
+    "not a PDF, PNG or JPEG"."""
+    response = upload(officer_client, application, before + minimal_pdf(pages=2))
+    assert response.status_code == 302, field_error(page(response), "letter")
+    attachment = Attachment.objects.get(application=application)
+    assert (attachment.content_type, attachment.pages) == ("application/pdf", 2)
+
+
+def test_a_pdf_header_after_the_first_1024_bytes_is_not_a_pdf_and_one_before_is_still_checked(officer_client,
+                                                                                             application):
+    _upload_refused(officer_client, application, b" " * 1020 + minimal_pdf(), "letter.pdf", TYPE_MESSAGE)
+    _upload_refused(officer_client, application, b"\r\n" + _pdf(_open_script), "letter.pdf",
+                    "The PDF contains scripts, actions or attached files")
+
+
 def test_upload_over_5_mb_is_refused(officer_client, application):
     content = minimal_pdf() + b"%" * (6 * 1024 * 1024)
     _upload_refused(officer_client, application, content, "letter.pdf", "The file is 6.0 MB; the largest allowed is 5 MB.")
@@ -893,6 +912,32 @@ def test_upload_of_an_encrypted_pdf_is_refused(officer_client, application):
     buffer = io.BytesIO()
     writer.write(buffer)
     _upload_refused(officer_client, application, buffer.getvalue(), "letter.pdf", "The PDF is password-protected.")
+
+
+def _restricted_from_editing(content, algorithm):
+    """``content`` with only an owner password: it opens without one, editing and printing
+    restricted (what many scanners' "secure PDF" and signing tools save)."""
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(content)))
+    writer.encrypt(user_password="", owner_password="office-owner-secret", permissions_flag=0b1111_0000_0100,
+                   algorithm=algorithm)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("algorithm", ["RC4-128", "AES-128", "AES-256"])
+def test_a_pdf_that_opens_without_a_password_is_accepted_and_checked(officer_client, application, algorithm):
+    """Refused as "password-protected" though every reader opens it without asking for one."""
+    content = _restricted_from_editing(minimal_pdf(pages=2), algorithm)
+    assert PdfReader(io.BytesIO(content)).is_encrypted
+    response = upload(officer_client, application, content, name="signed-letter.pdf")
+    assert response.status_code == 302, field_error(page(response), "letter")
+    assert Attachment.objects.get(application=application).pages == 2
+
+
+def test_a_pdf_that_opens_without_a_password_is_still_refused_for_a_script(officer_client, application):
+    _upload_refused(officer_client, application, _restricted_from_editing(_pdf(_open_script), "AES-128"), "letter.pdf",
+                    "The PDF contains scripts, actions or attached files")
 
 
 def test_upload_of_a_long_pdf_is_refused(officer_client, application, settings):

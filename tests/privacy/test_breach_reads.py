@@ -115,6 +115,24 @@ def test_an_actors_reads_lead_to_the_people_whose_pages_they_opened(reads):
     assert "verification:profile 2" in report
 
 
+def test_opening_a_rosters_preview_or_downloading_its_refused_rows_is_a_read_of_the_roster(request_log_file):
+    """The preview lists a roster's refused rows, the download all of them (people's names,
+    addresses and mobile numbers): both are reads of the roster, as a member's record is."""
+    from tests.verification.rosters.helpers import csv_bytes, person, upload
+
+    start = timezone.now() - timedelta(minutes=5)
+    organisation = OrganisationFactory()
+    admin = make_admin(organisation, email="roster.admin@mha.gov.in")
+    roster = upload(organisation, admin, csv_bytes([person(1, **{"Official email": "x@gmail.com"})]))
+    client = Client(REMOTE_ADDR=INTRUDER_IP)
+    client.force_login(admin)
+    assert client.get(f"/verification/rosters/{roster.pk}/").status_code == 200
+    assert client.get(f"/verification/rosters/{roster.pk}/refused-rows.csv").status_code == 200
+    findings = breach_findings(start=start, end=timezone.now() + timedelta(minutes=1), actor=admin.email)
+    assert findings.log.by_route == {"verification:roster": 1, "verification:roster_refusals": 1}
+    assert findings.log.targets == {"rosters.rosterimport": {str(roster.pk)}}
+
+
 def test_an_address_finds_every_account_that_used_it(reads):
     findings = breach_findings(start=reads, end=timezone.now() + timedelta(minutes=1), ip=INTRUDER_IP)
     assert findings.log.reads == 4 and findings.log.by_route["onboarding:queue_step"] == 1

@@ -9,7 +9,14 @@ opening a file made from it could run it). One exception, decided on purpose: th
 mobile column may start with "+" when the whole cell is a mobile number ("+91 98765
 43210"), because that is how numbers are written; any other "+" cell there is
 refused. The list of refusals a person downloads puts an apostrophe before every
-such cell (rosters.export).
+such cell (rosters.export); a file read has those apostrophes taken out first
+(portal.csv_files.as_typed), so that the list, corrected, imports back: its mobile
+numbers as numbers, its formulas refused again.
+
+Letters lost: Excel's plain "CSV (Comma delimited)" writes each letter the computer's
+code page lacks (every Devanagari one) as "?". A cell of only "?" and spaces or
+punctuation, or with "??" where a word was, lost its letters (``letters_lost``): the
+file is refused whole (rosters.services), never imported as "???? ???????".
 """
 
 import datetime
@@ -26,7 +33,7 @@ from email_validator import EmailNotValidError
 from email_validator.rfc_constants import DOT_ATOM_TEXT, EMAIL_MAX_LENGTH
 
 from portal.accounts import official_email
-from portal.csv_files import FORMULA_STARTS
+from portal.csv_files import FORMULA_STARTS, as_typed
 from portal.formats import DATE_INPUT_FORMATS
 from portal.organisations.models import Organisation
 from portal.text import has_visible_characters, single_line
@@ -96,6 +103,7 @@ class CheckedRow:
     superannuation_date: datetime.date | None = None
     problems: list[str] = field(default_factory=list)
     columns: dict[str, list[str]] = field(default_factory=dict)  # kind -> columns concerned
+    letters_lost: bool = False  # a cell's letters were written as "?" (see the module's docstring)
 
 
 def _kept_as_it_is(text: str) -> bool:
@@ -229,18 +237,28 @@ def _formula(key: str, text: str) -> bool:
     return text.startswith(FORMULA_STARTS) and not (key == "mobile" and _MOBILE_CELL.fullmatch(text))
 
 
+def _letters_lost(text: str) -> bool:
+    """Whether ``text`` reads as a cell whose letters were written as "?": "??" in it, or
+    "?" and no letter or digit."""
+    return "??" in text or not any(character.isalnum() for character in text)
+
+
 def _check_cells(line: int, cells: dict[str, object]) -> CheckedRow:
     # The hot loop of an import (every cell of every row): _text inlined for text.
     kept: dict[str, str] = {}
     row = CheckedRow(line=line, cells=kept)
     for key, raw in cells.items():
         if isinstance(raw, str):
+            if "'" in raw:  # as typed, before the portal's download made it inert
+                raw = as_typed(raw)
             text = (raw if _kept_as_it_is(raw) else single_line(raw)).strip()
             source = raw
         else:
             text = _text(raw)
             source = text
         kept[key] = text[:m.RAW_MAX]
+        if "?" in text and _letters_lost(text):
+            row.letters_lost = True
         # The cell as the file had it (a leading tab or carriage return) and as it is kept:
         # a space before "=" (or a control character taken out) must not hide a formula.
         starts = source.startswith(FORMULA_STARTS) or text.startswith(FORMULA_STARTS)
@@ -253,6 +271,13 @@ def _check_cells(line: int, cells: dict[str, object]) -> CheckedRow:
         # A cell of zero-width spaces or joiners looks empty (a plain ASCII one never does).
         if not value or not value.isascii() and not has_visible_characters(value):
             _add(row, "required", key)
+    _check_mobile_and_date(row, cells)
+    return row
+
+
+def _check_mobile_and_date(row: CheckedRow, cells: dict[str, object]) -> None:
+    """The row's mobile number read as the onboarding form reads one, and its date of
+    superannuation as every date field reads a date (a workbook's date as it is)."""
     mobile = row.cells.get("mobile", "")
     if mobile and "formula" not in row.problems:
         try:
@@ -265,7 +290,6 @@ def _check_cells(line: int, cells: dict[str, object]) -> CheckedRow:
             row.superannuation_date = _date(raw_date if not isinstance(raw_date, str) else row.cells["superannuation"])
         except ValueError:
             _add(row, "date_invalid")
-    return row
 
 
 def check_batch(batch: list[tuple[int, dict[str, object]]], *, judge: EmailJudge, own_emails: set[str]) -> list[CheckedRow]:

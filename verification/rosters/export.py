@@ -1,20 +1,27 @@
-"""Files the roster pages offer: the template (CSV and XLSX) and the refused rows of
-an import (CSV). Every cell of a downloaded file that a spreadsheet could read as a
-formula is made inert (portal.csv_files), so that opening the file never runs anything."""
+"""Files the roster pages offer: the template (CSV and XLSX: the header row only) and
+the refused rows of an import (CSV). Every cell of a downloaded file that holds what
+someone typed is made inert (portal.csv_files), so that opening the file never runs
+anything; the portal's own text (a row's number, why it was refused) is written as it is.
+
+The template holds no example row: one left in by an admin who added their people below
+it was imported as a person and mailed an invitation. The rosters page shows the
+example instead (``EXAMPLE``, in the page's language)."""
 
 import csv
 import io
 from collections.abc import Iterator
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from portal import csv_files
 from portal.csv_files import neutralise
 from verification.rosters.parsing import HEADERS
 from verification.rosters.refusals import left_out_because
 
-EXAMPLE = ["Asha Kulkarni", "asha.kulkarni@mahaagri.gov.in", "+91 98765 43210", "Section Officer", "EMP-1042",
-           "Establishment Section", "2041-03-31"]
+# A row of the template as the rosters page shows it, by column.
+EXAMPLE = [gettext_lazy("Asha Kulkarni"), "asha.kulkarni@mahaagri.gov.in", "+91 98765 43210",
+           gettext_lazy("Section Officer"), "EMP-1042", gettext_lazy("Establishment Section"), "2041-03-31"]
 
 
 class _Echo:
@@ -22,15 +29,16 @@ class _Echo:
         return value
 
 
-def _csv_line(writer, values) -> str:
-    return writer.writerow([neutralise(value) for value in values])
+def _csv_line(writer, portals, typed) -> str:
+    """A line of ``portals`` cells (the portal's own text: a row's number, why it was
+    refused) written as they are, then the ``typed`` ones (what the file held) made inert."""
+    return writer.writerow([*portals, *(neutralise(value) for value in typed)])
 
 
 def template_csv() -> bytes:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(HEADERS)
-    writer.writerow(EXAMPLE)
     return (csv_files.UTF8_MARK + out.getvalue()).encode("utf-8")
 
 
@@ -40,7 +48,6 @@ def template_xlsx() -> bytes:
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("Roster")
     sheet.append(HEADERS)
-    sheet.append(EXAMPLE)
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
@@ -48,10 +55,12 @@ def template_xlsx() -> bytes:
 
 def refusals_csv(rows) -> Iterator[str]:
     """The rows left out as CSV lines (streamed): the row's number in the uploaded file,
-    why it was refused (or skipped when applied), and its cells as they were."""
+    why it was refused (or skipped when applied), as the preview says it, and its cells
+    as they were, made inert."""
     writer = csv_files.writer(_Echo())
-    yield csv_files.UTF8_MARK + _csv_line(writer, [_("Row"), _("Why it was refused"), *HEADERS])
+    yield csv_files.UTF8_MARK + _csv_line(writer, [_("Row"), _("Why it was refused"), *HEADERS], [])
     for row in rows.iterator(chunk_size=2000):
-        yield _csv_line(writer, [row.line, left_out_because(row), row.name, row.email, row.mobile, row.designation,
-                                 row.employee_code, row.office, row.superannuation_raw])
+        yield _csv_line(writer, [row.line, left_out_because(row)],
+                        [row.name, row.email, row.mobile, row.designation, row.employee_code, row.office,
+                         row.superannuation_raw])
 

@@ -1,6 +1,7 @@
 """Reading a roster file: CSV (UTF-8, with or without a byte-order mark; comma,
-semicolon or tab) or XLSX (its first sheet, read with openpyxl in read-only mode),
-one row at a time, so that memory does not grow with the file.
+semicolon or tab) or XLSX (its first sheet whose first row names the template's columns,
+read with openpyxl in read-only mode), one row at a time, so that memory does not grow
+with the file.
 
 ``read_roster`` yields ``(line, cells)``: the line as the spreadsheet numbers it (the
 header is line 1) and the cells by column key. A file that cannot be read as a
@@ -22,7 +23,9 @@ from xml.parsers import expat
 
 from django.conf import settings
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
+
+from portal.csv_files import delimiter_of, is_blank
 
 CSV = "csv"
 XLSX = "xlsx"
@@ -82,6 +85,13 @@ _ALIASES.update({"email": "email", "official email address": "email", "mobile nu
                  "superannuation date": "superannuation", "office or unit": "office"})
 
 
+def _missing_columns(header: list[object]) -> list[str]:
+    """The required columns ``header`` does not name, as the file must name them (the
+    template's headers, in English whatever the page's language), quoted."""
+    named = {_ALIASES.get(_header_key(text)) for text in header}
+    return [f"“{column.header}”" for column in COLUMNS if column.required and column.key not in named]
+
+
 def _columns_of(header: list[object]) -> dict[str, int]:
     """{column key: position} from the header row; raises RosterFileError when a
     column is missing or named twice."""
@@ -93,8 +103,7 @@ def _columns_of(header: list[object]) -> dict[str, int]:
         if key in positions:
             raise RosterFileError(_("The column “%(column)s” appears twice in the first row.") % {"column": str(text)})
         positions[key] = position
-    # Named as the file must name them (the template's headers, in English whatever the page's language).
-    missing = [f"“{column.header}”" for column in COLUMNS if column.required and column.key not in positions]
+    missing = _missing_columns(header)
     if missing:
         raise RosterFileError(
             _("The first row must name the columns of the template. Missing: %(columns)s. Download the template and "
@@ -122,10 +131,6 @@ def _cells(row: tuple | list, positions: dict[str, int]) -> dict[str, object]:
     return {key: (row[position] if position < len(row) else None) for key, position in positions.items()}
 
 
-def _is_blank(row) -> bool:
-    return all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in row)
-
-
 def _rows(rows: Iterator, *, empty_message: str, deadline: float | None) -> Iterator[tuple[int, dict[str, object]]]:
     header = None
     line = 0
@@ -133,10 +138,10 @@ def _rows(rows: Iterator, *, empty_message: str, deadline: float | None) -> Iter
     for line, row in enumerate(rows, start=1):
         _out_of_time(deadline)  # each row: the checks and staging of the rows before count too
         row = list(row[:MAX_COLUMNS])
-        if header is None and not _is_blank(row):  # blank lines before it are read past
+        if header is None and not is_blank(row):  # blank lines before it are read past
             header = _columns_of(row)
             continue
-        if _is_blank(row):
+        if is_blank(row):
             blanks += 1
             if blanks > MAX_BLANK_LINES:
                 raise RosterFileError(_("The file has more than %(max)s empty rows: delete the empty rows, or copy "
@@ -224,7 +229,7 @@ def _csv_lines(binary) -> Iterator[list[str]]:
             leading += 1
             first = next(lines, "")
         yield from itertools.repeat([], leading)
-        delimiter = max((",", ";", "\t"), key=first.count)
+        delimiter = delimiter_of(first)
         # The reader reads no further than the end of the row it returns.
         for row in csv.reader(itertools.chain([first], lines), delimiter=delimiter, strict=False):
             lines.row_read()
@@ -241,6 +246,23 @@ def _csv_lines(binary) -> Iterator[list[str]]:
                                 "spreadsheet.")) from exc
     finally:
         text.detach()
+
+
+LETTERS_LOST_NAMED = 10  # rows named in the refusal of a file whose letters were lost
+
+
+def letters_lost(lines: list[int], count: int) -> RosterFileError:
+    """The refusal of a file ``count`` of whose rows have "?" where letters belong (the
+    first of them ``lines``): saved as plain CSV, in a code page without Devanagari."""
+    named = ", ".join(f"{line:,}" for line in lines[:LETTERS_LOST_NAMED]) + (" …" if count > LETTERS_LOST_NAMED else "")
+    return RosterFileError(
+        ngettext("%(n)s row has “?” where letters belong (row %(lines)s): the file was saved as plain CSV, which writes "
+                 "“?” for every Hindi or Marathi letter. In your spreadsheet choose “Save as” and the type “CSV UTF-8 "
+                 "(comma delimited)”, or upload it as an Excel workbook (.xlsx).",
+                 "%(n)s rows have “?” where letters belong (rows %(lines)s): the file was saved as plain CSV, which "
+                 "writes “?” for every Hindi or Marathi letter. In your spreadsheet choose “Save as” and the type “CSV "
+                 "UTF-8 (comma delimited)”, or upload it as an Excel workbook (.xlsx).", count)
+        % {"n": f"{count:,}", "lines": named})
 
 
 def _xlsx_value(value):
@@ -402,9 +424,7 @@ def _xlsx_lines(binary, *, deadline: float | None) -> Iterator[list]:
         raise RosterFileError(_("This file is not an Excel workbook (.xlsx), or it is damaged. Save it again from "
                                 "your spreadsheet.")) from exc
     try:
-        sheet = workbook.worksheets[0]
-        for row in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS):
-            yield [_xlsx_value(value) for value in row]
+        yield from _roster_sheet_rows(workbook, deadline=deadline)
     except RosterFileError:
         raise
     except Exception as exc:
@@ -412,6 +432,41 @@ def _xlsx_lines(binary, *, deadline: float | None) -> Iterator[list]:
                                 "spreadsheet.")) from exc
     finally:
         workbook.close()
+
+
+def _sheet_rows(sheet) -> Iterator[list]:
+    for row in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS):
+        yield [_xlsx_value(value) for value in row]
+
+
+def _roster_sheet_rows(workbook, *, deadline: float | None) -> Iterator[list]:
+    """The rows of the workbook's first sheet whose first row (blank rows before it read
+    past) names the template's columns: an office keeps the roster's sheet among sheets
+    of its own. When none does, RosterFileError names the first sheet that has a row and
+    what it misses; a workbook of empty sheets is empty (``_rows`` says so)."""
+    read = None  # (title, first row) of the first sheet that has a row
+    for sheet in workbook.worksheets:
+        rows = _sheet_rows(sheet)
+        blanks = 0
+        for row in rows:
+            _out_of_time(deadline)
+            if not is_blank(row) or blanks >= MAX_BLANK_LINES:
+                break
+            blanks += 1
+        else:
+            continue  # a sheet of blank rows only, or none
+        if is_blank(row) or not _missing_columns(row):
+            # The roster's sheet (or one of more blank rows than _rows reads past: it says so),
+            # its blank rows given as empty rows, so that the lines after keep their numbers.
+            yield from itertools.chain(itertools.repeat([], blanks), [row], rows)
+            return
+        if read is None:
+            read = (sheet.title, row)
+    if read is not None:
+        title, header = read
+        raise RosterFileError(_("No sheet of this workbook has the template's columns in its first row. Missing on the "
+                                "sheet “%(sheet)s”: %(columns)s. Download the template and copy your rows into it.")
+                              % {"sheet": title, "columns": ", ".join(_missing_columns(header))})
 
 
 def read_roster(binary, *, file_format: str, deadline: float | None = None) -> Iterator[tuple[int, dict[str, object]]]:

@@ -28,9 +28,11 @@ from verification.rosters import checks, retention, staging
 from verification.rosters.models import RosterImport, RosterStatus, RowOutcome
 from verification.rosters.parsing import (
     HEAD_BYTES,
+    LETTERS_LOST_NAMED,
     RosterFileError,
     check_seconds,
     detect_format,
+    letters_lost,
     max_bytes,
     read_roster,
     utf8_bom_check,
@@ -55,9 +57,21 @@ def _sha256(binary: BinaryIO) -> str:
 
 def _checked_batches(binary: BinaryIO, *, organisation: Organisation, file_format: str, own_emails: set[str],
                      deadline: float) -> Iterator[list[checks.CheckedRow]]:
+    """The file's rows, checked a batch at a time; RosterFileError after the last when a
+    row's letters were lost (checks.letters_lost: the file was saved in a code page
+    without them), naming those rows: the rows staged are then rolled back."""
     judge = checks.EmailJudge(organisation)
+    lost, lost_count = [], 0
     for batch in staging.batched(read_roster(binary, file_format=file_format, deadline=deadline)):
-        yield checks.check_batch(batch, judge=judge, own_emails=own_emails)
+        checked = checks.check_batch(batch, judge=judge, own_emails=own_emails)
+        for row in checked:
+            if row.letters_lost:
+                lost_count += 1
+                if len(lost) < LETTERS_LOST_NAMED:
+                    lost.append(row.line)
+        yield checked
+    if lost_count:
+        raise letters_lost(lost, lost_count)
 
 
 # The first of PostgreSQL's two advisory-lock keys: one organisation's roster uploads ("RSTR").
@@ -176,6 +190,14 @@ def _check_and_keep(
                       "verify": roster.verify_count, "invite": roster.invite_count, "change": roster.change_count,
                       "unchanged": roster.unchanged_count, "refused": roster.refused_count})
     return roster
+
+
+def roster_refusals_export_record(*, roster: RosterImport, actor: AnyUser, request: HttpRequest | None = None) -> None:
+    """The audit row of a download of a roster's refused rows (people's names, addresses
+    and mobile numbers): who, which roster, how many rows, as the directory's and the
+    dashboard's exports are recorded (the breach report counts it as an export)."""
+    audit_record(actor=actor, action=AuditAction.ROSTER_REFUSALS_EXPORTED, target=roster, request=request,
+                 new={"organisation": roster.organisation_id, "rows": roster.left_out_count})
 
 
 # Applying -------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from verification.rosters.checks import PROBLEMS
 from verification.rosters.forms import ConfirmForm, InvitationCancelForm, RosterUploadForm
 from verification.rosters.invitations import invitation_accept, invitation_cancel, invitation_resend
 from verification.rosters.models import InvitationStatus, RosterStatus
-from verification.rosters.parsing import RosterFileError
+from verification.rosters.parsing import HEADERS, RosterFileError
 from verification.rosters.receivers import outcome_tell
 from verification.rosters.selectors import (
     address_confirmed_by,
@@ -84,7 +84,8 @@ def rosters(request, pk):
     page = Paginator(rosters_of(organisation), PAGE_SIZE).get_page(request.GET.get("page"))
     status = 400 if request.method == "POST" else 200
     return render(request, "verification/rosters/list.html",
-                  {"organisation": organisation, "form": form, "page": page, "query": ""}, status=status)
+                  {"organisation": organisation, "form": form, "page": page, "query": "",
+                   "example": list(zip(HEADERS, export.EXAMPLE, strict=True))}, status=status)
 
 
 def _problems(roster):
@@ -125,6 +126,7 @@ def roster_refusals(request, pk):
     if roster.rows_removed_at is not None:
         messages.info(request, _("This roster's rows have been removed: there is no list of refusals to download."))
         return redirect("verification:roster", pk=pk)
+    services.roster_refusals_export_record(roster=roster, actor=request.user, request=request)
     response = StreamingHttpResponse(export.refusals_csv(refused_rows(roster)), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="roster-{roster.pk}-refused-rows.csv"'
     response["X-Content-Type-Options"] = "nosniff"

@@ -6,6 +6,7 @@ import datetime
 
 import pytest
 
+from portal.csv_files import as_typed, neutralise
 from portal.text import inert, single_line
 from tests.factories import OrganisationFactory
 from verification.rosters import checks, notifications
@@ -83,10 +84,29 @@ def test_a_cell_that_is_stored_as_a_formula_is_refused_as_one(cell):
     assert row.columns["formula"] == ["designation", "mobile"], repr(cell)
 
 
+@pytest.mark.parametrize(("cell", "lost"), [
+    ("???? ???????", True), ("?????", True), ("?. ?. ?????", True), ("Asha ???????", True), ("????? Section", True),
+    ("?", True), ("? - ?", True), ("????@pune.mahaagri.gov.in", True),
+    ("Asha Kulkarni", False), ("आशा कुलकर्णी", False), ("Clerk?", False), ("Who? Section", False), ("", False),
+])
+def test_a_cell_whose_letters_a_code_page_turned_to_question_marks_is_found(cell, lost):
+    """Excel's plain "CSV (Comma delimited)" writes each letter its code page lacks
+    (every Devanagari one) as "?": a cell of only "?" and spaces or punctuation, or with
+    "??" where a word was, lost its letters."""
+    assert checks._check_cells(2, {"name": cell, "designation": "Clerk"}).letters_lost is lost
+
+
 @pytest.mark.parametrize("cell", ["+91 98765 43210", " +91 98765 43210 ", "+919876543210"])
 def test_a_mobile_number_written_with_a_plus_is_no_formula(cell):
     row = checks._check_cells(2, {"mobile": cell})
     assert "formula" not in row.problems and row.mobile == "+919876543210"
+
+
+@pytest.mark.parametrize("cell", ["+91 98765 43210", "=1+2", "Ram;=cmd|' /C calc'!A0", "Sita, @SUM(1+1)", "\t=1",
+                                  "Desk;\t-2", "O'Brien", "'quoted'", "-12"])
+def test_a_cell_the_refusals_download_made_inert_is_read_as_it_was_typed(cell):
+    assert as_typed(neutralise(cell)) == cell
+    assert checks._check_cells(2, {"designation": neutralise(cell)}).cells["designation"] == checks._text(cell)
 
 
 @pytest.mark.parametrize("cell", ["0091 98765 43210", "91-9876543210", "098765 43210"])

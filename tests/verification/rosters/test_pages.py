@@ -13,10 +13,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from portal.audit.models import AuditAction, AuditEvent
 from portal.csv_files import FORMULA_STARTS as FORMULA_START
 from tests.html_tree import html_problems
+from tests.html_tree import page as page_tree
 from tests.verification.helpers import make_admin, signed_in
 from tests.verification.rosters.helpers import csv_bytes, person, upload, xlsx_bytes
 from verification.rosters import services
-from verification.rosters.models import Invitation, RosterImport, RosterStatus
+from verification.rosters.models import Invitation, RosterImport, RosterRow, RosterStatus
+from verification.rosters.parsing import HEADERS, RosterFileError
 
 pytestmark = pytest.mark.django_db
 
@@ -95,6 +97,41 @@ def test_the_refusals_download_is_kept_out_of_caches(world):
     assert {"no-store", "private"} <= set(response["Cache-Control"].split(", ")), response.get("Cache-Control")
 
 
+def test_the_refusals_download_is_audited_as_every_export_of_peoples_details(world):
+    """The refused rows are up to 100,000 people's names, addresses and mobile numbers:
+    the download is in the audit log as the directory's, the dashboard's and the role
+    report's exports are (an action the breach report counts as an export), with the
+    roster and the number of rows, in the roster's organisation's log."""
+    from portal.privacy.breach import EXPORT_ACTIONS_CONTAIN
+
+    roster = upload(world["office"], world["admin_office"], csv_bytes([
+        person(1, **{"Official email": "x@gmail.com"}), person(2, Mobile="12"), person(3)]))
+    response = signed_in(world["superadmin"]).get(f"/verification/rosters/{roster.pk}/refused-rows.csv")
+    assert response.status_code == 200
+    b"".join(response.streaming_content)
+    event = AuditEvent.objects.get(action=AuditAction.ROSTER_REFUSALS_EXPORTED)
+    assert EXPORT_ACTIONS_CONTAIN in event.action
+    assert event.actor_id == world["superadmin"].pk
+    assert (event.target_type, event.target_id) == ("rosters.rosterimport", str(roster.pk))
+    assert event.new_values == {"organisation": world["office"].pk, "rows": 2}
+
+
+def test_the_reason_in_the_refusals_download_reads_as_on_the_preview(world):
+    """The reason is the portal's own sentence, not a cell a user typed: "(it starts with
+    =, +, -, @ or a tab)" came out as "(it starts with =, '+, '-, '@ or a tab)"."""
+    from verification.rosters.refusals import left_out_because
+
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1, Name="=1+2", Office="Desk; -2")]))
+    row = RosterRow.objects.get(roster=roster, line=2)
+    client = signed_in(world["admin_office"])
+    rows = list(csv.reader(io.StringIO(
+        b"".join(client.get(f"/verification/rosters/{roster.pk}/refused-rows.csv").streaming_content).decode("utf-8-sig"))))
+    assert rows[1][1] == left_out_because(row)
+    assert "(it starts with =, +, -, @ or a tab): name." in rows[1][1]
+    assert rows[1][2:] == ["'=1+2", "person1@pune.mahaagri.gov.in", "9876500001", "Clerk", "E00001", "Desk; '-2",
+                           "2041-03-31"]  # what was typed, inert
+
+
 def test_the_refusals_download_is_inert_where_a_spreadsheet_splits_on_semicolons(world):
     """Excel in many locales splits a CSV line on semicolons: a cell "Ram;=cmd|..." left
     unquoted became two cells, the second a formula. Every cell is quoted now, and a
@@ -114,6 +151,32 @@ def test_the_refusals_download_is_inert_where_a_spreadsheet_splits_on_semicolons
     rows = list(csv.reader(io.StringIO(body)))
     assert [row[2] for row in rows[1:]] == ["Ram;'=cmd|' /C calc'!A0", "Sita, '@SUM(1+1)"]
     assert all(line.startswith('"') for line in body.splitlines())
+
+
+def test_the_refusals_download_corrected_imports_back(world):
+    """The download writes a mobile "+91 98765 43210" (as the template writes it) as "+919876543210", with the
+    apostrophe that keeps a spreadsheet from running it; corrected and uploaded again, the
+    file was refused as "not a 10-digit Indian mobile number". The apostrophes the portal
+    added are taken out when a file is read: a formula stays refused as one."""
+    roster = upload(world["office"], world["admin_office"], csv_bytes([
+        person(1, Mobile="+91 98765 43210", **{"Official email": "p1@gmail.com"}),
+        person(2, Name="Sita, @SUM(1+1)", **{"Official email": "p2@gmail.com"}),
+        person(3, Name="=1+2")]))
+    assert roster.refused_count == 3
+    client = signed_in(world["admin_office"])
+    body = b"".join(client.get(f"/verification/rosters/{roster.pk}/refused-rows.csv").streaming_content)
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    header = rows[0]
+    assert rows[1][header.index("Mobile")] == "'+919876543210"
+    rows[1][header.index("Official email")] = "person1@pune.mahaagri.gov.in"  # the corrections
+    rows[2][header.index("Official email")] = "person2@pune.mahaagri.gov.in"
+    out = io.StringIO()
+    csv.writer(out, quoting=csv.QUOTE_ALL).writerows([row[2:] for row in rows])
+    again = upload(world["office"], world["admin_office"], ("\ufeff" + out.getvalue()).encode())
+    refused = dict(RosterRow.objects.filter(roster=again).values_list("line", "problems"))
+    assert refused == {2: "", 3: "", 4: "formula:name"}
+    assert dict(RosterRow.objects.filter(roster=again).values_list("line", "mobile"))[2] == "+919876543210"
+    assert RosterRow.objects.get(roster=again, line=3).name == "Sita, @SUM(1+1)"
 
 
 def test_a_running_import_polls_and_says_how_far_it_got(world):
@@ -240,8 +303,51 @@ def test_templates_download_and_read_back(world):
         "Name,Official email,Mobile,Designation,Employee code,Office,Date of superannuation")
     workbook = client.get("/verification/rosters/template.xlsx")
     assert workbook.content[:4] == b"PK\x03\x04"
-    roster = upload(world["office"], world["admin_office"], workbook.content, name="roster-template.xlsx")
+    roster = upload(world["office"], world["admin_office"], _filled(workbook.content, [person(1)]),
+                    name="roster-template.xlsx")
     assert roster.row_count == 1 and roster.refused_count == 0
+
+
+def _filled(workbook_bytes, rows):
+    """The template workbook with ``rows`` added below its header, as an admin fills it in."""
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(io.BytesIO(workbook_bytes))
+    sheet = workbook.worksheets[0]
+    for row in rows:
+        sheet.append([row[cell.value] for cell in sheet[1]])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("name", ["roster-template.csv", "roster-template.xlsx"])
+def test_the_template_uploaded_unchanged_invites_nobody(world, name):
+    """The template's example row (asha.kulkarni@mahaagri.gov.in) imported as a person: an
+    admin who added their people below it invited that address too. The template is its
+    header only; the example is shown on the rosters page, in the page's language."""
+    client = signed_in(world["admin_office"])
+    template = client.get(f"/verification/rosters/{name.replace('roster-', '')}").content
+    with pytest.raises(RosterFileError, match="a header row but no people below it"):
+        upload(world["office"], world["admin_office"], template, name=name)
+    assert not RosterImport.objects.exists() and not Invitation.objects.exists()
+
+
+@pytest.mark.parametrize(("language", "example"), [
+    ("en", ["Asha Kulkarni", "asha.kulkarni@mahaagri.gov.in", "+91 98765 43210", "Section Officer", "EMP-1042",
+            "Establishment Section", "2041-03-31"]),
+    ("hi", ["आशा कुलकर्णी", "asha.kulkarni@mahaagri.gov.in", "+91 98765 43210", "अनुभाग अधिकारी", "EMP-1042",
+            "स्थापना अनुभाग", "2041-03-31"]),
+    ("mr", ["आशा कुलकर्णी", "asha.kulkarni@mahaagri.gov.in", "+91 98765 43210", "कक्ष अधिकारी", "EMP-1042",
+            "आस्थापना शाखा", "2041-03-31"]),
+])
+def test_the_rosters_page_shows_a_row_of_the_template_for_example(world, language, example):
+    client = signed_in(world["admin_office"])
+    client.cookies["django_language"] = language
+    tree = page_tree(client.get(f"/verification/organisations/{world['office'].pk}/rosters/"))
+    table = tree.by_id("roster-example")
+    assert [cell.squashed_text() for cell in table.find_all("th")] == HEADERS
+    assert [cell.squashed_text() for cell in table.find_all("td")] == example
 
 
 # The permission matrix: an admin of organisation A (the office) and of B (another

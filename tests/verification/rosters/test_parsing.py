@@ -10,6 +10,7 @@ import zipfile
 
 import openpyxl.xml
 import pytest
+from django.utils import translation
 from openpyxl import Workbook
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
@@ -64,6 +65,46 @@ def test_xlsx_values_dates_and_numbers():
     assert cells["mobile"] == "9876500001"
     assert cells["employee_code"] == "1042"
     assert cells["superannuation"] == datetime.date(2041, 3, 31)
+
+
+def _workbook(*sheets):
+    """A workbook of ``sheets``: (title, rows) each."""
+    workbook = Workbook(write_only=True)
+    for title, rows in sheets:
+        sheet = workbook.create_sheet(title)
+        for row in rows:
+            sheet.append(row)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+ROSTER_ROWS = [HEADERS, [person(1)[header] for header in HEADERS]]
+
+
+def test_a_workbook_whose_roster_is_not_its_first_sheet_is_read_from_the_sheet_that_names_the_columns():
+    """An office copies the template's sheet into its staff workbook, after sheets of its
+    own: only the first sheet was read, refused as "The first row must name the columns of
+    the template", which the person, looking at the roster's sheet, saw it did."""
+    content = _workbook(("Staff strength", [["Sanctioned posts", 42]]), ("Notes", []),
+                        ("Roster", [[], *ROSTER_ROWS]), ("Roster (old)", ROSTER_ROWS))
+    (line, cells), = rows_of(content, XLSX)
+    assert line == 3 and cells["email"] == "person1@pune.mahaagri.gov.in"
+
+
+def test_a_workbook_with_no_sheet_naming_the_columns_is_refused_naming_the_sheet_read():
+    content = _workbook(("Notes", []), ("Staff strength", [["Name", "Official email"], ["A", "a@mha.gov.in"]]),
+                        ("Posts", [["Sanctioned posts", 42]]))
+    with pytest.raises(RosterFileError) as refused:
+        rows_of(content, XLSX)
+    assert str(refused.value) == (
+        "No sheet of this workbook has the template's columns in its first row. Missing on the sheet “Staff "
+        "strength”: “Mobile”, “Designation”, “Employee code”, “Office”. Download the template and copy your rows "
+        "into it.")
+    with translation.override("mr"), pytest.raises(RosterFileError, match="शीट “Staff strength” मध्ये नाहीत"):
+        rows_of(content, XLSX)
+    with pytest.raises(RosterFileError, match="The file is empty"):
+        rows_of(_workbook(("Sheet1", []), ("Sheet2", [[None, " "]])), XLSX)
 
 
 def test_a_formula_in_an_xlsx_cell_is_read_as_the_formula_not_its_value():

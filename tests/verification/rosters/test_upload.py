@@ -132,6 +132,19 @@ def test_a_malformed_file_keeps_nothing(world, content, name, message):
     assert not AuditEvent.objects.filter(action=AuditAction.ROSTER_UPLOADED).exists()
 
 
+def test_a_roster_whose_letters_became_question_marks_is_refused_naming_its_rows(world):
+    """Saved by Excel as plain "CSV (Comma delimited)", every Devanagari letter is "?":
+    the rows passed, and invitations would have gone to "???? ???????"."""
+    rows = [person(1), person(2, Name="???? ???????"), person(3, Designation="????? ???????"),
+            person(4, Office="??????? ????"), person(5)]
+    with pytest.raises(RosterFileError) as refused:
+        upload(world["office"], world["admin_office"], csv_bytes(rows, bom=False))
+    assert str(refused.value).startswith("3 rows have “?” where letters belong (rows 3, 4, 5)")
+    assert "“CSV UTF-8 (comma delimited)”" in str(refused.value)
+    assert not RosterImport.objects.exists() and not RosterRow.objects.exists()
+    assert not Invitation.objects.exists()
+
+
 def test_too_many_rows_keeps_nothing_even_after_staging_some(world, settings):
     settings.ROSTER_MAX_ROWS = 5
     with pytest.raises(RosterFileError, match="more than 5 rows"):
