@@ -34,7 +34,7 @@ from portal.permissions import (
     organisations_in_scope,
     watched_jurisdictions,
 )
-from portal.text import single_line
+from portal.text import as_searched, single_line
 
 SEARCH_MIN_LENGTH = 3
 SEARCH_MAX_LENGTH = 254
@@ -158,7 +158,8 @@ def organisations_managed(viewer: AnyUser, *, query: str = "") -> QuerySet[Organ
     is given, those named or short-coded as typed first (a superadmin manages every
     organisation: theirs is a search of two characters or more)."""
     found = organisations_for_role_admin(viewer)
-    query = single_line(query or "").strip()[:100]  # no control characters (PostgreSQL refuses NUL in text)
+    # No control characters (PostgreSQL refuses NUL in text), nor invisible ones pasted with the words.
+    query = as_searched(single_line(query or "")).strip()[:100]
     order = ["name", "id"]
     if query:
         found = found.filter(Q(name__icontains=query) | Q(name_local__icontains=query) | Q(short_code__iexact=query))

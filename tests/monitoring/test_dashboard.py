@@ -442,6 +442,15 @@ def test_the_organisation_search_finds_an_organisation_by_its_name_in_hindi_or_i
     assert "District Agriculture Office, Pune" in html and "Agriculture Department, Maharashtra" not in html
 
 
+def test_the_organisation_search_drops_invisible_characters_pasted_with_the_words(world):
+    """A name copied from a web page or a chat carries invisible characters (a zero-width
+    space, a left-to-right mark): dropped from what is searched, as every search does."""
+    client = signed_in(world["state_admin_mh"])
+    html = client.get("/monitoring/", {"q": "\u200bAgriculture\u200e Department"}).content.decode()
+    assert "Agriculture Department, Maharashtra" in html and "Health Department, Maharashtra" not in html
+    assert [row[0] for row in exported(client, "?q=MH-\u200bAGRI")[1:]] == ["Agriculture Department, Maharashtra"]
+
+
 def _admin_of_offices(count, email):
     """An account made the first admin of ``count`` offices not one below another (a
     state's nodal officer who onboarded each district office), as organisation_activate

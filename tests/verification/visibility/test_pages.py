@@ -16,7 +16,7 @@ from tests.verification.visibility.conftest import VALUES, VIEWERS, client_of, l
 from verification.models import GovernmentProfile, VerificationStatus
 from verification.visibility import rules
 from verification.visibility.models import Audience, PersonalVisibility, ProfileField, VisibilityPolicy
-from verification.visibility.rules import visible_profile
+from verification.visibility.rules import normalise_search, visible_profile
 
 pytestmark = pytest.mark.django_db
 
@@ -219,6 +219,23 @@ def test_the_directory_takes_any_search(people, who, query):
     html = response.content.decode()
     assert not html_problems(html)
     assert f'href="/people/{people["profile"].pk}/"' not in html  # none of these matches the person
+
+
+# Invisible characters that a name copied from a web page, a document or a chat carries with
+# it: a zero-width space, a left-to-right mark, a byte order mark, a word joiner, a soft hyphen.
+PASTED_INVISIBLE = ["\u200b", "\u200e", "\ufeff", "\u2060", "\u00ad"]
+
+
+@pytest.mark.parametrize("invisible", PASTED_INVISIBLE, ids=lambda c: f"U+{ord(c):04X}")
+def test_the_directory_finds_the_words_pasted_with_an_invisible_character(people, invisible):
+    """The same word with an invisible character before or in it (format characters, drawn
+    as nothing) found nobody; they are dropped from what is searched, as pasted. The joiners
+    (U+200C, U+200D), which Devanagari writes words with, are kept."""
+    set_policy(people["home"], {ProfileField.NAME: Audience.PUBLIC})
+    for typed in (f"quillfeath{invisible}", f"{invisible}quill{invisible}feath"):
+        html = client_of(people, "anonymous").get("/people/", {"q": typed}).content.decode()
+        assert f'href="/people/{people["profile"].pk}/"' in html, typed
+    assert normalise_search(f"क्\u200dष{invisible} रवि\u200c") == "क्\u200dष रवि\u200c"
 
 
 @pytest.mark.parametrize("query", ["quill%feath", "quill_eather", "zorawar%"])
