@@ -50,6 +50,26 @@ def test_an_organisation_named_with_a_nukta_is_found_by_the_parent_search_either
     assert [found.short_code for found in organisation_search(query=f"{typed_way}िला परिषद")] == ["ZP-PUNE"]
 
 
+@pytest.mark.django_db
+@WAYS
+def test_the_django_admin_finds_an_account_by_a_name_typed_either_way(stored_way, typed_way):
+    """The admin's search of accounts compared what was typed as typed: "ज़फ़र" typed with
+    "ज़" as one character (U+095B) did not find the name stored composed."""
+    from django.test import Client
+
+    from tests.onboarding.approval_helpers import second_factor_given, with_totp
+
+    UserFactory(email="zafar@mahaagri.gov.in", full_name=f"{stored_way}फ़र अली")
+    UserFactory(email="jafar@mahaagri.gov.in", full_name="जफ़र अली")
+    root = UserFactory(email="root@nic.in", is_superuser=True, is_staff=True)
+    with_totp(root)
+    client = Client()
+    client.force_login(root)
+    second_factor_given(client, root)
+    html = client.get("/admin/accounts/user/", {"q": f"{typed_way}फ़र"}).content.decode()
+    assert "zafar@mahaagri.gov.in" in html and "jafar@mahaagri.gov.in" not in html
+
+
 # Format characters (Unicode category Cf) that text copied from a web page, a document or a
 # chat carries with its words, drawn as nothing: a zero-width space, left-to-right and
 # right-to-left marks, a byte order mark, a word joiner, a soft hyphen, an Arabic letter mark.
