@@ -2,6 +2,7 @@
 page, a person's own choices, and an organisation's policy (its admins). What a page
 shows of a person comes from rules.visible_profile(s), never from the model."""
 
+import math
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -32,6 +33,7 @@ from verification.visibility.selectors import (
     EXPORTS_PER_HOUR,
     MAX_PAGES,
     PAGE_SIZE,
+    directory_found_count,
     directory_search,
     held_profile_of,
 )
@@ -76,9 +78,11 @@ def _search_refused(request, viewer):
 @require_http_methods(["GET"])
 def directory(request):
     """Search the people verified on the portal; each shown as the viewer may see them. Each
-    search is counted (``_search_refused``): past its limit, a 429 page and nothing searched."""
+    search is counted (``_search_refused``): past its limit, a 429 page and nothing searched.
+    A page past the last one of a search (none found there, some before it) says on which
+    page the results end, and links to it."""
     form = DirectorySearchForm(request.GET or None)
-    query, people, page, more = "", [], _page_number(request), False
+    query, people, page, more, last_page = "", [], _page_number(request), False, None
     viewer = viewer_of(request.user)
     if form.is_bound and form.is_valid():
         query = normalise_search(form.cleaned_data["q"])
@@ -86,9 +90,12 @@ def directory(request):
             return refused
         found = directory_search(request.user, query, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1)
         people, more = found[:PAGE_SIZE], len(found) > PAGE_SIZE and page < MAX_PAGES
+        if not found and page > 1:
+            before = directory_found_count(request.user, query, most=(page - 1) * PAGE_SIZE)
+            last_page = math.ceil(before / PAGE_SIZE) or None
     return render(request, "visibility/directory.html", {
         "form": form, "query": query, "searched": has_searchable_word(query), "people": people, "page": page, "more": more,
-        "verified_viewer": viewer.verified, "page_size": PAGE_SIZE,
+        "last_page": last_page, "verified_viewer": viewer.verified, "page_size": PAGE_SIZE,
     })
 
 

@@ -67,6 +67,15 @@ def test_directory_query_count(people, found, who, django_assert_num_queries):
 
 
 @pytest.mark.parametrize("who", list(QUERIES))
+def test_directory_page_past_the_last_query_count(people, found, who, django_assert_num_queries):
+    """A page past the last one of a search counts the people found before it (one more
+    query, at most as many rows as the pages before it hold) to say where the results end."""
+    response = count(client_of(people, who), "/people/?q=testperson&page=4", QUERIES[who] + SEARCH_COUNTED + 1,
+                     django_assert_num_queries)
+    assert "There are no results on this page" in response.content.decode()
+
+
+@pytest.mark.parametrize("who", list(QUERIES))
 def test_person_page_query_count(people, found, who, django_assert_num_queries):
     count(client_of(people, who), f"/people/{people['profile'].pk}/", QUERIES[who], django_assert_num_queries)
 
