@@ -18,19 +18,12 @@ from ninja.security import HttpBearer
 from redis import Redis
 
 from api.models import ApiClient
-from api.ratelimit import (
-    COUNTER_SECONDS,
-    rate_key,
-    rate_limit_wait,
-    rate_wait,
-    rate_window,
-    refused_count_wait,
-    refused_wait,
-)
+from api.ratelimit import rate_key, rate_limit_wait, rate_wait, refused_count_wait, refused_wait
 from api.selectors import REVOKED, client_by_token, client_cache_key
 from api.services import LAST_USED_RESOLUTION, api_client_last_use_record, api_client_used, used_key
 from api.tokens import looks_like_token, token_hash
 from portal.client import client_digest, client_network
+from portal.limits import MINUTE_COUNTER_SECONDS, minute_window
 from portal.rediscache import cache_redis
 
 # KEYS: the client's cache entry, its counter of this minute, its last-use marker;
@@ -96,9 +89,9 @@ def checked_in_redis(digest: str, now: float) -> tuple[ApiClient, int, bool] | N
         return None
     client = backend.client()
     keys = [backend.make_and_validate_key(key)
-            for key in (client_cache_key(digest), rate_key(digest, rate_window(now)), used_key(digest))]
+            for key in (client_cache_key(digest), rate_key(digest, minute_window(now)), used_key(digest))]
     script = _check_script(client)
-    found = script(keys=keys, args=[COUNTER_SECONDS, int(LAST_USED_RESOLUTION.total_seconds()),
+    found = script(keys=keys, args=[MINUTE_COUNTER_SECONDS, int(LAST_USED_RESOLUTION.total_seconds()),
                                     settings.API_RATE_PER_MINUTE, REVOKED])
     if not found:
         return None

@@ -13,20 +13,15 @@ trip (api.auth) before the client is known.
 Requests whose token is refused (none, malformed, unknown, revoked) are counted the
 same way per client address (``API_REFUSED_PER_MINUTE``): past it, the address's
 requests whose token would have to be looked up are answered 429 until the minute ends
-(api.auth), so that nobody can make the portal look tokens up (or guess at them) without end."""
+(api.auth), so that nobody can make the portal look tokens up (or guess at them) without end.
+The minute's counters are portal.limits' (``minute_counted``), as other limits a minute are."""
 
-import math
 import time
 
 from django.conf import settings
 from django.core.cache import cache
 
-WINDOW_SECONDS = 60
-COUNTER_SECONDS = WINDOW_SECONDS + 5  # a counter outlives its minute a little
-
-
-def rate_window(now: float) -> int:
-    return int(now // WINDOW_SECONDS)
+from portal.limits import minute_counted, minute_wait, minute_window
 
 
 def rate_key(subject: str | int, window: int) -> str:
@@ -34,33 +29,19 @@ def rate_key(subject: str | int, window: int) -> str:
     return f"api-rate:{subject}:{window}"
 
 
-def window_wait(now: float) -> int:
-    """The seconds (at least 1) from ``now`` to the next minute, when a counter starts again."""
-    return max(1, math.ceil((rate_window(now) + 1) * WINDOW_SECONDS - now))
-
-
 def rate_wait(count: int, now: float) -> int:
     """0 if the ``count``-th request of the minute of ``now`` may be answered, else the
     seconds to wait (at least 1) before the client's next request will be."""
     if count <= settings.API_RATE_PER_MINUTE:
         return 0
-    return window_wait(now)
-
-
-def _counted(key: str) -> int:
-    """The minute's counter ``key`` counted once more: its new value."""
-    try:
-        return cache.incr(key)  # most requests: the minute's counter exists
-    except ValueError:
-        # The first request of the minute (or two at once: one adds, the other increments).
-        return 1 if cache.add(key, 1, timeout=COUNTER_SECONDS) else cache.incr(key)
+    return minute_wait(now)
 
 
 def rate_limit_wait(subject: str | int, *, now: float | None = None) -> int:
     """Count one request of the client (``subject``: its token's hash); 0 if it may be
     answered, else the seconds to wait (at least 1) before the client's next request will be."""
     now = time.time() if now is None else now
-    return rate_wait(_counted(rate_key(subject, rate_window(now))), now)
+    return rate_wait(minute_counted(rate_key(subject, minute_window(now))), now)
 
 
 def refused_key(address: str, window: int) -> str:
@@ -71,14 +52,14 @@ def refused_key(address: str, window: int) -> str:
 def refused_count_wait(address: str, *, now: float) -> int:
     """Count one request from ``address`` whose token was refused; 0 while the minute's
     count is within API_REFUSED_PER_MINUTE (a 401), else the seconds to wait (a 429)."""
-    if _counted(refused_key(address, rate_window(now))) <= settings.API_REFUSED_PER_MINUTE:
+    if minute_counted(refused_key(address, minute_window(now))) <= settings.API_REFUSED_PER_MINUTE:
         return 0
-    return window_wait(now)
+    return minute_wait(now)
 
 
 def refused_wait(address: str, *, now: float) -> int:
     """Before a token is looked up (nothing counted): 0 while ``address`` has had fewer than
     API_REFUSED_PER_MINUTE tokens refused this minute, else the seconds to wait."""
-    if (cache.get(refused_key(address, rate_window(now))) or 0) < settings.API_REFUSED_PER_MINUTE:
+    if (cache.get(refused_key(address, minute_window(now))) or 0) < settings.API_REFUSED_PER_MINUTE:
         return 0
-    return window_wait(now)
+    return minute_wait(now)

@@ -361,11 +361,13 @@ TABLE_COLUMNS = ("id", "name", "short_code", "state", "level", "status", "activa
 def _filtered_query(shape: ScopeShape, searched: bool, by_state: bool, by_status: bool, sort: str,
                     **values) -> QuerySet[Organisation]:
     """The organisations of a scope of ``shape`` (its markers in ``values``), filtered by what
-    was asked (the search's patterns, the state, the status in ``values``), with their
+    was asked (the search's patterns: the name in English or the local language, the short
+    code; the state, the status in ``values``), with their
     verified and waiting users, in the order ``sort`` names."""
     rows = _organisations(shape, values)
     if searched:
         rows = rows.filter(Q(PreparedIContains(F("name"), values["name_pattern"]))
+                           | Q(PreparedIContains(F("name_local"), values["name_pattern"]))
                            | Q(PreparedIExact(F("short_code"), values["code"])))
     if by_state:
         rows = rows.filter(state=values["state"])

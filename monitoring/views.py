@@ -32,7 +32,7 @@ from portal.limits import next_hourly, shown_from
 from portal.organisations.models import Level, Organisation, OrganisationStatus
 from portal.organisations.states import JURISDICTION_CHOICES, State
 from portal.permissions import RULES, is_auditor, is_superadmin, may_change_organisation_status
-from portal.text import composed
+from portal.text import as_searched
 
 PAGE_SIZE = 25
 AUDIT_PAGE_SIZE = 50
@@ -64,7 +64,7 @@ def _filters(form: DashboardFilterForm) -> selectors.OrganisationFilters:
         return selectors.OrganisationFilters()
     form.is_valid()
     data = form.cleaned_data
-    return selectors.OrganisationFilters(query=composed(data.get("q", "").strip()), state=data.get("state", ""),
+    return selectors.OrganisationFilters(query=as_searched(data.get("q", "")).strip(), state=data.get("state", ""),
                                          status=data.get("status", ""), sort=data.get("sort") or selectors.DEFAULT_SORT)
 
 

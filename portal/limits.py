@@ -1,7 +1,9 @@
 """Limits on what one account can make the portal do: mail someone, fill a queue,
 store a file, download a costly file. Each service counts its own rows (what it did, or
 the audit rows of it) over a window, a day unless it says otherwise; this is the shared
-arithmetic."""
+arithmetic. Requests a minute (of an API client, from a client address) are counted in
+the shared cache instead (``minute_counted``)."""
+import math
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -133,3 +135,40 @@ def hourly_slot_give_back(kind: str, user_pk: int | str, limit: int) -> None:
     taken = cache.get_many([f"{kind}:{user_pk}:{slot}" for slot in range(limit)])
     if taken:
         cache.delete(max(taken, key=taken.__getitem__))
+
+
+# Requests a minute, counted in the shared cache (every worker and machine: Redis in
+# production, the database cache in the embedded default). A fixed window of one minute, its
+# counter named after the minute (so a counter is only ever touched during its own minute,
+# and expires after it): the first request of a minute adds it, the others increment it.
+MINUTE_SECONDS = 60
+MINUTE_COUNTER_SECONDS = MINUTE_SECONDS + 5  # a counter outlives its minute a little
+
+
+def minute_window(now: float) -> int:
+    """The minute of ``now`` (seconds since the epoch), which names its counters."""
+    return int(now // MINUTE_SECONDS)
+
+
+def minute_wait(now: float) -> int:
+    """The seconds (at least 1) from ``now`` to the next minute, when a counter starts again."""
+    return max(1, math.ceil((minute_window(now) + 1) * MINUTE_SECONDS - now))
+
+
+def minute_counted(key: str) -> int:
+    """The minute's counter ``key`` counted once more: its new value."""
+    try:
+        return cache.incr(key)  # most requests: the minute's counter exists
+    except ValueError:
+        # The first request of the minute (or two at once: one adds, the other increments).
+        return 1 if cache.add(key, 1, timeout=MINUTE_COUNTER_SECONDS) else cache.incr(key)
+
+
+def per_minute_wait(counter: str, limit: int, *, now: float | None = None) -> int:
+    """Count one request against ``counter`` (what is limited, and for whom: no address
+    in it, a digest of one) this minute; 0 while the minute's count is within ``limit``,
+    else the seconds to wait (at least 1) until the next minute, when it is answered again."""
+    now = time.time() if now is None else now
+    if minute_counted(f"{counter}:{minute_window(now)}") <= limit:
+        return 0
+    return minute_wait(now)

@@ -625,6 +625,15 @@ API_CLIENTS_PER_ORGANISATION = env_number("API_CLIENTS_PER_ORGANISATION", 5, 1, 
 # unknown, revoked): past it, 429, and no token from there is looked up until the minute ends.
 API_REFUSED_PER_MINUTE = env_number("API_REFUSED_PER_MINUTE", 30, 1, 1_000_000)
 
+# The directory of people (verification/visibility) ----------------------------------
+# Searches a minute from one client address (an IPv6 client's /64 network), signed out or
+# not verified, counted in the cache: the directory is open to everyone and each search
+# costs the database (bench/README.md); past it, 429 until the minute ends. A verified
+# government user signed in is counted on their own account instead (the people of an
+# office share its address), up to DIRECTORY_SEARCHES_PER_MINUTE_VERIFIED.
+DIRECTORY_SEARCHES_PER_MINUTE = env_number("DIRECTORY_SEARCHES_PER_MINUTE", 30, 1, 1_000_000)
+DIRECTORY_SEARCHES_PER_MINUTE_VERIFIED = env_number("DIRECTORY_SEARCHES_PER_MINUTE_VERIFIED", 60, 1, 1_000_000)
+
 # Verification lifecycle (verification/lifecycle.py) ---------------------------
 # Each verified person confirms every VERIFICATION_RECONFIRM_DAYS that their official
 # address still reaches them: one reminder this many days before the grace period

@@ -59,6 +59,21 @@ def composed(value: str) -> str:
     return unicodedata.normalize("NFC", value)
 
 
+# The zero-width non-joiner and joiner: Devanagari and the other Indian scripts write words
+# with them (a half form, a conjunct shown apart), so a search keeps them.
+_JOINERS = frozenset("\u200c\u200d")
+
+
+def as_searched(value: str) -> str:
+    """``value`` as every search takes what is typed: composed (``composed``), without the
+    format characters (Unicode category Cf: the zero-width space, the left-to-right and
+    right-to-left marks, the byte order mark, the word joiner, the soft hyphen) that text
+    copied from a web page, a document or a chat carries with its words, drawn as nothing,
+    which no stored name holds between its letters: with them a search found nobody. The
+    joiners (``_JOINERS``) stay."""
+    return composed("".join(char for char in value if char in _JOINERS or unicodedata.category(char) != "Cf"))
+
+
 def has_control_characters(value: str) -> bool:
     """Whether ``value`` holds a character ``single_line`` would take out or replace: a
     line break, a tab or another control character (NUL among them: PostgreSQL refuses

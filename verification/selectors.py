@@ -30,7 +30,7 @@ from portal.permissions import (
     is_auditor,
     is_superadmin,
 )
-from portal.text import composed
+from portal.text import as_searched
 from verification.models import (
     CAUSED_REVOCATIONS,
     HELD_STATUSES,
@@ -65,7 +65,7 @@ def organisations_to_join(*, query: str = "", state: str = "", limit: int = SEAR
     language), short code, and state or UT; public names only, those named or short-coded
     as typed first, then by name. Nothing until a query of two characters or a state is
     given."""
-    query = composed((query or "").strip())[:100]  # as names are stored: a nukta typed either way
+    query = as_searched(query or "").strip()[:100]  # as names are stored: a nukta typed either way, no invisible character
     state = state if state in State.values else ""
     if len(query) < 2 and not state:
         return Organisation.objects.none()

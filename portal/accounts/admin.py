@@ -39,6 +39,7 @@ from portal.organisations.services import (
 )
 from portal.permissions import gave_code_lately, holds_object_role, is_superadmin
 from portal.privacy.requests import person_held
+from portal.text import as_searched
 
 ACCESS_FLAGS = ("is_active", "is_staff", "is_superuser")
 # What makes an account staff or superuser, or gives it permissions: changed in the admin only
@@ -285,6 +286,13 @@ class UserAdmin(LegalHoldMixin, RoleHolderDeletionMixin, AuditedDeletionMixin, B
     # Shown, not edited: the retention run erases an account never verified and unused for a
     # year by these dates, so one backdated here was erased with nothing naming who did it.
     readonly_fields = ["last_login", "date_joined"]
+
+    def get_search_results(self, request, queryset, search_term):
+        """Names are stored composed (portal.text): the words typed are searched composed too
+        (a nukta typed as one character, U+095B, finds the name stored as the letter and
+        the nukta), without the invisible characters pasted with them, as every search of
+        the portal takes its words (``as_searched``)."""
+        return super().get_search_results(request, queryset, as_searched(search_term))
 
     def get_readonly_fields(self, request, obj=None):
         # An account's address is shown, not edited: it changes only through the account's

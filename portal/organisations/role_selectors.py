@@ -34,7 +34,7 @@ from portal.permissions import (
     organisations_in_scope,
     watched_jurisdictions,
 )
-from portal.text import single_line
+from portal.text import as_searched, single_line
 
 SEARCH_MIN_LENGTH = 3
 SEARCH_MAX_LENGTH = 254
@@ -153,14 +153,16 @@ def platform_grant_ended(pk: int) -> tuple[PlatformRoleGrant, EndedRole] | None:
 
 def organisations_managed(viewer: AnyUser, *, query: str = "") -> QuerySet[Organisation]:
     """Organisations whose admins the viewer grants and revokes, by name, each with its
-    number of admins in force (``admins_held``); narrowed by name or short code when ``query`` is given,
-    those named or short-coded as typed first (a superadmin manages every organisation:
-    theirs is a search of two characters or more)."""
+    number of admins in force (``admins_held``); narrowed by name (in English or the local
+    language, as the join search and the parent picker search) or short code when ``query``
+    is given, those named or short-coded as typed first (a superadmin manages every
+    organisation: theirs is a search of two characters or more)."""
     found = organisations_for_role_admin(viewer)
-    query = single_line(query or "").strip()[:100]  # no control characters (PostgreSQL refuses NUL in text)
+    # No control characters (PostgreSQL refuses NUL in text), nor invisible ones pasted with the words.
+    query = as_searched(single_line(query or "")).strip()[:100]
     order = ["name", "id"]
     if query:
-        found = found.filter(Q(name__icontains=query) | Q(short_code__iexact=query))
+        found = found.filter(Q(name__icontains=query) | Q(name_local__icontains=query) | Q(short_code__iexact=query))
         order.insert(0, named_as_typed_first(query))
     admins = (admins_held().filter(organisation=OuterRef("pk")).order_by().values("organisation")
               .annotate(n=Count("pk")).values("n"))

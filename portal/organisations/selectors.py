@@ -31,7 +31,7 @@ from portal.organisations.models import (
     not_ended_q,
 )
 from portal.permissions import AnyUser, admins_who_act, memberships_not_lapsed, superadmins
-from portal.text import single_line
+from portal.text import as_searched, single_line
 
 
 def domain_claims_of(domains: list[str], *, organisation_id: int | None = None, claimed: set[str] | None = None,
@@ -139,7 +139,8 @@ PICKER_LIMIT = 20
 def organisation_search(*, query: str, limit: int = PICKER_LIMIT) -> QuerySet[Organisation]:
     """Active organisations matching a query, for the parent picker (public names only):
     those named or short-coded as typed first, then by name."""
-    query = single_line(query or "").strip()  # no control characters (PostgreSQL refuses NUL in text)
+    # No control characters (PostgreSQL refuses NUL in text), nor invisible ones pasted with the words.
+    query = as_searched(single_line(query or "")).strip()
     if len(query) < 2:
         return Organisation.objects.none()
     return (

@@ -5,6 +5,7 @@ superadmins' queue of requests."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -26,7 +27,8 @@ from portal.privacy.requests import (
     privacy_request_make,
 )
 
-QUEUE_SHOWN = 100
+QUEUE_SHOWN = 100  # decided requests shown, the latest
+QUEUE_PAGE_SIZE = 50  # waiting requests a page
 
 
 def _errors_to(form, exc: ValidationError) -> None:
@@ -94,11 +96,14 @@ def download(request):
 @rule("superadmin")
 @require_http_methods(["GET"])
 def requests_queue(request):
-    open_requests = PrivacyRequest.objects.filter(status=PrivacyRequestStatus.OPEN).select_related("user") \
-        .order_by("due_at", "id")[:QUEUE_SHOWN]
+    """The waiting requests, the earliest due first, QUEUE_PAGE_SIZE a page with their
+    number (every one reachable); the latest QUEUE_SHOWN decided ones."""
+    waiting = PrivacyRequest.objects.filter(status=PrivacyRequestStatus.OPEN).select_related("user") \
+        .order_by("due_at", "id")
+    page = Paginator(waiting, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     decided = PrivacyRequest.objects.exclude(status=PrivacyRequestStatus.OPEN).select_related("user", "decided_by") \
         .order_by("-decided_at", "-id")[:QUEUE_SHOWN]
-    return render(request, "privacy/requests.html", {"open": open_requests, "decided": decided, "now": timezone.now()})
+    return render(request, "privacy/requests.html", {"page": page, "decided": decided, "now": timezone.now()})
 
 
 def _own_decision_again(request, made: PrivacyRequest) -> bool:

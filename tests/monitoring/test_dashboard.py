@@ -424,6 +424,33 @@ def test_the_organisation_search_finds_a_name_whose_nukta_was_typed_the_other_wa
     assert any("ZP-PUNE" in row for row in exported_rows)
 
 
+def test_the_organisation_search_finds_an_organisation_by_its_name_in_hindi_or_its_states_language(world):
+    """The join search and the parent picker find an organisation by its local name
+    (``name_local``, in Hindi or the state's language); the dashboard's table and its export
+    searched the English name and the short code only, and found nothing. Composed as the
+    others are: a nukta typed either way."""
+    from portal.organisations.models import Organisation
+
+    Organisation.objects.filter(short_code="MH-AGRI").update(name_local="कृषी विभाग, महाराष्ट्र")
+    Organisation.objects.filter(short_code="MH-PUNE").update(name_local="ज़िला कृषी कार्यालय, पुणे")
+    client = signed_in(world["state_admin_mh"])
+    html = client.get("/monitoring/", {"q": "कृषी विभाग"}).content.decode()
+    assert "Agriculture Department, Maharashtra" in html and "District Agriculture Office, Pune" not in html
+    assert [row[0] for row in exported(client, "?q=कृषी")[1:]] == ["Agriculture Department, Maharashtra",
+                                                                   "District Agriculture Office, Pune"]
+    html = client.get("/monitoring/", {"q": "\u095bिला कृषी"}).content.decode()
+    assert "District Agriculture Office, Pune" in html and "Agriculture Department, Maharashtra" not in html
+
+
+def test_the_organisation_search_drops_invisible_characters_pasted_with_the_words(world):
+    """A name copied from a web page or a chat carries invisible characters (a zero-width
+    space, a left-to-right mark): dropped from what is searched, as every search does."""
+    client = signed_in(world["state_admin_mh"])
+    html = client.get("/monitoring/", {"q": "\u200bAgriculture\u200e Department"}).content.decode()
+    assert "Agriculture Department, Maharashtra" in html and "Health Department, Maharashtra" not in html
+    assert [row[0] for row in exported(client, "?q=MH-\u200bAGRI")[1:]] == ["Agriculture Department, Maharashtra"]
+
+
 def _admin_of_offices(count, email):
     """An account made the first admin of ``count`` offices not one below another (a
     state's nodal officer who onboarded each district office), as organisation_activate

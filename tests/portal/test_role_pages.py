@@ -474,6 +474,20 @@ def test_the_superadmins_organisation_search_offers_the_one_named_as_typed_and_s
     assert found[0] == f"/portal/roles/organisations/{coded.pk}/"
 
 
+def test_the_role_pages_find_an_organisation_by_its_name_in_hindi_or_its_states_language(world):
+    """The join search and the parent picker find an organisation by its local name
+    (``name_local``, in Hindi or the state's language); the role pages' search of the
+    organisations whose admins one manages found nothing by it."""
+    agriculture = OrganisationFactory(name="Agriculture Department, Maharashtra", name_local="कृषी विभाग, महाराष्ट्र",
+                                      short_code="AGRI-MH", state="MH")
+    OrganisationFactory(name="Health Department, Maharashtra", name_local="आरोग्य विभाग, महाराष्ट्र", state="MH")
+    for typed in ("कृषी विभाग", "\ufeffकृषी\u200b विभाग"):  # the second as pasted, invisible characters and all
+        tree = parse(well_formed(client_of(world, "superadmin").get("/portal/roles/", {"q": typed})))
+        found = [link.get("href") for link in tree.find_all("a")
+                 if "/portal/roles/organisations/" in (link.get("href") or "")]
+        assert found == [f"/portal/roles/organisations/{agriculture.pk}/"], typed
+
+
 def test_an_admin_makes_a_verified_member_an_admin_after_confirming(world):
     office = world["office"]
     client = client_of(world, "admin_office")

@@ -11,7 +11,7 @@ from django.db import connection
 from portal.accounts.models import User
 from portal.organisations.models import Organisation
 from portal.organisations.selectors import organisation_search
-from portal.text import composed, composed_rows_save, multi_line, single_line
+from portal.text import as_searched, composed, composed_rows_save, multi_line, single_line
 from tests.factories import OrganisationFactory, UserFactory
 
 ZA_ONE_CHARACTER = "\u095b"  # ज़, excluded from composition: NFC writes it as the two below
@@ -48,6 +48,48 @@ def test_names_are_stored_composed_however_they_are_written():
 def test_an_organisation_named_with_a_nukta_is_found_by_the_parent_search_either_way(stored_way, typed_way):
     OrganisationFactory(name="Zilla Parishad, Pune", name_local=f"{stored_way}िला परिषद, पुणे", short_code="ZP-PUNE")
     assert [found.short_code for found in organisation_search(query=f"{typed_way}िला परिषद")] == ["ZP-PUNE"]
+
+
+@pytest.mark.django_db
+@WAYS
+def test_the_django_admin_finds_an_account_by_a_name_typed_either_way(stored_way, typed_way):
+    """The admin's search of accounts compared what was typed as typed: "ज़फ़र" typed with
+    "ज़" as one character (U+095B) did not find the name stored composed."""
+    from django.test import Client
+
+    from tests.onboarding.approval_helpers import second_factor_given, with_totp
+
+    UserFactory(email="zafar@mahaagri.gov.in", full_name=f"{stored_way}फ़र अली")
+    UserFactory(email="jafar@mahaagri.gov.in", full_name="जफ़र अली")
+    root = UserFactory(email="root@nic.in", is_superuser=True, is_staff=True)
+    with_totp(root)
+    client = Client()
+    client.force_login(root)
+    second_factor_given(client, root)
+    html = client.get("/admin/accounts/user/", {"q": f"{typed_way}फ़र"}).content.decode()
+    assert "zafar@mahaagri.gov.in" in html and "jafar@mahaagri.gov.in" not in html
+
+
+# Format characters (Unicode category Cf) that text copied from a web page, a document or a
+# chat carries with its words, drawn as nothing: a zero-width space, left-to-right and
+# right-to-left marks, a byte order mark, a word joiner, a soft hyphen, an Arabic letter mark.
+PASTED_INVISIBLE = ["\u200b", "\u200e", "\u200f", "\ufeff", "\u2060", "\u00ad", "\u061c"]
+
+
+@pytest.mark.parametrize("invisible", PASTED_INVISIBLE, ids=lambda c: f"U+{ord(c):04X}")
+def test_a_search_drops_the_invisible_characters_pasted_with_its_words_and_keeps_the_joiners(invisible):
+    """One function for every search: the format characters go, the zero-width non-joiner
+    and joiner (which Devanagari writes words with: a half form, a conjunct shown apart) stay; composed."""
+    assert as_searched(f"{invisible}Zilla{invisible} Parishad{invisible}") == "Zilla Parishad"
+    assert as_searched(f"क्\u200dष{invisible} {ZA_ONE_CHARACTER}िला\u200c") == f"क्\u200dष {ZA_WITH_NUKTA}िला\u200c"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("invisible", PASTED_INVISIBLE, ids=lambda c: f"U+{ord(c):04X}")
+def test_the_parent_search_finds_the_words_pasted_with_an_invisible_character(invisible):
+    OrganisationFactory(name="Zilla Parishad, Pune", name_local="जिला परिषद, पुणे", short_code="ZP-PUNE")
+    for typed in (f"{invisible}Zilla Parishad", f"जिला{invisible} परिषद", f"ZP-PUNE{invisible}"):
+        assert [found.short_code for found in organisation_search(query=typed)] == ["ZP-PUNE"], typed
 
 
 @pytest.mark.django_db

@@ -5,6 +5,7 @@ superadmin and shown to them, reminders and escalation, a nominee."""
 import html
 import io
 import json
+import re
 import zipfile
 from datetime import UTC, datetime, time, timedelta
 
@@ -512,11 +513,12 @@ def test_the_pages_take_constant_queries(size, django_assert_num_queries):
     for number in range(size):
         made = privacy_request_make(user=asha, kind="correction", details=f"Correction {number}")
     PrivacyRequest.objects.filter(pk=made.pk).update(status="refused", decided_at=timezone.now(), decided_by=root)
+    privacy_request_make(user=UserFactory(email="ravi@mha.gov.in"), kind="correction", details="Waiting")
     client = Client()
     client.force_login(asha)
     # The same at 1 and 5 requests: the session, the user with the layout's reads (one query), the nominee,
     # the requests; the queue: the session, the user with what the access rule and the MFA middleware read,
-    # the waiting and the decided requests.
+    # the waiting requests counted (the number said, and their pages), their page, and the decided requests.
     with django_assert_num_queries(MY_DATA_QUERIES):
         assert client.get("/privacy/my-data/").status_code == 200
     admin = Client()
@@ -526,8 +528,31 @@ def test_the_pages_take_constant_queries(size, django_assert_num_queries):
         assert admin.get("/portal/privacy/requests/").status_code == 200
 
 
+
+
+def test_the_queue_of_waiting_requests_is_paged_in_order_with_their_number():
+    """The queue showed the 100 waiting requests due first and said nothing of the others:
+    request 101 could not be reached from it. Paged as the other queues are, the earliest due
+    first across the pages, with the number waiting."""
+    now = timezone.now()
+    waiting = [PrivacyRequest.objects.create(user=UserFactory(), kind="erasure", details="Please erase my data.",
+                                             status="open", made_at=now, due_at=now + timedelta(days=1, minutes=i))
+               for i in range(101)]
+    admin = client_of(make_superadmin(email="root@sandes.nic.in"))
+    listed, pages = [], []
+    address = "/portal/privacy/requests/"
+    while address:
+        page = admin.get(address).content.decode()
+        pages.append(page)
+        listed += [int(number) for number in re.findall(r'href="/portal/privacy/requests/(\d+)/"', page)]
+        following = re.search(r'<a class="page-link" href="([^"]*)">Next', page)
+        address = "/portal/privacy/requests/" + html.unescape(following[1]) if following else None
+    assert listed == [made.pk for made in waiting]
+    assert len(pages) == 3 and "Page 3 of 3" in pages[-1]
+    assert all("101 requests are waiting." in page for page in pages)
+
 MY_DATA_QUERIES = 4
-QUEUE_QUERIES = 4
+QUEUE_QUERIES = 5
 
 
 def test_the_download_is_streamed_from_a_file_and_limited_to_a_few_an_hour():

@@ -109,6 +109,19 @@ def test_an_organisation_named_with_a_nukta_is_found_whichever_way_the_nukta_was
         "Zilla Parishad, Pune\u091c\u093cिला परिषद, पुणे"]
 
 
+@pytest.mark.parametrize("invisible", ["\u200b", "\u200e", "\ufeff", "\u2060", "\u00ad"], ids=lambda c: f"U+{ord(c):04X}")
+def test_an_organisation_is_found_by_words_pasted_with_an_invisible_character(world, invisible):
+    """A name copied from a web page or a chat carries invisible characters (a zero-width
+    space, a left-to-right mark, a byte order mark): the join search found nothing with
+    them. They are dropped from what is searched (the joiners Devanagari needs are kept)."""
+    OrganisationFactory(name="Zilla Parishad, Pune", name_local="ज़िला परिषद, पुणे", short_code="ZP-PUNE")
+    client = signed_in(world["public"])
+    for typed in (f"{invisible}Zilla Parishad", f"ज़िला{invisible} परिषद", f"ZP-{invisible}PUNE{invisible}"):
+        rows = parse(well_formed(client.get("/verification/organisations/", {"q": typed}))).find("tbody")
+        assert rows and [row.find_all("td")[0].squashed_text() for row in rows.find_all("tr")] == [
+            "Zilla Parishad, Puneज़िला परिषद, पुणे"], typed
+
+
 def test_listing_a_states_organisations_says_when_more_match_than_are_shown(world):
     """A state or UT lists its organisations by name, the first 50: more than that is said,
     with how to find the others (part of the name), not left for the person to guess."""

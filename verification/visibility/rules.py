@@ -59,7 +59,7 @@ from portal.permissions import (
     is_superadmin,
     may_administer,
 )
-from portal.text import composed
+from portal.text import as_searched
 from verification.models import HELD_STATUSES, GovernmentProfile, VerificationStatus, verified_in_force
 from verification.visibility.models import DEFAULT_AUDIENCES, Audience, PersonalVisibility, ProfileField, column_of
 
@@ -331,9 +331,10 @@ def listed(viewer: Viewer, queryset: QuerySet[GovernmentProfile] | None = None) 
 
 
 def normalise_search(query: str) -> str:
-    """The words searched: their spaces as one, composed as every name is stored
-    (portal.text.composed: a nukta typed either way finds the other), at most SEARCH_MAX."""
-    return composed(" ".join((query or "").split()))[:SEARCH_MAX]
+    """The words searched: their spaces as one, composed as every name is stored, without
+    the invisible format characters pasted with them (portal.text.as_searched: a nukta typed
+    either way finds the other, a zero-width space finds nobody no more), at most SEARCH_MAX."""
+    return " ".join(as_searched(query or "").split())[:SEARCH_MAX]
 
 
 # Combining marks that pg_trgm (the C library's alphanumerics, in the database's locale) does

@@ -2,8 +2,10 @@
 page, a person's own choices, and an organisation's policy (its admins). What a page
 shows of a person comes from rules.visible_profile(s), never from the model."""
 
+import math
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
@@ -11,12 +13,14 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from portal.access import asked_on_this_site, rule
 from portal.audit.models import AuditAction
+from portal.client import client_digest, client_network
 from portal.downloads import kept_out_of_caches
-from portal.limits import next_hourly
+from portal.limits import next_hourly, per_minute_wait
 from portal.shown import ChangedMeanwhile, shown_on_page, shown_sent
 from verification.selectors import organisation_for_admin
 from verification.visibility import services
@@ -29,6 +33,7 @@ from verification.visibility.selectors import (
     EXPORTS_PER_HOUR,
     MAX_PAGES,
     PAGE_SIZE,
+    directory_found_count,
     directory_search,
     held_profile_of,
 )
@@ -41,20 +46,56 @@ def _page_number(request) -> int:
         return 1
 
 
+def _search_refused(request, viewer):
+    """Count one search of the directory: against the account of a verified viewer (up to
+    DIRECTORY_SEARCHES_PER_MINUTE_VERIFIED a minute), else against the client's address (its
+    network, as a keyed digest: DIRECTORY_SEARCHES_PER_MINUTE). None while within the limit,
+    else the portal's 429 page saying when to try again."""
+    if viewer.verified:
+        limit = settings.DIRECTORY_SEARCHES_PER_MINUTE_VERIFIED
+        wait = per_minute_wait(f"directory-searches:person:{request.user.pk}", limit)
+        reached = ngettext("You searched the directory %(n)s time this minute, as many searches as it answers for "
+                           "one person in a minute.",
+                           "You searched the directory %(n)s times this minute, as many searches as it answers for "
+                           "one person in a minute.", limit)
+    else:
+        limit = settings.DIRECTORY_SEARCHES_PER_MINUTE
+        wait = per_minute_wait(f"directory-searches:network:{client_digest(client_network(request)) or 'unknown'}",
+                               limit)
+        reached = ngettext("The directory was searched %(n)s time this minute from your network, as many searches as "
+                           "it answers from one network in a minute.",
+                           "The directory was searched %(n)s times this minute from your network, as many searches as "
+                           "it answers from one network in a minute.", limit)
+    if not wait:
+        return None
+    response = render(request, "429.html", {"limit_reached": reached % {"n": limit}, "wait": wait,
+                                            "again": request.get_full_path()}, status=429)
+    response["Retry-After"] = str(wait)
+    return response
+
+
 @rule("public")
 @require_http_methods(["GET"])
 def directory(request):
-    """Search the people verified on the portal; each shown as the viewer may see them."""
+    """Search the people verified on the portal; each shown as the viewer may see them. Each
+    search is counted (``_search_refused``): past its limit, a 429 page and nothing searched.
+    A page past the last one of a search (none found there, some before it) says on which
+    page the results end, and links to it."""
     form = DirectorySearchForm(request.GET or None)
-    query, people, page, more = "", [], _page_number(request), False
+    query, people, page, more, last_page = "", [], _page_number(request), False, None
+    viewer = viewer_of(request.user)
     if form.is_bound and form.is_valid():
         query = normalise_search(form.cleaned_data["q"])
+        if has_searchable_word(query) and (refused := _search_refused(request, viewer)):
+            return refused
         found = directory_search(request.user, query, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1)
         people, more = found[:PAGE_SIZE], len(found) > PAGE_SIZE and page < MAX_PAGES
-    viewer = viewer_of(request.user)
+        if not found and page > 1:
+            before = directory_found_count(request.user, query, most=(page - 1) * PAGE_SIZE)
+            last_page = math.ceil(before / PAGE_SIZE) or None
     return render(request, "visibility/directory.html", {
         "form": form, "query": query, "searched": has_searchable_word(query), "people": people, "page": page, "more": more,
-        "verified_viewer": viewer.verified, "page_size": PAGE_SIZE,
+        "last_page": last_page, "verified_viewer": viewer.verified, "page_size": PAGE_SIZE,
     })
 
 

@@ -1,11 +1,16 @@
 """What a directory search and its download can cost whoever sends them (a search is open
 to anyone, signed out included), and what a list's order may tell."""
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from portal.audit.models import AuditAction, AuditEvent
 from tests.factories import UserFactory
@@ -89,6 +94,73 @@ def test_directory_downloads_are_limited_per_person(people):
     # Someone else's downloads are their own.
     assert client_of(people, "colleague").get("/people/export.csv", {"q": "quillfeath"}).status_code == 200
 
+
+
+def test_directory_searches_are_limited_per_client_address(people, settings):
+    """Anyone may search, signed out too, and each search costs the database (a third of a
+    second at a million people: bench/README.md): nothing bounded how many one client sent,
+    so the directory could be read out whole. One client address (as the portal reads it
+    behind its proxies; an IPv6 client's /64) may search DIRECTORY_SEARCHES_PER_MINUTE times
+    a minute, then gets the portal's 429 page saying when to try again, nothing searched;
+    another address is answered. A page without a search, or with one refused at the field,
+    searches nothing and is not counted; a person signed in but not verified is counted on
+    the address too."""
+    cache.clear()
+    settings.DIRECTORY_SEARCHES_PER_MINUTE = 3
+    start = timezone.now().replace(second=10, microsecond=0)
+    with time_machine.travel(start, tick=False):
+        client = Client(REMOTE_ADDR="2001:db8:5:6::1")
+        assert client.get("/people/").status_code == 200
+        assert client.get("/people/", {"q": "%%%"}).status_code == 200
+        answers = [client.get("/people/", {"q": "quillfeath", "page": str(page)}).status_code for page in (1, 2, 3)]
+        assert answers == [200, 200, 200]
+        with CaptureQueriesContext(connection) as captured:
+            refused = Client(REMOTE_ADDR="2001:db8:5:6::2").get("/people/", {"q": "quillfeath"})
+        assert refused.status_code == 429 and refused["Retry-After"] == "50"
+        assert not [q for q in captured.captured_queries if "verification_governmentprofile" in q["sql"]]
+        html = refused.content.decode()
+        assert html_problems(html) == [] and html.count("<h1") == 1 and "<h1>Too many requests</h1>" in html
+        assert ("The directory was searched 3 times this minute from your network, as many searches as it answers "
+                "from one network in a minute. Try again in 50 seconds.") in html
+        assert 'href="/people/?q=quillfeath"' in html and "Zorawar" not in html
+        hindi = Client(REMOTE_ADDR="2001:db8:5:6::2", HTTP_ACCEPT_LANGUAGE="hi").get("/people/", {"q": "quillfeath"})
+        assert "इस मिनट में आपके नेटवर्क से निर्देशिका में 3 बार खोज की गई" in hindi.content.decode()
+        assert "50 सेकंड बाद फिर से प्रयास करें।" in hindi.content.decode()
+        public = client_of(people, "public")
+        public.defaults["REMOTE_ADDR"] = "2001:db8:5:6::3"
+        assert public.get("/people/", {"q": "quillfeath"}).status_code == 429
+        assert Client(REMOTE_ADDR="203.0.113.10").get("/people/", {"q": "quillfeath"}).status_code == 200
+    with time_machine.travel(start + timedelta(minutes=1), tick=False):
+        assert client.get("/people/", {"q": "quillfeath"}).status_code == 200
+
+
+def test_a_verified_viewer_searching_is_counted_on_their_own_account(people, settings):
+    """The people of an office reach the portal from its one address: a verified government
+    user signed in is counted on their account, up to DIRECTORY_SEARCHES_PER_MINUTE_VERIFIED
+    a minute, not on the address the office shares with those who are not."""
+    cache.clear()
+    settings.DIRECTORY_SEARCHES_PER_MINUTE = 1
+    settings.DIRECTORY_SEARCHES_PER_MINUTE_VERIFIED = 2
+    with time_machine.travel(timezone.now().replace(second=10, microsecond=0), tick=False):
+        assert Client().get("/people/", {"q": "quillfeath"}).status_code == 200
+        refused = Client().get("/people/", {"q": "quillfeath"})
+        assert refused.status_code == 429
+        assert "The directory was searched 1 time this minute from your network" in refused.content.decode()
+        colleague = client_of(people, "colleague")
+        assert [colleague.get("/people/", {"q": "quillfeath"}).status_code for _ in range(3)] == [200, 200, 429]
+        html = colleague.get("/people/", {"q": "quillfeath"}).content.decode()
+        assert ("You searched the directory 2 times this minute, as many searches as it answers for one person in "
+                "a minute. Try again in 50 seconds.") in html
+        assert client_of(people, "outsider").get("/people/", {"q": "quillfeath"}).status_code == 200
+
+
+def test_the_directory_search_limit_holds_at_its_default(people):
+    """At the default limit, a client sending search after search is refused within a minute."""
+    cache.clear()
+    client = Client(REMOTE_ADDR="203.0.113.9")
+    with time_machine.travel(timezone.now().replace(second=0, microsecond=0), tick=False):
+        answers = [client.get("/people/", {"q": f"quill{i % 10}feather"}).status_code for i in range(100)]
+    assert 429 in answers
 
 
 def test_a_download_another_site_sends_the_browser_to_is_refused_and_uses_up_nothing(people):

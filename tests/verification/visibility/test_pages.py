@@ -10,13 +10,14 @@ from django.conf import settings
 
 from portal.audit.models import AuditAction, AuditEvent
 from portal.privacy.requests import person_correct
+from tests.factories import UserFactory
 from tests.html_tree import field_container, field_value, form_as_sent, html_problems, parse
 from tests.verification.helpers import GovernmentProfileFactory, make_admin, signed_in
 from tests.verification.visibility.conftest import VALUES, VIEWERS, client_of, lapsed_admin, set_policy
 from verification.models import GovernmentProfile, VerificationStatus
 from verification.visibility import rules
 from verification.visibility.models import Audience, PersonalVisibility, ProfileField, VisibilityPolicy
-from verification.visibility.rules import visible_profile
+from verification.visibility.rules import normalise_search, visible_profile
 
 pytestmark = pytest.mark.django_db
 
@@ -219,6 +220,45 @@ def test_the_directory_takes_any_search(people, who, query):
     html = response.content.decode()
     assert not html_problems(html)
     assert f'href="/people/{people["profile"].pk}/"' not in html  # none of these matches the person
+
+
+@pytest.mark.parametrize(("matching", "asked", "last"), [(3, 2, 1), (60, 5, 2), (3, 21, 1)])
+def test_a_directory_page_past_the_last_says_so_and_leads_to_the_last(people, matching, asked, last):
+    """Page 2 of a search whose people fit on page 1 (a link kept from before some of them
+    left, a page number typed) said "Nobody you may see matches", and offered no way back:
+    it says the results end on an earlier page, and links to that last page."""
+    set_policy(people["home"], dict.fromkeys(ProfileField, Audience.PUBLIC))
+    GovernmentProfile.objects.filter(pk=people["profile"].pk).update(verified_name="Zorawar Quillfeather")
+    for i in range(matching - 1):
+        GovernmentProfileFactory(organisation=people["home"], status=VerificationStatus.VERIFIED,
+                                 user=UserFactory(full_name=f"Quillfeather {i:03d}"))
+    html = client_of(people, "anonymous").get("/people/", {"q": "quillfeather", "page": str(asked)}).content.decode()
+    assert not html_problems(html)
+    assert "Nobody you may see matches" not in html
+    assert "Quillfeather 000" not in html and "Zorawar Quillfeather" not in html
+    assert f"There are no results on this page: they end on page {last}." in html
+    assert f'<a href="?q=quillfeather&amp;page={last}">Go to the last page</a>' in html
+    html = client_of(people, "anonymous").get("/people/", {"q": "quillfeather", "page": str(last)}).content.decode()
+    assert "Zorawar Quillfeather" in html and "There are no results on this page" not in html  # last by name
+    nobody = client_of(people, "anonymous").get("/people/", {"q": "nobodyatall", "page": "2"}).content.decode()
+    assert "Nobody you may see matches" in nobody and "There are no results on this page" not in nobody
+
+
+# Invisible characters that a name copied from a web page, a document or a chat carries with
+# it: a zero-width space, a left-to-right mark, a byte order mark, a word joiner, a soft hyphen.
+PASTED_INVISIBLE = ["\u200b", "\u200e", "\ufeff", "\u2060", "\u00ad"]
+
+
+@pytest.mark.parametrize("invisible", PASTED_INVISIBLE, ids=lambda c: f"U+{ord(c):04X}")
+def test_the_directory_finds_the_words_pasted_with_an_invisible_character(people, invisible):
+    """The same word with an invisible character before or in it (format characters, drawn
+    as nothing) found nobody; they are dropped from what is searched, as pasted. The joiners
+    (U+200C, U+200D), which Devanagari writes words with, are kept."""
+    set_policy(people["home"], {ProfileField.NAME: Audience.PUBLIC})
+    for typed in (f"quillfeath{invisible}", f"{invisible}quill{invisible}feath"):
+        html = client_of(people, "anonymous").get("/people/", {"q": typed}).content.decode()
+        assert f'href="/people/{people["profile"].pk}/"' in html, typed
+    assert normalise_search(f"क्\u200dष{invisible} रवि\u200c") == "क्\u200dष रवि\u200c"
 
 
 @pytest.mark.parametrize("query", ["quill%feath", "quill_eather", "zorawar%"])
