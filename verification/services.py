@@ -233,7 +233,8 @@ def _admin_roles_end(person: AnyUser, pairs: list[tuple[int, int]], *, ended_by:
               "verification: ending the verification would leave %(organisation)s without one. Grant the admin role "
               "there to someone else first (without an end date)."), code="last_admin", params=values)
 
-    return organisation_admins_lapse(pairs=pairs, reason=VERIFICATION_ENDED, check=check, reasons=reasons)
+    return organisation_admins_lapse(pairs=pairs, reason=VERIFICATION_ENDED, check=check, reasons=reasons,
+                                     member_of=verified_in)
 
 
 # The refusals naming the official address a verification rests on (``params["email"]``).

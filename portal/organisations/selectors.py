@@ -165,16 +165,19 @@ def grounds_for_admin(organisation: Organisation, *, now: datetime | None = None
 # Admin roles resting on a membership -----------------------------------------------------------
 
 def admin_roles_resting_on(pairs: list[tuple[int, int]], *, now: datetime | None = None,
-                           for_update: bool = False) -> list[Membership]:
+                           for_update: bool = False, member_of: Organisation | None = None) -> list[Membership]:
     """The admin roles that end when the memberships ``pairs`` (organisation id, user id)
     end (a verification suspended, revoked, lapsed; an account closed), in the order
     organisation_admins_lapse ends them, with their organisation and holder: each pair's
     own admin role, then the roles the person was granted in an organisation above one
     (as a member of an office below it, organisation_admin_grant) that nothing else
     would rest on any more: no other membership, and no admin role in force, in an
-    office below it, besides those ending. The same answer before the change (the
-    confirmation pages say what it will end) and during it (``for_update``: the roles
-    locked, under the caller's transaction)."""
+    office below it, besides those ending. ``member_of``: the organisation the person
+    is a member of instead (verified there: the memberships end because of it), which
+    holds up their roles of it and of the organisations above it (the ground
+    organisation_admin_grant asks for): none of those ends. The same answer before the
+    change (the confirmation pages say what it will end) and during it (``for_update``:
+    the roles locked, under the caller's transaction)."""
     direct, above = Q(), Q()
     for organisation_id, user_id in pairs:
         direct |= Q(organisation_id=organisation_id, user_id=user_id)
@@ -198,10 +201,18 @@ def admin_roles_resting_on(pairs: list[tuple[int, int]], *, now: datetime | None
                                               -len(m.organisation.ancestry), m.pk))
     ending: list[Membership] = []
     for membership in candidates:
+        if member_of is not None and _admin_held_up_by(membership, member_of):
+            continue
         if (membership.organisation_id, membership.user_id) in pair_set or not _admin_has_ground_below(
                 membership, now, leaving=pairs, ending=ending):
             ending.append(membership)
     return ending
+
+
+def _admin_held_up_by(membership: Membership, organisation: Organisation) -> bool:
+    """Whether the admin ``membership`` stands on its holder's membership of
+    ``organisation``: the role is of it or of an organisation above it. No query."""
+    return at_or_above(membership.organisation_id, organisation.pk, organisation.ancestry)
 
 
 def _admin_has_ground_below(membership: Membership, now: datetime, *, leaving: list[tuple[int, int]],

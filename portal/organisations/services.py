@@ -1100,7 +1100,8 @@ def organisation_admin_revoke(
 
 def organisation_admins_lapse(*, pairs: list[tuple[int, int]], reason: str,
                               check: Callable[[Membership], None] | None = None,
-                              reasons: Mapping[tuple[int, int], str] | None = None) -> list[Membership]:
+                              reasons: Mapping[tuple[int, int], str] | None = None,
+                              member_of: Organisation | None = None) -> list[Membership]:
     """Admin roles whose ground is gone: the person's verification in that organisation
     ended (revoked, suspended, moved to another organisation, lapsed), and the caller has
     made them no member there. Each (organisation id, user id) pair that holds the admin
@@ -1122,7 +1123,9 @@ def organisation_admins_lapse(*, pairs: list[tuple[int, int]], reason: str,
     answer about who else holds the role there still holds at the commit. ``reasons``:
     the reason the audit row of a pair's own role carries instead of ``reason``, when
     that pair's role ends for another cause than the others (ended in one call, whose locks
-    are all taken before its first audit row).
+    are all taken before its first audit row). ``member_of``: the organisation the person
+    is a member of instead, when that is why the memberships end (verified there): the
+    roles it holds up do not end (admin_roles_resting_on).
     Returns the roles that ended."""
     if not pairs:
         return []
@@ -1130,13 +1133,13 @@ def organisation_admins_lapse(*, pairs: list[tuple[int, int]], reason: str,
     # query (none found) is all it costs them when the person is no admin.
     with transaction.atomic(savepoint=False):
         if check is not None:
-            resting = admin_roles_resting_on(pairs)
+            resting = admin_roles_resting_on(pairs, member_of=member_of)
             if not resting:
                 return []
             _lock_organisations({role.organisation_id for role in resting})
         now = timezone.now()
         ending = []
-        for membership in admin_roles_resting_on(pairs, for_update=True):
+        for membership in admin_roles_resting_on(pairs, for_update=True, member_of=member_of):
             if ended(membership.ends_at, now):
                 # Past its end before the beat job recorded it: it ended by itself then,
                 # recorded once as expired, not as taken away now.
