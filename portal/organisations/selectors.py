@@ -175,7 +175,9 @@ def admin_roles_resting_on(pairs: list[tuple[int, int]], *, now: datetime | None
     office below it, besides those ending. ``member_of``: the organisation the person
     is a member of instead (verified there: the memberships end because of it), which
     holds up their roles of it and of the organisations above it (the ground
-    organisation_admin_grant asks for): none of those ends. The same answer before the
+    organisation_admin_grant asks for), and leaves a first admin's role of an office below
+    it resting on its approved application (first_admin_roles_outside: it ends only on a
+    move outside the organisation's line): none of those ends. The same answer before the
     change (the confirmation pages say what it will end) and during it (``for_update``:
     the roles locked, under the caller's transaction)."""
     direct, above = Q(), Q()
@@ -210,9 +212,12 @@ def admin_roles_resting_on(pairs: list[tuple[int, int]], *, now: datetime | None
 
 
 def _admin_held_up_by(membership: Membership, organisation: Organisation) -> bool:
-    """Whether the admin ``membership`` stands on its holder's membership of
-    ``organisation``: the role is of it or of an organisation above it. No query."""
-    return at_or_above(membership.organisation_id, organisation.pk, organisation.ancestry)
+    """Whether the admin ``membership`` stands while its holder is a member of
+    ``organisation``: the role is of it or of an organisation above it, or it is a first
+    admin's role (granted by nobody) of an office below it, still in its line. No query."""
+    if at_or_above(membership.organisation_id, organisation.pk, organisation.ancestry):
+        return True
+    return membership.granted_at is None and membership.organisation.ancestry.startswith(organisation.subtree_prefix)
 
 
 def _admin_has_ground_below(membership: Membership, now: datetime, *, leaving: list[tuple[int, int]],

@@ -841,6 +841,34 @@ def test_a_first_admin_keeps_the_role_when_verified_within_the_organisations_lin
     assert not AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED).exists()
 
 
+@pytest.mark.parametrize("move", ["to the office below", "to the department above"])
+def test_a_first_admin_verified_in_their_organisation_keeps_the_role_on_moving_within_its_line(world, move):
+    """A first admin (admin by the approved application) also verified in the organisation
+    they administer moves within its line: to an office below the department, or from the
+    office to the department above it. The verification there ends, the role does not (it
+    ends only on a move outside the line), though they are its only admin; and they are no
+    longer a member there under it: handed over later, the role leaves them nothing there."""
+    held, moved_to, decider = {
+        "to the office below": ("parent", "office", "admin_office"),
+        "to the department above": ("office", "parent", "superadmin"),
+    }[move]
+    organisation, admin = world[held], world[f"admin_{held}"]
+    GovernmentProfileFactory(user=admin, organisation=organisation, status=VerificationStatus.VERIFIED,
+                             official_email=admin.email)
+    Membership.objects.filter(organisation=organisation, user=admin).update(member_before_admin=True)
+    moving = GovernmentProfileFactory(user=admin, organisation=world[moved_to], official_email=admin.email)
+    services.join_request_decide(profile_id=moving.pk, decision="verify", actor=world[decider])
+    moving.refresh_from_db()
+    assert moving.status == VerificationStatus.VERIFIED
+    role = Membership.objects.get(organisation=organisation, user=admin)
+    assert (role.role, role.is_active, role.member_before_admin) == (MembershipRole.ADMIN, True, False)
+    assert may_administer(fresh(admin), organisation)
+    assert not AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED).exists()
+    successor = make_admin(organisation, email=f"successor@{admin.email.partition('@')[2]}")
+    organisation_admin_revoke(organisation_id=organisation.pk, user_id=admin.pk, actor=successor)
+    assert not is_member(fresh(admin), organisation)
+
+
 # The refusal of verifying the office's last admin elsewhere, which would end their role there.
 LAST_OFFICE_ADMIN_VERIFIED_ELSEWHERE = (
     "Office Admin is the last admin of District Agriculture Office, Pune whose role does not end, and being verified "
