@@ -295,12 +295,14 @@ def organisations_without_admin(organisation_ids: set[int], *, leaving_user_ids:
 
 def who_acts_for(organisations: list[Organisation]) -> dict[int, list[tuple[AnyUser, Organisation | None]]]:
     """For each of ``organisations`` (by id), who acts for it when it has no admin of its
-    own: the admins of the organisations above it who may act (admins_who_act, their role
-    in force), each once, with the nearest organisation above it they administer; or, with
-    none above, every superadmin (with None). Two queries at most."""
+    own: the admins of the active organisations above it who may act (admins_who_act, their
+    role in force; a suspended one's admins act for nothing below it: portal.permissions),
+    each once, with the nearest organisation above it they administer; or, with none above,
+    every superadmin (with None). Two queries at most."""
     above_ids = {pk for organisation in organisations for pk in organisation.ancestor_ids}
     above = sorted(admins_who_act(Membership.objects.filter(
-        not_ended_q(), organisation_id__in=above_ids, role=MembershipRole.ADMIN, is_active=True,
+        not_ended_q(), organisation_id__in=above_ids, organisation__status=OrganisationStatus.ACTIVE,
+        role=MembershipRole.ADMIN, is_active=True,
     )).select_related("user", "organisation"), key=lambda m: (-len(m.organisation.ancestry), m.pk)) if above_ids else []
     superadmin_list: list[AnyUser] | None = None
     found = {}
