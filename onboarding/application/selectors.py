@@ -32,7 +32,14 @@ from portal.accounts.official_email import (
     normalise_address,
 )
 from portal.audit.models import AuditAction, AuditEvent
-from portal.organisations.models import DomainClaim, Organisation, OrganisationDomain, OrganisationStatus, OrganisationType
+from portal.organisations.models import (
+    DomainClaim,
+    Organisation,
+    OrganisationDomain,
+    OrganisationStatus,
+    OrganisationType,
+    at_or_above,
+)
 from portal.organisations.selectors import domain_claims_of, short_code_holder
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import AnyUser, ObjectScope
@@ -319,14 +326,19 @@ def review_flags(application: Application, *, owners: list[OrganisationDomain] |
         call = owners_call(application)
         owners = compiled.together(call)[0] if call else []
     flags = []
-    claims = domain_claims_of(domains, organisation_id=application.organisation_id, claimed={row.domain for row in owners},
+    parent = parent_organisation(application)
+    # A domain official for the organisation it is placed under, or one above that, is the
+    # office's too (domains_official_above): no claim, nothing to flag.
+    shared = {row.domain for row in owners
+              if parent is not None and at_or_above(row.organisation_id, parent.pk, parent.ancestry)}
+    claims = domain_claims_of([domain for domain in domains if domain not in shared],
+                              organisation_id=application.organisation_id, claimed={row.domain for row in owners},
                               rules=rules)
     for domain, claim in claims.items():
         if claim != DomainClaim.OFFICIAL_SUFFIX:
             flags.append(_("Email domain %(domain)s: %(reason)s. Its addresses do not become official by this "
                            "approval.") % {"domain": domain, "reason": DomainClaim(claim).label})
     chosen = application.jurisdiction
-    parent = parent_organisation(application)
     if parent is not None and chosen and parent.jurisdiction != chosen:
         flags.append(_("The level chosen sends this application to the administrators of %(chosen)s, but its parent "
                        "organisation %(parent)s belongs to %(theirs)s.") % {

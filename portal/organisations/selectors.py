@@ -5,7 +5,7 @@ from datetime import datetime
 
 from django.db.models import Case, CharField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Cast, Concat
-from django.db.models.lookups import EndsWith
+from django.db.models.lookups import Contains, EndsWith
 from django.utils import timezone
 
 from portal.accounts.models import EmailSuffixRule, SuffixKind
@@ -61,6 +61,18 @@ def domain_claims_of(domains: list[str], *, organisation_id: int | None = None, 
     return claims
 
 
+def domains_official_above(domains: list[str], organisation: Organisation) -> set[str]:
+    """Of ``domains``, those official for an organisation above ``organisation``: an office
+    shares the domains of the organisations above it (its staff use them as theirs), so
+    listing one is no claim of its own, which could never be accepted while the domain is
+    official there. One query; none for an organisation at the top or no domains."""
+    if not domains or not organisation.ancestor_ids:
+        return set()
+    return set(OrganisationDomain.objects.filter(domain__in=domains, is_verified=True,
+                                                 organisation_id__in=organisation.ancestor_ids)
+               .values_list("domain", flat=True))
+
+
 def short_code_holder(code: str, *, exclude_id: int | None = None) -> Organisation | None:
     """The organisation other than ``exclude_id`` that has the short code ``code``
     (letters compared in any case), an active one first; None when it is free. A short
@@ -87,14 +99,17 @@ def _personal_mail_q() -> Q:
 
 def pending_domain_claims() -> QuerySet[OrganisationDomain]:
     """Domains organisations listed that are not official for them yet, oldest first; not
-    those of a personal mail service, never official (organisation_domain_accept refuses them).
-    Each with the name of the other organisation its domain is official for, if one is
-    (``official_for``; at most one: verified domains are unique)."""
-    official_elsewhere = (OrganisationDomain.objects.filter(domain=OuterRef("domain"), is_verified=True)
-                          .exclude(organisation_id=OuterRef("organisation_id")).values("organisation__name")[:1])
+    those of a personal mail service, never official (organisation_domain_accept refuses them),
+    nor those official for an organisation above the one that listed them, which it shares
+    (domains_official_above: no claim). Each with the name of the other organisation its
+    domain is official for, if one is (``official_for``; at most one: verified domains are unique)."""
+    official = OrganisationDomain.objects.filter(domain=OuterRef("domain"), is_verified=True)
+    official_elsewhere = official.exclude(organisation_id=OuterRef("organisation_id")).values("organisation__name")[:1]
+    official_above = official.filter(Contains(OuterRef("organisation__ancestry"), Concat(
+        Value("/"), Cast("organisation_id", CharField()), Value("/"))))
     return (
         OrganisationDomain.objects.filter(is_verified=False, organisation__status=OrganisationStatus.ACTIVE)
-        .exclude(_personal_mail_q())
+        .exclude(_personal_mail_q()).exclude(Exists(official_above))
         .select_related("organisation")
         .annotate(official_for=Subquery(official_elsewhere))
         .order_by("id")

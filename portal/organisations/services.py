@@ -45,6 +45,7 @@ from portal.organisations.notifications import send_role_mail
 from portal.organisations.selectors import (
     admin_roles_resting_on,
     domain_claims_of,
+    domains_official_above,
     first_admin_roles_left_by,
     grounds_for_admin,
     organisations_left_without_admin,
@@ -162,8 +163,11 @@ def organisation_activate(
                 state="" if level == Level.CENTRAL else values["state"][:2], district=values["district"][:100],
                 parent=parent, status=OrganisationStatus.ACTIVE, activated_at=now,
             )
+        # A domain official for an organisation above it is the office's too: no claim.
+        shared = domains_official_above(domains, organisation)
         rows = [_domain_record(organisation=organisation, domain=domain, claim=claim)
-                for domain, claim in domain_claims_of(domains, organisation_id=organisation.pk).items()]
+                for domain, claim in domain_claims_of([domain for domain in domains if domain not in shared],
+                                                      organisation_id=organisation.pk).items()]
         claims = {row.domain: row.claim for row in rows}
         Membership.objects.update_or_create(organisation=organisation, user=first_admin,
                                             defaults={"role": MembershipRole.ADMIN, "is_active": True})
@@ -173,6 +177,7 @@ def organisation_activate(
                      old={"status": OrganisationStatus.PENDING},
                      new={"status": OrganisationStatus.ACTIVE, "application": source, "domains": domains,
                           "claims": {domain: claim for domain, claim in claims.items() if claim != DomainClaim.OFFICIAL_SUFFIX},
+                          **({"inherited": sorted(shared)} if shared else {}),
                           **({"proposed_parent": proposed_parent} if proposed_parent else {})})
         audit_record(actor=actor, action=AuditAction.MEMBERSHIP_GRANTED, target=organisation, request=request,
                      new={"user": first_admin.email, "role": MembershipRole.ADMIN, "application": source})
