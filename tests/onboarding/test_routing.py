@@ -276,7 +276,7 @@ def test_an_authority_whose_domain_is_no_longer_eligible_decides_nothing(officer
 
 def test_a_domain_accepted_for_one_organisation_makes_no_competent_authority_of_another(officer):
     """A superadmin accepted iitb.ac.in (off the official suffixes) for IIT Bombay: official for
-    it and the offices above it only. An unrelated office cannot name a mailbox there as its
+    its line only (it, the offices above it and those below it). An unrelated office cannot name a mailbox there as its
     competent authority (said at the field, what was typed kept); an office placed under IIT
     Bombay can. A link already sent to such an address decides nothing once the domain is
     another organisation's, and the officer's page says why."""
@@ -290,8 +290,8 @@ def test_a_domain_accepted_for_one_organisation_makes_no_competent_authority_of_
     typed = {**VALID["competent_authority"], "official_email": authority}
     tree = page(client.post(url, typed))
     assert field_error(tree, "official_email").startswith(
-        "iitb.ac.in was accepted as official for another organisation only (and the offices above it), not for this "
-        "one: an address there cannot act for it. Official addresses end in one of: ")
+        "iitb.ac.in was accepted as official for another organisation only (and the offices above and below it), not "
+        "for this one: an address there cannot act for it. Official addresses end in one of: ")
     assert field_value(tree, "official_email") == authority
 
     # Placed under IIT Bombay, the same address is its competent authority's.
@@ -311,6 +311,43 @@ def test_a_domain_accepted_for_one_organisation_makes_no_competent_authority_of_
     assert f"The competent authority's address {authority} can no longer decide on this application" in officer_page
 
 
+def test_an_office_admitted_under_an_organisation_with_its_domain_verifies_its_staff_there_and_places_its_own():
+    """IIT Bombay's iitb.ac.in was accepted for it (off the official suffixes). Its Physics
+    department applies placed under it, its head and competent authority at iitb.ac.in, and is
+    approved, the head its first admin. The domain is the department's too, as onboarding took
+    it: its staff at iitb.ac.in ask the department to verify them, and a laboratory placed
+    under the department names its competent authority there as well."""
+    from verification import services as verification
+
+    iitb = OrganisationFactory(name="IIT Bombay", short_code="IITB")
+    OrganisationDomain.objects.create(organisation=iitb, domain="iitb.ac.in", is_verified=True, claim="not_official")
+    hod = UserFactory(email="hod.physics@iitb.ac.in", full_name="Head Physics")
+    data = {**VALID,
+            "organisation": {**VALID["organisation"], "name": "Department of Physics, IIT Bombay",
+                             "short_code": "IITB-PHY", "email_domains": "phy.iitb.ac.in"},
+            "hierarchy": {**VALID["hierarchy"], "parent_choice": "existing", "parent": str(iitb.pk)},
+            "competent_authority": {**VALID["competent_authority"], "official_email": "director@iitb.ac.in"}}
+    application = authority_approved(hod, data)
+    approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=make_state_admin("MH"))
+    application.refresh_from_db()
+    department = application.organisation
+    assert department is not None and department.parent_id == iitb.pk
+
+    professor = UserFactory(email="prof@iitb.ac.in", full_name="A Professor")
+    details = {"designation": "Professor", "office": "Physics", "employee_code": "P-1", "mobile": "+919812345670",
+               "official_email": professor.email, "superannuation_date": None}
+    asked = verification.join_request_create(organisation_id=department.pk, details=details, language="en",
+                                             actor=professor)
+    assert asked.status == "pending"
+
+    lab = {**data, "organisation": {**data["organisation"], "name": "Nuclear Physics Laboratory, IIT Bombay",
+                                    "short_code": "IITB-NPL", "email_domains": "npl.iitb.ac.in"},
+           "hierarchy": {**data["hierarchy"], "parent": str(department.pk)},
+           "competent_authority": {**data["competent_authority"], "official_email": "dean@iitb.ac.in"}}
+    submitted = submitted_application(UserFactory(email="lab.head@iitb.ac.in"), lab)
+    assert ApprovalStep.objects.get(application=submitted).assignee_email == "dean@iitb.ac.in"
+
+
 def test_a_domain_accepted_for_one_organisation_makes_no_nodal_officer_of_another():
     """The same rule for the nodal officer's own address (their account's): a student at
     iitb.ac.in, a domain a superadmin accepted for IIT Bombay only, may start a draft (the
@@ -328,8 +365,8 @@ def test_a_domain_accepted_for_one_organisation_makes_no_nodal_officer_of_anothe
     tree = page(client.post(f"/onboarding/{application.pk}/section/nodal_officer/", typed))
     error = field_error(tree, "official_email")
     assert error.startswith(
-        "iitb.ac.in was accepted as official for another organisation only (and the offices above it), not for this "
-        "one: an address there cannot act for it. Official addresses end in one of: ")
+        "iitb.ac.in was accepted as official for another organisation only (and the offices above and below it), not "
+        "for this one: an address there cannot act for it. Official addresses end in one of: ")
     assert error.endswith("(for example name@dept.gov.in). If this office reports to that organisation, choose it as "
                           "the parent organisation (Place in the hierarchy); otherwise make an official address your "
                           "account's email.")
@@ -352,7 +389,7 @@ def test_a_domain_accepted_for_one_organisation_makes_no_nodal_officer_of_anothe
                                                       {"decision": "approve", "confirm": "on"})
     assert field_error(page(response), "decision").startswith(
         "The nodal officer can no longer be made the organisation's admin: iitb.ac.in was accepted as official for "
-        "another organisation only (and the offices above it), not for this one")
+        "another organisation only (and the offices above and below it), not for this one")
     application.refresh_from_db()
     assert application.status == ApplicationStatus.WITH_STATE and application.organisation is None
 
