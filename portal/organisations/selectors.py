@@ -153,14 +153,19 @@ PICKER_LIMIT = 20
 
 def organisation_search(*, query: str, limit: int = PICKER_LIMIT) -> QuerySet[Organisation]:
     """Active organisations matching a query, for the parent picker (public names only):
-    those named or short-coded as typed first, then by name."""
+    those named or short-coded as typed first, then by name. Names are not unique: each
+    with its short code and the organisation it is placed under (``parent``, in the same
+    query; its name is public only while it is active: ``parent_shown``), which tell two
+    of one name apart."""
     query = single_line(query or "").strip()  # no control characters (PostgreSQL refuses NUL in text)
     if len(query) < 2:
         return Organisation.objects.none()
     return (
         Organisation.objects.filter(status=OrganisationStatus.ACTIVE)
         .filter(Q(name__icontains=query) | Q(short_code__iexact=query) | Q(name_local__icontains=query))
-        .only("id", "name", "name_local", "state", "short_code")
+        .select_related("parent")
+        .only("id", "name", "name_local", "state", "short_code", "parent__name", "parent__status")
+        .annotate(parent_shown=Q(parent__status=OrganisationStatus.ACTIVE))
         .order_by(named_as_typed_first(query), "name", "id")[:limit]
     )
 
