@@ -4,13 +4,14 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from allauth.account.models import EmailAddress
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from onboarding.application.validators import split_domain_list
+from onboarding.application.validators import clean_staff_domains, split_domain_list
 from onboarding.models import (
     EDITABLE_STATUSES,
     OPEN_STATUSES,
@@ -314,19 +315,25 @@ def owners_call(application: Application) -> tuple | None:
             {**organisation, **{f"domain{i}": domain for i, domain in enumerate(domains)}})
 
 
+# The parent organisation, not read yet (review_flags reads it).
+_UNREAD = object()
+
+
 def review_flags(application: Application, *, owners: list[OrganisationDomain] | None = None,
-                 rules: list[tuple[str, str]] | None = None) -> list[str]:
+                 rules: list[tuple[str, str]] | None = None, parent: Organisation | None | object = _UNREAD) -> list[str]:
     """What the competent authority and the administrators must see before deciding,
     flagged: staff domains that would not be official for the organisation (and
     why), and a state or central level that does not match its parent organisation
     or its domains (the level chosen decides who decides). ``owners`` (what
-    ``owners_call`` reads) and ``rules`` (``email_rules``): when the caller read them."""
+    ``owners_call`` reads), ``rules`` (``email_rules``) and ``parent``
+    (``parent_organisation``): when the caller read them."""
     domains = _flag_domains(application)
     if owners is None:
         call = owners_call(application)
         owners = compiled.together(call)[0] if call else []
     flags = []
-    parent = parent_organisation(application)
+    if parent is _UNREAD:
+        parent = parent_organisation(application)
     # A domain official for the organisation it is placed under, or one above that, is the
     # office's too (domains_official_above): no claim, nothing to flag.
     shared = {row.domain for row in owners
@@ -418,6 +425,28 @@ def parent_organisation(application: Application) -> Organisation | None:
     """The existing organisation the form names as the parent, or None."""
     pk = parent_id(application)
     return compiled.first(_organisation_query, pk=pk) if pk else None
+
+
+def staff_domains(application: Application) -> list[str]:
+    """The email domains the form lists for the organisation's staff, as final approval
+    records them (``clean_staff_domains``; none when the list does not pass it)."""
+    try:
+        domains, _warnings = clean_staff_domains(application.section_data(Section.ORGANISATION).get("email_domains"))
+    except ValidationError:
+        return []
+    return domains
+
+
+def placement_of(application: Application, parent: Organisation | None) -> dict | None:
+    """Where the application places the office (``parent``, as ``parent_organisation``
+    reads it) and whether those who act for that organisation were told of it
+    (onboarding/approval/placement.py): {"parent", "told_at" (None: not told), "superadmins"
+    (told to them: it has no admin)}; None when it names no parent on Sandes. No query."""
+    if parent is None:
+        return None
+    told = application.placement_told_to_id == parent.pk
+    return {"parent": parent, "told_at": application.placement_told_at if told else None,
+            "superadmins": told and application.placement_told_superadmins}
 
 
 def proposed_parent(application: Application) -> dict | None:

@@ -109,6 +109,10 @@ class AuditAction(models.TextChoices):
         "Reminder sent to submit the returned application again before it is withdrawn")
     VERIFICATION_CONFIRMATION_RESUMED = "verification.confirmation_resumed", _(
         "Deadline to confirm the official address extended: the verification was on hold for a while")
+    APPLICATION_PLACEMENT_TOLD = "application.placement_told", _(
+        "Those who act for the organisation an office is to be placed under told of its application")
+    ORGANISATION_PLACEMENT_TOLD = "organisation.placement_told", _(
+        "Those who act for an organisation told that an office now sits under it")
 
 
 class AuditEvent(models.Model):

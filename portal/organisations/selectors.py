@@ -313,13 +313,19 @@ def organisations_without_admin(organisation_ids: set[int], *, leaving_user_ids:
     return set(organisation_ids) - set(kept)
 
 
-def who_acts_for(organisations: list[Organisation]) -> dict[int, list[tuple[AnyUser, Organisation | None]]]:
+def who_acts_for(organisations: list[Organisation], *, its_own: bool = False
+                 ) -> dict[int, list[tuple[AnyUser, Organisation | None]]]:
     """For each of ``organisations`` (by id), who acts for it when it has no admin of its
     own: the admins of the active organisations above it who may act (admins_who_act, their
     role in force; a suspended one's admins act for nothing below it: portal.permissions),
     each once, with the nearest organisation above it they administer; or, with none above,
-    every superadmin (with None). Two queries at most."""
-    above_ids = {pk for organisation in organisations for pk in organisation.ancestor_ids}
+    every superadmin (with None). ``its_own``: its own admins count too (when it is active),
+    with it as theirs: everyone who acts for it (an office is placed under it, say). Two
+    queries at most."""
+    def line(organisation: Organisation) -> list[int]:
+        return [*organisation.ancestor_ids, *([organisation.pk] if its_own else [])]
+
+    above_ids = {pk for organisation in organisations for pk in line(organisation)}
     above = sorted(admins_who_act(Membership.objects.filter(
         not_ended_q(), organisation_id__in=above_ids, organisation__status=OrganisationStatus.ACTIVE,
         role=MembershipRole.ADMIN, is_active=True,
@@ -329,7 +335,7 @@ def who_acts_for(organisations: list[Organisation]) -> dict[int, list[tuple[AnyU
     for organisation in organisations:
         nearest: dict[int, tuple[AnyUser, Organisation | None]] = {}
         for membership in above:
-            if membership.organisation_id in organisation.ancestor_ids:
+            if membership.organisation_id in line(organisation):
                 nearest.setdefault(membership.user_id, (membership.user, membership.organisation))
         if not nearest:
             if superadmin_list is None:
