@@ -72,6 +72,13 @@ class Application(models.Model):
     # When the approval letter last could not be rendered (over the render limits): the beat
     # job tries such letters after those never tried (onboarding/approval/letters.py).
     approval_letter_failed_at = models.DateTimeField(null=True, blank=True)
+    # Who acts for the organisation the office is to be placed under (its admins and those
+    # above it, or the superadmins where it has none) told, once (onboarding/approval/placement.py):
+    # which organisation, when, and whether that was the superadmins.
+    placement_told_to = models.ForeignKey("organisations.Organisation", null=True, blank=True,
+                                          on_delete=models.SET_NULL, related_name="+")
+    placement_told_at = models.DateTimeField(null=True, blank=True)
+    placement_told_superadmins = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

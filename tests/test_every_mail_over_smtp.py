@@ -42,7 +42,14 @@ from portal.audit.models import AuditAction, AuditChainHead
 from portal.audit.services import audit_record
 from portal.audit.tasks import audit_head_publish
 from portal.mail.models import OutboxMessage
-from tests.factories import PASSWORD, ApplicationFactory, ApprovalStepFactory, UserFactory, application_with_authority
+from tests.factories import (
+    PASSWORD,
+    ApplicationFactory,
+    ApprovalStepFactory,
+    OrganisationFactory,
+    UserFactory,
+    application_with_authority,
+)
 from tests.onboarding.approval_helpers import make_superadmin, post_confirming_access
 from tests.onboarding_data import minimal_pdf
 from tests.smtp import text_of
@@ -177,12 +184,18 @@ def onboarding_context(application, template):
         grounds="हे कार्यालय शासकीय संचालनालय आहे. The office is a government directorate.",
     )
     next_step = ApprovalStepFactory(application=application, stage="state", decision="approve")
-    return {
+    context = {
         "application": application, "step": step, "next_step": next_step, "link": LINK,
         "officer": application.nodal_officer, "appeal_until": now + timedelta(days=30), "now": now,
         "resent": True, "resubmitted": True, "organisation": None,
         "withdraw_on": timezone.localdate(now + timedelta(days=30)),
     }
+    if template.startswith("placement_"):
+        # The organisation the office is placed under, and the office once approved.
+        parent = OrganisationFactory(name="कृषी विभाग, महाराष्ट्र शासन (Agriculture Department, Maharashtra)")
+        context.update(parent=parent, acting=parent, domains=["mahaagri.gov.in", "pune.mahaagri.gov.in"],
+                       organisation=OrganisationFactory(name=application.organisation_name, parent=parent))
+    return context
 
 
 def rendered(template, context, language):

@@ -279,7 +279,7 @@ def held_elsewhere(user: AnyUser, organisation: Organisation) -> list[Government
         .exclude(organisation_id=organisation.pk).select_related("organisation").order_by("id")
     )
     for profile in profiles:
-        profile.ending_roles = admin_roles_ending_with(profile)
+        profile.ending_roles = admin_roles_ending_with(profile, verified_in=organisation)
     return profiles
 
 
@@ -346,12 +346,13 @@ def profile_for_admin(viewer: AnyUser, pk: int) -> GovernmentProfile:
     return mark_seen(mark_official_domain([profile]))[0]
 
 
-def admin_roles_ending_with(profile: GovernmentProfile) -> list[Membership]:
+def admin_roles_ending_with(profile: GovernmentProfile, *, verified_in: Organisation | None = None) -> list[Membership]:
     """The admin roles of ``profile``'s person that end if its verification is suspended
-    or revoked (they rest on it, and do not come back when it is reinstated), each
-    marked ``left_without_admin`` when its organisation would keep no admin whose role
-    does not end. What the confirmation pages say; the services end the same roles."""
-    roles = admin_roles_resting_on([(profile.organisation_id, profile.user_id)])
+    or revoked (they rest on it, and do not come back when it is reinstated), or ends as
+    they are verified in ``verified_in`` (which holds up their roles of it and above it),
+    each marked ``left_without_admin`` when its organisation would keep no admin whose
+    role does not end. What the confirmation pages say; the services end the same roles."""
+    roles = admin_roles_resting_on([(profile.organisation_id, profile.user_id)], member_of=verified_in)
     orphaned = organisations_left_without_admin(roles)
     for role in roles:
         role.left_without_admin = role.organisation_id in orphaned

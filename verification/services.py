@@ -16,7 +16,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Case, When
+from django.db.models import Case, F, Q, Value, When
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -180,11 +180,16 @@ def _membership_start(profile: GovernmentProfile) -> None:
 
 
 def _member_ends(user_id: int, organisation_ids: list[int]) -> None:
-    """The person stops being a member of the organisations ``organisation_ids`` (one
-    query; none for none)."""
+    """The person stops being a member of the organisations ``organisation_ids``, also
+    one under an admin role there (``member_before_admin``), which a move within its line
+    may leave in place: when it ends they are left no member there (one query; none for
+    none)."""
     if organisation_ids:
-        Membership.objects.filter(organisation_id__in=organisation_ids, user_id=user_id, role=MembershipRole.MEMBER,
-                                  is_active=True).update(is_active=False)
+        Membership.objects.filter(
+            Q(role=MembershipRole.MEMBER, is_active=True) | Q(role=MembershipRole.ADMIN, member_before_admin=True),
+            organisation_id__in=organisation_ids, user_id=user_id,
+        ).update(is_active=Case(When(role=MembershipRole.MEMBER, then=Value(False)), default=F("is_active")),
+                 member_before_admin=False)
 
 
 def _membership_end(profile: GovernmentProfile, *, ended_by: AnyUser | None = None,
@@ -235,7 +240,8 @@ def _admin_roles_end(person: AnyUser, pairs: list[tuple[int, int]], *, ended_by:
               "verification: ending the verification would leave %(organisation)s without one. Grant the admin role "
               "there to someone else first (without an end date)."), code="last_admin", params=values)
 
-    return organisation_admins_lapse(pairs=pairs, reason=VERIFICATION_ENDED, check=check, reasons=reasons)
+    return organisation_admins_lapse(pairs=pairs, reason=VERIFICATION_ENDED, check=check, reasons=reasons,
+                                     member_of=verified_in)
 
 
 # The refusals naming the official address a verification rests on (``params["email"]``).

@@ -14,8 +14,9 @@ from portal.phone_numbers import clean_mobile as clean_mobile  # the one reading
 def check_official_address(address: str, organisation: Organisation) -> None:
     """Refuse an address the official-email rules do not accept as official mail for
     ``organisation`` (a personal mail service, a domain off the official list and not
-    accepted for it or an office below it: one accepted for another organisation is
-    official there only), as its rosters check their rows."""
+    accepted for an organisation of its line, it, an office below it or one above it: one
+    accepted for another organisation is official in that one's line only), as its rosters
+    check their rows."""
     if not classify_email(address, organisation=organisation).is_official_mail:
         raise ValidationError(_("Enter an official government address (for example name@dept.gov.in), not a personal one."),
                               code="not_official")

@@ -4,13 +4,14 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from allauth.account.models import EmailAddress
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from onboarding.application.validators import split_domain_list
+from onboarding.application.validators import clean_staff_domains, split_domain_list
 from onboarding.models import (
     EDITABLE_STATUSES,
     OPEN_STATUSES,
@@ -32,7 +33,14 @@ from portal.accounts.official_email import (
     normalise_address,
 )
 from portal.audit.models import AuditAction, AuditEvent
-from portal.organisations.models import DomainClaim, Organisation, OrganisationDomain, OrganisationStatus, OrganisationType
+from portal.organisations.models import (
+    DomainClaim,
+    Organisation,
+    OrganisationDomain,
+    OrganisationStatus,
+    OrganisationType,
+    at_or_above,
+)
 from portal.organisations.selectors import domain_claims_of, short_code_holder
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import AnyUser, ObjectScope
@@ -307,26 +315,37 @@ def owners_call(application: Application) -> tuple | None:
             {**organisation, **{f"domain{i}": domain for i, domain in enumerate(domains)}})
 
 
+# The parent organisation, not read yet (review_flags reads it).
+_UNREAD = object()
+
+
 def review_flags(application: Application, *, owners: list[OrganisationDomain] | None = None,
-                 rules: list[tuple[str, str]] | None = None) -> list[str]:
+                 rules: list[tuple[str, str]] | None = None, parent: Organisation | None | object = _UNREAD) -> list[str]:
     """What the competent authority and the administrators must see before deciding,
     flagged: staff domains that would not be official for the organisation (and
     why), and a state or central level that does not match its parent organisation
     or its domains (the level chosen decides who decides). ``owners`` (what
-    ``owners_call`` reads) and ``rules`` (``email_rules``): when the caller read them."""
+    ``owners_call`` reads), ``rules`` (``email_rules``) and ``parent``
+    (``parent_organisation``): when the caller read them."""
     domains = _flag_domains(application)
     if owners is None:
         call = owners_call(application)
         owners = compiled.together(call)[0] if call else []
     flags = []
-    claims = domain_claims_of(domains, organisation_id=application.organisation_id, claimed={row.domain for row in owners},
+    if parent is _UNREAD:
+        parent = parent_organisation(application)
+    # A domain official for the organisation it is placed under, or one above that, is the
+    # office's too (domains_official_above): no claim, nothing to flag.
+    shared = {row.domain for row in owners
+              if parent is not None and at_or_above(row.organisation_id, parent.pk, parent.ancestry)}
+    claims = domain_claims_of([domain for domain in domains if domain not in shared],
+                              organisation_id=application.organisation_id, claimed={row.domain for row in owners},
                               rules=rules)
     for domain, claim in claims.items():
         if claim != DomainClaim.OFFICIAL_SUFFIX:
             flags.append(_("Email domain %(domain)s: %(reason)s. Its addresses do not become official by this "
                            "approval.") % {"domain": domain, "reason": DomainClaim(claim).label})
     chosen = application.jurisdiction
-    parent = parent_organisation(application)
     if parent is not None and chosen and parent.jurisdiction != chosen:
         flags.append(_("The level chosen sends this application to the administrators of %(chosen)s, but its parent "
                        "organisation %(parent)s belongs to %(theirs)s.") % {
@@ -406,6 +425,28 @@ def parent_organisation(application: Application) -> Organisation | None:
     """The existing organisation the form names as the parent, or None."""
     pk = parent_id(application)
     return compiled.first(_organisation_query, pk=pk) if pk else None
+
+
+def staff_domains(application: Application) -> list[str]:
+    """The email domains the form lists for the organisation's staff, as final approval
+    records them (``clean_staff_domains``; none when the list does not pass it)."""
+    try:
+        domains, _warnings = clean_staff_domains(application.section_data(Section.ORGANISATION).get("email_domains"))
+    except ValidationError:
+        return []
+    return domains
+
+
+def placement_of(application: Application, parent: Organisation | None) -> dict | None:
+    """Where the application places the office (``parent``, as ``parent_organisation``
+    reads it) and whether those who act for that organisation were told of it
+    (onboarding/approval/placement.py): {"parent", "told_at" (None: not told), "superadmins"
+    (told to them: it has no admin)}; None when it names no parent on Sandes. No query."""
+    if parent is None:
+        return None
+    told = application.placement_told_to_id == parent.pk
+    return {"parent": parent, "told_at": application.placement_told_at if told else None,
+            "superadmins": told and application.placement_told_superadmins}
 
 
 def proposed_parent(application: Application) -> dict | None:

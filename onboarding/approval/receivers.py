@@ -1,5 +1,6 @@
 """The approval routing listens to the application form: a submitted application
-goes (back) to its competent authority; a withdrawn one closes its open step; one under
+goes (back) to its competent authority, and whoever acts for the organisation it places
+the office under is told; a withdrawn one closes its open step; one under
 appeal as its officer's account is erased has its appeal closed. To the
 outbox: an authority's address the mail relay refused as unknown is told to the officer.
 And to the core's roles: when a platform role ends, whoever then decides the steps it
@@ -9,6 +10,7 @@ from django.dispatch import receiver
 
 from onboarding.application.signals import appeal_left_by_erasure, application_submitted, application_withdrawn
 from onboarding.approval.deadlines import steps_deciders_watch
+from onboarding.approval.placement import placement_asked_tell
 from onboarding.approval.services import (
     appeal_close_on_erasure,
     authority_address_unknown_tell,
@@ -22,6 +24,11 @@ from portal.organisations.signals import platform_role_ending
 @receiver(application_submitted, dispatch_uid="approval.open_authority_step")
 def open_authority_step(sender, *, application, actor, request=None, **kwargs):
     step_open_authority(application=application)
+
+
+@receiver(application_submitted, dispatch_uid="approval.tell_placement")
+def tell_placement(sender, *, application, actor, request=None, **kwargs):
+    placement_asked_tell(application=application, actor=actor, request=request)
 
 
 @receiver(application_withdrawn, dispatch_uid="approval.close_steps")

@@ -33,6 +33,8 @@ from onboarding.application.selectors import (
     officers_addresses,
     official_within_ids,
     owners_call,
+    parent_organisation,
+    placement_of,
     review_flags,
 )
 from onboarding.models import Application, ApplicationVersion, ApprovalStep, Attachment, Decision, Stage, StateQueueCount
@@ -566,12 +568,13 @@ def _version_query(*, application_id: int, number: int) -> QuerySet[ApplicationV
 
 
 def review_reads(step: ApprovalStep) -> tuple[ApplicationVersion | None, list[ApprovalStep], Attachment | None,
-                                              list[str]]:
+                                              list[str], dict | None]:
     """What a decider's page reads of the step's application besides the step: the version
     sent for it (its frozen copy, or None), every step (as ``steps_of``), the current letter
     (as ``current_letter``) and what ``review_flags`` reads (the official-email rules, the
     staff domains official elsewhere), in one round trip (``compiled.together``); then the
-    flags."""
+    parent organisation the form names, the flags, and where the office is placed and whether
+    those who act for that organisation were told (``placement_of``)."""
     application = step.application
     owners = owners_call(application)
     version, steps, letter, rules, *found_owners = compiled.together(
@@ -583,5 +586,6 @@ def review_reads(step: ApprovalStep) -> tuple[ApplicationVersion | None, list[Ap
     )
     for found in (*steps, *([letter] if letter is not None else [])):
         found.application = application  # as application.steps and application.attachments would
-    flags = review_flags(application, owners=found_owners[0] if found_owners else [], rules=rules)
-    return version, steps, letter, flags
+    parent = parent_organisation(application)
+    flags = review_flags(application, owners=found_owners[0] if found_owners else [], rules=rules, parent=parent)
+    return version, steps, letter, flags, placement_of(application, parent)

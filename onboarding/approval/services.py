@@ -28,6 +28,7 @@ from onboarding.application.selectors import (
     parent_organisation,
     proposed_parent,
     short_code_taken,
+    staff_domains,
 )
 from onboarding.application.services import (
     OfficerNotEligible,
@@ -37,6 +38,7 @@ from onboarding.application.services import (
 )
 from onboarding.application.validators import clean_staff_domains
 from onboarding.approval.deadlines import appeal_until, due_at
+from onboarding.approval.placement import placement_made_tell
 from onboarding.approval.selectors import (
     Tell,
     authorities_refused,
@@ -643,14 +645,6 @@ def _after_decision(
 
 # Final approval ----------------------------------------------------------------------
 
-def _staff_domains(raw: str | None) -> list[str]:
-    try:
-        domains, _warnings = clean_staff_domains(raw)
-    except ValidationError:
-        domains = []
-    return domains
-
-
 def application_approve(
     *, application: Application, actor: AnyUser | None, request: HttpRequest | None = None
 ) -> Organisation:
@@ -664,12 +658,13 @@ def application_approve(
     organisation = organisation_activate(
         organisation_id=application.organisation_id,
         attributes={**data, "name": data.get("name") or application.organisation_name},
-        parent=parent_organisation(application), domains=_staff_domains(data.get("email_domains")),
+        parent=parent_organisation(application), domains=staff_domains(application),
         first_admin=application.nodal_officer, actor=actor, source=application.reference, request=request,
         proposed_parent=proposed_parent(application),
     )
     application.organisation = organisation
     application.save(update_fields=["organisation"])
+    placement_made_tell(application=application, organisation=organisation, actor=actor, request=request)
     transaction.on_commit(lambda: approval_letter_enqueue(application.pk))
     return organisation
 

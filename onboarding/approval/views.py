@@ -150,7 +150,7 @@ def _review_context(step):
     application = step.application
     # The version reviewed, the steps (read once: the history, and the step whose decider last
     # saw it), the letter and what the flags need, in one round trip.
-    version, steps, letter, flags = review_reads(step)
+    version, steps, letter, flags, placement = review_reads(step)
     return {
         "application": application,
         "step": step,
@@ -160,6 +160,7 @@ def _review_context(step):
         "history": [s for s in steps if s.pk != step.pk],
         "flags": flags,
         "people": people_of(application),
+        "placement": placement,
     }
 
 

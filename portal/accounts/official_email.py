@@ -202,9 +202,9 @@ def normalise_address(address: str) -> str:
 
 def accepted_domains(domains, *, organisation=None) -> set[str]:
     """Which of ``domains`` (normalised) are verified for an organisation: for
-    ``organisation`` or an office below it when it is given (a domain accepted off the
-    official suffixes is official for its organisation only: OrganisationDomain), for
-    any organisation otherwise. One query."""
+    ``organisation``, an office below it or an organisation above it when it is given (a
+    domain accepted off the official suffixes is official for its organisation's line
+    only: OrganisationDomain.objects.official_for), for any organisation otherwise. One query."""
     from portal.organisations.models import OrganisationDomain
 
     domains = set(domains)
@@ -218,8 +218,9 @@ def accepted_domains(domains, *, organisation=None) -> set[str]:
 def classify_domain(domain, *, rules=None, registered=None, organisation=None):
     """Return (kind, matched_suffix) for an already-normalised domain. ``registered``:
     the domains accepted for an organisation, when the caller read them already (a
-    batch of addresses); else they are asked for, of ``organisation`` (and the offices
-    below it) when given, of any organisation otherwise (``accepted_domains``)."""
+    batch of addresses); else they are asked for, of ``organisation``'s line (it, the
+    offices below it, those above it) when given, of any organisation otherwise
+    (``accepted_domains``)."""
     rules = email_rules() if rules is None else rules
     # Consumer mail first: never official, whatever else matches.
     for suffix, kind in rules:
@@ -285,15 +286,17 @@ def classify_emails_within(pairs: Iterable[tuple[str, Hashable]], within_of: Cal
                            *, rules: list[tuple[str, str]] | None = None) -> dict[tuple[str, Hashable], EmailVerdict]:
     """{(address, key): verdict} for each pair of ``pairs``, where ``within_of(keys)`` gives
     for each key the id of the one organisation its address is to be official for (None: one
-    that does not exist yet). A domain a superadmin accepted off the official suffixes counts
-    as official only for the organisation it was accepted for and the offices above it (as
-    ``OrganisationDomain.objects.official_for`` has it), and for none where the id is None; an
-    address at one accepted for another organisation is ACCEPTED_ELSEWHERE. For an address
-    that acts for one organisation (a competent authority's, a nodal officer's). Three queries
-    at most, whatever the number of pairs: the rules (unless given: ``email_rules()``), who
-    accepted the domains left undecided, and (only when one was accepted) ``within_of`` for
-    the keys of their addresses."""
-    from portal.organisations.models import OrganisationDomain, at_or_above
+    that does not exist yet, placed under the one whose id ``within_of`` gives instead). A
+    domain a superadmin accepted off the official suffixes counts as official only for the
+    line of the organisation it was accepted for: it, the offices above it and those below
+    it (as ``OrganisationDomain.objects.official_for`` has it), and for none where the id is
+    None; an address at one accepted for another organisation is ACCEPTED_ELSEWHERE. For an
+    address that acts for one organisation (a competent authority's, a nodal officer's).
+    Four queries at most, whatever the number of pairs: the rules (unless given:
+    ``email_rules()``), who accepted the domains left undecided, and (only when one was
+    accepted) ``within_of`` for the keys of their addresses and, for those not at or above
+    the organisation that accepted it, where in the hierarchy their organisations are."""
+    from portal.organisations.models import Organisation, OrganisationDomain, at_or_above
 
     rules = email_rules() if rules is None else rules
     verdicts = {pair: classify_email(pair[0], rules=rules, registered=set()) for pair in set(pairs)}
@@ -305,9 +308,17 @@ def classify_emails_within(pairs: Iterable[tuple[str, Hashable]], within_of: Cal
         is_verified=True, domain__in=undecided).values_list("domain", "organisation_id", "organisation__ancestry")}
     accepted = [pair for pair, verdict in verdicts.items() if verdict.domain in owners]
     within = within_of({key for _address, key in accepted}) if accepted else {}
+    # At or above the organisation that accepted the domain: official there.
+    official = {(address, key) for address, key in accepted
+                if within.get(key) is not None and at_or_above(within[key], *owners[verdicts[address, key].domain])}
+    # Below it: official there too (the office shares the domain of the organisations above it).
+    below = {within[key] for address, key in accepted if (address, key) not in official and within.get(key) is not None}
+    ancestries = dict(Organisation.objects.filter(pk__in=below).values_list("pk", "ancestry")) if below else {}
     for address, key in accepted:
         verdict, organisation_id = verdicts[address, key], within.get(key)
-        if organisation_id is not None and at_or_above(organisation_id, *owners[verdict.domain]):
+        owner = owners[verdict.domain][0]
+        if (address, key) in official or (organisation_id in ancestries
+                                          and at_or_above(owner, organisation_id, ancestries[organisation_id])):
             verdicts[address, key] = classify_email(address, rules=rules, registered={verdict.domain})
         else:
             verdicts[address, key] = EmailVerdict(address=verdict.address, domain=verdict.domain, kind=ACCEPTED_ELSEWHERE)
@@ -348,8 +359,8 @@ def explain_refusal(verdict, *, for_officer):
         ) % {"domain": verdict.domain}
     if verdict.kind == ACCEPTED_ELSEWHERE:
         return _(
-            "%(domain)s was accepted as official for another organisation only (and the offices above it), not for "
-            "this one: an address there cannot act for it."
+            "%(domain)s was accepted as official for another organisation only (and the offices above and below it), "
+            "not for this one: an address there cannot act for it."
         ) % {"domain": verdict.domain} + " " + hint
     if verdict.kind == MANUAL_REVIEW:
         return _(

@@ -112,6 +112,10 @@ class AuditAction(models.TextChoices):
     ORGANISATION_SUSPENDED = "organisation.suspended", _("Organisation suspended")
     ORGANISATION_REACTIVATED = "organisation.reactivated", _("Organisation reactivated")
     ROSTER_REFUSALS_EXPORTED = "roster.refusals_exported", _("Refused rows of a roster downloaded")
+    APPLICATION_PLACEMENT_TOLD = "application.placement_told", _(
+        "Those who act for the organisation an office is to be placed under told of its application")
+    ORGANISATION_PLACEMENT_TOLD = "organisation.placement_told", _(
+        "Those who act for an organisation told that an office now sits under it")
 
 
 class AuditEvent(models.Model):

@@ -154,13 +154,25 @@ CLAIMS_NOT_ACCEPTED = frozenset({DomainClaim.CLAIMED_ELSEWHERE, DomainClaim.SUFF
 
 class OrganisationDomainQuerySet(models.QuerySet):
     def official_for(self, organisation: Organisation) -> "OrganisationDomainQuerySet":
-        """The domains verified for ``organisation`` or for an office below it: those
-        official for it (its rosters and the requests to be verified there count their
-        addresses as official), besides the domains under an official suffix, which are
-        official everywhere. A domain a superadmin accepted off those suffixes is official
-        for its organisation and the offices above it, not for any other."""
-        return self.filter(Q(organisation_id=organisation.pk) | Q(organisation__ancestry__startswith=organisation.subtree_prefix),
-                           is_verified=True)
+        """The domains verified for ``organisation``, for an office below it or for an
+        organisation above it: those official for it (its rosters and the requests to be
+        verified there count their addresses as official), besides the domains under an
+        official suffix, which are official everywhere. A domain a superadmin accepted off
+        those suffixes is official for its organisation's line (it, the offices above it,
+        and the offices below it, which share it: onboarding places them there with it),
+        not for any other."""
+        return self.filter(_own_to_q(organisation) | Q(organisation_id__in=organisation.ancestor_ids), is_verified=True)
+
+    def own_to(self, organisation: Organisation) -> "OrganisationDomainQuerySet":
+        """The domains verified for ``organisation`` or for an office below it: its own
+        staff's, at which its roster verifies at once (not those it shares with the
+        organisations above it, whose people its lists do not move)."""
+        return self.filter(_own_to_q(organisation), is_verified=True)
+
+
+def _own_to_q(organisation: Organisation) -> Q:
+    """Rows (of OrganisationDomain) of ``organisation`` or of an office below it."""
+    return Q(organisation_id=organisation.pk) | Q(organisation__ancestry__startswith=organisation.subtree_prefix)
 
 
 class OrganisationDomain(models.Model):
@@ -170,8 +182,8 @@ class OrganisationDomain(models.Model):
     official): a domain under an official suffix when the organisation was
     approved, or any other domain once a superadmin accepted the claim. A domain is
     verified for one organisation at most. Where the organisation is known (its
-    rosters, the requests to be verified there) only its own domains and those of the
-    offices below it count (``official_for``)."""
+    rosters, the requests to be verified there) only its own domains, those of the
+    offices below it and those of the organisations above it count (``official_for``)."""
 
     objects = OrganisationDomainQuerySet.as_manager()
 

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from django.db.models import Case, CharField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Cast, Concat
-from django.db.models.lookups import EndsWith
+from django.db.models.lookups import Contains, EndsWith
 from django.utils import timezone
 
 from portal.accounts.models import EmailSuffixRule, SuffixKind
@@ -61,6 +61,18 @@ def domain_claims_of(domains: list[str], *, organisation_id: int | None = None, 
     return claims
 
 
+def domains_official_above(domains: list[str], organisation: Organisation) -> set[str]:
+    """Of ``domains``, those official for an organisation above ``organisation``: an office
+    shares the domains of the organisations above it (its staff use them as theirs), so
+    listing one is no claim of its own, which could never be accepted while the domain is
+    official there. One query; none for an organisation at the top or no domains."""
+    if not domains or not organisation.ancestor_ids:
+        return set()
+    return set(OrganisationDomain.objects.filter(domain__in=domains, is_verified=True,
+                                                 organisation_id__in=organisation.ancestor_ids)
+               .values_list("domain", flat=True))
+
+
 def short_code_holder(code: str, *, exclude_id: int | None = None) -> Organisation | None:
     """The organisation other than ``exclude_id`` that has the short code ``code``
     (letters compared in any case), an active one first; None when it is free. A short
@@ -87,14 +99,17 @@ def _personal_mail_q() -> Q:
 
 def pending_domain_claims() -> QuerySet[OrganisationDomain]:
     """Domains organisations listed that are not official for them yet, oldest first; not
-    those of a personal mail service, never official (organisation_domain_accept refuses them).
-    Each with the name of the other organisation its domain is official for, if one is
-    (``official_for``; at most one: verified domains are unique)."""
-    official_elsewhere = (OrganisationDomain.objects.filter(domain=OuterRef("domain"), is_verified=True)
-                          .exclude(organisation_id=OuterRef("organisation_id")).values("organisation__name")[:1])
+    those of a personal mail service, never official (organisation_domain_accept refuses them),
+    nor those official for an organisation above the one that listed them, which it shares
+    (domains_official_above: no claim). Each with the name of the other organisation its
+    domain is official for, if one is (``official_for``; at most one: verified domains are unique)."""
+    official = OrganisationDomain.objects.filter(domain=OuterRef("domain"), is_verified=True)
+    official_elsewhere = official.exclude(organisation_id=OuterRef("organisation_id")).values("organisation__name")[:1]
+    official_above = official.filter(Contains(OuterRef("organisation__ancestry"), Concat(
+        Value("/"), Cast("organisation_id", CharField()), Value("/"))))
     return (
         OrganisationDomain.objects.filter(is_verified=False, organisation__status=OrganisationStatus.ACTIVE)
-        .exclude(_personal_mail_q())
+        .exclude(_personal_mail_q()).exclude(Exists(official_above))
         .select_related("organisation")
         .annotate(official_for=Subquery(official_elsewhere))
         .order_by("id")
@@ -138,7 +153,10 @@ PICKER_LIMIT = 20
 
 def organisation_search(*, query: str, limit: int = PICKER_LIMIT) -> QuerySet[Organisation]:
     """Active organisations matching a query, for the parent picker (public names only):
-    those named or short-coded as typed first, then by name."""
+    those named or short-coded as typed first, then by name. Names are not unique: each
+    with its short code and the organisation it is placed under (``parent``, in the same
+    query; its name is public only while it is active: ``parent_shown``), which tell two
+    of one name apart."""
     # No control characters (PostgreSQL refuses NUL in text), nor invisible ones pasted with the words.
     query = as_searched(single_line(query or "")).strip()
     if len(query) < 2:
@@ -146,7 +164,9 @@ def organisation_search(*, query: str, limit: int = PICKER_LIMIT) -> QuerySet[Or
     return (
         Organisation.objects.filter(status=OrganisationStatus.ACTIVE)
         .filter(Q(name__icontains=query) | Q(short_code__iexact=query) | Q(name_local__icontains=query))
-        .only("id", "name", "name_local", "state", "short_code")
+        .select_related("parent")
+        .only("id", "name", "name_local", "state", "short_code", "parent__name", "parent__status")
+        .annotate(parent_shown=Q(parent__status=OrganisationStatus.ACTIVE))
         .order_by(named_as_typed_first(query), "name", "id")[:limit]
     )
 
@@ -166,16 +186,21 @@ def grounds_for_admin(organisation: Organisation, *, now: datetime | None = None
 # Admin roles resting on a membership -----------------------------------------------------------
 
 def admin_roles_resting_on(pairs: list[tuple[int, int]], *, now: datetime | None = None,
-                           for_update: bool = False) -> list[Membership]:
+                           for_update: bool = False, member_of: Organisation | None = None) -> list[Membership]:
     """The admin roles that end when the memberships ``pairs`` (organisation id, user id)
     end (a verification suspended, revoked, lapsed; an account closed), in the order
     organisation_admins_lapse ends them, with their organisation and holder: each pair's
     own admin role, then the roles the person was granted in an organisation above one
     (as a member of an office below it, organisation_admin_grant) that nothing else
     would rest on any more: no other membership, and no admin role in force, in an
-    office below it, besides those ending. The same answer before the change (the
-    confirmation pages say what it will end) and during it (``for_update``: the roles
-    locked, under the caller's transaction)."""
+    office below it, besides those ending. ``member_of``: the organisation the person
+    is a member of instead (verified there: the memberships end because of it), which
+    holds up their roles of it and of the organisations above it (the ground
+    organisation_admin_grant asks for), and leaves a first admin's role of an office below
+    it resting on its approved application (first_admin_roles_outside: it ends only on a
+    move outside the organisation's line): none of those ends. The same answer before the
+    change (the confirmation pages say what it will end) and during it (``for_update``:
+    the roles locked, under the caller's transaction)."""
     direct, above = Q(), Q()
     for organisation_id, user_id in pairs:
         direct |= Q(organisation_id=organisation_id, user_id=user_id)
@@ -199,10 +224,21 @@ def admin_roles_resting_on(pairs: list[tuple[int, int]], *, now: datetime | None
                                               -len(m.organisation.ancestry), m.pk))
     ending: list[Membership] = []
     for membership in candidates:
+        if member_of is not None and _admin_held_up_by(membership, member_of):
+            continue
         if (membership.organisation_id, membership.user_id) in pair_set or not _admin_has_ground_below(
                 membership, now, leaving=pairs, ending=ending):
             ending.append(membership)
     return ending
+
+
+def _admin_held_up_by(membership: Membership, organisation: Organisation) -> bool:
+    """Whether the admin ``membership`` stands while its holder is a member of
+    ``organisation``: the role is of it or of an organisation above it, or it is a first
+    admin's role (granted by nobody) of an office below it, still in its line. No query."""
+    if at_or_above(membership.organisation_id, organisation.pk, organisation.ancestry):
+        return True
+    return membership.granted_at is None and membership.organisation.ancestry.startswith(organisation.subtree_prefix)
 
 
 def _admin_has_ground_below(membership: Membership, now: datetime, *, leaving: list[tuple[int, int]],
@@ -278,21 +314,29 @@ def organisations_without_admin(organisation_ids: set[int], *, leaving_user_ids:
     return set(organisation_ids) - set(kept)
 
 
-def who_acts_for(organisations: list[Organisation]) -> dict[int, list[tuple[AnyUser, Organisation | None]]]:
+def who_acts_for(organisations: list[Organisation], *, its_own: bool = False
+                 ) -> dict[int, list[tuple[AnyUser, Organisation | None]]]:
     """For each of ``organisations`` (by id), who acts for it when it has no admin of its
-    own: the admins of the organisations above it who may act (admins_who_act, their role
-    in force), each once, with the nearest organisation above it they administer; or, with
-    none above, every superadmin (with None). Two queries at most."""
-    above_ids = {pk for organisation in organisations for pk in organisation.ancestor_ids}
+    own: the admins of the active organisations above it who may act (admins_who_act, their
+    role in force; a suspended one's admins act for nothing below it: portal.permissions),
+    each once, with the nearest organisation above it they administer; or, with none above,
+    every superadmin (with None). ``its_own``: its own admins count too (when it is active),
+    with it as theirs: everyone who acts for it (an office is placed under it, say). Two
+    queries at most."""
+    def line(organisation: Organisation) -> list[int]:
+        return [*organisation.ancestor_ids, *([organisation.pk] if its_own else [])]
+
+    above_ids = {pk for organisation in organisations for pk in line(organisation)}
     above = sorted(admins_who_act(Membership.objects.filter(
-        not_ended_q(), organisation_id__in=above_ids, role=MembershipRole.ADMIN, is_active=True,
+        not_ended_q(), organisation_id__in=above_ids, organisation__status=OrganisationStatus.ACTIVE,
+        role=MembershipRole.ADMIN, is_active=True,
     )).select_related("user", "organisation"), key=lambda m: (-len(m.organisation.ancestry), m.pk)) if above_ids else []
     superadmin_list: list[AnyUser] | None = None
     found = {}
     for organisation in organisations:
         nearest: dict[int, tuple[AnyUser, Organisation | None]] = {}
         for membership in above:
-            if membership.organisation_id in organisation.ancestor_ids:
+            if membership.organisation_id in line(organisation):
                 nearest.setdefault(membership.user_id, (membership.user, membership.organisation))
         if not nearest:
             if superadmin_list is None:

@@ -49,6 +49,7 @@ from portal.organisations.notifications import send_role_mail
 from portal.organisations.selectors import (
     admin_roles_resting_on,
     domain_claims_of,
+    domains_official_above,
     first_admin_roles_left_by,
     grounds_for_admin,
     organisations_left_without_admin,
@@ -169,8 +170,11 @@ def organisation_activate(
                 state="" if level == Level.CENTRAL else values["state"][:2], district=values["district"][:100],
                 parent=parent, status=OrganisationStatus.ACTIVE, activated_at=now,
             )
+        # A domain official for an organisation above it is the office's too: no claim.
+        shared = domains_official_above(domains, organisation)
         rows = [_domain_record(organisation=organisation, domain=domain, claim=claim)
-                for domain, claim in domain_claims_of(domains, organisation_id=organisation.pk).items()]
+                for domain, claim in domain_claims_of([domain for domain in domains if domain not in shared],
+                                                      organisation_id=organisation.pk).items()]
         claims = {row.domain: row.claim for row in rows}
         Membership.objects.update_or_create(organisation=organisation, user=first_admin,
                                             defaults={"role": MembershipRole.ADMIN, "is_active": True})
@@ -180,6 +184,7 @@ def organisation_activate(
                      old={"status": OrganisationStatus.PENDING},
                      new={"status": OrganisationStatus.ACTIVE, "application": source, "domains": domains,
                           "claims": {domain: claim for domain, claim in claims.items() if claim != DomainClaim.OFFICIAL_SUFFIX},
+                          **({"inherited": sorted(shared)} if shared else {}),
                           **({"proposed_parent": proposed_parent} if proposed_parent else {})})
         audit_record(actor=actor, action=AuditAction.MEMBERSHIP_GRANTED, target=organisation, request=request,
                      new={"user": first_admin.email, "role": MembershipRole.ADMIN, "application": source})
@@ -1240,7 +1245,8 @@ def organisation_admin_revoke(
 
 def organisation_admins_lapse(*, pairs: list[tuple[int, int]], reason: str,
                               check: Callable[[Membership], None] | None = None,
-                              reasons: Mapping[tuple[int, int], str] | None = None) -> list[Membership]:
+                              reasons: Mapping[tuple[int, int], str] | None = None,
+                              member_of: Organisation | None = None) -> list[Membership]:
     """Admin roles whose ground is gone: the person's verification in that organisation
     ended (revoked, suspended, moved to another organisation, lapsed), and the caller has
     made them no member there. Each (organisation id, user id) pair that holds the admin
@@ -1262,7 +1268,9 @@ def organisation_admins_lapse(*, pairs: list[tuple[int, int]], reason: str,
     answer about who else holds the role there still holds at the commit. ``reasons``:
     the reason the audit row of a pair's own role carries instead of ``reason``, when
     that pair's role ends for another cause than the others (ended in one call, whose locks
-    are all taken before its first audit row).
+    are all taken before its first audit row). ``member_of``: the organisation the person
+    is a member of instead, when that is why the memberships end (verified there): the
+    roles it holds up do not end (admin_roles_resting_on).
     Returns the roles that ended."""
     if not pairs:
         return []
@@ -1270,13 +1278,13 @@ def organisation_admins_lapse(*, pairs: list[tuple[int, int]], reason: str,
     # query (none found) is all it costs them when the person is no admin.
     with transaction.atomic(savepoint=False):
         if check is not None:
-            resting = admin_roles_resting_on(pairs)
+            resting = admin_roles_resting_on(pairs, member_of=member_of)
             if not resting:
                 return []
             _lock_organisations({role.organisation_id for role in resting})
         now = timezone.now()
         ending = []
-        for membership in admin_roles_resting_on(pairs, for_update=True):
+        for membership in admin_roles_resting_on(pairs, for_update=True, member_of=member_of):
             if ended(membership.ends_at, now):
                 # Past its end before the beat job recorded it: it ended by itself then,
                 # recorded once as expired, not as taken away now.

@@ -274,9 +274,97 @@ def test_an_authority_whose_domain_is_no_longer_eligible_decides_nothing(officer
     assert len(messages_to(authority)) == sent
 
 
+def placed_under(parent, **organisation):
+    """The form of an office placed under ``parent`` (an organisation on Sandes)."""
+    return {**VALID, "organisation": {**VALID["organisation"], **organisation},
+            "hierarchy": {**VALID["hierarchy"], "parent_choice": "existing", "parent": str(parent.pk)}}
+
+
+def placement_events(action, target):
+    return [event.new_values for event in AuditEvent.objects.filter(action=action, target_id=str(target.pk))
+            .order_by("id")]
+
+
+def test_the_admins_of_the_organisation_an_office_is_placed_under_are_told_and_the_deciders_see_it():
+    """Anyone may choose any active organisation as their office's parent, and on approval its
+    admins administer the office too: IIT Bombay's admins are told when an office placed under
+    it is submitted (one mail, in their language: the office, its officer, its domains, who
+    decides), not again when it comes back corrected, and once more when it is approved; the
+    superadmins, who do not act for IIT Bombay, are not. Each mail is in the audit log, and the
+    state administrator's decision page says plainly where the office goes and when IIT
+    Bombay's admins were told."""
+    from tests.verification.helpers import make_admin
+
+    iitb = OrganisationFactory(name="IIT Bombay", short_code="IITB")
+    OrganisationDomain.objects.create(organisation=iitb, domain="iitb.ac.in", is_verified=True, claim="not_official")
+    iitb_admin = make_admin(iitb, email="registrar.office@iitb.ac.in", full_name="IITB Registrar")
+    root = make_superadmin(email="root@sandes.nic.in")
+    student = UserFactory(email="student@iitb.ac.in", full_name="A Student")
+    data = placed_under(iitb, name="IIT Bombay Hostel Coordination Office", short_code="IITB-HCO",
+                        email_domains="hco-iitb.gov.in")
+    data["competent_authority"] = {**VALID["competent_authority"], "official_email": "friend@iitb.ac.in"}
+    application = authority_approved(student, data)
+
+    [asked] = messages_to(iitb_admin.email)
+    assert asked.subject.startswith(f"An office is to be placed under IIT Bombay: application {application.reference} / ")
+    assert DEVANAGARI_RE.search(asked.subject)  # and in Marathi, the application's second language
+    body = " ".join(asked.body.split())
+    assert (f"A Student (student@iitb.ac.in) has applied on the Sandes onboarding portal to place IIT Bombay Hostel "
+            f"Coordination Office under IIT Bombay (application {application.reference}).") in body
+    assert "The email domains it lists for its staff: hco-iitb.gov.in." in body
+    assert "The administrators of Maharashtra decide whether it is approved" in body
+    assert "As an admin of IIT Bombay, you will act for IIT Bombay Hostel Coordination Office too" in body
+    assert placement_events(AuditAction.APPLICATION_PLACEMENT_TOLD, application) == [
+        {"parent": iitb.pk, "to": [iitb_admin.email]}]
+    assert not [m for m in messages_to(root.email) if "placed under" in m.subject]
+
+    state_admin = make_state_admin("MH")
+    application.refresh_from_db()
+    told_on = date_format(timezone.localtime(application.placement_told_at), "j F Y")
+    tree = page(signed_in(state_admin).get(f"/onboarding/queue/{state_step(application).pk}/"))
+    assert f"Placed under IIT Bombay: IIT Bombay's admins were told on {told_on}." in tree.squashed_text()
+
+    approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=state_admin)
+    application.refresh_from_db()
+    office = application.organisation
+    assert office.parent_id == iitb.pk
+    [_asked, made] = messages_to(iitb_admin.email)
+    assert made.subject.startswith("IIT Bombay Hostel Coordination Office now sits under IIT Bombay on Sandes / ")
+    body = " ".join(made.body.split())
+    assert ("IIT Bombay Hostel Coordination Office is now active on Sandes, placed under IIT Bombay: the administrators "
+            f"of Maharashtra approved application {application.reference}.") in body
+    assert "Its first admin is its nodal officer, A Student (student@iitb.ac.in)." in body
+    assert f"/portal/roles/organisations/{office.pk}/" in body
+    assert placement_events(AuditAction.ORGANISATION_PLACEMENT_TOLD, office) == [
+        {"parent": iitb.pk, "application": application.reference, "to": [iitb_admin.email]}]
+    assert not [m for m in messages_to(root.email) if "sits under" in m.subject]
+
+
+def test_an_office_placed_under_an_organisation_with_no_admin_is_told_to_the_superadmins():
+    """Nobody administers the organisation chosen as the parent, nor one above it: the
+    superadmins, who act for it, are told instead, and the decision page says so. Sent back
+    for correction and submitted again under the same parent, nobody is told twice."""
+    department = OrganisationFactory(name="Agriculture Department, Maharashtra", short_code="AGRI-MH")
+    root = make_superadmin(email="root@sandes.nic.in")
+    application = authority_approved(UserFactory(email="officer@mahaagri.gov.in"), placed_under(department))
+    [asked] = [m for m in messages_to(root.email) if "placed under" in m.subject]
+    assert ("No active organisation at or above Agriculture Department, Maharashtra has an admin: as a superadmin, you "
+            "act for it") in " ".join(asked.body.split())
+    application.refresh_from_db()
+    told_on = date_format(timezone.localtime(application.placement_told_at), "j F Y")
+    tree = page(signed_in(make_state_admin("MH")).get(f"/onboarding/queue/{state_step(application).pk}/"))
+    assert (f"Placed under Agriculture Department, Maharashtra: it has no admin, so the superadmins were told on "
+            f"{told_on}.") in tree.squashed_text()
+    approvals.step_decide(step_id=state_step(application).pk, decision="return", remarks="Attach the letter.",
+                          actor=make_state_admin("MH"))
+    services.application_submit(application_id=application.pk, actor=application.nodal_officer)
+    assert len([m for m in messages_to(root.email) if "placed under" in m.subject]) == 1
+    assert len(placement_events(AuditAction.APPLICATION_PLACEMENT_TOLD, application)) == 1
+
+
 def test_a_domain_accepted_for_one_organisation_makes_no_competent_authority_of_another(officer):
     """A superadmin accepted iitb.ac.in (off the official suffixes) for IIT Bombay: official for
-    it and the offices above it only. An unrelated office cannot name a mailbox there as its
+    its line only (it, the offices above it and those below it). An unrelated office cannot name a mailbox there as its
     competent authority (said at the field, what was typed kept); an office placed under IIT
     Bombay can. A link already sent to such an address decides nothing once the domain is
     another organisation's, and the officer's page says why."""
@@ -290,8 +378,8 @@ def test_a_domain_accepted_for_one_organisation_makes_no_competent_authority_of_
     typed = {**VALID["competent_authority"], "official_email": authority}
     tree = page(client.post(url, typed))
     assert field_error(tree, "official_email").startswith(
-        "iitb.ac.in was accepted as official for another organisation only (and the offices above it), not for this "
-        "one: an address there cannot act for it. Official addresses end in one of: ")
+        "iitb.ac.in was accepted as official for another organisation only (and the offices above and below it), not "
+        "for this one: an address there cannot act for it. Official addresses end in one of: ")
     assert field_value(tree, "official_email") == authority
 
     # Placed under IIT Bombay, the same address is its competent authority's.
@@ -311,6 +399,43 @@ def test_a_domain_accepted_for_one_organisation_makes_no_competent_authority_of_
     assert f"The competent authority's address {authority} can no longer decide on this application" in officer_page
 
 
+def test_an_office_admitted_under_an_organisation_with_its_domain_verifies_its_staff_there_and_places_its_own():
+    """IIT Bombay's iitb.ac.in was accepted for it (off the official suffixes). Its Physics
+    department applies placed under it, its head and competent authority at iitb.ac.in, and is
+    approved, the head its first admin. The domain is the department's too, as onboarding took
+    it: its staff at iitb.ac.in ask the department to verify them, and a laboratory placed
+    under the department names its competent authority there as well."""
+    from verification import services as verification
+
+    iitb = OrganisationFactory(name="IIT Bombay", short_code="IITB")
+    OrganisationDomain.objects.create(organisation=iitb, domain="iitb.ac.in", is_verified=True, claim="not_official")
+    hod = UserFactory(email="hod.physics@iitb.ac.in", full_name="Head Physics")
+    data = {**VALID,
+            "organisation": {**VALID["organisation"], "name": "Department of Physics, IIT Bombay",
+                             "short_code": "IITB-PHY", "email_domains": "phy.iitb.ac.in"},
+            "hierarchy": {**VALID["hierarchy"], "parent_choice": "existing", "parent": str(iitb.pk)},
+            "competent_authority": {**VALID["competent_authority"], "official_email": "director@iitb.ac.in"}}
+    application = authority_approved(hod, data)
+    approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=make_state_admin("MH"))
+    application.refresh_from_db()
+    department = application.organisation
+    assert department is not None and department.parent_id == iitb.pk
+
+    professor = UserFactory(email="prof@iitb.ac.in", full_name="A Professor")
+    details = {"designation": "Professor", "office": "Physics", "employee_code": "P-1", "mobile": "+919812345670",
+               "official_email": professor.email, "superannuation_date": None}
+    asked = verification.join_request_create(organisation_id=department.pk, details=details, language="en",
+                                             actor=professor)
+    assert asked.status == "pending"
+
+    lab = {**data, "organisation": {**data["organisation"], "name": "Nuclear Physics Laboratory, IIT Bombay",
+                                    "short_code": "IITB-NPL", "email_domains": "npl.iitb.ac.in"},
+           "hierarchy": {**data["hierarchy"], "parent": str(department.pk)},
+           "competent_authority": {**data["competent_authority"], "official_email": "dean@iitb.ac.in"}}
+    submitted = submitted_application(UserFactory(email="lab.head@iitb.ac.in"), lab)
+    assert ApprovalStep.objects.get(application=submitted).assignee_email == "dean@iitb.ac.in"
+
+
 def test_a_domain_accepted_for_one_organisation_makes_no_nodal_officer_of_another():
     """The same rule for the nodal officer's own address (their account's): a student at
     iitb.ac.in, a domain a superadmin accepted for IIT Bombay only, may start a draft (the
@@ -328,8 +453,8 @@ def test_a_domain_accepted_for_one_organisation_makes_no_nodal_officer_of_anothe
     tree = page(client.post(f"/onboarding/{application.pk}/section/nodal_officer/", typed))
     error = field_error(tree, "official_email")
     assert error.startswith(
-        "iitb.ac.in was accepted as official for another organisation only (and the offices above it), not for this "
-        "one: an address there cannot act for it. Official addresses end in one of: ")
+        "iitb.ac.in was accepted as official for another organisation only (and the offices above and below it), not "
+        "for this one: an address there cannot act for it. Official addresses end in one of: ")
     assert error.endswith("(for example name@dept.gov.in). If this office reports to that organisation, choose it as "
                           "the parent organisation (Place in the hierarchy); otherwise make an official address your "
                           "account's email.")
@@ -352,7 +477,7 @@ def test_a_domain_accepted_for_one_organisation_makes_no_nodal_officer_of_anothe
                                                       {"decision": "approve", "confirm": "on"})
     assert field_error(page(response), "decision").startswith(
         "The nodal officer can no longer be made the organisation's admin: iitb.ac.in was accepted as official for "
-        "another organisation only (and the offices above it), not for this one")
+        "another organisation only (and the offices above and below it), not for this one")
     application.refresh_from_db()
     assert application.status == ApplicationStatus.WITH_STATE and application.organisation is None
 
@@ -1054,8 +1179,13 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
     decide_by_link(latest_link()[0], "reject", "No.")
     approvals.application_appeal(application_id=orphaned.pk, grounds="Yes.", actor=orphaned.nodal_officer)
     person_erase(user_id=orphaned.nodal_officer_id, actor=None)
-    # Approved, with its letter.
-    other = approved_by_the_state(authority_approved(UserFactory(email="second.officer@mahaagri.gov.in")), admin,
+    # Approved, with its letter; placed under a department, whose admin is told of it twice.
+    from tests.verification.helpers import make_admin
+
+    department = OrganisationFactory(name="Agriculture Department, Maharashtra", short_code="AGRI-MH")
+    make_admin(department, email="secretary@mahaagri.gov.in")
+    other = approved_by_the_state(authority_approved(UserFactory(email="second.officer@mahaagri.gov.in"),
+                                                     placed_under(department)), admin,
                                   django_capture_on_commit_callbacks)
 
     templates = {p.name[: -len("_subject.txt")] for p in (Path(settings.BASE_DIR) / "templates/onboarding/email").glob("*_subject.txt")}
@@ -1079,6 +1209,9 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
         "authority_address_unknown": UNKNOWN_SUBJECT,
         "officer_assigned": "Application {} handed over to you",
         "officer_replaced": "Application {} handed over to another nodal officer",
+        "placement_asked": "An office is to be placed under Agriculture Department, Maharashtra: application {}",
+        "placement_made": "Directorate of Agriculture, Maharashtra now sits under Agriculture Department, Maharashtra on "
+                          "Sandes",
     }
     # The draft erasure reminder, and the reminder and the automatic withdrawal of an
     # application returned for correction and left, are the retention run's, not the

@@ -89,6 +89,38 @@ def test_a_domain_is_official_for_one_organisation_only(admin):
     assert not row.is_verified and row.claim == DomainClaim.CLAIMED_ELSEWHERE
 
 
+def test_a_domain_of_an_organisation_above_the_office_is_no_claim(admin):
+    """A district office's staff use its department's domain (as most offices of a ministry use
+    its mha.gov.in), and its form, placed under the department, lists it. That domain is
+    official for the department, which the office is placed under: the office shares it, and
+    it is no claim (a claim "already official for another organisation", its own parent, would
+    wait on the superadmins' page for ever, none of them able to accept it). Nobody deciding is
+    told it does not become official; the activation's audit row names it as shared from above;
+    a claim recorded so before is not listed either."""
+    from portal.organisations.selectors import pending_domain_claims
+
+    department = OrganisationFactory(name="Agriculture Department, Maharashtra", short_code="AGRI-MH")
+    OrganisationDomain.objects.create(organisation=department, domain="mahaagri.gov.in", is_verified=True)
+    data = with_domains("mahaagri.gov.in, haveli.mahaagri.gov.in", name="Taluka Agriculture Office, Haveli",
+                        short_code="TAO-HAVELI")
+    data["hierarchy"] = {"parent_choice": "existing", "parent": str(department.pk), "new_parent_name": "",
+                         "new_parent_type": ""}
+    application = ApplicationFactory(data=data)
+    assert not [flag for flag in review_flags(application) if "mahaagri.gov.in:" in flag]
+    office = approve(application, admin)
+    assert office.parent_id == department.pk
+    rows = dict(OrganisationDomain.objects.filter(organisation=office).values_list("domain", "is_verified"))
+    assert rows == {"haveli.mahaagri.gov.in": True}
+    assert not pending_domain_claims().filter(organisation=office).exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.DOMAIN_CLAIMED).exists()
+    activated = AuditEvent.objects.get(action=AuditAction.ORGANISATION_ACTIVATED, target_id=str(office.pk))
+    assert activated.new_values["inherited"] == ["mahaagri.gov.in"]
+    earlier = OrganisationFactory(name="Taluka Agriculture Office, Mulshi", short_code="TAO-MULSHI", parent=department)
+    OrganisationDomain.objects.create(organisation=earlier, domain="mahaagri.gov.in", is_verified=False,
+                                      claim=DomainClaim.CLAIMED_ELSEWHERE)
+    assert not pending_domain_claims().filter(domain="mahaagri.gov.in").exists()
+
+
 def test_an_official_suffix_itself_is_only_a_claim(admin):
     organisation = approve(ApplicationFactory(data=with_domains("gov.in")), admin)
     row = OrganisationDomain.objects.get(organisation=organisation)
@@ -199,16 +231,18 @@ def test_a_personal_mail_domain_is_never_accepted_as_official(admin):
 
 
 def _claims_of_offices_sharing_their_departments_domain(n):
-    """A department whose mail domain is official for it, and ``n`` district offices that
-    each listed it for their staff (they share it): claims "already official for another
-    organisation", which cannot be accepted while it is."""
+    """A department whose mail domain is official for it, and ``n`` district offices of
+    another department that each listed it for their staff: claims "already official for
+    another organisation", which cannot be accepted while it is. (Offices below the
+    department itself share its domain: listing it is no claim of theirs.)"""
     from portal.organisations.models import Organisation
 
     department = OrganisationFactory(name="Health Department", short_code="HLTH")
     OrganisationDomain.objects.create(organisation=department, domain="mahahealth.gov.in", is_verified=True)
+    other = OrganisationFactory(name="Medical Education Department", short_code="MED")
     offices = Organisation.objects.bulk_create([
         Organisation(name=f"District Health Office {i:03d}", org_type="district_office", level="district", state="MH",
-                     parent=department, ancestry=department.subtree_prefix, status="active") for i in range(n)])
+                     parent=other, ancestry=other.subtree_prefix, status="active") for i in range(n)])
     return department, OrganisationDomain.objects.bulk_create([
         OrganisationDomain(organisation=office, domain="mahahealth.gov.in", is_verified=False,
                            claim=DomainClaim.CLAIMED_ELSEWHERE) for office in offices])

@@ -459,6 +459,30 @@ def test_the_parent_search_offers_the_parent_named_as_typed_and_says_when_more_m
     assert tree.find("input", name="parent", type="radio").get("value") == str(coded.pk)
 
 
+@pytest.mark.parametrize("url", ["/onboarding/{pk}/section/hierarchy/", "/onboarding/organisations/search/"])
+def test_the_parent_search_tells_apart_organisations_of_the_same_name(officer_client, application, url):
+    """Organisation names are not unique: the District Agriculture Office, Pune of the state's
+    Agriculture Department and that of the central ministry's regional wing are both on
+    Sandes. Each result shows its short code and the organisation it is placed under (an
+    active one's name: only those are public), so that the officer can tell which to choose."""
+    state_department = OrganisationFactory(name="Agriculture Department, Maharashtra", short_code="AGRI-MH")
+    ministry = OrganisationFactory(name="Ministry of Agriculture", short_code="MOA", level="central", state="")
+    OrganisationFactory(name="District Agriculture Office, Pune", short_code="DAO-PUNE", parent=state_department)
+    OrganisationFactory(name="District Agriculture Office, Pune", short_code="MOA-RO-PUNE", parent=ministry)
+    hidden = OrganisationFactory(name="Directorate of Sericulture, Maharashtra", short_code="SERI",
+                                 status=OrganisationStatus.SUSPENDED)
+    OrganisationFactory(name="District Agriculture Office, Satara", short_code="DAO-SATARA", parent=hidden)
+    tree = page(officer_client.get(url.format(pk=application.pk), {"q": "District Agriculture Office"}))
+    labels = [label.squashed_text() for label in tree.find_all("label", class_="form-check-label")
+              if label.get("for", "").startswith("parent-")]
+    assert len(labels) == 3 and len(set(labels)) == 3, labels
+    assert [label.split(" — ")[0].split(" (")[0] for label in labels[:2]] == ["District Agriculture Office, Pune"] * 2
+    pune = sorted(labels[:2])
+    assert "Short code: DAO-PUNE" in pune[0] and "Under Agriculture Department, Maharashtra" in pune[0]
+    assert "Short code: MOA-RO-PUNE" in pune[1] and "Under Ministry of Agriculture" in pune[1]
+    assert "Short code: DAO-SATARA" in labels[2] and "Sericulture" not in labels[2]
+
+
 def test_new_parent_needs_name_and_type(officer_client, application):
     data = valid("hierarchy", parent_choice="new")
     tree = assert_refused(officer_client, application, "hierarchy", data, "new_parent_name",

@@ -163,7 +163,7 @@ def test_when_the_system_ends_an_organisations_last_admin_the_superadmins_are_to
     assert mail.subject == "Collectorate Pune has no admin any more"
     assert ("The admin role of rdc@pune.gov.in in Collectorate Pune on the Sandes onboarding portal ended by itself "
             "with the verification it rested on, and Collectorate Pune has no admin left whose role does not end.") in mail.body
-    assert "No organisation above it has an admin: as a superadmin, you act for it" in mail.body
+    assert "No active organisation above it has an admin: as a superadmin, you act for it" in mail.body
     assert f"/roles/organisations/{collectorate.pk}/" in mail.body
     assert not messages_to(world["auditor"].email)
     assert len(messages_to(admin.email)) == told_admin + 1  # their own: the lapse
@@ -187,6 +187,27 @@ def test_when_the_system_ends_an_offices_last_admin_the_admins_above_are_told_in
     assert "Agriculture Department, Maharashtra" in mail.body
     assert len(messages_to(world["superadmin"].email)) == told
     assert not messages_to(world["admin_office"].email)[1:]  # the revoked admin: only the revocation
+
+
+def test_an_office_left_without_admin_under_a_suspended_department_is_told_to_the_superadmins(world):
+    """The office's only admin lapses while the department above it is suspended: the
+    department's admins act for nothing below it (portal.permissions), so they are not told
+    they act for the office; the superadmins, who alone act for it now, are, and the mail
+    says that no active organisation above it has an admin."""
+    from portal.organisations.services import organisation_admin_revoke
+
+    office, parent_admin, root = world["office"], world["admin_parent"], world["superadmin"]
+    with time_machine.travel(START, tick=False):
+        lapsing_admin(office, date(2026, 3, 31), granted_by=parent_admin, email="deputy@pune.mahaagri.gov.in")
+        organisation_admin_revoke(organisation_id=office.pk, user_id=world["admin_office"].pk, actor=parent_admin)
+    Organisation.objects.filter(pk=world["parent"].pk).update(status=OrganisationStatus.SUSPENDED)
+    told_root, told_parent = len(messages_to(root.email)), len(messages_to(parent_admin.email))
+    with time_machine.travel(datetime(2026, 4, 1, 0, 30, tzinfo=IST), tick=False):
+        assert tasks.superannuation_lapse() == {"revoked": 1}
+    assert not messages_to(parent_admin.email)[told_parent:]
+    [mail] = messages_to(root.email)[told_root:]
+    assert mail.subject == "District Agriculture Office, Pune has no admin any more"
+    assert "No active organisation above it has an admin: as a superadmin, you act for it" in mail.body
 
 
 def test_one_lapse_run_tells_each_person_who_acts_once_listing_the_organisations_left_without_admin(
@@ -232,7 +253,7 @@ def test_one_lapse_run_tells_each_person_who_acts_once_listing_the_organisations
     body = text_of(to_root)
     for n, collectorate in enumerate(collectorates):
         assert body.count(f"Collectorate {n}:") == 1, body
-        assert (f"Collectorate {n}: the admin role of rdc@coll{n}.gov.in ended; no organisation above it has an "
+        assert (f"Collectorate {n}: the admin role of rdc@coll{n}.gov.in ended; no active organisation above it has an "
                 f"admin, so you act for it as a superadmin. Its admins: "
                 f"{settings.SITE_URL}/portal/roles/organisations/{collectorate.pk}/") in " ".join(body.split()), body
     assert "Taluka" not in body

@@ -265,6 +265,28 @@ def test_a_domain_accepted_for_another_organisation_is_not_official_for_this_one
     assert refused.value.code == "not_official"
 
 
+def test_a_domain_accepted_for_a_department_is_official_for_the_offices_below_it_too(world):
+    """A domain off the official suffixes that a superadmin accepted for the department is
+    its offices' too (they were placed under it with it: onboarding takes it for them): the
+    office verifies its own staff at it. It is still not the office's own domain: a row of
+    the office's roster at it is invited, not verified at once, so that the office's list
+    moves nobody verified in the department."""
+    OrganisationDomain.objects.create(organisation=world["parent"], domain="krishi-research.org", is_verified=True,
+                                      claim=DomainClaim.NOT_OFFICIAL)
+    staff = UserFactory(email="meera@krishi-research.org")
+    asked = services.join_request_create(organisation_id=world["office"].pk, language="en", actor=staff,
+                                         details={**DETAILS, "official_email": staff.email})
+    assert asked.status == VerificationStatus.PENDING
+    services.join_request_decide(profile_id=asked.pk, decision="verify", actor=world["admin_office"])
+    asked.refresh_from_db()
+    assert asked.status == VerificationStatus.VERIFIED
+    colleague = UserFactory(email="ravi@krishi-research.org")
+    GovernmentProfileFactory(user=colleague, organisation=world["parent"], status=VerificationStatus.VERIFIED,
+                             official_email=colleague.email)
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1, **{"Official email": colleague.email})]))
+    assert (roster.verify_count, roster.invite_count, roster.refused_count) == (0, 1, 0)
+
+
 def test_a_verification_past_superannuation_is_not_reinstated(world):
     profile = verified(world, world["person"])
     services.profile_suspend(profile_id=profile.pk, reason_code=EndReason.TRANSFER, actor=world["admin_office"])

@@ -29,7 +29,7 @@ from tests.verification.helpers import (
 )
 from verification import services
 from verification.models import GovernmentProfile, VerificationMethod, VerificationSettings, VerificationStatus
-from verification.selectors import on_official_domain, profile_for_admin, profiles_for_admin
+from verification.selectors import held_elsewhere, on_official_domain, profile_for_admin, profiles_for_admin
 
 pytestmark = pytest.mark.django_db
 
@@ -841,6 +841,34 @@ def test_a_first_admin_keeps_the_role_when_verified_within_the_organisations_lin
     assert not AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED).exists()
 
 
+@pytest.mark.parametrize("move", ["to the office below", "to the department above"])
+def test_a_first_admin_verified_in_their_organisation_keeps_the_role_on_moving_within_its_line(world, move):
+    """A first admin (admin by the approved application) also verified in the organisation
+    they administer moves within its line: to an office below the department, or from the
+    office to the department above it. The verification there ends, the role does not (it
+    ends only on a move outside the line), though they are its only admin; and they are no
+    longer a member there under it: handed over later, the role leaves them nothing there."""
+    held, moved_to, decider = {
+        "to the office below": ("parent", "office", "admin_office"),
+        "to the department above": ("office", "parent", "superadmin"),
+    }[move]
+    organisation, admin = world[held], world[f"admin_{held}"]
+    GovernmentProfileFactory(user=admin, organisation=organisation, status=VerificationStatus.VERIFIED,
+                             official_email=admin.email)
+    Membership.objects.filter(organisation=organisation, user=admin).update(member_before_admin=True)
+    moving = GovernmentProfileFactory(user=admin, organisation=world[moved_to], official_email=admin.email)
+    services.join_request_decide(profile_id=moving.pk, decision="verify", actor=world[decider])
+    moving.refresh_from_db()
+    assert moving.status == VerificationStatus.VERIFIED
+    role = Membership.objects.get(organisation=organisation, user=admin)
+    assert (role.role, role.is_active, role.member_before_admin) == (MembershipRole.ADMIN, True, False)
+    assert may_administer(fresh(admin), organisation)
+    assert not AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED).exists()
+    successor = make_admin(organisation, email=f"successor@{admin.email.partition('@')[2]}")
+    organisation_admin_revoke(organisation_id=organisation.pk, user_id=admin.pk, actor=successor)
+    assert not is_member(fresh(admin), organisation)
+
+
 # The refusal of verifying the office's last admin elsewhere, which would end their role there.
 LAST_OFFICE_ADMIN_VERIFIED_ELSEWHERE = (
     "Office Admin is the last admin of District Agriculture Office, Pune whose role does not end, and being verified "
@@ -1130,6 +1158,42 @@ def test_an_admin_role_above_stays_when_the_person_moves_to_another_office_below
                                           action__startswith="verification.").order_by("id")
                 .values_list("action", "target_id")) == [("verification.verified", str(profile.pk)),
         ("verification.ended", str(profile.pk)), ("verification.verified", str(moved.pk))]
+
+
+def test_moving_up_into_the_department_one_administers_keeps_its_admin_role_and_makes_a_member_there(world):
+    """Made admin of the department as a member of the office below it, the person moves
+    to the department itself: a verified member of the organisation they administer, the
+    strongest ground the role can have. The role stays, and they are a member under it:
+    revoked later, it leaves them a member of the department, who may be given it again."""
+    person, _ = admin_above_through_the_office(world)
+    parent = world["parent"]
+    [held] = held_elsewhere(person, parent)  # what the join page tells them first
+    assert held.organisation == world["office"] and held.ending_roles == []
+    moved = GovernmentProfileFactory(user=person, organisation=parent, official_email=person.email)
+    services.join_request_decide(profile_id=moved.pk, decision="verify", actor=world["admin_parent"])
+    moved.refresh_from_db()
+    assert moved.status == VerificationStatus.VERIFIED
+    role = Membership.objects.get(organisation=parent, user=person)
+    assert (role.role, role.is_active, role.member_before_admin) == (MembershipRole.ADMIN, True, True)
+    assert may_administer(fresh(person), parent)
+    assert not AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED).exists()
+    organisation_admin_revoke(organisation_id=parent.pk, user_id=person.pk, actor=world["admin_parent"])
+    assert is_member(fresh(person), parent) and grounds_for_admin(parent).filter(user=person).exists()
+    organisation_admin_grant(organisation_id=parent.pk, user_id=person.pk, actor=world["admin_parent"])
+    assert may_administer(fresh(person), parent)
+
+
+def test_the_departments_last_admin_may_be_verified_in_the_department_itself(world):
+    """As above, the person the department's only admin: being verified in the department
+    ends no role, so the last-admin rule has nothing to refuse."""
+    person, _ = admin_above_through_the_office(world)
+    parent = world["parent"]
+    organisation_admin_revoke(organisation_id=parent.pk, user_id=world["admin_parent"].pk, actor=person)
+    moved = GovernmentProfileFactory(user=person, organisation=parent, official_email=person.email)
+    services.join_request_decide(profile_id=moved.pk, decision="verify", actor=world["superadmin"])
+    moved.refresh_from_db()
+    assert moved.status == VerificationStatus.VERIFIED
+    assert may_administer(fresh(person), parent)
 
 
 def test_an_organisations_first_admin_keeps_the_role_when_a_verification_below_ends(world):

@@ -224,8 +224,9 @@ def mobile_taken(mobile: str, *, user_id: int) -> bool:
 
 def own_domains(organisation: Organisation) -> QuerySet[OrganisationDomain]:
     """The verified domains of ``organisation`` and of the offices below it: the addresses
-    at which its roster may move someone verified in another organisation."""
-    return OrganisationDomain.objects.official_for(organisation)
+    at which its roster may move someone verified in another organisation (not those of
+    the organisations above it, official for it too, whose people it does not move)."""
+    return OrganisationDomain.objects.own_to(organisation)
 
 
 def own_domains_of_row(organisation: Organisation) -> QuerySet[OrganisationDomain]:
