@@ -127,12 +127,15 @@ class FileToRemove(models.Model):
     """A stored file (in the default storage, where every file of the portal is) whose row
     went (replaced, withdrawn, erased, reduced by retention) but whose removal from storage
     failed (portal.stored_files): no row leads to it any more, and it may name a person, so
-    the beat job (tasks.files_left_remove) removes it once the storage lets it."""
+    the beat job (tasks.files_left_remove) removes it once the storage lets it: those it
+    has not tried yet first, then the one it tried longest ago (``tried_at``), so files the
+    storage refuses for good keep none of the others waiting."""
 
     name = models.CharField(max_length=1024)
     recorded_at = models.DateTimeField()
     attempts = models.PositiveIntegerField(default=1)
     last_error = models.CharField(max_length=300, blank=True)
+    tried_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]
