@@ -113,14 +113,24 @@ class RetentionMark(models.Model):
 
 
 class RetentionRun(models.Model):
-    """One run of the retention rules and its counts per kind (never contents)."""
+    """One run of the retention rules and its counts per kind (never contents), saved with
+    each batch it commits: a run cut short (its worker killed) keeps what it did, with no
+    ``finished_at``. One stopped before its end (its time limit) is ``stopped``; the kinds
+    whose rule failed with an error, the others applied, are ``failed``."""
 
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     counts = models.JSONField(default=dict, blank=True)
+    stopped = models.BooleanField(default=False)
+    failed = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-started_at"]
+
+    def kind_rows(self) -> list[tuple[str, dict, bool]]:
+        """(kind, its counts, whether its rule failed) of each kind the run applied, as
+        the superadmins' page lists them."""
+        return [(kind, counts, kind in self.failed) for kind, counts in self.counts.items()]
 
 
 class FileToRemove(models.Model):
