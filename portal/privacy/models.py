@@ -128,9 +128,11 @@ class RetentionRun(models.Model):
         ordering = ["-started_at"]
 
     def kind_rows(self) -> list[tuple[str, dict, bool]]:
-        """(kind, its counts, whether its rule failed) of each kind the run applied, as
-        the superadmins' page lists them."""
-        return [(kind, counts, kind in self.failed) for kind, counts in self.counts.items()]
+        """(the kind's name, in the active language; its counts; whether its rule failed) of
+        each kind the run applied, as the superadmins' page lists them. A kind no longer
+        known keeps its stored code."""
+        names = dict(RetentionKind.choices)
+        return [(names.get(kind, kind), counts, kind in self.failed) for kind, counts in self.counts.items()]
 
 
 class FileToRemove(models.Model):
