@@ -136,19 +136,22 @@ def _named_by_a_row(name: str) -> bool:
 
 
 def files_left_remove(*, limit: int = 500) -> int:
-    """Remove up to ``limit`` of the files recorded as left (FileToRemove), oldest first,
-    from the default storage, unless a row names the file again (then only its record
-    goes). One the storage still refuses stays recorded, its attempts counted. Returns how
-    many files were removed."""
+    """Remove up to ``limit`` of the files recorded as left (FileToRemove) from the default
+    storage, unless a row names the file again (then only its record goes): those this job
+    has not tried yet, oldest first, then the one it tried longest ago. One the storage
+    still refuses stays recorded, its attempts counted, behind the rest: files refused for
+    good (an object lock) keep none of those recorded after them waiting. Returns how many
+    files were removed."""
     removed = 0
-    for left in FileToRemove.objects.order_by("id")[:limit]:
+    for left in FileToRemove.objects.order_by(F("tried_at").asc(nulls_first=True), "id")[:limit]:
         if _named_by_a_row(left.name):
             left.delete()
             continue
         try:
             default_storage.delete(left.name)
-        except Exception as exc:  # still refused: tried again at the next run
-            FileToRemove.objects.filter(pk=left.pk).update(attempts=F("attempts") + 1, last_error=_error_text(exc))
+        except Exception as exc:  # still refused: tried again once the others have been
+            FileToRemove.objects.filter(pk=left.pk).update(attempts=F("attempts") + 1, last_error=_error_text(exc),
+                                                           tried_at=timezone.now())
             continue
         left.delete()
         removed += 1

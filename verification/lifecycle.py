@@ -240,7 +240,8 @@ def confirm_url(raw: str) -> str:
 
 def _send_links(profiles: list[GovernmentProfile], *, template: str, action: AuditAction, now: datetime) -> None:
     """A fresh link for each profile, expiring when its grace period ends (at the end of
-    the day the mail gives), mailed to its official address in the person's language,
+    the day the mail gives; ``moved``: no longer the day the request's mail gave, the
+    reminder going again), mailed to its official address in the person's language,
     audited as ``action`` by the system (``system:reconfirmation``) with the address it
     went to (one INSERT each for links and mail, and the audit chain's queries)."""
     rows, messages, events = [], [], []
@@ -251,7 +252,7 @@ def _send_links(profiles: list[GovernmentProfile], *, template: str, action: Aud
                                         created_at=now, expires_at=deadline))
         messages.append(notifications.build_decision_mail(
             profile=profile, template=template, to=profile.official_email,
-            context={"link": confirm_url(raw), "deadline": deadline},
+            context={"link": confirm_url(raw), "deadline": deadline, "moved": profile.confirmation_deadline_moved},
         ))
         events.append({"action": action, "target": profile, "actor_role": RECONFIRMATION,
                        "new": {"email": profile.official_email, "user": profile.user.email,
@@ -355,7 +356,8 @@ def confirmations_request(*, profile_ids: Iterable[int], now: datetime | None = 
 
 def confirmations_remind(*, profile_ids: Iterable[int], now: datetime | None = None) -> int:
     """The one reminder, with a fresh link, to each given profile that has not confirmed
-    and is due for it (marked ``confirmation_reminded_at``)."""
+    and is due for it (marked ``confirmation_reminded_at``); again, saying that the date
+    has moved, when the grace given back since moved it (confirmations_resume)."""
     now = now or timezone.now()
     with transaction.atomic():
         profiles = _claim(profile_ids, _due_to_remind(now))

@@ -13,6 +13,7 @@ from datetime import date
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -232,6 +233,16 @@ class GovernmentProfile(models.Model):
         if self.confirmation_requested_at is None:
             return None
         return end_of_local_day(self.confirmation_requested_at, settings.VERIFICATION_RECONFIRM_GRACE_DAYS)
+
+    @property
+    def confirmation_deadline_moved(self) -> bool:
+        """Whether this year's deadline is no longer the day the request's mail gave: the
+        grace the verification did not have while it was not in force was given back since
+        (verification/lifecycle.py confirmations_resume), and its reminder goes again."""
+        if self.confirmation_requested_at is None or self.confirmation_mailed_at is None:
+            return False
+        mailed = end_of_local_day(self.confirmation_mailed_at, settings.VERIFICATION_RECONFIRM_GRACE_DAYS)
+        return timezone.localdate(self.confirmation_deadline) != timezone.localdate(mailed)
 
     @property
     def name_changed(self) -> bool:

@@ -19,9 +19,10 @@ The number of queries does not depend on the number of steps: bulk selects,
 conditional bulk updates and bulk inserts only.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from functools import partial
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import transaction
@@ -34,6 +35,7 @@ from onboarding.approval.selectors import (
     Tell,
     authority_steps_refused,
     deciders_to_tell,
+    deciders_told_at,
     escalation_tell,
 )
 from onboarding.approval.tokens import review_url, token_build
@@ -224,19 +226,59 @@ def _steps_assign(found: list[tuple[ApprovalStep, list[str]]], now: datetime) ->
 _DECIDING_ROLES = {PlatformRole.STATE_ADMIN, PlatformRole.AUDITOR, PlatformRole.SUPERADMIN}
 
 
-def steps_deciders_watch(*, role: str, jurisdiction: str, holder_id: int, counted_until: datetime | None = None
-                         ) -> Callable[[], int] | None:
-    """As a platform role of ``role`` over ``jurisdiction``, held by the account
-    ``holder_id``, is about to end (its grant locked, not yet changed): whom each open step
-    the role could bear on is told of (its deciders, and those it was escalated to) is read
-    now, as the roles stand (as they stood just before ``counted_until``, for a role
-    recorded as ended at its end date). Returns the function that, called once the role
-    has ended, tells the step to those who may decide it then and were not among them
-    (``steps_deciders_tell``); None when no open step is concerned. The steps are read in
-    one query whatever the role."""
-    if role not in _DECIDING_ROLES:
+class RoleEnding(NamedTuple):
+    """A platform role about to end: its kind, its jurisdiction, its holder, and until when
+    it counted (None: until now, a revocation; its end date, for one recorded as ended then)."""
+
+    role: str
+    jurisdiction: str
+    holder_id: int
+    counted_until: datetime | None = None
+
+
+def steps_deciders_watch(*, endings: Iterable[RoleEnding]) -> Callable[[], int] | None:
+    """As the platform roles ``endings`` are about to end together (their grants locked,
+    not yet changed): whom each open step any of them could bear on is told of (its
+    deciders, and those it was escalated to) is read now, as the roles stand (as they stood
+    just before its ``counted_until``, for a role recorded as ended at its end date): every
+    address told of the step before any of its roles ended. Returns the function that,
+    called once they have all ended, tells each step once to those who may decide it then
+    and were told of it before none of them (``steps_deciders_tell``); None when no open
+    step is concerned. One query for the steps of each kind of role and jurisdiction (of
+    each auditor's holder), and two for each moment a role stopped counting, whatever the
+    number of roles (``deciders_told_at``)."""
+    concerned: dict[tuple[str, str, int | None, datetime | None], set[datetime | None]] = {}
+    for ending in endings:
+        if ending.role not in _DECIDING_ROLES:
+            continue
+        now = ending.counted_until - timedelta(microseconds=1) if ending.counted_until else None
+        auditor = ending.role == PlatformRole.AUDITOR
+        key = (ending.role, ending.jurisdiction if ending.role == PlatformRole.STATE_ADMIN else "",
+               ending.holder_id if auditor else None, now if auditor else None)
+        concerned.setdefault(key, set()).add(now)
+    steps: dict[int, ApprovalStep] = {}
+    moments: dict[int, set[datetime | None]] = {}
+    for (role, jurisdiction, holder_id, now), at in concerned.items():
+        for step in _steps_concerned(role, jurisdiction, holder_id, now):
+            steps.setdefault(step.pk, step)
+            moments.setdefault(step.pk, set()).update(at)
+    if not steps:
         return None
-    now = counted_until - timedelta(microseconds=1) if counted_until else None
+    owners, asks = [], []
+    for pk, step in sorted(steps.items()):
+        for ask in _asks(step):
+            owners.append(pk)
+            asks.append((ask, moments[pk]))
+    before: dict[int, set[str]] = {pk: set() for pk in steps}
+    for pk, emails in zip(owners, deciders_told_at(asks), strict=True):
+        before[pk].update(emails)
+    return partial(steps_deciders_tell, step_ids=sorted(steps), before=before)
+
+
+def _steps_concerned(role: str, jurisdiction: str, holder_id: int | None, now: datetime | None) -> list[ApprovalStep]:
+    """The open steps whose deciders the end of a role of ``role`` (one of
+    ``_DECIDING_ROLES``) over ``jurisdiction``, held by ``holder_id``, may change (an
+    auditor's: its holder's other roles as they stood at ``now``). One query."""
     steps = ApprovalStep.objects.filter(decision="", stage__in=[Stage.STATE, Stage.APPEAL])
     if role == PlatformRole.AUDITOR:
         # auditor_reads_only: the end of an auditor's role of any jurisdiction may give its
@@ -249,36 +291,30 @@ def steps_deciders_watch(*, role: str, jurisdiction: str, holder_id: int, counte
         steps = steps.filter(stage=Stage.STATE)
         if jurisdiction != EVERYWHERE:
             steps = steps.filter(jurisdiction=jurisdiction)
-    steps = list(steps.select_related("application", "application__nodal_officer")
-                 .defer("application__data", "application__section_status").order_by("id"))
-    if not steps:
-        return None
-    before = _told_of(steps, now=now)
-    return partial(steps_deciders_tell, step_ids=[step.pk for step in steps], before=before)
+    return list(steps.select_related("application", "application__nodal_officer")
+                .defer("application__data", "application__section_status").order_by("id"))
 
 
-def _told_of(steps: list[ApprovalStep], *, now: datetime | None = None) -> dict[int, tuple[list[str], set[str]]]:
-    """{step id: (those who may decide it, every address told of it: they and those it was
-    escalated to)} for the open ``steps``, the roles as they stand at ``now``."""
-    asks, owners = [], []
-    for step in steps:
-        asks.append(Tell(step.application, Stage(step.stage), jurisdiction=step.jurisdiction))
-        owners.append((step.pk, True))
-        if step.escalated_at is not None:
-            asks.append(escalation_tell(step))
-            owners.append((step.pk, False))
-    told: dict[int, tuple[list[str], set[str]]] = {step.pk: ([], set()) for step in steps}
-    for (pk, deciding), emails in zip(owners, deciders_to_tell(asks, now=now), strict=True):
-        if deciding:
-            told[pk][0].extend(emails)
-        told[pk][1].update(emails)
-    return told
+def _asks(step: ApprovalStep) -> list[Tell]:
+    """Whom the open ``step`` is told of: its deciders first, then, once it was escalated,
+    those it was escalated to."""
+    asks = [Tell(step.application, Stage(step.stage), jurisdiction=step.jurisdiction)]
+    if step.escalated_at is not None:
+        asks.append(escalation_tell(step))
+    return asks
 
 
-def steps_deciders_tell(*, step_ids: list[int], before: dict[int, tuple[list[str], set[str]]]) -> int:
-    """After a platform role ended (``steps_deciders_watch``): each of the steps ``step_ids``
+def _deciders(steps: list[ApprovalStep]) -> dict[int, list[str]]:
+    """{step id: those who may decide it now} for the open ``steps``."""
+    told = deciders_to_tell(Tell(step.application, Stage(step.stage), jurisdiction=step.jurisdiction) for step in steps)
+    return {step.pk: emails for step, emails in zip(steps, told, strict=True)}
+
+
+def steps_deciders_tell(*, step_ids: list[int], before: dict[int, set[str]]) -> int:
+    """After platform roles ended (``steps_deciders_watch``): each of the steps ``step_ids``
     still open is told to those who may decide it now and were not told of it ``before``
-    (an administrator's role ended, and the step passes to the superadmins), as when a step
+    (every address told of it before any of the roles ended: the administrators' roles
+    ended, and the step passes to the superadmins), once, as when a step
     opens (``_steps_assign``); one that nobody may decide any more says so
     (``nobody_may_decide_since``), as its reminder would find, until an administrator is
     appointed (``undecided_steps_assign``). Returns how many steps were told."""
@@ -287,10 +323,9 @@ def steps_deciders_tell(*, step_ids: list[int], before: dict[int, tuple[list[str
                  .select_related("application", "application__nodal_officer")
                  .defer("application__data", "application__section_status")
                  .select_for_update(of=("self",)).order_by("id"))
-    after = _told_of(steps)
-    found = [(step, new) for step in steps
-             if (new := [email for email in after[step.pk][0] if email not in before[step.pk][1]])]
-    _mark_nobody_may_decide([step for step in steps if not after[step.pk][0]], now)
+    after = _deciders(steps)
+    found = [(step, new) for step in steps if (new := [email for email in after[step.pk] if email not in before[step.pk]])]
+    _mark_nobody_may_decide([step for step in steps if not after[step.pk]], now)
     _steps_assign(found, now)
     return len(found)
 

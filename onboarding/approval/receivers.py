@@ -9,7 +9,7 @@ decided is told."""
 from django.dispatch import receiver
 
 from onboarding.application.signals import appeal_left_by_erasure, application_submitted, application_withdrawn
-from onboarding.approval.deadlines import steps_deciders_watch
+from onboarding.approval.deadlines import RoleEnding, steps_deciders_watch
 from onboarding.approval.placement import placement_asked_tell
 from onboarding.approval.services import (
     appeal_close_on_erasure,
@@ -42,10 +42,10 @@ def close_appeal_on_erasure(sender, *, application, **kwargs):
 
 
 @receiver(platform_role_ending, dispatch_uid="approval.tell_new_deciders")
-def tell_new_deciders(sender, *, grant, counted_until=None, **kwargs):
-    # Read before the role ends; the function returned tells the new deciders once it has.
-    return steps_deciders_watch(role=grant.role, jurisdiction=grant.jurisdiction, holder_id=grant.user_id,
-                                counted_until=counted_until)
+def tell_new_deciders(sender, *, endings, **kwargs):
+    # Read before the roles end; the function returned tells the new deciders once they all have.
+    return steps_deciders_watch(endings=[RoleEnding(grant.role, grant.jurisdiction, grant.user_id, counted_until)
+                                         for grant, counted_until in endings])
 
 
 @receiver(mailboxes_unknown, dispatch_uid="approval.authority_address_unknown")

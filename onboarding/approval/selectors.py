@@ -1,6 +1,6 @@
 """Reads of approval steps, scoped to who is looking."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from contextlib import nullcontext
 from datetime import datetime
 from typing import NamedTuple
@@ -534,19 +534,61 @@ def deciders_to_tell(asks: Iterable[Tell], *, now: datetime | None = None) -> li
     jurisdictions = {ask.state_admins_of for ask in asks} - {None}
     admins = state_admin_emails(jurisdictions, now=now) if jurisdictions else {}
     supers = superadmin_emails(now=now)
-    accounts = addresses_of_accounts({*supers, *(email for emails in admins.values() for email in emails)})
+    may_decide = _may_decide({*supers, *(email for emails in admins.values() for email in emails)})
     refused = refused_deciders({ask.application.pk: ask.application for ask in asks}.values())
-
-    def may_decide(email: str, who: Refused) -> bool:
-        pk, addresses = accounts.get(email, (None, {normalise_address(email)}))
-        return not who.includes(pk, addresses)
-
     told = []
     for ask in asks:
         who = refused[ask.application.pk][ask.stage]
         first = admins.get(ask.state_admins_of, [])
         told.append([email for email in first if may_decide(email, who)]
                     or [email for email in supers if may_decide(email, who)])
+    return told
+
+
+def _may_decide(emails: set[str]) -> Callable[[str, Refused], bool]:
+    """Whether the account of each of ``emails`` (an address of a role's holder) may decide
+    what ``Refused`` refuses; their accounts and addresses read once (one query)."""
+    accounts = addresses_of_accounts(emails)
+    known = {email: accounts.get(email) or (None, {normalise_address(email)}) for email in emails}
+
+    def may_decide(email: str, who: Refused) -> bool:
+        return not who.includes(*known[email])
+
+    return may_decide
+
+
+def deciders_told_at(asks: Iterable[tuple[Tell, Collection[datetime | None]]]) -> list[set[str]]:
+    """For each (ask, moments) of ``asks``: every address ``deciders_to_tell`` names for the
+    ask at any of its moments (the roles as they stood then; None: this moment), that is
+    whoever was told of it whichever of them it was asked at. Two queries a moment, and
+    three; the work for an ask grows with the number of its moments, not with their
+    administrators (those of one jurisdiction over the same moments are gathered once)."""
+    asks = list(asks)
+    if not asks:
+        return []
+    moments = {moment for _ask, at in asks for moment in at}
+    jurisdictions = {ask.state_admins_of for ask, _at in asks} - {None}
+    admins_at = {moment: {jurisdiction: frozenset(emails) for jurisdiction, emails
+                          in (state_admin_emails(jurisdictions, now=moment) if jurisdictions else {}).items()}
+                 for moment in moments}
+    supers_at = {moment: frozenset(superadmin_emails(now=moment)) for moment in moments}
+    may_decide = _may_decide({*(email for supers in supers_at.values() for email in supers),
+                              *(email for admins in admins_at.values() for emails in admins.values() for email in emails)})
+    refused = refused_deciders({ask.application.pk: ask.application for ask, _at in asks}.values())
+    gathered: dict[tuple[str | None, frozenset], tuple[list[frozenset[str]], frozenset[str]]] = {}
+    told = []
+    for ask, at in asks:
+        key = (ask.state_admins_of, frozenset(at))
+        if key not in gathered:
+            firsts = [admins_at[moment].get(ask.state_admins_of, frozenset()) for moment in key[1]]
+            gathered[key] = firsts, frozenset().union(*firsts)
+        firsts, admins = gathered[key]
+        who = refused[ask.application.pk][ask.stage]
+        deciding = {email for email in admins if may_decide(email, who)}
+        # The superadmins of each moment at which none of its administrators could decide.
+        supers = frozenset().union(*(supers_at[moment] for moment, first in zip(key[1], firsts, strict=True)
+                                     if deciding.isdisjoint(first)))
+        told.append(deciding | {email for email in supers if may_decide(email, who)})
     return told
 
 

@@ -377,14 +377,15 @@ def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | No
                 remove_perm(ADMINISTER_ORGANISATION, user, organisation)
                 remove_perm(VIEW_ORGANISATION_DASHBOARD, user, organisation)
         # Platform roles are official powers too (a grant needs an official address).
-        grants = []
+        grants, endings = [], []
         for grant in (PlatformRoleGrant.objects.select_for_update(of=("self",)).select_related("user")
                       .filter(user=user, revoked_at__isnull=True).order_by("pk")):
             if ended(grant.ends_at, now):
-                _grant_expire(grant)
+                endings.append(_grant_expiry(grant))
                 continue
-            _platform_role_end(grant, partial(_grant_revoked_at, grant, now))
+            endings.append((grant, partial(_grant_revoked_at, grant, now), None))
             grants.append(grant)
+        _platform_roles_end(endings)
         # The superuser flag makes a superadmin (portal.permissions.is_superadmin), a
         # platform role, which needs an official primary address as a grant does.
         superuser = bool(user.is_superuser) and get_user_model().objects.filter(
@@ -852,20 +853,37 @@ def account_roles_end(*, user_id: int, reason: str) -> None:
 
 def _platform_role_end(grant: PlatformRoleGrant, change: Callable[[], None], *,
                        counted_until: datetime | None = None) -> None:
-    """Make ``change``, which ends ``grant`` (locked), with the feature apps told before it and
-    after it (``platform_role_ending``; ``counted_until``: its end date, for one recorded as
-    ended then), in the caller's transaction."""
+    """Make ``change``, which ends ``grant`` (locked), as ``_platform_roles_end`` makes one."""
+    _platform_roles_end([(grant, change, counted_until)])
+
+
+def _platform_roles_end(endings: list[tuple[PlatformRoleGrant, Callable[[], None], datetime | None]]) -> None:
+    """Make each change of ``endings``, which ends its grant (locked; with its
+    ``counted_until``: its end date, for one recorded as ended then), with the feature apps
+    told before them all and after them all (``platform_role_ending``), in the caller's
+    transaction: roles ending together are told of as one change (the superadmins a
+    state's steps pass to are told once, not once per administrator whose role ended)."""
+    if not endings:
+        return
     afters = [response for _receiver, response in
-              platform_role_ending.send(sender=PlatformRoleGrant, grant=grant, counted_until=counted_until)
+              platform_role_ending.send(sender=PlatformRoleGrant,
+                                        endings=[(grant, counted_until) for grant, _change, counted_until in endings])
               if callable(response)]
-    change()
+    for _grant, change, _counted_until in endings:
+        change()
     for after in afters:
         after()
 
 
 def _grant_expire(grant: PlatformRoleGrant) -> None:
     """Record, once, that a grant (locked, past its end date) ended by itself."""
-    _platform_role_end(grant, partial(_grant_expiry_record, grant), counted_until=grant.ends_at)
+    _platform_roles_end([_grant_expiry(grant)])
+
+
+def _grant_expiry(grant: PlatformRoleGrant) -> tuple[PlatformRoleGrant, Callable[[], None], datetime | None]:
+    """The ending (``_platform_roles_end``) that records a grant (locked, past its end
+    date) as ended by itself then."""
+    return grant, partial(_grant_expiry_record, grant), grant.ends_at
 
 
 def _grant_expiry_record(grant: PlatformRoleGrant) -> None:
@@ -1058,11 +1076,8 @@ def platform_roles_lapse(*, user_id: int, reason: str) -> int:
             _check_keeps_a_superadmin(_lock_superadmin_grants(), leaving_user_id=user_id)
         grants = list(PlatformRoleGrant.objects.select_for_update(of=("self",)).select_related("user")
                       .filter(user_id=user_id, revoked_at__isnull=True).order_by("pk"))
-        for grant in grants:
-            if ended(grant.ends_at, now):
-                _grant_expire(grant)
-                continue
-            _platform_role_end(grant, partial(_grant_lapse, grant, now, reason))
+        _platform_roles_end([_grant_expiry(grant) if ended(grant.ends_at, now)
+                             else (grant, partial(_grant_lapse, grant, now, reason), None) for grant in grants])
     return len(grants)
 
 
@@ -1346,15 +1361,17 @@ def role_expiries_record(*, limit: int = 500) -> dict[str, int]:
     """Record in the audit log, once each, the roles whose end date has passed (they
     already count for nothing: portal.permissions reads the end dates): platform role
     grants get their revoked_at; admin memberships lose their object permissions.
-    At most ``limit`` of each kind per run (the beat job runs again)."""
+    At most ``limit`` of each kind per run (the beat job runs again). The platform roles
+    of a run end together (``_platform_roles_end``): several administrators whose roles
+    ended at the same time, or were found so together, hand each step they decided on once."""
     now = timezone.now()
     done = {"platform_roles": 0, "admins": 0}
     with transaction.atomic():
-        grants = (PlatformRoleGrant.objects.select_for_update(skip_locked=True, of=("self",)).select_related("user")
-                  .filter(revoked_at__isnull=True, ends_at__lte=now).order_by("ends_at", "pk")[:limit])
-        for grant in grants:
-            _grant_expire(grant)
-            done["platform_roles"] += 1
+        grants = list(PlatformRoleGrant.objects.select_for_update(skip_locked=True, of=("self",))
+                      .select_related("user").filter(revoked_at__isnull=True, ends_at__lte=now)
+                      .order_by("ends_at", "pk")[:limit])
+        _platform_roles_end([_grant_expiry(grant) for grant in grants])
+        done["platform_roles"] = len(grants)
         admins = (Membership.objects.select_for_update(skip_locked=True, of=("self",))
                   .select_related("user", "organisation")
                   .filter(role=MembershipRole.ADMIN, is_active=True, ends_at__lte=now).order_by("ends_at", "pk")[:limit])

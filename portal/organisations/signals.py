@@ -3,14 +3,16 @@
 
 from django.dispatch import Signal
 
-# A platform role grant is ending, in the transaction that ends it, its row locked and not
-# yet changed: revoked (platform_role_revoke), ended with its account (platform_roles_lapse)
-# or recorded as past its end date (role_expiries_record, and any service that finds it so).
-# Arguments: ``grant``, and ``counted_until``: None when it counted until now (a revocation),
-# its end date when it stopped counting then (recorded later). A receiver may return a
-# function of no arguments, called once the change is written, in the same transaction:
-# what it read before, compared with what holds after (onboarding: those who now decide
-# the steps the role decided are told).
+# Platform role grants are ending, in the transaction that ends them, their rows locked and
+# not yet changed: revoked (platform_role_revoke), ended with their holder's account or
+# official powers (platform_roles_lapse, official_powers_end) or recorded as past their end
+# date (role_expiries_record, and any service that finds one so). Argument: ``endings``, a
+# list of (grant, counted_until) pairs; ``counted_until``: None when the grant counted until
+# now (a revocation), its end date when it stopped counting then (recorded later). A receiver
+# may return a function of no arguments, called once every change is written, in the same
+# transaction: what it read before them all, compared with what holds after them all
+# (onboarding: those who now decide the steps the roles decided are told, once, however
+# many of the roles ended together).
 platform_role_ending = Signal()
 
 # An organisation's status changed (organisation_suspend, organisation_reactivate), in the

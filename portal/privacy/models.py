@@ -113,33 +113,41 @@ class RetentionMark(models.Model):
 
 
 class RetentionRun(models.Model):
-    """One run of the retention rules and its counts per kind (never contents)."""
+    """One run of the retention rules and its counts per kind (never contents), saved with
+    each batch it commits: a run cut short (its worker killed) keeps what it did, with no
+    ``finished_at``. One stopped before its end (its time limit) is ``stopped``; the kinds
+    whose rule failed with an error, the others applied, are ``failed``."""
 
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     counts = models.JSONField(default=dict, blank=True)
+    stopped = models.BooleanField(default=False)
+    failed = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-started_at"]
 
-    @property
-    def kinds_counted(self) -> list[tuple[str, dict]]:
-        """Each kind's counts in this run, the kind named as its policy is (in the reader's
-        language), not by its stored value; a stored value that is no kind now, as stored."""
+    def kind_rows(self) -> list[tuple[str, dict, bool]]:
+        """(the kind's name, in the active language; its counts; whether its rule failed) of
+        each kind the run applied, as the superadmins' page lists them. A kind no longer
+        known keeps its stored code."""
         names = dict(RetentionKind.choices)
-        return [(names.get(kind, kind), counts) for kind, counts in self.counts.items()]
+        return [(names.get(kind, kind), counts, kind in self.failed) for kind, counts in self.counts.items()]
 
 
 class FileToRemove(models.Model):
     """A stored file (in the default storage, where every file of the portal is) whose row
     went (replaced, withdrawn, erased, reduced by retention) but whose removal from storage
     failed (portal.stored_files): no row leads to it any more, and it may name a person, so
-    the beat job (tasks.files_left_remove) removes it once the storage lets it."""
+    the beat job (tasks.files_left_remove) removes it once the storage lets it: those it
+    has not tried yet first, then the one it tried longest ago (``tried_at``), so files the
+    storage refuses for good keep none of the others waiting."""
 
     name = models.CharField(max_length=1024)
     recorded_at = models.DateTimeField()
     attempts = models.PositiveIntegerField(default=1)
     last_error = models.CharField(max_length=300, blank=True)
+    tried_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["id"]

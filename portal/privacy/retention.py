@@ -12,9 +12,12 @@ transaction holds at that moment (a save under way), is left out of the batch.
 The request log and the audit log are not retention's to erase: only the
 personal part of audit events about erased records is redacted, keeping the chain."""
 
+import logging
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
+from functools import partial
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -43,6 +46,8 @@ from portal.privacy.models import (
     RetentionRun,
 )
 from portal.privacy.registry import RetentionRule, retention_rules
+
+logger = logging.getLogger(__name__)
 
 
 def retention_policies() -> list[RetentionPolicy]:
@@ -258,9 +263,16 @@ def _still_due(queryset: QuerySet, ids: list[int]) -> list[int]:
                 .order_by("pk").values_list("pk", flat=True))
 
 
-def retention_apply(*, rule: RetentionRule, policy: RetentionPolicy, now: datetime, batch_size: int) -> dict:
-    """Apply one rule: its reminders, then its erasures; counts of each."""
-    counts = {"reminded": 0, "erased": 0, "audit_events_redacted": 0}
+def retention_apply(*, rule: RetentionRule, policy: RetentionPolicy, now: datetime, batch_size: int,
+                    counts: dict | None = None, progress: Callable[[dict], None] | None = None) -> dict:
+    """Apply one rule: its reminders, then its erasures; counts of each, in ``counts``
+    (when given) as each batch commits: an error in a batch leaves the counts of those
+    committed before it. ``progress`` is called with the counts a batch brings them to, in
+    its transaction (the run saves them with it)."""
+    if counts is None:
+        counts = {}
+    for name in ("reminded", "erased", "audit_events_redacted"):
+        counts.setdefault(name, 0)
     if rule.remind_due is not None and rule.remind is not None:
         to_remind = _not_held(rule, rule.remind_due(policy, now))
         for batch in _batches(to_remind, batch_size):
@@ -274,7 +286,10 @@ def retention_apply(*, rule: RetentionRule, policy: RetentionPolicy, now: dateti
                     [RetentionMark(kind=rule.kind, target_id=pk, reminded_at=now, due_on=due_on) for pk in ids],
                     update_conflicts=True, unique_fields=["kind", "target_id"], update_fields=["reminded_at", "due_on"],
                 )
-            counts["reminded"] += len(ids)
+                done = {**counts, "reminded": counts["reminded"] + len(ids)}
+                if progress is not None:
+                    progress(done)
+            counts.update(done)
     due = _not_done(rule, _not_held(rule, rule.due(policy, now)))
     for batch in _batches(due, batch_size):
         with transaction.atomic():
@@ -292,29 +307,61 @@ def retention_apply(*, rule: RetentionRule, policy: RetentionPolicy, now: dateti
                     [RetentionMark(kind=rule.kind, target_id=pk, done_at=now) for pk in ids],
                     update_conflicts=True, unique_fields=["kind", "target_id"], update_fields=["done_at"],
                 )
-        counts["erased"] += len(ids)
-        counts["audit_events_redacted"] += redacted.redacted
+            done = {**counts, "erased": counts["erased"] + len(ids),
+                    "audit_events_redacted": counts["audit_events_redacted"] + redacted.redacted}
+            if progress is not None:
+                progress(done)
+        counts.update(done)
     return counts
 
 
 def retention_run(*, now: datetime | None = None, batch_size: int | None = None) -> RetentionRun:
-    """Apply every enabled policy's rule. Safe to run twice: the second run finds nothing to do."""
+    """Apply every enabled policy's rule, each on its own: one that fails with an error
+    (logged) is recorded as failed and the others still run. The run's counts are saved
+    with each batch it commits, and its end (``finished_at``, whether it was stopped before
+    its end, the rules that failed) and its audit event (RETENTION_RUN: when it did
+    anything, stopped or had a rule fail) are written however it ends: a run stopped by its
+    time limit (re-raised) records what it erased. Safe to run twice: the second run finds
+    nothing to do."""
     now = now or timezone.now()
     batch_size = batch_size or settings.PRIVACY_RETENTION_BATCH
     policies = {policy.kind: policy for policy in retention_policies()}
     run = RetentionRun.objects.create(started_at=now)
-    counts = {}
-    for rule in retention_rules():
-        policy = policies.get(rule.kind)
-        if policy is None or not policy.enabled:
-            continue
-        counts[rule.kind] = retention_apply(rule=rule, policy=policy, now=now, batch_size=batch_size)
-    run.counts, run.finished_at = counts, timezone.now()
-    run.save(update_fields=["counts", "finished_at"])
-    if any(value for kind_counts in counts.values() for value in kind_counts.values()):
-        audit_record(actor=None, action=AuditAction.RETENTION_RUN, actor_role="system:retention", target=run,
-                     new={"counts": counts})
+    counts: dict[str, dict] = {}
+
+    def progress(kind: str, done: dict) -> None:
+        RetentionRun.objects.filter(pk=run.pk).update(counts={**counts, kind: done})
+
+    stopped = True  # until every rule has been tried
+    try:
+        for rule in retention_rules():
+            policy = policies.get(rule.kind)
+            if policy is None or not policy.enabled:
+                continue
+            counts[rule.kind] = {}
+            try:
+                retention_apply(rule=rule, policy=policy, now=now, batch_size=batch_size, counts=counts[rule.kind],
+                                progress=partial(progress, rule.kind))
+            except SoftTimeLimitExceeded:  # the run's time is up, not this rule's fault
+                raise
+            except Exception:  # one rule's failure keeps none of the others from running
+                logger.exception("The retention rule %s failed; the run goes on with the others", rule.kind)
+                run.failed.append(rule.kind)
+        stopped = False
+    finally:
+        _run_end(run, counts, stopped=stopped)
     return run
+
+
+def _run_end(run: RetentionRun, counts: dict, *, stopped: bool) -> None:
+    """Record how ``run`` ended: its counts, when, whether it was stopped before its end,
+    the rules that failed; and its audit event, when it did anything or did not go well."""
+    run.counts, run.finished_at, run.stopped = counts, timezone.now(), stopped
+    run.save(update_fields=["counts", "finished_at", "stopped", "failed"])
+    if stopped or run.failed or any(value for kind_counts in counts.values() for value in kind_counts.values()):
+        audit_record(actor=None, action=AuditAction.RETENTION_RUN, actor_role="system:retention", target=run,
+                     new={"counts": counts, **({"stopped": True} if stopped else {}),
+                          **({"failed": run.failed} if run.failed else {})})
 
 
 def days_ago(now: datetime, days: int) -> datetime:

@@ -26,7 +26,7 @@ from onboarding import workflow
 from onboarding.application import services
 from onboarding.application.selectors import officer_eligibility
 from onboarding.approval import services as approvals
-from onboarding.approval.deadlines import deadline_sweep, steps_deciders_watch, undecided_steps_assign
+from onboarding.approval.deadlines import RoleEnding, deadline_sweep, steps_deciders_watch, undecided_steps_assign
 from onboarding.approval.handover import application_officer_change
 from onboarding.approval.letters import approval_letter_issue
 from onboarding.approval.tasks import undecided_steps_assign as undecided_steps_assign_task
@@ -1488,6 +1488,32 @@ def test_when_the_last_state_admins_role_runs_out_the_superadmins_are_told_when_
     assert AuditEvent.objects.filter(action=AuditAction.STEP_ASSIGNED).count() == 1
 
 
+def test_state_admins_whose_roles_run_out_together_hand_the_step_to_the_superadmins_once(officer):
+    """Two of Maharashtra's state administrators were appointed for the same term (the same
+    end date); a third's role, and Karnataka's administrator's, ended hours earlier, while
+    the job was not running. Recorded together, their roles hand Maharashtra's step to the
+    superadmins once (one mail, one STEP_ASSIGNED, one new due date), not once per role."""
+    from portal.organisations.tasks import role_expiries_record
+
+    first = make_state_admin("MH", email="secretary.it@maharashtra.gov.in")
+    second = make_state_admin("MH", email="deputy.it@maharashtra.gov.in")
+    earlier = make_state_admin("MH", email="joint.it@maharashtra.gov.in")
+    elsewhere = make_state_admin("KA", email="secretary.it@karnataka.gov.in")
+    end = timezone.now() + timedelta(days=1)
+    PlatformRoleGrant.objects.filter(user__in=[first, second]).update(ends_at=end)
+    PlatformRoleGrant.objects.filter(user__in=[earlier, elsewhere]).update(ends_at=end - timedelta(hours=5))
+    root = make_superadmin(email="root@sandes.nic.in")
+    application = application_with_state(nodal_officer=officer)
+    assert not _told_of_queue(root.email, application)
+    with time_machine.travel(end + timedelta(minutes=10), tick=False):
+        assert role_expiries_record.apply().get()["platform_roles"] == 4
+    [told] = _told_of_queue(root.email, application)
+    assert told.to == [root.email]
+    [assigned] = AuditEvent.objects.filter(action=AuditAction.STEP_ASSIGNED, target_id=str(application.pk))
+    assert assigned.new_values["to"] == [root.email]
+    assert AuditEvent.objects.filter(action=AuditAction.PLATFORM_ROLE_EXPIRED).count() == 4
+
+
 def waiting_for_the_state(count, jurisdiction="MH", **fields):
     """``count`` applications of ``jurisdiction`` waiting at the state level, each with its open step."""
     return [ApprovalStepFactory(application=ApplicationFactory(jurisdiction=jurisdiction, status="with_state",
@@ -1642,11 +1668,28 @@ def test_the_end_of_an_auditor_role_watches_the_steps_its_holder_administers_in_
     application_with_state(nodal_officer=officer)
     only_auditing = PlatformRoleFactory(role="auditor", jurisdiction="MH").user
     with django_assert_num_queries(1):
-        assert steps_deciders_watch(role="auditor", jurisdiction="MH", holder_id=only_auditing.pk) is None
+        assert steps_deciders_watch(endings=[RoleEnding("auditor", "MH", only_auditing.pk)]) is None
     with CaptureQueriesContext(connection) as as_state_admin:
-        assert steps_deciders_watch(role="state_admin", jurisdiction="MH", holder_id=admin.pk) is not None
+        assert steps_deciders_watch(endings=[RoleEnding("state_admin", "MH", admin.pk)]) is not None
     with django_assert_num_queries(len(as_state_admin)):  # the steps, then whom each is told of
-        assert steps_deciders_watch(role="auditor", jurisdiction="KA", holder_id=admin.pk) is not None
+        assert steps_deciders_watch(endings=[RoleEnding("auditor", "KA", admin.pk)]) is not None
+
+
+def test_roles_that_stood_until_the_same_moment_are_watched_in_the_queries_of_one(officer, django_assert_num_queries):
+    """Maharashtra's administrators appointed for the same term end together: whom the
+    state's steps were told of is read once for them all, in as many queries as for one
+    role; a role that stood until another moment asks its two more (its administrators,
+    its superadmins)."""
+    end = timezone.now() + timedelta(days=1)
+    admins = [make_state_admin("MH") for _n in range(3)]
+    application_with_state(nodal_officer=officer)
+    with CaptureQueriesContext(connection) as one:
+        assert steps_deciders_watch(endings=[RoleEnding("state_admin", "MH", admins[0].pk, end)]) is not None
+    with django_assert_num_queries(len(one)):
+        assert steps_deciders_watch(endings=[RoleEnding("state_admin", "MH", admin.pk, end) for admin in admins])
+    with django_assert_num_queries(len(one) + 2):
+        assert steps_deciders_watch(endings=[RoleEnding("state_admin", "MH", admins[0].pk, end),
+                                             RoleEnding("state_admin", "MH", admins[1].pk, end - timedelta(hours=1))])
 
 
 def test_when_the_last_superadmin_who_may_hear_an_appeal_leaves_the_appeal_says_nobody_may(officer):

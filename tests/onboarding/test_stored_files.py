@@ -7,6 +7,7 @@ import errno
 import io
 import logging
 import random
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
 
@@ -558,6 +559,34 @@ def test_a_draft_withdrawn_when_its_files_cannot_be_removed_is_withdrawn_and_its
     storage_of(FileSystemStorage)
     assert files_left_remove.apply().get() == 2
     assert not any(default_storage.exists(name) for name in files)
+
+
+class ObjectLockStorage(FileSystemStorage):
+    """An object store where some objects are under object lock (or a key without the right
+    to delete them): their removal is refused for good; every other file is removed."""
+
+    def delete(self, name):
+        if name.startswith("locked/"):
+            raise OSError(errno.EACCES, "Access denied (object lock)")
+        return super().delete(name)
+
+
+def test_files_the_storage_refuses_for_good_do_not_keep_later_files_from_being_removed(storage_of):
+    """500 older records of files the storage refuses for good (a run's worth) stand before
+    an erased person's letter recorded later: each refusal sends its file behind the rest,
+    so the letter is removed at the next run, and the refused ones are tried again after."""
+    storage_of(ObjectLockStorage)
+    now = timezone.now()
+    FileToRemove.objects.bulk_create([FileToRemove(name=f"locked/letter-{n}.pdf", recorded_at=now) for n in range(500)])
+    name = default_storage.save("erased/letter-of-an-erased-person.pdf", ContentFile(b"%PDF-1.4 signatory"))
+    FileToRemove.objects.create(name=name, recorded_at=now)
+    assert files_left_remove.apply().get() == 0
+    assert files_left_remove.apply().get() == 1
+    assert not default_storage.exists(name)
+    attempts = Counter(FileToRemove.objects.values_list("attempts", flat=True))
+    assert attempts == {3: 499, 2: 1}  # the one the letter's turn left out is the first tried next
+    assert files_left_remove.apply().get() == 0
+    assert Counter(FileToRemove.objects.values_list("attempts", flat=True)) == {4: 499, 3: 1}
 
 
 def test_a_file_to_remove_that_a_row_names_again_is_left_alone(officer, officer_client):

@@ -748,6 +748,95 @@ def test_a_run_records_counts_not_contents_and_the_command_prints_them(closed):
     assert "Duplicate" not in str(run_row.counts) and "@" not in str(event.new_values)
 
 
+def test_a_run_stopped_at_its_time_limit_halfway_records_what_it_erased(draft, monkeypatch, settings):
+    """The run erases drafts batch by batch, each committed: stopped by its soft time limit
+    after the first, it has saved that batch's counts with it, records its audit event
+    (RETENTION_RUN, the counts and that it stopped), and the superadmins' page shows the run
+    as stopped with what it did, not as "No policy enabled."."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from portal.privacy import retention as engine
+    from portal.privacy.tasks import retention_run as retention_run_task
+
+    only(RetentionKind.DRAFT_APPLICATION)
+    with at(0):
+        second = ApplicationFactory(status="draft", reference=None, submitted_at=None)
+    run(181)
+    settings.PRIVACY_RETENTION_BATCH = 1
+    redact, saved = engine.audit_redact, []
+
+    def redact_then_time_up(**kwargs):
+        if saved:
+            raise SoftTimeLimitExceeded()
+        saved.append(RetentionRun.objects.order_by("-id").values_list("counts", flat=True).first())
+        return redact(**kwargs)
+
+    monkeypatch.setattr(engine, "audit_redact", redact_then_time_up)
+    with at(212), pytest.raises(SoftTimeLimitExceeded):
+        retention_run_task.apply().get()
+    assert Application.objects.filter(pk__in=[draft.pk, second.pk]).count() == 1  # one erased, committed
+    latest = RetentionRun.objects.order_by("-id").first()
+    erased = {"reminded": 0, "erased": 1, "audit_events_redacted": 1}
+    assert latest.counts == {"draft_application": erased} and latest.stopped and latest.finished_at is not None
+    event = AuditEvent.objects.get(action=AuditAction.RETENTION_RUN, target_id=str(latest.pk))
+    assert event.new_values == {"counts": {"draft_application": erased}, "stopped": True}
+    body = signed_in(make_superadmin(email="root@sandes.nic.in")).get("/portal/privacy/retention/").content.decode()
+    assert "No policy enabled." not in body
+    assert "stopped before its end: what it left is done at the next run" in body
+
+
+def test_a_run_killed_halfway_has_saved_the_counts_of_each_batch_it_committed(draft, monkeypatch):
+    """A worker killed during the run (no time to record anything) leaves the counts of the
+    batches it committed on the run, which the page shows as not finished."""
+    from portal.privacy import retention as engine
+
+    only(RetentionKind.DRAFT_APPLICATION)
+    with at(0):
+        ApplicationFactory(status="draft", reference=None, submitted_at=None)
+    run(181)
+    redact, seen = engine.audit_redact, []
+
+    def redact_and_look(**kwargs):
+        seen.append(RetentionRun.objects.order_by("-id").values_list("counts", flat=True).first())
+        return redact(**kwargs)
+
+    monkeypatch.setattr(engine, "audit_redact", redact_and_look)
+    run(212, batch_size=1)
+    assert seen[1] == {"draft_application": {"reminded": 0, "erased": 1, "audit_events_redacted": 1}}
+    RetentionRun.objects.create(started_at=T0 + timedelta(days=213), counts=seen[1])  # as a killed run leaves it
+    body = signed_in(make_superadmin(email="root@sandes.nic.in")).get("/portal/privacy/retention/").content.decode()
+    assert "not finished: under way, or cut short" in body
+
+
+def test_a_rule_that_fails_leaves_the_later_rules_to_run_and_the_run_says_which_failed(closed, monkeypatch):
+    """The closed applications' rule meets an error: the rules after it (revoked verification
+    records) still run that day; the run and its audit event say which failed, and the page
+    shows it."""
+    from portal.privacy import retention as engine
+
+    RetentionPolicy.objects.exclude(kind__in=[RetentionKind.CLOSED_APPLICATION,
+                                              RetentionKind.REVOKED_VERIFICATION]).update(enabled=False)
+    with at(0):
+        revoked = GovernmentProfileFactory(status=VerificationStatus.REVOKED, verified_name="Asha Kulkarni")
+    redact = engine.audit_redact
+
+    def redact_or_fail(**kwargs):
+        if kwargs["purpose"] == "retention:closed_application":
+            raise RuntimeError("the storage is down")
+        return redact(**kwargs)
+
+    monkeypatch.setattr(engine, "audit_redact", redact_or_fail)
+    with at(1096):
+        latest = retention_run()
+    assert GovernmentProfile.objects.get(pk=revoked.pk).verified_name == ""
+    assert latest.failed == ["closed_application"] and not latest.stopped
+    assert latest.counts["closed_application"]["erased"] == 0 and latest.counts["revoked_verification"]["erased"] == 1
+    event = AuditEvent.objects.get(action=AuditAction.RETENTION_RUN)
+    assert event.new_values == {"counts": latest.counts, "failed": ["closed_application"]}
+    body = signed_in(make_superadmin(email="root@sandes.nic.in")).get("/portal/privacy/retention/").content.decode()
+    assert body.count("failed: the server log says why") == 1
+
+
 def test_queries_per_batch_are_constant():
     only(RetentionKind.REVOKED_VERIFICATION)
 

@@ -245,6 +245,25 @@ def test_a_hold_on_a_record_that_does_not_exist_is_refused_at_the_record_number(
     assert not LegalHold.objects.exists()
 
 
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_the_latest_retention_runs_name_each_kind_in_the_readers_language(root_client, language):
+    """The runs' counts by kind name each kind as the policies above do (RetentionKind's
+    label, translated), not by its stored code ("closed_application")."""
+    from django.utils import translation
+
+    from portal.privacy.models import RetentionKind
+
+    RetentionRun.objects.create(started_at=timezone.now(), finished_at=timezone.now(), counts={
+        "closed_application": {"reminded": 0, "erased": 2, "audit_events_redacted": 1}})
+    root_client.cookies["django_language"] = language
+    tree = parse(root_client.get("/portal/privacy/retention/", HTTP_ACCEPT_LANGUAGE=language).content)
+    cells = [cell.squashed_text() for cell in tree.find("tbody").find_all("td")]
+    with translation.override(language):
+        label = str(RetentionKind.CLOSED_APPLICATION.label)
+    assert (language == "en") == (label == "Withdrawn and finally rejected applications")
+    assert cells[1:] == [label, "0", "2", "1"], cells
+
+
 @pytest.mark.parametrize("size", [1, 8])
 def test_the_pages_take_constant_queries(root_client, root, size, django_assert_num_queries):
     now = timezone.now()

@@ -754,6 +754,40 @@ def test_a_grace_nearly_over_when_it_stopped_counting_leaves_the_reminders_days_
     assert run_reconfirmation(datetime(2027, 2, 27, 0, 30, tzinfo=IST))["suspended"] == 1
 
 
+ONLY_REMINDER = "This is the only reminder. The link works once; a link from an earlier email works too."
+DATE_MOVED = ("The date has moved since our earlier email: the days your verification did not count (while your "
+              "organisation was suspended, say) are given back to you. The link works once; a link from an earlier "
+              "email works too.")
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_a_second_reminder_after_the_grace_is_given_back_says_the_date_moved_not_that_it_is_the_only_one(
+        world, language):
+    """The person is reminded (the one reminder, "This is the only reminder"), then their
+    organisation is suspended and reactivated: the grace is given back and the reminder goes
+    again with the new date, as designed. The second says the date has moved since, in the
+    person's language, not that it is the only reminder, which they read the first time."""
+    from django.utils import translation
+
+    EmailAddress.objects.create(user=world["person"], email="asha.k@pune.mahaagri.gov.in", verified=True)
+    with time_machine.travel(START, tick=False):
+        verified(world, official_email="asha.k@pune.mahaagri.gov.in", request_language=language,
+                 address_confirmed_at=START)
+    asked = START + YEAR
+    run_reconfirmation(asked)
+    assert run_reconfirmation(asked + timedelta(days=23))["reminded"] == 1
+    suspend_organisation(world)
+    run_reconfirmation(asked + timedelta(days=29))
+    suspend_organisation(world, OrganisationStatus.ACTIVE)
+    assert run_reconfirmation(asked + timedelta(days=45))["reminded"] == 1
+    _request, first, second = messages_to("asha.k@pune.mahaagri.gov.in")
+    with translation.override(language):
+        only, moved = translation.gettext(ONLY_REMINDER), translation.gettext(DATE_MOVED)
+    assert language == "en" or moved != DATE_MOVED
+    assert only in first.body and moved not in first.body
+    assert only not in second.body and moved in second.body, second.body
+
+
 def test_the_hourly_selectors_of_reminders_and_suspensions_read_an_index(world, require_postgresql):
     """Every hour the job looks for those due for a reminder and for suspension: an index of
     the verified profiles asked to confirm (few of them) answers, not a reading of every profile."""

@@ -12,7 +12,7 @@ from typing import NamedTuple
 from allauth.account.models import EmailAddress
 from celery.exceptions import SoftTimeLimitExceeded
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
@@ -173,7 +173,8 @@ def _verify_one(roster_id: int, row_id: int) -> bool:
         row.save(update_fields=["done"])
         roster.status, roster.outcome = RosterStatus.APPLYING, outcome
         roster.progress_done, roster.progressed_at = F("progress_done") + 1, timezone.now()
-        roster.save(update_fields=["status", "progress_done", "progressed_at", "outcome"])
+        roster.runs_without_progress = 0
+        roster.save(update_fields=["status", "progress_done", "progressed_at", "outcome", "runs_without_progress"])
     return True
 
 
@@ -250,8 +251,8 @@ def _apply_rest(roster_id: int, after_line: int, last_line: int | None) -> int |
             left.update(done=True)
         roster.status = RosterStatus.APPLYING if rows or last_line is not None else RosterStatus.APPLIED
         roster.progress_done, roster.progressed_at = F("progress_done") + len(rows), timezone.now()
-        roster.outcome = outcome
-        fields = ["status", "progress_done", "progressed_at", "outcome"]
+        roster.outcome, roster.runs_without_progress = outcome, 0
+        fields = ["status", "progress_done", "progressed_at", "outcome", "runs_without_progress"]
         if roster.status == RosterStatus.APPLIED:
             roster.applied_at = timezone.now()
             fields.append("applied_at")
@@ -286,6 +287,19 @@ def _invitable(roster: RosterImport, invites: list[Staged], outcome: dict) -> li
 # Why an import stopped, when the page can say so (roster.error; the page translates it);
 # also NOT_ALLOWED (models): the admin who started it no longer administers the organisation.
 STALLED = "stalled"  # its worker stopped and no run took it up again: the daily removal of rows ends it
+DATABASE_REFUSED = "database_refused"  # a transient database error at every one of its last runs
+NO_PROGRESS = "no_progress"  # its last runs got no further: a batch that never finishes in a run's time
+
+# Runs in a row that get no further before the import is stopped: a batch rolled back by
+# a transient database error (a deadlock, a lost connection: they pass within a try or
+# two), cut at the task's soft time limit, or whose worker was killed (each run is counted
+# as it begins). A batch that cannot finish in a run's time would otherwise be queued
+# again at once, and by the beat job, for as long as the rows are kept.
+APPLY_RUNS_WITHOUT_PROGRESS = 5
+
+# Database errors that say nothing of the rows: a deadlock against someone deciding about
+# the same person, a connection reset (a failover). The batch's transaction was rolled back.
+TRANSIENT_ERRORS = (OperationalError, InterfaceError)
 
 
 def _fail(roster_id: int, error: str) -> None:
@@ -324,12 +338,54 @@ def roster_applies_idle_claim(*, now: datetime | None = None, limit: int = RESUM
     return ids
 
 
+def _run_begin(roster_id: int) -> bool:
+    """Count a run of the import as it begins (``runs_without_progress``: any progress it
+    makes starts the count again); False, the run doing nothing, when the import is no
+    longer to be applied or the APPLY_RUNS_WITHOUT_PROGRESS runs before it in a row got no
+    further (one whose worker was killed says nothing when it ends): it is then stopped,
+    as failed (NO_PROGRESS)."""
+    with transaction.atomic():
+        runs = (RosterImport.objects.select_for_update().filter(
+            pk=roster_id, status__in=[RosterStatus.QUEUED, RosterStatus.APPLYING])
+            .values_list("runs_without_progress", flat=True).first())
+        if runs is None:
+            return False
+        if runs >= APPLY_RUNS_WITHOUT_PROGRESS:
+            _fail(roster_id, NO_PROGRESS)
+            return False
+        RosterImport.objects.filter(pk=roster_id).update(runs_without_progress=runs + 1)
+    return True
+
+
+def _no_progress(roster_id: int, error: str) -> bool:
+    """A run of the import got no further (its batch rolled back): True (stopped, as failed
+    with ``error``) when it was the APPLY_RUNS_WITHOUT_PROGRESS-th in a row, else False
+    (the next run carries on)."""
+    with transaction.atomic():
+        runs = RosterImport.objects.filter(pk=roster_id).values_list("runs_without_progress", flat=True).first()
+        if runs is None or runs < APPLY_RUNS_WITHOUT_PROGRESS:
+            return False
+        _fail(roster_id, error)
+    return True
+
+
+def _connection_again() -> None:
+    """After a transient database error outside any transaction: a connection it left
+    unusable (reset by a failover) is closed, for the next query to open a new one."""
+    if connection.connection is not None and connection.get_autocommit() and not connection.is_usable():
+        connection.close()
+
+
 def roster_apply_run(*, roster_id: int, budget_seconds: float = 200) -> bool:
     """Apply a queued roster batch by batch (each its own transaction, its progress
     recorded) for at most about ``budget_seconds``; True when it is finished (or
-    stopped), False when rows are left for another run (the time is up, or the task's
-    soft time limit stopped a batch). Safe to run twice: applied rows are marked done
-    and skipped."""
+    stopped), False when rows are left for another run (the time is up, the task's soft
+    time limit stopped a batch, or a transient database error rolled one back). Each run
+    is counted as it begins (``_run_begin``): APPLY_RUNS_WITHOUT_PROGRESS in a row that
+    get no further and the import is stopped. Safe to run twice: applied rows are marked
+    done and skipped."""
+    if not _run_begin(roster_id):
+        return True
     started = time.monotonic()
     try:
         last_line = 0
@@ -340,7 +396,14 @@ def roster_apply_run(*, roster_id: int, budget_seconds: float = 200) -> bool:
         # The task's soft time limit, in a transaction that was rolled back: nothing is
         # wrong with the rows, the next run of the task carries on from those not done.
         logger.warning("Roster import %s reached the task's time limit: it carries on in the next run", roster_id)
-        return False
+        return _no_progress(roster_id, NO_PROGRESS)
+    except TRANSIENT_ERRORS as exc:
+        # Rolled back too, and nothing wrong with the rows: the next run carries on, unless
+        # the last runs all met such an error (then it is stopped, its page says why).
+        logger.warning("Roster import %s met a database error (%s): it carries on in the next run", roster_id,
+                       type(exc).__name__, exc_info=True)
+        _connection_again()
+        return _no_progress(roster_id, DATABASE_REFUSED)
     except PermissionDenied:
         _fail(roster_id, NOT_ALLOWED)
     except Exception as exc:

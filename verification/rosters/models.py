@@ -81,6 +81,11 @@ class RosterImport(models.Model):
     # (the broker down when it was queued, a worker that died), and the beat job queues it
     # again (tasks.roster_applies_resume).
     progressed_at = models.DateTimeField(null=True, blank=True)
+    # Runs of the apply task in a row begun since its last progress (a batch rolled back by
+    # a transient database error or cut at the time limit, a worker killed): past
+    # rosters.apply.APPLY_RUNS_WITHOUT_PROGRESS the import is stopped; any progress starts
+    # the count again.
+    runs_without_progress = models.PositiveSmallIntegerField(default=0)
     applied_at = models.DateTimeField(null=True, blank=True)
     # What applying did: {"verified": n, "invited": n, "changed": n, "skipped": n}
     outcome = models.JSONField(default=dict, blank=True)

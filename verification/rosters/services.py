@@ -232,8 +232,8 @@ def roster_apply_request(*, roster_id: int, actor: AnyUser, request: HttpRequest
             fields = []
             if roster.may_carry_on:
                 old["error"], roster.status, roster.error = roster.error, RosterStatus.QUEUED, ""
-                roster.progressed_at = timezone.now()
-                fields += ["status", "error", "progressed_at"]
+                roster.progressed_at, roster.runs_without_progress = timezone.now(), 0
+                fields += ["status", "error", "progressed_at", "runs_without_progress"]
             if roster.apply_requested_by_id != actor.pk and not _may_decide(roster.apply_requested_by,
                                                                             roster.organisation):
                 # By id: this event is the asker's, and the admin it replaces may be erased later.

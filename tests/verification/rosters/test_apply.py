@@ -661,6 +661,79 @@ def test_the_task_s_soft_time_limit_leaves_the_import_to_carry_on(world, monkeyp
     assert not AuditEvent.objects.filter(action=AuditAction.ROSTER_APPLY_FAILED).exists()
 
 
+@pytest.mark.parametrize("error", ["OperationalError", "InterfaceError"])
+def test_a_batch_that_meets_a_transient_database_error_is_tried_again_not_failed_for_good(
+        world, monkeypatch, django_capture_on_commit_callbacks, error):
+    """A batch meets a transient database error (PostgreSQL's "deadlock detected" against an
+    admin deciding about the same person, a connection reset during a failover): its
+    transaction is rolled back, nothing half-written. The import is queued again, as at the
+    soft time limit, and the next run finishes it; nothing is failed or audited as such."""
+    from django import db
+
+    from verification.rosters import apply as apply_module
+    from verification.rosters import tasks
+
+    UserFactory(email="person1@pune.mahaagri.gov.in")
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1), person(2)]))
+    with django_capture_on_commit_callbacks(execute=False):
+        services.roster_apply_request(roster_id=roster.pk, actor=world["admin_office"])
+    real_apply_rest, calls, dispatched = apply_module._apply_rest, [], []
+
+    def apply_rest(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise getattr(db, error)("deadlock detected")
+        return real_apply_rest(*args, **kwargs)
+
+    monkeypatch.setattr(apply_module, "_apply_rest", apply_rest)
+    monkeypatch.setattr(tasks, "roster_apply_dispatch", dispatched.append)
+    tasks.roster_apply(roster.pk)
+    roster.refresh_from_db()
+    assert (roster.status, roster.error, dispatched) == (RosterStatus.APPLYING, "", [roster.pk])
+    tasks.roster_apply(roster.pk)  # the next run
+    roster.refresh_from_db()
+    assert (roster.status, roster.outcome) == (RosterStatus.APPLIED, {"verified": 1, "invited": 1})
+    assert not AuditEvent.objects.filter(action=AuditAction.ROSTER_APPLY_FAILED).exists()
+
+
+def test_a_batch_the_database_keeps_refusing_stops_the_import_after_a_few_tries_and_its_page_says_why(
+        world, monkeypatch, django_capture_on_commit_callbacks):
+    """The same batch meets a database error at every try: the import is tried again a few
+    times (APPLY_RUNS_WITHOUT_PROGRESS), then stopped, audited as a failure, and its page
+    says why, in the admin's language."""
+    from django.db import OperationalError
+    from django.utils import translation
+
+    from verification.rosters import apply as apply_module
+    from verification.rosters import tasks
+
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(4), person(5)]))
+    with django_capture_on_commit_callbacks(execute=False):
+        services.roster_apply_request(roster_id=roster.pk, actor=world["admin_office"])
+
+    def refused(*args, **kwargs):
+        raise OperationalError("deadlock detected")
+
+    monkeypatch.setattr(apply_module, "_apply_rest", refused)
+    dispatched = []
+    monkeypatch.setattr(tasks, "roster_apply_dispatch", dispatched.append)
+    for _try in range(apply_module.APPLY_RUNS_WITHOUT_PROGRESS):
+        tasks.roster_apply(roster.pk)
+    roster.refresh_from_db()
+    assert (roster.status, roster.error) == (RosterStatus.FAILED, apply_module.DATABASE_REFUSED)
+    assert len(dispatched) == apply_module.APPLY_RUNS_WITHOUT_PROGRESS - 1
+    failed = AuditEvent.objects.get(action=AuditAction.ROSTER_APPLY_FAILED)
+    assert failed.new_values == {"status": RosterStatus.FAILED, "error": apply_module.DATABASE_REFUSED}
+    admin = signed_in(world["admin_office"])
+    for language in ("en", "hi", "mr"):
+        admin.cookies["django_language"] = language
+        body = admin.get(f"/verification/rosters/{roster.pk}/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        with translation.override(language):
+            said = translation.gettext("The database refused its rows at every try (it was busy, or its connection "
+                                       "was lost), so it was stopped.")
+        assert said in body and (language == "en" or "The database" not in said), language
+
+
 def test_verifying_stops_at_the_end_of_the_task_s_slice_and_carries_on(world, monkeypatch):
     """A batch's verifications stop once the run's time is up (a batch of 5,000 of them
     took longer than the margin between the slice and the task's soft time limit)."""

@@ -93,3 +93,63 @@ def test_the_job_is_on_the_beat_schedule_every_five_minutes():
     entry = settings.CELERY_BEAT_SCHEDULE["verification-roster-applies-resume"]
     assert entry == {"task": "verification.rosters.tasks.roster_applies_resume", "schedule": timedelta(minutes=5)}
     assert APPLY_IDLE_AFTER > timedelta(seconds=300)  # longer than the apply task's time limit
+
+
+class WorkerLost(BaseException):
+    """The worker running the task killed (its hard time limit, out of memory): nothing
+    after it runs in that process."""
+
+
+@pytest.mark.parametrize("cut", ["soft time limit", "worker killed"])
+def test_an_import_whose_batch_never_finishes_is_stopped_after_a_few_runs_and_its_page_says_why(
+        world, monkeypatch, django_capture_on_commit_callbacks, cut):
+    """A batch that can never finish within the task's time (cut at the soft time limit and
+    queued again at once, or its worker killed and queued again by the beat job) is rolled
+    back every time: after APPLY_RUNS_WITHOUT_PROGRESS runs in a row without progress the
+    import is stopped, audited as a failure, and its page says why in the admin's language,
+    instead of "the import goes on" for weeks while a worker is kept busy with it."""
+    from celery.exceptions import SoftTimeLimitExceeded
+    from django.utils import translation
+
+    from portal.audit.models import AuditAction, AuditEvent
+    from verification.rosters import apply as apply_module
+    from verification.rosters import services, tasks
+
+    UserFactory(email="person1@pune.mahaagri.gov.in")
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        roster = upload(world["office"], world["admin_office"], csv_bytes([person(1), person(2)]))
+        with django_capture_on_commit_callbacks(execute=False):
+            services.roster_apply_request(roster_id=roster.pk, actor=world["admin_office"])
+
+    def never_finishes(*args, **kwargs):
+        raise SoftTimeLimitExceeded() if cut == "soft time limit" else WorkerLost()
+
+    monkeypatch.setattr(apply_module, "_apply_rest", never_finishes)
+    monkeypatch.setattr(apply_module, "_to_verify", lambda rows, organisation: rows.none())
+    queued = []
+    monkeypatch.setattr(tasks, "roster_apply_dispatch", queued.append)
+    runs = 0
+    for hours in range(48):  # the task, and the beat job queueing it again, for two days
+        with time_machine.travel(start + timedelta(hours=hours), tick=False):
+            tasks.roster_applies_resume.apply()
+            if RosterImport.objects.get(pk=roster.pk).status not in (RosterStatus.QUEUED, RosterStatus.APPLYING):
+                break
+            runs += 1
+            try:
+                tasks.roster_apply(roster.pk)
+            except WorkerLost:
+                pass
+    roster.refresh_from_db()
+    assert (roster.status, roster.error) == (RosterStatus.FAILED, apply_module.NO_PROGRESS)
+    assert runs <= apply_module.APPLY_RUNS_WITHOUT_PROGRESS + 1
+    failed = AuditEvent.objects.get(action=AuditAction.ROSTER_APPLY_FAILED, target_id=str(roster.pk))
+    assert failed.new_values == {"status": RosterStatus.FAILED, "error": apply_module.NO_PROGRESS}
+    admin = signed_in(world["admin_office"])
+    for language in ("en", "hi", "mr"):
+        admin.cookies["django_language"] = language
+        body = admin.get(f"/verification/rosters/{roster.pk}/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        with translation.override(language):
+            said = translation.gettext("It was run several times in a row without getting further (a batch could not "
+                                       "finish in the time a run is given), so it was stopped.")
+        assert said in body and "the import goes on" not in body and (language == "en" or "It was run" not in said)
