@@ -121,8 +121,8 @@ class RetentionRun(models.Model):
     started_at = models.DateTimeField()
     finished_at = models.DateTimeField(null=True, blank=True)
     counts = models.JSONField(default=dict, blank=True)
-    stopped = models.BooleanField(default=False)
-    failed = models.JSONField(default=list, blank=True)
+    stopped = models.BooleanField(default=False, db_default=False)
+    failed = models.JSONField(default=list, blank=True, db_default=[])
 
     class Meta:
         ordering = ["-started_at"]

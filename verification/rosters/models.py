@@ -85,7 +85,7 @@ class RosterImport(models.Model):
     # a transient database error or cut at the time limit, a worker killed): past
     # rosters.apply.APPLY_RUNS_WITHOUT_PROGRESS the import is stopped; any progress starts
     # the count again.
-    runs_without_progress = models.PositiveSmallIntegerField(default=0)
+    runs_without_progress = models.PositiveSmallIntegerField(default=0, db_default=0)
     applied_at = models.DateTimeField(null=True, blank=True)
     # What applying did: {"verified": n, "invited": n, "changed": n, "skipped": n}
     outcome = models.JSONField(default=dict, blank=True)
