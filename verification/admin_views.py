@@ -294,16 +294,18 @@ def profile_detail(request, pk):
 def members(request, pk):
     organisation = organisation_for_admin(request.user, pk)
     filters = MembersFilterForm(request.GET)
-    filters.is_valid()  # a query over its limit is said at its field and not used
+    # A search the field refuses (too short, over its limit) is said there, and lists
+    # nobody: not everyone, as if they all matched it.
+    refused = not filters.is_valid()
     query, verified_only = filters.cleaned_data.get("q", ""), filters.cleaned_data.get("verified_only", False)
-    page = Paginator(members_of(organisation, viewer=request.user, query=query, verified_only=verified_only),
-                     PAGE_SIZE).get_page(request.GET.get("page"))
+    members = [] if refused else members_of(organisation, viewer=request.user, query=query, verified_only=verified_only)
+    page = Paginator(members, PAGE_SIZE).get_page(request.GET.get("page"))
     mark_seen(page.object_list)
     kept = urlencode({key: value for key, value in (("q", query), ("verified_only", "on" if verified_only else ""))
                       if value})
     return render(request, "verification/members.html", {
         "organisation": organisation, "page": page, "query": kept, "filters": filters,
-        "filtered": bool(query or verified_only),
+        "filtered": bool(query or verified_only or refused), "refused": refused,
         # The rows' actions come back to this page of this list.
         "place": urlencode(_members_place(request.GET, page=page)),
     })
