@@ -317,10 +317,10 @@ def _start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def audit_events(scope: Scope, filters: AuditFilters, *,
-                 before: int | None = None) -> QuerySet[AuditEvent] | BranchedEvents:
-    """The events the scope covers, filtered (and older than the event ``before``, when
-    given), newest first. Of the scope's applications, the submitted ones only, as their
+def audit_events(scope: Scope, filters: AuditFilters, *, before: int | None = None,
+                 upto: int | None = None) -> QuerySet[AuditEvent] | BranchedEvents:
+    """The events the scope covers, filtered (and older than the event ``before``, and up to
+    the event ``upto``, when given), newest first. Of the scope's applications, the submitted ones only, as their
     pages draw the line (``APPLICATION_SCOPE.official``): a draft is its nodal officer's
     alone, its events included, until it is submitted; then its whole history is read with
     it, the drafting included.
@@ -344,6 +344,8 @@ def audit_events(scope: Scope, filters: AuditFilters, *,
         narrowed &= Q(created_at__lt=_start_of(filters.until + timedelta(days=1)))
     if before is not None:
         narrowed &= Q(pk__lt=before)
+    if upto is not None:
+        narrowed &= Q(pk__lte=upto)
     branches = None
     applications = Application.objects.all()
     if not scope.everything:

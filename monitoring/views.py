@@ -274,14 +274,15 @@ class CountedUpTo(Paginator):
         return self.counted > self.most
 
 
-def _older_than(value) -> int | None:
-    """The id an "Older events" link lists the events before (``before``), or None: none
-    given, or not an event's id (ignored, as a wrong page number is)."""
+def _event_id(value) -> int | None:
+    """The id an "Older events" link lists the events before (``before``), or the one the
+    pages after the first list the events up to (``upto``); or None: none given, or not an
+    event's id (ignored, as a wrong page number is)."""
     try:
-        before = int(value)
+        number = int(value)
     except (TypeError, ValueError):
         return None
-    return before if 1 <= before <= DB_INT_MAX else None
+    return number if 1 <= number <= DB_INT_MAX else None
 
 
 @rule("audit_log")
@@ -290,21 +291,29 @@ def audit_log(request):
     """The events of the reader's scope, filtered, newest first, on pages counted up to
     AUDIT_COUNT_MAX events. Past them, the last page links to the older events (``before``
     the last one listed, by the events' ids, which the list is ordered by): counted and paged
-    again up to the bound, and so on, so that every event of a busy day is on some page."""
+    again up to the bound, and so on, so that every event of a busy day is on some page.
+    The newest events' first page fixes its newest event's id into its links (``upto``):
+    the pages they lead to list the events up to it, so that the events recorded meanwhile
+    (on the first page, when it is shown again) do not push those it listed onto the next."""
     scope = audit_scope(request.user)
     form = AuditFilterForm(request.GET or None)
     filters = _audit_filters(form, scope)
-    before = _older_than(request.GET.get("before")) if filters is not None else None
-    events = audit_events(scope, filters, before=before) if filters is not None else AuditEvent.objects.none()
+    before = _event_id(request.GET.get("before")) if filters is not None else None
+    upto = _event_id(request.GET.get("upto")) if filters is not None and before is None else None
+    events = (audit_events(scope, filters, before=before, upto=upto) if filters is not None
+              else AuditEvent.objects.none())
     page = CountedUpTo(events, AUDIT_PAGE_SIZE, AUDIT_COUNT_MAX).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)  # (the query the table would run)
     query = {name: request.GET.get(name, "")[:254] for name in ("actor", "action", "organisation", "since", "until")}
     if form.errors:
         query = {}
     filters_query = urlencode({k: v for k, v in query.items() if v})
+    kept_upto = upto
+    if upto is None and before is None and page.number == 1 and page.object_list:
+        kept_upto = page.object_list[0].pk  # the newest listed: the pages after this one list up to it
     return render(request, "monitoring/audit_log.html", {
-        "form": form, "page": page, "filters_query": filters_query, "before": before,
-        "query": urlencode({k: v for k, v in {**query, "before": before or ""}.items() if v}),
+        "form": form, "page": page, "filters_query": filters_query, "before": before, "upto": upto,
+        "query": urlencode({k: v for k, v in {**query, "before": before or "", "upto": kept_upto or ""}.items() if v}),
         # The last page of those counted, when more events match: where the older ones start.
         "older": page.object_list[-1].pk if page.paginator.more and not page.has_next() and page.object_list else None,
         "scope_label": scope_label(scope), "check": selectors.last_chain_check(),

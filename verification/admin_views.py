@@ -19,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 from portal.access import peek_pending_input, rule
 from portal.audit.models import AuditAction, AuditEvent
 from portal.ids import row_id
+from portal.list_places import list_place, place_url
 from verification import services
 from verification.forms import (
     AutoVerificationForm,
@@ -108,16 +109,14 @@ def _queue_query(params) -> dict:
     """What of the queue's query ``params`` (an address's) a decision carries through its
     confirmation and back to the queue: the status, the organisation and the page, each
     only as the queue takes it (a status it knows, ids a row can have), nothing else."""
-    filters = QueueFilterForm(params)
-    filters.is_valid()
-    query = {}
-    if filters.cleaned_data.get("status"):
-        query["status"] = filters.cleaned_data["status"]
-    if organisation := row_id(filters.cleaned_data.get("organisation")):
-        query["organisation"] = organisation
-    if (page := row_id(params.get("page"))) and page > 1:
-        query["page"] = page
-    return query
+    return list_place(params, QueueFilterForm(params))
+
+
+def _members_place(params, *, page=None) -> dict:
+    """What of the members list's query ``params`` its rows' actions (suspend, reinstate,
+    revoke) carry through their pages and back to the list (list_place): the search, the
+    "verified only" box and the page (``page``'s, the page shown, when given)."""
+    return list_place(params, MembersFilterForm(params), page=page)
 
 
 @rule("organisation_admin")
@@ -295,16 +294,20 @@ def profile_detail(request, pk):
 def members(request, pk):
     organisation = organisation_for_admin(request.user, pk)
     filters = MembersFilterForm(request.GET)
-    filters.is_valid()  # a query over its limit is said at its field and not used
+    # A search the field refuses (too short, over its limit) is said there, and lists
+    # nobody: not everyone, as if they all matched it.
+    refused = not filters.is_valid()
     query, verified_only = filters.cleaned_data.get("q", ""), filters.cleaned_data.get("verified_only", False)
-    page = Paginator(members_of(organisation, viewer=request.user, query=query, verified_only=verified_only),
-                     PAGE_SIZE).get_page(request.GET.get("page"))
+    members = [] if refused else members_of(organisation, viewer=request.user, query=query, verified_only=verified_only)
+    page = Paginator(members, PAGE_SIZE).get_page(request.GET.get("page"))
     mark_seen(page.object_list)
     kept = urlencode({key: value for key, value in (("q", query), ("verified_only", "on" if verified_only else ""))
                       if value})
     return render(request, "verification/members.html", {
         "organisation": organisation, "page": page, "query": kept, "filters": filters,
-        "filtered": bool(query or verified_only),
+        "filtered": bool(query or verified_only or refused), "refused": refused,
+        # The rows' actions come back to this page of this list.
+        "place": urlencode(_members_place(request.GET, page=page)),
     })
 
 
@@ -332,9 +335,13 @@ ACTIONS = {
 
 
 def _act(request, pk, action):
+    """The confirmation of ``action`` on a member, then the action. Opened from the
+    members list, it comes with the list's place (_members_place): it posts with it, and
+    leads back to that page of that list, as its Back and Cancel links do."""
     profile = profile_for_admin(request.user, pk)
     spec = ACTIONS[action]
-    back = redirect("verification:members", pk=profile.organisation_id)
+    members = place_url(reverse("verification:members", args=[profile.organisation_id]), _members_place(request.GET))
+    back = redirect(members)
     if profile.status not in spec["allowed"]:
         messages.info(request, _("This verification is no longer in a state that allows this."))
         return back
@@ -376,7 +383,8 @@ def _act(request, pk, action):
     held_back = any(role.left_without_admin for role in ending_roles)
     return render(request, "verification/profile_action.html",
                   {"profile": profile, "form": form, "action": action, "title": spec["title"],
-                   "ending_roles": ending_roles, "held_back": held_back, "waiting_request": waiting_request})
+                   "ending_roles": ending_roles, "held_back": held_back, "waiting_request": waiting_request,
+                   "members": members})
 
 
 @rule("administrator_of_organisation")

@@ -11,6 +11,7 @@ from portal.forms import AccessibleForm, DayField, refuse_invisible_only
 from portal.organisations.models import Organisation
 from portal.organisations.states import State
 from verification.models import ADMIN_END_REASONS, VerificationStatus
+from verification.selectors import MEMBER_QUERY_MAX, MEMBER_QUERY_MIN
 from verification.services import PROFILE_FIELDS, REASON_MAX, JoinDecision, clean_reason
 from verification.validators import check_official_address, check_superannuation_not_too_late, clean_mobile
 
@@ -148,8 +149,18 @@ class QueueFilterForm(forms.Form):
 class MembersFilterForm(AccessibleForm):
     """Finding members by name or address, and leaving out the suspended ones."""
 
-    q = forms.CharField(label=_("Name or email address"), required=False, max_length=100)
+    q = forms.CharField(label=_("Name or email address"), required=False, max_length=MEMBER_QUERY_MAX,
+                        help_text=_("At least two characters of a name or an email address."))
     verified_only = forms.BooleanField(label=_("Verified only (leave out suspended)"), required=False)
+
+    def clean_q(self):
+        """A search shorter than MEMBER_QUERY_MIN (which would search nothing) is refused
+        here, said at the field, as the directory's is; an empty one is no search."""
+        query = self.cleaned_data["q"]
+        if query and len(query) < MEMBER_QUERY_MIN:
+            raise ValidationError(_("Type at least %(min)s characters to search."), code="too_short",
+                                  params={"min": MEMBER_QUERY_MIN})
+        return query
 
 
 class EndForm(AccessibleForm):

@@ -367,6 +367,7 @@ def profiles_for_admin(viewer: AnyUser, pks: Iterable[int]) -> list[GovernmentPr
 
 
 MEMBER_QUERY_MAX = 100
+MEMBER_QUERY_MIN = 2  # fewer characters search nothing (MembersFilterForm refuses them)
 
 
 def members_of(organisation: Organisation, *, viewer: AnyUser, query: str = "",
@@ -379,7 +380,7 @@ def members_of(organisation: Organisation, *, viewer: AnyUser, query: str = "",
     statuses = [VerificationStatus.VERIFIED] if verified_only else list(HELD_STATUSES)
     found = annotated_for(viewer, GovernmentProfile.objects.filter(organisation=organisation, status__in=statuses))
     query = (query or "").strip()[:MEMBER_QUERY_MAX]
-    if len(query) >= 2:
+    if len(query) >= MEMBER_QUERY_MIN:
         found = found.filter(search_q(query, fields=(ProfileField.NAME, ProfileField.OFFICIAL_EMAIL))
                              | Q(user__email__icontains=query))
     # By the name as the viewer sees it: a name kept from them comes after the others, in

@@ -3,6 +3,7 @@ single-use link, no account), the state administrators' queue, appeals, and
 the approval letter."""
 
 from functools import wraps
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -52,6 +53,7 @@ from portal import pending
 from portal.access import asked_on_this_site, rule
 from portal.downloads import content_response, stored_file_response
 from portal.linked_language import opens_in_linked_language
+from portal.list_places import list_place, place_url
 from portal.permissions import auditor_reads_only
 
 LINK_PAGES = {
@@ -389,6 +391,12 @@ def _queue_page(request, queryset):
     return Paginator(queryset, QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
 
 
+def _place(page) -> str:
+    """The page ``page`` of a queue, as its rows' links carry it to the decision page and
+    back (list_place: the queues have no filter)."""
+    return urlencode(list_place({}, page=page))
+
+
 @rule("state_admin")
 @require_http_methods(["GET"])
 def queue(request):
@@ -396,15 +404,19 @@ def queue(request):
         return render(request, "onboarding/queue.html", {"reads_only": True})
     now = timezone.now()
     page, escalated = state_queue(request.user, number=request.GET.get("page"), per_page=QUEUE_PAGE_SIZE, now=now)
-    return render(request, "onboarding/queue.html", {"page": page, "escalated": escalated, "now": now})
+    return render(request, "onboarding/queue.html", {"page": page, "escalated": escalated, "now": now,
+                                                     "place": _place(page)})
 
 
 def _decision_page(request, step):
-    """A signed-in administrator's decision on a step (state stage or appeal)."""
+    """A signed-in administrator's decision on a step (state stage or appeal). Opened from
+    a page of its queue, it comes with it (list_place): it posts with it, and leads back to
+    that page, as its way back to the queue does."""
     sent = request.POST.get("decision", "") if request.method == "POST" else None
     if step.decision:
         return _already_decided(request, step, status=409 if request.method == "POST" else 200, sent=sent)
-    template, success_url, success_message = DECISION_PAGES[step.stage]
+    template, queue_name, success_message = DECISION_PAGES[step.stage]
+    back = place_url(reverse(queue_name), list_place(request.GET))
     form = DecisionForm(request.POST if request.method == "POST" else None, stage=step.stage)
     if request.method == "POST" and form.is_valid():
         try:
@@ -419,11 +431,11 @@ def _decision_page(request, step):
             form.add_error(None, exc)
         else:
             messages.success(request, success_message % {"ref": step.application.reference})
-            return redirect(success_url)
+            return redirect(back)
     # The administrators (not the officer, nor the authority) see which other
     # applications look like this one.
     duplicates = application_services.duplicate_warnings(step.application, details=True)
-    return render(request, template, {**_review_context(step), "form": form, "duplicates": duplicates})
+    return render(request, template, {**_review_context(step), "form": form, "duplicates": duplicates, "back": back})
 
 
 @rule("state_admin")
@@ -494,8 +506,8 @@ def appeal(request, pk):
 @rule("superadmin")
 @require_http_methods(["GET"])
 def appeals(request):
-    context = {"page": _queue_page(request, appeal_queue(request.user)), "now": timezone.now()}
-    return render(request, "onboarding/appeals.html", context)
+    page = _queue_page(request, appeal_queue(request.user))
+    return render(request, "onboarding/appeals.html", {"page": page, "now": timezone.now(), "place": _place(page)})
 
 
 @rule("superadmin")

@@ -7,6 +7,8 @@ its own page with a reason. Who may do what is decided by portal.permissions and
 checked again by the services, which refuse (PermissionDenied, ValidationError)
 what the pages would not offer."""
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -65,7 +67,8 @@ def home(request):
     admins to manage. Organisation admins: the organisations whose admins they manage."""
     superadmin = is_superadmin(request.user)
     query = (request.GET.get("q") or "").strip()[:100]
-    context = {"superadmin": superadmin, "q": query}
+    # The platform roles' pages keep the search for an organisation shown beside them.
+    context = {"superadmin": superadmin, "q": query, "query": urlencode({"q": query}) if superadmin and query else ""}
     if superadmin:
         context["grants"] = Paginator(selectors.platform_grants_in_force(request.user), PAGE_SIZE).get_page(
             request.GET.get("page"))
@@ -198,6 +201,8 @@ def organisation(request, pk):
     return render(request, "portal/roles/organisation.html", {
         "organisation": organisation, "page": page, "search": search, "candidates": candidates,
         "may_change_status": may_change_organisation_status(request.user, organisation),
+        # The admins' pages keep the search shown beside them (as the form takes it).
+        "query": urlencode({"email": email} if email else {}),
     })
 
 

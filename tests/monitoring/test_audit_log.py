@@ -491,6 +491,32 @@ def test_every_event_of_a_busy_day_is_on_a_page_of_that_day(world, monkeypatch):
     assert "Busy Office 09" in html and "Busy Office 10" not in html  # the 20 newest were counted before
 
 
+def test_the_next_pages_list_the_events_up_to_the_first_pages_newest_not_those_recorded_since(world):
+    """The log pages newest first: events recorded while page 1 is read would push its last
+    ones onto page 2, shown twice. Page 1's links carry its newest event's id (``upto``),
+    and the pages they lead to list the events up to it, saying that those recorded since
+    are on the newest events' page (which lists them)."""
+    people = [UserFactory(email=f"reader{i:03d}@mahaagri.gov.in") for i in range(70)]
+    for person in people[:60]:
+        audit_record(actor=person, action=AuditAction.USER_LOGGED_IN, target=person)
+    client = signed_in(world["superadmin"])
+    first = client.get("/monitoring/audit/?action=user.logged_in").content.decode()
+    newest = AuditEvent.objects.order_by("-id").values_list("id", flat=True)[0]
+    following = re.search(r'<a class="page-link" href="\?([^"]*)">Next', first)[1].replace("&amp;", "&")
+    assert following == f"action=user.logged_in&upto={newest}&page=2"
+    for person in people[60:]:  # ten people sign in while page 1 is read
+        audit_record(actor=person, action=AuditAction.USER_LOGGED_IN, target=person)
+    second = client.get(f"/monitoring/audit/?{following}").content.decode()
+    on_first, on_second = (set(re.findall(r"reader\d{3}@mahaagri\.gov\.in", html)) for html in (first, second))
+    assert len(on_first) == 50 and len(on_second) == 10 and not on_first & on_second
+    assert "Page 2 of 2" in second and "Events recorded since the first page was shown are not listed here." in second
+    assert 'href="?action=user.logged_in">Back to the newest events</a>' in second
+    again = client.get("/monitoring/audit/?action=user.logged_in").content.decode()
+    assert "reader069@mahaagri.gov.in" in again and "Events recorded since" not in again
+    # Not an event's id: ignored, as a wrong page number is.
+    assert "reader069@mahaagri.gov.in" in client.get("/monitoring/audit/?upto=-4").content.decode()
+
+
 def test_an_actor_filter_without_three_letters_in_a_row_is_told_at_its_field(world, events):
     found, html = seen(signed_in(world["superadmin"]), "?actor=a.b")
     assert found == set()

@@ -118,3 +118,5 @@ def test_audit_log(world, data, role, django_assert_num_queries):
     # events older than its last one), paged: the same queries.
     before = AuditEvent.objects.order_by("-id").values_list("id", flat=True)[0]
     count(client, f"/monitoring/audit/?before={before}&page=2", AUDIT[role], django_assert_num_queries)
+    # The pages after the first, up to the first page's newest event (its links carry it): the same queries.
+    count(client, f"/monitoring/audit/?upto={before}&page=2", AUDIT[role], django_assert_num_queries)

@@ -163,6 +163,31 @@ def test_deciding_from_the_queue(officer, django_capture_on_commit_callbacks):
     assert "You already recorded this decision" in client.get(f"/onboarding/queue/{step.pk}/").content.decode()
 
 
+def test_a_decision_taken_from_page_2_of_the_queue_leads_back_to_page_2(officer):
+    """The row's link carries the page it is on, as does the decision page's way back, and
+    the decision leads back to that page of the queue."""
+    now = timezone.now()
+    for i in range(52):
+        ApprovalStepFactory(application=ApplicationFactory(jurisdiction="MH"), stage=Stage.STATE,
+                            opened_at=now - timedelta(days=2, minutes=i), due_at=now + timedelta(days=8))
+    step = state_step(application_with_state(nodal_officer=officer))  # the newest: last, on page 2
+    client = signed_in(make_state_admin("MH"))
+    html = client.get("/onboarding/queue/", {"page": "2"}).content.decode()
+    assert f'href="/onboarding/queue/{step.pk}/?page=2"' in html
+    assert 'href="/onboarding/queue/?page=2">' in client.get(f"/onboarding/queue/{step.pk}/?page=2").content.decode()
+    response = client.post(f"/onboarding/queue/{step.pk}/?page=2&other=1",
+                           {"decision": "return", "remarks": "Attach the signed letter again."})
+    assert response.status_code == 302 and response["Location"] == "/onboarding/queue/?page=2"
+    step.refresh_from_db()
+    assert step.decision == Decision.RETURN
+    # Page 1 is no page to carry, nor anything that is not a page's number.
+    for query in ({"page": "1"}, {"page": "x"}):
+        rows = client.get("/onboarding/queue/", query).content.decode().split("<tbody>", 1)[1].split("</tbody>", 1)[0]
+        assert rows.count('href="/onboarding/queue/') == 50 and "?page=" not in rows
+    assert client.post(f"/onboarding/queue/{step.pk}/?page=-1", {"decision": "return", "remarks": "Again."}
+                       ).status_code == 200  # decided already: said on the page
+
+
 AUDITOR_DECIDES_NOTHING = "an auditor's account is read-only: it decides no application"
 
 

@@ -488,6 +488,33 @@ def test_the_role_pages_find_an_organisation_by_its_name_in_hindi_or_its_states_
         assert found == [f"/portal/roles/organisations/{agriculture.pk}/"], typed
 
 
+def test_paging_the_role_pages_keeps_the_search_shown_beside_the_list(world):
+    """The platform roles are paged beside the superadmin's search for an organisation, and
+    an organisation's admins beside the search for someone to make admin: the pages'
+    links keep the search (as the list takes it), which stays shown on the next page."""
+    for i in range(55):
+        PlatformRoleFactory(role="auditor", jurisdiction="MH", user=UserFactory(email=f"auditor{i:02d}@nic.in"))
+    client = client_of(world, "superadmin")
+    tree = parse(well_formed(client.get("/portal/roles/", {"q": " Agriculture "})))
+    [following] = [a.get("href") for a in tree.find_all("a", class_="page-link")]
+    assert following == "?q=Agriculture&page=2"
+    html = well_formed(client.get(f"/portal/roles/{following}"))
+    assert "Page 2 of 2" in html and "Agriculture Department, Maharashtra" in html
+    office = world["office"]
+    for i in range(51):
+        make_admin(office, email=f"admin{i:02d}@pune.mahaagri.gov.in")
+    client = client_of(world, "admin_parent")
+    url = f"/portal/roles/organisations/{office.pk}/"
+    tree = parse(well_formed(client.get(url, {"email": "asha"})))
+    [following] = [a.get("href") for a in tree.find_all("a", class_="page-link")]
+    assert following == "?email=asha&page=2"
+    html = well_formed(client.get(url + following))
+    assert "Page 2 of 2" in html and "asha.kulkarni@pune.mahaagri.gov.in" in html  # found on page 2 too
+    # A search the field refuses is not carried: the list is paged without it.
+    tree = parse(well_formed(client.get(url, {"email": "as"})))
+    assert [a.get("href") for a in tree.find_all("a", class_="page-link")] == ["?page=2"]
+
+
 def test_an_admin_makes_a_verified_member_an_admin_after_confirming(world):
     office = world["office"]
     client = client_of(world, "admin_office")

@@ -4,6 +4,7 @@ reinstating and revoking with a confirmation, automatic verification; every page
 well-formed (tests/html_tree.html_problems)."""
 
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -1208,6 +1209,45 @@ def test_revoking_with_a_confirmation(world, verified):
     assert verified.status == VerificationStatus.REVOKED and verified.reason_code == "left_service"
     assert [e.action for e in AuditEvent.objects.filter(target_id=str(verified.pk), target_type="verification.governmentprofile")
             ] == [AuditAction.VERIFICATION_REVOKED]
+
+
+def _query_of(url):
+    return {key: values[-1] for key, values in parse_qs(urlsplit(url).query).items()}
+
+
+def test_acting_on_a_member_found_by_a_search_on_page_2_leads_back_to_that_search_and_page(world):
+    """The row's links to suspend, reinstate and revoke carry the list's search, filter and
+    page (what the list takes of them, nothing else): the action's Cancel link and what it
+    leads to once done are that page of that search, not the first page of everyone."""
+    office = world["office"]
+    for i in range(60):
+        GovernmentProfileFactory(organisation=office, status=VerificationStatus.VERIFIED,
+                                 user=UserFactory(email=f"person{i:03d}@pune.mahaagri.gov.in", full_name=f"Kumar {i:03d}"))
+    client = signed_in(world["admin_office"])
+    members = f"/verification/organisations/{office.pk}/members/"
+    tree = parse(well_formed(client.get(members, {"q": "Kumar", "verified_only": "on", "page": "2", "extra": "x"})))
+    place = {"q": "Kumar", "verified_only": "on", "page": "2"}
+    actions = [a.get("href") for a in tree.find_all("a") if "/verification/profiles/" in (a.get("href") or "")
+               and a.get("href").split("?")[0].endswith(("/suspend/", "/revoke/"))]
+    assert actions and all(_query_of(href) == place for href in actions), actions
+    suspend = next(href for href in actions if "/suspend/" in href)
+    cancel = next(a.get("href") for a in parse(well_formed(client.get(suspend))).find_all("a") if a.text().strip() == "Cancel")
+    assert (urlsplit(cancel).path, _query_of(cancel)) == (members, place)
+    done = client.post(suspend, {"reason_code": "transfer", "reason": "Moved to Nashik", "confirm": "on"})
+    assert (urlsplit(done["Location"]).path, _query_of(done["Location"])) == (members, place)
+    # Suspended, they are offered to be reinstated, from the same place, and back to it.
+    tree = parse(well_formed(client.get(done["Location"])))
+    [reinstate] = [a.get("href") for a in tree.find_all("a") if "/reinstate/" in (a.get("href") or "")] or [None]
+    assert reinstate is None  # "verified only" leaves the suspended out
+    tree = parse(well_formed(client.get(members, {"q": "Kumar", "page": "2"})))
+    reinstate = next(a.get("href") for a in tree.find_all("a") if "/reinstate/" in (a.get("href") or ""))
+    assert _query_of(reinstate) == {"q": "Kumar", "page": "2"}
+    done = client.post(reinstate, {"confirm": "on"})
+    assert (urlsplit(done["Location"]).path, _query_of(done["Location"])) == (members, {"q": "Kumar", "page": "2"})
+    # An address's query the list would not take is not carried: only what the list shows.
+    revoke = next(href for href in actions if "/revoke/" in href).split("?")[0]
+    done = client.post(revoke + f"?q={'K' * 101}&page=-3&status=x", {"reason_code": "transfer", "confirm": "on"})
+    assert done["Location"] == members
 
 
 def test_an_admin_does_not_suspend_or_revoke_themselves(world):

@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from portal.forms import AccessibleForm, limit_file_size
+from verification.rosters.models import InvitationStatus
 from verification.rosters.parsing import max_bytes, max_rows
 
 
@@ -35,6 +36,12 @@ class RosterUploadForm(AccessibleForm):
         if not upload.name.lower().endswith((".csv", ".xlsx", ".txt")):
             raise forms.ValidationError(_("Upload a CSV file (.csv) or an Excel workbook (.xlsx)."), code="type")
         return upload
+
+
+class InvitationsFilterForm(forms.Form):
+    """The invitations of one status (the list's tabs)."""
+
+    status = forms.ChoiceField(required=False, choices=InvitationStatus.choices)
 
 
 class InvitationCancelForm(AccessibleForm):

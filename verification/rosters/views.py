@@ -4,6 +4,7 @@ invitations are fetched through selectors scoped to the viewer: another
 organisation's are 404."""
 
 from datetime import timedelta
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -21,9 +22,10 @@ from portal import pending
 from portal.access import rule
 from portal.downloads import kept_out_of_caches
 from portal.linked_language import opens_in_linked_language
+from portal.list_places import list_place, place_url
 from verification.rosters import export, refusals, services
 from verification.rosters.checks import PROBLEMS
-from verification.rosters.forms import ConfirmForm, InvitationCancelForm, RosterUploadForm
+from verification.rosters.forms import ConfirmForm, InvitationCancelForm, InvitationsFilterForm, RosterUploadForm
 from verification.rosters.invitations import invitation_accept, invitation_cancel, invitation_resend
 from verification.rosters.models import InvitationStatus, RosterStatus
 from verification.rosters.parsing import HEADERS, RosterFileError
@@ -167,15 +169,32 @@ def roster_apply(request, pk):
 
 # Invitations ----------------------------------------------------------------------------------
 
+def _invitations_place(params, *, page=None) -> dict:
+    """What of the invitations list's query ``params`` its rows' actions (send again,
+    cancel) carry and lead back to (list_place): the status and the page (``page``'s, the
+    page shown, when given)."""
+    return list_place(params, InvitationsFilterForm(params), page=page)
+
+
+def _back_to_invitations(request, invitation):
+    """The page of the invitations list the action on ``invitation`` came from."""
+    return redirect(place_url(reverse("verification:invitations", args=[invitation.organisation_id]),
+                              _invitations_place(request.GET)))
+
+
 @rule("administrator_of_organisation")
 @require_http_methods(["GET"])
 def invitations(request, pk):
     organisation = organisation_for_admin(request.user, pk)
-    status = request.GET.get("status") if request.GET.get("status") in InvitationStatus.values else InvitationStatus.PENDING
+    filters = InvitationsFilterForm(request.GET)
+    filters.is_valid()
+    status = filters.cleaned_data.get("status") or InvitationStatus.PENDING
     page = Paginator(invitations_of(organisation, status=status), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "verification/rosters/invitations.html", {
         "organisation": organisation, "page": page, "status": status, "statuses": InvitationStatus.choices,
         "query": f"status={status}", "now": timezone.now(),
+        # The rows' actions come back to this page of this list.
+        "place": urlencode(_invitations_place(request.GET, page=page)),
     })
 
 
@@ -201,7 +220,7 @@ def invitation_resend_view(request, pk):
     _invitation_act(request, invitation, invitation_resend,
                     read_only=_("An auditor's account is read-only: it cannot send invitations."),
                     done=_("The invitation was sent again to %(email)s with a new link."))
-    return redirect("verification:invitations", pk=invitation.organisation_id)
+    return _back_to_invitations(request, invitation)
 
 
 def _invitation_act(request, invitation, act, *, read_only: str, done: str) -> None:
@@ -220,9 +239,11 @@ def _invitation_act(request, invitation, act, *, read_only: str, done: str) -> N
 @rule("administrator_of_organisation")
 @require_http_methods(["GET", "POST"])
 def invitation_cancel_view(request, pk):
-    """Confirm, then cancel a waiting invitation (its link stops working)."""
+    """Confirm, then cancel a waiting invitation (its link stops working). Opened from the
+    invitations list, it comes with the list's place (_invitations_place): it posts with
+    it, and leads back to that page of the list, as its way back does."""
     invitation = invitation_for_admin(request.user, pk)
-    back = redirect("verification:invitations", pk=invitation.organisation_id)
+    back = _back_to_invitations(request, invitation)
     if invitation.status != InvitationStatus.PENDING:
         messages.info(request, _("This invitation was accepted or cancelled already: there is nothing to cancel."))
         return back
@@ -233,8 +254,8 @@ def invitation_cancel_view(request, pk):
                         done=_("The invitation to %(email)s was cancelled: its link no longer works."))
         return back
     return render(request, "verification/rosters/invitation_cancel.html",
-                  {"invitation": invitation, "organisation": invitation.organisation, "form": form},
-                  status=400 if request.method == "POST" else 200)
+                  {"invitation": invitation, "organisation": invitation.organisation, "form": form,
+                   "invitations": back.url}, status=400 if request.method == "POST" else 200)
 
 
 @rule("token")

@@ -330,6 +330,34 @@ def test_only_an_admin_of_the_organisation_cancels_its_invitation(world, invited
     assert not AuditEvent.objects.filter(action=AuditAction.INVITATION_CANCELLED).exists()
 
 
+def test_cancelling_or_sending_again_an_invitation_on_page_2_leads_back_to_page_2(world):
+    """The row's cancel link and its send-again form carry the list's status and page (only
+    those, as the list takes them), as do the cancel page's way back and where both lead."""
+    office, now = world["office"], timezone.now()
+    for i in range(60):
+        Invitation.objects.create(
+            organisation=office, email=f"invitee{i:02d}@pune.mahaagri.gov.in", mailbox=f"invitee{i:02d}@pune.mahaagri.gov.in",
+            name=f"Invitee {i:02d}", designation="Clerk", office="Section", employee_code=f"E{i}", mobile="+919876500000",
+            token_hash=f"{i:064d}", invited_by=world["admin_office"], created_at=now - timedelta(minutes=i),
+            sent_at=now - timedelta(hours=2, minutes=i), expires_at=now + timedelta(days=7))
+    client = signed_in(world["admin_office"])
+    listing = f"/verification/organisations/{office.pk}/invitations/"
+    place = "?status=pending&page=2"
+    html = client.get(listing + place + "&other=1").content.decode()
+    [invitation, *_] = re.findall(r'href="/verification/invitations/(\d+)/cancel/\?status=pending&amp;page=2"', html)
+    assert f'action="/verification/invitations/{invitation}/resend/?status=pending&amp;page=2"' in html
+    assert f'href="{listing}?status=pending&amp;page=2"' in client.get(
+        f"/verification/invitations/{invitation}/cancel/{place}").content.decode()
+    response = client.post(f"/verification/invitations/{invitation}/resend/{place}")
+    assert response.status_code == 302 and response["Location"] == listing + place
+    response = client.post(f"/verification/invitations/{invitation}/cancel/{place}", {"confirm": "on"})
+    assert response.status_code == 302 and response["Location"] == listing + place
+    assert Invitation.objects.get(pk=invitation).status == InvitationStatus.CANCELLED
+    # Nothing the list would not take is carried.
+    response = client.post(f"/verification/invitations/{invitation}/cancel/?status=lost&page=0", {"confirm": "on"})
+    assert response["Location"] == listing
+
+
 @pytest.mark.parametrize("token", ["x" * 43, "short", "a" * 200])
 def test_an_unknown_link_is_404(db, token):
     assert Client().get(f"/verification/invitations/{token}/").status_code == 404
