@@ -12,7 +12,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.functional import SimpleLazyObject, cached_property
+from django.utils.functional import SimpleLazyObject
 from django.utils.timezone import template_localtime
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -31,6 +31,7 @@ from portal.ids import DB_INT_MAX
 from portal.limits import next_hourly, shown_from
 from portal.organisations.models import Level, Organisation, OrganisationStatus
 from portal.organisations.states import JURISDICTION_CHOICES, State
+from portal.paging import CountedUpTo
 from portal.permissions import RULES, is_auditor, is_superadmin, may_change_organisation_status
 from portal.text import as_searched
 
@@ -251,27 +252,6 @@ def _audit_filters(form: AuditFilterForm, scope: Scope) -> AuditFilters | None:
             return None
     return AuditFilters(actor=data["actor"].strip(), action=data["action"], organisation=organisation,
                         since=data["since"], until=data["until"])
-
-
-class CountedUpTo(Paginator):
-    """Pages of at most ``most`` items: the count reads no further (``more``: there are
-    others past it), and a page number past them is the last page within them."""
-
-    def __init__(self, object_list, per_page, most):
-        super().__init__(object_list, per_page)
-        self.most = most
-
-    @cached_property
-    def counted(self) -> int:
-        return self.object_list[:self.most + 1].count()
-
-    @cached_property
-    def count(self) -> int:
-        return min(self.counted, self.most)
-
-    @property
-    def more(self) -> bool:
-        return self.counted > self.most
 
 
 def _event_id(value) -> int | None:

@@ -3,6 +3,7 @@ below Django's query log (which misses the connection's own health check); and c
 of their own to the same server, for tests that act beside Django's (a second session, a
 backend ended, a database made)."""
 
+import json
 import re
 import tempfile
 import time
@@ -27,6 +28,36 @@ def column_retyped(table, column, to="text"):
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE {declared}")
+
+
+def rows_read(plan, table, *, leaving_out=()):
+    """The rows of ``table`` a plan's scans read (a node of EXPLAIN (ANALYZE, FORMAT JSON) and
+    those below it): returned, and removed by a filter or a recheck, in all their loops; not
+    those of the subplans named in ``leaving_out``."""
+    if plan.get("Subplan Name") in leaving_out:
+        return 0
+    read = 0
+    if plan.get("Relation Name") == table:
+        read += (plan.get("Actual Rows", 0) + plan.get("Rows Removed by Filter", 0)
+                 + plan.get("Rows Removed by Index Recheck", 0)) * plan.get("Actual Loops", 1)
+    return read + sum(rows_read(child, table, leaving_out=leaving_out) for child in plan.get("Plans", ()))
+
+
+def rows_read_by_queries(queries, table, *, hashed=True):
+    """The rows of ``table`` PostgreSQL read (by EXPLAIN ANALYZE) for those of ``queries``
+    (Django's query log, CaptureQueriesContext) that select from it. ``hashed=False``: not
+    those of a hashed subplan (read whole once, whatever the rows it is asked about: the
+    planner's choice for small tables, where a lookup a row costs more)."""
+    read = 0
+    with connection.cursor() as cursor:
+        for sql in (query["sql"] for query in queries):
+            if table in sql and sql.lstrip().upper().startswith("SELECT"):
+                cursor.execute("EXPLAIN (ANALYZE, VERBOSE, FORMAT JSON) " + sql.replace("%", "%%"))
+                (plan,) = cursor.fetchone()
+                plan = plan if isinstance(plan, list) else json.loads(plan)
+                leaving_out = () if hashed else set(re.findall(r"hashed (SubPlan \d+)", json.dumps(plan)))
+                read += rows_read(plan[0]["Plan"], table, leaving_out=leaving_out)
+    return read
 
 
 def plans(name_pattern):

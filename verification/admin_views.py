@@ -20,6 +20,7 @@ from portal.access import peek_pending_input, rule
 from portal.audit.models import AuditAction, AuditEvent
 from portal.ids import row_id
 from portal.list_places import list_place, place_url
+from portal.paging import CountedUpTo
 from verification import services
 from verification.forms import (
     AutoVerificationForm,
@@ -45,6 +46,10 @@ from verification.selectors import (
 )
 
 PAGE_SIZE = 50
+# The members pages count at most this many members (200 pages): past them the page says
+# there are more, and a search finds the others. Counting them all read every member of a
+# large organisation (a roster holds up to 100,000 rows) at every page.
+MEMBERS_COUNT_MAX = 10_000
 
 
 def _gone_why(profile, user) -> str:
@@ -298,9 +303,12 @@ def members(request, pk):
     # nobody: not everyone, as if they all matched it.
     refused = not filters.is_valid()
     query, verified_only = filters.cleaned_data.get("q", ""), filters.cleaned_data.get("verified_only", False)
-    members = [] if refused else members_of(organisation, viewer=request.user, query=query, verified_only=verified_only)
-    page = Paginator(members, PAGE_SIZE).get_page(request.GET.get("page"))
-    mark_seen(page.object_list)
+    if refused:
+        page = Paginator([], PAGE_SIZE).get_page(1)
+    else:
+        members = members_of(organisation, viewer=request.user, query=query, verified_only=verified_only)
+        page = CountedUpTo(members, PAGE_SIZE, MEMBERS_COUNT_MAX).get_page(request.GET.get("page"))
+    page.object_list = mark_seen(page.object_list)  # (read once: the template lists them)
     kept = urlencode({key: value for key, value in (("q", query), ("verified_only", "on" if verified_only else ""))
                       if value})
     return render(request, "verification/members.html", {

@@ -13,6 +13,7 @@ from datetime import date
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
@@ -177,6 +178,10 @@ class GovernmentProfile(models.Model):
         indexes = [
             models.Index(fields=["organisation", "status", "requested_at"]),
             models.Index(fields=["user", "status"]),
+            # The members page: an organisation's members by name, whatever its case
+            # (verification.selectors.MembersSlice walks it down to a page's last row).
+            models.Index(models.F("organisation"), Lower("verified_name"), models.F("id"),
+                         condition=Q(status__in=HELD_STATUSES), name="verification_members_order_idx"),
             # The verification API looks up verified people by official address or mobile number.
             models.Index(fields=["official_email"], condition=Q(status=VerificationStatus.VERIFIED),
                          name="verification_verified_email"),

@@ -1,7 +1,6 @@
 """The audit log viewer: who may read it, what each reader sees (their scope only),
 its filters, and the result of the last scheduled chain check."""
 
-import json
 import logging
 import re
 from datetime import datetime, timedelta
@@ -25,6 +24,7 @@ from portal.organisations.services import platform_role_grant, platform_role_rev
 from tests.factories import ApplicationFactory, OrganisationFactory, UserFactory
 from tests.html_tree import page
 from tests.monitoring.conftest import platform_user
+from tests.pg_trace import rows_read_by_queries
 from tests.portal.audit_helpers import appended_once_the_head_is_read, tampering
 from tests.smtp import text_of
 from tests.verification.helpers import make_admin, signed_in
@@ -343,30 +343,13 @@ def _unrelated_events(n):
         cursor.execute("ANALYZE audit_auditevent")
 
 
-def _audit_rows_read(plan):
-    """The audit rows a plan's scans read: returned, and removed by a filter or a recheck."""
-    read = 0
-    if plan.get("Relation Name") == "audit_auditevent":
-        read += (plan.get("Actual Rows", 0) + plan.get("Rows Removed by Filter", 0)
-                 + plan.get("Rows Removed by Index Recheck", 0)) * plan.get("Actual Loops", 1)
-    return read + sum(_audit_rows_read(child) for child in plan.get("Plans", ()))
-
-
 def audit_rows_read_by_page(client, query):
     """The audit rows PostgreSQL read (by EXPLAIN ANALYZE) for the queries of the audit table
     one page of the log ran."""
     with CaptureQueriesContext(connection) as captured:
         response = client.get("/monitoring/audit/" + query)
     assert response.status_code == 200
-    read = 0
-    with connection.cursor() as cursor:
-        for sql in (q["sql"] for q in captured.captured_queries):
-            if "audit_auditevent" in sql and sql.lstrip().upper().startswith("SELECT"):
-                cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql.replace("%", "%%"))
-                (plan,) = cursor.fetchone()
-                plan = plan if isinstance(plan, list) else json.loads(plan)
-                read += _audit_rows_read(plan[0]["Plan"])
-    return read
+    return rows_read_by_queries(captured.captured_queries, "audit_auditevent")
 
 
 @pytest.mark.parametrize("reader", ["admin_agri", "auditor_mh"])

@@ -260,6 +260,24 @@ def test_building_the_directory_indexes_of_listed_profiles_lets_profile_writes_g
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("require_postgresql")
+def test_building_the_members_order_index_lets_profile_writes_go_on():
+    """The same for the index the members page reads an organisation's members by, in its
+    order (verification 0016): built concurrently, it is the one a fresh install has."""
+    name = "verification_members_order_idx"
+    profile = GovernmentProfileFactory(status=VerificationStatus.VERIFIED)
+    before = _index_definition(name)
+    with connection.cursor() as cursor:
+        cursor.execute(f'DROP INDEX "{name}"')
+    waited = _apply_and_probe(
+        "verification", "0016_members_order_index", "0015_confirmation_mailed_at",
+        lambda: _waits("UPDATE verification_governmentprofile SET office = office WHERE id = %s", [profile.pk]))
+    assert not waited
+    assert _index_definition(name) == before
+    assert before[1] is True and "(organisation_id, lower((verified_name)::text), id)" in before[0]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("require_postgresql")
 def test_filling_the_verified_names_leaves_the_profiles_free_to_change(monkeypatch):
     """verification 0008 filled every held profile's verified name in one UPDATE inside the
     migration's transaction: every verified profile stayed locked until all were done, and a

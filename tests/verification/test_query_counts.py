@@ -5,11 +5,18 @@ a count changes, the commit says why."""
 import re
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from portal.accounts.models import User
 from tests.factories import OrganisationFactory, UserFactory
 from tests.html_tree import parse
+from tests.pg_trace import rows_read_by_queries
 from tests.verification.helpers import GovernmentProfileFactory, signed_in
-from verification.models import VerificationStatus
+from verification import admin_views
+from verification.models import GovernmentProfile, VerificationMethod, VerificationStatus
+from verification.visibility.models import Audience, PersonalVisibility, VisibilityPolicy
 
 pytestmark = pytest.mark.django_db
 
@@ -95,6 +102,70 @@ def test_members_query_count(world, rows, query, django_assert_num_queries):
                  MEMBERS_QUERIES, django_assert_num_queries)
     found = 1 if query == "?q=member0" else rows  # by the account's address, or the name or official address seen
     assert html.count("/suspend/") + html.count("/reinstate/") == min(found, 50)
+
+
+def test_a_members_page_reads_its_own_rows_not_every_members(world, require_postgresql, monkeypatch,
+                                                             django_assert_num_queries):
+    """The members page of a large organisation sorted every member by the name shown, and
+    worked out each one's visibility and badges, before cutting its page; then counted them
+    all. A page now reads its rows by an index of the names (down to its last row), works
+    out what it shows for its own rows only, and counts up to a bound (lowered here to 300,
+    with 3,000 members), past which it says there are more. Its order stays the names seen,
+    whatever their case, then by id those kept from the viewer (as each person chose, or as
+    the organisation's policy keeps them all), in as many queries."""
+    monkeypatch.setattr(admin_views, "MEMBERS_COUNT_MAX", 300, raising=False)
+    office, now = world["office"], timezone.now()
+    names = [f"{'abcdefgh'[i % 8]}{'bcdefgh'[i % 7]} name {i:04d}" for i in range(3_000)]
+    users = User.objects.bulk_create([User(email=f"p{i:04d}@pune.mahaagri.gov.in", password="!",
+                                           full_name=name.upper() if i % 3 == 0 else name.title())
+                                      for i, name in enumerate(names)])
+    GovernmentProfile.objects.bulk_create([GovernmentProfile(
+        user=user, organisation=office, designation="Clerk", office="Section", employee_code=f"E{i}",
+        official_email=user.email, mobile=f"+9198{i:08d}", requested_at=now, request_language="en",
+        method=VerificationMethod.MANUAL, verified_at=now, verified_name=user.full_name, decided_at=now,
+        status=VerificationStatus.SUSPENDED if i % 10 == 0 else VerificationStatus.VERIFIED)
+        for i, user in enumerate(users)])
+    kept = users[::100]  # who keep their name from everyone
+    PersonalVisibility.objects.bulk_create([PersonalVisibility(user=user, name=Audience.NOBODY) for user in kept])
+    _analysed()
+    client = signed_in(world["admin_office"])
+    url = f"/verification/organisations/{office.pk}/members/"
+    in_order = sorted((user.full_name for user in users if user not in kept), key=str.lower)
+
+    def shown(query):
+        html = count(client, url + query, MEMBERS_QUERIES, django_assert_num_queries)
+        return html, re.findall(r'<td>([^<]+)<br><span class="small text-break">', html)
+
+    try:
+        html, first = shown("")
+        assert "More than 300 members: these pages show the first 300 by name." in html and "Page 1 of 6" in html
+        assert first == in_order[:50]
+        html, last = shown("?page=999")
+        assert "Page 6 of 6" in html and last == in_order[250:300]
+        for query in ("", "?page=6"):
+            with CaptureQueriesContext(connection) as captured:
+                assert client.get(url + query).status_code == 200
+            read = rows_read_by_queries(captured.captured_queries, "verification_governmentprofile", hashed=False)
+            assert read < 1_000, f"{query or 'page 1'} read {read} rows of the members' profiles"
+        # The names kept from the admins come after the others, by id.
+        monkeypatch.setattr(admin_views, "MEMBERS_COUNT_MAX", 10_000, raising=False)
+        _html, tail = shown("?page=60")
+        assert tail == in_order[-20:] + [user.email for user in kept]
+        VisibilityPolicy.objects.update_or_create(organisation=office, defaults={"name": Audience.NOBODY})
+        _html, everyone = shown("?page=2")
+        assert everyone == [user.email for user in users[50:100]]
+    finally:  # the tables' statistics as they were: their sizes outlive the test's transaction
+        PersonalVisibility.objects.filter(user__in=users).delete()
+        GovernmentProfile.objects.filter(user__in=users).delete()
+        User.objects.filter(pk__in=[user.pk for user in users]).delete()
+        _analysed()
+
+
+def _analysed():
+    """The tables of the members page analysed (as a database in use has them)."""
+    with connection.cursor() as cursor:
+        for model in (GovernmentProfile, User, PersonalVisibility):
+            cursor.execute(f'ANALYZE "{model._meta.db_table}"')
 
 
 # The person's own page: 3 their requests and verifications with their organisations

@@ -309,6 +309,20 @@ def _shown(name: str) -> Q:
     return Q(**{f"vis_{name}__gte": F("vis_level")})
 
 
+def field_shown(name: str) -> Q:
+    """Where the viewer sees field ``name`` of the rows (annotated by ``listed`` or
+    ``annotated_for``), as ``view_of`` shows it."""
+    return _shown(name)
+
+
+def name_narrowed_by_person() -> QuerySet[PersonalVisibility]:
+    """The accounts whose person keeps their name from some audience (a choice narrower
+    than everyone): the only people whose name a viewer may not see while seeing the names
+    of the others of their organisation who did not (a level and an organisation's policy
+    are the same for all of these). Few; read whole (no index of the choice)."""
+    return PersonalVisibility.objects.filter(name__lt=EVERYONE).values("user_id")
+
+
 def found_by(viewer: Viewer, name: str, queryset: QuerySet[GovernmentProfile]) -> QuerySet[GovernmentProfile]:
     """``queryset``, a lookup by the value of field ``name`` (the verification API's, by
     an official address or a mobile number), kept to the profiles whose ``name`` the
