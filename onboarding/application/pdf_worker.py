@@ -291,12 +291,11 @@ def _opened_without_password(reader):
     """How ``reader``'s PDF opens with the empty password (pypdf's PasswordType);
     NOT_DECRYPTED too when its encryption cannot be read (a handler pypdf does not know)."""
     from pypdf import PasswordType
+    from pypdf.errors import DependencyError, PyPdfError
 
     try:
         return reader.decrypt("")
-    except MemoryError:
-        raise
-    except Exception:  # pypdf's NotImplementedError, DependencyError, PdfReadError on an unknown or damaged handler
+    except (NotImplementedError, DependencyError, PyPdfError):  # an unknown or damaged handler
         return PasswordType.NOT_DECRYPTED
 
 
