@@ -31,6 +31,22 @@ def django_setup():
     return tmp
 
 
+def postgres_fresh(*, keep: bool) -> None:
+    """Check that DATABASE_URL names a PostgreSQL database, and (unless ``keep``: an earlier
+    run's data reused) drop and create it empty; django_setup() then migrates it."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        sys.exit("Set DATABASE_URL to a throw-away PostgreSQL database (its tables are emptied).")
+    if keep:
+        return
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        admin.execute(f'CREATE DATABASE "{name}"')
+
+
 def median(values):
     values = sorted(values)
     n = len(values)

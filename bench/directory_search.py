@@ -25,14 +25,12 @@ Run (a throw-away database; made if missing, its tables emptied first):
 """
 
 import argparse
-import os
 import random
 import statistics
-import sys
 import time
 from datetime import UTC, datetime
 
-from _setup import django_setup
+from _setup import django_setup, postgres_fresh
 
 GIVEN = ("Aarav Aditi Ajay Akash Amit Anand Anil Anita Anjali Ankit Anup Arjun Arun Asha Ashok Bharat Chandra Deepa Deepak "
          "Devendra Dinesh Divya Gaurav Geeta Gopal Hari Harish Hemant Indira Jagdish Jaya Jyoti Kamal Kavita Kiran Krishna "
@@ -248,16 +246,7 @@ def main():
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--keep", action="store_true", help="reuse the data of an earlier run")
     args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgres"):
-        sys.exit("Set DATABASE_URL to a throw-away PostgreSQL database (its tables are emptied).")
-    if not args.keep:
-        import psycopg
-
-        name = url.rsplit("/", 1)[1]
-        with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-            admin.execute(f'CREATE DATABASE "{name}"')
+    postgres_fresh(keep=args.keep)
     django_setup()
     from django.conf import settings
 
