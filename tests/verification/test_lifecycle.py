@@ -267,23 +267,31 @@ def test_one_lapse_run_tells_each_person_who_acts_once_listing_the_organisations
     assert "Agriculture Department, Maharashtra" in body and "Collectorate" not in body
 
 
+def collectorates_left_without_admin(root, count):
+    """``count`` collectorates whose one admin's role rests on a verification lapsing on 31 March
+    2026 (granted by ``root``); the nightly lapse run on 1 April: the one mail ``root`` gets of it."""
+    from tests.factories import OrganisationFactory
+
+    with time_machine.travel(START, tick=False):
+        for n in range(count):
+            lapsing_admin(OrganisationFactory(name=f"Collectorate {n}", short_code=f"COLL-{n}"), date(2026, 3, 31),
+                          granted_by=root, email=f"rdc@coll{n}.gov.in")
+    told = len(messages_to(root.email))
+    with time_machine.travel(datetime(2026, 4, 1, 0, 30, tzinfo=IST), tick=False):
+        assert tasks.superannuation_lapse() == {"revoked": count}
+    [mail] = messages_to(root.email)[told:]
+    return mail
+
+
 def test_a_list_of_organisations_left_without_admin_is_bounded_the_rest_counted(world, monkeypatch):
     """However many organisations one run leaves without an admin, the mail listing them
     names at most ORGANISATIONS_LISTED (two here), and counts the rest, with the link to the
     roles page where each is found."""
     from portal.organisations import services as role_services
-    from tests.factories import OrganisationFactory
 
     monkeypatch.setattr(role_services, "ORGANISATIONS_LISTED", 2)
     root = world["superadmin"]
-    with time_machine.travel(START, tick=False):
-        for n in range(3):
-            lapsing_admin(OrganisationFactory(name=f"Collectorate {n}", short_code=f"COLL-{n}"), date(2026, 3, 31),
-                          granted_by=root, email=f"rdc@coll{n}.gov.in")
-    told = len(messages_to(root.email))
-    with time_machine.travel(datetime(2026, 4, 1, 0, 30, tzinfo=IST), tick=False):
-        assert tasks.superannuation_lapse() == {"revoked": 3}
-    [mail] = messages_to(root.email)[told:]
+    mail = collectorates_left_without_admin(root, 3)
     assert mail.subject == "3 organisations have no admin any more"
     assert "Collectorate 0:" in mail.body and "Collectorate 1:" in mail.body and "Collectorate 2" not in mail.body
     assert mail.body.rstrip().endswith(
@@ -308,18 +316,10 @@ def test_the_list_of_organisations_left_without_admin_says_plainly_that_none_has
     """The mail opened "none of them has an admin left whose role does not end", hard to
     follow (and as literal in Hindi and Marathi): it says that each has no admin now, the
     last one's role having ended."""
-    from tests.factories import OrganisationFactory
 
     root = world["superadmin"]
     GovernmentProfileFactory(user=root, organisation=world["parent"], request_language=language)
-    with time_machine.travel(START, tick=False):
-        for n in range(2):
-            lapsing_admin(OrganisationFactory(name=f"Collectorate {n}", short_code=f"COLL-{n}"), date(2026, 3, 31),
-                          granted_by=root, email=f"rdc@coll{n}.gov.in")
-    told = len(messages_to(root.email))
-    with time_machine.travel(datetime(2026, 4, 1, 0, 30, tzinfo=IST), tick=False):
-        assert tasks.superannuation_lapse() == {"revoked": 2}
-    [mail] = messages_to(root.email)[told:]
+    mail = collectorates_left_without_admin(root, 2)
     said, not_said = NO_ADMIN_LEFT[language]
     body = " ".join(mail.body.split())
     assert body.startswith(said) and not_said not in body, mail.body
