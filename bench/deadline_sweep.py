@@ -94,17 +94,17 @@ def main():
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 10000])
     args = parser.parse_args()
     django_setup()
-    from django.conf import settings
     from django.db import connection
     from django.utils import timezone
 
+    from onboarding.approval.timings import approval_timings
     from onboarding.models import ApprovalStep
     from portal.celery import app
 
     app.conf.task_always_eager = False  # hand messages to the broker as production does
     app.conf.broker_url = "memory://"
     people()
-    print(f"database: {connection.vendor}; reminder window {settings.ONBOARDING_REMINDER_DAYS_BEFORE} days")
+    print(f"database: {connection.vendor}; reminder window {approval_timings().reminder_days_before} days")
     print(f"{'open steps':>10} | {'run':<14} | {'sent':>6} | {'queries':>7} | {'sweep':>9} | {'hand-off':>9} | {'per step':>9}")
     for count in args.sizes:
         now = timezone.now()

@@ -248,6 +248,7 @@ TARGET_LABELS = {
     "privacy.retentionrun": (r"RetentionRun object \((?P<id>\d+)\)", _("Data retention run #%(id)s")),
     "privacy.legalhold": (r"(?P<kind>.+) (?P<id>\d+)", KindLabel(HoldTarget, "{kind} {id}")),
     "privacy.retentionpolicy": (r"(?P<kind>.+)", KindLabel(RetentionKind, "{kind}")),
+    "onboarding.approvaltimings": (r"Approval timings", _("Approval timings")),
     "accounts.emailsuffixrule": (r"(?P<suffix>\S+) \((?P<kind>.+)\)", KindLabel(SuffixKind, "{suffix} ({kind})")),
 }
 _TARGET_PATTERNS = {kind: re.compile(pattern) for kind, (pattern, _label) in TARGET_LABELS.items()}

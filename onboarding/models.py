@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext
@@ -350,3 +352,60 @@ class AuthorityToken(models.Model):
 
     def __str__(self):
         return f"link for {self.email} ({self.step_id})"
+
+
+# The approval timings, in days, as ApprovalTimings stores them (and the audit log names them).
+TIMING_FIELDS = (
+    "authority_due_days", "state_due_days", "appeal_due_days",
+    "reminder_days_before", "appeal_window_days", "token_ttl_days",
+)
+
+
+class ApprovalTimings(models.Model):
+    """The platform's approval timings: one row (created by migration 0021 from the
+    ``ONBOARDING_*_DAYS`` settings, which stay the initial values), changed by superadmins on
+    their page (``approval.timings``), every change audited. A change applies to the stages
+    opened, and the rejections decided, after it: ``earlier`` keeps the values each change
+    replaced, with the moment it did (``until``), so that a step opened before keeps the
+    reminder, the link lifetime and the appeal period it opened with (``in_force_at``);
+    its due date is stored with it."""
+
+    authority_due_days = models.PositiveSmallIntegerField(_("Days the competent authority has to decide"))
+    state_due_days = models.PositiveSmallIntegerField(_("Days the state or central administrators have to decide"))
+    appeal_due_days = models.PositiveSmallIntegerField(_("Days the superadmins have to decide an appeal"))
+    reminder_days_before = models.PositiveSmallIntegerField(_("Days before the due date the reminder is sent"))
+    appeal_window_days = models.PositiveSmallIntegerField(_("Days the nodal officer has to appeal a rejection"))
+    token_ttl_days = models.PositiveSmallIntegerField(_("Days the competent authority's link works"))
+    # [{"until": ISO moment, <TIMING_FIELDS>: days}, ...], oldest first.
+    earlier = models.JSONField(default=list, db_default=models.Value([], output_field=models.JSONField()))
+    changed_at = models.DateTimeField(null=True, blank=True)
+    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(pk=1), name="approval_timings_one_row")]
+
+    def __str__(self):
+        # Also the audit log's snapshot of the target, stored in English (monitoring.auditlog.TARGET_LABELS).
+        return "Approval timings"
+
+    def values(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in TIMING_FIELDS}
+
+    def in_force_at(self, moment: datetime) -> "ApprovalTimings":
+        """The timings a step opened (a rejection decided) at ``moment`` keeps: those of the
+        change in force then. No query."""
+        for period in self.earlier:
+            if moment < datetime.fromisoformat(period["until"]):
+                return ApprovalTimings(**{name: period[name] for name in TIMING_FIELDS})
+        return self
+
+    def periods(self) -> list[tuple[datetime | None, datetime | None, "ApprovalTimings"]]:
+        """(from, until, timings) of each period, oldest first; None for an open end."""
+        result, start = [], None
+        for period in self.earlier:
+            until = datetime.fromisoformat(period["until"])
+            result.append((start, until, ApprovalTimings(**{name: period[name] for name in TIMING_FIELDS})))
+            start = until
+        result.append((start, None, self))
+        return result

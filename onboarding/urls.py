@@ -1,7 +1,7 @@
 from django.urls import path
 
 from onboarding.application import views as application_views
-from onboarding.approval import handover_views
+from onboarding.approval import handover_views, timings_views
 from onboarding.approval import views as approval_views
 
 app_name = "onboarding"
@@ -38,4 +38,5 @@ urlpatterns = [
     path("queue/<int:pk>/", approval_views.queue_step, name="queue_step"),
     path("appeals/", approval_views.appeals, name="appeals"),
     path("appeals/<int:pk>/", approval_views.appeal_step, name="appeal_step"),
+    path("timings/", timings_views.approval_timings_page, name="timings"),
 ]

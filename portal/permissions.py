@@ -670,6 +670,8 @@ RULES: dict[str, Callable[[AnyUser], bool] | None] = {
     "nodal_officer_of_application": lambda user: True,
     "viewer_of_application": lambda user: True,
     "superadmin": is_superadmin,
+    # The approval timings (due days, reminder, appeal period, link lifetime): superadmins.
+    "approval_timings": is_superadmin,
     "state_admin": lambda user: is_state_admin(user) or is_superadmin(user),
     # Verification: an admin of some organisation, a suspended one's own admins included
     # (or a superadmin) for the queue, which the scoped selector fills as it does one

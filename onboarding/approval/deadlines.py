@@ -19,12 +19,12 @@ The number of queries does not depend on the number of steps: bulk selects,
 conditional bulk updates and bulk inserts only.
 """
 
+import operator
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from functools import partial
+from functools import partial, reduce
 from typing import NamedTuple
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, Exists, F, Max, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
@@ -38,26 +38,30 @@ from onboarding.approval.selectors import (
     deciders_told_at,
     escalation_tell,
 )
+from onboarding.approval.timings import approval_timings, due_days, opened_in
 from onboarding.approval.tokens import review_url, token_build
-from onboarding.models import Application, ApplicationStatus, ApprovalStep, AuthorityToken, Decision, Stage
+from onboarding.models import (
+    Application,
+    ApplicationStatus,
+    ApprovalStep,
+    ApprovalTimings,
+    AuthorityToken,
+    Decision,
+    Stage,
+)
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record_many
 from portal.deadlines import deadline_passed_if_set_before, end_of_local_day
 from portal.organisations.models import PlatformRole, PlatformRoleGrant, in_force_q
 from portal.permissions import EVERYWHERE
 
-DUE_DAYS = {
-    Stage.AUTHORITY: "ONBOARDING_AUTHORITY_DUE_DAYS",
-    Stage.STATE: "ONBOARDING_STATE_DUE_DAYS",
-    Stage.APPEAL: "ONBOARDING_APPEAL_DUE_DAYS",
-}
 
-
-def due_at(stage: Stage | str, now: datetime) -> datetime:
+def due_at(stage: Stage | str, now: datetime, timings: ApprovalTimings | None = None) -> datetime:
     """When a step of ``stage`` opened at ``now`` is due: the end of the portal's local day
-    its setting's number of days later. Every mail and page gives the date ("decide by 12
-    March"), so the whole of that day is the decider's before the step is overdue."""
-    return end_of_local_day(now, getattr(settings, DUE_DAYS[stage]))
+    its stage's number of days later (the approval timings as they stand: ``timings``, or
+    read). Every mail and page gives the date ("decide by 12 March"), so the whole of that
+    day is the decider's before the step is overdue."""
+    return end_of_local_day(now, due_days(timings or approval_timings(), stage))
 
 
 def _claim(queryset: QuerySet[ApprovalStep], field: str, now: datetime, limit: int | None) -> list[ApprovalStep]:
@@ -73,7 +77,7 @@ def _claim(queryset: QuerySet[ApprovalStep], field: str, now: datetime, limit: i
     return steps
 
 
-def _new_links(steps: list[ApprovalStep], now: datetime) -> dict[int, tuple[str, datetime]]:
+def _new_links(steps: list[ApprovalStep], now: datetime, timings: ApprovalTimings) -> dict[int, tuple[str, datetime]]:
     """Fresh links for the authorities being reminded (their first may expire before they
     act), with when each expires. The first keeps working until it expires (the reminder
     says so): an authority may have its page open, remarks typed; whichever link decides,
@@ -82,7 +86,8 @@ def _new_links(steps: list[ApprovalStep], now: datetime) -> dict[int, tuple[str,
         return {}
     links, rows = {}, []
     for step in steps:
-        raw, row = token_build(step=step, email=step.assignee_email, now=now, reminder=True)
+        raw, row = token_build(step=step, email=step.assignee_email, now=now, reminder=True,
+                               timings=timings.in_force_at(step.opened_at))
         links[step.pk] = review_url(raw), row.expires_at
         rows.append(row)
     AuthorityToken.objects.bulk_create(rows)
@@ -109,13 +114,12 @@ def deadline_sweep_batch(*, now: datetime | None = None, limit: int | None = Non
     it. More were claimed than reminded when authorities no longer eligible were left out
     (``_leave_out_refused_authorities``): a batch is full by what it claimed."""
     now = now or timezone.now()
-    # Reminded on the local day ONBOARDING_REMINDER_DAYS_BEFORE days before the day a step is
-    # due (due_at is the end of that day): "by 12 March" is reminded of on 10 March.
-    horizon = end_of_local_day(now, settings.ONBOARDING_REMINDER_DAYS_BEFORE)
+    timings = approval_timings()
     open_steps = ApprovalStep.objects.filter(decision="")
     with transaction.atomic():
         to_remind = _claim(
-            open_steps.filter(reminded_at__isnull=True, escalated_at__isnull=True, due_at__gt=now, due_at__lte=horizon),
+            open_steps.filter(_reminder_due(timings, now), reminded_at__isnull=True, escalated_at__isnull=True,
+                              due_at__gt=now),
             "reminded_at", now, limit,
         )
         to_escalate = _claim(open_steps.filter(escalated_at__isnull=True, due_at__lte=now), "escalated_at", now, limit)
@@ -123,7 +127,7 @@ def deadline_sweep_batch(*, now: datetime | None = None, limit: int | None = Non
             return {"reminded": 0, "escalated": 0}, {"reminded": 0, "escalated": 0}
         claimed = {"reminded": len(to_remind), "escalated": len(to_escalate)}
         to_remind = _leave_out_refused_authorities(to_remind)
-        links = _new_links([step for step in to_remind if step.stage == Stage.AUTHORITY], now)
+        links = _new_links([step for step in to_remind if step.stage == Stage.AUTHORITY], now, timings)
         # Reminders of the administrators' own steps, then every escalation: one level up
         # (an authority's step to the state or central administrators, a state step and an
         # appeal to the superadmins), to those of them who may decide it.
@@ -155,6 +159,24 @@ def deadline_sweep_batch(*, now: datetime | None = None, limit: int | None = Non
         notifications.send_many(messages)
         audit_record_many(events)
     return {"reminded": len(to_remind), "escalated": len(to_escalate)}, claimed
+
+
+def _reminder_due(timings: ApprovalTimings, now: datetime) -> Q:
+    """The open steps whose reminder day has come at ``now``: reminded on the local day
+    ``reminder_days_before`` days before the day a step is due (due_at is the end of that
+    day: "by 12 March" is reminded of on 10 March), those days as the timings stood when the
+    step opened (a change applies to the steps opened after it). One condition a run of
+    periods with the same reminder days."""
+    conditions, start, days = [], None, None
+    periods = timings.periods()
+    for index, (_start, until, in_force) in enumerate(periods):
+        if days is None:
+            start, days = _start, in_force.reminder_days_before
+        following = periods[index + 1][2].reminder_days_before if index + 1 < len(periods) else None
+        if following != days:
+            conditions.append(Q(due_at__lte=end_of_local_day(now, days), **opened_in(start, until, "opened_at")))
+            days = None
+    return reduce(operator.or_, conditions)
 
 
 def _mark_nobody_may_decide(steps: list[ApprovalStep], now: datetime) -> None:
@@ -203,7 +225,8 @@ def _steps_assign(found: list[tuple[ApprovalStep, list[str]]], now: datetime) ->
     step's opening would have sent, or the list of the steps handed to it."""
     if not found:
         return
-    due = {stage: due_at(stage, now) for stage in ASSIGNED_TEMPLATES}
+    timings = approval_timings()
+    due = {stage: due_at(stage, now, timings) for stage in ASSIGNED_TEMPLATES}
     ApprovalStep.objects.filter(pk__in=[step.pk for step, _to in found]).update(
         nobody_may_decide_since=None, reminded_at=None, escalated_at=None,
         due_at=Case(*(When(stage=stage, then=Value(when)) for stage, when in due.items()), default=F("due_at")),
@@ -330,29 +353,38 @@ def steps_deciders_tell(*, step_ids: list[int], before: dict[int, set[str]]) -> 
     return len(found)
 
 
-def appeal_until(rejected_at: datetime) -> datetime:
+def appeal_until(rejected_at: datetime, timings: ApprovalTimings | None = None) -> datetime:
     """The end of the appeal period of a rejection decided at ``rejected_at``: the end of
-    the portal's local day ONBOARDING_APPEAL_WINDOW_DAYS days after it. The officer is told
-    a date (the mail, their page), so the whole of that day is theirs."""
-    return end_of_local_day(rejected_at, settings.ONBOARDING_APPEAL_WINDOW_DAYS)
+    the portal's local day ``appeal_window_days`` days after it, as the approval timings
+    stood when it was decided. The officer is told a date (the mail, their page), so the
+    whole of that day is theirs."""
+    days = (timings or approval_timings()).in_force_at(rejected_at).appeal_window_days
+    return end_of_local_day(rejected_at, days)
 
 
-def appeal_rejected_before(now: datetime) -> datetime:
-    """Rejections decided before this instant have an appeal period that ended before
-    ``now`` (appeal_until's rule, for the query that makes them final)."""
-    return deadline_passed_if_set_before(now, settings.ONBOARDING_APPEAL_WINDOW_DAYS)
+def appeal_lapsed(now: datetime, timings: ApprovalTimings | None = None) -> Q:
+    """The rejections (annotated ``rejected_at``) whose appeal period ended before ``now``
+    (appeal_until's rule, for the query that makes them final): each period of the timings
+    with its own appeal days."""
+    conditions = []
+    for start, until, in_force in (timings or approval_timings()).periods():
+        cutoff = deadline_passed_if_set_before(now, in_force.appeal_window_days)
+        if until is not None:
+            cutoff = min(cutoff, until)
+        if start is None or cutoff > start:
+            conditions.append(Q(rejected_at__lt=cutoff, **opened_in(start, None, "rejected_at")))
+    return reduce(operator.or_, conditions)  # the first period's is always there
 
 
 def rejections_finalise(*, now: datetime | None = None, limit: int = 1000) -> int:
     """Rejections whose appeal period has ended without an appeal become final, once:
     the officer is told and the audit log records it. Constant number of queries."""
     now = now or timezone.now()
-    cutoff = appeal_rejected_before(now)
     lapsed_ids = (
         ApprovalStep.objects.filter(decision=Decision.REJECT, application__status=ApplicationStatus.REJECTED)
         .values("application")
         .annotate(rejected_at=Max("decided_at"))
-        .filter(rejected_at__lt=cutoff)
+        .filter(appeal_lapsed(now))
         .values_list("application", flat=True)
     )
     with transaction.atomic():

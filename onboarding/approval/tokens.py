@@ -19,7 +19,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
-from onboarding.models import ApprovalStep, AuthorityToken, Decision
+from onboarding.approval.timings import approval_timings
+from onboarding.models import ApprovalStep, ApprovalTimings, AuthorityToken, Decision
 from portal import compiled
 from portal.accounts.mail_limits import mailbox_key
 from portal.client import client_network
@@ -53,16 +54,18 @@ def token_hash(raw: str) -> str:
 
 
 def token_build(*, step: ApprovalStep, email: str, now: datetime | None = None,
-                reminder: bool = False) -> tuple[str, AuthorityToken]:
+                reminder: bool = False, timings: ApprovalTimings | None = None) -> tuple[str, AuthorityToken]:
     """A new (unsaved) token row for ``step`` and the raw token that goes in the email. It
-    expires ONBOARDING_TOKEN_TTL_DAYS from ``now``, and not before the step is due: the mail
-    asks for a decision by the step's due date, the whole of which the link works.
+    expires ``token_ttl_days`` from ``now`` (the approval timings as they stood when the step
+    opened: ``timings``, or read), and not before the step is due: the mail asks for a
+    decision by the step's due date, the whole of which the link works.
     ``reminder``: the deadline sweep's, not counted against the mailbox's day."""
     now = now or timezone.now()
+    ttl_days = (timings or approval_timings().in_force_at(step.opened_at)).token_ttl_days
     raw = secrets.token_urlsafe(TOKEN_BYTES)
     row = AuthorityToken(
         step=step, token_hash=token_hash(raw), email=email.lower(), mailbox=mailbox_key(email), reminder=reminder,
-        created_at=now, expires_at=max(now + timedelta(days=settings.ONBOARDING_TOKEN_TTL_DAYS), step.due_at),
+        created_at=now, expires_at=max(now + timedelta(days=ttl_days), step.due_at),
     )
     return raw, row
 

@@ -29,7 +29,8 @@ from playwright.sync_api import expect
 
 from onboarding.application import services
 from onboarding.approval import services as approvals
-from onboarding.models import Application, ApplicationStatus, ApprovalStep, Stage
+from onboarding.approval.timings import approval_timings
+from onboarding.models import Application, ApplicationStatus, ApprovalStep, ApprovalTimings, Stage
 from portal.mail.models import UnknownMailbox
 from portal.organisations.models import OrganisationStatus
 from tests.browser.support import OTHER_LANGUAGES, error_message, sign_in, sign_out, switch_language, wait_for_message
@@ -257,16 +258,16 @@ def application_data(name, short_code, domain):
 
 def at_state_stage(officer, data, opened_at, settings, state_due_days=None):
     """Submitted, and approved by its competent authority (with the emailed token)
-    at ``opened_at``; the state stage is due ``state_due_days`` later (the setting's
-    value unless given)."""
-    default = settings.ONBOARDING_STATE_DUE_DAYS
-    settings.ONBOARDING_STATE_DUE_DAYS = state_due_days or default
+    at ``opened_at``; the state stage is due ``state_due_days`` later (the approval
+    timings' value unless given)."""
+    default = approval_timings().state_due_days
+    ApprovalTimings.objects.update(state_due_days=state_due_days or default)
     with time_machine.travel(opened_at, tick=True):
         application = submitted_application(officer, data)
         _path, token = latest_link(data["competent_authority"]["official_email"])
         step = application.steps.get(stage=Stage.AUTHORITY, decision="")
         approvals.step_decide(step_id=step.pk, decision="approve", token=token)
-    settings.ONBOARDING_STATE_DUE_DAYS = default
+    ApprovalTimings.objects.update(state_due_days=default)
     application.refresh_from_db()
     assert application.status == ApplicationStatus.WITH_STATE
     return application
@@ -452,4 +453,62 @@ def test_a_long_address_named_in_a_heading_or_a_sentence_wraps_on_a_phone(page, 
             if width > 320:
                 problems.append(f"{name} ({language}) is {width} CSS px wide in a 320 px window")
     assert problems == [], "\n".join(problems)
+    check_page.assert_clean()
+
+
+REMINDER_TOO_LATE = {
+    "en": "Remind at most 2 days before the due date",
+    "hi": "नियत तारीख से अधिकतम 2 दिन पहले अनुस्मारक भेजें",
+    "mr": "नियत तारखेच्या जास्तीत जास्त 2 दिवस आधी स्मरणपत्र पाठवा",
+}
+KEEP_THEIR_DATES = {
+    "en": "The steps open now keep their due dates",
+    "hi": "अभी खुले चरण अपनी नियत तारीखें",
+    "mr": "आता उघडे असलेले टप्पे त्यांच्या नियत तारखा",
+}
+
+
+def test_a_superadmin_changes_the_approval_timings_after_seeing_the_change(page, portal, check_page):
+    """From the Administration menu: a reminder as late as the shortest stage is refused at
+    its field (in each language, what was typed kept); a valid change is shown for
+    confirmation, saying that what is open keeps its dates (in each language), and saved
+    once confirmed."""
+    root = make_superadmin(email="anita.rao@nic.in", totp=False)
+    sign_in(page, portal, root.email, with_totp(root))
+    main = page.get_by_role("navigation", name="Main")
+    main.locator("details summary").click()
+    main.get_by_role("link", name="Approval timings", exact=True).click()
+    page.wait_for_load_state("load")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Approval timings")
+    check_page(page, "approval-timings")
+
+    def too_late_a_reminder():
+        page.locator("#id_state_due_days").fill("3")
+        page.locator("#id_reminder_days_before").fill("3")
+        page.locator("form[method=post]:not([action]) button[type=submit]").click()
+        page.wait_for_load_state("load")
+        expect(page.locator("#id_reminder_days_before_error")).to_contain_text(
+            REMINDER_TOO_LATE[page.locator("html").get_attribute("lang")])
+        expect(page.locator("#id_state_due_days")).to_have_value("3")
+
+    too_late_a_reminder()
+    check_page.in_each_language(page, "approval-timings-errors", reach=too_late_a_reminder)
+
+    def shorter_authority_days():
+        page.goto(portal + "/onboarding/timings/")
+        page.locator("#id_authority_due_days").fill("5")
+        page.locator("form[method=post]:not([action]) button[type=submit]").click()
+        page.wait_for_load_state("load")
+        expect(page.locator("#timings-confirm")).to_be_visible()
+        expect(page.locator("section:has(#timings-confirm)")).to_contain_text(
+            KEEP_THEIR_DATES[page.locator("html").get_attribute("lang")])
+
+    shorter_authority_days()
+    check_page.in_each_language(page, "approval-timings-confirm", reach=shorter_authority_days)
+    assert approval_timings().authority_due_days == 7
+    shorter_authority_days()
+    page.get_by_role("button", name="Confirm and save").click()
+    page.wait_for_load_state("load")
+    expect(page.get_by_text("Approval timings saved.")).to_be_visible()
+    assert approval_timings().authority_due_days == 5
     check_page.assert_clean()

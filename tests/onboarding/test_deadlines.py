@@ -2,7 +2,10 @@
 forward; running the job again (or again later) sends nothing twice; the sweep's
 number of queries does not depend on the number of steps."""
 
-from datetime import datetime, timedelta
+import email
+import email.policy
+from datetime import date, datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,7 +16,16 @@ from django.utils import timezone
 from onboarding.application import pdf, services
 from onboarding.approval import deadlines
 from onboarding.approval import services as approvals
-from onboarding.models import ApplicationDocument, ApplicationStatus, ApprovalStep, AuthorityToken, DocumentKind, Stage
+from onboarding.approval.timings import approval_timings, approval_timings_update
+from onboarding.models import (
+    ApplicationDocument,
+    ApplicationStatus,
+    ApprovalStep,
+    ApprovalTimings,
+    AuthorityToken,
+    DocumentKind,
+    Stage,
+)
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_verify
 from portal.mail.models import OutboxMessage
@@ -39,6 +51,7 @@ from tests.onboarding.approval_helpers import (
     submitted_application,
 )
 from tests.onboarding_data import VALID
+from tests.smtp import text_of
 
 pytestmark = pytest.mark.django_db
 
@@ -338,7 +351,7 @@ def _open_steps(count, now, people):
 
 
 # Queries of one sweep that has work, whatever the number of steps:
-#   savepoint, select+lock reminders, update reminded_at, select+lock escalations,
+#   the approval timings (the reminder day of the steps opened under each), savepoint, select+lock reminders, update reminded_at, select+lock escalations,
 #   update escalated_at, the official-email rules and the reminded authorities' applications'
 #   nodal officers' addresses (an authority whose address can no longer decide, or has become
 #   the officer's own, gets no reminder), insert new links (the old ones stay until they expire), state admins,
@@ -350,7 +363,7 @@ def _open_steps(count, now, people):
 #   savepoint (audit), lock the audit chain head, insert audit rows, move the chain head,
 #   release audit savepoint, release savepoint; on PostgreSQL also the advisory lock that
 #   serialises appends to the audit chain.
-SWEEP_QUERIES = 22 + IS_POSTGRESQL
+SWEEP_QUERIES = 23 + IS_POSTGRESQL
 
 
 @pytest.mark.parametrize("count", [1, 30])
@@ -367,7 +380,7 @@ def test_the_sweep_uses_the_same_number_of_queries_for_1_or_many_steps(people, c
     assert OutboxMessage.objects.count() == count + deciders
     assert AuditEvent.objects.count() == 4 * count
     assert AuthorityToken.objects.count() == count
-    with django_assert_num_queries(4):  # savepoint, two selects that find nothing, release
+    with django_assert_num_queries(5):  # the timings, savepoint, two selects that find nothing, release
         assert deadlines.deadline_sweep(now=now) == {"reminded": 0, "escalated": 0}
     assert audit_verify() == []
 
@@ -411,8 +424,8 @@ def test_a_batch_of_authorities_no_longer_eligible_does_not_stop_the_task_before
     assert len(told) == 2 and told[0] == "Reminder: decisions due on 2 applications"
 
 
-def test_a_rejection_becomes_final_once_the_appeal_period_ends_without_an_appeal(officer, people, settings):
-    settings.ONBOARDING_APPEAL_WINDOW_DAYS = 30
+def test_a_rejection_becomes_final_once_the_appeal_period_ends_without_an_appeal(officer, people):
+    ApprovalTimings.objects.update(appeal_window_days=30)
     application = application_with_authority(nodal_officer=officer)
     Client().post(latest_link()[0], {"decision": "reject", "remarks": "Not a government body.", "confirm": "on"})
     application.refresh_from_db()
@@ -449,22 +462,22 @@ def test_a_rejection_becomes_final_once_the_appeal_period_ends_without_an_appeal
     assert application.status == ApplicationStatus.REJECTED_FINAL
 
 
-def test_an_appealed_rejection_is_not_made_final_by_the_sweep(officer, people, settings):
+def test_an_appealed_rejection_is_not_made_final_by_the_sweep(officer, people):
     application = application_with_authority(nodal_officer=officer)
     Client().post(latest_link()[0], {"decision": "reject", "remarks": "Not a government body.", "confirm": "on"})
     approvals.application_appeal(application_id=application.pk, grounds="We are a state directorate.", actor=officer)
     rejected_at = ApprovalStep.objects.get(application=application, stage=Stage.AUTHORITY).decided_at
-    with time_machine.travel(rejected_at + timedelta(days=settings.ONBOARDING_APPEAL_WINDOW_DAYS + 1), tick=False):
+    with time_machine.travel(rejected_at + timedelta(days=approval_timings().appeal_window_days + 1), tick=False):
         assert run_sweep()["rejections_final"] == 0
     application.refresh_from_db()
     assert application.status == ApplicationStatus.UNDER_APPEAL
 
 
-def test_the_whole_last_day_the_officer_was_told_is_theirs_to_appeal(officer, people, settings):
+def test_the_whole_last_day_the_officer_was_told_is_theirs_to_appeal(officer, people):
     """Rejected on 1 March at 10:00 (India), told "until 31 March": at 15:00 on 31 March
     the hourly job leaves the rejection open and the appeal is taken (it used to end at
     10:00 that day, the job making the rejection final in the middle of the day given)."""
-    settings.ONBOARDING_APPEAL_WINDOW_DAYS = 30
+    ApprovalTimings.objects.update(appeal_window_days=30)
     ist = ZoneInfo("Asia/Kolkata")
     with time_machine.travel(datetime(2026, 3, 1, 10, 0, tzinfo=ist), tick=False):
         application = application_with_authority(nodal_officer=officer)
@@ -640,3 +653,96 @@ def test_the_subjects_that_ask_for_a_decision_say_by_when_in_each_language(peopl
     [state_reminder] = [m for m in messages_to("admin.ka@karnataka.gov.in") if m.subject.startswith("Reminder")]
     assert state_reminder.subject == (f"Reminder: decision due by {day} December 2026 on application {in_ka.reference}"
                                       f" / अनुस्मारक: आवेदन {in_ka.reference} पर निर्णय {day} दिसंबर 2026 तक देय")
+
+
+def _received(smtp_server, capture, action):
+    """Run ``action`` and commit (the outbox's task sends on commit); the messages the loopback
+    SMTP server received meanwhile, parsed from the bytes it got, with their plain text."""
+    since = len(smtp_server.envelopes)
+    with capture(execute=True):
+        result = action()
+    received = [email.message_from_bytes(envelope.original_content, policy=email.policy.default)
+                for envelope in smtp_server.envelopes[since:]]
+    return result, [(str(message["Subject"]), text_of(message)) for message in received]
+
+
+def _about(received, reference, start=""):
+    return [(subject, body) for subject, body in received if reference in subject and subject.startswith(start)]
+
+
+def test_a_change_of_the_timings_applies_to_the_steps_opened_after_it_and_not_to_those_open(
+        officer, people, smtp_server, django_capture_on_commit_callbacks):
+    """On 6 March a superadmin shortens the competent authority's days from 7 to 4, the
+    reminder from 2 days before to 1, the appeal period from 30 days to 10, and lengthens the
+    link from 7 days to 20. An application submitted on 5 March keeps what its mail said (due
+    12 March, reminded on 10 March with a link of 7 days); one submitted after the change is
+    due 10 March, reminded on 9 March, its links working 20 days. A rejection of 5 March may
+    be appealed until 4 April, one of 6 March until 16 March. Through the real beat tasks,
+    every date read from the mail the SMTP server received."""
+    ist = ZoneInfo("Asia/Kolkata")
+    capture = partial(_received, smtp_server, django_capture_on_commit_callbacks)
+
+    def reject():
+        Client().post(latest_link()[0], {"decision": "reject", "remarks": "Not a government body.", "confirm": "on"})
+
+    with time_machine.travel(datetime(2026, 3, 5, 10, 0, tzinfo=ist), tick=False):
+        rejected_before, _mail = capture(lambda: submitted_application(officer))
+        _none, mail = capture(reject)
+        assert "until 4 April 2026" in _about(mail, rejected_before.reference, "Application")[0][1]
+        before, mail = capture(lambda: submitted_application(officer))
+        assert "by 12 March 2026" in _about(mail, before.reference, "Decision needed")[0][0]
+    with time_machine.travel(datetime(2026, 3, 6, 10, 0, tzinfo=ist), tick=False):
+        approval_timings_update(values={**approval_timings().values(), "authority_due_days": 4,
+                                        "reminder_days_before": 1, "appeal_window_days": 10, "token_ttl_days": 20},
+                                actor=people["root"])
+    with time_machine.travel(datetime(2026, 3, 6, 11, 0, tzinfo=ist), tick=False):
+        rejected_after, _mail = capture(lambda: submitted_application(officer))
+        _none, mail = capture(reject)
+        assert "until 16 March 2026" in _about(mail, rejected_after.reference, "Application")[0][1]
+        after, mail = capture(lambda: submitted_application(officer))
+        assert "by 10 March 2026" in _about(mail, after.reference, "Decision needed")[0][0]
+    step_before = ApprovalStep.objects.get(application=before)
+    step_after = ApprovalStep.objects.get(application=after)
+    assert (timezone.localdate(step_before.due_at), timezone.localdate(step_after.due_at)) == (
+        date(2026, 3, 12), date(2026, 3, 10))
+    assert AuthorityToken.objects.get(step=step_before).expires_at == step_before.due_at  # 7 days: 12 March, 10:00
+    assert AuthorityToken.objects.get(step=step_after).expires_at == datetime(2026, 3, 26, 11, 0, tzinfo=ist)
+
+    # 9 March: the step opened after the change is reminded (a day before), with a link of
+    # 20 days; the one opened before is not (2 days before its 12 March: the 10th).
+    with time_machine.travel(datetime(2026, 3, 9, 1, 0, tzinfo=ist), tick=False):
+        result, mail = capture(run_beat_jobs)
+    assert result == {"reminded": 1, "escalated": 0, "rejections_final": 0, "letters": 0}
+    [(subject, body)] = _about(mail, after.reference)
+    assert subject.startswith("Reminder: decision needed by 10 March 2026")
+    assert "This new link works until 29 March 2026, 01:00:" in " ".join(body.split())
+    with time_machine.travel(datetime(2026, 3, 10, 1, 0, tzinfo=ist), tick=False):
+        result, mail = capture(run_beat_jobs)
+    assert result == {"reminded": 1, "escalated": 0, "rejections_final": 0, "letters": 0}
+    [(subject, body)] = _about(mail, before.reference)
+    assert subject.startswith("Reminder: decision needed by 12 March 2026")
+    assert "This new link works until 17 March 2026, 01:00:" in " ".join(body.split())
+    # Overdue once its own day has ended: the 10th for the one opened after, the 12th before.
+    with time_machine.travel(datetime(2026, 3, 11, 0, 1, tzinfo=ist), tick=False):
+        assert capture(run_beat_jobs)[0]["escalated"] == 1
+    with time_machine.travel(datetime(2026, 3, 13, 0, 1, tzinfo=ist), tick=False):
+        assert capture(run_beat_jobs)[0]["escalated"] == 1
+    step_before.refresh_from_db()
+    step_after.refresh_from_db()
+    assert (timezone.localdate(step_after.escalated_at), timezone.localdate(step_before.escalated_at)) == (
+        date(2026, 3, 11), date(2026, 3, 13))
+
+    # The rejection decided after the change is final after 16 March; the one before after 4 April.
+    with time_machine.travel(datetime(2026, 3, 16, 23, 59, tzinfo=ist), tick=False):
+        assert capture(run_beat_jobs)[0]["rejections_final"] == 0
+    with time_machine.travel(datetime(2026, 3, 17, 0, 1, tzinfo=ist), tick=False):
+        result, mail = capture(run_beat_jobs)
+    assert result["rejections_final"] == 1 and _about(mail, rejected_after.reference, "Application")
+    with time_machine.travel(datetime(2026, 4, 4, 23, 59, tzinfo=ist), tick=False):
+        assert capture(run_beat_jobs)[0]["rejections_final"] == 0
+        response = signed_in(officer).get(f"/onboarding/{rejected_before.pk}/appeal/")
+        assert "You may appeal until 4 Apr 2026, 23:59." in response.content.decode()
+    with time_machine.travel(datetime(2026, 4, 5, 0, 1, tzinfo=ist), tick=False):
+        assert capture(run_beat_jobs)[0]["rejections_final"] == 1
+    rejected_before.refresh_from_db()
+    assert rejected_before.status == ApplicationStatus.REJECTED_FINAL

@@ -11,11 +11,19 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from onboarding.approval.timings import approval_timings, approval_timings_update
 from onboarding.models import Attachment
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
+from portal.deadlines import end_of_local_day
 from tests.factories import PASSWORD, ApplicationFactory, ApprovalStepFactory, application_with_authority
-from tests.onboarding.approval_helpers import IS_POSTGRESQL, latest_link, make_state_admin, second_factor_given
+from tests.onboarding.approval_helpers import (
+    IS_POSTGRESQL,
+    latest_link,
+    make_state_admin,
+    make_superadmin,
+    second_factor_given,
+)
 from tests.pg_trace import prepared_text
 
 pytestmark = pytest.mark.django_db
@@ -104,6 +112,31 @@ def test_detail_query_count_for_the_nodal_officer_of_a_returned_application(
     assert response.status_code == 200
     assert_lists(response, application)
     assert "Submit it again before" in response.content.decode()
+
+
+# Rejected, the officer's page asks 2 queries more, whatever the number of events, decisions and
+# changes of the approval timings, for the appeal period it names: 7 the last rejection
+# (approval.selectors.last_rejection), 8 the approval timings (the appeal period in force when
+# the rejection was decided, with those each change replaced: one row).
+OFFICER_DETAIL_REJECTED_QUERIES = OFFICER_DETAIL_QUERIES + 2
+
+
+@pytest.mark.parametrize("changes", [0, 3])
+def test_detail_query_count_for_the_nodal_officer_of_a_rejected_application(
+        officer_client, application, changes, django_assert_num_queries):
+    root = make_superadmin(email="root@sandes.nic.in")
+    rejected_at = timezone.now() - timedelta(hours=1)
+    application.steps.filter(decision="").update(decision="reject", decided_at=rejected_at,
+                                                 decided_by_email="director@mahaagri.gov.in")
+    type(application).objects.filter(pk=application.pk).update(status="rejected")
+    for change in range(changes):  # each after the rejection: its appeal period stays 30 days
+        approval_timings_update(values={**approval_timings().values(), "appeal_window_days": 10 + change}, actor=root)
+    url = get_detail(officer_client, application)
+    with django_assert_num_queries(OFFICER_DETAIL_REJECTED_QUERIES):
+        response = officer_client.get(url)
+    assert response.status_code == 200
+    assert_lists(response, application)
+    assert f"{end_of_local_day(rejected_at, 30):%-d %b %Y}" in response.content.decode()
 
 
 @pytest.mark.parametrize("events", [1, 60])

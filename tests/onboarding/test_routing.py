@@ -30,6 +30,7 @@ from onboarding.approval.deadlines import RoleEnding, deadline_sweep, steps_deci
 from onboarding.approval.handover import application_officer_change
 from onboarding.approval.letters import approval_letter_issue
 from onboarding.approval.tasks import undecided_steps_assign as undecided_steps_assign_task
+from onboarding.approval.timings import approval_timings
 from onboarding.models import (
     ApplicationDocument,
     ApplicationStatus,
@@ -1162,7 +1163,7 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
     # Rejected, and never appealed: final once the appeal period ends.
     lapsed = submitted_application(UserFactory(email="third.officer@mahaagri.gov.in"))
     decide_by_link(latest_link()[0], "reject", "No.")
-    with time_machine.travel(timezone.now() + timedelta(days=settings.ONBOARDING_APPEAL_WINDOW_DAYS + 1), tick=False):
+    with time_machine.travel(timezone.now() + timedelta(days=approval_timings().appeal_window_days + 1), tick=False):
         run_beat_jobs()
     # Withdrawn while with the state administrators.
     pulled = authority_approved(UserFactory(email="fourth.officer@mahaagri.gov.in"))
@@ -1356,10 +1357,10 @@ def test_a_state_step_nobody_may_decide_is_shown_and_reaches_the_first_administr
 
 
 # Queries of undecided_steps_assign that tells steps, however many: savepoint, the locked
-# steps, deciders_to_tell (five), the steps' update, the audit rows (savepoint, chain lock,
+# steps, deciders_to_tell (five), the approval timings (their new due date), the steps' update, the audit rows (savepoint, chain lock,
 # chain head, the rows, the head's update, release), the deciders' accounts and languages
 # (their one mail is in their language, as the deadline sweep's), the outbox rows, release.
-ASSIGN_QUERIES = 18
+ASSIGN_QUERIES = 19
 
 
 def test_an_administrator_appointed_after_the_due_date_gets_a_fresh_one(officer, django_assert_num_queries):
@@ -1383,7 +1384,7 @@ def test_an_administrator_appointed_after_the_due_date_gets_a_fresh_one(officer,
             assert undecided_steps_assign(limit=1) == 1
         with django_assert_num_queries(ASSIGN_QUERIES):
             assert undecided_steps_assign() == len(others)
-    fresh = end_of_local_day(later, settings.ONBOARDING_STATE_DUE_DAYS)
+    fresh = end_of_local_day(later, approval_timings().state_due_days)
     step.refresh_from_db()
     assert step.due_at == fresh and not step.is_overdue(later)
     assert step.reminded_at is None and step.escalated_at is None  # reminded and escalated again, by the new date
@@ -1462,7 +1463,7 @@ def test_when_the_last_state_admin_leaves_the_superadmins_who_now_decide_are_tol
     [told] = _told_of_queue(root.email, application)
     assert told.to == [root.email]
     step = state_step(application)
-    fresh = end_of_local_day(later, settings.ONBOARDING_STATE_DUE_DAYS)
+    fresh = end_of_local_day(later, approval_timings().state_due_days)
     assert (step.due_at, step.nobody_may_decide_since) == (fresh, None)
     assigned = AuditEvent.objects.get(action=AuditAction.STEP_ASSIGNED, target_id=str(application.pk))
     assert assigned.new_values == {"step": step.pk, "stage": "state", "due_at": str(fresh), "to": [root.email]}
@@ -1574,7 +1575,7 @@ def test_the_steps_the_last_state_admin_leaves_reach_each_superadmin_in_one_mail
     english_subject, _sep, marathi_subject = str(message["Subject"]).partition(" / ")
     assert english_subject == "Now waiting for your decision: 6 applications"
     assert marathi_subject == "आता तुमच्या निर्णयासाठी प्रलंबित: 6 अर्ज"
-    fresh = end_of_local_day(now, settings.ONBOARDING_STATE_DUE_DAYS)
+    fresh = end_of_local_day(now, approval_timings().state_due_days)
     english_half = assert_lists_each_step(text_of(message), steps, fresh)
     assert "These applications are now waiting for your decision" in english_half
     assert DEVANAGARI_RE.search(text_of(message).partition("\n----------\n")[2])
@@ -1602,7 +1603,7 @@ def test_an_administrator_appointed_for_steps_nobody_could_decide_gets_one_mail_
     assert [a.addr_spec for a in message["To"].addresses] == [admin.email]
     assert str(message["Subject"]) == "Now waiting for your decision: 6 applications / आता तुमच्या निर्णयासाठी प्रलंबित: 6 अर्ज"
     english_half = assert_lists_each_step(text_of(message), steps,
-                                          end_of_local_day(timezone.now(), settings.ONBOARDING_STATE_DUE_DAYS))
+                                          end_of_local_day(timezone.now(), approval_timings().state_due_days))
     assert appealed.reference not in english_half
     assert len(received) == 1
 
@@ -1631,7 +1632,7 @@ def test_a_list_of_steps_handed_on_shows_the_most_urgent_and_counts_the_rest_whe
     # Applications of Maharashtra and Karnataka: Hindi, the second language they do not share.
     assert str(message["Subject"]) == "Now waiting for your decision: 7 applications / अब आपके निर्णय की प्रतीक्षा में: 7 आवेदन"
     english_half = assert_lists_each_step(text_of(message), steps[:4],
-                                          end_of_local_day(timezone.now(), settings.ONBOARDING_STATE_DUE_DAYS))
+                                          end_of_local_day(timezone.now(), approval_timings().state_due_days))
     assert steps[4].application.reference not in english_half
     assert english_half.rstrip().endswith(
         f"… and 1 more, in your approval queue: {settings.SITE_URL}/onboarding/queue/\n"

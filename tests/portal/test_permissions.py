@@ -204,6 +204,20 @@ def test_view_rules_and_jurisdictions(world, who):
     assert permissions.needs_second_factor(user) == (who in RULES or who.startswith("auditor"))
 
 
+@pytest.mark.parametrize("who", [p for p in PEOPLE if p != "anonymous"])
+def test_only_superadmins_change_the_approval_timings(world, who, client):
+    """The rule of the approval timings' page, and the page itself, for every kind of person:
+    officers, organisation admins, state administrators and auditors (of one state or all)
+    are refused; a superadmin opens it."""
+    user = world["people"][who]
+    assert permissions.RULES["approval_timings"](user) == (who == "superadmin")
+    if permissions.needs_second_factor(user):
+        with_totp(user)
+    client.force_login(user)
+    second_factor_given(client, user)
+    assert client.get("/onboarding/timings/").status_code == (200 if who == "superadmin" else 403)
+
+
 @pytest.mark.parametrize("audited", ["MH", "KA", ""])
 def test_a_state_admin_who_is_also_an_auditor_decides_nothing(world, audited):
     """An auditor changes nothing, whatever other role the account holds: a state
