@@ -116,6 +116,8 @@ class AuditAction(models.TextChoices):
         "Those who act for the organisation an office is to be placed under told of its application")
     ORGANISATION_PLACEMENT_TOLD = "organisation.placement_told", _(
         "Those who act for an organisation told that an office now sits under it")
+    ORGANISATION_DETAILS_CHANGED = "organisation.details_changed", _(
+        "Organisation's name, short code or district changed")
 
 
 class AuditEvent(models.Model):
