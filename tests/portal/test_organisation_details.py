@@ -345,10 +345,14 @@ def test_wrong_answers_are_said_at_their_fields_in_the_pages_language_and_kept(w
 
 
 def test_the_organisations_admins_read_its_details_and_change_nothing(world):
+    """Linked from its admins' page under Roles, which they see; read only."""
     office = world["office"]
     change(world, name="Agriculture Office, Pune")
     for who in ("admin_office", "admin_parent"):
         client = client_of(world, who)
+        roles = well_formed(client.get(f"/portal/roles/organisations/{office.pk}/"))
+        [link] = [a for a in roles.find_all("a") if a.get("href") == details_url(office)]
+        assert link.text() == "Its name, short code and district"
         tree = well_formed(client.get(details_url(office)))
         assert tree.find("main").find("form") is None
         shown = text_of(tree)
