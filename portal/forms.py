@@ -31,6 +31,15 @@ def refuse_invisible_only(value: object) -> None:
         raise ValidationError(_("This field is required."), code="required")
 
 
+def text_field(label, max_length, required=True, help_text="", **attrs):
+    """A single-line answer. A required one made only of characters drawn as nothing
+    (zero-width spaces...) is no answer: refused as one left empty is, or a name that shows
+    nothing would be approved."""
+    widget = forms.TextInput(attrs=attrs) if attrs else None
+    return forms.CharField(label=label, max_length=max_length, required=required, help_text=help_text, widget=widget,
+                           validators=[refuse_invisible_only] if required else [])
+
+
 CHANGED_MEANWHILE = _(
     "Nothing was saved: what this page showed was changed since it was opened, by someone else or in another tab "
     "or window. What is saved now is said at each answer that differs from yours: check them and save again.")

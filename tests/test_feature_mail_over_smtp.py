@@ -53,9 +53,11 @@ from portal.accounts.models import User
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from portal.organisations import services as role_services
+from portal.organisations.details import details_changes
 from portal.organisations.models import (
     Membership,
     MembershipRole,
+    Organisation,
     OrganisationDomain,
     OrganisationStatus,
     PlatformRoleGrant,
@@ -410,13 +412,30 @@ def _reactivate_organisation(person, admin, root, organisation):
             "decider": "state.admin@maharashtra.gov.in", "jurisdiction": State.MH.label, "at": at}
 
 
+def _change_organisation_details(person, admin, root, organisation):
+    """A superadmin renames the organisation and changes its short code: its admin (the person) is told."""
+    Membership.objects.filter(organisation=organisation, user=admin).delete()
+    Membership.objects.filter(organisation=organisation, user=person).update(role=MembershipRole.ADMIN)
+    Organisation.objects.filter(pk=organisation.pk).update(name="Collector's Office & Co, Pune")
+    organisation.refresh_from_db()
+    at = timezone.now().replace(second=0, microsecond=0)
+    with time_machine.travel(at, tick=False):
+        changed = role_services.organisation_details_change(
+            organisation=organisation, name=ORGANISATION, name_local=organisation.name_local,
+            short_code="DAO-PUNE-NEW", district=organisation.district, reason=REASON, actor=root)
+    organisation.refresh_from_db()
+    return {"organisation": organisation, "own": True, "above": None, "changes": details_changes(changed),
+            "reason": REASON, "decider": root.email, "jurisdiction": None, "at": at}
+
+
 # Each role mail, by the service that sends it: the change made, returning the template's context.
 ROLE_CHANGES = {"platform_role_granted": _grant_platform, "platform_role_revoked": _revoke_platform,
                 "admin_granted": _grant_admin, "admin_revoked": _revoke_admin,
                 "superuser_granted": _make_superuser, "superuser_ended": _end_superuser,
                 "admin_address_left": _leave_by_address, "organisation_without_admin": _left_without_admin,
                 "organisations_without_admin": _several_left_without_admin,
-                "organisation_suspended": _suspend_organisation, "organisation_reactivated": _reactivate_organisation}
+                "organisation_suspended": _suspend_organisation, "organisation_reactivated": _reactivate_organisation,
+                "organisation_details_changed": _change_organisation_details}
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

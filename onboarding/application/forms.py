@@ -13,8 +13,6 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.functional import lazy
-from django.utils.html import conditional_escape, format_html
-from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from onboarding.application.declarations import UNDERTAKINGS
@@ -28,39 +26,30 @@ from onboarding.application.validators import (
     clean_landline,
     clean_mobile,
     clean_pin,
-    clean_short_code,
     clean_staff_domains,
     clean_website,
     letter_too_large,
 )
 from onboarding.models import Section
 from portal.accounts.official_email import ACCEPTED_ELSEWHERE, normalise_address, validate_official_email
-from portal.forms import SIZE_PLACEHOLDER, AccessibleForm, CountField, limit_file_size, refuse_invisible_only
+from portal.forms import SIZE_PLACEHOLDER, AccessibleForm, CountField, limit_file_size, refuse_invisible_only, text_field
+from portal.organisations.details import (
+    clean_short_code,
+    district_field,
+    district_missing,
+    district_required,
+    name_field,
+    name_local_field,
+    short_code_field,
+)
 from portal.organisations.models import Level, Organisation, OrganisationStatus, OrganisationType
 from portal.organisations.pin_codes import pin_fits_state
 from portal.organisations.states import State
 from portal.text import composed, has_visible_characters, multi_line, single_line
 
-
-def _hint_with_example(message, example, language):
-    """A hint whose example is in another language than the page's (the Hindi name on an
-    English page): the example marked with its own, for a screen reader's voice reading the
-    page's language cannot read it, and kept out of the translated text."""
-    marked = format_html('<span lang="{}">{}</span>', language, example)
-    return mark_safe(conditional_escape(str(message)) % {"example": marked})  # both parts escaped
-
-
-# Translated when it is shown, not when the form is made (as _numbered below).
-_with_example = lazy(_hint_with_example, SafeString)
-
-
-def _text(label, max_length, required=True, help_text="", **attrs):
-    """A single-line answer. A required one made only of characters drawn as nothing
-    (zero-width spaces...) is no answer: refused as one left empty is (the section stays
-    in progress), or a name that shows nothing would be approved."""
-    widget = forms.TextInput(attrs=attrs) if attrs else None
-    return forms.CharField(label=label, max_length=max_length, required=required, help_text=help_text, widget=widget,
-                           validators=[refuse_invisible_only] if required else [])
+# A single-line answer (portal.forms.text_field); the organisation's own details are built by
+# portal.organisations.details, which the page that changes them later uses too.
+_text = text_field
 
 
 def _answered(value) -> bool:
@@ -100,12 +89,9 @@ class OrganisationSectionForm(SectionForm):
     section = Section.ORGANISATION
     max_lines = {"address": 8, "email_domains": 25}
 
-    name = _text(_("Name of the organisation (in English)"), 200, autocomplete="organization")
-    name_local = _text(
-        _("Name in Hindi or the state's language"), 200,
-        help_text=_with_example(_("As it appears on your letterhead, e.g. %(example)s"), "गृह मंत्रालय", "hi"),
-    )
-    short_code = _text(_("Short code"), 20, help_text=_("The abbreviation your organisation uses, e.g. MHA"))
+    name = name_field()
+    name_local = name_local_field()
+    short_code = short_code_field()
     org_type = forms.ChoiceField(label=_("Type of organisation"), choices=[("", _("Choose…"))] + OrganisationType.choices)
     level = forms.ChoiceField(label=_("Level"), choices=[("", _("Choose…"))] + Level.choices)
     state = forms.ChoiceField(
@@ -114,9 +100,9 @@ class OrganisationSectionForm(SectionForm):
         required=False,
         help_text=_("Required unless the organisation is a central (Government of India) body."),
     )
-    district = _text(_("District"), 100, required=False, help_text=_("Required for district and sub-district offices."))
+    district = district_field()
     # Required on a condition the hint states: neither "optional" nor starred.
-    state.required_when = district.required_when = True
+    state.required_when = True
     # A central body has none (approval makes it with no state, filed under "central"): one
     # chosen before "Central" is kept in the draft, and shown while no level is chosen.
     state.applies_when = ("level", ("", Level.STATE, Level.DISTRICT, Level.SUB_DISTRICT))
@@ -168,8 +154,8 @@ class OrganisationSectionForm(SectionForm):
         level = data.get("level")
         if level and level != Level.CENTRAL and not data.get("state"):
             self.require("state", _("Choose the state or union territory of a state, district or sub-district office."))
-        if level in (Level.DISTRICT, Level.SUB_DISTRICT) and not _answered(data.get("district")):
-            self.require("district", _("Enter the district of a district or sub-district office."))
+        if district_required(level) and not _answered(data.get("district")):
+            self.require("district", district_missing())
         pin, state = data.get("pin_code"), data.get("state")
         if pin and state and level != Level.CENTRAL and not pin_fits_state(pin, state):
             # Advice, not a refusal: one of the two is most likely a typo, but an office

@@ -33,15 +33,15 @@ from portal.accounts.official_email import (
     normalise_address,
 )
 from portal.audit.models import AuditAction, AuditEvent
+from portal.organisations import details
 from portal.organisations.models import (
     DomainClaim,
     Organisation,
     OrganisationDomain,
-    OrganisationStatus,
     OrganisationType,
     at_or_above,
 )
-from portal.organisations.selectors import domain_claims_of, short_code_holder
+from portal.organisations.selectors import domain_claims_of
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import AnyUser, ObjectScope
 from portal.privacy.models import HoldTarget, LegalHold, RetentionKind, RetentionMark, RetentionPolicy
@@ -394,15 +394,9 @@ def _organisation_query(*, pk: int) -> QuerySet[Organisation]:
 
 def short_code_taken(code: str, application: Application | None) -> str:
     """Why ``code`` cannot be the short code of the organisation ``application`` is for
-    (another organisation has it), or "". An active organisation is named (its name is
-    public); another one is not."""
-    holder = short_code_holder(code, exclude_id=application.organisation_id if application else None)
-    if holder is None:
-        return ""
-    if holder.status == OrganisationStatus.ACTIVE:
-        return _("%(code)s is already the short code of %(name)s on Sandes. Choose another.") % {
-            "code": code, "name": holder.name}
-    return _("%(code)s is already the short code of another organisation. Choose another.") % {"code": code}
+    (another organisation has it), or "" (portal.organisations.details.short_code_taken, the
+    rule the organisation's page applies too)."""
+    return details.short_code_taken(code, exclude_id=application.organisation_id if application else None)
 
 
 def parent_id(application: Application) -> int | None:

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
 from portal.accounts.official_email import CONSUMER, INVALID, OFFICIAL, classify_domain, normalise_host_name
+from portal.organisations.details import clean_short_code as clean_short_code  # the organisation details' rule
 from portal.phone_numbers import clean_mobile as clean_mobile  # the one reading of a mobile number, every form's
 
 PIN_RE = re.compile(r"^[1-9][0-9]{5}$")
@@ -19,7 +20,6 @@ PIN_RE = re.compile(r"^[1-9][0-9]{5}$")
 LANDLINE_RE = re.compile(r"^0[1-9][0-9]{1,3}-?[2-9][0-9]*(?:-[0-9]+)*$")
 LANDLINE_DIGITS = 10
 _COUNTRY_CODE = re.compile(r"^(?:\+91|0091)-?")
-SHORT_CODE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{1,19}$")
 
 
 def clean_pin(value):
@@ -37,16 +37,6 @@ def clean_landline(value):
             code="landline",
         )
     return compact
-
-
-def clean_short_code(value):
-    value = (value or "").strip()
-    if not SHORT_CODE_RE.match(value):
-        raise ValidationError(
-            _("Use 2 to 20 letters, digits or hyphens, starting with a letter or digit, for example MHA or DOP-KA."),
-            code="short_code",
-        )
-    return value.upper()
 
 
 def clean_domain(value):

@@ -118,6 +118,8 @@ class AuditAction(models.TextChoices):
         "Those who act for an organisation told that an office now sits under it")
     APPROVAL_TIMINGS_CHANGED = "approval_timings.changed", _(
         "Approval timings changed (due dates, reminder, appeal period, link lifetime)")
+    ORGANISATION_DETAILS_CHANGED = "organisation.details_changed", _(
+        "Organisation's name, short code or district changed")
 
 
 class AuditEvent(models.Model):

@@ -1,5 +1,5 @@
 """The superadmin's confirmation that a claimed domain belongs to its organisation; the
-reason and the note of an organisation's suspension or reactivation."""
+reason and the note of an organisation's suspension or reactivation; its details changed."""
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -8,6 +8,15 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from portal.forms import AccessibleForm
+from portal.organisations.details import (
+    DETAILS,
+    clean_short_code,
+    details_clean,
+    district_field,
+    name_field,
+    name_local_field,
+    short_code_field,
+)
 from portal.organisations.services import STATUS_NOTE_MAX_LENGTH
 from portal.text import before_full_stop, has_visible_characters, multi_line
 
@@ -62,3 +71,58 @@ class OrganisationStatusForm(AccessibleForm):
         if not has_visible_characters(note):
             raise ValidationError(self.fields["reason"].error_messages["required"], code="required")
         return note
+
+
+class OrganisationDetailsForm(AccessibleForm):
+    """An organisation's name in English and in the local language, its short code and its
+    district, with the fields and refusals of the onboarding form (portal.organisations.details),
+    and why they change: a note, required, of at most STATUS_NOTE_MAX_LENGTH characters, as
+    organisation_details_change takes them. Sent from the form (``step`` "review"), it leads to
+    the confirmation; from the confirmation, "save" saves and "edit" shows the form again."""
+
+    buttons = (("step", "review"), ("step", "save"), ("step", "edit"))
+
+    name = name_field()
+    name_local = name_local_field()
+    short_code = short_code_field()
+    district = district_field()
+    reason = forms.CharField(
+        label=gettext_lazy("Why they change"), max_length=STATUS_NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy("For the record (at most 1,000 characters), for example the order that renamed it: "
+                               "the audit log keeps it, and the people told by email are sent it."),
+    )
+
+    def __init__(self, *args, organisation, **kwargs):
+        kwargs.setdefault("initial", {key: getattr(organisation, key) for key in DETAILS})
+        super().__init__(*args, **kwargs)
+        self.organisation = organisation
+        self.details = {}
+
+    def clean_short_code(self):
+        return clean_short_code(self.cleaned_data["short_code"])
+
+    def clean_reason(self):
+        note = multi_line(self.cleaned_data["reason"]).strip()  # as the service stores it
+        if not has_visible_characters(note):
+            raise ValidationError(self.fields["reason"].error_messages["required"], code="required")
+        return note
+
+    def clean(self):
+        """The checks of more than one answer, or of what is stored (the district of a district
+        office, the short code free on Sandes), said at the field each is about, as the
+        service makes them (details_clean); ``details`` the details as they would be stored."""
+        data = super().clean()
+        try:
+            self.details = details_clean({key: data.get(key, self.data.get(key)) for key in DETAILS},
+                                         organisation=self.organisation)
+        except ValidationError as refused:
+            for key, errors in refused.error_dict.items():
+                if key not in self.errors:
+                    self.add_error(key, errors)
+        return data
+
+    def changed_details(self) -> dict[str, tuple[str, str]]:
+        """{field: (stored, typed)} of the details this valid form changes."""
+        return {key: (getattr(self.organisation, key), self.details[key]) for key in DETAILS
+                if self.details.get(key) != getattr(self.organisation, key)}

@@ -1,6 +1,6 @@
 """Writes to organisations: activating one and making its first admin; suspending and
-reactivating one; granting, revoking and expiring roles (platform roles, an organisation's
-admins)."""
+reactivating one; changing its details; granting, revoking and expiring roles (platform
+roles, an organisation's admins)."""
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -27,6 +27,7 @@ from portal.advisory import advisory_lock
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record, audit_record_many
 from portal.limits import hourly_audited, refuse_over
+from portal.organisations.details import DETAILS, details_changes, details_clean
 from portal.organisations.models import (
     CLAIMS_NOT_ACCEPTED,
     DomainClaim,
@@ -58,7 +59,7 @@ from portal.organisations.selectors import (
 )
 from portal.organisations.signals import organisation_status_changed, platform_role_ending
 from portal.organisations.states import JURISDICTION_CHOICES
-from portal.organisations.status_selectors import status_change_told
+from portal.organisations.status_selectors import DETAIL_AUDIT_KEYS, status_change_told
 from portal.permissions import (
     ADMINISTER_ORGANISATION,
     VIEW_ORGANISATION_DASHBOARD,
@@ -66,10 +67,12 @@ from portal.permissions import (
     admins_who_act,
     directly_administered_ids,
     is_superadmin,
+    may_change_organisation_details,
     may_change_organisation_status,
     may_grant_admin,
     may_grant_platform_roles,
 )
+from portal.shown import check_shown, shown_digest
 from portal.text import before_full_stop, has_visible_characters, multi_line
 
 REASON_MAX_LENGTH = 500
@@ -267,14 +270,11 @@ def _status_reason_clean(change: _StatusChange, reason_code: str, reason: str) -
     errors = {}
     if reason_code not in change.reasons.values:
         errors["reason_code"] = ValidationError(_("Choose the reason."), code="required")
-    note = multi_line(reason or "").strip()
-    if not has_visible_characters(note):
-        errors["reason"] = ValidationError(_("Write a note: what happened, for the record."), code="required")
-    elif len(note) > STATUS_NOTE_MAX_LENGTH:
-        errors["reason"] = ValidationError(
-            _("The note is too long: write at most %(limit)s characters (it has %(length)s).")
-            % {"limit": STATUS_NOTE_MAX_LENGTH, "length": len(note)},
-            code="max_length")
+    note = ""
+    try:
+        note = _note_clean(reason, missing=_("Write a note: what happened, for the record."))
+    except ValidationError as refused:
+        errors["reason"] = refused
     if errors:
         raise ValidationError(errors)
     return note
@@ -329,6 +329,101 @@ def _organisation_status_change(*, organisation_id: int, to: str, reason_code: s
                 "reason_code": change.reasons(reason_code),
                 "reason": note, "decider": actor.email, "jurisdiction": jurisdiction, "at": now})
     return organisation
+
+
+# Changing an organisation's details -------------------------------------------------------------
+#
+# Its name in English and in the local language, its short code and its district, as the
+# onboarding form asked them (portal.organisations.details: the same fields and refusals).
+# Who may is portal.permissions' question (may_change_organisation_details), asked again under
+# the organisation's lock. Everything that shows an organisation reads its row (the directory,
+# the dashboards, the verified badges, the mail): nothing else is written here but the row,
+# its audit row and the mail. What an application was submitted under stays as submitted.
+
+class OrganisationNotActive(ValidationError):
+    """Refused: the organisation's application is still being decided (its details are its
+    application's until it is approved)."""
+
+
+def details_digest(organisation: Organisation) -> str:
+    """The digest (portal.shown) of the details a page shows of ``organisation``."""
+    return shown_digest({key: getattr(organisation, key) for key in DETAILS})
+
+
+def _note_clean(reason: str, *, missing: str) -> str:
+    """A note as stored (its lines kept, no control character), or ValidationError saying
+    ``missing`` when it shows nothing, or that it is over STATUS_NOTE_MAX_LENGTH."""
+    note = multi_line(reason or "").strip()
+    if not has_visible_characters(note):
+        raise ValidationError(missing, code="required")
+    if len(note) > STATUS_NOTE_MAX_LENGTH:
+        raise ValidationError(
+            _("The note is too long: write at most %(limit)s characters (it has %(length)s).")
+            % {"limit": STATUS_NOTE_MAX_LENGTH, "length": len(note)}, code="max_length")
+    return note
+
+
+def organisation_details_change(*, organisation: Organisation, name: str, name_local: str, short_code: str,
+                                district: str, reason: str, actor: AnyUser, request: HttpRequest | None = None,
+                                shown: str | None = None) -> dict[str, tuple[str, str]]:
+    """Change an active (or suspended) organisation's name, name in the local language,
+    short code and district, by a superadmin or an administrator of its state
+    (``may_change_organisation_details``), giving why (``reason``, required, at most
+    STATUS_NOTE_MAX_LENGTH characters). Each is checked as the onboarding form checks it
+    (``details_clean``: its limit, the short code's form, free on Sandes under the code's
+    lock as final approval takes it, the district of a district office). Returns
+    {field: (old, new)} of what changed: nothing changes, nothing is written ({}), when the
+    details are already those. Audited with the old and new values; its admins whose role
+    counts are told by mail, one each, in their language (with none, whoever acts for it),
+    not the one who changed them. Refused (PermissionDenied) for anyone else,
+    (OrganisationNotActive) while its application is being decided, (ValidationError by
+    field) for an answer that will not do, (portal.shown.ChangedMeanwhile) when ``shown``,
+    the digest of the details the page showed, is not that of those stored now (changed
+    since the page was opened); nothing is changed then."""
+    with transaction.atomic():
+        short_code_lock(short_code if isinstance(short_code, str) else "")
+        locked = Organisation.objects.select_for_update().get(pk=organisation.pk)
+        with suppress(AttributeError):
+            del actor._platform_roles_cache  # the request's memo of its roles: asked again from the database
+        if not may_change_organisation_details(actor, locked):
+            raise PermissionDenied(_("Only a superadmin, or an administrator of its state or UT, changes an "
+                                     "organisation's details."))
+        if locked.status == OrganisationStatus.PENDING:
+            raise OrganisationNotActive(
+                _("%(organisation)s is not active yet: its details are those of its application, which is still being "
+                  "decided.") % {"organisation": before_full_stop(locked.name)}, code="pending")
+        errors, cleaned, note = {}, {}, ""
+        try:
+            cleaned = details_clean({"name": name, "name_local": name_local, "short_code": short_code,
+                                     "district": district}, organisation=locked)
+        except ValidationError as refused:
+            errors.update(refused.error_dict)
+        try:
+            note = _note_clean(reason, missing=_("Write why the details change, for the record."))
+        except ValidationError as refused:
+            errors["reason"] = [refused]
+        if errors:
+            raise ValidationError(errors)
+        stored = {key: getattr(locked, key) for key in DETAILS}
+        changed = {key: (stored[key], cleaned[key]) for key in DETAILS if cleaned[key] != stored[key]}
+        if not changed:
+            return {}
+        check_shown(shown, stored)
+        for key, (_old, new) in changed.items():
+            setattr(locked, key, new)
+        locked.save(update_fields=list(changed))
+        told = [one for one in status_change_told(locked) if one.user.pk != actor.pk]  # the one who changed them knows
+        audit_record(actor=actor, action=AuditAction.ORGANISATION_DETAILS_CHANGED, target=locked, request=request,
+                     old={DETAIL_AUDIT_KEYS[key]: old for key, (old, _new) in changed.items()},
+                     new={**{DETAIL_AUDIT_KEYS[key]: new for key, (_old, new) in changed.items()},
+                          "reason": note, "told": [one.user.email for one in told]})
+        jurisdiction = None if is_superadmin(actor) else dict(JURISDICTION_CHOICES)[locked.jurisdiction]
+        now = timezone.now()
+        for one in told:
+            send_role_mail(user=one.user, template="organisation_details_changed", context={
+                "organisation": locked, "own": one.own, "above": one.above, "changes": details_changes(changed),
+                "reason": note, "decider": actor.email, "jurisdiction": jurisdiction, "at": now})
+    return changed
 
 
 def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | None = None,

@@ -1,7 +1,8 @@
-"""Reads of an organisation's status, for suspending and reactivating it (who may is
-portal.permissions' question): the organisation as the viewer may change it (404 for anyone
-else), who is told of a change, and the changes of its status so far, from the audit log
-(the one record of who changed it, when and why)."""
+"""Reads of an organisation's status and details, for suspending and reactivating it and
+changing its details (who may is portal.permissions' question): the organisation as the
+viewer may change it (404 for anyone else), who is told of a change, and the changes of its
+status and of its details so far, from the audit log (the one record of who changed them,
+when and why)."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,6 +12,7 @@ from django.db.models import Q
 from django.http import Http404
 
 from portal.audit.models import AuditAction, AuditEvent
+from portal.organisations.details import DETAILS, DetailChange, details_fields
 from portal.organisations.models import (
     Membership,
     MembershipRole,
@@ -21,7 +23,7 @@ from portal.organisations.models import (
     not_ended_q,
 )
 from portal.organisations.selectors import who_acts_for
-from portal.permissions import AnyUser, admins_who_act, may_change_organisation_status
+from portal.permissions import AnyUser, admins_who_act, may_change_organisation_status, may_see_organisation_details
 
 # The changes of its status an organisation's page lists, newest first.
 STATUS_HISTORY_LIMIT = 20
@@ -130,3 +132,56 @@ def current_status(organisation: Organisation, history: list[StatusChange]) -> S
     the log recorded it, by seed data)."""
     latest = history[0] if history else None
     return latest if latest is not None and latest.status == organisation.status else None
+
+
+def organisation_for_details(viewer: AnyUser, pk: int) -> Organisation:
+    """An organisation whose details page the viewer may read (one who changes them, or one of
+    its admins or of those above it), or 404 (never 403: whether it exists is not said to
+    someone who may not). One query, or two for one who does not change them."""
+    try:
+        organisation = Organisation.objects.select_related("parent").get(pk=pk)
+    except (Organisation.DoesNotExist, ValueError):
+        raise Http404 from None
+    if not may_see_organisation_details(viewer, organisation):
+        raise Http404
+    return organisation
+
+
+# The changes of its details an organisation's pages list, newest first.
+DETAILS_HISTORY_LIMIT = 10
+# The keys of each detail in its audit row's old and new values: "name" is a person's in the
+# audit log (portal.audit.personal: erased with them), an organisation's name is not.
+DETAIL_AUDIT_KEYS = {"name": "organisation_name", "name_local": "name_local", "short_code": "short_code",
+                "district": "district"}
+
+
+@dataclass(frozen=True)
+class DetailsChange:
+    """A change of an organisation's details as its audit row recorded it: when, by whom
+    (their address then: "" for the system, or once erased), each detail from what to what,
+    why, and who was told by mail."""
+
+    at: datetime
+    by: str
+    changes: tuple[DetailChange, ...]
+    reason: str
+    told: tuple[str, ...]
+
+
+def details_history(organisation: Organisation, *, limit: int = DETAILS_HISTORY_LIMIT) -> list[DetailsChange]:
+    """The last ``limit`` changes of the organisation's details, newest first. One query (the
+    audit log's index of targets)."""
+    events = (AuditEvent.objects.filter(target_type=organisation._meta.label_lower, target_id=str(organisation.pk),
+                                        action=AuditAction.ORGANISATION_DETAILS_CHANGED)
+              .only("created_at", "actor_id", "actor_email", "old_values", "new_values").order_by("-id")[:limit])
+    labels = {key: field.label for key, field in details_fields().items()}
+    history = []
+    for event in events:
+        old, new = event.old_values or {}, event.new_values or {}
+        changes = tuple(DetailChange(key, labels[key], str(old.get(DETAIL_AUDIT_KEYS[key]) or ""),
+                                     str(new.get(DETAIL_AUDIT_KEYS[key]) or ""))
+                        for key in DETAILS if DETAIL_AUDIT_KEYS[key] in new)
+        history.append(DetailsChange(at=event.created_at, by=event.actor_email if event.actor_id else "",
+                                     changes=changes, reason=str(new.get("reason") or ""),
+                                     told=tuple(str(one) for one in new.get("told") or ())))
+    return history

@@ -27,8 +27,10 @@ from portal.organisations.services import (
 )
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.organisations.status_selectors import (
+    DETAILS_HISTORY_LIMIT,
     STATUS_HISTORY_LIMIT,
     current_status,
+    details_history,
     members_count,
     offices_below_count,
     organisation_for_status_change,
@@ -46,6 +48,7 @@ def status(request, pk):
     return render(request, "portal/organisations/status.html", {
         "organisation": organisation, "history": history, "current": current_status(organisation, history),
         "jurisdiction": dict(JURISDICTION_CHOICES)[organisation.jurisdiction], "limit": STATUS_HISTORY_LIMIT,
+        "details_history": details_history(organisation), "details_limit": DETAILS_HISTORY_LIMIT,
     })
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.organisations import status_views, views
+from portal.organisations import details_views, status_views, views
 
 app_name = "organisations"
 
@@ -10,4 +10,5 @@ urlpatterns = [
     path("<int:pk>/", status_views.status, name="status"),
     path("<int:pk>/suspend/", status_views.suspend, name="suspend"),
     path("<int:pk>/reactivate/", status_views.reactivate, name="reactivate"),
+    path("<int:pk>/details/", details_views.details, name="details"),
 ]

@@ -395,8 +395,9 @@ def test_the_organisation_pages_lead_to_its_status(world):
 
 # Query counts: the same however long its history, and however many are told.
 #   1 session, 2 the user with their platform roles and authenticator (one query),
-#   3 the organisation (with the one above it), 4 its history (the audit log's last 20 changes).
-STATUS_PAGE_QUERIES = 4
+#   3 the organisation (with the one above it), 4 its history (the audit log's last 20 changes),
+#   5 the last changes of its details.
+STATUS_PAGE_QUERIES = 5
 #   ... 3 the organisation, 4 its admins to tell (with their accounts), 5 the offices below it,
 #   6 its members; a change it is not in the status for: back to its page after 3 (the
 #   message kept in a cookie).

@@ -164,6 +164,53 @@ def test_a_state_admin_who_is_also_an_auditor_suspends_nothing(world):
     assert not permissions.RULES["organisation_status"](admin)
 
 
+# Who changes and who reads which organisation's details ---------------------------------------
+
+# (office, parent, other): who changes them are those who change its status (CHANGES_STATUS);
+# its own admins and those above it read them.
+READS_DETAILS = {
+    "admin_of_office": (True, False, False),
+    "admin_of_parent": (True, True, False),
+    "admin_of_other": (False, False, True),
+    "state_admin_mh": (True, True, False),
+    "state_admin_ka": (False, False, True),
+    "superadmin": (True, True, True),
+}
+
+
+@pytest.mark.parametrize("who", PEOPLE)
+def test_who_changes_and_who_reads_an_organisations_details(world, who):
+    """A superadmin changes any organisation's name, short code and district, a state
+    administrator those of their state; an organisation's own admins, and those above it,
+    read them and change nothing; auditors, its nodal officer, members and the public
+    neither. The view rule lets in whoever reads some."""
+    user = world["people"][who]
+    keys = ("office", "parent", "other")
+    assert tuple(permissions.may_change_organisation_details(user, world[key]) for key in keys) == CHANGES_STATUS.get(
+        who, (False, False, False))
+    assert tuple(permissions.may_see_organisation_details(user, world[key]) for key in keys) == READS_DETAILS.get(
+        who, (False, False, False))
+    assert permissions.RULES["organisation_details"](user) == (who in READS_DETAILS)
+
+
+def test_a_central_administrator_changes_the_details_of_the_central_organisations_only(world):
+    ministry = OrganisationFactory(level="central", state="")
+    central = fresh(PlatformRoleFactory(role="state_admin", jurisdiction="CENTRAL").user)
+    assert permissions.may_change_organisation_details(central, ministry)
+    assert not permissions.may_change_organisation_details(fresh(world["people"]["state_admin_mh"]), ministry)
+    assert not any(permissions.may_change_organisation_details(central, world[key]) for key in ("office", "parent", "other"))
+    assert not any(permissions.may_see_organisation_details(central, world[key]) for key in ("office", "parent", "other"))
+
+
+def test_an_admin_who_is_also_an_auditor_reads_the_details_and_a_state_admin_auditor_changes_none(world):
+    admin = world["people"]["state_admin_mh"]
+    PlatformRoleFactory(user=admin, role="auditor", jurisdiction="KA")
+    admin = fresh(admin)
+    assert not permissions.may_change_organisation_details(admin, world["office"])
+    assert not permissions.may_see_organisation_details(admin, world["office"])
+    assert not permissions.RULES["organisation_details"](admin)
+
+
 # Which applications each person sees ------------------------------------------------------
 
 SEES = {  # person: (the submitted application, the draft)

@@ -88,6 +88,10 @@ EXPECTED_BY_RULE = {
     "administrator_of_organisation": lambda who, where: 200 if ADMINISTERS.get(who, (False, False))[where] else 404,
     "organisation_status": lambda who, where: (200 if CHANGES_STATUS[who][where] else 404) if who in CHANGES_STATUS
     else 403,
+    # An organisation's details: those who change its status change them, those who administer it read them.
+    "organisation_details": lambda who, where: (
+        200 if CHANGES_STATUS.get(who, (False, False))[where] or ADMINISTERS.get(who, (False, False))[where] else 404)
+    if who in CHANGES_STATUS or who in ADMINISTERS else 403,
 }
 
 
@@ -104,7 +108,8 @@ def test_the_matrix_covers_the_pages_of_verification_of_the_roles_and_of_an_orga
             "/verification/organisations/<int:pk>/join/", "/portal/roles/organisations/<int:pk>/",
             "/portal/roles/organisations/<int:pk>/grant/",
             "/portal/roles/organisations/<int:pk>/revoke/", "/portal/organisations/<int:pk>/",
-            "/portal/organisations/<int:pk>/suspend/", "/portal/organisations/<int:pk>/reactivate/"} <= set(routes)
+            "/portal/organisations/<int:pk>/suspend/", "/portal/organisations/<int:pk>/reactivate/",
+            "/portal/organisations/<int:pk>/details/"} <= set(routes)
     unknown = {route: rule for route, rule in routes.items() if rule not in EXPECTED_BY_RULE}
     assert unknown == {}, "pages with an access rule the matrix has no expectation for"
 

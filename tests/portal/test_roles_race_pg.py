@@ -5,9 +5,12 @@ is refused. The organisation keeps an admin. So it does, and the platform a
 superadmin, when one of the last two moves to a personal address (their official
 powers end) while the other's role ends. Two administrators suspending one
 organisation at the same moment suspend it once: the second is told it is suspended
-already."""
+already. Two organisations given one short code at the same moment: the code's lock makes
+the second find it taken. Two administrators renaming one organisation from pages opened
+before either saved: the second is refused, not saved over the first unseen."""
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage
@@ -25,11 +28,14 @@ from portal.organisations.services import (
     LastAdmin,
     OfficialPowersHeld,
     OrganisationStatusUnchanged,
+    details_digest,
     official_powers_end,
     organisation_admin_revoke,
+    organisation_details_change,
     organisation_suspend,
     platform_role_grant,
 )
+from portal.shown import ChangedMeanwhile
 from tests.factories import UserFactory
 from tests.onboarding.approval_helpers import TRANSACTIONAL
 from tests.onboarding.test_race_pg import race
@@ -101,4 +107,45 @@ def test_two_administrators_suspending_an_organisation_at_once_suspend_it_once(r
     assert all(isinstance(value, OrganisationStatusUnchanged) for outcome, value in results if outcome == "error")
     assert Organisation.objects.get(pk=office.pk).status == OrganisationStatus.SUSPENDED
     assert AuditEvent.objects.filter(action=AuditAction.ORGANISATION_SUSPENDED).count() == 1
+    assert OutboxMessage.objects.count() == 1  # its admin told once
+
+
+def _rename(organisation, actor, *, shown=None, **details):
+    values = {key: getattr(organisation, key) for key in ("name", "name_local", "short_code", "district")}
+    return organisation_details_change(organisation=organisation, **{**values, **details}, reason="By order.",
+                                       actor=actor, shown=shown)
+
+
+def test_two_organisations_given_one_short_code_at_once_get_it_once(roles_world):
+    """Both find the code free before either saves it, unless the code's lock puts one after
+    the other (as two final approvals naming it): the second is refused at the short code."""
+    world = roles_world
+    office, other = world["office"], world["other"]
+    results = race(
+        [lambda: _rename(office, world["superadmin"], short_code="HEALTH-1"),
+         lambda: _rename(other, world["state_admin_ka"], short_code="health-1")],
+        hold_sql="SELECT id FROM organisations_organisation WHERE id IN (%s, %s) FOR UPDATE",
+        hold_params=[office.pk, other.pk],
+    )
+    assert sorted(outcome for outcome, _value in results) == ["error", "ok"], results
+    [refused] = [value for outcome, value in results if outcome == "error"]
+    assert isinstance(refused, ValidationError) and list(refused.error_dict) == ["short_code"]
+    assert Organisation.objects.filter(short_code__iexact="HEALTH-1").count() == 1
+    assert AuditEvent.objects.filter(action=AuditAction.ORGANISATION_DETAILS_CHANGED).count() == 1
+
+
+def test_two_administrators_renaming_an_organisation_at_once_from_one_page_rename_it_once(roles_world):
+    world = roles_world
+    office = world["office"]
+    shown = details_digest(office)
+    results = race(
+        [lambda who=who, name=name: _rename(office, world[who], shown=shown, name=name)
+         for who, name in (("superadmin", "Agriculture Office, Pune"), ("state_admin_mh", "Krishi Office, Pune"))],
+        hold_sql="SELECT id FROM organisations_organisation WHERE id = %s FOR UPDATE", hold_params=[office.pk],
+    )
+    assert sorted(outcome for outcome, _value in results) == ["error", "ok"], results
+    assert all(isinstance(value, ChangedMeanwhile) for outcome, value in results if outcome == "error")
+    [(_ok, changed)] = [result for result in results if result[0] == "ok"]
+    assert Organisation.objects.get(pk=office.pk).name == changed["name"][1]
+    assert AuditEvent.objects.filter(action=AuditAction.ORGANISATION_DETAILS_CHANGED).count() == 1
     assert OutboxMessage.objects.count() == 1  # its admin told once
