@@ -1,12 +1,14 @@
 """Forms of the approval routing: a decision on a step, an appeal, a handover to another nodal officer."""
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from onboarding import workflow
 from onboarding.approval.services import REMARKS_MAX
 from onboarding.models import Decision
 from portal.forms import AccessibleForm
+from portal.text import has_visible_characters
 
 # Decisions that cannot be undone: approving (the organisation is activated, its nodal officer made
 # its admin), rejecting, and either decision on an appeal. The form records them once the person has
@@ -42,7 +44,8 @@ class DecisionForm(AccessibleForm):
     def clean(self):
         data = super().clean()
         decision = data.get("decision")
-        if decision and decision in workflow.REMARKS_REQUIRED and not (data.get("remarks") or "").strip():
+        # A reason of only zero-width and other invisible characters is none: the officer would read a blank.
+        if decision and decision in workflow.REMARKS_REQUIRED and not has_visible_characters(data.get("remarks") or ""):
             self.add_error("remarks", _("Give the reason for this decision."))
         if decision in FINAL_DECISIONS and not data.get("confirm"):
             self.add_error("confirm", _("Tick the box to confirm the decision."))
@@ -55,6 +58,12 @@ class AppealForm(AccessibleForm):
         help_text=_("Explain why the rejection should be overturned."),
         error_messages={"required": _("State the grounds of your appeal.")},
     )
+
+    def clean_grounds(self):
+        grounds = self.cleaned_data["grounds"]
+        if not has_visible_characters(grounds):  # only zero-width and other invisible characters: a blank
+            raise ValidationError(self.fields["grounds"].error_messages["required"], code="required")
+        return grounds
 
 
 class OfficerChangeForm(AccessibleForm):

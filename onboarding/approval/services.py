@@ -72,7 +72,7 @@ from portal.mail.refusals import unknown_mailboxes
 from portal.organisations.models import Organisation, OrganisationStatus
 from portal.organisations.services import organisation_activate, short_code_lock
 from portal.permissions import AnyUser, decided_jurisdictions, is_superadmin
-from portal.text import multi_line
+from portal.text import has_visible_characters, multi_line
 
 TERMINAL = {ApplicationStatus.APPROVED, ApplicationStatus.REJECTED_FINAL}
 RESEND_INTERVAL = timedelta(minutes=10)
@@ -457,6 +457,8 @@ def step_decide(
     # As an appeal's grounds: its lines kept, no control character or bidi override (the officer's
     # pages, the mails and the letter show them).
     remarks = multi_line((remarks or "").strip()).strip()[:REMARKS_MAX]
+    if not has_visible_characters(remarks):  # only zero-width and other invisible characters: no reason given
+        remarks = ""
     try:
         decision = Decision(decision)
     except ValueError:
@@ -694,7 +696,7 @@ def application_appeal(
         deadline = appeal_deadline(application)
         if deadline is None or now > deadline:
             raise AppealWindowClosed(deadline)
-        if not grounds:
+        if not has_visible_characters(grounds):  # empty, or only zero-width and other invisible characters
             raise ValidationError({"grounds": _("State the grounds of your appeal.")}, code="required")
         old_status, new_status = workflow.advance(application, workflow.Event.APPEAL)
         application.save(update_fields=["status", "updated_at"])

@@ -2224,3 +2224,45 @@ def test_a_refused_overturn_gives_advice_an_appeal_can_follow(officer, refusal):
     response = client.post(f"/onboarding/appeals/{appeal.pk}/", {"decision": "overturn", "confirm": "on"})
     hindi = field_error(page(response), "decision")
     assert DEVANAGARI_RE.search(hindi) and APPEAL_CANNOT_RETURN not in hindi and "the rejection" not in hindi
+
+
+# Drawn as nothing: zero-width spaces, a byte order mark, a word joiner, control characters.
+INVISIBLE = "\u200b\u200b\ufeff\u2060\x01\x02 "
+
+
+def test_a_reason_made_only_of_invisible_characters_is_no_reason(officer):
+    """Returning or rejecting needs a reason the officer can read: remarks of zero-width
+    spaces and control characters (shown, and mailed, as a blank) are refused as remarks
+    left empty are, at the service and on the page alike; nothing is decided."""
+    admin = make_state_admin("MH")
+    application = application_with_state(nodal_officer=officer)
+    step = state_step(application)
+    for decision in ("return", "reject"):
+        with pytest.raises(ValidationError) as refused:
+            approvals.step_decide(step_id=step.pk, decision=decision, remarks=INVISIBLE, actor=admin)
+        assert refused.value.message_dict == {"remarks": ["Give the reason for this decision."]}
+        response = signed_in(admin).post(f"/onboarding/queue/{step.pk}/",
+                                         {"decision": decision, "remarks": INVISIBLE, "confirm": "on"})
+        assert response.status_code == 200
+        assert field_error(page(response), "remarks") == "Give the reason for this decision."
+    step.refresh_from_db()
+    application.refresh_from_db()
+    assert step.decision == "" and application.status == ApplicationStatus.WITH_STATE
+
+
+def test_appeal_grounds_made_only_of_invisible_characters_are_no_grounds(officer):
+    """An appeal states its grounds: grounds of zero-width spaces and control characters
+    (the superadmins would read a blank) are refused as empty grounds are; nothing is lodged."""
+    make_superadmin()
+    application = application_with_state(nodal_officer=officer)
+    approvals.step_decide(step_id=state_step(application).pk, decision="reject", remarks="Not a government body.",
+                          actor=make_state_admin("MH"))
+    with pytest.raises(ValidationError) as refused:
+        approvals.application_appeal(application_id=application.pk, grounds=INVISIBLE, actor=officer)
+    assert refused.value.message_dict == {"grounds": ["State the grounds of your appeal."]}
+    response = signed_in(officer).post(f"/onboarding/{application.pk}/appeal/", {"grounds": INVISIBLE})
+    assert response.status_code == 200
+    assert field_error(page(response), "grounds") == "State the grounds of your appeal."
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.REJECTED
+    assert not ApprovalStep.objects.filter(application=application, stage=Stage.APPEAL).exists()
