@@ -35,11 +35,22 @@ class DecisionForm(AccessibleForm):
 
     def __init__(self, *args, stage, **kwargs):
         super().__init__(*args, **kwargs)
-        self.stage = stage  # the blank form is the same for every step of a stage (the template keeps its HTML)
-        self.fields["decision"].choices = [(d.value, Decision(d).label) for d in workflow.decisions_for(stage)]
+        self.stage = stage
+        self.offer_return(True)
         if stage == "appeal":
             self.fields["remarks"].help_text = _("Required when you uphold the rejection: the nodal officer reads them.")
             self.fields["confirm"].help_text = _("Required: overturning or upholding the rejection is final.")
+
+    def offer_return(self, may_return):
+        """Offer a return for correction or not (``workflow.returns_left``: none left, the page
+        offers only approval and rejection). The blank form is the same for every step of a
+        stage that may (or may no longer) be returned: the template keeps its HTML by both."""
+        self.may_return = may_return
+        self.fields["decision"].choices = [(d.value, Decision(d).label)
+                                           for d in workflow.decisions_for(self.stage, may_return=may_return)]
+        if not may_return:  # the hints speak of the decisions offered
+            self.fields["remarks"].help_text = _("Required when you reject: the nodal officer reads them.")
+            self.fields["confirm"].help_text = _("Required: approving or rejecting the application is final.")
 
     def clean(self):
         data = super().clean()

@@ -5,6 +5,7 @@ the approval letter."""
 from functools import wraps
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -153,7 +154,13 @@ def _review_context(step):
     # The version reviewed, the steps (read once: the history, and the step whose decider last
     # saw it), the letter and what the flags need, in one round trip.
     version, steps, letter, flags, placement = review_reads(step)
+    # Returns for correction so far (the competent authority's and the state administrators'):
+    # once none is left the decision offers only approval and rejection.
+    returns_made = sum(1 for s in steps if s.decision == Decision.RETURN)
     return {
+        "returns_made": returns_made,
+        "returns_left": workflow.returns_left(returns_made),
+        "returns_max": settings.ONBOARDING_RETURNS_MAX,
         "application": application,
         "step": step,
         "summary": application_summary(application, data=version.data if version else None),
@@ -308,6 +315,7 @@ def _review_page(request, row):
             request.session[SESSION_DECIDED] = row.token_hash
             return redirect("onboarding:review_done")
     context = {**_review_context(step), "form": form, "review_step": step}
+    form.offer_return(context["returns_left"] > 0)
     return render(request, "onboarding/review/review.html", context)
 
 
@@ -435,7 +443,9 @@ def _decision_page(request, step):
     # The administrators (not the officer, nor the authority) see which other
     # applications look like this one.
     duplicates = application_services.duplicate_warnings(step.application, details=True)
-    return render(request, template, {**_review_context(step), "form": form, "duplicates": duplicates, "back": back})
+    context = _review_context(step)
+    form.offer_return(context["returns_left"] > 0)
+    return render(request, template, {**context, "form": form, "duplicates": duplicates, "back": back})
 
 
 @rule("state_admin")

@@ -2226,6 +2226,36 @@ def test_a_refused_overturn_gives_advice_an_appeal_can_follow(officer, refusal):
     assert DEVANAGARI_RE.search(hindi) and APPEAL_CANNOT_RETURN not in hindi and "the rejection" not in hindi
 
 
+def test_a_refused_state_approval_advises_no_return_once_none_is_left(officer, settings):
+    """A state approval refused (the parent suspended meanwhile) advises returning the
+    application for correction; once it has been returned the most times allowed, that
+    advice could not be followed: it advises rejecting it instead (en/hi)."""
+    settings.ONBOARDING_RETURNS_MAX = 1
+    parent = OrganisationFactory(**PARENT)
+    admin = make_state_admin("MH")
+    application = authority_approved(officer, _under_parent(VALID, parent))
+    approvals.step_decide(step_id=state_step(application).pk, decision="return", remarks="Check the letter.",
+                          actor=admin)
+    services.application_submit(application_id=application.pk, actor=officer)
+    assert decide_by_link(latest_link()[0], "approve").status_code == 302
+    Organisation.objects.filter(pk=parent.pk).update(status=OrganisationStatus.SUSPENDED)
+    step = ApprovalStep.objects.get(application=application, stage=Stage.STATE, decision="")
+    expected = (f"The parent organisation the form names, {PARENT['name']}, is no longer active on Sandes: the "
+                "organisation cannot be placed under it. It cannot be returned for correction again (it has been "
+                "returned the most times the portal allows): reject it, giving this as the reason; its nodal officer "
+                "may appeal the rejection or apply again.")
+    with pytest.raises(ValidationError) as refused:
+        approvals.step_decide(step_id=step.pk, decision="approve", actor=admin)
+    assert refused.value.message_dict == {"decision": [expected]}
+    client = signed_in(admin)
+    client.post("/i18n/setlang/", {"language": "hi", "next": "/"})
+    response = client.post(f"/onboarding/queue/{step.pk}/", {"decision": "approve", "confirm": "on"})
+    hindi = field_error(page(response), "decision")
+    assert "इसे फिर से सुधार के लिए नहीं लौटाया जा सकता" in hindi
+    step.refresh_from_db()
+    assert step.decision == ""
+
+
 # Drawn as nothing: zero-width spaces, a byte order mark, a word joiner, control characters.
 INVISIBLE = "\u200b\u200b\ufeff\u2060\x01\x02 "
 
@@ -2266,3 +2296,73 @@ def test_appeal_grounds_made_only_of_invisible_characters_are_no_grounds(officer
     application.refresh_from_db()
     assert application.status == ApplicationStatus.REJECTED
     assert not ApprovalStep.objects.filter(application=application, stage=Stage.APPEAL).exists()
+
+
+def _resubmitted_and_approved_by_the_authority(application, officer):
+    """The officer sends ``application`` (returned) again unchanged, and its competent authority approves it."""
+    services.application_submit(application_id=application.pk, actor=officer)
+    assert decide_by_link(latest_link()[0], "approve").status_code == 302
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_STATE
+
+
+def test_an_application_is_returned_for_correction_at_most_the_returns_allowed(officer, settings):
+    """Returned and sent back again without end, an application would never be decided: it
+    may be returned ONBOARDING_RETURNS_MAX times (its competent authority's returns and the
+    state administrators' together). Each return's mail says how many it has had; the last
+    says it cannot be returned again; the decision pages count them, and once none is left
+    offer only approval or rejection, which the service also holds to (a rejection is then
+    the officer's way to the superadmins, by appeal)."""
+    settings.ONBOARDING_RETURNS_MAX = 2
+    admin = make_state_admin("MH")
+    make_superadmin()
+    application = submitted_application(officer)
+    assert decide_by_link(latest_link()[0], "return", "Correct the number of users.").status_code == 302
+    first = [m for m in messages_to(officer.email) if "returned for correction" in m.subject][-1]
+    assert "It has been returned for correction 1 time so far; it may be returned at most 2 times" in first.body
+    _resubmitted_and_approved_by_the_authority(application, officer)
+
+    queue_page = signed_in(admin).get(f"/onboarding/queue/{state_step(application).pk}/").content.decode()
+    assert "This application has been returned for correction 1 time so far; it may be returned at most 2 times in all." in queue_page
+    assert 'value="return"' in queue_page
+    approvals.step_decide(step_id=state_step(application).pk, decision="return", remarks="Attach the letter again.",
+                          actor=admin)
+    last = [m for m in messages_to(officer.email) if "returned for correction" in m.subject][-1]
+    assert ("It has now been returned for correction 2 times, the most the portal allows: the next decision on it "
+            "will approve or reject it") in last.body
+    assert "तो आता 2 वेळा दुरुस्तीसाठी परत पाठवला गेला आहे" in last.body.split("----------")[1]
+
+    _resubmitted_and_approved_by_the_authority(application, officer)
+    step = ApprovalStep.objects.get(application=application, stage=Stage.STATE, decision="")
+    html = signed_in(admin).get(f"/onboarding/queue/{step.pk}/").content.decode()
+    assert ("This application has been returned for correction 2 times, the most the portal allows: it cannot be "
+            "returned again.") in html
+    assert 'value="return"' not in html and 'value="approve"' in html and 'value="reject"' in html
+    assert "Not needed to return the application for correction" not in html
+    assert "Required when you reject: the nodal officer reads them." in html
+    with pytest.raises(ValidationError) as refused:
+        approvals.step_decide(step_id=step.pk, decision="return", remarks="Once more.", actor=admin)
+    assert refused.value.error_dict["decision"][0].code == "returns_exhausted"
+    step.refresh_from_db()
+    assert step.decision == ""
+
+    approvals.step_decide(step_id=step.pk, decision="reject", remarks="Not corrected.", actor=admin)
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="It was corrected.", actor=officer)
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.UNDER_APPEAL and appeal.stage == Stage.APPEAL
+
+
+def test_the_competent_authority_sees_the_returns_and_cannot_return_once_none_is_left(officer, settings):
+    settings.ONBOARDING_RETURNS_MAX = 1
+    application = submitted_application(officer)
+    assert decide_by_link(latest_link()[0], "return", "Correct the number of users.").status_code == 302
+    services.application_submit(application_id=application.pk, actor=officer)
+    path = latest_link()[0]
+    html = Client().get(path, follow=True).content.decode()
+    assert ("This application has been returned for correction 1 time, the most the portal allows: it cannot be "
+            "returned again.") in html
+    assert 'value="return"' not in html
+    response = decide_by_link(path, "return", "Again.")
+    assert response.status_code == 200
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_AUTHORITY
