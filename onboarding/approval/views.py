@@ -126,15 +126,20 @@ def _link_page(request, state, token_row, *, keep=False):
         context.update({"step": step, "application": application})
         if keep and state in LINK_ENDED and not step.decision:
             context["kept"] = _keep_decision(request, step.pk)
+        if state in (LinkState.SUPERSEDED, LinkState.CLOSED, LinkState.DECIDED, LinkState.USED):
+            # A step decided (with this link or another of its) may have been a return for
+            # correction that the officer has since answered, sending the application to this
+            # address again: the page says so, and when (the latest), so that the authority
+            # looks for that mail. Not when the correction named another authority.
+            resent_at = (application.steps.filter(stage=Stage.AUTHORITY, opened_at__gt=step.opened_at,
+                                                  assignee_email__iexact=token_row.email)
+                         .order_by("-opened_at", "-id").values_list("opened_at", flat=True).first())
+            context["resent_at"] = resent_at
         if state in (LinkState.SUPERSEDED, LinkState.CLOSED, LinkState.DECIDED):
-            # A step decided with another of its links may have been a return for correction
-            # that the officer has since answered: that page says the application was sent again.
             newer = step.tokens.filter(created_at__gt=token_row.created_at).order_by("-created_at").first()
             context.update({
                 "withdrawn": application.status == ApplicationStatus.WITHDRAWN,
                 "newer_link_at": newer.created_at if newer and not step.decision else None,
-                "resent_at": application.steps.filter(stage=Stage.AUTHORITY, opened_at__gt=step.opened_at)
-                .values_list("opened_at", flat=True).first(),
             })
     return render(request, template, context, status=status)
 

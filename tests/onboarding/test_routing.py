@@ -2366,3 +2366,42 @@ def test_the_competent_authority_sees_the_returns_and_cannot_return_once_none_is
     assert response.status_code == 200
     application.refresh_from_db()
     assert application.status == ApplicationStatus.WITH_AUTHORITY
+
+
+def test_the_link_that_returned_the_application_says_it_was_sent_again_once_it_was(officer):
+    """The competent authority returned the application with its link, and the officer sent
+    it back to them corrected: the returning link, opened again from the first mail, says the
+    application was changed and sent again, and when, as the step's other links say, not that
+    a new mail will come if it comes back (it came, and the authority would wait for another)."""
+    application = submitted_application(officer)
+    path, _token = latest_link()
+    assert decide_by_link(path, "return", "Give the correct number of users.").status_code == 302
+    services.application_submit(application_id=application.pk, actor=officer)
+    resent = ApprovalStep.objects.filter(application=application).latest("id")
+    response = Client().get(path, follow=True)
+    html = response.content.decode()
+    assert response.status_code == 410 and "This link has already been used" in html
+    when = timezone.localtime(resent.opened_at).strftime("%-d %b %Y, %H:%M")
+    assert (f"Application {application.reference} was changed and sent to you again on {when}. Use the link in the "
+            "most recent email; this one no longer works.") in html
+    assert "If the application comes back to you after a correction" not in html
+
+
+def test_an_authority_replaced_in_the_correction_is_not_told_it_was_sent_to_them_again(officer):
+    """The correction named another competent authority: the first one's links (the one that
+    returned it, and the reminder's other) do not say the application was sent to them again."""
+    application = submitted_application(officer)
+    first_path, _token = latest_link()
+    step = ApprovalStep.objects.get(application=application)
+    AuthorityToken.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    assert deadline_sweep(now=step.due_at - timedelta(days=1))["reminded"] == 1
+    reminder_path, _token = latest_link()
+    assert decide_by_link(reminder_path, "return", "Another officer must approve this.").status_code == 302
+    services.application_save_section(
+        application_id=application.pk, section="competent_authority", actor=officer,
+        querydict=as_querydict(dict(VALID["competent_authority"], official_email="secretary@mahaagri.gov.in")))
+    services.application_submit(application_id=application.pk, actor=officer)
+    assert ApprovalStep.objects.filter(application=application).latest("id").assignee_email == "secretary@mahaagri.gov.in"
+    for path in (first_path, reminder_path):
+        html = Client().get(path, follow=True).content.decode()
+        assert "sent to you again" not in html, path
