@@ -512,9 +512,13 @@ def appeal(request, pk):
             return redirect("onboarding:detail", pk=pk)
     elif request.method == "POST" and _appeal_lodged(application):  # sent again once lodged (Back, a double click)
         return _appeal_lodged_already(request, pk)
+    # An appeal lodged (waiting, or decided) is said as such, not as a period that ended.
+    appeal_step = (None if may_appeal or rejection is None else
+                   application.steps.filter(stage=Stage.APPEAL, opened_at__gt=rejection.decided_at)
+                   .exclude(decision=Decision.CANCELLED).order_by("-opened_at", "-id").first())
     return render(request, "onboarding/appeal.html", {
         "application": application, "form": form, "can_appeal": can_appeal, "deadline": deadline, "rejection": rejection,
-        "problem": problem,
+        "problem": problem, "appeal_step": appeal_step,
     })
 
 
