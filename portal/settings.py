@@ -512,6 +512,10 @@ ONBOARDING_REMINDER_DAYS_BEFORE = env_number(
     why=" (a day before the shortest of ONBOARDING_AUTHORITY_DUE_DAYS, ONBOARDING_STATE_DUE_DAYS and "
         "ONBOARDING_APPEAL_DUE_DAYS: no stage is reminded of on the day it opens)")
 ONBOARDING_TOKEN_TTL_DAYS = env_number("ONBOARDING_TOKEN_TTL_DAYS", 7, 1, 365)
+# Times one application may be returned for correction, by its competent authority and the
+# state administrators together: after that it is approved or rejected (a rejection may be
+# appealed to the superadmins), never handed back and forth without end.
+ONBOARDING_RETURNS_MAX = env_number("ONBOARDING_RETURNS_MAX", 3, 1, 20)
 # Submissions (and resubmissions) one nodal officer may make in 24 hours, from every
 # account of their mailbox ("+tag" addresses and all): each mails the competent authority
 # they named.

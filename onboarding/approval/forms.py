@@ -1,12 +1,14 @@
 """Forms of the approval routing: a decision on a step, an appeal, a handover to another nodal officer."""
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from onboarding import workflow
 from onboarding.approval.services import REMARKS_MAX
 from onboarding.models import Decision
 from portal.forms import AccessibleForm
+from portal.text import has_visible_characters
 
 # Decisions that cannot be undone: approving (the organisation is activated, its nodal officer made
 # its admin), rejecting, and either decision on an appeal. The form records them once the person has
@@ -33,16 +35,28 @@ class DecisionForm(AccessibleForm):
 
     def __init__(self, *args, stage, **kwargs):
         super().__init__(*args, **kwargs)
-        self.stage = stage  # the blank form is the same for every step of a stage (the template keeps its HTML)
-        self.fields["decision"].choices = [(d.value, Decision(d).label) for d in workflow.decisions_for(stage)]
+        self.stage = stage
+        self.offer_return(True)
         if stage == "appeal":
             self.fields["remarks"].help_text = _("Required when you uphold the rejection: the nodal officer reads them.")
             self.fields["confirm"].help_text = _("Required: overturning or upholding the rejection is final.")
 
+    def offer_return(self, may_return):
+        """Offer a return for correction or not (``workflow.returns_left``: none left, the page
+        offers only approval and rejection). The blank form is the same for every step of a
+        stage that may (or may no longer) be returned: the template keeps its HTML by both."""
+        self.may_return = may_return
+        self.fields["decision"].choices = [(d.value, Decision(d).label)
+                                           for d in workflow.decisions_for(self.stage, may_return=may_return)]
+        if not may_return:  # the hints speak of the decisions offered
+            self.fields["remarks"].help_text = _("Required when you reject: the nodal officer reads them.")
+            self.fields["confirm"].help_text = _("Required: approving or rejecting the application is final.")
+
     def clean(self):
         data = super().clean()
         decision = data.get("decision")
-        if decision and decision in workflow.REMARKS_REQUIRED and not (data.get("remarks") or "").strip():
+        # A reason of only zero-width and other invisible characters is none: the officer would read a blank.
+        if decision and decision in workflow.REMARKS_REQUIRED and not has_visible_characters(data.get("remarks") or ""):
             self.add_error("remarks", _("Give the reason for this decision."))
         if decision in FINAL_DECISIONS and not data.get("confirm"):
             self.add_error("confirm", _("Tick the box to confirm the decision."))
@@ -55,6 +69,12 @@ class AppealForm(AccessibleForm):
         help_text=_("Explain why the rejection should be overturned."),
         error_messages={"required": _("State the grounds of your appeal.")},
     )
+
+    def clean_grounds(self):
+        grounds = self.cleaned_data["grounds"]
+        if not has_visible_characters(grounds):  # only zero-width and other invisible characters: a blank
+            raise ValidationError(self.fields["grounds"].error_messages["required"], code="required")
+        return grounds
 
 
 class OfficerChangeForm(AccessibleForm):

@@ -16,6 +16,7 @@ from django.db.models import Max
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from onboarding import notifications, workflow
 from onboarding.application.selectors import (
@@ -72,7 +73,7 @@ from portal.mail.refusals import unknown_mailboxes
 from portal.organisations.models import Organisation, OrganisationStatus
 from portal.organisations.services import organisation_activate, short_code_lock
 from portal.permissions import AnyUser, decided_jurisdictions, is_superadmin
-from portal.text import multi_line
+from portal.text import has_visible_characters, multi_line
 
 TERMINAL = {ApplicationStatus.APPROVED, ApplicationStatus.REJECTED_FINAL}
 RESEND_INTERVAL = timedelta(minutes=10)
@@ -339,7 +340,18 @@ FINAL_APPROVALS = {workflow.Event.STATE_APPROVE, workflow.Event.APPEAL_OVERTURN}
 # uphold the rejection (workflow.TRANSITIONS has no return from under_appeal), so its advice
 # is one of those, or what would let the overturn go through.
 
-def _check_officer_may_become_admin(application: Application, stage: Stage) -> None:
+def _state_advice(problem: str, may_return: bool) -> str:
+    """``problem``, refusing a state administrator's approval, with what they can do instead:
+    return the application for correction, or, with no return left (``workflow.returns_left``),
+    reject it."""
+    if may_return:
+        return _("%(problem)s Return the application for correction instead.") % {"problem": problem}
+    return _("%(problem)s It cannot be returned for correction again (it has been returned the most times the portal "
+             "allows): reject it, giving this as the reason; its nodal officer may appeal the rejection or apply "
+             "again.") % {"problem": problem}
+
+
+def _check_officer_may_become_admin(application: Application, stage: Stage, may_return: bool = True) -> None:
     """Final approval makes the nodal officer the organisation's first admin: only
     while their account still earns it (active, with an official, verified primary
     address, at a domain accepted for an organisation only where it is official:
@@ -356,14 +368,19 @@ def _check_officer_may_become_admin(application: Application, stage: Stage) -> N
     # Their address's domain, if one accepted for an organisation, counts only where it is official.
     problem = officer_eligibility(application.nodal_officer, within=official_within(application), in_service=True)
     if problem:
-        raise ValidationError({"decision": (_(
-            "The nodal officer can no longer be made the organisation's admin: %(problem)s An appeal cannot return "
-            "the application for correction: overturn the rejection once their account is eligible again, or "
-            "uphold it and they can apply again."
-        ) if stage == Stage.APPEAL else _(
-            "The nodal officer can no longer be made the organisation's admin: %(problem)s "
-            "Return the application for correction instead."
-        )) % {"problem": problem}}, code="officer_not_eligible")
+        if stage == Stage.APPEAL:
+            message = _(
+                "The nodal officer can no longer be made the organisation's admin: %(problem)s An appeal cannot return "
+                "the application for correction: overturn the rejection once their account is eligible again, or "
+                "uphold it and they can apply again.") % {"problem": problem}
+        elif may_return:
+            message = _(
+                "The nodal officer can no longer be made the organisation's admin: %(problem)s "
+                "Return the application for correction instead.") % {"problem": problem}
+        else:
+            message = _state_advice(_("The nodal officer can no longer be made the organisation's admin: %(problem)s")
+                                    % {"problem": problem}, may_return)
+        raise ValidationError({"decision": message}, code="officer_not_eligible")
     moved = officer_address_moved(application)
     if moved is not None:  # the account is no longer the mailbox the form, and every decision, named
         raise ValidationError({"decision": (_(
@@ -375,10 +392,15 @@ def _check_officer_may_become_admin(application: Application, stage: Stage) -> N
             "The nodal officer's account no longer has the address the form names for them, %(email)s (changed since "
             "the form was filled): approval would make whoever holds the account now the organisation's admin. "
             "Approve it once the account's address is %(email)s again, or return the application for correction."
+        ) if may_return else _(
+            "The nodal officer's account no longer has the address the form names for them, %(email)s (changed since "
+            "the form was filled): approval would make whoever holds the account now the organisation's admin. "
+            "Approve it once the account's address is %(email)s again, or reject it: it cannot be returned for "
+            "correction again (it has been returned the most times the portal allows)."
         )) % {"email": moved}}, code="officer_address_moved")
 
 
-def _check_short_code_free(application: Application, stage: Stage) -> None:
+def _check_short_code_free(application: Application, stage: Stage, may_return: bool = True) -> None:
     """Final approval makes the organisation active under its short code: refused while
     another organisation has it (taken since the form was checked). The code's lock, held
     until the decision commits, makes another approval naming it at the same moment wait
@@ -390,11 +412,11 @@ def _check_short_code_free(application: Application, stage: Stage) -> None:
         raise ValidationError({"decision": (_(
             "%(problem)s An appeal cannot return the application for correction: uphold the rejection, giving this "
             "as the reason, and the nodal officer can apply again with another short code."
-        ) if stage == Stage.APPEAL else _("%(problem)s Return the application for correction instead."))
-            % {"problem": problem}}, code="short_code_taken")
+        ) % {"problem": problem} if stage == Stage.APPEAL else _state_advice(problem, may_return))},
+            code="short_code_taken")
 
 
-def _check_staff_domains_allowed(application: Application, stage: Stage) -> None:
+def _check_staff_domains_allowed(application: Application, stage: Stage, may_return: bool = True) -> None:
     """Final approval gives the organisation the email domains its form lists: refused
     while one of them is refused now (marked a personal mail service since the form was
     checked), rather than making it active with none."""
@@ -405,11 +427,11 @@ def _check_staff_domains_allowed(application: Application, stage: Stage) -> None
             "%(problem)s An appeal cannot return the application for correction: uphold the rejection, giving this "
             "as the reason, and the nodal officer can apply again without that domain; or, if it was marked a "
             "personal mail service by mistake, correct the official email rules and then overturn it."
-        ) if stage == Stage.APPEAL else _("%(problem)s Return the application for correction instead."))
-            % {"problem": " ".join(exc.messages)}}, code="domains_refused") from None
+        ) % {"problem": " ".join(exc.messages)} if stage == Stage.APPEAL
+            else _state_advice(" ".join(exc.messages), may_return))}, code="domains_refused") from None
 
 
-def _check_parent_active(application: Application, stage: Stage) -> None:
+def _check_parent_active(application: Application, stage: Stage, may_return: bool = True) -> None:
     """Final approval places the organisation under the existing parent its form names:
     refused while that parent is no longer active (suspended, or gone, since the form was
     checked), rather than making it active under a suspended parent or under none. The
@@ -431,8 +453,37 @@ def _check_parent_active(application: Application, stage: Stage) -> None:
         "%(problem)s An appeal cannot return the application for correction: uphold the rejection, giving this "
         "as the reason, and the nodal officer can apply again under an active parent organisation; or overturn "
         "it once the parent organisation is active on Sandes again."
-    ) if stage == Stage.APPEAL else _("%(problem)s Return the application for correction instead."))
-        % {"problem": problem}}, code="parent_not_active")
+    ) % {"problem": problem} if stage == Stage.APPEAL else _state_advice(problem, may_return))},
+        code="parent_not_active")
+
+
+def _returns_made(application: Application) -> int:
+    return application.steps.filter(decision=Decision.RETURN).count()
+
+
+def _check_return_left(application: Application) -> int:
+    """How many times ``application`` was returned for correction; ValidationError when no
+    return is left (``workflow.returns_left``)."""
+    returns_made = _returns_made(application)
+    if not workflow.returns_left(returns_made):
+        raise ValidationError({"decision": ValidationError(ngettext(
+            "This application has been returned for correction %(n)s time, the most the portal allows: it "
+            "cannot be returned again. Approve or reject it; its nodal officer may appeal a rejection to the "
+            "superadmins.",
+            "This application has been returned for correction %(n)s times, the most the portal allows: it "
+            "cannot be returned again. Approve or reject it; its nodal officer may appeal a rejection to the "
+            "superadmins.", returns_made) % {"n": returns_made}, code="returns_exhausted")})
+    return returns_made
+
+
+def _check_final_approval(application: Application, stage: Stage) -> None:
+    """ValidationError when what final approval would do cannot be done now; at the state
+    level its advice is a return for correction while one is left."""
+    may_return = stage != Stage.STATE or bool(workflow.returns_left(_returns_made(application)))
+    _check_officer_may_become_admin(application, stage, may_return)
+    _check_short_code_free(application, stage, may_return)
+    _check_staff_domains_allowed(application, stage, may_return)
+    _check_parent_active(application, stage, may_return)
 
 
 def step_decide(
@@ -457,6 +508,8 @@ def step_decide(
     # As an appeal's grounds: its lines kept, no control character or bidi override (the officer's
     # pages, the mails and the letter show them).
     remarks = multi_line((remarks or "").strip()).strip()[:REMARKS_MAX]
+    if not has_visible_characters(remarks):  # only zero-width and other invisible characters: no reason given
+        remarks = ""
     try:
         decision = Decision(decision)
     except ValueError:
@@ -486,11 +539,9 @@ def step_decide(
         event = workflow.step_event(step.stage, decision, application.status)
         if decision in workflow.REMARKS_REQUIRED and not remarks:
             raise ValidationError({"remarks": _("Give the reason for this decision.")}, code="required")
+        returns_made = _check_return_left(application) + 1 if decision == Decision.RETURN else None
         if event in FINAL_APPROVALS:
-            _check_officer_may_become_admin(application, step.stage)
-            _check_short_code_free(application, step.stage)
-            _check_staff_domains_allowed(application, step.stage)
-            _check_parent_active(application, step.stage)
+            _check_final_approval(application, step.stage)
         old_status, new_status = workflow.advance(application, event)
         now = timezone.now()
         ip, user_agent = request_meta(request)
@@ -516,7 +567,8 @@ def step_decide(
                  **({"email": decided_by_email} if actor is None else {}),
                  **({"signed_in_account": decided_by.pk} if actor is None and decided_by is not None else {})},
         )
-        _after_decision(application=application, step=step, event=event, actor=actor, request=request)
+        _after_decision(application=application, step=step, event=event, actor=actor, request=request,
+                        returns_made=returns_made)
     return step
 
 
@@ -617,14 +669,18 @@ def appeal_decide(
 
 
 def _after_decision(
-    *, application: Application, step: ApprovalStep, event: workflow.Event, actor: AnyUser | None, request: HttpRequest | None
+    *, application: Application, step: ApprovalStep, event: workflow.Event, actor: AnyUser | None,
+    request: HttpRequest | None, returns_made: int | None = None,
 ) -> None:
+    """``returns_made``: for a return, how many the application has had with it (its mail counts them)."""
     E = workflow.Event
     context = {"step": step}
     if event == E.AUTHORITY_APPROVE:
         context["next_step"] = step_open_state(application=application)
         notifications.notify_officer(application=application, template="authority_approved", context=context)
     elif event in (E.AUTHORITY_RETURN, E.STATE_RETURN):
+        context.update(returns_made=returns_made, returns_left=workflow.returns_left(returns_made),
+                       returns_max=settings.ONBOARDING_RETURNS_MAX)
         notifications.notify_officer(application=application, template="returned", context=context)
     elif event in (E.AUTHORITY_REJECT, E.STATE_REJECT):
         context["appeal_until"] = appeal_until(step.decided_at)
@@ -694,7 +750,7 @@ def application_appeal(
         deadline = appeal_deadline(application)
         if deadline is None or now > deadline:
             raise AppealWindowClosed(deadline)
-        if not grounds:
+        if not has_visible_characters(grounds):  # empty, or only zero-width and other invisible characters
             raise ValidationError({"grounds": _("State the grounds of your appeal.")}, code="required")
         old_status, new_status = workflow.advance(application, workflow.Event.APPEAL)
         application.save(update_fields=["status", "updated_at"])

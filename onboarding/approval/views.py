@@ -5,6 +5,7 @@ the approval letter."""
 from functools import wraps
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -125,15 +126,20 @@ def _link_page(request, state, token_row, *, keep=False):
         context.update({"step": step, "application": application})
         if keep and state in LINK_ENDED and not step.decision:
             context["kept"] = _keep_decision(request, step.pk)
+        if state in (LinkState.SUPERSEDED, LinkState.CLOSED, LinkState.DECIDED, LinkState.USED):
+            # A step decided (with this link or another of its) may have been a return for
+            # correction that the officer has since answered, sending the application to this
+            # address again: the page says so, and when (the latest), so that the authority
+            # looks for that mail. Not when the correction named another authority.
+            resent_at = (application.steps.filter(stage=Stage.AUTHORITY, opened_at__gt=step.opened_at,
+                                                  assignee_email__iexact=token_row.email)
+                         .order_by("-opened_at", "-id").values_list("opened_at", flat=True).first())
+            context["resent_at"] = resent_at
         if state in (LinkState.SUPERSEDED, LinkState.CLOSED, LinkState.DECIDED):
-            # A step decided with another of its links may have been a return for correction
-            # that the officer has since answered: that page says the application was sent again.
             newer = step.tokens.filter(created_at__gt=token_row.created_at).order_by("-created_at").first()
             context.update({
                 "withdrawn": application.status == ApplicationStatus.WITHDRAWN,
                 "newer_link_at": newer.created_at if newer and not step.decision else None,
-                "resent_at": application.steps.filter(stage=Stage.AUTHORITY, opened_at__gt=step.opened_at)
-                .values_list("opened_at", flat=True).first(),
             })
     return render(request, template, context, status=status)
 
@@ -153,7 +159,13 @@ def _review_context(step):
     # The version reviewed, the steps (read once: the history, and the step whose decider last
     # saw it), the letter and what the flags need, in one round trip.
     version, steps, letter, flags, placement = review_reads(step)
+    # Returns for correction so far (the competent authority's and the state administrators'):
+    # once none is left the decision offers only approval and rejection.
+    returns_made = sum(1 for s in steps if s.decision == Decision.RETURN)
     return {
+        "returns_made": returns_made,
+        "returns_left": workflow.returns_left(returns_made),
+        "returns_max": settings.ONBOARDING_RETURNS_MAX,
         "application": application,
         "step": step,
         "summary": application_summary(application, data=version.data if version else None),
@@ -308,6 +320,7 @@ def _review_page(request, row):
             request.session[SESSION_DECIDED] = row.token_hash
             return redirect("onboarding:review_done")
     context = {**_review_context(step), "form": form, "review_step": step}
+    form.offer_return(context["returns_left"] > 0)
     return render(request, "onboarding/review/review.html", context)
 
 
@@ -435,7 +448,9 @@ def _decision_page(request, step):
     # The administrators (not the officer, nor the authority) see which other
     # applications look like this one.
     duplicates = application_services.duplicate_warnings(step.application, details=True)
-    return render(request, template, {**_review_context(step), "form": form, "duplicates": duplicates, "back": back})
+    context = _review_context(step)
+    form.offer_return(context["returns_left"] > 0)
+    return render(request, template, {**context, "form": form, "duplicates": duplicates, "back": back})
 
 
 @rule("state_admin")
@@ -497,9 +512,13 @@ def appeal(request, pk):
             return redirect("onboarding:detail", pk=pk)
     elif request.method == "POST" and _appeal_lodged(application):  # sent again once lodged (Back, a double click)
         return _appeal_lodged_already(request, pk)
+    # An appeal lodged (waiting, or decided) is said as such, not as a period that ended.
+    appeal_step = (None if may_appeal or rejection is None else
+                   application.steps.filter(stage=Stage.APPEAL, opened_at__gt=rejection.decided_at)
+                   .exclude(decision=Decision.CANCELLED).order_by("-opened_at", "-id").first())
     return render(request, "onboarding/appeal.html", {
         "application": application, "form": form, "can_appeal": can_appeal, "deadline": deadline, "rejection": rejection,
-        "problem": problem,
+        "problem": problem, "appeal_step": appeal_step,
     })
 
 

@@ -2225,3 +2225,184 @@ def test_a_refused_overturn_gives_advice_an_appeal_can_follow(officer, refusal):
     response = client.post(f"/onboarding/appeals/{appeal.pk}/", {"decision": "overturn", "confirm": "on"})
     hindi = field_error(page(response), "decision")
     assert DEVANAGARI_RE.search(hindi) and APPEAL_CANNOT_RETURN not in hindi and "the rejection" not in hindi
+
+
+def test_a_refused_state_approval_advises_no_return_once_none_is_left(officer, settings):
+    """A state approval refused (the parent suspended meanwhile) advises returning the
+    application for correction; once it has been returned the most times allowed, that
+    advice could not be followed: it advises rejecting it instead (en/hi)."""
+    settings.ONBOARDING_RETURNS_MAX = 1
+    parent = OrganisationFactory(**PARENT)
+    admin = make_state_admin("MH")
+    application = authority_approved(officer, _under_parent(VALID, parent))
+    approvals.step_decide(step_id=state_step(application).pk, decision="return", remarks="Check the letter.",
+                          actor=admin)
+    services.application_submit(application_id=application.pk, actor=officer)
+    assert decide_by_link(latest_link()[0], "approve").status_code == 302
+    Organisation.objects.filter(pk=parent.pk).update(status=OrganisationStatus.SUSPENDED)
+    step = ApprovalStep.objects.get(application=application, stage=Stage.STATE, decision="")
+    expected = (f"The parent organisation the form names, {PARENT['name']}, is no longer active on Sandes: the "
+                "organisation cannot be placed under it. It cannot be returned for correction again (it has been "
+                "returned the most times the portal allows): reject it, giving this as the reason; its nodal officer "
+                "may appeal the rejection or apply again.")
+    with pytest.raises(ValidationError) as refused:
+        approvals.step_decide(step_id=step.pk, decision="approve", actor=admin)
+    assert refused.value.message_dict == {"decision": [expected]}
+    client = signed_in(admin)
+    client.post("/i18n/setlang/", {"language": "hi", "next": "/"})
+    response = client.post(f"/onboarding/queue/{step.pk}/", {"decision": "approve", "confirm": "on"})
+    hindi = field_error(page(response), "decision")
+    assert "इसे फिर से सुधार के लिए नहीं लौटाया जा सकता" in hindi
+    step.refresh_from_db()
+    assert step.decision == ""
+
+
+# Drawn as nothing: zero-width spaces, a byte order mark, a word joiner, control characters.
+INVISIBLE = "\u200b\u200b\ufeff\u2060\x01\x02 "
+
+
+def test_a_reason_made_only_of_invisible_characters_is_no_reason(officer):
+    """Returning or rejecting needs a reason the officer can read: remarks of zero-width
+    spaces and control characters (shown, and mailed, as a blank) are refused as remarks
+    left empty are, at the service and on the page alike; nothing is decided."""
+    admin = make_state_admin("MH")
+    application = application_with_state(nodal_officer=officer)
+    step = state_step(application)
+    for decision in ("return", "reject"):
+        with pytest.raises(ValidationError) as refused:
+            approvals.step_decide(step_id=step.pk, decision=decision, remarks=INVISIBLE, actor=admin)
+        assert refused.value.message_dict == {"remarks": ["Give the reason for this decision."]}
+        response = signed_in(admin).post(f"/onboarding/queue/{step.pk}/",
+                                         {"decision": decision, "remarks": INVISIBLE, "confirm": "on"})
+        assert response.status_code == 200
+        assert field_error(page(response), "remarks") == "Give the reason for this decision."
+    step.refresh_from_db()
+    application.refresh_from_db()
+    assert step.decision == "" and application.status == ApplicationStatus.WITH_STATE
+
+
+def test_appeal_grounds_made_only_of_invisible_characters_are_no_grounds(officer):
+    """An appeal states its grounds: grounds of zero-width spaces and control characters
+    (the superadmins would read a blank) are refused as empty grounds are; nothing is lodged."""
+    make_superadmin()
+    application = application_with_state(nodal_officer=officer)
+    approvals.step_decide(step_id=state_step(application).pk, decision="reject", remarks="Not a government body.",
+                          actor=make_state_admin("MH"))
+    with pytest.raises(ValidationError) as refused:
+        approvals.application_appeal(application_id=application.pk, grounds=INVISIBLE, actor=officer)
+    assert refused.value.message_dict == {"grounds": ["State the grounds of your appeal."]}
+    response = signed_in(officer).post(f"/onboarding/{application.pk}/appeal/", {"grounds": INVISIBLE})
+    assert response.status_code == 200
+    assert field_error(page(response), "grounds") == "State the grounds of your appeal."
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.REJECTED
+    assert not ApprovalStep.objects.filter(application=application, stage=Stage.APPEAL).exists()
+
+
+def _resubmitted_and_approved_by_the_authority(application, officer):
+    """The officer sends ``application`` (returned) again unchanged, and its competent authority approves it."""
+    services.application_submit(application_id=application.pk, actor=officer)
+    assert decide_by_link(latest_link()[0], "approve").status_code == 302
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_STATE
+
+
+def test_an_application_is_returned_for_correction_at_most_the_returns_allowed(officer, settings):
+    """Returned and sent back again without end, an application would never be decided: it
+    may be returned ONBOARDING_RETURNS_MAX times (its competent authority's returns and the
+    state administrators' together). Each return's mail says how many it has had; the last
+    says it cannot be returned again; the decision pages count them, and once none is left
+    offer only approval or rejection, which the service also holds to (a rejection is then
+    the officer's way to the superadmins, by appeal)."""
+    settings.ONBOARDING_RETURNS_MAX = 2
+    admin = make_state_admin("MH")
+    make_superadmin()
+    application = submitted_application(officer)
+    assert decide_by_link(latest_link()[0], "return", "Correct the number of users.").status_code == 302
+    first = [m for m in messages_to(officer.email) if "returned for correction" in m.subject][-1]
+    assert "It has been returned for correction 1 time so far; it may be returned at most 2 times" in first.body
+    _resubmitted_and_approved_by_the_authority(application, officer)
+
+    queue_page = signed_in(admin).get(f"/onboarding/queue/{state_step(application).pk}/").content.decode()
+    assert "This application has been returned for correction 1 time so far; it may be returned at most 2 times in all." in queue_page
+    assert 'value="return"' in queue_page
+    approvals.step_decide(step_id=state_step(application).pk, decision="return", remarks="Attach the letter again.",
+                          actor=admin)
+    last = [m for m in messages_to(officer.email) if "returned for correction" in m.subject][-1]
+    assert ("It has now been returned for correction 2 times, the most the portal allows: the next decision on it "
+            "will approve or reject it") in last.body
+    assert "तो आता 2 वेळा दुरुस्तीसाठी परत पाठवला गेला आहे" in last.body.split("----------")[1]
+
+    _resubmitted_and_approved_by_the_authority(application, officer)
+    step = ApprovalStep.objects.get(application=application, stage=Stage.STATE, decision="")
+    html = signed_in(admin).get(f"/onboarding/queue/{step.pk}/").content.decode()
+    assert ("This application has been returned for correction 2 times, the most the portal allows: it cannot be "
+            "returned again.") in html
+    assert 'value="return"' not in html and 'value="approve"' in html and 'value="reject"' in html
+    assert "Not needed to return the application for correction" not in html
+    assert "Required when you reject: the nodal officer reads them." in html
+    with pytest.raises(ValidationError) as refused:
+        approvals.step_decide(step_id=step.pk, decision="return", remarks="Once more.", actor=admin)
+    assert refused.value.error_dict["decision"][0].code == "returns_exhausted"
+    step.refresh_from_db()
+    assert step.decision == ""
+
+    approvals.step_decide(step_id=step.pk, decision="reject", remarks="Not corrected.", actor=admin)
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="It was corrected.", actor=officer)
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.UNDER_APPEAL and appeal.stage == Stage.APPEAL
+
+
+def test_the_competent_authority_sees_the_returns_and_cannot_return_once_none_is_left(officer, settings):
+    settings.ONBOARDING_RETURNS_MAX = 1
+    application = submitted_application(officer)
+    assert decide_by_link(latest_link()[0], "return", "Correct the number of users.").status_code == 302
+    services.application_submit(application_id=application.pk, actor=officer)
+    path = latest_link()[0]
+    html = Client().get(path, follow=True).content.decode()
+    assert ("This application has been returned for correction 1 time, the most the portal allows: it cannot be "
+            "returned again.") in html
+    assert 'value="return"' not in html
+    response = decide_by_link(path, "return", "Again.")
+    assert response.status_code == 200
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_AUTHORITY
+
+
+def test_the_link_that_returned_the_application_says_it_was_sent_again_once_it_was(officer):
+    """The competent authority returned the application with its link, and the officer sent
+    it back to them corrected: the returning link, opened again from the first mail, says the
+    application was changed and sent again, and when, as the step's other links say, not that
+    a new mail will come if it comes back (it came, and the authority would wait for another)."""
+    application = submitted_application(officer)
+    path, _token = latest_link()
+    assert decide_by_link(path, "return", "Give the correct number of users.").status_code == 302
+    services.application_submit(application_id=application.pk, actor=officer)
+    resent = ApprovalStep.objects.filter(application=application).latest("id")
+    response = Client().get(path, follow=True)
+    html = response.content.decode()
+    assert response.status_code == 410 and "This link has already been used" in html
+    when = timezone.localtime(resent.opened_at).strftime("%-d %b %Y, %H:%M")
+    assert (f"Application {application.reference} was changed and sent to you again on {when}. Use the link in the "
+            "most recent email; this one no longer works.") in html
+    assert "If the application comes back to you after a correction" not in html
+
+
+def test_an_authority_replaced_in_the_correction_is_not_told_it_was_sent_to_them_again(officer):
+    """The correction named another competent authority: the first one's links (the one that
+    returned it, and the reminder's other) do not say the application was sent to them again."""
+    application = submitted_application(officer)
+    first_path, _token = latest_link()
+    step = ApprovalStep.objects.get(application=application)
+    AuthorityToken.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    assert deadline_sweep(now=step.due_at - timedelta(days=1))["reminded"] == 1
+    reminder_path, _token = latest_link()
+    assert decide_by_link(reminder_path, "return", "Another officer must approve this.").status_code == 302
+    services.application_save_section(
+        application_id=application.pk, section="competent_authority", actor=officer,
+        querydict=as_querydict(dict(VALID["competent_authority"], official_email="secretary@mahaagri.gov.in")))
+    services.application_submit(application_id=application.pk, actor=officer)
+    assert ApprovalStep.objects.filter(application=application).latest("id").assignee_email == "secretary@mahaagri.gov.in"
+    for path in (first_path, reminder_path):
+        html = Client().get(path, follow=True).content.decode()
+        assert "sent to you again" not in html, path

@@ -7,6 +7,7 @@ import pytest
 import time_machine
 from allauth.account.models import EmailAddress
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 from django.utils.html import escape
 
 from onboarding.application import services
@@ -17,6 +18,7 @@ from onboarding.workflow import InvalidTransition
 from portal.audit.models import AuditEvent
 from portal.mail.models import OutboxMessage
 from tests.factories import PlatformRoleFactory, UserFactory, application_with_authority, application_with_state
+from tests.html_tree import page
 from tests.onboarding.approval_helpers import (
     as_querydict,
     make_state_admin,
@@ -339,3 +341,23 @@ def test_unknown_step_ids_are_not_found(state_admin, superadmin):
     assert client.get("/onboarding/queue/999999/").status_code == 404
     assert client.post("/onboarding/appeals/999999/", {"decision": "overturn", "confirm": "on"}).status_code == 404
     assert client.get("/onboarding/queue/abc/").status_code == 404
+
+
+def test_the_appeal_page_of_an_appeal_lodged_or_decided_says_so_not_that_the_period_ended(rejected, officer, superadmin):
+    """The rejection mail's link to the appeal page, followed once the appeal was lodged, said
+    "The appeal period ended on <a day still to come>, or an appeal was already lodged": it
+    says when the appeal was lodged and that the superadmins will decide it, then when they
+    decided it and how; only a period that did end is said to have ended."""
+    client = signed_in(officer)
+    url = f"/onboarding/{rejected.pk}/appeal/"
+    appeal = approvals.application_appeal(application_id=rejected.pk, grounds="Not a duplicate.", actor=officer)
+    lodged = timezone.localtime(appeal.opened_at).strftime("%-d %b %Y")
+    html = page(client.get(url)).squashed_text()
+    assert f"The appeal against this rejection was lodged on {lodged}: the superadmins will decide on it." in html
+    assert "period ended" not in html and "cannot be appealed now" not in html
+    approvals.appeal_decide(step_id=appeal.pk, decision="uphold", remarks="It is a duplicate.", actor=superadmin)
+    appeal.refresh_from_db()
+    decided = timezone.localtime(appeal.decided_at).strftime("%-d %b %Y")
+    html = page(client.get(url)).squashed_text()
+    assert f"The appeal against this rejection was decided on {decided}: Rejection upheld." in html
+    assert "period ended" not in html and "cannot be appealed now" not in html

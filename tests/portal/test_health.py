@@ -496,6 +496,7 @@ def _settings_env(**variables):
     ("ONBOARDING_AUTHORITY_DUE_DAYS", "-1", "from 1 to 365"),  # every step escalated at once
     ("ONBOARDING_STATE_DUE_DAYS", "5000000", "from 1 to 365"),
     ("ONBOARDING_APPEAL_DUE_DAYS", "seven", "from 1 to 365"),
+    ("ONBOARDING_RETURNS_MAX", "0", "from 1 to 20"),  # no application could ever be returned for correction
 ])
 def test_an_out_of_range_deadline_setting_is_refused_at_start(name, value, allowed):
     """Not started, then failed in the beat job or in a decision: refused, naming the variable and what it may be."""
