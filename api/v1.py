@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.urls import path
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.common import no_append_slash
 from django.views.decorators.http import require_GET, require_http_methods
 from ninja import Field, NinjaAPI, Query, Schema
@@ -184,10 +185,14 @@ def unauthenticated(request, exc):
 @api.exception_handler(RateLimited)
 def rate_limited(request, exc):
     if isinstance(exc, RefusedTooOften):
-        detail = _("Too many requests without a valid API token from this address: try again in %(seconds)s "
-                   "seconds.") % {"seconds": exc.wait}
+        detail = ngettext("Too many requests without a valid API token from this address: try again in %(seconds)s "
+                          "second.",
+                          "Too many requests without a valid API token from this address: try again in %(seconds)s "
+                          "seconds.", exc.wait) % {"seconds": exc.wait}
     else:
-        detail = _("Too many requests from this client: try again in %(seconds)s seconds.") % {"seconds": exc.wait}
+        detail = ngettext("Too many requests from this client: try again in %(seconds)s second.",
+                          "Too many requests from this client: try again in %(seconds)s seconds.",
+                          exc.wait) % {"seconds": exc.wait}
     response = api.create_response(request, {"detail": detail}, status=429)
     response["Retry-After"] = str(exc.wait)
     return response

@@ -15,6 +15,13 @@ def grouped(number: int) -> str:
     return numberformat.format(number, ".", grouping=(3, 2, 0), thousand_sep=",", force_grouping=True)
 
 
+def counted(number: float) -> int:
+    """The whole number a plural message is chosen by for ``number`` (a limit in seconds
+    that may be a fraction): itself when whole, else 2, as a fraction takes the plural
+    ("1.5 seconds", "0.5 seconds")."""
+    return int(number) if float(number).is_integer() else 2
+
+
 def _grouped_the_indian_way(groups: list[str]) -> bool:
     *head, last = groups
     return len(last) == 3 and 1 <= len(head[0]) <= 2 and all(len(group) == 2 for group in head[1:])

@@ -307,3 +307,16 @@ def test_one_thing_is_said_with_one_word(language, english, word, others):
     ]
     assert wrong == [], f"{language}: {len(wrong)} message(s) do not say {word or 'it'} as the rest do:\n" + "\n".join(
         f"  {msgid[:70]!r}: {text[:90]!r}" for msgid, text in wrong)
+
+
+# A count before a unit of time, or before "times", is said by a plural message: the last second
+# of a minute, a limit or a keeping time set to 1, read "1 seconds", "1 days", "1 times" otherwise.
+COUNTED_UNIT = re.compile(r"%\(\w+\)[sd] (?:seconds|minutes|hours|days|weeks|months|years|times)\b")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_count_of_seconds_days_or_times_is_said_by_a_plural_message(language):
+    wrong = [entry["msgid"] for entry in parse_po(catalogue(language))
+             if entry["msgid"] and entry["msgid_plural"] is None and COUNTED_UNIT.search(entry["msgid"])]
+    assert wrong == [], f"{language}: {len(wrong)} message(s) name a count with a plural word whatever it is:\n" + "\n".join(
+        f"  {msgid[:100]!r}" for msgid in wrong)

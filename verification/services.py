@@ -20,7 +20,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, ngettext_lazy
 
 from portal.accounts.mail_limits import mailbox_key, same_mailbox
 from portal.accounts.official_email import classify_email
@@ -308,10 +308,13 @@ def _check_request_rate(actor: AnyUser, now: datetime) -> None:
     cannot both pass the last one."""
     advisory_lock(REQUESTS_MAILBOX_LOCK_NAMESPACE, mailbox_key(actor.email))
     refuse_over(GovernmentProfile.objects.filter(same_mailbox("user__email", actor.email)), "requested_at",
-                settings.VERIFICATION_REQUESTS_PER_DAY, now, _(
+                settings.VERIFICATION_REQUESTS_PER_DAY, now, ngettext_lazy(
+                    "You have asked to be verified %(n)s time in the last 24 hours (from any account of your mailbox: "
+                    "your address with or without a “+” tag), the most the portal accepts. You can ask again from "
+                    "%(when)s.",
                     "You have asked to be verified %(n)s times in the last 24 hours (from any account of your mailbox: "
                     "your address with or without a “+” tag), the most the portal accepts. You can ask again from "
-                    "%(when)s."))
+                    "%(when)s.", "n"))
 
 
 def too_many_waiting(n: int) -> str:
@@ -694,8 +697,11 @@ def _suspensions_within_limit(profile: GovernmentProfile, now: datetime) -> None
         AuditEvent.objects.filter(target_type=GovernmentProfile._meta.label_lower, target_id=str(profile.pk),
                                   action__in=SUSPENSION_ACTIONS, actor_id__isnull=False),
         "created_at", settings.VERIFICATION_SUSPENSIONS_PER_DAY, now,
-        _("This person's verification was suspended or reinstated %(n)s times in the last 24 hours, the most the "
-          "portal allows (each time they are told by email). It can be changed again from %(when)s."))
+        ngettext_lazy(
+            "This person's verification was suspended or reinstated %(n)s time in the last 24 hours, the most the "
+            "portal allows (each time they are told by email). It can be changed again from %(when)s.",
+            "This person's verification was suspended or reinstated %(n)s times in the last 24 hours, the most the "
+            "portal allows (each time they are told by email). It can be changed again from %(when)s.", "n"))
 
 
 def _change_held(

@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import translation
+from django.utils.encoding import force_str
 from django.utils.translation import gettext
 from email_validator import EmailNotValidError
 
@@ -128,6 +129,12 @@ class PortalAccountAdapter(DefaultAccountAdapter):
         with translation.override(language or translation.get_language()):
             site = PortalSite(name=gettext("Sandes onboarding portal"), domain=urlsplit(settings.SITE_URL).netloc)
             super().send_mail(template_prefix, email, {**context, **links, "current_site": site})
+
+    def format_email_subject(self, subject: str) -> str:
+        """allauth's subject after the portal's short name in the mail's language, as its
+        greeting names the portal: "[संदेस ऑनबोर्डिंग] ...", not an English prefix before a
+        Hindi or Marathi subject (allauth's ACCOUNT_EMAIL_SUBJECT_PREFIX has one language)."""
+        return f"[{gettext('Sandes onboarding')}] {force_str(subject)}"
 
     def render_mail(self, template_prefix, email, context, headers=None):
         """allauth's mail, sent before any other (OutboxPriority.URGENT): a code, a reset

@@ -20,6 +20,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext_lazy
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
 from portal.accounts.official_email import classify_email, email_rules, ends_official_powers, personal_mail_service
@@ -748,18 +749,26 @@ def _admin_role_changes_within_limit(actor: AnyUser | None, user: AbstractBaseUs
     (their audit rows are the organisation's, naming the person by address)."""
     _role_changes_within_limit(actor, AuditEvent.objects.filter(
         Q(old_values__user=user.email) | Q(new_values__user=user.email), action__in=ADMIN_ROLE_CHANGES,
-    ), _("This person's admin roles were granted, changed or removed %(n)s times in the last 24 hours, the most the "
-         "portal allows (each time they are told by email). A role can be granted or changed again from %(when)s; "
-         "removing one is possible at any time."))
+    ), ngettext_lazy(
+        "This person's admin roles were granted, changed or removed %(n)s time in the last 24 hours, the most the "
+        "portal allows (each time they are told by email). A role can be granted or changed again from %(when)s; "
+        "removing one is possible at any time.",
+        "This person's admin roles were granted, changed or removed %(n)s times in the last 24 hours, the most the "
+        "portal allows (each time they are told by email). A role can be granted or changed again from %(when)s; "
+        "removing one is possible at any time.", "n"))
 
 
 def _platform_role_changes_within_limit(actor: AnyUser | None, user: AbstractBaseUser) -> None:
     """_role_changes_within_limit for the platform roles of ``user``."""
     _role_changes_within_limit(actor, AuditEvent.objects.filter(
         target_type=user._meta.label_lower, target_id=str(user.pk), action__in=PLATFORM_ROLE_CHANGES,
-    ), _("This person's platform roles were granted, changed or revoked %(n)s times in the last 24 hours, the most "
-         "the portal allows (each time they are told by email). A role can be granted or changed again from "
-         "%(when)s; revoking one is possible at any time."))
+    ), ngettext_lazy(
+        "This person's platform roles were granted, changed or revoked %(n)s time in the last 24 hours, the most "
+        "the portal allows (each time they are told by email). A role can be granted or changed again from "
+        "%(when)s; revoking one is possible at any time.",
+        "This person's platform roles were granted, changed or revoked %(n)s times in the last 24 hours, the most "
+        "the portal allows (each time they are told by email). A role can be granted or changed again from "
+        "%(when)s; revoking one is possible at any time.", "n"))
 
 
 def _bounded_reason(reason: str) -> str:

@@ -10,6 +10,7 @@ from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from portal.access import asked_on_this_site, rule
@@ -80,8 +81,10 @@ def download(request):
     # by a slot in the shared cache, so that downloads still being built count too.
     if over_hourly(request.user, AuditAction.PERSONAL_DATA_EXPORTED, DOWNLOADS_PER_HOUR) \
             or hourly_slot_take("personal-data-downloads", request.user.pk, DOWNLOADS_PER_HOUR) is not None:
-        messages.error(request, _("You have downloaded your data %(n)s times in the last hour. Try again in an hour.")
-                       % {"n": DOWNLOADS_PER_HOUR})
+        messages.error(request, ngettext(
+            "You have downloaded your data %(n)s time in the last hour. Try again in an hour.",
+            "You have downloaded your data %(n)s times in the last hour. Try again in an hour.",
+            DOWNLOADS_PER_HOUR) % {"n": DOWNLOADS_PER_HOUR})
         return redirect("privacy_rights:my_data")
     content, summary = personal_data_zip(request.user)
     audit_record(actor=request.user, action=AuditAction.PERSONAL_DATA_EXPORTED, target=request.user, request=request,

@@ -18,7 +18,7 @@ from django.utils.translation import get_language, gettext
 
 from portal.accounts.middleware import page_asked_for_before_setup
 from portal.accounts.official_email import classify_email, is_contractor_address
-from portal.figures import grouped
+from portal.figures import counted, grouped
 from portal.linked_language import language_marked
 from portal.organisations.selectors import roles_ended_by
 from portal.text import inert as inert_text
@@ -42,6 +42,13 @@ def figure(value):
     if isinstance(value, bool) or not isinstance(value, int):
         return value
     return grouped(value)
+
+
+@register.filter(name="counted")
+def counted_filter(value):
+    """The whole number a plural message ({% blocktrans count %}) is chosen by for a number
+    that may be a fraction (portal.figures.counted)."""
+    return counted(value)
 
 
 @register.filter

@@ -395,6 +395,21 @@ def test_the_daily_job_logs_the_head_and_mails_it_to_superadmins_in_english_and_
         assert DEVANAGARI_RE.search(hindi) and f"{head.last_event_id}:{head.last_hash}" in hindi
 
 
+def test_the_heads_mail_gives_its_number_of_events_as_every_figure_is_given():
+    """A log of some years holds millions of events: "12,34,567" in each half of the mail,
+    as the portal writes every count, not "1234567"."""
+    from types import SimpleNamespace
+
+    from django.utils import timezone
+
+    head = SimpleNamespace(last_event_id=42, last_hash="ab" * 32, count=1_234_567)
+    message = publish.superadmin_mail(to="asha.superadmin@nic.in", template="audit/email/head_published",
+                                      context={"head": head, "sealed": True, "published_at": timezone.now()})
+    english, _sep, hindi = message.body.partition("\n----------\n")
+    assert "Events in the log then: 12,34,567." in english
+    assert "12,34,567" in hindi and "1234567" not in message.body
+
+
 def test_the_daily_job_warns_when_the_head_was_moved_without_the_key(smtp_server, caplog,
                                                                     django_capture_on_commit_callbacks):
     PlatformRoleFactory(user=UserFactory(email="asha.superadmin@nic.in"), role="superadmin", jurisdiction="")

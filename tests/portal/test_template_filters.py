@@ -184,6 +184,21 @@ def test_a_figure_is_grouped_the_indian_way_in_every_language(language, value, s
         assert render("{{ value|figure }}", value=value) == shown
 
 
+@pytest.mark.parametrize("value", [1000, 99999, 125000, 10000000, 123456789])
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_djangos_own_grouping_of_a_count_is_the_figures_in_every_language(language, value):
+    """A count grouped by Django's filters (humanize's intcomma, floatformat's "g"), as a
+    page or a message may, reads as the figure filter writes it: not 125,000 in English
+    and 125000 in Hindi and Marathi, whose formats group nothing."""
+    from django.contrib.humanize.templatetags.humanize import intcomma
+
+    with translation.override(language):
+        shown = render("{{ value|figure }}", value=value)
+        assert intcomma(value) == shown
+        assert render('{{ value|floatformat:"g" }}', value=value) == shown
+        assert render("{{ value }}", value=value) == str(value)  # ids in links and form values stay plain
+
+
 def test_the_pager_groups_its_page_numbers_as_the_figures_are():
     """"Page 1 of 5001" under a dashboard whose figures read 1,25,000: grouped the same way."""
     from django.core.paginator import Paginator

@@ -98,6 +98,17 @@ def test_the_page_for_superadmins(incident):
     assert someone.get("/portal/privacy/breach/").status_code == 403
 
 
+@pytest.mark.parametrize(("language", "events"), [("en", "Events: 1 "), ("hi", "घटनाएँ: 1 "), ("mr", "घटना: 1 ")])
+def test_one_event_is_not_said_as_several(incident, language, events):
+    """The honest account's one decision in the period: "Events: 1", never "1 events" (nor
+    Hindi's plural घटनाएँ after a 1)."""
+    client, params = superadmin_and_period(incident)
+    client.cookies["django_language"] = language
+    text = re.sub(r"\s+", " ", client.get("/portal/privacy/breach/", {**params, "ip": "10.0.0.5"}).content.decode())
+    assert events in text
+    assert "1 events" not in text and "1 घटनाएँ" not in text
+
+
 def test_a_report_another_site_sends_the_browser_to_is_not_drafted(incident):
     """A link on another site to the breach page with a period: nothing is searched and no
     `breach_report.drafted` is written in the superadmin's name; they land on the empty

@@ -200,8 +200,33 @@ def test_the_page_shows_the_reads(reads):
         "end": timezone.localtime(timezone.now() + timedelta(minutes=2)).strftime("%Y-%m-%d %H:%M"),
         "actor": "intruder.admin@mha.gov.in", "ip": "", "second_language": "hi"})
     text = response.content.decode()
-    assert response.status_code == 200 and "3 pages read" in text and "read1@mha.gov.in" in text
+    assert response.status_code == 200 and "Pages read: 3 " in text and "read1@mha.gov.in" in text
     assert "other@mha.gov.in" not in text
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_the_pages_counts_are_grouped_as_every_figure_is_and_read_whatever_the_count(reads, request_log_file,
+                                                                                       language):
+    """The counts the page names (pages read, lines searched, reads of each page, people) are
+    figures like the portal's others, "1,206", in each language; and one file searched is
+    not "1 files", nor one read by a page "1 pages"."""
+    lines = request_log_file.read_text().splitlines(keepends=True)
+    request_log_file.write_text("".join(lines) + "".join(lines[:1]) * 1_200)  # a request of no record, many times
+    root = make_superadmin(email="root@sandes.nic.in")
+    client = Client()
+    client.force_login(root)
+    second_factor_given(client, root)
+    client.cookies["django_language"] = language
+    response = client.get("/portal/privacy/breach/", {
+        "start": timezone.localtime(reads).strftime("%Y-%m-%d %H:%M"),
+        "end": timezone.localtime(timezone.now() + timedelta(minutes=2)).strftime("%Y-%m-%d %H:%M"),
+        "actor": "intruder.admin@mha.gov.in", "ip": "", "second_language": "hi"})
+    assert response.status_code == 200
+    text = re.sub(r"\s+", " ", response.content.decode())
+    searched = len(lines) + 1_200
+    assert f"{searched // 1000},{searched % 1000:03d}" in text and str(searched) not in text
+    for wrong in (" 1 files", " 1 lines", "(1 files", "1 events"):
+        assert wrong not in text, wrong
 
 
 def test_logging_writes_the_request_lines_to_the_file_when_configured(tmp_path):
@@ -285,7 +310,7 @@ def test_the_page_reads_the_request_log_for_its_own_time_and_says_its_findings_a
     text = " ".join(response.content.decode().split())
     # The deadline is taken at 0 (0 + 3 seconds); the clock reads 1, 2, 3 at lines 0, 10
     # and 20, and 4 at line 30: past it, the page stops with 30 lines read.
-    assert response.status_code == 200 and "30 pages read (30 lines of 1 files searched)" in text
+    assert response.status_code == 200 and "Pages read: 30 (lines searched: 30; files: 1)." in text
     assert ("The findings are incomplete: the page stopped reading the request log after 3 seconds, at line 30, "
             "before the end of the period.") in text
     assert "manage.py breach_report --from 2026-01-01T05:30+05:30 --to 2026-01-02T05:30+05:30 --language hi" in text

@@ -330,6 +330,22 @@ def _unused_accounts(count, joined_days_ago):
     return users
 
 
+@pytest.mark.parametrize(("language", "words"), [("en", "erases or reduces"), ("hi", "मिटा या घटा देगा"),
+                                                ("mr", "पुसेल किंवा")])
+def test_the_number_of_records_to_erase_is_grouped_as_every_figure_is(root_client, language, words):
+    """The count the confirmation names reads as the portal's other figures do, in every language:
+    "1,200", not "1200" on a Hindi or Marathi page."""
+    joined = timezone.now() - timedelta(days=100)
+    get_user_model().objects.bulk_create(
+        get_user_model()(email=f"never{index}@example.com", date_joined=joined) for index in range(1_200))
+    root_client.cookies["django_language"] = language
+    response = root_client.post("/portal/privacy/retention/", {
+        "kind": "unused_account", "unused_account-days": "90", "unused_account-grace_days": "0",
+        "unused_account-enabled": "on"})
+    message = field_error(parse(response.content.decode()), "unused_account-confirm")
+    assert words in message and "1,200" in message and "1200" not in message, message
+
+
 def test_a_shorter_keeping_time_that_would_erase_records_asks_to_confirm_with_their_number(root_client, root):
     _unused_accounts(2, joined_days_ago=100)
     posted = {"kind": "unused_account", "unused_account-days": "90", "unused_account-grace_days": "0",

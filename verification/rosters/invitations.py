@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from portal.accounts.official_email import classify_email
 from portal.audit.models import AuditAction
@@ -318,8 +319,9 @@ def invitation_resend(*, invitation_id: int, actor: AnyUser, request: HttpReques
             raise ValidationError(_("%(email)s is not an official address (it may be a personal mail service): the "
                                     "invitation is not sent.") % {"email": invitation.email}, code="not_official")
         if invitation.send_count >= MAX_SENDS:
-            raise ValidationError(_("This invitation was sent %(n)s times already: it is not sent again.")
-                                  % {"n": invitation.send_count}, code="too_many")
+            raise ValidationError(ngettext("This invitation was sent %(n)s time already: it is not sent again.",
+                                           "This invitation was sent %(n)s times already: it is not sent again.",
+                                           invitation.send_count) % {"n": invitation.send_count}, code="too_many")
         now = timezone.now()
         if invitation.sent_at and invitation.expires_at > now and now - invitation.sent_at < RESEND_GAP:
             raise ValidationError(

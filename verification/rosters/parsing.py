@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from portal.csv_files import delimiter_of, is_blank
+from portal.figures import counted
 
 CSV = "csv"
 XLSX = "xlsx"
@@ -123,8 +124,12 @@ def _out_of_time(deadline: float | None) -> None:
     far more than it weighs) is read in the web request, which must end well before the
     web worker's timeout ends it with nothing said, audited or counted."""
     if deadline is not None and time.monotonic() > deadline:
-        raise RosterFileError(_("The file took longer than %(seconds)s seconds to read and check: split it into smaller "
-                                "files and upload them one by one.") % {"seconds": f"{check_seconds():g}"})
+        seconds = check_seconds()
+        raise RosterFileError(ngettext(
+            "The file took longer than %(seconds)s second to read and check: split it into smaller files and upload "
+            "them one by one.",
+            "The file took longer than %(seconds)s seconds to read and check: split it into smaller files and upload "
+            "them one by one.", counted(seconds)) % {"seconds": f"{seconds:g}"})
 
 
 def _cells(row: tuple | list, positions: dict[str, int]) -> dict[str, object]:

@@ -134,8 +134,10 @@ def export(request):
         allowed = services.directory_export_record(query=query, rows=len(people), actor=request.user,
                                                    limit=EXPORTS_PER_HOUR, request=request)
     if allowed is not None:
-        messages.error(request, _("You have downloaded search results %(n)s times in the last hour. Try again in an "
-                                  "hour.") % {"n": EXPORTS_PER_HOUR})
+        messages.error(request, ngettext(
+            "You have downloaded search results %(n)s time in the last hour. Try again in an hour.",
+            "You have downloaded search results %(n)s times in the last hour. Try again in an hour.",
+            EXPORTS_PER_HOUR) % {"n": EXPORTS_PER_HOUR})
         return redirect(f"{reverse('visibility:directory')}?{urlencode({'q': form.cleaned_data['q']})}")
     response = HttpResponse(directory_csv(people, status_label=_("Status")), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="people-{timezone.localdate():%Y-%m-%d}.csv"'

@@ -134,6 +134,21 @@ def test_directory_searches_are_limited_per_client_address(people, settings):
         assert client.get("/people/", {"q": "quillfeath"}).status_code == 200
 
 
+@pytest.mark.parametrize(("language", "said", "not_said"), [
+    ("en", "Try again in 1 second.", "1 seconds"), ("hi", "1 सेकंड बाद फिर से प्रयास करें।", None),
+    ("mr", "1 सेकंदाने पुन्हा प्रयत्न करा.", "1 सेकंदांनी")])
+def test_a_search_refused_in_the_last_second_of_the_minute_says_one_second(people, settings, language, said, not_said):
+    cache.clear()
+    settings.DIRECTORY_SEARCHES_PER_MINUTE = 1
+    with time_machine.travel(timezone.now().replace(second=59, microsecond=0), tick=False):
+        client = Client(REMOTE_ADDR="203.0.113.20", HTTP_ACCEPT_LANGUAGE=language)
+        assert client.get("/people/", {"q": "quillfeath"}).status_code == 200
+        refused = client.get("/people/", {"q": "quillfeath"})
+    assert refused.status_code == 429 and refused["Retry-After"] == "1"
+    html = " ".join(refused.content.decode().split())
+    assert said in html and (not_said is None or not_said not in html)
+
+
 def test_a_verified_viewer_searching_is_counted_on_their_own_account(people, settings):
     """The people of an office reach the portal from its one address: a verified government
     user signed in is counted on their account, up to DIRECTORY_SEARCHES_PER_MINUTE_VERIFIED
