@@ -15,6 +15,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from onboarding.models import TIMING_FIELDS, ApprovalTimings
 from portal.audit.models import AuditAction
@@ -60,10 +61,11 @@ def approval_timings_check(values: dict[str, int]) -> None:
     shortest = min(values[name] for name in DUE_FIELDS)
     if "reminder_days_before" not in errors and not set(DUE_FIELDS) & set(errors) \
             and values["reminder_days_before"] >= shortest:
-        errors["reminder_days_before"] = _(
-            "Remind at most %(most)s days before the due date: a day less than the shortest stage "
-            "(%(shortest)s days), so that no stage is reminded of on the day it opens.") % {
-            "most": shortest - 1, "shortest": shortest}
+        errors["reminder_days_before"] = ngettext(
+            "Remind at most %(most)s day before the due date: a day less than the shortest stage, so that no "
+            "stage is reminded of on the day it opens.",
+            "Remind at most %(most)s days before the due date: a day less than the shortest stage, so that no "
+            "stage is reminded of on the day it opens.", shortest - 1) % {"most": shortest - 1}
     if errors:
         raise ValidationError(errors)
 

@@ -93,11 +93,11 @@ def test_values_changed_after_the_confirmation_are_shown_again_not_saved(root):
 
 
 MESSAGES = {
-    "en": ("Remind at most 2 days before the due date: a day less than the shortest stage (3 days), so that no stage "
+    "en": ("Remind at most 2 days before the due date: a day less than the shortest stage, so that no stage "
            "is reminded of on the day it opens.", "Give a whole number of days from 1 to 365."),
-    "hi": ("नियत तारीख से अधिकतम 2 दिन पहले अनुस्मारक भेजें: सबसे छोटे चरण (3 दिन) से एक दिन कम, ताकि किसी चरण का "
+    "hi": ("नियत तारीख से अधिकतम 2 दिन पहले अनुस्मारक भेजें: सबसे छोटे चरण से एक दिन कम, ताकि किसी चरण का "
            "अनुस्मारक उसके खुलने के दिन ही न जाए।", "1 से 365 तक दिनों की पूर्ण संख्या दें।"),
-    "mr": ("नियत तारखेच्या जास्तीत जास्त 2 दिवस आधी स्मरणपत्र पाठवा: सर्वात लहान टप्प्यापेक्षा (3 दिवस) एक दिवस कमी, म्हणजे "
+    "mr": ("नियत तारखेच्या जास्तीत जास्त 2 दिवस आधी स्मरणपत्र पाठवा: सर्वात लहान टप्प्यापेक्षा एक दिवस कमी, म्हणजे "
            "कोणत्याही टप्प्याचे स्मरणपत्र तो उघडण्याच्या दिवशीच जाणार नाही.", "दिवसांची पूर्ण संख्या 1 ते 365 पर्यंत द्या."),
 }
 
