@@ -987,6 +987,44 @@ def test_the_address_a_platform_role_rests_on_is_not_deleted_in_the_admin(root, 
     assert response.status_code == 302 and not EmailAddress.objects.filter(pk=address.pk).exists()
 
 
+@pytest.mark.parametrize("change", ["unconfirmed", "other_address"])
+def test_the_address_a_platform_role_rests_on_is_not_changed_away_in_the_admin(root, admin_client, change):
+    """Deleting the confirmed primary address a platform role rests on is refused while the
+    role is in force, but the change form took the same fact away: a superuser unticking
+    "verified", or retyping the address, left a state administrator whose account no longer
+    has its official address confirmed (or at all) holding the role. The change is refused at
+    the form, saying why, what was typed kept and nothing audited; once the role is revoked,
+    it is saved."""
+    from allauth.account.models import EmailAddress
+
+    from tests.html_tree import parse
+
+    holder = make_state_admin(email="state.admin@maharashtra.gov.in")
+    address = EmailAddress.objects.get(user=holder, email=holder.email)
+    url = f"/admin/account/emailaddress/{address.pk}/change/"
+    data = {"user": holder.pk, "email": holder.email, "verified": "on"}
+    if change == "unconfirmed":
+        data.pop("verified")
+    else:
+        data["email"] = "state.admin@gmail.com"
+    audited = AuditEvent.objects.count()
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "A platform role rests on it (revoke the role first): state.admin@maharashtra.gov.in" in page
+    assert parse(page).find("input", name="email").get("value") == data["email"]
+    address.refresh_from_db()
+    assert (address.email, address.verified) == (holder.email, True)
+    assert AuditEvent.objects.count() == audited
+    assert platform_roles_of(User.objects.get(pk=holder.pk)) == {("state_admin", "MH")}
+
+    PlatformRoleGrant.objects.filter(user=holder).update(revoked_at=timezone.now())  # revoked
+    response = admin_client.post(url, data)
+    assert response.status_code == 302
+    address.refresh_from_db()
+    assert (address.email, address.verified) == (data["email"], change != "unconfirmed")
+
+
 def test_a_staff_account_confirms_no_address_in_the_admin(root, admin_client):
     """An official address, once confirmed, gives powers (a nodal officer's, an invitation's):
     a staff account that is not superuser adds an address unconfirmed, for its owner to
