@@ -561,9 +561,11 @@ class EmailAddressAdmin(LegalHoldMixin, AdminRoleGroundsMixin, AuditedDeletionMi
         own address (``User.email``), confirmed, of an account holding a platform role in
         force, active or not (the rule platform_role_grant keeps: a role rests on an active
         account whose confirmed primary address is official; an inactive one's come back
-        with its "Active" tick)."""
+        with its "Active" tick), the superuser flag included: it makes a superadmin, and is
+        ticked only on such an address (platform_role_holder_check)."""
         return (address.verified and normalise_mailbox(address.email) == normalise_mailbox(address.user.email)
-                and PlatformRoleGrant.objects.filter(in_force_q(now=timezone.now()), user_id=address.user_id).exists())
+                and (address.user.is_superuser or PlatformRoleGrant.objects.filter(
+                    in_force_q(now=timezone.now()), user_id=address.user_id).exists()))
 
     @staticmethod
     def role_rests_message(addresses) -> str:

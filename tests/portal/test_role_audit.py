@@ -1025,6 +1025,33 @@ def test_the_address_a_platform_role_rests_on_is_not_changed_away_in_the_admin(r
     assert (address.email, address.verified) == (data["email"], change != "unconfirmed")
 
 
+def test_the_address_a_superusers_flag_rests_on_is_not_deleted_or_changed_away_in_the_admin(root, admin_client):
+    """"Superuser status" makes a superadmin, a platform role ticked only for an account whose
+    confirmed primary address is official (platform_role_holder_check); the address a grant
+    rests on was kept in the admin, the flag's was not: another superuser deleted it, or
+    unticked "verified", and a Django superuser with no official address confirmed stayed a
+    superadmin. Both are refused as for a grant, until the flag is unticked."""
+    from allauth.account.models import EmailAddress
+
+    from portal.permissions import is_superadmin
+
+    holder = UserFactory(email="second.root@nic.in", is_superuser=True, is_staff=True)
+    address = EmailAddress.objects.get(user=holder, email=holder.email)
+    said = "A platform role rests on it (revoke the role first): second.root@nic.in"
+    response = admin_client.post(f"/admin/account/emailaddress/{address.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302 and response["Location"] == f"/admin/account/emailaddress/{address.pk}/change/"
+    url = f"/admin/account/emailaddress/{address.pk}/change/"
+    response = admin_client.post(url, {"user": holder.pk, "email": holder.email})
+    assert response.status_code == 200 and said in response.content.decode()
+    address.refresh_from_db()
+    assert address.verified and is_superadmin(User.objects.get(pk=holder.pk))
+
+    User.objects.filter(pk=holder.pk).update(is_superuser=False)
+    assert admin_client.post(url, {"user": holder.pk, "email": holder.email}).status_code == 302
+    address.refresh_from_db()
+    assert not address.verified
+
+
 def test_a_staff_account_confirms_no_address_in_the_admin(root, admin_client):
     """An official address, once confirmed, gives powers (a nodal officer's, an invitation's):
     a staff account that is not superuser adds an address unconfirmed, for its owner to
