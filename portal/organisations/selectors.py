@@ -175,11 +175,13 @@ def organisation_search(*, query: str, limit: int = PICKER_LIMIT) -> QuerySet[Or
 def grounds_for_admin(organisation: Organisation, *, now: datetime | None = None) -> QuerySet[Membership]:
     """The memberships on which the admin role of ``organisation`` may be given
     (organisation_admin_grant, and the role pages' search for someone to give it to):
-    active, of it or of an office below it, a member's (verified there: verification
-    keeps Membership in step) or an admin role in force, and not lapsed
+    active, of it or of an active office below it (a suspended one vouches for nobody: a
+    role resting on it counts for nothing while it is, ``role_lapsed``), a member's (verified
+    there: verification keeps Membership in step) or an admin role in force, and not lapsed
     (portal.permissions.memberships_not_lapsed: a verification past its date of
     superannuation proves nothing from the next request, before the hourly job ends it)."""
-    in_subtree = Q(organisation=organisation) | Q(organisation__ancestry__startswith=organisation.subtree_prefix)
+    in_subtree = Q(organisation=organisation) | Q(organisation__ancestry__startswith=organisation.subtree_prefix,
+                                                  organisation__status=OrganisationStatus.ACTIVE)
     in_force = Q(role=MembershipRole.MEMBER) | not_ended_q(now=now or timezone.now())
     return memberships_not_lapsed(Membership.objects.filter(in_subtree, in_force, is_active=True), now)
 

@@ -258,6 +258,28 @@ def test_a_member_whose_verification_has_lapsed_is_not_made_admin(world):
     assert not events(AuditAction.MEMBERSHIP_GRANTED)
 
 
+def test_a_member_of_a_suspended_office_is_not_made_admin_of_the_department_above_it(world):
+    """A suspended office vouches for nobody: the department's admin role given to one of its
+    verified members rests on that verification, and counts for nothing while the office is
+    suspended; it was given all the same (a role that gave no right, an audit row, a mail
+    telling them they hold it). Refused now, as on a lapsed verification; once the office is
+    active again it is given."""
+    from portal.organisations.models import OrganisationStatus
+
+    member, parent, office = world["member"], world["parent"], world["office"]
+    office.status = OrganisationStatus.SUSPENDED
+    office.save(update_fields=["status"])
+    with pytest.raises(ValidationError) as refused:
+        organisation_admin_grant(organisation_id=parent.pk, user_id=member.pk, actor=fresh(world["admin_parent"]))
+    assert refused.value.code == "not_eligible"
+    assert not Membership.objects.filter(user=member, organisation=parent).exists()
+    assert not events(AuditAction.MEMBERSHIP_GRANTED)
+    office.status = OrganisationStatus.ACTIVE
+    office.save(update_fields=["status"])
+    organisation_admin_grant(organisation_id=parent.pk, user_id=member.pk, actor=fresh(world["admin_parent"]))
+    assert permissions.may_administer(fresh(member), parent)
+
+
 def test_a_member_whose_address_cannot_hold_official_powers_is_not_made_admin(world):
     gmail = make_member(world["office"], email="clerk.pune@gmail.com")
     with pytest.raises(ValidationError) as refused:
