@@ -34,8 +34,9 @@ def client_by_token(token: str, *, before_lookup: Callable[[], None] | None = No
     client marks its entry REVOKED when the revocation commits (api_client_revoke), and a
     request that read the client before that only adds it where no entry is, so a
     revoked token is refused from the next request on, whenever the revocation
-    committed; an organisation that stops being active has its tokens refused within
-    the minute. On a miss, one query (by the hash, indexed), after ``before_lookup`` (which
+    committed; an organisation suspended has its clients' entries marked so too
+    (api.receivers), and one that stops being active otherwise has its tokens refused
+    within the minute. On a miss, one query (by the hash, indexed), after ``before_lookup`` (which
     may raise: api.auth refuses there an address that had too many tokens refused)."""
     if not looks_like_token(token):
         return None

@@ -176,6 +176,14 @@ def administers_some_organisation_by_right(user: AnyUser) -> bool:
     return any(role in (_ADMIN_MARK, _INACTIVE_ADMIN_MARK) for role, _p in _roles_of(user))
 
 
+def holds_official_powers(user: AnyUser) -> bool:
+    """Whether the user holds a role in force that needs an official primary address: a
+    platform role (the superuser flag makes a superadmin), or an organisation's admin role
+    (of one active or not); read with the platform roles (no query)."""
+    return _holds_rights(user) and (user.is_superuser or bool(platform_roles_of(user))
+                                    or administers_some_organisation_by_right(user))
+
+
 def is_superadmin(user: AnyUser) -> bool:
     return _holds_rights(user) and (
         user.is_superuser or any(role == PlatformRole.SUPERADMIN for role, _j in platform_roles_of(user))

@@ -439,7 +439,9 @@ class AddressGroundsForm(forms.ModelForm):
     (verification.receivers), so the change is tried first in a savepoint, held to the
     last-admin rule as its holder is (holder_ends_own_grounds), and undone: when it would end
     an admin role nobody else holds without an end date, it is refused at the form, what was
-    typed kept. An account's own (primary) address does not move to another account here
+    typed kept. So is any such change of the confirmed primary address a platform role rests
+    on, as its deletion is (EmailAddressAdmin.platform_role_rests_on): the role is revoked first.
+    An account's own (primary) address does not move to another account here
     (each account has one; the account's address changes on its email page)."""
 
     def clean(self):
@@ -452,6 +454,12 @@ class AddressGroundsForm(forms.ModelForm):
             self.add_error("user", gettext("This is its account's own address: it does not move to another account here "
                                            "(the account's address is changed on its email page first)."))
             return cleaned
+        if any(name in cleaned and cleaned[name] != getattr(trial, name) for name in AddressGroundsForm.TRIED):
+            # The address a platform role rests on is not changed away here, as it is not
+            # deleted (EmailAddressAdmin.platform_role_rests_on): the role is revoked first.
+            EmailAddressAdmin.lock_accounts([holder.pk])
+            if EmailAddressAdmin.platform_role_rests_on(trial):
+                raise ValidationError(EmailAddressAdmin.role_rests_message([trial]), code="platform_role")
         for name in AddressGroundsForm.TRIED:
             if name in cleaned:
                 setattr(trial, name, cleaned[name])
@@ -553,9 +561,11 @@ class EmailAddressAdmin(LegalHoldMixin, AdminRoleGroundsMixin, AuditedDeletionMi
         own address (``User.email``), confirmed, of an account holding a platform role in
         force, active or not (the rule platform_role_grant keeps: a role rests on an active
         account whose confirmed primary address is official; an inactive one's come back
-        with its "Active" tick)."""
+        with its "Active" tick), the superuser flag included: it makes a superadmin, and is
+        ticked only on such an address (platform_role_holder_check)."""
         return (address.verified and normalise_mailbox(address.email) == normalise_mailbox(address.user.email)
-                and PlatformRoleGrant.objects.filter(in_force_q(now=timezone.now()), user_id=address.user_id).exists())
+                and (address.user.is_superuser or PlatformRoleGrant.objects.filter(
+                    in_force_q(now=timezone.now()), user_id=address.user_id).exists()))
 
     @staticmethod
     def role_rests_message(addresses) -> str:

@@ -18,6 +18,7 @@ from portal.accounts.official_email import classify_email, is_contractor_address
 from portal.forms import AccessibleForm, ShowsKeptInput
 from portal.organisations.selectors import official_powers_of, roles_ended_by
 from portal.organisations.services import official_powers_end_check
+from portal.permissions import holds_official_powers
 
 
 class EmailRuleDeleteForm(AccessibleForm):
@@ -129,8 +130,9 @@ class AddEmailForm(ShowsKeptInput, AllauthAddEmailForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Roles held on a domain a superadmin took off the official list since end too.
         held = (official_powers_of(self.user) if account_settings.CHANGE_EMAIL and self.user is not None
-                and classify_email(self.user.email).eligible_as_officer else [])
+                and (classify_email(self.user.email).eligible_as_officer or holds_official_powers(self.user)) else [])
         if not held:
             del self.fields["end_roles"]
         else:

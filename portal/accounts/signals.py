@@ -16,11 +16,12 @@ from django.dispatch import receiver
 from portal import signed_out_input
 from portal.access import restore_signed_out_input
 from portal.accounts.models import User
-from portal.accounts.official_email import ends_official_powers, normalise_mailbox
+from portal.accounts.official_email import normalise_mailbox
 from portal.advisory import advisory_lock
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.limits import hourly_audited
+from portal.organisations.selectors import primary_change_ends_powers
 from portal.organisations.services import first_admin_roles_leave, official_powers_end
 
 
@@ -91,7 +92,7 @@ def primary_change_record(*, request, user, old: str, new: str) -> None:
     address (views.EmailView, adapter.confirm_email) ask first, and undo the change."""
     audit_record(actor=user, action=AuditAction.USER_EMAIL_CHANGED, target=user, request=request,
                  old={"email": old}, new={"email": new})
-    if ends_official_powers(old, new):
+    if primary_change_ends_powers(user, new, old=old):
         official_powers_end(user=user, reason="primary_email_not_official", request=request, address=old)
     else:
         # Official too, perhaps another department's: a first admin role stays with the

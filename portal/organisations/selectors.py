@@ -11,6 +11,7 @@ from django.utils import timezone
 from portal.accounts.models import EmailSuffixRule, SuffixKind
 from portal.accounts.official_email import (
     PERSONAL_MAIL_SERVICES,
+    classify_email,
     email_rules,
     ends_official_powers,
     normalise_mailbox,
@@ -30,7 +31,7 @@ from portal.organisations.models import (
     in_force_q,
     not_ended_q,
 )
-from portal.permissions import AnyUser, admins_who_act, memberships_not_lapsed, superadmins
+from portal.permissions import AnyUser, admins_who_act, holds_official_powers, memberships_not_lapsed, superadmins
 from portal.text import as_searched, single_line
 
 
@@ -174,11 +175,13 @@ def organisation_search(*, query: str, limit: int = PICKER_LIMIT) -> QuerySet[Or
 def grounds_for_admin(organisation: Organisation, *, now: datetime | None = None) -> QuerySet[Membership]:
     """The memberships on which the admin role of ``organisation`` may be given
     (organisation_admin_grant, and the role pages' search for someone to give it to):
-    active, of it or of an office below it, a member's (verified there: verification
-    keeps Membership in step) or an admin role in force, and not lapsed
+    active, of it or of an active office below it (a suspended one vouches for nobody: a
+    role resting on it counts for nothing while it is, ``role_lapsed``), a member's (verified
+    there: verification keeps Membership in step) or an admin role in force, and not lapsed
     (portal.permissions.memberships_not_lapsed: a verification past its date of
     superannuation proves nothing from the next request, before the hourly job ends it)."""
-    in_subtree = Q(organisation=organisation) | Q(organisation__ancestry__startswith=organisation.subtree_prefix)
+    in_subtree = Q(organisation=organisation) | Q(organisation__ancestry__startswith=organisation.subtree_prefix,
+                                                  organisation__status=OrganisationStatus.ACTIVE)
     in_force = Q(role=MembershipRole.MEMBER) | not_ended_q(now=now or timezone.now())
     return memberships_not_lapsed(Membership.objects.filter(in_subtree, in_force, is_active=True), now)
 
@@ -364,6 +367,20 @@ def official_powers_of(user: AnyUser) -> list[str]:
     return names
 
 
+def primary_change_ends_powers(user: AnyUser, new_primary: str, *, old: str | None = None) -> bool:
+    """Whether ``new_primary`` taking the place of ``old`` (None: the primary address they
+    have) as the primary address of ``user`` ends the official powers it earned: it cannot
+    hold them, and ``old`` could (``ends_official_powers``), or, whatever the rules say of
+    ``old`` now, the user holds such a role in force: granted while its domain was official,
+    which a superadmin may have taken off the official list since, it still rests on an
+    official address of theirs and ends when a personal one takes its place. No query for
+    an address that can hold them, nor for a person holding no role."""
+    old = user.email if old is None else old
+    if ends_official_powers(old, new_primary):
+        return True
+    return not classify_email(new_primary).eligible_as_officer and holds_official_powers(user)
+
+
 def roles_ended_by(user: AnyUser, new_primary: str) -> list[str]:
     """The roles (official_powers_of) that ``new_primary`` ends when it becomes the primary
     address of ``user`` in place of the one they have: every one when it cannot hold them;
@@ -371,7 +388,7 @@ def roles_ended_by(user: AnyUser, new_primary: str) -> list[str]:
     (first_admin_roles_left_by), named as official_powers_of names them."""
     if not user.is_authenticated or not new_primary:
         return []
-    if ends_official_powers(user.email, new_primary):
+    if primary_change_ends_powers(user, new_primary):
         return official_powers_of(user)
     return [f"{MembershipRole.ADMIN.label} ({single_line(role.organisation.name)})"
             for role in first_admin_roles_left_by(user, new_primary)]

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext_lazy
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
-from portal.accounts.official_email import classify_email, email_rules, ends_official_powers, personal_mail_service
+from portal.accounts.official_email import classify_email, email_rules, personal_mail_service
 from portal.advisory import advisory_lock
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record, audit_record_many
@@ -56,6 +56,7 @@ from portal.organisations.selectors import (
     grounds_for_admin,
     organisations_left_without_admin,
     organisations_without_admin,
+    primary_change_ends_powers,
     who_acts_for,
 )
 from portal.organisations.signals import organisation_status_changed, platform_role_ending
@@ -512,7 +513,7 @@ def official_powers_end_check(*, user: AnyUser, new_primary: str) -> None:
     official, a first admin role that first_admin_roles_leave refuses to end.
     Asked at the form, and again inside the transaction that changes the address: the
     locks it takes last until that commits, so the answer still holds when the powers end."""
-    if not ends_official_powers(user.email, new_primary):
+    if not primary_change_ends_powers(user, new_primary):
         leaving = first_admin_roles_left_by(user, new_primary)
         if leaving:
             with transaction.atomic():

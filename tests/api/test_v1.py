@@ -101,6 +101,27 @@ def test_an_organisation_no_longer_active_loses_its_tokens_within_the_minute(wor
     assert_401(api_get(URL, token=world["token_b"], email="x@mahaagri.gov.in"))
 
 
+def test_a_suspended_organisations_tokens_are_refused_from_the_next_request_and_answer_again_once_reactivated(
+        world, api_get, django_capture_on_commit_callbacks):
+    """A client's token is kept in the cache for a minute: a revoked one is refused from the
+    next request, but an organisation suspended kept answering through its cached clients for
+    up to a minute more, its verifications vouching for nobody already. Suspending it now
+    refuses its tokens from the next request; reactivating it lets them answer again at once."""
+    from portal.organisations.services import organisation_reactivate, organisation_suspend
+
+    for _ in range(2):  # the second one read from the cache
+        assert api_get(URL, token=world["token_b"], email="x@mahaagri.gov.in").status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        organisation_suspend(organisation_id=world["b"].pk, reason_code="under_review", reason="Audit.",
+                             actor=world["superadmin"])
+    assert_401(api_get(URL, token=world["token_b"], email="x@mahaagri.gov.in"))
+    assert api_get(URL, email="x@mahaagri.gov.in").status_code == 200  # another organisation's client
+    with django_capture_on_commit_callbacks(execute=True):
+        organisation_reactivate(organisation_id=world["b"].pk, reason_code="review_completed", reason="Done.",
+                                actor=world["superadmin"])
+    for _ in range(2):
+        assert api_get(URL, token=world["token_b"], email="x@mahaagri.gov.in").status_code == 200
+
 def test_a_token_with_one_character_changed_is_401(world, api_get):
     token = world["token_a"]
     assert_401(api_get(URL, token=token[:-1] + ("A" if token[-1] != "A" else "B"), email="x@mahaagri.gov.in"))

@@ -987,6 +987,71 @@ def test_the_address_a_platform_role_rests_on_is_not_deleted_in_the_admin(root, 
     assert response.status_code == 302 and not EmailAddress.objects.filter(pk=address.pk).exists()
 
 
+@pytest.mark.parametrize("change", ["unconfirmed", "other_address"])
+def test_the_address_a_platform_role_rests_on_is_not_changed_away_in_the_admin(root, admin_client, change):
+    """Deleting the confirmed primary address a platform role rests on is refused while the
+    role is in force, but the change form took the same fact away: a superuser unticking
+    "verified", or retyping the address, left a state administrator whose account no longer
+    has its official address confirmed (or at all) holding the role. The change is refused at
+    the form, saying why, what was typed kept and nothing audited; once the role is revoked,
+    it is saved."""
+    from allauth.account.models import EmailAddress
+
+    from tests.html_tree import parse
+
+    holder = make_state_admin(email="state.admin@maharashtra.gov.in")
+    address = EmailAddress.objects.get(user=holder, email=holder.email)
+    url = f"/admin/account/emailaddress/{address.pk}/change/"
+    data = {"user": holder.pk, "email": holder.email, "verified": "on"}
+    if change == "unconfirmed":
+        data.pop("verified")
+    else:
+        data["email"] = "state.admin@gmail.com"
+    audited = AuditEvent.objects.count()
+    response = admin_client.post(url, data)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "A platform role rests on it (revoke the role first): state.admin@maharashtra.gov.in" in page
+    assert parse(page).find("input", name="email").get("value") == data["email"]
+    address.refresh_from_db()
+    assert (address.email, address.verified) == (holder.email, True)
+    assert AuditEvent.objects.count() == audited
+    assert platform_roles_of(User.objects.get(pk=holder.pk)) == {("state_admin", "MH")}
+
+    PlatformRoleGrant.objects.filter(user=holder).update(revoked_at=timezone.now())  # revoked
+    response = admin_client.post(url, data)
+    assert response.status_code == 302
+    address.refresh_from_db()
+    assert (address.email, address.verified) == (data["email"], change != "unconfirmed")
+
+
+def test_the_address_a_superusers_flag_rests_on_is_not_deleted_or_changed_away_in_the_admin(root, admin_client):
+    """"Superuser status" makes a superadmin, a platform role ticked only for an account whose
+    confirmed primary address is official (platform_role_holder_check); the address a grant
+    rests on was kept in the admin, the flag's was not: another superuser deleted it, or
+    unticked "verified", and a Django superuser with no official address confirmed stayed a
+    superadmin. Both are refused as for a grant, until the flag is unticked."""
+    from allauth.account.models import EmailAddress
+
+    from portal.permissions import is_superadmin
+
+    holder = UserFactory(email="second.root@nic.in", is_superuser=True, is_staff=True)
+    address = EmailAddress.objects.get(user=holder, email=holder.email)
+    said = "A platform role rests on it (revoke the role first): second.root@nic.in"
+    response = admin_client.post(f"/admin/account/emailaddress/{address.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302 and response["Location"] == f"/admin/account/emailaddress/{address.pk}/change/"
+    url = f"/admin/account/emailaddress/{address.pk}/change/"
+    response = admin_client.post(url, {"user": holder.pk, "email": holder.email})
+    assert response.status_code == 200 and said in response.content.decode()
+    address.refresh_from_db()
+    assert address.verified and is_superadmin(User.objects.get(pk=holder.pk))
+
+    User.objects.filter(pk=holder.pk).update(is_superuser=False)
+    assert admin_client.post(url, {"user": holder.pk, "email": holder.email}).status_code == 302
+    address.refresh_from_db()
+    assert not address.verified
+
+
 def test_a_staff_account_confirms_no_address_in_the_admin(root, admin_client):
     """An official address, once confirmed, gives powers (a nodal officer's, an invitation's):
     a staff account that is not superuser adds an address unconfirmed, for its owner to

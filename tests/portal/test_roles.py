@@ -258,6 +258,28 @@ def test_a_member_whose_verification_has_lapsed_is_not_made_admin(world):
     assert not events(AuditAction.MEMBERSHIP_GRANTED)
 
 
+def test_a_member_of_a_suspended_office_is_not_made_admin_of_the_department_above_it(world):
+    """A suspended office vouches for nobody: the department's admin role given to one of its
+    verified members rests on that verification, and counts for nothing while the office is
+    suspended; it was given all the same (a role that gave no right, an audit row, a mail
+    telling them they hold it). Refused now, as on a lapsed verification; once the office is
+    active again it is given."""
+    from portal.organisations.models import OrganisationStatus
+
+    member, parent, office = world["member"], world["parent"], world["office"]
+    office.status = OrganisationStatus.SUSPENDED
+    office.save(update_fields=["status"])
+    with pytest.raises(ValidationError) as refused:
+        organisation_admin_grant(organisation_id=parent.pk, user_id=member.pk, actor=fresh(world["admin_parent"]))
+    assert refused.value.code == "not_eligible"
+    assert not Membership.objects.filter(user=member, organisation=parent).exists()
+    assert not events(AuditAction.MEMBERSHIP_GRANTED)
+    office.status = OrganisationStatus.ACTIVE
+    office.save(update_fields=["status"])
+    organisation_admin_grant(organisation_id=parent.pk, user_id=member.pk, actor=fresh(world["admin_parent"]))
+    assert permissions.may_administer(fresh(member), parent)
+
+
 def test_a_member_whose_address_cannot_hold_official_powers_is_not_made_admin(world):
     gmail = make_member(world["office"], email="clerk.pune@gmail.com")
     with pytest.raises(ValidationError) as refused:
@@ -1136,6 +1158,41 @@ def test_changing_to_a_contractor_address_says_it_is_a_contractors_not_that_it_i
         f"Your primary address is now {contractor}, a contractor's address, which cannot hold these roles: they "
         f"ended: {ending}."]
     assert permissions.platform_roles_of(fresh(holder)) == set()
+
+
+
+def test_a_role_held_on_a_domain_taken_off_the_official_list_ends_when_a_personal_address_becomes_primary(world):
+    """A superadmin marked the state's domain "needs manual review" after the state
+    administrator was granted the role on it. The ending of the roles a personal primary
+    address cannot hold compared the address left under the rules of now: no longer official,
+    it was taken to have earned nothing, so the change to a personal address ended nothing
+    and a gmail.com account kept the state administrator's role. The email page names the
+    roles and asks for the box, and entering the code ends them, as for any role holder."""
+    from portal.accounts.models import SuffixKind
+    from portal.accounts.services import email_rule_save
+
+    holder = world["state_admin_mh"]
+    ending = "State administrator (Maharashtra)"
+    email_rule_save(suffix="maharashtra.gov.in", kind=SuffixKind.MANUAL_REVIEW, actor=fresh(world["superadmin"]))
+    client = client_of(world, "state_admin_mh")
+    tree = parse(client.get(reverse("account_email")).content.decode())
+    assert ending in tree.by_id("id_end_roles_helptext").squashed_text()
+    response = post_confirming_access(client, reverse("account_email"),
+                                      {"action_add": "", "email": "state.admin.home@gmail.com"})
+    assert response.status_code == 200
+    assert field_error(parse(response.content.decode()), "end_roles") == (
+        f"state.admin.home@gmail.com is not an official address: making it your primary address ends these roles: "
+        f"{ending}. Tick the box to confirm, or enter an official address.")
+    response = post_confirming_access(client, reverse("account_email"),
+                                      {"action_add": "", "email": "state.admin.home@gmail.com", "end_roles": "on"})
+    assert response["Location"] == reverse("account_email_verification_sent")
+    code = CODE.search(OutboxMessage.objects.get(to=["state.admin.home@gmail.com"]).body)[1]
+    assert client.post(reverse("account_email_verification_sent"), {"code": code}).status_code == 302
+    assert fresh(holder).email == "state.admin.home@gmail.com"
+    assert permissions.platform_roles_of(fresh(holder)) == set()
+    [ended] = events(AuditAction.OFFICIAL_POWERS_ENDED)
+    assert ended.new_values["platform_roles"] == [["state_admin", "MH"]]
+    assert audit_verify() == []
 
 
 

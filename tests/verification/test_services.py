@@ -1127,6 +1127,35 @@ def test_an_office_admin_cannot_end_the_admin_role_of_the_department_above_throu
     assert not may_administer(fresh(person), world["parent"])
 
 
+def test_an_admin_role_above_counts_for_nothing_while_the_office_it_rests_on_is_suspended(world):
+    """Made admin of the department as a verified member of the office below it, the person's
+    ground is a verification in force there; the office suspended vouches for nobody, and the
+    role no longer counted for viewing, but it still decided the department's matters: its
+    verifications, its admins, its rosters. It counts for nothing while the office is
+    suspended (the department's other admins act, and only they keep it administered), and
+    counts again, with nothing to grant anew, once the office is reactivated."""
+    from portal.organisations.services import organisation_reactivate, organisation_suspend
+    from portal.permissions import admins_who_act
+    from verification.selectors import administers
+
+    person, _ = admin_above_through_the_office(world)
+    parent = world["parent"]
+    asking = GovernmentProfileFactory(user=UserFactory(email="meena@mahaagri.gov.in"), organisation=parent,
+                                      official_email="meena@mahaagri.gov.in")
+    organisation_suspend(organisation_id=world["office"].pk, reason_code="under_review", reason="Audit of its rolls.",
+                         actor=world["superadmin"])
+    assert not may_administer(fresh(person), parent) and not administers(fresh(person), parent)
+    with pytest.raises(PermissionDenied):
+        services.join_request_decide(profile_id=asking.pk, decision="verify", actor=fresh(person))
+    assert not admins_who_act(Membership.objects.filter(organisation=parent, user=person)).exists()
+    organisation_reactivate(organisation_id=world["office"].pk, reason_code="review_completed", reason="Rolls fine.",
+                            actor=world["superadmin"])
+    assert may_administer(fresh(person), parent)
+    services.join_request_decide(profile_id=asking.pk, decision="verify", actor=fresh(person))
+    assert Membership.objects.get(organisation=parent, user=person).admin_in_force
+    assert not AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED).exists()
+
+
 def test_an_admin_role_above_stays_while_another_ground_below_remains(world):
     """A role above ends only when nothing below is left to hold it: an admin role in
     force in an office below still counts when the verification ends."""

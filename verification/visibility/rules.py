@@ -163,24 +163,31 @@ def role_lapsed(*, user_id, top, prefix, now, today) -> Q:
     hourly job ends it (it then ends the roles ``admin_roles_resting_on`` names): the
     role of the organisation where that verification is (a first admin's too), and a
     role granted above it that nothing else below rests on any more (no other
-    membership in force below: not the one ending, nor a role granted above it).
+    membership in force below: not the one ending, nor a role granted above it). A role
+    granted above an office that is suspended, resting on the verification there, counts
+    for nothing the same way while the office is (nothing ends: it counts again once the
+    office is active).
     ``top`` and ``prefix`` are references to the row asked about (the guardian row of
     the role, or a membership, ``portal.permissions.admin_role_lapse_register``, where the
     verification app registers this), ``user_id`` the person's id or a reference to it
     there, ``now`` the moment asked about, ``today`` an expression of its day: no query
     of its own."""
     lapsed = _lapsed_verifications(user_id, today)
-    lapsed_below_it = lapsed.filter(organisation__ancestry__contains=Concat(
+    # Below the role's organisation, a verification of an organisation not active (suspended)
+    # is no ground either while it is not: it vouches for nobody (verified_in_force).
+    gone = GovernmentProfile.objects.filter(user_id=user_id, status=VerificationStatus.VERIFIED).filter(
+        Q(superannuation_date__lt=today) | ~Q(organisation__status=OrganisationStatus.ACTIVE))
+    gone_below_it = gone.filter(organisation__ancestry__contains=Concat(
         Value("/"), Cast(OuterRef("organisation_id"), CharField()), Value("/")))
     other_ground = Membership.objects.filter(
         Q(role=MembershipRole.MEMBER) | not_ended_q(now=now), user_id=user_id, is_active=True,
-        organisation__ancestry__startswith=prefix,
-    ).exclude(organisation_id__in=lapsed.values("organisation_id")).exclude(
-        Q(role=MembershipRole.ADMIN, granted_at__isnull=False) & Q(Exists(lapsed_below_it)))
+        organisation__ancestry__startswith=prefix, organisation__status=OrganisationStatus.ACTIVE,
+    ).exclude(organisation_id__in=gone.values("organisation_id")).exclude(
+        Q(role=MembershipRole.ADMIN, granted_at__isnull=False) & Q(Exists(gone_below_it)))
     granted_here = Membership.objects.filter(user_id=user_id, organisation_id=top, role=MembershipRole.ADMIN,
                                              is_active=True, granted_at__isnull=False)
     return Q(Exists(lapsed.filter(organisation_id=top))) | (
-        Q(Exists(granted_here)) & Q(Exists(lapsed.filter(organisation__ancestry__startswith=prefix)))
+        Q(Exists(granted_here)) & Q(Exists(gone.filter(organisation__ancestry__startswith=prefix)))
         & ~Q(Exists(other_ground)))
 
 
