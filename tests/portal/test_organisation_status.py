@@ -339,6 +339,23 @@ def test_the_confirmation_page_names_the_offices_below_that_stay_active(world):
     assert "below it stay" not in shown  # none below
 
 
+@pytest.mark.parametrize(("language", "none_said"), [
+    ("en", "It has no verified members: nobody is verified in it until it is reactivated."),
+    ("hi", "इसका कोई सत्यापित सदस्य नहीं है: पुनः सक्रिय किए जाने तक इसमें किसी का सत्यापन नहीं होता।"),
+    ("mr", "तिचा कोणताही पडताळलेला सदस्य नाही: ती पुन्हा सक्रिय होईपर्यंत तिच्यात कोणाचीही पडताळणी होत नाही."),
+])
+def test_the_confirmation_page_of_an_organisation_without_verified_members_counts_none_of_them(world, language,
+                                                                                                  none_said):
+    """An office onboarded moments ago has no verified member yet: the page says so, once,
+    instead of what "its 0 verified members" would and would not be told."""
+    office = OrganisationFactory(name="Taluka Agriculture Office, Haveli", state="MH", status=OrganisationStatus.ACTIVE)
+    client = client_of(world, "superadmin")
+    client.cookies["django_language"] = language
+    shown = text_of(well_formed(client.get(f"/portal/organisations/{office.pk}/suspend/")))
+    assert none_said in shown
+    assert " 0 " not in shown and "Its 0" not in shown
+
+
 def test_a_state_administrator_reaches_the_pages_of_their_state_only(world):
     """404 for a platform role without jurisdiction over it (whether it exists is not
     said); 403 for anyone who changes no organisation's status, its own admins included."""
