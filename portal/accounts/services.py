@@ -80,7 +80,9 @@ def email_rule_save(
 
     ``shown_values``: the ``email_rule_digest`` of the rule the page showed; when the rule
     is no longer that (another superadmin saved it since) and this would change it, raises
-    ChangedMeanwhile and saves nothing. None: not checked."""
+    ChangedMeanwhile and saves nothing. None: not checked. Only a superadmin's (PermissionDenied)."""
+    if not is_superadmin(actor):
+        raise PermissionDenied
     suffix = clean_suffix(suffix)
     if kind not in SuffixKind.values:
         raise ValidationError(_("Choose a kind."), code="invalid")
@@ -128,7 +130,9 @@ def email_rule_save(
 
 def email_rule_delete(*, rule_id: int, actor: AnyUser, request: HttpRequest | None = None) -> bool:
     """Delete one official-email rule; audited. False, and nothing recorded, when it was
-    deleted already (the same rule deleted twice at once)."""
+    deleted already (the same rule deleted twice at once). Only a superadmin's (PermissionDenied)."""
+    if not is_superadmin(actor):
+        raise PermissionDenied
     with transaction.atomic():
         rule = EmailSuffixRule.objects.select_for_update().filter(pk=rule_id).first()
         if rule is None:

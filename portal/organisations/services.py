@@ -99,7 +99,10 @@ def organisation_domain_accept(*, domain_id: int, actor: AnyUser, request: HttpR
     """A superadmin accepts an organisation's claim to a domain: its addresses become
     official. Refused (ValidationError) while the domain is official for another
     organisation or is an official suffix itself, and for a personal mail service (or a
-    domain under one), whose mail is never official (DESIGN §3)."""
+    domain under one), whose mail is never official (DESIGN §3). Only a superadmin's
+    (PermissionDenied)."""
+    if not is_superadmin(actor):
+        raise PermissionDenied
     with transaction.atomic():
         domain = OrganisationDomain.objects.filter(pk=domain_id).values_list("domain", flat=True).get()
         # Every claim to the domain, in one order: two superadmins accepting two

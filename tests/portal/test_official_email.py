@@ -485,3 +485,36 @@ def test_addresses_written_differently_for_one_mailbox_normalise_alike(typed):
 
 def test_a_unicode_domain_normalises_to_the_form_it_is_mailed_to():
     assert normalise_mailbox("Officer@महाराष्ट्र.भारत") == "officer@xn--c2b3agb7ak9ab0lb.xn--h2brj9c"
+
+
+@pytest.mark.django_db
+def test_the_services_behind_the_superadmins_pages_of_official_mail_ask_for_a_superadmin_themselves():
+    """The pages' rules keep everyone else out; the services ask again, as every service does
+    (a state administrator's, or a superadmin's whose role just ended, call changes nothing)."""
+    from django.core.exceptions import PermissionDenied
+    from django.utils import timezone
+
+    from portal.accounts.services import email_rule_delete, email_rule_save
+    from portal.organisations.services import organisation_domain_accept
+    from tests.factories import PlatformRoleFactory
+
+    state_admin = UserFactory(email="state.admin@maharashtra.gov.in")
+    PlatformRoleFactory(user=state_admin, role="state_admin", jurisdiction="MH")
+    former = make_superadmin(email="former.root@nic.in")
+    PlatformRoleGrant.objects.filter(user=former).update(ends_at=timezone.now() - timezone.timedelta(minutes=1))
+    rule = EmailSuffixRule.objects.create(suffix="statelab.in", kind=SuffixKind.MANUAL_REVIEW)
+    claim = OrganisationDomainFactory(domain="krishi.maharashtra.gov.in", is_verified=False)
+    for actor in (state_admin, type(former).objects.get(pk=former.pk)):
+        with pytest.raises(PermissionDenied):
+            email_rule_save(suffix="newlab.in", kind=SuffixKind.OFFICIAL, actor=actor)
+        with pytest.raises(PermissionDenied):
+            email_rule_save(suffix="statelab.in", kind=SuffixKind.OFFICIAL, actor=actor, rule_id=rule.pk)
+        with pytest.raises(PermissionDenied):
+            email_rule_delete(rule_id=rule.pk, actor=actor)
+        with pytest.raises(PermissionDenied):
+            organisation_domain_accept(domain_id=claim.pk, actor=actor)
+    assert list(EmailSuffixRule.objects.filter(suffix__in=["statelab.in", "newlab.in"]).values_list("suffix", "kind")) == [
+        ("statelab.in", SuffixKind.MANUAL_REVIEW)]
+    claim.refresh_from_db()
+    assert not claim.is_verified
+    assert not AuditEvent.objects.filter(action__in=[AuditAction.DOMAIN_ACCEPTED]).exists()
