@@ -32,6 +32,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal import prepared
+from portal.accounts.mail_limits import same_mailbox
 from portal.accounts.official_email import normalise_domain
 from portal.ids import DB_INT_MAX
 from portal.organisations.models import Membership, Organisation, OrganisationDomain, OrganisationStatus
@@ -304,8 +305,11 @@ def held_elsewhere(user: AnyUser, organisation: Organisation) -> list[Government
 
 
 def waiting_requests_count(user: AnyUser) -> int:
-    """How many of ``user``'s requests wait for a decision (at most VERIFICATION_WAITING_MAX at once)."""
-    return GovernmentProfile.objects.filter(user_id=user.pk, status=VerificationStatus.PENDING).count()
+    """How many of the person's requests wait for a decision (at most VERIFICATION_WAITING_MAX
+    at once): those of every account of ``user``'s mailbox (same_mailbox), since accounts are
+    kept one per address, "+tag" and all."""
+    return GovernmentProfile.objects.filter(same_mailbox("user__email", user.email),
+                                            status=VerificationStatus.PENDING).count()
 
 
 def profiles_of(viewer: AnyUser) -> QuerySet[GovernmentProfile]:
