@@ -303,10 +303,12 @@ def members(request, pk):
     # nobody: not everyone, as if they all matched it.
     refused = not filters.is_valid()
     query, verified_only = filters.cleaned_data.get("q", ""), filters.cleaned_data.get("verified_only", False)
+    truncated_at = 0
     if refused:
         page = Paginator([], PAGE_SIZE).get_page(1)
     else:
         members = members_of(organisation, viewer=request.user, query=query, verified_only=verified_only)
+        truncated_at = members.truncated_at
         page = CountedUpTo(members, PAGE_SIZE, MEMBERS_COUNT_MAX).get_page(request.GET.get("page"))
     page.object_list = mark_seen(page.object_list)  # (read once: the template lists them)
     kept = urlencode({key: value for key, value in (("q", query), ("verified_only", "on" if verified_only else ""))
@@ -314,6 +316,7 @@ def members(request, pk):
     return render(request, "verification/members.html", {
         "organisation": organisation, "page": page, "query": kept, "filters": filters,
         "filtered": bool(query or verified_only or refused), "refused": refused,
+        "search_truncated_at": truncated_at,
         # The rows' actions come back to this page of this list.
         "place": urlencode(_members_place(request.GET, page=page)),
     })

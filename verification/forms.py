@@ -14,6 +14,7 @@ from verification.models import ADMIN_END_REASONS, VerificationStatus
 from verification.selectors import MEMBER_QUERY_MAX, MEMBER_QUERY_MIN
 from verification.services import PROFILE_FIELDS, REASON_MAX, JoinDecision, clean_reason
 from verification.validators import check_official_address, check_superannuation_not_too_late, clean_mobile
+from verification.visibility.rules import has_searchable_word, normalise_search
 
 
 class OrganisationSearchForm(AccessibleForm):
@@ -150,16 +151,20 @@ class MembersFilterForm(AccessibleForm):
     """Finding members by name or address, and leaving out the suspended ones."""
 
     q = forms.CharField(label=_("Name or email address"), required=False, max_length=MEMBER_QUERY_MAX,
-                        help_text=_("At least two characters of a name or an email address."))
+                        help_text=_("A word of at least three letters or digits of a name or an email address."))
     verified_only = forms.BooleanField(label=_("Verified only (leave out suspended)"), required=False)
 
     def clean_q(self):
-        """A search shorter than MEMBER_QUERY_MIN (which would search nothing) is refused
-        here, said at the field, as the directory's is; an empty one is no search."""
+        """A search shorter than MEMBER_QUERY_MIN, or without a word of that many letters
+        or digits (which would search nothing: has_searchable_word), is refused here, said
+        at the field, as the directory's is; an empty one is no search."""
         query = self.cleaned_data["q"]
-        if query and len(query) < MEMBER_QUERY_MIN:
+        if query and len(normalise_search(query)) < MEMBER_QUERY_MIN:
             raise ValidationError(_("Type at least %(min)s characters to search."), code="too_short",
                                   params={"min": MEMBER_QUERY_MIN})
+        if query and not has_searchable_word(query):
+            raise ValidationError(_("Type a word of at least %(min)s letters or digits to search: a part of a name "
+                                    "or an email address."), code="no_word", params={"min": MEMBER_QUERY_MIN})
         return query
 
 

@@ -12,12 +12,15 @@ from functools import cache
 from allauth.account.models import EmailAddress
 from django.db import InterfaceError, OperationalError, connection
 from django.db.models import (
+    BigIntegerField,
     BooleanField,
     Case,
     CharField,
     Count,
     Exists,
     ExpressionWrapper,
+    F,
+    Func,
     OuterRef,
     Q,
     QuerySet,
@@ -26,12 +29,13 @@ from django.db.models import (
     When,
 )
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce, Lower
+from django.db.models.functions import Coalesce, Concat, Lower
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal import prepared
+from portal.accounts.mail_limits import same_mailbox
 from portal.accounts.official_email import normalise_domain
 from portal.ids import DB_INT_MAX
 from portal.organisations.models import Membership, Organisation, OrganisationDomain, OrganisationStatus
@@ -62,13 +66,16 @@ from verification.visibility.models import ProfileField
 from verification.visibility.rules import (
     API_CLIENT,
     FETCHED,
+    SEARCH_MIN,
     SOURCES,
     administered_in_force,
     administers_in_force,
     annotated_for,
     field_shown,
     found_by,
+    has_searchable_word,
     name_narrowed_by_person,
+    normalise_search,
     request_view_of,
     search_q,
     sort_name,
@@ -304,8 +311,11 @@ def held_elsewhere(user: AnyUser, organisation: Organisation) -> list[Government
 
 
 def waiting_requests_count(user: AnyUser) -> int:
-    """How many of ``user``'s requests wait for a decision (at most VERIFICATION_WAITING_MAX at once)."""
-    return GovernmentProfile.objects.filter(user_id=user.pk, status=VerificationStatus.PENDING).count()
+    """How many of the person's requests wait for a decision (at most VERIFICATION_WAITING_MAX
+    at once): those of every account of ``user``'s mailbox (same_mailbox), since accounts are
+    kept one per address, "+tag" and all."""
+    return GovernmentProfile.objects.filter(same_mailbox("user__email", user.email),
+                                            status=VerificationStatus.PENDING).count()
 
 
 def profiles_of(viewer: AnyUser) -> QuerySet[GovernmentProfile]:
@@ -387,26 +397,74 @@ def profiles_for_admin(viewer: AnyUser, pks: Iterable[int]) -> list[GovernmentPr
 
 
 MEMBER_QUERY_MAX = 100
-MEMBER_QUERY_MIN = 2  # fewer characters search nothing (MembersFilterForm refuses them)
+# Fewer characters, or no word of this many letters or digits in a row (has_searchable_word),
+# search nothing (MembersFilterForm refuses them): the trigram indexes the search reads by
+# have nothing to look up in them, and every member would be read.
+MEMBER_QUERY_MIN = SEARCH_MIN
+# The most matches of a members search read in each field searched (the name, the official
+# address, the account's address), by its trigram index, as the directory reads its own
+# (visibility.rules.CANDIDATES_PER_FIELD): a search matching more lists members from among
+# those, and the page says so; its cost is that of its matches, whatever the organisation's size.
+MEMBER_CANDIDATES_PER_FIELD = 2000
+
+
+def _member_candidates(organisation: Organisation, query: str) -> QuerySet[GovernmentProfile]:
+    """Ids of the organisation's members (verified or suspended) whose name, official
+    address or account's address holds ``query`` (visible or not: ``members_of`` then keeps
+    those whose match the viewer may see), for the search to read these rows only: one
+    indexed scan a field (the trigram indexes of the listable profiles, visibility 0004, and
+    of the accounts' addresses, visibility 0005), each stopped after
+    MEMBER_CANDIDATES_PER_FIELD matches where the database allows it (PostgreSQL)."""
+    held = GovernmentProfile.objects.filter(organisation=organisation, status__in=HELD_STATUSES).order_by()
+    scans = [
+        held.filter(verified_name__icontains=query).annotate(field=Value(0)).values("pk", "field"),
+        held.filter(official_email__icontains=query).annotate(field=Value(1)).values("pk", "field"),
+        held.filter(user__email__icontains=query).annotate(field=Value(2)).values("pk", "field"),
+    ]
+    if connection.features.supports_slicing_ordering_in_compound:
+        scans = [scan[:MEMBER_CANDIDATES_PER_FIELD] for scan in scans]
+    first, *others = scans
+    return first.union(*others, all=True).order_by()
+
+
+def _among(found: QuerySet[GovernmentProfile], ids: list[int]) -> QuerySet[GovernmentProfile]:
+    """``found`` among the profiles ``ids``: on PostgreSQL ``id = ANY(%s)``, the ids one
+    array parameter (as ``id IN (...)`` each would be one, several thousand in each of the
+    page's subqueries); read by the primary key."""
+    if connection.vendor != "postgresql":
+        return found.filter(pk__in=ids)
+    from django.contrib.postgres.fields import ArrayField  # (PostgreSQL's driver: not the embedded default's)
+
+    return found.filter(Func(F("id"), Value(ids, output_field=ArrayField(BigIntegerField())), arg_joiner=" = ANY(",
+                             template="(%(expressions)s))", output_field=BooleanField()))
 
 
 def members_of(organisation: Organisation, *, viewer: AnyUser, query: str = "",
                verified_only: bool = False) -> "MembersInOrder":
     """The organisation's verified and suspended members (only the verified ones when
     ``verified_only``), by name as ``viewer`` sees it (sort_name), annotated for ``mark_seen`` as ``viewer`` sees them;
-    ``query`` (two characters or more) finds them by name or address where ``viewer``
-    sees it (a name kept from them finds no one), or by the account's address. Only for
+    ``query`` (a word of MEMBER_QUERY_MIN letters or digits or more) finds them by name or
+    address where ``viewer`` sees it (a name kept from them finds no one), or by the account's
+    address, among at most MEMBER_CANDIDATES_PER_FIELD matches of each (``_member_candidates``:
+    read by indexes, not every member). Only for
     its admins: the view fetches the organisation through organisation_for_admin first.
     Sliced and counted as a paginator does (MembersInOrder)."""
     statuses = [VerificationStatus.VERIFIED] if verified_only else list(HELD_STATUSES)
+    truncated_at = 0
     listed = GovernmentProfile.objects.filter(organisation=organisation, status__in=statuses)
     found = annotated_for(viewer, listed)
-    query = (query or "").strip()[:MEMBER_QUERY_MAX]
-    if len(query) >= MEMBER_QUERY_MIN:
-        found = found.filter(search_q(query, fields=(ProfileField.NAME, ProfileField.OFFICIAL_EMAIL))
-                             | Q(user__email__icontains=query))
+    query = normalise_search((query or "")[:MEMBER_QUERY_MAX])
+    if has_searchable_word(query):
+        # The candidates read first, by themselves (one query): as a subquery of the page's,
+        # the planner, which cannot tell how few they are, read every member to match them.
+        rows = list(_member_candidates(organisation, query))
+        per_field = [sum(1 for row in rows if row["field"] == field) for field in range(3)]
+        truncated_at = MEMBER_CANDIDATES_PER_FIELD if max(per_field) >= MEMBER_CANDIDATES_PER_FIELD else 0
+        found = _among(found, sorted({row["pk"] for row in rows})).filter(
+            search_q(query, fields=(ProfileField.NAME, ProfileField.OFFICIAL_EMAIL)) | Q(user__email__icontains=query))
         listed = found
-    return MembersInOrder(found=found, listed=listed, organisation_id=organisation.pk, viewer=viewer)
+    return MembersInOrder(found=found, listed=listed, organisation_id=organisation.pk, viewer=viewer,
+                          searched=listed is found, truncated_at=truncated_at)
 
 
 def _members_in_order(found: QuerySet[GovernmentProfile]) -> QuerySet[GovernmentProfile]:
@@ -430,6 +488,10 @@ class MembersInOrder:
     listed: QuerySet[GovernmentProfile]
     organisation_id: int
     viewer: AnyUser
+    searched: bool = False  # ``found`` are a search's matches (at most MEMBER_CANDIDATES_PER_FIELD a field)
+    # More matched in a field than the search reads (this many, MEMBER_CANDIDATES_PER_FIELD;
+    # else 0): it lists members from among those read.
+    truncated_at: int = 0
     ordered = True  # (by name, as the paginator asks)
 
     def __getitem__(self, bounds: slice) -> "MembersSlice":
@@ -480,7 +542,7 @@ class MembersSlice:
         listed = members.listed.order_by()
         parts = [
             listed.exclude(pk__in=kept_by_person.values("id")).exclude(kept_by_policy)
-            .annotate(part=Value(0), key=Lower(SOURCES[name])).order_by("key", "id"),
+            .annotate(part=Value(0), key=self._name_key()).order_by("key", "id"),
             kept_by_person.annotate(part=Value(1), key=Value(None, output_field=CharField())).order_by("id"),
             listed.filter(kept_by_policy).annotate(part=Value(1), key=Value(None, output_field=CharField()))
             .order_by("id"),
@@ -489,6 +551,14 @@ class MembersSlice:
         ids = first.union(*others, all=True).order_by("part", "key", "id")[self.start:self.stop]
         sql, params = ids.query.sql_with_params()
         return f"SELECT id FROM ({sql}) AS members", list(params)
+
+    def _name_key(self) -> Lower:
+        """The name as the page orders by it: lowercased. For a search, written so that no
+        index serves it (the same order): its matches, a few thousand at most, are read by
+        their ids and sorted; walking the index of every member's name down to the page's
+        last match, which the planner would choose, could read every member."""
+        name = SOURCES[ProfileField.NAME]
+        return Lower(Concat(F(name), Value(""))) if self.members.searched else Lower(name)
 
     def __iter__(self) -> Iterator[GovernmentProfile]:
         if self.stop == self.start:

@@ -321,16 +321,20 @@ def too_many_waiting(n: int) -> str:
     """What a person with ``n`` requests waiting, VERIFICATION_WAITING_MAX, is told: on the
     join page, and at its form when one is sent all the same."""
     return ngettext(
-        "You have %(n)s request waiting for a decision, the most one person may have at once: withdraw it "
-        "(Verification, in the menu) before asking another organisation.",
-        "You have %(n)s requests waiting for a decision, the most one person may have at once: withdraw one of them "
-        "(Verification, in the menu) before asking another organisation.", n) % {"n": n}
+        "You have %(n)s request waiting for a decision (from any account of your mailbox: your address with or "
+        "without a “+” tag), the most one person may have at once: withdraw it (Verification, in the menu, signed "
+        "in with the account that made it) before asking another organisation.",
+        "You have %(n)s requests waiting for a decision (from any account of your mailbox: your address with or "
+        "without a “+” tag), the most one person may have at once: withdraw one of them (Verification, in the menu, "
+        "signed in with the account that made it) before asking another organisation.", n) % {"n": n}
 
 
 def _check_waiting(actor: AnyUser, *, made: GovernmentProfile | None = None) -> None:
-    """At most VERIFICATION_WAITING_MAX of the person's requests wait at once (the person is
-    locked): the daily limit bounds how many they make in 24 hours, not how many they leave
-    waiting, and asked over several days, one account would fill a department's queue.
+    """At most VERIFICATION_WAITING_MAX of the person's requests wait at once, counted from
+    every account of their mailbox as the daily limit counts them (under its lock, taken by
+    _check_request_rate, so that two accounts of one mailbox asking at once cannot both pass
+    the last one): the daily limit bounds how many they make in 24 hours, not how many they
+    leave waiting, and asked over several days, one account would fill a department's queue.
     ``made``: the request being made, saved already and left waiting, not counted."""
     most = settings.VERIFICATION_WAITING_MAX
     if waiting_requests_count(actor) - (made is not None) >= most:

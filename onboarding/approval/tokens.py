@@ -13,7 +13,6 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
@@ -24,7 +23,7 @@ from onboarding.models import ApprovalStep, ApprovalTimings, AuthorityToken, Dec
 from portal import compiled
 from portal.accounts.mail_limits import mailbox_key
 from portal.client import client_network
-from portal.rediscache import cache_redis
+from portal.limits import minute_window, minutes_counted
 
 TOKEN_BYTES = 32
 # token_urlsafe(32) is 43 characters; anything else is not one of ours.
@@ -115,35 +114,6 @@ def _token_query(for_update: bool, *, digest: str) -> QuerySet[AuthorityToken]:
     return queryset.filter(token_hash=digest)[:1]
 
 
-COUNTER_SECONDS = 120
-
-
-def _count(key: str) -> int:
-    if cache.add(key, 1, timeout=COUNTER_SECONDS):
-        return 1
-    try:
-        return cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=COUNTER_SECONDS)
-        return 1
-
-
-def _counts(keys: list[str]) -> list[int]:
-    """Each counter counted once more, its new value. With Redis as the cache
-    (production), every counter of a request in one round trip: SET NX with the
-    counter's lifetime, then INCR, for each, in one pipeline (the cache's add, then incr,
-    took three round trips a counter); elsewhere through the cache's operations."""
-    backend = cache_redis()
-    if backend is None:
-        return [_count(key) for key in keys]
-    pipeline = backend.client().pipeline(transaction=False)
-    for key in keys:
-        name = backend.make_and_validate_key(key)
-        pipeline.set(name, 0, nx=True, ex=COUNTER_SECONDS)  # an integer, stored as the cache stores one
-        pipeline.incr(name)
-    return [int(count) for count in pipeline.execute()[1::2]]
-
-
 def rate_limited(
     request: HttpRequest, *, token: str | None = None, digest: str | None = None, scope: str = "authority-link"
 ) -> bool:
@@ -151,14 +121,15 @@ def rate_limited(
     client's; an IPv6 client's network: portal.client.client_network) and against its link (``token`` from the path, or the
     ``digest`` of the one kept in the session); True once either is over its limit
     for the current minute. Authorities behind one proxy are counted apart, and one
-    link cannot be hammered from many addresses. The counters live in the shared
-    cache (database or Redis) and hold no token, only part of its hash."""
-    window = int(timezone.now().timestamp() // 60)
+    link cannot be hammered from many addresses. The counters are portal.limits' counters
+    a minute, in the shared cache (database or Redis; one round trip to Redis for both),
+    and hold no token, only part of its hash."""
+    window = minute_window(timezone.now().timestamp())
     ip = client_network(request) or "unknown"
     keys = [f"ratelimit:{scope}:ip:{ip}:{window}"]
     if digest is None and isinstance(token, str) and TOKEN_RE.match(token):
         digest = token_hash(token)
     if digest:
         keys.append(f"ratelimit:{scope}:link:{digest[:32]}:{window}")
-    counts = _counts(keys)
+    counts = minutes_counted(keys)
     return counts[0] > settings.ONBOARDING_TOKEN_RATE_PER_MINUTE or (len(counts) > 1 and counts[1] > LINK_RATE_PER_MINUTE)

@@ -1,26 +1,74 @@
 from urllib.parse import urlencode
 
+from django.contrib import messages
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
+from portal.access import form_page, keep_input, page_of_this_site, page_to_return_to
+from portal.apipath import API_PREFIX
 from portal.privacy.notice import PENDING_KEY
 
-EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/i18n/", "/privacy/notice/", "/api/")
+# Signing in and out, the account's own pages, static files, the health check, the
+# language, the notice itself; and the verification API's calls (a client's bearer token,
+# no session: portal/apipath.py lets none of them reach this far anyway). The pages where
+# an admin registers the API's clients are under "/api/" too, and ask for the notice.
+EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/i18n/", "/privacy/notice/", API_PREFIX)
+SAFE_METHODS = ("GET", "HEAD")
 
 
 class NoticeMiddleware:
     """Sends a person with a notice version still to accept (set at sign-in, in the
-    session) to the acceptance page, keeping the page they asked for as ``next``.
-    Reads only the session: no query on any request."""
+    session) to the acceptance page, and on to the page they were on once they accept
+    (``next``). Reads only the session: no query on any request.
+
+    Nothing is done in their name first: a form they send (any method but GET and HEAD)
+    is not passed to its view. What they typed is kept for the page the form was on, in
+    their session, as a form sent with an old token is (``access.keep_input``), and that
+    page shows it again in its form once they have accepted, for them to check and send; a
+    file cannot be kept, and they are told to choose it again. A part of a page htmx asks
+    for (or a form htmx sends) is answered with htmx's ``HX-Redirect``: the acceptance page
+    is loaded whole, coming back to the page the part is of, never put in place of the part.
+    Checked once the URL is resolved and the form's CSRF token checked (``process_view``,
+    after CsrfViewMiddleware's): a post another site made keeps nothing."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        session = getattr(request, "session", None)
-        if (session is not None and PENDING_KEY in session and request.method in ("GET", "HEAD")
-                and not request.path_info.startswith(EXEMPT_PREFIXES)
-                and getattr(request, "user", None) is not None and request.user.is_authenticated):
-            query = urlencode({"next": request.get_full_path()})
-            return redirect(f"{reverse('privacy_notice:accept')}?{query}")
         return self.get_response(request)
+
+    def process_view(self, request, view, args, kwargs):
+        session = getattr(request, "session", None)
+        if (session is None or PENDING_KEY not in session or request.path_info.startswith(EXEMPT_PREFIXES)
+                or getattr(request, "user", None) is None or not request.user.is_authenticated):
+            return None
+        if request.headers.get("HX-Request"):
+            page = page_of_this_site(request, request.headers.get("HX-Current-URL", "")) or "/"
+        elif request.method in SAFE_METHODS:
+            page = request.get_full_path()
+        else:
+            page = page_to_return_to(request, form_page(request) or request.get_full_path()) or "/"
+        if request.method not in SAFE_METHODS:
+            _keep_what_was_sent(request, page)
+        accept = f"{reverse('privacy_notice:accept')}?{urlencode({'next': page})}"
+        if request.headers.get("HX-Request"):
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = accept
+            return response
+        return redirect(accept)
+
+
+def _keep_what_was_sent(request, page: str) -> None:
+    """A form sent before the notice was accepted: nothing was done with it; what was typed
+    is kept for ``page`` when that page can show it again, and the person told so."""
+    if request.FILES:
+        messages.warning(request, _("Nothing was uploaded yet: accept the data protection notice first, then choose "
+                                    "the file again."))
+    elif keep_input(request, page, said=True):
+        messages.warning(request, _("Nothing was done yet: accept the data protection notice first. What you typed is "
+                                    "kept: you will find it on its page, to check and send again."))
+    else:
+        messages.warning(request, _("Nothing was done yet: accept the data protection notice first, then send it "
+                                    "again."))

@@ -63,3 +63,26 @@ def test_the_admin_names_an_organisations_verification_settings_in_each_language
         assert "settingss" not in page
         # The browser's tab names the portal, not "Django site admin".
         assert "Django site admin" not in page
+
+
+@pytest.mark.parametrize("typed", [
+    "shown\u200b@mahaagri.gov.in",  # a zero-width space pasted with the address
+    "\u200eshown@mahaagri.gov.in\u200f",  # the direction marks a right-to-left page copies
+    "EMP\u00ad-1042",  # a soft hyphen
+])
+def test_the_admins_searches_take_the_words_as_every_search_of_the_portal_does(root_client, typed):
+    """The admin's searches of profiles and address links took the words as typed: an
+    address copied with a zero-width space or a direction mark, drawn as nothing, found
+    nobody. They are searched as every other search takes them (portal.text.as_searched)."""
+    profile = GovernmentProfileFactory(status=VerificationStatus.VERIFIED, official_email="shown@mahaagri.gov.in",
+                                       employee_code="EMP-1042")
+    GovernmentProfileFactory(status=VerificationStatus.VERIFIED, official_email="other@mahaagri.gov.in",
+                             employee_code="EMP-2042")
+    listing = root_client.get("/admin/verification/governmentprofile/", {"q": typed})
+    assert listing.status_code == 200
+    assert list(listing.context["cl"].result_list) == [profile]
+    link = AddressConfirmation.objects.create(profile=profile, token_hash="f" * 64, email="shown@mahaagri.gov.in",
+                                              created_at=profile.verified_at, expires_at=profile.verified_at)
+    if "@" in typed:
+        listing = root_client.get("/admin/verification/addressconfirmation/", {"q": typed})
+        assert list(listing.context["cl"].result_list) == [link]

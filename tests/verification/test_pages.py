@@ -428,8 +428,9 @@ def test_the_join_page_says_when_the_most_requests_one_may_have_waiting_already_
         GovernmentProfileFactory(user=world["person"], organisation=OrganisationFactory(name=f"Taluka Office {n}"))
     client = signed_in(world["person"])
     url = f"/verification/organisations/{world['office'].pk}/join/"
-    said = ("You have 2 requests waiting for a decision, the most one person may have at once: withdraw one of them "
-            "(Verification, in the menu) before asking another organisation.")
+    said = ("You have 2 requests waiting for a decision (from any account of your mailbox: your address with or without "
+            "a “+” tag), the most one person may have at once: withdraw one of them (Verification, in the menu, signed "
+            "in with the account that made it) before asking another organisation.")
     tree = parse(well_formed(client.get(url)))
     assert said in tree.by_id("waiting-max").squashed_text()
     assert tree.by_id("waiting-max").find("a").get("href") == "/verification/"
@@ -442,6 +443,23 @@ def test_the_join_page_says_when_the_most_requests_one_may_have_waiting_already_
     html = well_formed(client.get(url))
     assert 'id="waiting-max"' not in html
     assert client.post(url, form_data()).status_code == 302
+
+
+def test_the_join_page_counts_the_requests_waiting_from_every_account_of_one_mailbox(world, settings):
+    """Asha's "+2" account is her mailbox again: the requests her first account left waiting
+    are hers, and the join page of the second says so before the form is filled in."""
+    settings.VERIFICATION_WAITING_MAX = 2
+    for n in range(2):
+        GovernmentProfileFactory(user=world["person"], organisation=OrganisationFactory(name=f"Taluka Office {n}"))
+    tagged = UserFactory(email="asha.kulkarni+2@pune.mahaagri.gov.in", full_name="Asha Kulkarni")
+    client = signed_in(tagged)
+    url = f"/verification/organisations/{world['office'].pk}/join/"
+    tree = parse(well_formed(client.get(url)))
+    assert "from any account of your mailbox" in tree.by_id("waiting-max").squashed_text()
+    tree = parse(well_formed(client.post(url, form_data(official_email=tagged.email, designation="Under Secretary"))))
+    assert "the most one person may have at once" in tree.by_id("error-summary").squashed_text()
+    assert tree.by_id("id_designation").get("value") == "Under Secretary"
+    assert not GovernmentProfile.objects.filter(user=tagged).exists()
 
 
 def test_the_join_page_does_not_warn_of_the_most_requests_waiting_where_the_person_is_verified_at_once(

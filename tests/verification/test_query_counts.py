@@ -14,7 +14,7 @@ from tests.factories import OrganisationFactory, UserFactory
 from tests.html_tree import parse
 from tests.pg_trace import rows_read_by_queries
 from tests.verification.helpers import GovernmentProfileFactory, signed_in
-from verification import admin_views
+from verification import admin_views, selectors
 from verification.models import GovernmentProfile, VerificationMethod, VerificationStatus
 from verification.visibility.models import Audience, PersonalVisibility, VisibilityPolicy
 
@@ -92,14 +92,16 @@ def test_queue_of_held_profiles_query_count(world, rows, django_assert_num_queri
 
 
 # 5 the number of members (the pager), 6 the page of members with their people, badges
-# (subqueries) and each detail's audience (joined in).
+# (subqueries) and each detail's audience (joined in). A search first reads the matches of
+# each field it searches, by their indexes (selectors._member_candidates): one more.
 MEMBERS_QUERIES = 6
+MEMBERS_SEARCH_QUERIES = MEMBERS_QUERIES + 1
 
 
 @pytest.mark.parametrize("query", ["", "?q=member", "?q=member0"])
 def test_members_query_count(world, rows, query, django_assert_num_queries):
     html = count(signed_in(world["admin_parent"]), f"/verification/organisations/{world['office'].pk}/members/{query}",
-                 MEMBERS_QUERIES, django_assert_num_queries)
+                 MEMBERS_SEARCH_QUERIES if query else MEMBERS_QUERIES, django_assert_num_queries)
     found = 1 if query == "?q=member0" else rows  # by the account's address, or the name or official address seen
     assert html.count("/suspend/") + html.count("/reinstate/") == min(found, 50)
 
@@ -159,6 +161,48 @@ def test_a_members_page_reads_its_own_rows_not_every_members(world, require_post
         GovernmentProfile.objects.filter(user__in=users).delete()
         User.objects.filter(pk__in=[user.pk for user in users]).delete()
         _analysed()
+
+
+def test_a_members_search_reads_at_most_its_bound_of_matches(world, require_postgresql, monkeypatch,
+                                                             django_assert_num_queries):
+    """A search of the members read every member of the organisation (each one's name,
+    addresses and their visibility: some 350 ms at 100,000, bench/README.md), however many
+    matched. It now reads the matches of each field searched (the name, the official
+    address, the account's address) by its index, at most MEMBER_CANDIDATES_PER_FIELD of
+    each (lowered here to 5), and works out the visibility of those only, in one query
+    more; a name kept from the admin is still not found by it, and the account's address
+    still finds its member."""
+    monkeypatch.setattr(selectors, "MEMBER_CANDIDATES_PER_FIELD", 5)
+    office, now = world["office"], timezone.now()
+    users = User.objects.bulk_create([User(email=f"p{i:03d}@pune.mahaagri.gov.in", password="!",
+                                           full_name=f"Member {'Kulkarni' if i % 20 == 7 else 'Patil'} {i:03d}")
+                                      for i in range(60)])
+    GovernmentProfile.objects.bulk_create([GovernmentProfile(
+        user=user, organisation=office, designation="Clerk", office="Section", employee_code=f"E{i}",
+        official_email=f"o{i:03d}@pune.mahaagri.gov.in", mobile=f"+9198{i:08d}", requested_at=now,
+        request_language="en", method=VerificationMethod.MANUAL, verified_at=now, verified_name=user.full_name,
+        decided_at=now, status=VerificationStatus.VERIFIED) for i, user in enumerate(users)])
+    PersonalVisibility.objects.create(user=users[7], name=Audience.NOBODY)  # "Member Kulkarni 007"
+    client = signed_in(world["admin_office"])
+    url = f"/verification/organisations/{office.pk}/members/"
+
+    def searched(query):
+        html = count(client, f"{url}?q={query}", MEMBERS_SEARCH_QUERIES, django_assert_num_queries)
+        return html, re.findall(r'<td>([^<]+)<br><span class="small text-break">', html)
+
+    _html, names = searched("kulkarni")
+    assert names == ["Member Kulkarni 027", "Member Kulkarni 047"]  # not 007's: kept from the admins
+    _html, names = searched("p042@pune")  # the account's address
+    assert names == ["Member Patil 042"]
+    # 57 members' names match: 5 of them are read (no address holds "patil"), and listed.
+    html, names = searched("patil")
+    assert len(names) == 5 and all(name.startswith("Member Patil ") for name in names)
+    assert ("More members match this search than it reads: these pages show members from among the first 5 "
+            "matches of the name and of each address. Add to the search to narrow it.") in html
+    assert "More members match" not in searched("kulkarni")[0]
+    # Every address matches: at most 5 of each field, 10 here (the official and the account's).
+    html, names = searched("mahaagri")
+    assert 5 <= len(names) <= 10, names
 
 
 def _analysed():

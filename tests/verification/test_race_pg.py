@@ -98,3 +98,59 @@ def test_directory_downloads_asked_at_once_make_no_more_than_the_hourly_limit(wo
     results = race([download, download], hold_sql="SELECT pg_advisory_xact_lock(%s)", hold_params=[_CHAIN_LOCK_KEY])
     assert sorted(value for _outcome, value in results) == [200, 302], results  # the second sent back to the search
     assert AuditEvent.objects.filter(actor_id=person.pk, action=AuditAction.DIRECTORY_EXPORTED).count() == EXPORTS_PER_HOUR
+
+
+def test_two_accounts_of_one_mailbox_asking_at_once_leave_no_more_waiting_than_the_most(world, settings):
+    """Each account of one mailbox ("+tag" forms) locks its own row: two of them asking at
+    once, the person one short of VERIFICATION_WAITING_MAX, would both find room. The count
+    is made under the mailbox's lock (the daily limit's), so the second waits for the first
+    and is refused."""
+    from django.core.exceptions import ValidationError
+
+    from portal.accounts.mail_limits import mailbox_key
+    from tests.factories import UserFactory
+    from tests.verification.helpers import DETAILS
+
+    settings.VERIFICATION_WAITING_MAX = 2
+    person = world["person"]
+    GovernmentProfileFactory(user=person, organisation=world["parent"])
+    tagged = UserFactory(email="asha.kulkarni+2@pune.mahaagri.gov.in", full_name="Asha Kulkarni")
+
+    def ask(user, organisation):
+        return lambda: services.join_request_create(organisation_id=organisation.pk, language="en", actor=user,
+                                                    details={**DETAILS, "official_email": user.email})
+
+    results = race([ask(person, world["office"]), ask(tagged, world["other"])],
+                   hold_sql="SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                   hold_params=[services.REQUESTS_MAILBOX_LOCK_NAMESPACE, mailbox_key(person.email)])
+    assert sorted(outcome for outcome, _value in results) == ["error", "ok"], results
+    [error] = [value for outcome, value in results if outcome == "error"]
+    assert isinstance(error, ValidationError) and error.code == "too_many_waiting"
+    assert GovernmentProfile.objects.filter(status=VerificationStatus.PENDING,
+                                            user__in=[person, tagged]).count() == 2
+
+
+def test_refusals_downloads_asked_at_once_make_no_more_than_the_hourly_limit(world):
+    """A roster's refused rows asked twice at the same moment by an admin one short of the
+    hourly limit: the count and the audit row are made under the admin's lock, so one is
+    downloaded and the other sent back to the roster's page."""
+    from tests.verification.rosters.helpers import csv_bytes, person, upload
+    from verification.rosters import services as roster_services
+
+    admin = world["admin_office"]
+    roster = upload(world["office"], admin, csv_bytes([person(1, **{"Official email": "x@gmail.com"})]))
+    for _ in range(roster_services.REFUSALS_DOWNLOADS_PER_HOUR - 1):
+        roster_services.roster_refusals_export_record(roster=roster, actor=admin)
+
+    def download():
+        client = Client()
+        client.force_login(admin)
+        response = client.get(f"/verification/rosters/{roster.pk}/refused-rows.csv")
+        if response.status_code == 200:
+            b"".join(response.streaming_content)
+        return response.status_code
+
+    results = race([download, download], hold_sql="SELECT pg_advisory_xact_lock(%s)", hold_params=[_CHAIN_LOCK_KEY])
+    assert sorted(value for _outcome, value in results) == [200, 302], results
+    assert AuditEvent.objects.filter(actor_id=admin.pk, action=AuditAction.ROSTER_REFUSALS_EXPORTED).count() == (
+        roster_services.REFUSALS_DOWNLOADS_PER_HOUR)

@@ -141,9 +141,10 @@ def test_one_person_keeps_at_most_verification_waiting_max_requests_waiting_at_o
         services.join_request_create(organisation_id=offices[4].pk, details=details, language="en",
                                      actor=world["person"])
     assert caught.value.code == "too_many_waiting"
-    assert caught.value.messages == ["You have 3 requests waiting for a decision, the most one person may have at once: "
-                                     "withdraw one of them (Verification, in the menu) before asking another "
-                                     "organisation."]
+    assert caught.value.messages == ["You have 3 requests waiting for a decision (from any account of your mailbox: "
+                                     "your address with or without a “+” tag), the most one person may have at once: "
+                                     "withdraw one of them (Verification, in the menu, signed in with the account that "
+                                     "made it) before asking another organisation."]
     assert not GovernmentProfile.objects.filter(organisation=offices[4]).exists()
     # Asking an organisation already asked says that first.
     with pytest.raises(ValidationError) as caught:
@@ -155,6 +156,31 @@ def test_one_person_keeps_at_most_verification_waiting_max_requests_waiting_at_o
     assert services.join_request_create(organisation_id=offices[4].pk, details=details, language="en",
                                         actor=world["person"]).is_pending
     # Another person is not limited by it.
+    assert ask(world, user="admin_other", organisation="office").is_pending
+
+
+def test_the_most_requests_waiting_count_every_account_of_one_mailbox(world, settings):
+    """Accounts are kept one per address, "+tag" and all: asha.kulkarni+2@ is Asha's mailbox
+    again, so the requests her first account left waiting count against her second, which is
+    refused the one more that would wait; another person's requests count apart."""
+    settings.VERIFICATION_WAITING_MAX = 2
+    earlier = timezone.now() - timedelta(days=30)
+    for n in range(2):
+        GovernmentProfileFactory(user=world["person"], requested_at=earlier + timedelta(days=n),
+                                 organisation=OrganisationFactory(name=f"Taluka Office {n}", parent=world["parent"]))
+    tagged = UserFactory(email="Asha.Kulkarni+2@pune.mahaagri.gov.in", full_name="Asha Kulkarni")
+    details = {**DETAILS, "official_email": tagged.email}
+    with pytest.raises(ValidationError) as caught:
+        services.join_request_create(organisation_id=world["office"].pk, details=details, language="en",
+                                     actor=tagged)
+    assert caught.value.code == "too_many_waiting"
+    assert not GovernmentProfile.objects.filter(user=tagged).exists()
+    # One of Asha's waiting requests withdrawn, from the account that made it: room again.
+    services.join_request_withdraw(profile_id=GovernmentProfile.objects.filter(user=world["person"]).first().pk,
+                                   actor=world["person"])
+    assert services.join_request_create(organisation_id=world["office"].pk, details=details, language="en",
+                                        actor=tagged).is_pending
+    # Someone else at the same office is not held by Asha's requests.
     assert ask(world, user="admin_other", organisation="office").is_pending
 
 

@@ -7,6 +7,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from typing import BinaryIO
 
 from allauth.account.models import EmailAddress
@@ -21,7 +22,7 @@ from portal.accounts.official_email import normalise_mailbox
 from portal.advisory import advisory_lock
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
-from portal.limits import next_allowed_among, shown_from
+from portal.limits import hourly_audited, next_allowed_among, shown_from
 from portal.organisations.models import Organisation, OrganisationStatus
 from portal.permissions import AnyUser
 from verification.rosters import checks, retention, staging
@@ -192,12 +193,32 @@ def _check_and_keep(
     return roster
 
 
-def roster_refusals_export_record(*, roster: RosterImport, actor: AnyUser, request: HttpRequest | None = None) -> None:
+# Downloads of rosters' refused rows an administrator may make in an hour: each may be up
+# to ROSTER_MAX_ROWS people's names, addresses and mobile numbers.
+REFUSALS_DOWNLOADS_PER_HOUR = 10
+# The first of PostgreSQL's two advisory-lock keys: an account's downloads of refused rows ("RFSX").
+REFUSALS_EXPORT_LOCK_NAMESPACE = 0x52465358
+
+
+def _refusals_export_lock(user_id: int) -> None:
+    """Until the transaction ends, the account's other downloads of refused rows wait here,
+    so that two at once cannot both find it under its hourly limit (SQLite, for
+    development, has one writer at a time)."""
+    advisory_lock(REFUSALS_EXPORT_LOCK_NAMESPACE, user_id)
+
+
+def roster_refusals_export_record(*, roster: RosterImport, actor: AnyUser, limit: int = REFUSALS_DOWNLOADS_PER_HOUR,
+                                  request: HttpRequest | None = None) -> datetime | None:
     """The audit row of a download of a roster's refused rows (people's names, addresses
     and mobile numbers): who, which roster, how many rows, as the directory's and the
-    dashboard's exports are recorded (the breach report counts it as an export)."""
-    audit_record(actor=actor, action=AuditAction.ROSTER_REFUSALS_EXPORTED, target=roster, request=request,
-                 new={"organisation": roster.organisation_id, "rows": roster.left_out_count})
+    dashboard's exports are recorded (the breach report counts it as an export). The
+    download's limit (``limit`` an hour per account) is counted from those rows, under the
+    account's lock, as the other exports' are (``hourly_audited``): when the account made
+    ``limit`` in the last hour, nothing is written and the moment the next is possible is
+    returned (None once written)."""
+    return hourly_audited(actor=actor, action=AuditAction.ROSTER_REFUSALS_EXPORTED, limit=limit,
+                          lock=lambda: _refusals_export_lock(actor.pk), target=roster, request=request,
+                          new={"organisation": roster.organisation_id, "rows": roster.left_out_count})
 
 
 # Applying -------------------------------------------------------------------------------------

@@ -16,11 +16,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from portal import pending
 from portal.access import rule
 from portal.downloads import kept_out_of_caches
+from portal.limits import shown_from
 from portal.linked_language import opens_in_linked_language
 from portal.list_places import list_place, place_url
 from verification.rosters import export, refusals, services
@@ -128,7 +130,15 @@ def roster_refusals(request, pk):
     if roster.rows_removed_at is not None:
         messages.info(request, _("This roster's rows have been removed: there is no list of refusals to download."))
         return redirect("verification:roster", pk=pk)
-    services.roster_refusals_export_record(roster=roster, actor=request.user, request=request)
+    allowed = services.roster_refusals_export_record(roster=roster, actor=request.user, request=request)
+    if allowed is not None:
+        n = services.REFUSALS_DOWNLOADS_PER_HOUR
+        messages.error(request, ngettext(
+            "You have downloaded the refused rows of rosters %(n)s time in the last hour, the most an administrator "
+            "may. The next download is possible from %(when)s.",
+            "You have downloaded the refused rows of rosters %(n)s times in the last hour, the most an administrator "
+            "may. The next download is possible from %(when)s.", n) % {"n": n, "when": shown_from(allowed)})
+        return redirect("verification:roster", pk=pk)
     response = StreamingHttpResponse(export.refusals_csv(refused_rows(roster)), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="roster-{roster.pk}-refused-rows.csv"'
     response["X-Content-Type-Options"] = "nosniff"

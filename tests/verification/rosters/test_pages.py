@@ -6,6 +6,7 @@ preview with 10 and 1,000 rows."""
 
 import csv
 import io
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -114,6 +115,42 @@ def test_the_refusals_download_is_audited_as_every_export_of_peoples_details(wor
     assert event.actor_id == world["superadmin"].pk
     assert (event.target_type, event.target_id) == ("rosters.rosterimport", str(roster.pk))
     assert event.new_values == {"organisation": world["office"].pk, "rows": 2}
+
+
+def test_the_refusals_download_is_limited_an_hour_per_admin_as_every_export_of_peoples_details(world):
+    """A roster's refused rows may be up to 100,000 people's details, and the download had
+    no limit: at most REFUSALS_DOWNLOADS_PER_HOUR an hour per admin (counted from its audit
+    rows, as the directory's and the dashboard's exports are), then the roster's page says
+    so and when the next is possible, and no row is written; another admin is not held by it."""
+    import time_machine
+    from django.utils import timezone
+
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1, **{"Official email": "x@gmail.com"})]))
+    url = f"/verification/rosters/{roster.pk}/refused-rows.csv"
+    client = signed_in(world["admin_office"])
+    start = timezone.now()
+    for n in range(services.REFUSALS_DOWNLOADS_PER_HOUR):
+        with time_machine.travel(start + timedelta(minutes=n), tick=False):
+            response = client.get(url)
+            assert response.status_code == 200
+            b"".join(response.streaming_content)
+    with time_machine.travel(start + timedelta(minutes=30), tick=False):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"] == f"/verification/rosters/{roster.pk}/"
+        landed = client.get(response["Location"])
+        well_formed(landed)
+        said = page_tree(landed).squashed_text()
+    assert (f"You have downloaded the refused rows of rosters {services.REFUSALS_DOWNLOADS_PER_HOUR} times in the "
+            "last hour, the most an administrator may.") in said
+    assert "The next download is possible from " in said
+    events = AuditEvent.objects.filter(action=AuditAction.ROSTER_REFUSALS_EXPORTED)
+    assert events.count() == services.REFUSALS_DOWNLOADS_PER_HOUR
+    # Another admin of the organisation is not held by it; the first again an hour after their first.
+    other = make_admin(world["office"], email="second.admin@pune.mahaagri.gov.in")
+    with time_machine.travel(start + timedelta(minutes=30), tick=False):
+        assert signed_in(other).get(url).status_code == 200
+    with time_machine.travel(start + timedelta(hours=1, seconds=1), tick=False):
+        assert client.get(url).status_code == 200
 
 
 def test_the_reason_in_the_refusals_download_reads_as_on_the_preview(world):
