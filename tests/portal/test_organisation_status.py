@@ -340,9 +340,9 @@ def test_the_confirmation_page_names_the_offices_below_that_stay_active(world):
 
 
 @pytest.mark.parametrize(("language", "none_said"), [
-    ("en", "It has no verified members: nobody is verified in it until it is reactivated."),
-    ("hi", "इसका कोई सत्यापित सदस्य नहीं है: पुनः सक्रिय किए जाने तक इसमें किसी का सत्यापन नहीं होता।"),
-    ("mr", "तिचा कोणताही पडताळलेला सदस्य नाही: ती पुन्हा सक्रिय होईपर्यंत तिच्यात कोणाचीही पडताळणी होत नाही."),
+    ("en", "It has no verified members: no one's verification is affected."),
+    ("hi", "इसका कोई सत्यापित सदस्य नहीं है: किसी का सत्यापन प्रभावित नहीं होता।"),
+    ("mr", "तिचा कोणताही पडताळलेला सदस्य नाही: कोणाच्याही पडताळणीवर परिणाम होत नाही."),
 ])
 def test_the_confirmation_page_of_an_organisation_without_verified_members_counts_none_of_them(world, language,
                                                                                                   none_said):
