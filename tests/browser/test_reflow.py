@@ -4,14 +4,18 @@ Government users read the portal on cheap phones (360 CSS px) and zoom to 400%: 
 the role that uses it sees it, is opened 320 CSS px wide in English, Hindi and Marathi (WCAG
 1.4.10: no sideways scrolling of the page, only a data table's own box scrolls), and must
 clip no text, show every control's whole focus ring when it takes focus, and give every control
-a target of 24 by 24 CSS px or the room around it (2.5.8)."""
+a target of 24 by 24 CSS px or the room around it (2.5.8). In English each page is also seen in
+Windows' high-contrast mode (forced colours, in a dark and a light theme): nothing it shows
+disappears."""
 
+import io
 from collections import defaultdict
 
 import pytest
 from django.test import Client
 from django.urls import get_resolver, resolve
 from django.utils import timezone
+from PIL import Image, ImageChops
 
 from api.services import api_client_create
 from monitoring.models import ExpectedOffice
@@ -340,6 +344,37 @@ FOCUS_CHECK = """() => {""" + JS_HELPERS + """
 }"""
 
 
+def checked_state_hidden(page):
+    """The first radio and the first checkbox of the page whose checked state draws nothing:
+    the inside of the control looks the same checked and not checked."""
+    hidden = []
+    for kind in ("radio", "checkbox"):
+        control = page.locator(f"main input[type={kind}]:visible").first
+        if not control.count():
+            continue
+        control.scroll_into_view_if_needed()
+        box = control.bounding_box()
+        inside = {"x": box["x"] + box["width"] * 0.2, "y": box["y"] + box["height"] * 0.2,
+                  "width": box["width"] * 0.6, "height": box["height"] * 0.6}
+        shots = []
+        for _ in range(2):
+            shots.append(Image.open(io.BytesIO(page.screenshot(clip=inside))).convert("RGB"))
+            control.evaluate("input => { input.checked = !input.checked; }")
+        difference = ImageChops.difference(*shots).convert("L").point(lambda value: 255 if value > 64 else 0)
+        if not difference.getbbox():
+            hidden.append(f"<input type={kind} name={control.get_attribute('name')}>: checked or not, it looks the same")
+    return hidden
+
+
+def forced_colours_problems(page):
+    problems = []
+    for scheme in ("dark", "light"):
+        page.emulate_media(forced_colors="active", color_scheme=scheme)
+        problems += [f"{scheme} theme: {problem}" for problem in checked_state_hidden(page)]
+    page.emulate_media(forced_colors="none", color_scheme="light")
+    return problems
+
+
 def phone_problems(page):
     found = page.evaluate(PHONE_CHECK)
     found["focus"] = page.evaluate(FOCUS_CHECK)
@@ -382,12 +417,15 @@ def routes_not_opened(pages):
 def test_every_page(browser, portal, language):
     """Every page at 320 CSS px (a phone, or 1280 px zoomed to 400%) in the language: nothing
     but a table's own box scrolls sideways, no text is clipped, a focused control's ring is
-    whole, and every target is big enough or has room around it."""
+    whole, and every target is big enough or has room around it. In English, the same page in
+    forced colours (dark and light) shows its choices' checked state."""
     sessions, pages = every_page()
     assert routes_not_opened(pages) == []
     problems = defaultdict(list)
     for role, path, page in visit(browser, portal, sessions, pages, language):
         found = phone_problems(page)
+        if language == "en":
+            found["forced colours"] = forced_colours_problems(page)
         for kind, listed in found.items():
             problems[kind] += [f"{path} ({role}, {language}): {problem}" for problem in listed]
     problems = {kind: listed for kind, listed in problems.items() if listed}
