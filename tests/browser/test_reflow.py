@@ -344,6 +344,25 @@ FOCUS_CHECK = """() => {""" + JS_HELPERS + """
 }"""
 
 
+# In forced colours: each shape and text of an inline SVG (a chart) stands out from the window's
+# background (3:1, WCAG 1.4.11): the system's colours replace the page's, but not an SVG's paint.
+SVG_CHECK = """() => {""" + JS_HELPERS + """
+  const rgb = value => (value.match(/[\\d.]+/g) || []).slice(0, 3).map(Number);
+  const luminance = ([r, g, b]) => [r, g, b].map(c => c / 255).map(c => c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4)
+    .reduce((sum, c, i) => sum + c * [0.2126, 0.7152, 0.0722][i], 0);
+  const contrast = (a, b) => { const [x, y] = [luminance(rgb(a)), luminance(rgb(b))].sort((p, q) => q - p); return (x + 0.05) / (y + 0.05); };
+  const canvas = getComputedStyle(document.body).backgroundColor;
+  const out = [];
+  for (const el of document.querySelectorAll('svg text, svg rect, svg path, svg circle, svg line, svg polyline, svg polygon, svg ellipse')) {
+    if (!shown(el)) continue;
+    const s = getComputedStyle(el), paint = s.fill !== 'none' ? s.fill : s.stroke;
+    if (paint.startsWith('rgb') && contrast(paint, canvas) < 3) {
+      out.push(`<${el.tagName} "${el.textContent.trim().slice(0, 20)}"> painted ${paint} on ${canvas} (${contrast(paint, canvas).toFixed(1)}:1)`);
+    }
+  }
+  return [...new Set(out)].slice(0, 5);
+}"""
+
 def checked_state_hidden(page):
     """The first radio and the first checkbox of the page whose checked state draws nothing:
     the inside of the control looks the same checked and not checked."""
@@ -370,7 +389,7 @@ def forced_colours_problems(page):
     problems = []
     for scheme in ("dark", "light"):
         page.emulate_media(forced_colors="active", color_scheme=scheme)
-        problems += [f"{scheme} theme: {problem}" for problem in checked_state_hidden(page)]
+        problems += [f"{scheme} theme: {problem}" for problem in page.evaluate(SVG_CHECK) + checked_state_hidden(page)]
     page.emulate_media(forced_colors="none", color_scheme="light")
     return problems
 
@@ -418,7 +437,7 @@ def test_every_page(browser, portal, language):
     """Every page at 320 CSS px (a phone, or 1280 px zoomed to 400%) in the language: nothing
     but a table's own box scrolls sideways, no text is clipped, a focused control's ring is
     whole, and every target is big enough or has room around it. In English, the same page in
-    forced colours (dark and light) shows its choices' checked state."""
+    forced colours (dark and light) shows its charts and its choices' checked state."""
     sessions, pages = every_page()
     assert routes_not_opened(pages) == []
     problems = defaultdict(list)
