@@ -1,12 +1,12 @@
-"""Every page of the portal as people with small screens and low vision see it.
+"""Every page of the portal as people with small screens, low vision and printers see it.
 
 Government users read the portal on cheap phones (360 CSS px) and zoom to 400%: every page, as
 the role that uses it sees it, is opened 320 CSS px wide in English, Hindi and Marathi (WCAG
 1.4.10: no sideways scrolling of the page, only a data table's own box scrolls), and must
 clip no text, show every control's whole focus ring when it takes focus, and give every control
 a target of 24 by 24 CSS px or the room around it (2.5.8). In English each page is also seen in
-Windows' high-contrast mode (forced colours, in a dark and a light theme): nothing it shows
-disappears."""
+Windows' high-contrast mode (forced colours, in a dark and a light theme: nothing it shows
+disappears) and printed on A4 (the navigation stays off the paper)."""
 
 import io
 from collections import defaultdict
@@ -53,6 +53,8 @@ pytestmark = [
 ]
 
 PHONE = {"width": 320, "height": 640}
+# A4 (210 mm, 794 CSS px) less the print dialog's margins of 1 cm each side.
+PAPER = {"width": 718, "height": 1047}
 
 # The routes of the project the sweep does not open, each with why: not a page (a file, a fragment
 # htmx swaps in, a form's target), or one whose page the sweep opens by another route.
@@ -363,6 +365,17 @@ SVG_CHECK = """() => {""" + JS_HELPERS + """
   return [...new Set(out)].slice(0, 5);
 }"""
 
+# On paper (print media, A4 less its margins): no control of the header's navigation or language
+# form is printed.
+PRINT_CHECK = """() => {""" + JS_HELPERS + """
+  const out = {navigation: []};
+  for (const el of document.querySelectorAll('header nav *, header .language-switch *')) {
+    if (el.matches(TARGETS) && shown(el)) out.navigation.push(`${name(el)} is printed`);
+  }
+  return out;
+}"""
+
+
 def checked_state_hidden(page):
     """The first radio and the first checkbox of the page whose checked state draws nothing:
     the inside of the control looks the same checked and not checked."""
@@ -392,6 +405,15 @@ def forced_colours_problems(page):
         problems += [f"{scheme} theme: {problem}" for problem in page.evaluate(SVG_CHECK) + checked_state_hidden(page)]
     page.emulate_media(forced_colors="none", color_scheme="light")
     return problems
+
+
+def paper_problems(page):
+    page.set_viewport_size(PAPER)
+    page.emulate_media(media="print")
+    found = page.evaluate(PRINT_CHECK)
+    page.emulate_media(media="screen")
+    page.set_viewport_size(PHONE)
+    return {"printed navigation": found["navigation"]}
 
 
 def phone_problems(page):
@@ -437,7 +459,8 @@ def test_every_page(browser, portal, language):
     """Every page at 320 CSS px (a phone, or 1280 px zoomed to 400%) in the language: nothing
     but a table's own box scrolls sideways, no text is clipped, a focused control's ring is
     whole, and every target is big enough or has room around it. In English, the same page in
-    forced colours (dark and light) shows its charts and its choices' checked state."""
+    forced colours (dark and light) shows its charts and its choices' checked state, and printed
+    shows no navigation."""
     sessions, pages = every_page()
     assert routes_not_opened(pages) == []
     problems = defaultdict(list)
@@ -445,6 +468,7 @@ def test_every_page(browser, portal, language):
         found = phone_problems(page)
         if language == "en":
             found["forced colours"] = forced_colours_problems(page)
+            found.update(paper_problems(page))
         for kind, listed in found.items():
             problems[kind] += [f"{path} ({role}, {language}): {problem}" for problem in listed]
     problems = {kind: listed for kind, listed in problems.items() if listed}
