@@ -251,3 +251,14 @@ document.addEventListener("DOMContentLoaded", function () {
     if (restored && notice) { notice.className = "alert alert-info"; notice.hidden = false; }
   });
 })();
+
+// A control in a table's scrolling box (.table-responsive) that takes focus while partly out of
+// the box's sight (a link in the last column of a table wider than a phone) stays cut off, its
+// focus ring too: the browser scrolls a focused element into view only when none of it shows.
+// The box is scrolled to show it whole, with the room around it for its focus ring (its
+// scroll-margin, portal.css).
+document.addEventListener("focusin", function (event) {
+  var control = event.target;
+  var box = control.closest ? control.closest(".table-responsive") : null;
+  if (box && box !== control) { control.scrollIntoView({block: "nearest", inline: "nearest"}); }
+});
