@@ -367,6 +367,32 @@ def test_the_organisations_admins_read_its_details_and_change_nothing(world):
         assert client_of(world, who).get(details_url(office)).status_code == 403
 
 
+def test_a_suspended_organisations_own_admins_still_read_its_details_and_change_nothing(
+        world, django_assert_num_queries):
+    """Their role counts for nothing while it is suspended, but its page is theirs to read
+    (read only); not that of an office below a suspended department. Four queries (their
+    role is read with the user: no question of its own)."""
+    office, parent = world["office"], world["parent"]
+    change(world, name="Agriculture Office, Pune")
+    Organisation.objects.filter(pk=office.pk).update(status=OrganisationStatus.SUSPENDED)
+    client = client_of(world, "admin_office")
+    with django_assert_num_queries(DETAILS_PAGE_QUERIES):
+        response = client.get(details_url(office))
+    tree = well_formed(response)
+    assert tree.find("main").find("form") is None
+    shown = text_of(tree)
+    assert "Agriculture Office, Pune" in shown and "DAO-PUNE" in shown
+    assert "District Agriculture Office, Pune → Agriculture Office, Pune" in shown
+    assert client.post(details_url(office), posted(office, name="Mine now")).status_code == 403
+    assert client.get(f"/portal/organisations/{office.pk}/").status_code == 403  # its status page: not theirs
+    assert stored(office)["name"] == "Agriculture Office, Pune" and len(events()) == 1
+    Organisation.objects.filter(pk=office.pk).update(status=OrganisationStatus.ACTIVE)
+    Organisation.objects.filter(pk=parent.pk).update(status=OrganisationStatus.SUSPENDED)
+    client = client_of(world, "admin_parent")
+    assert client.get(details_url(parent)).status_code == 200
+    assert client.get(details_url(office)).status_code == 404
+
+
 def test_a_change_saved_meanwhile_is_said_at_each_field_and_nothing_is_saved(world):
     office = world["office"]
     client = client_of(world, "superadmin")
