@@ -1,6 +1,7 @@
 """The adoption tracker's reads: the expected offices of the viewer's jurisdictions,
 overdue ones first, each matched to organisations and applications by its short code
-(in its jurisdiction) or its official domain, in a constant number of queries for a
+(in its jurisdiction; a code an organisation had before its details changed, while no
+organisation has it now) or its official domain, in a constant number of queries for a
 page, however long the list."""
 
 import re
@@ -8,9 +9,23 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.db import models
-from django.db.models import BooleanField, Case, Exists, ExpressionWrapper, OuterRef, Prefetch, Q, QuerySet, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    CharField,
+    Exists,
+    ExpressionWrapper,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
 from django.db.models.fields.json import KT
-from django.db.models.functions import Upper
+from django.db.models.functions import Cast, Upper
 from django.utils.translation import gettext_lazy as _
 
 from monitoring.models import ExpectedOffice
@@ -54,6 +69,18 @@ def removed_office_jurisdiction(pk, jurisdictions: set[str] | None) -> str | Non
     return jurisdiction
 
 
+def _former_code_events(*, of_outer: bool = True) -> QuerySet[AuditEvent]:
+    """The audit rows of organisations' details changed, each with the short code it had
+    before (``former``, in capitals, as the lists keep theirs): what an office listed under
+    a code changed since is matched by. ``of_outer``: those of the organisation
+    ``OuterRef("pk")`` (by the index of their targets)."""
+    events = AuditEvent.objects.filter(
+        action=AuditAction.ORGANISATION_DETAILS_CHANGED, target_type=Organisation._meta.label_lower)
+    if of_outer:
+        events = events.filter(target_id=Cast(OuterRef("pk"), CharField()))
+    return events.annotate(former=Upper(KT("old_values__short_code")))
+
+
 def active_match() -> ExpressionWrapper:
     """An active organisation of the office's jurisdiction with its domain (the one that
     holds it verified, when one does) or its short code: what match_offices shows as
@@ -64,12 +91,20 @@ def active_match() -> ExpressionWrapper:
     by_domain = held.filter(organisation__status=OrganisationStatus.ACTIVE)
     code = Organisation.objects.annotate(code=Upper("short_code")).filter(
         code=OuterRef("short_code"), status=OrganisationStatus.ACTIVE).exclude(short_code="")
+    # An organisation that had the code (its details changed since), while no organisation has it now.
+    held = Organisation.objects.annotate(code=Upper("short_code")).filter(code=OuterRef("short_code"))
+    had = Organisation.objects.filter(status=OrganisationStatus.ACTIVE).filter(
+        Exists(_former_code_events().filter(former=OuterRef(OuterRef("short_code")))))
+
+    def code_or_had(where: Q) -> Q:
+        return Q(Exists(code.filter(where))) | (~Q(short_code="") & ~Q(Exists(held)) & Q(Exists(had.filter(where))))
+
     of_a_state = Q(state=OuterRef("jurisdiction")) & ~Q(level=Level.CENTRAL)
     return ExpressionWrapper(
         Q(Exists(by_domain.filter(Q(organisation__state=OuterRef("jurisdiction"))
                                   & ~Q(organisation__level=Level.CENTRAL))))
-        | Q(Exists(code.filter(of_a_state)))
-        | (Q(jurisdiction=CENTRAL) & (Q(Exists(code.filter(central_q())))
+        | code_or_had(of_a_state)
+        | (Q(jurisdiction=CENTRAL) & (code_or_had(central_q())
                                       | Q(Exists(by_domain.filter(central_q("organisation__")))))),
         output_field=BooleanField())
 
@@ -126,7 +161,12 @@ def match_offices(offices: list[ExpectedOffice]) -> dict[int, Match]:
     organisations: list[Organisation] = []
     by_domain: dict[str, list[Organisation]] = {}
     if codes or domains:
-        organisations = list(Organisation.objects.annotate(code=Upper("short_code")).filter(code__in=codes)
+        # With each, the last of the page's codes it had before its details changed (``former``).
+        former = _former_code_events().filter(former__in=codes).order_by("-id").values("former")[:1]
+        had = (_former_code_events(of_outer=False).filter(former__in=codes)
+               .annotate(organisation_id=Cast("target_id", IntegerField())).values("organisation_id"))
+        organisations = list(Organisation.objects.annotate(code=Upper("short_code"), former=Subquery(former))
+                             .filter(Q(code__in=codes) | Q(pk__in=had))
                              .only("id", "name", "short_code", "state", "level", "status"))
         # A domain's holder is the organisation that has it verified; while none does, each
         # that claims it (as active_match reads them).
@@ -175,6 +215,9 @@ def _same_jurisdiction(office: ExpectedOffice, jurisdiction: str) -> bool:
 def _match_one(office, organisations, by_domain, applications) -> Match:
     found = [o for o in organisations if office.short_code and o.code == office.short_code
              and _same_jurisdiction(office, o.jurisdiction)]
+    if office.short_code and not any(o.code == office.short_code for o in organisations):
+        # Nobody has the code now: the organisation that had it (its short code changed since).
+        found += [o for o in organisations if o.former == office.short_code and _same_jurisdiction(office, o.jurisdiction)]
     found += [o for o in by_domain.get(office.official_domain, []) if _same_jurisdiction(office, o.jurisdiction)]
     active = next((o for o in found if o.status == OrganisationStatus.ACTIVE), None)
     if active is not None:

@@ -673,7 +673,9 @@ def may_change_some_organisation_status(user: AnyUser) -> bool:
 # state administrator, those of the jurisdictions whose steps they decide (the centre's for
 # the central administrator). Its own admins and those of an organisation above it may read
 # the page (its details and who changed them, when and why) but change nothing: the name
-# they administer under is not theirs to give. The service asks this again under its lock.
+# they administer under is not theirs to give. A suspended organisation's own admins, who act
+# for nothing while it is suspended, still read its page (not those of the offices below it). The service asks this again
+# under its lock.
 
 def may_change_organisation_details(user: AnyUser, organisation: Organisation) -> bool:
     """Whether the user may change ``organisation``'s details (its state and level are all
@@ -683,13 +685,19 @@ def may_change_organisation_details(user: AnyUser, organisation: Organisation) -
 
 def may_see_organisation_details(user: AnyUser, organisation: Organisation) -> bool:
     """Whether the user may read the page of ``organisation``'s details: one who may change
-    them (no query), or one who administers it or an organisation above it (one query)."""
-    return may_change_organisation_details(user, organisation) or may_administer(user, organisation)
+    them (no query), one of its own admins while it is suspended (their role counts for
+    nothing then, but why and since when it is suspended is theirs to read; no query), or
+    one who administers it or an organisation above it (one query)."""
+    return (may_change_organisation_details(user, organisation)
+            or (organisation.status == OrganisationStatus.SUSPENDED
+                and organisation.pk in inactive_administered_ids(user))
+            or may_administer(user, organisation))
 
 
 def may_see_some_organisation_details(user: AnyUser) -> bool:
-    """Whether the page of some organisation's details is for the user (the view rule)."""
-    return may_change_some_organisation_status(user) or administers_some_organisation(user)
+    """Whether the page of some organisation's details is for the user (the view rule): a
+    suspended organisation's own admins included."""
+    return may_change_some_organisation_status(user) or administers_some_organisation_by_right(user)
 
 
 # Rules of the views (portal.access.rule) ---------------------------------------------
@@ -730,8 +738,8 @@ RULES: dict[str, Callable[[AnyUser], bool] | None] = {
     # An organisation's status page and its suspension and reactivation: superadmins and
     # state administrators; one organisation's pages answer through the scoped selector (404).
     "organisation_status": may_change_some_organisation_status,
-    # An organisation's details: those who change its status change them, its admins (and
-    # those above it) read them; one organisation's page answers through its scoped selector (404).
+    # An organisation's details: those who change its status change them, its admins (a
+    # suspended one's included, and those above it) read them; one organisation's page answers through its scoped selector (404).
     "organisation_details": may_see_some_organisation_details,
 }
 SIGNED_OUT_RULES = {"public", "token", "api_client"}

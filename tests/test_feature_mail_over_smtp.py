@@ -380,6 +380,24 @@ def _several_left_without_admin(person, admin, root, organisation):
         {"organisation": second, "above": parent, "holders": [second_admin.email]}]}
 
 
+def _left_without_acting_admin(person, admin, root, organisation):
+    """The department above the organisation has one admin, granted the role as a verified
+    member of the organisation; a superadmin (its own admin too, whom the page told)
+    suspends the organisation: the person, an admin of the organisation above the
+    department, acts for it now, and is told."""
+    top = OrganisationFactory(name="Commissioner's Office & Co", short_code="AGRI-FEAT", state="MH")
+    department = OrganisationFactory(name="Agriculture Department & Co", short_code="DEPT-FEAT", state="MH", parent=top)
+    organisation.parent = department
+    organisation.save(update_fields=["parent"])
+    Membership.objects.create(organisation=top, user=person, role=MembershipRole.ADMIN)
+    holder = verified(organisation, "en", user=UserFactory(email="head@pune.mahaagri.gov.in")).user
+    Membership.objects.create(organisation=department, user=holder, role=MembershipRole.ADMIN, granted_at=timezone.now())
+    Membership.objects.filter(organisation=organisation, user=admin).update(user=root)
+    role_services.organisation_suspend(organisation_id=organisation.pk, reason_code=SuspensionReason.MISUSE,
+                                       reason=REASON, actor=root)
+    return {"organisation": department, "above": top, "holders": [holder.email], "suspended": organisation}
+
+
 def _suspend_organisation(person, admin, root, organisation):
     """A superadmin suspends the organisation: its admin (the person) is told."""
     Membership.objects.filter(organisation=organisation, user=admin).delete()
@@ -434,6 +452,7 @@ ROLE_CHANGES = {"platform_role_granted": _grant_platform, "platform_role_revoked
                 "superuser_granted": _make_superuser, "superuser_ended": _end_superuser,
                 "admin_address_left": _leave_by_address, "organisation_without_admin": _left_without_admin,
                 "organisations_without_admin": _several_left_without_admin,
+                "organisation_without_admin_acting": _left_without_acting_admin,
                 "organisation_suspended": _suspend_organisation, "organisation_reactivated": _reactivate_organisation,
                 "organisation_details_changed": _change_organisation_details}
 

@@ -2,7 +2,8 @@
 short code and its district): for a superadmin and the administrators of its state
 (portal.permissions: may_change_organisation_details) a form, then a confirmation that
 shows each detail before and after and who is told, then the change; for its own admins and
-those above it the details read only. Both list the last changes of its details. 404 for
+those above it the details read only (with, while it is suspended, since when, by whom and
+why). Both list the last changes of its details. 404 for
 anyone else with such a role, 403 for everyone else. The service
 (organisation_details_change) asks again and refuses what the page would not offer."""
 
@@ -19,9 +20,11 @@ from portal.organisations.models import OrganisationStatus
 from portal.organisations.services import OrganisationNotActive, details_digest, organisation_details_change
 from portal.organisations.status_selectors import (
     DETAILS_HISTORY_LIMIT,
+    current_status,
     details_history,
     organisation_for_details,
     status_change_told,
+    status_history,
 )
 from portal.permissions import may_change_organisation_details
 from portal.shown import ChangedMeanwhile, shown_on_page, shown_sent
@@ -37,6 +40,8 @@ def details(request, pk):
         raise PermissionDenied
     context = {"organisation": organisation, "changes": changes, "limit": DETAILS_HISTORY_LIMIT}
     if not changes or organisation.status == OrganisationStatus.PENDING:
+        if organisation.status == OrganisationStatus.SUSPENDED:  # since when, by whom and why
+            context["current"] = current_status(organisation, status_history(organisation, limit=1))
         return render(request, "portal/organisations/details.html",
                       {**context, "history": details_history(organisation)})
     form = OrganisationDetailsForm(request.POST if request.method == "POST" else None, organisation=organisation)

@@ -317,6 +317,23 @@ def organisations_without_admin(organisation_ids: set[int], *, leaving_user_ids:
     return set(organisation_ids) - set(kept)
 
 
+def admins_acting_above(organisation: Organisation) -> dict[int, tuple[Organisation, list[str]]]:
+    """{id: (organisation, the addresses of its admins who act)} of the active organisations
+    above ``organisation`` that have an admin who acts for them now (admins_who_act, their
+    role not ended), in the order of their ids: asked before and after a change below them
+    (an office suspended), which may leave one with nobody acting for it. One query; none
+    for an organisation with none above it."""
+    if not organisation.ancestor_ids:
+        return {}
+    found: dict[int, tuple[Organisation, list[str]]] = {}
+    for membership in admins_who_act(Membership.objects.filter(
+        not_ended_q(), organisation_id__in=organisation.ancestor_ids, organisation__status=OrganisationStatus.ACTIVE,
+        role=MembershipRole.ADMIN, is_active=True,
+    )).select_related("user", "organisation").order_by("organisation_id", "user__email"):
+        found.setdefault(membership.organisation_id, (membership.organisation, []))[1].append(membership.user.email)
+    return found
+
+
 def who_acts_for(organisations: list[Organisation], *, its_own: bool = False
                  ) -> dict[int, list[tuple[AnyUser, Organisation | None]]]:
     """For each of ``organisations`` (by id), who acts for it when it has no admin of its

@@ -50,6 +50,7 @@ from portal.organisations.models import (
 from portal.organisations.notifications import send_role_mail
 from portal.organisations.selectors import (
     admin_roles_resting_on,
+    admins_acting_above,
     domain_claims_of,
     domains_official_above,
     first_admin_roles_left_by,
@@ -318,6 +319,8 @@ def _organisation_status_change(*, organisation_id: int, to: str, reason_code: s
             raise refusal
         note = _status_reason_clean(change, reason_code, reason)
         now = timezone.now()
+        # An admin role above it resting on a verification in it counts for nothing while it is suspended.
+        acting_above = admins_acting_above(organisation) if to == OrganisationStatus.SUSPENDED else {}
         old, organisation.status = organisation.status, to
         organisation.save(update_fields=["status"])
         # The one who changed it knows (the page tells them).
@@ -333,7 +336,29 @@ def _organisation_status_change(*, organisation_id: int, to: str, reason_code: s
                 "organisation": organisation, "own": one.own, "above": one.above,
                 "reason_code": change.reasons(reason_code),
                 "reason": note, "decider": actor.email, "jurisdiction": jurisdiction, "at": now})
+        if acting_above:
+            _left_without_acting_admin_tell(organisation, acting_above)
     return organisation
+
+
+def _left_without_acting_admin_tell(suspended: Organisation,
+                                    before: dict[int, tuple[Organisation, list[str]]]) -> None:
+    """Of the organisations above ``suspended`` that had an admin who acted for them
+    (``before``: admins_acting_above, read before it was suspended), those that have none
+    now (their admin roles rested on verifications in it, which vouch for nothing while it
+    is suspended): whoever acts for each now is told, in their language (who_acts_for: the
+    admins above it, or the superadmins), one mail per organisation (a line holds a few),
+    written to the outbox in the caller's transaction. One query when none is left without."""
+    after = admins_acting_above(suspended)
+    left = [organisation for pk, (organisation, _holders) in sorted(before.items()) if pk not in after]
+    if not left:
+        return
+    acting = who_acts_for(left)
+    for organisation in left:
+        for user, above in acting[organisation.pk]:
+            send_role_mail(user=user, template="organisation_without_admin_acting", context={
+                "organisation": organisation, "above": above, "holders": before[organisation.pk][1],
+                "suspended": suspended})
 
 
 # Changing an organisation's details -------------------------------------------------------------

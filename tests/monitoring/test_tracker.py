@@ -15,10 +15,11 @@ from monitoring import services
 from monitoring.models import ExpectedOffice
 from monitoring.tracker import TrackerStatus, match_offices, tracker_rows
 from onboarding.models import Application
-from portal.accounts.models import EmailSuffixRule, SuffixKind
+from portal.accounts.models import EmailSuffixRule, SuffixKind, User
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage, OutboxPriority
 from portal.organisations.models import OrganisationDomain
+from portal.organisations.services import organisation_details_change
 from tests.factories import (
     ApplicationFactory,
     ApprovalStepFactory,
@@ -82,6 +83,27 @@ def test_matching(offices):
     assert matches[offices["draft"].pk].status == TrackerStatus.DRAFT
     assert matches[offices["not_started"].pk].status == TrackerStatus.NOT_STARTED
     assert matches[offices["other_state"].pk].status == TrackerStatus.NOT_STARTED
+
+
+def test_an_office_listed_under_a_code_its_organisation_no_longer_has_is_still_matched(world):
+    """An organisation's short code changed on its details page (a department renamed): the
+    office listed under the code it had is still that organisation, active, and not overdue;
+    once another organisation holds the old code, the office is that one's."""
+    agri = world["agri"]
+    listed = office(name="Agriculture", short_code="MH-AGRI", target_date=date(2020, 1, 1))
+    organisation_details_change(organisation=agri, name=agri.name, name_local=agri.name_local, short_code="MH-AGRI-FW",
+                                district=agri.district, reason="Renamed by the government order of 1 December 2026.",
+                                actor=User.objects.get(pk=world["state_admin_mh"].pk))
+    match = match_offices([listed])[listed.pk]
+    assert (match.status, match.organisation) == (TrackerStatus.ACTIVE, agri)
+    [row] = tracker_rows({"MH"}, today=date(2026, 12, 1)).filter(pk=listed.pk)
+    assert (row.is_active, row.overdue) == (True, False)
+    newcomer = OrganisationFactory(name="Agricultural Marketing Board", short_code="MH-AGRI", state="MH",
+                                   status="pending")
+    match = match_offices([listed])[listed.pk]
+    assert (match.status, match.organisation) == (TrackerStatus.NOT_STARTED, newcomer)
+    [row] = tracker_rows({"MH"}, today=date(2026, 12, 1)).filter(pk=listed.pk)
+    assert (row.is_active, row.overdue) == (False, True)
 
 
 def test_an_office_on_another_states_domain_shows_nothing_of_that_states_applications(world):

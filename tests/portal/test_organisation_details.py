@@ -14,9 +14,14 @@ from onboarding.models import Section
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_verify
 from portal.mail.models import OutboxMessage
-from portal.organisations.models import Level, Membership, Organisation, OrganisationStatus
+from portal.organisations.models import Level, Membership, Organisation, OrganisationStatus, SuspensionReason
 from portal.organisations.selectors import organisation_search
-from portal.organisations.services import OrganisationNotActive, details_digest, organisation_details_change
+from portal.organisations.services import (
+    OrganisationNotActive,
+    details_digest,
+    organisation_details_change,
+    organisation_suspend,
+)
 from portal.shown import ChangedMeanwhile
 from tests.factories import ApplicationFactory
 from tests.html_tree import field_error, field_value, parse
@@ -365,6 +370,37 @@ def test_the_organisations_admins_read_its_details_and_change_nothing(world):
     assert client_of(world, "state_admin_ka").get(details_url(office)).status_code == 404
     for who in ("auditor", "member", "public"):
         assert client_of(world, who).get(details_url(office)).status_code == 403
+
+
+def test_a_suspended_organisations_own_admins_still_read_its_details_and_change_nothing(
+        world, django_assert_num_queries):
+    """Their role counts for nothing while it is suspended, but its page is theirs to read
+    (read only), which says since when it is suspended, by whom and why; not that of an
+    office below a suspended department. Five queries (their role is read with the user: no
+    question of its own; the fifth, its last changes of status)."""
+    office, parent = world["office"], world["parent"]
+    change(world, name="Agriculture Office, Pune")
+    organisation_suspend(organisation_id=office.pk, reason_code=SuspensionReason.UNDER_REVIEW,
+                         reason="Letters went out from an address it does not use.", actor=fresh(world["superadmin"]))
+    client = client_of(world, "admin_office")
+    with django_assert_num_queries(DETAILS_PAGE_QUERIES + 1):
+        response = client.get(details_url(office))
+    tree = well_formed(response)
+    assert tree.find("main").find("form") is None
+    shown = text_of(tree)
+    assert "Status Suspended Since" in shown and "Changed by root@sandes.nic.in" in shown
+    assert f"Reason {SuspensionReason.UNDER_REVIEW.label}" in shown
+    assert "Letters went out from an address it does not use." in shown
+    assert "Agriculture Office, Pune" in shown and "DAO-PUNE" in shown
+    assert "District Agriculture Office, Pune → Agriculture Office, Pune" in shown
+    assert client.post(details_url(office), posted(office, name="Mine now")).status_code == 403
+    assert client.get(f"/portal/organisations/{office.pk}/").status_code == 403  # its status page: not theirs
+    assert stored(office)["name"] == "Agriculture Office, Pune" and len(events()) == 1
+    Organisation.objects.filter(pk=office.pk).update(status=OrganisationStatus.ACTIVE)
+    Organisation.objects.filter(pk=parent.pk).update(status=OrganisationStatus.SUSPENDED)
+    client = client_of(world, "admin_parent")
+    assert client.get(details_url(parent)).status_code == 200
+    assert client.get(details_url(office)).status_code == 404
 
 
 def test_a_change_saved_meanwhile_is_said_at_each_field_and_nothing_is_saved(world):

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from portal import permissions
 from portal.accounts.models import User
@@ -26,6 +27,7 @@ from portal.organisations.models import (
 )
 from portal.organisations.services import (
     OrganisationStatusUnchanged,
+    organisation_admin_grant,
     organisation_reactivate,
     organisation_suspend,
 )
@@ -263,6 +265,55 @@ def test_a_top_organisation_without_admins_is_told_to_the_other_superadmins(worl
     assert sorted(m.to[0] for m in OutboxMessage.objects.all()) == [second.email]
     [event] = events(AuditAction.ORGANISATION_SUSPENDED)
     assert event.new_values["told"] == [second.email]
+
+
+def department_admin_resting_on_the_office(world):
+    """The department's one admin: a verified member of the office below it, granted the
+    department's admin role as such (organisation_admin_grant), its first admin gone."""
+    member = world["member"]
+    GovernmentProfileFactory(user=member, organisation=world["office"], status=VerificationStatus.VERIFIED)
+    organisation_admin_grant(organisation_id=world["parent"].pk, user_id=member.pk, actor=fresh(world["superadmin"]),
+                             reason="Heads the department's establishment section.")
+    Membership.objects.filter(user=world["admin_parent"]).delete()
+    OutboxMessage.objects.all().delete()
+    return member
+
+
+def test_suspending_the_office_a_departments_only_admin_rests_on_tells_who_acts_for_the_department(world):
+    """The department's admin role resting on a verification in the office counts for
+    nothing while the office is suspended: the department is left with nobody acting for
+    it, and whoever acts for it now (no organisation above it: the superadmins) is told, in
+    their language, besides the office's own admins."""
+    member = department_admin_resting_on_the_office(world)
+    assert permissions.may_administer(fresh(member), world["parent"])
+    second = make_superadmin(email="second.root@nic.in")
+    speaks(second, "hi")
+    suspend(world, who="state_admin_mh")
+    assert not permissions.may_administer(fresh(member), world["parent"])
+    assert sorted(m.to[0] for m in OutboxMessage.objects.all()) == sorted(
+        ["admin@pune.mahaagri.gov.in", "root@sandes.nic.in", second.email])
+    [english] = messages_to("root@sandes.nic.in")
+    assert english.subject == "Agriculture Department, Maharashtra has no admin acting for it"
+    body = " ".join(english.body.split())
+    assert ("District Agriculture Office, Pune, below Agriculture Department, Maharashtra, was suspended on the Sandes "
+            "onboarding portal. The admin role of asha.kulkarni@pune.mahaagri.gov.in in Agriculture Department, "
+            "Maharashtra rested on their verification there: it counts for nothing until the office is reactivated, "
+            "and Agriculture Department, Maharashtra has no other admin who acts for it.") in body
+    assert "as a superadmin, you act for it" in body
+    assert f"/portal/roles/organisations/{world['parent'].pk}/" in body
+    [hindi] = messages_to(second.email)
+    with translation.override("hi"):
+        assert hindi.subject == str(_("%(organisation)s has no admin acting for it")
+                                    % {"organisation": "Agriculture Department, Maharashtra"})
+    reactivate(world, who="state_admin_mh")  # nothing more to tell the department's side
+    assert len(messages_to("root@sandes.nic.in")) == 1
+
+
+def test_suspending_the_office_tells_nobody_of_a_department_with_another_admin(world):
+    department_admin_resting_on_the_office(world)
+    make_admin(world["parent"], email="second.admin@mahaagri.gov.in")
+    suspend(world, who="state_admin_mh")
+    assert [m.to for m in OutboxMessage.objects.all()] == [["admin@pune.mahaagri.gov.in"]]
 
 
 # The pages ---------------------------------------------------------------------------------------------

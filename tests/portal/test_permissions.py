@@ -211,6 +211,46 @@ def test_an_admin_who_is_also_an_auditor_reads_the_details_and_a_state_admin_aud
     assert not permissions.RULES["organisation_details"](admin)
 
 
+# (office, parent, other) with the office suspended, then with the department above it
+# suspended: a suspended organisation's own admins still read its details (why and since when
+# it is suspended is theirs to know) and change nothing; never those of the offices below it.
+READS_DETAILS_OFFICE_SUSPENDED = {**READS_DETAILS, "admin_of_office": (True, False, False)}
+READS_DETAILS_PARENT_SUSPENDED = {**READS_DETAILS, "admin_of_parent": (False, True, False)}
+
+
+@pytest.mark.parametrize("suspended", ["office", "parent"])
+@pytest.mark.parametrize("who", PEOPLE)
+def test_who_reads_a_suspended_organisations_details(world, who, suspended):
+    """A suspended organisation's own admins (whose role counts for nothing while it is
+    suspended) read its details page and change nothing; an admin of a suspended department
+    reads none of the offices below it; everyone else as when it is active."""
+    Organisation.objects.filter(pk=world[suspended].pk).update(status=OrganisationStatus.SUSPENDED)
+    keys = ("office", "parent", "other")
+    for key in keys:
+        world[key].refresh_from_db()
+    user = fresh(world["people"][who])
+    expected = (READS_DETAILS_OFFICE_SUSPENDED if suspended == "office" else READS_DETAILS_PARENT_SUSPENDED)
+    assert tuple(permissions.may_change_organisation_details(user, world[key]) for key in keys) == CHANGES_STATUS.get(
+        who, (False, False, False))
+    assert tuple(permissions.may_see_organisation_details(user, world[key]) for key in keys) == expected.get(
+        who, (False, False, False))
+    assert permissions.RULES["organisation_details"](user) == (who in expected)
+    if who == f"admin_of_{suspended}":  # reading is all: they act for nothing
+        assert not permissions.may_administer(user, world[suspended])
+    assert permissions.RULES["organisation_status"](user) == (who in CHANGES_STATUS)
+
+
+def test_a_deactivated_admin_of_a_suspended_organisation_reads_nothing(world):
+    Organisation.objects.filter(pk=world["office"].pk).update(status=OrganisationStatus.SUSPENDED)
+    world["office"].refresh_from_db()
+    admin = fresh(world["people"]["admin_of_office"])
+    assert permissions.may_see_organisation_details(admin, world["office"])
+    User.objects.filter(pk=admin.pk).update(is_active=False)
+    admin = fresh(admin)
+    assert not permissions.may_see_organisation_details(admin, world["office"])
+    assert not permissions.RULES["organisation_details"](admin)
+
+
 # Which applications each person sees ------------------------------------------------------
 
 SEES = {  # person: (the submitted application, the draft)
