@@ -129,6 +129,9 @@ class ApplicationVersion(models.Model):
     # Application.version as it was sent (a form PDF of that version is what the decision
     # was asked on); null for submissions made before it was recorded.
     form_version = models.PositiveIntegerField(null=True)
+    # A version sent again after a return for correction: the nodal officer's answer to the
+    # remarks it was returned with (what they changed and why), for whoever decides next.
+    reply = models.TextField(blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
