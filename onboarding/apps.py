@@ -29,6 +29,11 @@ class OnboardingConfig(AppConfig):
 
         personal_data.register()
 
+        # The officer's reply to the remarks, in the audit row of a resubmission, is theirs.
+        from portal.audit.personal import register_personal_keys  # noqa: PLC0415
+
+        register_personal_keys("reply")
+
         # An erasure granted to the officer erases their drafts and their address on the
         # steps they decided, and is refused while one of their applications is under a
         # legal hold.

@@ -129,6 +129,9 @@ class ApplicationVersion(models.Model):
     # Application.version as it was sent (a form PDF of that version is what the decision
     # was asked on); null for submissions made before it was recorded.
     form_version = models.PositiveIntegerField(null=True)
+    # A version sent again after a return for correction: the nodal officer's answer to the
+    # remarks it was returned with (what they changed and why), for whoever decides next.
+    reply = models.TextField(blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -240,6 +243,10 @@ class ApprovalStep(models.Model):
     # The nodal officer's grounds (appeal steps).
     grounds = models.TextField(blank=True)
     opened_at = models.DateTimeField()
+    # Given a new due date as if it opened then (nobody could decide it until an administrator
+    # was appointed): when; its due date, reminder day and link lifetime follow the timings in
+    # force then. Null: those in force when it opened (``timed_since``).
+    reopened_at = models.DateTimeField(null=True, blank=True)
     due_at = models.DateTimeField()
     decision = models.CharField(max_length=20, choices=Decision.choices, blank=True, default="")
     remarks = models.TextField(blank=True)
@@ -306,6 +313,12 @@ class ApprovalStep(models.Model):
     def decision_outcome(self) -> str:
         """What the decision did ("Approved"), for a decision shown as history; "" while open."""
         return str(DECISION_OUTCOMES.get(self.decision, ""))
+
+    @property
+    def timed_since(self):
+        """The moment whose approval timings the step follows (``ApprovalTimings.in_force_at``):
+        when it was given a new due date as if it opened then, or when it opened."""
+        return self.reopened_at or self.opened_at
 
     def is_overdue(self, now=None):
         from django.utils import timezone

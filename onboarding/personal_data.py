@@ -18,7 +18,15 @@ from django.db.models import Count
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from onboarding.models import Application, ApplicationDocument, ApprovalStep, Attachment, DocumentKind, Section
+from onboarding.models import (
+    Application,
+    ApplicationDocument,
+    ApplicationVersion,
+    ApprovalStep,
+    Attachment,
+    DocumentKind,
+    Section,
+)
 from portal.privacy.breach import breach_person_field_register, breach_record_kind_register
 from portal.privacy.breach_reads import breach_read_route_register
 from portal.privacy.personal_data import PersonalDataSection, personal_data_register
@@ -53,9 +61,16 @@ def applications_of(user) -> list:
     by_application: dict[int, list] = {}
     for step in steps:
         by_application.setdefault(step.pop("application_id"), []).append(step)
+    replies: dict[int, list] = {}
+    for reply in (ApplicationVersion.objects.filter(application_id__in=[a["id"] for a in applications])
+                  .exclude(reply="").order_by("application_id", "number").values("application_id", "number", "reply",
+                                                                                  "created_at")):
+        replies.setdefault(reply.pop("application_id"), []).append(reply)
     for application in applications:
         application["data"] = own_answers(application["data"] or {})
         application["decisions"] = by_application.get(application["id"], [])
+        # Their replies to the remarks a return came with, by the version sent with each.
+        application["replies_to_remarks"] = replies.get(application["id"], [])
     documents = documents_not_included(applications)
     for application in applications:
         application["documents_not_included"] = documents.get(application["id"], [])

@@ -505,3 +505,27 @@ class WithdrawReasonForm(AccessibleForm):
 
     def clean_reason(self):
         return multi_line(self.cleaned_data["reason"])
+
+
+# The nodal officer's reply to the remarks a returned application came back with: as long
+# as the remarks themselves (onboarding.approval.services.REMARKS_MAX).
+REPLY_MAX = 4000
+
+
+class ResubmitReplyForm(AccessibleForm):
+    """Sending a returned application again: the nodal officer's reply to the remarks it
+    was returned with (what they changed and why), which whoever decides next reads next
+    to those remarks. Required; one of only invisible characters is none."""
+
+    reply = forms.CharField(
+        label=_("Your reply to the remarks"), max_length=REPLY_MAX, widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Say what you changed and why. Whoever decides on the application reads it next to the remarks."),
+        error_messages={"required": _("Reply to the remarks the application was returned with: say what you changed "
+                                      "and why.")},
+    )
+
+    def clean_reply(self):
+        reply = multi_line(self.cleaned_data["reply"]).strip()
+        if not has_visible_characters(reply):  # only zero-width and other invisible characters: a blank
+            raise ValidationError(self.fields["reply"].error_messages["required"], code="required")
+        return reply

@@ -26,7 +26,7 @@ from guardian.shortcuts import assign_perm
 
 from onboarding import workflow
 from onboarding.application.declarations import declaration_notice
-from onboarding.application.forms import SECTION_FORMS, SectionForm, bounded_input, counts_taken
+from onboarding.application.forms import REPLY_MAX, SECTION_FORMS, SectionForm, bounded_input, counts_taken
 from onboarding.application.selectors import (
     is_officer_of,
     may_withdraw_for_officer,
@@ -64,7 +64,7 @@ from portal.privacy.notice import notice_accept
 from portal.privacy.retention import legal_held
 from portal.shown import shown_digest
 from portal.stored_files import FileNotStored, files_delete_after_commit, files_kept_if_committed
-from portal.text import before_full_stop, single_line
+from portal.text import before_full_stop, has_visible_characters, multi_line, single_line
 
 
 class ApplicationNotEditable(Exception):
@@ -499,8 +499,12 @@ def authority_mailbox_check(*, address: str, officer: AnyUser, now: datetime, me
                 code=AUTHORITY_MAILBOX_FULL)
 
 
+REPLY_REQUIRED = "reply_required"
+
+
 def application_submit(
-    *, application_id: int, actor: AnyUser, request: HttpRequest | None = None, shown_version: int | None = None
+    *, application_id: int, actor: AnyUser, request: HttpRequest | None = None, shown_version: int | None = None,
+    reply: str = "",
 ) -> Application:
     """Send a complete application for approval: it gets its reference and becomes read-only.
     Refused (ValidationError) when the mail relay refused its authority's address as one
@@ -512,7 +516,12 @@ def application_submit(
 
     ``shown_version``: the application's ``version`` that the check page showed; when it
     has changed since (an answer or the letter changed in another tab), raises
-    AnswersChanged and sends nothing: the officer confirms what they saw. None: not checked."""
+    AnswersChanged and sends nothing: the officer confirms what they saw. None: not checked.
+
+    ``reply``: sending a returned application again, the officer's answer to the remarks
+    it was returned with (what they changed and why), kept with the new version and in its
+    audit row; required then (REPLY_REQUIRED: one of only invisible characters is none),
+    at most REPLY_MAX characters. Ignored on a first submission: there are no remarks."""
     with transaction.atomic():
         officer_lock(actor=actor)  # two of their drafts sent at once cannot both pass the daily limit
         application = application_lock_for_officer(application_id=application_id, actor=actor, in_service=True)
@@ -523,6 +532,12 @@ def application_submit(
         problems = submission_problems(application)
         if problems:
             raise ValidationError([message for _section, message in problems], code="incomplete")
+        reply = multi_line((reply or "").strip()).strip() if event == workflow.Event.RESUBMIT else ""
+        if event == workflow.Event.RESUBMIT and not has_visible_characters(reply):
+            raise ValidationError(_("Reply to the remarks the application was returned with: say what you changed "
+                                    "and why."), code=REPLY_REQUIRED)
+        if len(reply) > REPLY_MAX:
+            raise ValidationError(_("Keep your reply to %(n)s characters.") % {"n": REPLY_MAX}, code=REPLY_REQUIRED)
         address = application.section_data(Section.COMPETENT_AUTHORITY).get("official_email") or ""
         refused_on = _authority_address_refused(address)
         if refused_on:
@@ -555,11 +570,12 @@ def application_submit(
         application.save(update_fields=["status", "reference", "submitted_at", "version", "updated_at"])
         number = application.versions.count() + 1
         ApplicationVersion.objects.create(application=application, number=number, data=application.data,
-                                          form_version=application.version)
+                                          form_version=application.version, reply=reply)
         action = AuditAction.APPLICATION_RESUBMITTED if event == workflow.Event.RESUBMIT else AuditAction.APPLICATION_SUBMITTED
         audit_record(
             actor=actor, action=action, target=application, request=request,
-            old={"status": old_status}, new={"status": new_status, "reference": application.reference, "version": number},
+            old={"status": old_status}, new={"status": new_status, "reference": application.reference, "version": number,
+                                             **({"reply": reply} if reply else {})},
         )
         application_submitted.send(sender=Application, application=application, actor=actor, request=request)
     return application

@@ -13,7 +13,13 @@ from django.views.decorators.http import require_http_methods
 from onboarding import workflow
 from onboarding.application import pdf, services
 from onboarding.application.declarations import declaration_notice
-from onboarding.application.forms import SECTION_FORMS, AttachmentForm, WithdrawReasonForm, bounded_input
+from onboarding.application.forms import (
+    SECTION_FORMS,
+    AttachmentForm,
+    ResubmitReplyForm,
+    WithdrawReasonForm,
+    bounded_input,
+)
 from onboarding.application.selectors import (
     application_for_officer,
     application_for_viewer,
@@ -423,12 +429,17 @@ def submit(request, pk):
     problem = officer_eligibility(request.user, in_service=True)
     if problem:
         return _not_eligible(request, pk, problem)
+    returned = application.status == ApplicationStatus.CHANGES_REQUESTED
+    reply_form = (ResubmitReplyForm(request.POST if request.method == "POST" else None) if returned else None)
     if request.method == "POST":
+        if reply_form is not None and not reply_form.is_valid():
+            return _submit_page(request, application, reply_form)
         # application_submit checks every section under its lock; checking here first would do it twice.
         try:
             application = services.application_submit(
                 application_id=application.pk, actor=request.user, request=request,
                 shown_version=_posted_number(request.POST.get("shown_version")),
+                reply=reply_form.cleaned_data["reply"] if reply_form is not None else "",
             )
         except services.AnswersChanged:  # changed in another tab since the check page was opened
             messages.warning(request, _("Nothing was submitted: the application was changed in another tab or window "
@@ -437,6 +448,9 @@ def submit(request, pk):
         except ValidationError as exc:
             if getattr(exc, "code", None) in services.REFUSED_AT_AUTHORITY_ADDRESS:
                 return _refused_at_authority_address(request, application_for_officer(request.user, pk), exc)
+            if getattr(exc, "code", None) == services.REPLY_REQUIRED and reply_form is not None:
+                reply_form.add_error("reply", exc)
+                return _submit_page(request, application_for_officer(request.user, pk), reply_form)
             messages.error(request, " ".join(exc.messages))
             return redirect("onboarding:task_list", pk=pk)
         except workflow.InvalidTransition:  # submitted or withdrawn from another tab meanwhile
@@ -446,12 +460,19 @@ def submit(request, pk):
             _("Application %(ref)s has been submitted to the competent authority.") % {"ref": application.reference},
         )
         return redirect("onboarding:detail", pk=pk)
+    return _submit_page(request, application, reply_form)
+
+
+def _submit_page(request, application, reply_form):
+    """The check page: the answers, the letter and, for a returned application, the remarks
+    it was returned with and the box for the officer's reply to them."""
     problems = services.submission_problems(application)
     return render(
         request,
         "onboarding/submit.html",
         {"application": application, "problems": problems, "summary": application_summary(application),
-         "letter": current_letter(application)},
+         "letter": current_letter(application), "reply_form": reply_form,
+         "returned": last_return(application) if reply_form is not None else None},
     )
 
 

@@ -4,7 +4,7 @@ person who decides on it again (the competent authority after a correction)."""
 from onboarding.application.forms import SECTION_FORMS
 from onboarding.application.summary import applies, display_value, section_fields
 from onboarding.approval.selectors import last_seen_step
-from onboarding.models import ApplicationVersion, Attachment
+from onboarding.models import ApplicationVersion, Attachment, Decision
 
 
 def version_changes(application, old_data, new_data):
@@ -43,4 +43,17 @@ def changes_since_last_seen(step, *, steps=None):
     letter_replaced = Attachment.objects.filter(
         application_id=step.application_id, uploaded_at__gt=old.created_at, uploaded_at__lte=new.created_at
     ).exists()
-    return {"since": previous, "rows": version_changes(step.application, old.data, new.data), "letter_replaced": letter_replaced}
+    return {"since": previous, "rows": version_changes(step.application, old.data, new.data), "letter_replaced": letter_replaced,
+            **reply_to_remarks(step, new, steps=steps)}
+
+
+def reply_to_remarks(step, version, *, steps=None):
+    """{"reply": the officer's reply sent with ``version`` (step's), "answered": the step
+    whose return remarks it answers (the return of the version before), or None}; {} when
+    the version carries no reply."""
+    if not version.reply:
+        return {}
+    if steps is None:
+        steps = list(step.application.steps.filter(decision=Decision.RETURN, version_number=version.number - 1))
+    returns = [s for s in steps if s.decision == Decision.RETURN and s.version_number == version.number - 1]
+    return {"reply": version.reply, "answered": max(returns, key=lambda s: (s.decided_at, s.pk), default=None)}

@@ -87,7 +87,7 @@ def _new_links(steps: list[ApprovalStep], now: datetime, timings: ApprovalTiming
     links, rows = {}, []
     for step in steps:
         raw, row = token_build(step=step, email=step.assignee_email, now=now, reminder=True,
-                               timings=timings.in_force_at(step.opened_at))
+                               timings=timings.in_force_at(step.timed_since))
         links[step.pk] = review_url(raw), row.expires_at
         rows.append(row)
     AuthorityToken.objects.bulk_create(rows)
@@ -165,7 +165,8 @@ def _reminder_due(timings: ApprovalTimings, now: datetime) -> Q:
     """The open steps whose reminder day has come at ``now``: reminded on the local day
     ``reminder_days_before`` days before the day a step is due (due_at is the end of that
     day: "by 12 March" is reminded of on 10 March), those days as the timings stood when the
-    step opened (a change applies to the steps opened after it). One condition a run of
+    step opened, or was given a new due date as if it opened then (``timed_since``: a change
+    applies to the steps opened after it). One condition a run of
     periods with the same reminder days."""
     conditions, start, days = [], None, None
     periods = timings.periods()
@@ -174,7 +175,10 @@ def _reminder_due(timings: ApprovalTimings, now: datetime) -> Q:
             start, days = _start, in_force.reminder_days_before
         following = periods[index + 1][2].reminder_days_before if index + 1 < len(periods) else None
         if following != days:
-            conditions.append(Q(due_at__lte=end_of_local_day(now, days), **opened_in(start, until, "opened_at")))
+            conditions.append(Q(due_at__lte=end_of_local_day(now, days))
+                              & (Q(reopened_at__isnull=True, **opened_in(start, until, "opened_at"))
+                                 | Q(**opened_in(start, until, "reopened_at"))
+                                 if start is not None or until is not None else Q()))
             days = None
     return reduce(operator.or_, conditions)
 
@@ -228,7 +232,7 @@ def _steps_assign(found: list[tuple[ApprovalStep, list[str]]], now: datetime) ->
     timings = approval_timings()
     due = {stage: due_at(stage, now, timings) for stage in ASSIGNED_TEMPLATES}
     ApprovalStep.objects.filter(pk__in=[step.pk for step, _to in found]).update(
-        nobody_may_decide_since=None, reminded_at=None, escalated_at=None,
+        nobody_may_decide_since=None, reminded_at=None, escalated_at=None, reopened_at=now,
         due_at=Case(*(When(stage=stage, then=Value(when)) for stage, when in due.items()), default=F("due_at")),
     )
     events = []
@@ -236,7 +240,7 @@ def _steps_assign(found: list[tuple[ApprovalStep, list[str]]], now: datetime) ->
         events.append({"action": AuditAction.STEP_ASSIGNED, "target": step.application,
                        "old": {"step": step.pk, "due_at": step.due_at},
                        "new": {"step": step.pk, "stage": step.stage, "due_at": due[step.stage], "to": to}})
-        step.due_at = due[step.stage]
+        step.due_at, step.reopened_at = due[step.stage], now
     audit_record_many(events)
     notifications.send_many(assigned_mails(found))
 

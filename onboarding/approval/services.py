@@ -38,6 +38,7 @@ from onboarding.application.services import (
     officer_lock,
 )
 from onboarding.application.validators import clean_staff_domains
+from onboarding.approval.changes import reply_to_remarks
 from onboarding.approval.deadlines import appeal_until, due_at
 from onboarding.approval.placement import placement_made_tell
 from onboarding.approval.selectors import (
@@ -118,10 +119,14 @@ def _send_link(application: Application, step: ApprovalStep, now: datetime, *, r
     officer's address to write to instead."""
     raw, row = token_build(step=step, email=step.assignee_email, now=now)
     row.save(force_insert=True)
+    resubmitted = last_seen_step(step) is not None
+    version = (application.versions.filter(number=step.version_number).first()
+               if resubmitted and step.version_number else None)
     notifications.send_bilingual(
         to=[step.assignee_email], template="authority_request", priority=OutboxPriority.URGENT,
         context={"application": application, "step": step, "link": review_url(raw), "resent": resent,
-                 "resubmitted": last_seen_step(step) is not None, "officer": application.nodal_officer},
+                 "resubmitted": resubmitted, "officer": application.nodal_officer,
+                 **(reply_to_remarks(step, version) if version is not None else {})},
     )
 
 

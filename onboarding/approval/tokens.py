@@ -60,7 +60,7 @@ def token_build(*, step: ApprovalStep, email: str, now: datetime | None = None,
     decision by the step's due date, the whole of which the link works.
     ``reminder``: the deadline sweep's, not counted against the mailbox's day."""
     now = now or timezone.now()
-    ttl_days = (timings or approval_timings().in_force_at(step.opened_at)).token_ttl_days
+    ttl_days = (timings or approval_timings().in_force_at(step.timed_since)).token_ttl_days
     raw = secrets.token_urlsafe(TOKEN_BYTES)
     row = AuthorityToken(
         step=step, token_hash=token_hash(raw), email=email.lower(), mailbox=mailbox_key(email), reminder=reminder,

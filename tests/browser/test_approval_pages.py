@@ -53,6 +53,7 @@ from tests.smtp import text_of
 OFFICER_EMAIL = "nodal.officer@mahaagri.gov.in"
 HINDI = re.compile(r"[\u0900-\u097F]")
 RETURN_REMARKS = "State the number of users correctly: the directorate has about 1,500 staff."
+REPLY = "The number of users now counts the field offices too: 1,500 in all."
 # Each section of the form, with an answer its block on the review page must show.
 SECTIONS = {
     "Organisation details": VALID["organisation"]["name"],
@@ -202,19 +203,37 @@ def test_competent_authority_returns_then_approves_through_the_emailed_link(page
     expect(page.get_by_role("main")).to_contain_text("write to the nodal officer")
     check_page.in_each_language(page, "link-unknown")
 
-    # --- The nodal officer corrects and resubmits (services) ---------------------------------------
+    # --- The nodal officer corrects (services) and resubmits on the check page, replying to the remarks ---
     corrected = dict(VALID["organisation"], approx_users="1500")
     services.application_save_section(application_id=application.pk, section="organisation",
                                       querydict=as_querydict(corrected), actor=officer)
-    services.application_submit(application_id=application.pk, actor=officer)
+    sign_in(page, portal, OFFICER_EMAIL)
+    page.goto(f"{portal}/onboarding/{application.pk}/submit/")
+    replying = page.get_by_role("region", name="Reply to the remarks")
+    expect(replying).to_contain_text(RETURN_REMARKS)
+
+    def reply_blank():  # only invisible characters: none
+        page.locator("#id_reply").fill("\u200b\u2060")
+        page.locator("form button[type=submit]").last.click()
+        page.wait_for_load_state("load")
+
+    reply_blank()
+    expect(error_message(page, "id_reply_error")).to_have_text(
+        "Reply to the remarks the application was returned with: say what you changed and why.")
+    check_page.in_each_language(page, "resubmit-reply-missing", reach=reply_blank)
+    page.get_by_label("Your reply to the remarks").fill(REPLY)
+    page.get_by_role("button", name="Submit for approval").click()
+    expect(page.get_by_role("main")).to_contain_text("has been submitted to the competent authority")
+    sign_out(page)
     second_link, second_body = new_link(smtp_server, AUTHORITY_EMAIL, known=[link])
-    assert "has been changed" in second_body
+    assert "has been changed" in second_body and REPLY in second_body
 
     # --- The new link shows what changed since the version the authority saw ----------------------
     page.goto(second_link)
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Decision on application {application.reference}")
     changes = page.get_by_role("region", name=re.compile(r"^What changed since the version you saw on "))
     expect(changes).to_contain_text(RETURN_REMARKS)
+    expect(changes).to_contain_text(f"The nodal officer’s reply to the remarks: {REPLY}")
     rows = changes.get_by_role("table", name="Changed answers").locator("tbody tr")
     expect(rows).to_have_count(1)
     expect(rows.locator("td")).to_have_text(["Organisation details", "Approximate number of users", "1,200", "1,500"])
@@ -224,7 +243,7 @@ def test_competent_authority_returns_then_approves_through_the_emailed_link(page
     expect(history).to_contain_text("Returned for correction")
     expect(history).to_contain_text(AUTHORITY_EMAIL)
     expect(page.get_by_role("region", name="Organisation details", exact=True)).to_contain_text("1,500")
-    check_page(page, "review-changes")
+    check_page.in_each_language(page, "review-changes")
 
     # --- Approve from the page ---------------------------------------------------------------------------
     choose_and_record(page, "Approve")

@@ -51,7 +51,7 @@ def test_the_authority_pages(officer, settings):
     anonymous.post(path, {"decision": "return", "remarks": "Correct the address."})
     check(anonymous.get("/onboarding/review/done/"))
     check(anonymous.get(path), 410)  # used
-    services.application_submit(application_id=application.pk, actor=officer)
+    services.application_submit(application_id=application.pk, actor=officer, reply="The address is corrected.")
     new_path, _new = latest_link()
     check(anonymous.get(new_path, follow=True))  # with the changes since the version last seen
     AuthorityToken.objects.update(created_at=timezone.now() - timedelta(hours=1))

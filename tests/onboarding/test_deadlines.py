@@ -746,3 +746,29 @@ def test_a_change_of_the_timings_applies_to_the_steps_opened_after_it_and_not_to
         assert capture(run_beat_jobs)[0]["rejections_final"] == 1
     rejected_before.refresh_from_db()
     assert rejected_before.status == ApplicationStatus.REJECTED_FINAL
+
+
+def test_a_step_given_a_new_due_date_as_if_opened_now_is_reminded_by_the_timings_in_force_now(officer):
+    """A state step nobody could decide opened on 5 March (state: 7 days, reminded 2 days
+    before). On 6 March a superadmin changes the timings to 5 days, reminded 4 days before.
+    The administrator appointed on 20 March gets it as if it opened then: due by 25 March
+    (5 days, the timings now), and so reminded on 21 March (4 days before, the timings now),
+    not on 23 March by the timings it first opened with."""
+    ist = ZoneInfo("Asia/Kolkata")
+    with time_machine.travel(datetime(2026, 3, 5, 10, 0, tzinfo=ist), tick=False):
+        application = application_with_state(nodal_officer=officer)  # no administrator, no superadmin yet
+    assert state_step(application).nobody_may_decide_since is not None
+    with time_machine.travel(datetime(2026, 3, 6, 10, 0, tzinfo=ist), tick=False):
+        root = make_superadmin(email="root@nic.in")
+        approval_timings_update(values={**approval_timings().values(), "state_due_days": 5,
+                                        "reminder_days_before": 4}, actor=root)
+    step = state_step(application)
+    with time_machine.travel(datetime(2026, 3, 20, 10, 0, tzinfo=ist), tick=False):
+        make_state_admin("MH", email="admin.mh@maharashtra.gov.in")
+        assert deadlines.undecided_steps_assign() == 1
+    step.refresh_from_db()
+    assert timezone.localdate(step.due_at) == date(2026, 3, 25)
+    with time_machine.travel(datetime(2026, 3, 20, 23, 0, tzinfo=ist), tick=False):
+        assert deadlines.deadline_sweep()["reminded"] == 0
+    with time_machine.travel(datetime(2026, 3, 21, 1, 0, tzinfo=ist), tick=False):
+        assert deadlines.deadline_sweep()["reminded"] == 1

@@ -118,14 +118,38 @@ def test_approval_journey_with_mail_delivered_over_smtp(smtp_server):
     # The nodal officer corrects and resubmits.
     corrected = dict(VALID["organisation"], approx_users="1500")
     assert nodal.post(f"/onboarding/{application.pk}/section/organisation/", corrected).status_code == 302
-    assert nodal.post(f"/onboarding/{application.pk}/submit/").status_code == 302
+    # The check page shows the remarks and asks for a reply to them: none, or one of only
+    # invisible characters, sends nothing.
+    check = nodal.get(f"/onboarding/{application.pk}/submit/").content.decode()
+    assert "State the number of users correctly." in check and 'name="reply"' in check
+    for blank in ({}, {"reply": "\u200b\u2060 \u00ad"}):
+        refused = nodal.post(f"/onboarding/{application.pk}/submit/", blank)
+        assert refused.status_code == 200
+        assert "Reply to the remarks the application was returned with" in refused.content.decode()
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.CHANGES_REQUESTED and not only_new(smtp_server, AUTHORITY_EMAIL, seen)
+    too_long = nodal.post(f"/onboarding/{application.pk}/submit/", {"reply": "x" * 4001})
+    assert too_long.status_code == 200 and application.versions.count() == 1
+    reply = "Corrected the number of users to 1,500 <after the count>: the old figure left out the field offices."
+    assert nodal.post(f"/onboarding/{application.pk}/submit/", {"reply": reply}).status_code == 302
+    assert application.versions.get(number=2).reply == reply
+    resubmitted = AuditEvent.objects.get(action=AuditAction.APPLICATION_RESUBMITTED)
+    assert resubmitted.new_values["reply"] == reply and "reply" in resubmitted.personal_keys
     [second_request] = only_new(smtp_server, AUTHORITY_EMAIL, seen)
-    second_link = LINK_RE.search(text_of(second_request)).group(0)
+    second_text = text_of(second_request)
+    second_link = LINK_RE.search(second_text).group(0)
     assert second_link != link
-    assert "has been changed" in text_of(second_request)
+    assert "has been changed" in second_text
+    # The mail, as decoded, gives the remarks and the reply to them, in English and Marathi.
+    assert ("Remarks it was returned with:\nState the number of users correctly.\n\n"
+            f"The nodal officer’s reply to the remarks:\n{reply}") in second_text
+    assert second_text.count(reply) == 2 and "उत्तर" in second_text
     assert authority.get(path_of(link)).status_code == 410  # the first link was used
     review = authority.get(path_of(second_link), follow=True).content.decode()
     assert "<del>1,200</del>" in review and "<ins>1,500</ins>" in review
+    assert ("Remarks given then: State the number of users correctly.</p>\n  \n  <p class=\"mb-2\">The nodal officer’s "
+            "reply to the remarks: Corrected the number of users to 1,500 &lt;after the count&gt;: the old figure left out the "
+            "field offices.</p>") in review
     assert authority.post(path_of(second_link), {"decision": "approve", "confirm": "on"}).status_code == 302
     application.refresh_from_db()
     assert application.status == ApplicationStatus.WITH_STATE

@@ -159,7 +159,8 @@ def test_a_state_admin_hands_a_returned_application_over_to_the_successor(office
     assert incomplete.value.messages == ["Nodal officer is not complete."]
     post_section(successor_client, application, "nodal_officer", valid("nodal_officer", name="Anita Pawar"))
     with django_capture_on_commit_callbacks(execute=True):
-        application_services.application_submit(application_id=application.pk, actor=successor)
+        application_services.application_submit(application_id=application.pk, actor=successor,
+                                                reply="My own details as the new nodal officer.")
     application.refresh_from_db()
     assert application.status == ApplicationStatus.WITH_AUTHORITY
     assert application.section_data("nodal_officer")["official_email"] == SUCCESSOR

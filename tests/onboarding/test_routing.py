@@ -358,7 +358,8 @@ def test_an_office_placed_under_an_organisation_with_no_admin_is_told_to_the_sup
             f"{told_on}.") in tree.squashed_text()
     approvals.step_decide(step_id=state_step(application).pk, decision="return", remarks="Attach the letter.",
                           actor=make_state_admin("MH"))
-    services.application_submit(application_id=application.pk, actor=application.nodal_officer)
+    services.application_submit(application_id=application.pk, actor=application.nodal_officer,
+                                reply="Corrected as asked.")
     assert len([m for m in messages_to(root.email) if "placed under" in m.subject]) == 1
     assert len(placement_events(AuditAction.APPLICATION_PLACEMENT_TOLD, application)) == 1
 
@@ -496,7 +497,7 @@ def test_return_for_correction_then_resubmission_shows_the_authority_what_change
     organisation = dict(VALID["organisation"], approx_users="1500")
     services.application_save_section(application_id=application.pk, section="organisation",
                                       querydict=as_querydict(organisation), actor=officer)
-    services.application_submit(application_id=application.pk, actor=officer)
+    services.application_submit(application_id=application.pk, actor=officer, reply="Corrected as asked.")
     application.refresh_from_db()
     assert application.status == ApplicationStatus.WITH_AUTHORITY
     new_path, new_token = latest_link()
@@ -514,6 +515,38 @@ def test_return_for_correction_then_resubmission_shows_the_authority_what_change
     assert [s.version_number for s in steps] == [1, 2]
 
 
+def test_a_returned_application_is_sent_again_only_with_a_reply_to_its_remarks_kept_with_the_version(officer):
+    """The service refuses a resubmission without a reply, or with one of only invisible
+    characters, and changes nothing; the reply is kept with the new version, in the
+    resubmission's audit row, and in the officer's own data download next to the remarks."""
+    import io
+    import json
+    import zipfile
+
+    application = submitted_application(officer)
+    path, _token = latest_link()
+    assert decide_by_link(path, "return", "Give the correct number of users.").status_code == 302
+    for blank in ("", "  \u200b\u2060\ufeff  "):
+        with pytest.raises(ValidationError) as refused:
+            services.application_submit(application_id=application.pk, actor=officer, reply=blank)
+        assert refused.value.code == services.REPLY_REQUIRED
+    with pytest.raises(ValidationError):
+        services.application_submit(application_id=application.pk, actor=officer, reply="x" * 4001)
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.CHANGES_REQUESTED and application.versions.count() == 1
+    services.application_submit(application_id=application.pk, actor=officer,
+                                reply="  The count now includes the field offices.\r\nNothing else changed.  ")
+    reply = "The count now includes the field offices.\nNothing else changed."
+    assert [v.reply for v in application.versions.order_by("number")] == ["", reply]
+    event = AuditEvent.objects.filter(action=AuditAction.APPLICATION_RESUBMITTED).get()
+    assert event.new_values["reply"] == reply and event.new_values["version"] == 2
+    response = signed_in(officer).get("/privacy/my-data/download/")
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    [mine] = json.loads(zipfile.ZipFile(io.BytesIO(content)).read("data.json"))["onboarding_applications"]
+    assert [d["remarks"] for d in mine["decisions"]] == ["Give the correct number of users.", ""]
+    assert [(r["number"], r["reply"]) for r in mine["replies_to_remarks"]] == [(2, reply)]
+
+
 def test_the_reminders_other_link_after_a_return_answered_points_to_the_newest_mail(officer):
     """The authority held two links (the first mail's and the reminder's), returned the
     application with the reminder's, and the officer sent it again: the first link says the
@@ -528,7 +561,7 @@ def test_the_reminders_other_link_after_a_return_answered_points_to_the_newest_m
     services.application_save_section(application_id=application.pk, section="organisation",
                                       querydict=as_querydict(dict(VALID["organisation"], approx_users="1500")),
                                       actor=officer)
-    services.application_submit(application_id=application.pk, actor=officer)
+    services.application_submit(application_id=application.pk, actor=officer, reply="Corrected as asked.")
     resent = ApprovalStep.objects.filter(application=application).latest("id")
     response = Client().get(first_path, follow=True)
     html = response.content.decode()
@@ -577,7 +610,7 @@ def test_state_administrator_return_goes_back_to_the_competent_authority(officer
                           actor=admin)
     application.refresh_from_db()
     assert application.status == ApplicationStatus.CHANGES_REQUESTED
-    services.application_submit(application_id=application.pk, actor=officer)
+    services.application_submit(application_id=application.pk, actor=officer, reply="Corrected as asked.")
     application.refresh_from_db()
     assert application.status == ApplicationStatus.WITH_AUTHORITY
     new_step = ApprovalStep.objects.filter(application=application).order_by("-id").first()
@@ -934,7 +967,7 @@ def test_an_application_naming_an_address_refused_before_tells_its_officer_at_on
                                   reply=f"550 5.1.1 <{AUTHORITY_EMAIL}>: Recipient address rejected: User unknown")
     application = filled_application(officer)
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError) as refused:
-        services.application_submit(application_id=application.pk, actor=officer)
+        services.application_submit(application_id=application.pk, actor=officer, reply="Corrected as asked.")
     assert refused.value.code == "authority_address_unknown"
     assert "as an address that does not exist: nothing was submitted" in refused.value.messages[0]
     application.refresh_from_db()
@@ -1156,7 +1189,7 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
     with time_machine.travel(state.due_at - timedelta(days=1), tick=False):
         run_beat_jobs()
     approvals.step_decide(step_id=state.pk, decision="return", remarks="Fix it.", actor=admin)
-    services.application_submit(application_id=application.pk, actor=officer)
+    services.application_submit(application_id=application.pk, actor=officer, reply="Corrected as asked.")
     decide_by_link(latest_link()[0], "reject", "No.")
     appeal = approvals.application_appeal(application_id=application.pk, grounds="Yes.", actor=officer)
     approvals.appeal_decide(step_id=appeal.pk, decision="uphold", remarks="Still no.", actor=root)
@@ -1290,7 +1323,7 @@ def test_an_authority_named_in_a_correction_is_the_one_the_letter_is_copied_to(
     services.application_save_section(
         application_id=application.pk, section="competent_authority", actor=officer,
         querydict=as_querydict({**VALID["competent_authority"], "name": "Ravi Kale", "official_email": new_authority}))
-    services.application_submit(application_id=application.pk, actor=officer)
+    services.application_submit(application_id=application.pk, actor=officer, reply="Corrected as asked.")
     [asked] = messages_to(new_authority)
     assert "what changed since the version you last saw" not in asked.body
     client = Client()
@@ -2237,7 +2270,7 @@ def test_a_refused_state_approval_advises_no_return_once_none_is_left(officer, s
     application = authority_approved(officer, _under_parent(VALID, parent))
     approvals.step_decide(step_id=state_step(application).pk, decision="return", remarks="Check the letter.",
                           actor=admin)
-    services.application_submit(application_id=application.pk, actor=officer)
+    services.application_submit(application_id=application.pk, actor=officer, reply="Corrected as asked.")
     assert decide_by_link(latest_link()[0], "approve").status_code == 302
     Organisation.objects.filter(pk=parent.pk).update(status=OrganisationStatus.SUSPENDED)
     step = ApprovalStep.objects.get(application=application, stage=Stage.STATE, decision="")
@@ -2301,7 +2334,7 @@ def test_appeal_grounds_made_only_of_invisible_characters_are_no_grounds(officer
 
 def _resubmitted_and_approved_by_the_authority(application, officer):
     """The officer sends ``application`` (returned) again unchanged, and its competent authority approves it."""
-    services.application_submit(application_id=application.pk, actor=officer)
+    services.application_submit(application_id=application.pk, actor=officer, reply="Corrected as asked.")
     assert decide_by_link(latest_link()[0], "approve").status_code == 302
     application.refresh_from_db()
     assert application.status == ApplicationStatus.WITH_STATE
@@ -2357,7 +2390,7 @@ def test_the_competent_authority_sees_the_returns_and_cannot_return_once_none_is
     settings.ONBOARDING_RETURNS_MAX = 1
     application = submitted_application(officer)
     assert decide_by_link(latest_link()[0], "return", "Correct the number of users.").status_code == 302
-    services.application_submit(application_id=application.pk, actor=officer)
+    services.application_submit(application_id=application.pk, actor=officer, reply="Corrected as asked.")
     path = latest_link()[0]
     html = Client().get(path, follow=True).content.decode()
     assert ("This application has been returned for correction 1 time, the most the portal allows: it cannot be "
@@ -2377,7 +2410,7 @@ def test_the_link_that_returned_the_application_says_it_was_sent_again_once_it_w
     application = submitted_application(officer)
     path, _token = latest_link()
     assert decide_by_link(path, "return", "Give the correct number of users.").status_code == 302
-    services.application_submit(application_id=application.pk, actor=officer)
+    services.application_submit(application_id=application.pk, actor=officer, reply="Corrected as asked.")
     resent = ApprovalStep.objects.filter(application=application).latest("id")
     response = Client().get(path, follow=True)
     html = response.content.decode()
@@ -2401,7 +2434,7 @@ def test_an_authority_replaced_in_the_correction_is_not_told_it_was_sent_to_them
     services.application_save_section(
         application_id=application.pk, section="competent_authority", actor=officer,
         querydict=as_querydict(dict(VALID["competent_authority"], official_email="secretary@mahaagri.gov.in")))
-    services.application_submit(application_id=application.pk, actor=officer)
+    services.application_submit(application_id=application.pk, actor=officer, reply="Corrected as asked.")
     assert ApprovalStep.objects.filter(application=application).latest("id").assignee_email == "secretary@mahaagri.gov.in"
     for path in (first_path, reminder_path):
         html = Client().get(path, follow=True).content.decode()

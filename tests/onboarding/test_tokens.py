@@ -217,7 +217,7 @@ def test_changing_the_authority_after_a_return_sends_the_new_address_a_new_link(
     authority = dict(VALID["competent_authority"], official_email="secretary@mahaagri.gov.in", name="R. Kulkarni")
     services.application_save_section(application_id=application.pk, section="competent_authority",
                                       querydict=as_querydict(authority), actor=officer)
-    services.application_submit(application_id=application.pk, actor=officer)
+    services.application_submit(application_id=application.pk, actor=officer, reply="Corrected as asked.")
     new_step = ApprovalStep.objects.filter(application=application).order_by("-id").first()
     assert new_step.assignee_email == "secretary@mahaagri.gov.in"
     new_path, _new_token = latest_link("secretary@mahaagri.gov.in")

@@ -296,7 +296,7 @@ def test_submit_again_while_with_the_authority_is_refused(officer):
     application = submitted_application(officer)
     unchanged = Unchanged(application)
     with pytest.raises(InvalidTransition):
-        services.application_submit(application_id=application.pk, actor=officer)
+        services.application_submit(application_id=application.pk, actor=officer, reply="Corrected as asked.")
     unchanged.check()
 
 

@@ -433,7 +433,7 @@ def test_a_returned_application_resubmitted_after_its_reminder_is_never_withdraw
     only(RetentionKind.RETURNED_APPLICATION)
     assert counts_of(run(181), "returned_application")["reminded"] == 1
     with at(200):
-        services.application_submit(application_id=returned.pk, actor=officer)
+        services.application_submit(application_id=returned.pk, actor=officer, reply="Corrected as asked.")
     assert counts_of(run(212), "returned_application") == NOTHING
     assert Application.objects.get(pk=returned.pk).status == "with_authority"
     assert not AuditEvent.objects.filter(action=AuditAction.APPLICATION_WITHDRAWN).exists()
