@@ -444,6 +444,8 @@ def submit(request, pk):
         except services.AnswersChanged:  # changed in another tab since the check page was opened
             messages.warning(request, _("Nothing was submitted: the application was changed in another tab or window "
                                         "since this page was opened. Check the answers below and submit again."))
+            if reply_form is not None:  # the check page again, with the reply as typed
+                return _submit_page(request, application_for_officer(request.user, pk), reply_form)
             return redirect("onboarding:submit", pk=pk)
         except ValidationError as exc:
             if getattr(exc, "code", None) in services.REFUSED_AT_AUTHORITY_ADDRESS:
@@ -452,6 +454,8 @@ def submit(request, pk):
                 reply_form.add_error("reply", exc)
                 return _submit_page(request, application_for_officer(request.user, pk), reply_form)
             messages.error(request, " ".join(exc.messages))
+            if reply_form is not None:  # the check page, its problems listed, with the reply as typed
+                return _submit_page(request, application_for_officer(request.user, pk), reply_form)
             return redirect("onboarding:task_list", pk=pk)
         except workflow.InvalidTransition:  # submitted or withdrawn from another tab meanwhile
             return _not_editable(request, application_for_officer(request.user, pk), submitting=True)

@@ -547,6 +547,25 @@ def test_a_returned_application_is_sent_again_only_with_a_reply_to_its_remarks_k
     assert [(r["number"], r["reply"]) for r in mine["replies_to_remarks"]] == [(2, reply)]
 
 
+def test_a_reply_to_the_remarks_typed_on_a_submission_refused_for_another_reason_is_kept(officer):
+    """The officer typed a reply and pressed Submit, but the answers had changed in another tab
+    since the check page was opened (nothing sent): the page comes back with the warning and
+    the reply as typed, not empty."""
+    application = submitted_application(officer)
+    path, _token = latest_link()
+    assert decide_by_link(path, "return", "Give the correct number of users.").status_code == 302
+    application.refresh_from_db()
+    reply = "The count now includes the field offices.\nNothing else changed."
+    response = signed_in(officer).post(f"/onboarding/{application.pk}/submit/",
+                                       {"reply": reply, "shown_version": str(application.version - 1)}, follow=True)
+    assert response.status_code == 200
+    tree = page(response)
+    assert "Nothing was submitted: the application was changed in another tab or window" in tree.text()
+    assert field_value(tree, "reply") == reply
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.CHANGES_REQUESTED and application.versions.count() == 1
+
+
 def test_the_reminders_other_link_after_a_return_answered_points_to_the_newest_mail(officer):
     """The authority held two links (the first mail's and the reminder's), returned the
     application with the reminder's, and the officer sent it again: the first link says the
