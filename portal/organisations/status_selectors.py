@@ -4,6 +4,7 @@ viewer may change it (404 for anyone else), who is told of a change, and the cha
 status and of its details so far, from the audit log (the one record of who changed them,
 when and why)."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
@@ -39,13 +40,7 @@ _REASONS_OF = {AuditAction.ORGANISATION_SUSPENDED: SuspensionReason,
 def organisation_for_status_change(viewer: AnyUser, pk: int) -> Organisation:
     """An organisation whose status the viewer may change (with the one above it), or 404
     (never 403: whether it exists is not said to someone who may not). One query."""
-    try:
-        organisation = Organisation.objects.select_related("parent").get(pk=pk)
-    except (Organisation.DoesNotExist, ValueError):
-        raise Http404 from None
-    if not may_change_organisation_status(viewer, organisation):
-        raise Http404
-    return organisation
+    return _organisation_if(viewer, pk, may_change_organisation_status)
 
 
 class Told(NamedTuple):
@@ -138,11 +133,16 @@ def organisation_for_details(viewer: AnyUser, pk: int) -> Organisation:
     """An organisation whose details page the viewer may read (one who changes them, or one of
     its admins or of those above it), or 404 (never 403: whether it exists is not said to
     someone who may not). One query, or two for one who does not change them."""
+    return _organisation_if(viewer, pk, may_see_organisation_details)
+
+
+def _organisation_if(viewer: AnyUser, pk: int, may: Callable[[AnyUser, Organisation], bool]) -> Organisation:
+    """The organisation ``pk`` (with the one above it) when ``may(viewer, it)``, else 404."""
     try:
         organisation = Organisation.objects.select_related("parent").get(pk=pk)
     except (Organisation.DoesNotExist, ValueError):
         raise Http404 from None
-    if not may_see_organisation_details(viewer, organisation):
+    if not may(viewer, organisation):
         raise Http404
     return organisation
 
