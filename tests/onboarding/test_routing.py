@@ -547,6 +547,19 @@ def test_a_returned_application_is_sent_again_only_with_a_reply_to_its_remarks_k
     assert [(r["number"], r["reply"]) for r in mine["replies_to_remarks"]] == [(2, reply)]
 
 
+def returned_with_the_reminders_link(officer, remarks):
+    """An application submitted, its authority reminded (a second link mailed), and returned
+    with the reminder's link: (the application, the first link's path, the reminder's)."""
+    application = submitted_application(officer)
+    first_path, _token = latest_link()
+    step = ApprovalStep.objects.get(application=application)
+    AuthorityToken.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    assert deadline_sweep(now=step.due_at - timedelta(days=1))["reminded"] == 1
+    reminder_path, _token = latest_link()
+    assert decide_by_link(reminder_path, "return", remarks).status_code == 302
+    return application, first_path, reminder_path
+
+
 def test_a_reply_to_the_remarks_typed_on_a_submission_refused_for_another_reason_is_kept(officer):
     """The officer typed a reply and pressed Submit, but the answers had changed in another tab
     since the check page was opened (nothing sent): the page comes back with the warning and
@@ -570,13 +583,7 @@ def test_the_reminders_other_link_after_a_return_answered_points_to_the_newest_m
     """The authority held two links (the first mail's and the reminder's), returned the
     application with the reminder's, and the officer sent it again: the first link says the
     application was changed and sent again, and when, so the authority looks for that mail."""
-    application = submitted_application(officer)
-    first_path, _token = latest_link()
-    step = ApprovalStep.objects.get(application=application)
-    AuthorityToken.objects.update(created_at=timezone.now() - timedelta(hours=1))
-    assert deadline_sweep(now=step.due_at - timedelta(days=1))["reminded"] == 1
-    reminder_path, _token = latest_link()
-    assert decide_by_link(reminder_path, "return", "Give the correct number of users.").status_code == 302
+    application, first_path, reminder_path = returned_with_the_reminders_link(officer, "Give the correct number of users.")
     services.application_save_section(application_id=application.pk, section="organisation",
                                       querydict=as_querydict(dict(VALID["organisation"], approx_users="1500")),
                                       actor=officer)
@@ -2443,13 +2450,7 @@ def test_the_link_that_returned_the_application_says_it_was_sent_again_once_it_w
 def test_an_authority_replaced_in_the_correction_is_not_told_it_was_sent_to_them_again(officer):
     """The correction named another competent authority: the first one's links (the one that
     returned it, and the reminder's other) do not say the application was sent to them again."""
-    application = submitted_application(officer)
-    first_path, _token = latest_link()
-    step = ApprovalStep.objects.get(application=application)
-    AuthorityToken.objects.update(created_at=timezone.now() - timedelta(hours=1))
-    assert deadline_sweep(now=step.due_at - timedelta(days=1))["reminded"] == 1
-    reminder_path, _token = latest_link()
-    assert decide_by_link(reminder_path, "return", "Another officer must approve this.").status_code == 302
+    application, first_path, reminder_path = returned_with_the_reminders_link(officer, "Another officer must approve this.")
     services.application_save_section(
         application_id=application.pk, section="competent_authority", actor=officer,
         querydict=as_querydict(dict(VALID["competent_authority"], official_email="secretary@mahaagri.gov.in")))
