@@ -62,11 +62,16 @@ def complete(client, application):
     return application
 
 
-def submit(client, application, capture):
+REPLY = "Corrected as the remarks asked."
+
+
+def submit(client, application, capture, reply=REPLY):
     """Submit through the view, running what it queues on commit (``capture`` is
-    pytest-django's django_capture_on_commit_callbacks); the application as stored."""
+    pytest-django's django_capture_on_commit_callbacks); the application as stored. A
+    returned application is sent again with ``reply`` to its remarks (a first submission
+    takes none: the page has no such box then, and the view reads none)."""
     with capture(execute=True):
-        response = client.post(f"/onboarding/{application.pk}/submit/")
+        response = client.post(f"/onboarding/{application.pk}/submit/", {"reply": reply})
     assert response.status_code == 302, [str(m) for m in get_messages(response.wsgi_request)]
     return reload(application)
 
