@@ -313,7 +313,12 @@ def letter_verdict(content: bytes, *, max_pages: int) -> str:
     from pypdf import PasswordType, PdfReader
 
     try:
-        reader = PdfReader(io.BytesIO(content[max(pdf_header_at(content), 0):]))  # from its header, as readers read it
+        try:
+            reader = PdfReader(io.BytesIO(content[max(pdf_header_at(content), 0):]))  # from its header, as readers read it
+        except NotImplementedError:
+            # Encrypted by a handler pypdf does not know (for a digital certificate's holder:
+            # "Adobe.PubSec"): it asks for something to open, as a password-protected one does.
+            return ENCRYPTED if b"/Encrypt" in content else CORRUPT
         if reader.is_encrypted and _opened_without_password(reader) == PasswordType.NOT_DECRYPTED:
             return ENCRYPTED
         pages = len(reader.pages)

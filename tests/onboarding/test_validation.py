@@ -938,6 +938,19 @@ def test_upload_of_an_encrypted_pdf_is_refused(officer_client, application):
     _upload_refused(officer_client, application, buffer.getvalue(), "letter.pdf", "The PDF is password-protected.")
 
 
+def test_upload_of_a_pdf_encrypted_for_a_certificate_is_refused_as_protected_not_as_damaged(officer_client, application):
+    """Encrypted for the holder of a digital certificate (public-key security, "Adobe.PubSec":
+    a handler pypdf cannot open): it asks for something to open, as a password-protected one
+    does; it is not a damaged file."""
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(minimal_pdf())))
+    writer.encrypt("secret")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    content = buffer.getvalue().replace(b"/Filter /Standard", b"/Filter /Adobe.PubSec")
+    assert b"/Adobe.PubSec" in content
+    _upload_refused(officer_client, application, content, "letter.pdf", "The PDF is password-protected.")
+
+
 def _restricted_from_editing(content, algorithm):
     """``content`` with only an owner password: it opens without one, editing and printing
     restricted (what many scanners' "secure PDF" and signing tools save)."""
