@@ -733,17 +733,25 @@ def test_a_reactivation_with_the_broker_down_leaves_the_grace_to_the_hourly_job(
     assert due.confirmation_deadline == END_OF_DEADLINE + timedelta(days=3)  # 3 days and the half hour: a day ends it
 
 
-def test_a_grace_nearly_over_when_it_stopped_counting_leaves_the_reminders_days_after_it_counts_again(world, due):
-    """Suspended a day before the deadline, the organisation active again a fortnight later:
-    a day and a half given back would leave no time to read a reminder. The person has at
-    least the reminder's days (VERIFICATION_RECONFIRM_REMINDER_DAYS) from then, and is
-    reminded at once with the new date."""
+def reminded_then_suspended_a_fortnight(world):
+    """The person asked a year after START and reminded 23 days on; their organisation
+    suspended a day before their deadline and active again a fortnight later (no run in
+    between gave anything back). Returns when they were asked."""
     asked = START + YEAR
     run_reconfirmation(asked)
     assert run_reconfirmation(asked + timedelta(days=23))["reminded"] == 1
     suspend_organisation(world)
     run_reconfirmation(asked + timedelta(days=29))
     suspend_organisation(world, OrganisationStatus.ACTIVE)
+    return asked
+
+
+def test_a_grace_nearly_over_when_it_stopped_counting_leaves_the_reminders_days_after_it_counts_again(world, due):
+    """Suspended a day before the deadline, the organisation active again a fortnight later:
+    a day and a half given back would leave no time to read a reminder. The person has at
+    least the reminder's days (VERIFICATION_RECONFIRM_REMINDER_DAYS) from then, and is
+    reminded at once with the new date."""
+    asked = reminded_then_suspended_a_fortnight(world)
     back = asked + timedelta(days=45)  # 19 February 2027
     assert run_reconfirmation(back) == {"asked": 0, "reminded": 1, "suspended": 0}
     due.refresh_from_db()
@@ -773,12 +781,7 @@ def test_a_second_reminder_after_the_grace_is_given_back_says_the_date_moved_not
     with time_machine.travel(START, tick=False):
         verified(world, official_email="asha.k@pune.mahaagri.gov.in", request_language=language,
                  address_confirmed_at=START)
-    asked = START + YEAR
-    run_reconfirmation(asked)
-    assert run_reconfirmation(asked + timedelta(days=23))["reminded"] == 1
-    suspend_organisation(world)
-    run_reconfirmation(asked + timedelta(days=29))
-    suspend_organisation(world, OrganisationStatus.ACTIVE)
+    asked = reminded_then_suspended_a_fortnight(world)
     assert run_reconfirmation(asked + timedelta(days=45))["reminded"] == 1
     _request, first, second = messages_to("asha.k@pune.mahaagri.gov.in")
     with translation.override(language):
