@@ -287,8 +287,14 @@ def steps_deciders_watch(*, endings: Iterable[RoleEnding]) -> Callable[[], int] 
     moments: dict[int, set[datetime | None]] = {}
     for (role, jurisdiction, holder_id, now), at in concerned.items():
         for step in _steps_concerned(role, jurisdiction, holder_id, now):
-            steps.setdefault(step.pk, step)
-            moments.setdefault(step.pk, set()).update(at)
+            # A role that had stopped counting before the step was told (opened, or handed
+            # on: timed_since) changes nothing of whom it was told: those who decided it then
+            # were told, the run that recorded another role ended at the same moment among
+            # them. Recorded now, that end tells nobody again.
+            counted = {moment for moment in at if moment is None or moment >= step.timed_since}
+            if counted:
+                steps.setdefault(step.pk, step)
+                moments.setdefault(step.pk, set()).update(counted)
     if not steps:
         return None
     owners, asks = [], []
