@@ -1599,6 +1599,29 @@ def test_state_admins_whose_roles_ran_out_together_recorded_over_two_runs_hand_t
     assert state_step(application).due_at == due
 
 
+def test_a_run_recording_a_role_while_another_hands_the_step_on_tells_nobody_again(officer):
+    """Two runs of the expiry job at once, each recording one of two roles that ended at the
+    same moment: the first read whom the step was told of, then the second handed the step
+    to the superadmins and committed before the first told anyone. The first, told after,
+    finds the step handed on since it read it (to those who decide it with both roles ended)
+    and tells nobody again."""
+    from portal.organisations.services import role_expiries_record
+
+    first = make_state_admin("MH", email="secretary.it@maharashtra.gov.in")
+    second = make_state_admin("MH", email="deputy.it@maharashtra.gov.in")
+    end = timezone.now() + timedelta(days=1)
+    PlatformRoleGrant.objects.filter(user__in=[first, second]).update(ends_at=end)
+    root = make_superadmin(email="root@sandes.nic.in")
+    application = application_with_state(nodal_officer=officer)
+    with time_machine.travel(end + timedelta(minutes=10), tick=False):
+        tell = steps_deciders_watch(endings=[RoleEnding("state_admin", "MH", first.pk, end)])
+        assert role_expiries_record()["platform_roles"] == 2
+        assert tell() == 0
+    [told] = _told_of_queue(root.email, application)
+    assert told.to == [root.email]
+    assert AuditEvent.objects.filter(action=AuditAction.STEP_ASSIGNED).count() == 1
+
+
 def waiting_for_the_state(count, jurisdiction="MH", **fields):
     """``count`` applications of ``jurisdiction`` waiting at the state level, each with its open step."""
     return [ApprovalStepFactory(application=ApplicationFactory(jurisdiction=jurisdiction, status="with_state",
