@@ -66,6 +66,9 @@ class AuditFilters:
     until: date | None = None
 
 
+APPLICATION = Application._meta.label_lower
+
+
 def _about(organisations: QuerySet, applications: QuerySet, expected: QuerySet | None) -> dict[str, Q]:
     """Events whose target is one of these organisations, their applications, government
     profiles, roster imports, invitations or verification API clients (or expected
@@ -74,7 +77,7 @@ def _about(organisations: QuerySet, applications: QuerySet, expected: QuerySet |
     about = {
         "organisations.organisation": Q(target_type="organisations.organisation",
                                         target_id__in=ids_as_text(organisations)),
-        "onboarding.application": Q(target_type="onboarding.application", target_id__in=ids_as_text(applications)),
+        APPLICATION: Q(target_type=APPLICATION, target_id__in=ids_as_text(applications)),
         "verification.governmentprofile": Q(
             target_type="verification.governmentprofile",
             target_id__in=ids_as_text(GovernmentProfile.objects.filter(organisation_id__in=organisations.values("pk")))),
@@ -318,22 +321,8 @@ def _start_of(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min))
 
 
-def audit_events(scope: Scope, filters: AuditFilters, *, before: int | None = None,
-                 upto: int | None = None) -> QuerySet[AuditEvent] | BranchedEvents:
-    """The events the scope covers, filtered (and older than the event ``before``, and up to
-    the event ``upto``, when given), newest first. Of the scope's applications, the submitted ones only, as their
-    pages draw the line (``APPLICATION_SCOPE.official``): a draft is its nodal officer's
-    alone, its events included, until it is submitted; then its whole history is read with
-    it, the drafting included.
-
-    The events of the whole platform are a queryset; those of a scope or of an
-    organisation, the branches of what they are about (``BranchedEvents``), each narrowed
-    by the filters. An organisation chosen within a scope (among its organisations) has
-    its events there about itself, its profiles, rosters, invitations and API clients, all
-    of them the scope's; and about those of its applications and exports that the scope
-    reads. (No other event of the scope is the organisation's: the scope's other kinds of
-    event, the changes of a list or of a platform role, are about an office, a person or
-    nothing.)"""
+def _narrowed(filters: AuditFilters, before: int | None, upto: int | None) -> Q:
+    """The condition of the filters, and of the events ``before`` and ``upto`` when given."""
     narrowed = Q()
     if filters.actor:
         narrowed &= Q(actor_email__icontains=filters.actor)
@@ -347,8 +336,30 @@ def audit_events(scope: Scope, filters: AuditFilters, *, before: int | None = No
         narrowed &= Q(pk__lt=before)
     if upto is not None:
         narrowed &= Q(pk__lte=upto)
+    return narrowed
+
+
+def audit_events(scope: Scope, filters: AuditFilters, *, before: int | None = None,
+                 upto: int | None = None) -> QuerySet[AuditEvent] | BranchedEvents:
+    """The events the scope covers, filtered (and older than the event ``before``, and up to
+    the event ``upto``, when given), newest first. Of the scope's applications, the submitted ones only (all of
+    them for a superadmin, ``Scope.reads_drafts``; not for an auditor of everything), as their
+    pages draw the line (``APPLICATION_SCOPE.official``): a draft is its nodal officer's
+    alone, its events included, until it is submitted; then its whole history is read with
+    it, the drafting included.
+
+    The events of the whole platform are a queryset; those of a scope or of an
+    organisation, the branches of what they are about (``BranchedEvents``), each narrowed
+    by the filters. An organisation chosen within a scope (among its organisations) has
+    its events there about itself, its profiles, rosters, invitations and API clients, all
+    of them the scope's; and about those of its applications and exports that the scope
+    reads. (No other event of the scope is the organisation's: the scope's other kinds of
+    event, the changes of a list or of a platform role, are about an office, a person or
+    nothing.)"""
+    narrowed = _narrowed(filters, before, upto)
     branches = None
-    applications = Application.objects.all()
+    applications = Application.objects.all() if scope.reads_drafts else Application.objects.filter(
+        APPLICATION_SCOPE.official)
     if not scope.everything:
         expected = ExpectedOffice.objects.filter(jurisdiction__in=scope.jurisdictions) if scope.jurisdictions else None
         applications = scope.applications().filter(APPLICATION_SCOPE.official)
@@ -363,5 +374,9 @@ def audit_events(scope: Scope, filters: AuditFilters, *, before: int | None = No
         branches = (_about(Organisation.objects.filter(pk=pk), applications.filter(organisation_id=pk), None)
                     | exports)
     if branches is None:
-        return AuditEvent.objects.filter(narrowed).defer(*UNSHOWN).order_by("-id")
+        events = AuditEvent.objects.filter(narrowed)
+        if not scope.reads_drafts:  # an auditor of everything: every event but those of the drafts
+            events = events.exclude(target_type=APPLICATION, target_id__in=ids_as_text(
+                Application.objects.exclude(APPLICATION_SCOPE.official)))
+        return events.defer(*UNSHOWN).order_by("-id")
     return BranchedEvents(tuple(about & narrowed for about in branches.values()))

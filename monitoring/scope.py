@@ -33,6 +33,9 @@ class Scope:
     # ("/3/17/": 17 and every office below it), for the queries built once per process
     # (``shape`` and ``values``).
     subtrees: tuple[str, ...] = ()
+    # Whether the viewer reads drafts too (a superadmin: permissions.visible), their events
+    # included; everyone else reads submitted applications only (APPLICATION_SCOPE.official).
+    reads_drafts: bool = False
 
     @property
     def is_empty(self) -> bool:
@@ -176,11 +179,12 @@ def dashboard_scope(viewer: AnyUser) -> Scope:
 
 
 def audit_scope(viewer: AnyUser) -> Scope:
-    """The audit log viewer's scope: superadmins and auditors of everything all of it;
+    """The audit log viewer's scope: superadmins and auditors of everything all of it
+    (a draft's events, as the draft, a superadmin's only: ``reads_drafts``);
     an auditor of some jurisdictions theirs; an organisation admin their organisations
     (a state administrator's role gives no access to the log)."""
     if permissions.is_superadmin(viewer):
-        return Scope(everything=True, jurisdictions=frozenset(), administered=None)
+        return Scope(everything=True, jurisdictions=frozenset(), administered=None, reads_drafts=True)
     audited = {j for role, j in permissions.platform_roles_of(viewer) if role == "auditor"}
     if permissions.EVERYWHERE in audited:
         return Scope(everything=True, jurisdictions=frozenset(), administered=None)

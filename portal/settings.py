@@ -280,9 +280,15 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 # a sign-up hashes the password whether or not the address has an account (as long either way).
 ACCOUNT_FORMS = {"login": "portal.accounts.forms.LoginForm", "reset_password": "portal.accounts.forms.ResetPasswordForm",
                  "signup": "portal.accounts.forms.SignupForm"}
+# Each address counted ("key") is a counter of its own in the cache, living as long as its
+# longest limit (a day): a client's own limits come first (allauth stops at the first
+# refused) and bound how many it makes, a minute's and a day's, so that one client cannot fill
+# the database cache (MAX_ENTRIES) with counters of made-up addresses, culling live entries.
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
-    "signup": "20/m/ip",
+    # A sign-up mails a code (confirm_email, three counters of the address): 400 a day per
+    # client, enough for an office behind one address signing its staff up in a day.
+    "signup": "20/m/ip,400/d/ip",
     # "key": the mailbox, however its address is written (portal/accounts/mail_limits.py).
     # Per address: a code that confirms it (sign-up, signing in before it is confirmed, an
     # address added), or the notice that it has an account already, mailed at most 3 times in
@@ -294,7 +300,7 @@ ACCOUNT_RATE_LIMITS = {
     # Per address: a reset (or, for an address with no account, the "unknown account"
     # notice) mailed to it at most 5 times an hour and 10 times a day, whoever asks from however
     # many addresses.
-    "reset_password": "20/m/ip,5/h/key,10/d/key",
+    "reset_password": "20/m/ip,200/d/ip,5/h/key,10/d/key",
     "reset_password_from_key": "20/m/ip",
     # Per account, every change on the email page (allauth's "manage_email": adding an address,
     # which mails it a code, sending the code again, removing one, making one primary): at most 10

@@ -694,3 +694,31 @@ def test_the_audit_head_mail_decodes_exactly_in_english_and_hindi(smtp_server, d
         body = assert_delivered_exactly(raw, message, subject=" / ".join(subjects), to=[admin.email])
         assert body == f"{bodies[0]}\n\n----------\n\n{bodies[1]}\n"
         assert f"{head.last_event_id}:{head.last_hash}" in body.partition("\n----------\n")[2]
+
+
+def test_the_notice_of_a_superuser_made_on_the_server_decodes_exactly_in_english_and_hindi(
+        monkeypatch, smtp_server, django_capture_on_commit_callbacks):
+    """manage.py createsuperuser tells every other superadmin, in English and Hindi, whom it
+    made and when (its subject, long, mixing both scripts, decoded as sent)."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    root = make_superadmin(email="root@sandes.nic.in", totp=False)
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "a-long-Passw0rd-for-tests!")
+    made_at = timezone.now().replace(microsecond=0)
+    with time_machine.travel(made_at, tick=False):
+        received = send_and_receive(smtp_server, django_capture_on_commit_callbacks, lambda: call_command(
+            "createsuperuser", "--noinput", email="second.root@sandes.nic.in", stdout=StringIO()))
+    [(raw, message)] = [(raw, message) for raw, message in received if str(message["To"]) == root.email]
+    context = {"email": "second.root@sandes.nic.in", "made_at": made_at}
+    subjects, bodies = [], []
+    for language in ("en", "hi"):
+        with translation.override(language):
+            subjects.append(" ".join(render_to_string("audit/email/superuser_made_on_server_subject.txt",
+                                                      context).split()))
+            bodies.append(render_to_string("audit/email/superuser_made_on_server.txt", context).strip())
+    assert DEVANAGARI.search(subjects[1]) and "second.root@sandes.nic.in" in subjects[1]
+    body = assert_delivered_exactly(raw, message, subject=" / ".join(subjects), to=[root.email])
+    assert body == f"{bodies[0]}\n\n----------\n\n{bodies[1]}\n"
+    assert date_format(timezone.localtime(made_at), "j F Y, H:i") in bodies[0]

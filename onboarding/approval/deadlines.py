@@ -287,8 +287,14 @@ def steps_deciders_watch(*, endings: Iterable[RoleEnding]) -> Callable[[], int] 
     moments: dict[int, set[datetime | None]] = {}
     for (role, jurisdiction, holder_id, now), at in concerned.items():
         for step in _steps_concerned(role, jurisdiction, holder_id, now):
-            steps.setdefault(step.pk, step)
-            moments.setdefault(step.pk, set()).update(at)
+            # A role that had stopped counting before the step was told (opened, or handed
+            # on: timed_since) changes nothing of whom it was told: those who decided it then
+            # were told, the run that recorded another role ended at the same moment among
+            # them. Recorded now, that end tells nobody again.
+            counted = {moment for moment in at if moment is None or moment >= step.timed_since}
+            if counted:
+                steps.setdefault(step.pk, step)
+                moments.setdefault(step.pk, set()).update(counted)
     if not steps:
         return None
     owners, asks = [], []
@@ -299,7 +305,10 @@ def steps_deciders_watch(*, endings: Iterable[RoleEnding]) -> Callable[[], int] 
     before: dict[int, set[str]] = {pk: set() for pk in steps}
     for pk, emails in zip(owners, deciders_told_at(asks), strict=True):
         before[pk].update(emails)
-    return partial(steps_deciders_tell, step_ids=sorted(steps), before=before)
+    # Steps only roles recorded as ended after the fact bear on (none revoked now): as they
+    # were told when read, to find one another run handed on before this one tells.
+    told_since = {pk: step.timed_since for pk, step in steps.items() if None not in moments[pk]}
+    return partial(steps_deciders_tell, step_ids=sorted(steps), before=before, told_since=told_since)
 
 
 def _steps_concerned(role: str, jurisdiction: str, holder_id: int | None, now: datetime | None) -> list[ApprovalStep]:
@@ -337,19 +346,26 @@ def _deciders(steps: list[ApprovalStep]) -> dict[int, list[str]]:
     return {step.pk: emails for step, emails in zip(steps, told, strict=True)}
 
 
-def steps_deciders_tell(*, step_ids: list[int], before: dict[int, set[str]]) -> int:
+def steps_deciders_tell(*, step_ids: list[int], before: dict[int, set[str]],
+                        told_since: dict[int, datetime] | None = None) -> int:
     """After platform roles ended (``steps_deciders_watch``): each of the steps ``step_ids``
     still open is told to those who may decide it now and were not told of it ``before``
     (every address told of it before any of the roles ended: the administrators' roles
     ended, and the step passes to the superadmins), once, as when a step
     opens (``_steps_assign``); one that nobody may decide any more says so
     (``nobody_may_decide_since``), as its reminder would find, until an administrator is
-    appointed (``undecided_steps_assign``). Returns how many steps were told."""
+    appointed (``undecided_steps_assign``). A step of ``told_since`` (only roles recorded
+    as ended after the fact bear on it) that was handed on since it was read (another run of
+    the expiry job, recording a role that ended with these, committed meanwhile) is left as
+    it is: these roles counted for nothing then, and those who decide it were told.
+    Returns how many steps were told."""
     now = timezone.now()
-    steps = list(ApprovalStep.objects.filter(pk__in=step_ids, decision="")
-                 .select_related("application", "application__nodal_officer")
-                 .defer("application__data", "application__section_status")
-                 .select_for_update(of=("self",)).order_by("id"))
+    told_since = told_since or {}
+    steps = [step for step in ApprovalStep.objects.filter(pk__in=step_ids, decision="")
+             .select_related("application", "application__nodal_officer")
+             .defer("application__data", "application__section_status")
+             .select_for_update(of=("self",)).order_by("id")
+             if told_since.get(step.pk, step.timed_since) == step.timed_since]
     after = _deciders(steps)
     found = [(step, new) for step in steps if (new := [email for email in after[step.pk] if email not in before[step.pk]])]
     _mark_nobody_may_decide([step for step in steps if not after[step.pk]], now)

@@ -194,11 +194,22 @@ ADDRESS_EVENTS = (AuditAction.USER_EMAIL_ADDED, AuditAction.USER_EMAIL_CONFIRMED
 
 
 def _addresses_recorded(user: AnyUser) -> set[str]:
-    """The addresses the account's own events recorded (read before the erasure redacts them)."""
+    """The addresses the account's own events recorded as confirmed (read before the erasure
+    redacts them): an address the Django admin added unconfirmed, or that was removed
+    unconfirmed, was never proven the person's (it may be a colleague's, typed by mistake),
+    and the mail and records at it are not theirs. (An address allauth adds is confirmed
+    by the code mailed to it as it is added.)"""
     events = AuditEvent.objects.filter(target_type=user._meta.label_lower, target_id=str(user.pk),
                                        action__in=ADDRESS_EVENTS, redacted_at__isnull=True)
-    return {value for pair in events.values_list("old_values__email", "new_values__email") for value in pair
-            if isinstance(value, str)}
+    found = set()
+    for action, old, new in events.values_list("action", "old_values", "new_values"):
+        old, new = old if isinstance(old, dict) else {}, new if isinstance(new, dict) else {}
+        if action == AuditAction.USER_EMAIL_ADDRESS_SAVED_IN_ADMIN and new.get("verified") is not True:
+            continue  # saved unconfirmed (or its address changed there: still held, or removed since)
+        if action == AuditAction.USER_EMAIL_REMOVED and old.get("verified") is False:
+            continue
+        found.update(value for value in (old.get("email"), new.get("email")) if isinstance(value, str))
+    return found
 
 
 def _past_addresses(user: AnyUser, held: list[str]) -> list[str]:
@@ -252,8 +263,10 @@ def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int
         # Refused (LastSuperadmin) first, nothing changed, for the platform's last superadmin
         # whose role does not end: by a grant, or a Django superuser (no grant to end below).
         superadmin_account_end_check(user_id=user.pk)
-        addresses = sorted({user.email.lower(), *(email.lower() for email in
-                                                   EmailAddress.objects.filter(user=user).values_list("email", flat=True))})
+        # Its address and those it confirmed: one the Django admin added unconfirmed is no
+        # proof that the mail and records at it are the person's (_addresses_recorded).
+        addresses = sorted({user.email.lower(), *(email.lower() for email in EmailAddress.objects.filter(
+            user=user, verified=True).values_list("email", flat=True))})
         # Those it had before too, read before the handlers clear the records that name them.
         every_address = addresses + _past_addresses(user, addresses)
         targets = [("accounts.user", str(user.pk))]

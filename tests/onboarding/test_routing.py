@@ -1574,6 +1574,54 @@ def test_state_admins_whose_roles_run_out_together_hand_the_step_to_the_superadm
     assert AuditEvent.objects.filter(action=AuditAction.PLATFORM_ROLE_EXPIRED).count() == 4
 
 
+def test_state_admins_whose_roles_ran_out_together_recorded_over_two_runs_hand_the_step_on_once(officer):
+    """Two of Maharashtra's state administrators' roles ended at the same moment, but the job
+    recorded them over two runs (a run records at most ``limit``; a grant locked elsewhere is
+    skipped until the next). The first run handed the step to the superadmins; the second,
+    recording a role that had stopped counting before the step was handed on, tells nobody
+    again (one mail, one STEP_ASSIGNED, one new due date)."""
+    from portal.organisations.services import role_expiries_record
+
+    first = make_state_admin("MH", email="secretary.it@maharashtra.gov.in")
+    second = make_state_admin("MH", email="deputy.it@maharashtra.gov.in")
+    end = timezone.now() + timedelta(days=1)
+    PlatformRoleGrant.objects.filter(user__in=[first, second]).update(ends_at=end)
+    root = make_superadmin(email="root@sandes.nic.in")
+    application = application_with_state(nodal_officer=officer)
+    with time_machine.travel(end + timedelta(minutes=10), tick=False):
+        assert role_expiries_record(limit=1)["platform_roles"] == 1
+    due = state_step(application).due_at
+    with time_machine.travel(end + timedelta(minutes=25), tick=False):
+        assert role_expiries_record(limit=1)["platform_roles"] == 1
+    [told] = _told_of_queue(root.email, application)
+    assert told.to == [root.email]
+    assert AuditEvent.objects.filter(action=AuditAction.STEP_ASSIGNED).count() == 1
+    assert state_step(application).due_at == due
+
+
+def test_a_run_recording_a_role_while_another_hands_the_step_on_tells_nobody_again(officer):
+    """Two runs of the expiry job at once, each recording one of two roles that ended at the
+    same moment: the first read whom the step was told of, then the second handed the step
+    to the superadmins and committed before the first told anyone. The first, told after,
+    finds the step handed on since it read it (to those who decide it with both roles ended)
+    and tells nobody again."""
+    from portal.organisations.services import role_expiries_record
+
+    first = make_state_admin("MH", email="secretary.it@maharashtra.gov.in")
+    second = make_state_admin("MH", email="deputy.it@maharashtra.gov.in")
+    end = timezone.now() + timedelta(days=1)
+    PlatformRoleGrant.objects.filter(user__in=[first, second]).update(ends_at=end)
+    root = make_superadmin(email="root@sandes.nic.in")
+    application = application_with_state(nodal_officer=officer)
+    with time_machine.travel(end + timedelta(minutes=10), tick=False):
+        tell = steps_deciders_watch(endings=[RoleEnding("state_admin", "MH", first.pk, end)])
+        assert role_expiries_record()["platform_roles"] == 2
+        assert tell() == 0
+    [told] = _told_of_queue(root.email, application)
+    assert told.to == [root.email]
+    assert AuditEvent.objects.filter(action=AuditAction.STEP_ASSIGNED).count() == 1
+
+
 def waiting_for_the_state(count, jurisdiction="MH", **fields):
     """``count`` applications of ``jurisdiction`` waiting at the state level, each with its open step."""
     return [ApprovalStepFactory(application=ApplicationFactory(jurisdiction=jurisdiction, status="with_state",

@@ -6,6 +6,7 @@ codes that confirm an address (sign-up, sign-in before it is confirmed, an addre
 bounded per address, yet one mailed by someone else does not stop its owner. No account
 form mails an address no mail can reach from outside (localhost, an IP address)."""
 
+import math
 import re
 from datetime import timedelta
 
@@ -363,3 +364,45 @@ def test_accounts_of_one_mailbox_are_found_however_their_addresses_are_written(a
     found = set(User.objects.filter(same_mailbox("email", address)).values_list("email", flat=True))
     assert found == set(same)
     assert all(mailbox_key(email) == mailbox_key(address) for email in found)
+
+
+# Not counted on their own: a code confirming an address is mailed after a sign-up (counted
+# with it, below) or a sign-in (the account's own address: as many as there are accounts), or
+# from the email page (per account, a day); a phone number is no way to sign up or in here
+# (ACCOUNT_LOGIN_METHODS, ACCOUNT_SIGNUP_FIELDS), so nothing verifies one.
+NOT_ON_THEIR_OWN = {"confirm_email", "verify_phone"}
+
+
+def counters_one_client_holds(rates, key_rates, kept):
+    """The most counters of addresses one client holds at once: the client's own limits met
+    before the first per-address one (allauth stops at the first refused), each letting its
+    amount through every one of its windows during the ``kept`` seconds the counters last."""
+    per_client = [rate for rate in rates if rate.per == "ip"]
+    assert per_client, rates
+    return min(rate.amount * math.ceil(kept / rate.duration) for rate in per_client) * key_rates
+
+
+def test_one_client_holds_a_bounded_number_of_counters_of_addresses():
+    """allauth counts per address ("key") in the cache, a day long for a reset or a code: each
+    address a new counter. With only a minute's limit per client, one client asking for resets
+    of new addresses, or signing up with them, every three seconds held some 115,000 counters
+    after a day, more than the database cache holds (MAX_ENTRIES: 50,000), which then culls a
+    third of its entries, live ones too (others' counters, kept forms, the beat's lock). Each
+    limit per address is now behind limits per client (its address, or IPv6 network) that let
+    one client hold a few hundred counters at most, a twentieth of the table all told."""
+    from allauth.account import app_settings
+    from allauth.core.internal.ratelimit import parse_rates
+    from django.conf import settings
+
+    held = 0
+    for action, config in app_settings.RATE_LIMITS.items():
+        rates = parse_rates(config)
+        key_rates = [rate for rate in rates if rate.per == "key"]
+        if not key_rates or action in NOT_ON_THEIR_OWN:
+            continue
+        first_key = rates.index(key_rates[0])
+        held += counters_one_client_holds(rates[:first_key], len(key_rates), max(r.duration for r in key_rates))
+    confirm = [rate for rate in parse_rates(app_settings.RATE_LIMITS["confirm_email"]) if rate.per == "key"]
+    held += counters_one_client_holds(parse_rates(app_settings.RATE_LIMITS["signup"]), len(confirm),
+                                      max(rate.duration for rate in confirm))
+    assert held * 20 <= settings.DATABASE_CACHE["OPTIONS"]["MAX_ENTRIES"], held

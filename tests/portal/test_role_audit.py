@@ -200,7 +200,10 @@ def test_a_superuser_made_by_createsuperuser_is_audited_as_one_made_in_the_admin
     """manage.py createsuperuser gives the superadmin's powers as the admin's "Superuser
     status" does: the account's access is audited the same way, the command as the actor
     (no one signed in), whether the address is given or typed at the prompt. A refused
-    address writes nothing."""
+    address writes nothing. As the admin's does, the person is told; and so is every other
+    superadmin, since nobody signed in to the portal made this one (someone on the server):
+    they can tell whether it was expected."""
+    root = UserFactory(email="root@sandes.nic.in", is_superuser=True, is_staff=True)
     monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "a-long-Passw0rd-for-tests!")
     monkeypatch.setattr("getpass.getpass", lambda prompt="": "a-long-Passw0rd-for-tests!")
     typed = iter(["first.root@gmail.com", "First.Root@sandes.nic.in"])
@@ -219,6 +222,13 @@ def test_a_superuser_made_by_createsuperuser_is_audited_as_one_made_in_the_admin
     assert (event.target_type, event.target_id, event.target_repr) == ("accounts.user", str(user.pk), user.email)
     assert (event.old_values, event.new_values) == ({}, SUPERUSER_ACCESS)
     assert audit_verify() == []
+    told = {message.to[0]: message for message in OutboxMessage.objects.all()}
+    assert sorted(told) == [user.email, root.email]
+    assert told[user.email].subject == "You are now a superuser of the Sandes onboarding portal"
+    notice = told[root.email]
+    assert notice.subject == (f"A superuser was made on the server: {user.email} / "
+                              f"सर्वर पर एक सुपरयूज़र बनाया गया: {user.email}")
+    assert "manage.py createsuperuser" in notice.body and "----------" in notice.body
 
 
 def test_a_superuser_whose_creation_cannot_be_audited_is_not_created(monkeypatch):

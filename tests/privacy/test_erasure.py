@@ -49,6 +49,31 @@ def test_an_erasure_deletes_the_admin_history_of_the_persons_account_and_address
     assert "asha" not in admin_client.get(f"/admin/accounts/user/{asha.pk}/history/").content.decode()
 
 
+def test_an_erasure_reaches_no_address_the_person_never_confirmed(admin_client):
+    """In the Django admin, a staff account added two addresses to Asha's account,
+    unconfirmed (their owner confirms an address): her colleagues', by mistake. One it
+    deleted again. Neither was proven hers: her erasure removes her own mail from the
+    outbox, not the mail of the two colleagues at their own addresses."""
+    from django.core.mail import send_mail
+
+    from portal.mail.models import OutboxMessage
+
+    asha = UserFactory(email="asha@mha.gov.in", full_name="Asha K")
+    ravi, meena = "ravi.deshpande@mha.gov.in", "meena.p@mha.gov.in"
+    for address in (ravi, meena):
+        response = admin_client.post("/admin/account/emailaddress/add/",
+                                     {"user": asha.pk, "email": address, "verified": "", "primary": ""})
+        assert response.status_code == 302
+    mistaken = EmailAddress.objects.get(user=asha, email=meena, verified=False)
+    assert admin_client.post(f"/admin/account/emailaddress/{mistaken.pk}/delete/", {"post": "yes"}).status_code == 302
+    for address in (asha.email, ravi, meena):
+        send_mail("Your verification", "Body.", None, [address])
+
+    person_erase(user_id=asha.pk, actor=None)
+
+    assert sorted(row.to[0] for row in OutboxMessage.objects.all()) == [meena, ravi]
+
+
 def test_an_unused_account_erased_by_retention_leaves_no_admin_history(admin_client):
     from portal.privacy.accounts_retention import unused_accounts_erase
 

@@ -5,17 +5,24 @@ first sign-in confirms the address by a code mailed to it.
 
 The account is created and its access audited in one transaction, as the Django admin
 audits an account made superuser there (user.access_changed), with the command as the
-actor: nobody is signed in. The prompts come before that transaction: none is open while
+actor: nobody is signed in. As there, the person is told (through the outbox, once it
+commits); and so is every other superadmin, since someone on the server, not anyone signed
+in to the portal, made it: they can tell whether it was expected. The prompts come before that transaction: none is open while
 the operator types (on SQLite, the embedded default, an open one holds the write lock)."""
 
 from django.contrib.auth.management.commands import createsuperuser
+from django.core.mail import mailers
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.accounts.admin import access_of
 from portal.accounts.official_email import classify_email
 from portal.audit.models import AuditAction
+from portal.audit.publish import superadmin_mail
 from portal.audit.services import audit_record
+from portal.organisations.notifications import send_role_mail
+from portal.permissions import superadmin_emails
 
 COMMAND = "system:manage.py createsuperuser"  # who acts in the audit log
 
@@ -38,6 +45,12 @@ class _AuditedManager:
             user = self._manager.create_superuser(*args, **kwargs)
             audit_record(actor=None, action=AuditAction.USER_ACCESS_CHANGED, target=user, actor_role=COMMAND,
                          new={**access_of(user), "added": True})
+            send_role_mail(user=user, template="superuser_granted", context={})
+            context = {"email": user.email, "made_at": timezone.now()}
+            notices = [superadmin_mail(to=email, template="audit/email/superuser_made_on_server", context=context)
+                       for email in superadmin_emails() if email != user.email]
+            if notices:
+                mailers.default.send_messages(notices)
         return user
 
 
