@@ -276,6 +276,8 @@ const FIELDS = 'input, select, textarea';
 # of the window outside any scrolling box is named). Clipped text: a box that hides what overflows
 # it (a field's own text scrolls in it). 2.5.8: a target under 24x24 px is allowed in a line of text,
 # or when a circle of 24 px on its centre meets no other target nor another small one's circle.
+# A target in smaller type than the text of its line (a section heading's "Change") is not held to
+# that line's height, nor part of its sentence: its size is the page's choice, 24x24 px at least.
 PHONE_CHECK = """() => {""" + JS_HELPERS + """
   const out = {overflow: [], clipped: [], targets: []};
   const doc = document.scrollingElement, width = doc.clientWidth;
@@ -299,11 +301,13 @@ PHONE_CHECK = """() => {""" + JS_HELPERS + """
   targets.forEach((el, i) => {
     const r = rects[i];
     if (!small(r)) return;
-    if (getComputedStyle(el).display === 'inline') {
-      let block = el.parentElement;
-      while (block && getComputedStyle(block).display.startsWith('inline')) block = block.parentElement;
-      if (block && block.innerText.trim().length > el.innerText.trim().length) return;
+    let block = el.parentElement;
+    while (block && getComputedStyle(block).display.startsWith('inline')) block = block.parentElement;
+    if (block && parseFloat(getComputedStyle(el).fontSize) < parseFloat(getComputedStyle(block).fontSize) - 0.1) {
+      out.targets.push(`${name(el)} is ${Math.round(r.width)}x${Math.round(r.height)} px, in smaller type than its line`);
+      return;
     }
+    if (getComputedStyle(el).display === 'inline' && block && block.innerText.trim().length > el.innerText.trim().length) return;
     const cx = (r.left + r.right) / 2, cy = (r.top + r.bottom) / 2;
     const crowded = targets.find((other, j) => {
       if (j === i || other.contains(el) || el.contains(other)) return false;
