@@ -1,7 +1,9 @@
 // Progressive enhancement only: every page works without this script.
 document.addEventListener("DOMContentLoaded", function () {
-  // Move focus to the error summary so keyboard and screen-reader users hear it first.
-  var summary = document.getElementById("error-summary");
+  // Move focus to the error summary so keyboard and screen-reader users hear it first; or, on a
+  // page whose step asks to confirm a change (the same form shown again below it), to that
+  // confirmation, rather than leave them at the top to meet the form again before it.
+  var summary = document.getElementById("error-summary") || document.getElementById("confirm-summary");
   if (summary) { summary.focus(); }
 
   // The header's "Administration" menu lies over the page: it closes when focus leaves it

@@ -490,7 +490,7 @@ KEEP_THEIR_DATES = {
 def test_a_superadmin_changes_the_approval_timings_after_seeing_the_change(page, portal, check_page):
     """From the Administration menu: a reminder as late as the shortest stage is refused at
     its field (in each language, what was typed kept); a valid change is shown for
-    confirmation, saying that what is open keeps its dates (in each language), and saved
+    confirmation (which takes focus), saying that what is open keeps its dates (in each language), and saved
     once confirmed."""
     root = make_superadmin(email="anita.rao@nic.in", totp=False)
     sign_in(page, portal, root.email, with_totp(root))
@@ -519,6 +519,7 @@ def test_a_superadmin_changes_the_approval_timings_after_seeing_the_change(page,
         page.locator("form[method=post]:not([action]) button[type=submit]").click()
         page.wait_for_load_state("load")
         expect(page.locator("#timings-confirm")).to_be_visible()
+        expect(page.locator("#confirm-summary")).to_be_focused()  # heard first, not the form again
         expect(page.locator("section:has(#timings-confirm)")).to_contain_text(
             KEEP_THEIR_DATES[page.locator("html").get_attribute("lang")])
 

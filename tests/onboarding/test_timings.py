@@ -64,6 +64,11 @@ def test_a_change_is_shown_for_confirmation_then_saved_and_audited(root):
     assert response.status_code == 200
     tree = parse(response.content)
     confirm = " ".join(tree.by_id("timings-confirm").parent.text().split())
+    # The page is another step: its title says so, and its confirmation takes focus (portal.js) as
+    # an error summary does, for a keyboard or screen-reader user not to meet the form again first.
+    assert tree.find("title").text().startswith("Check the change before saving it · ")
+    assert tree.by_id("confirm-summary").get("tabindex") == "-1"
+    assert tree.by_id("confirm-summary").get("aria-labelledby") == "timings-confirm"
     assert "Days the competent authority has to decide: from 7 to 5" in confirm
     assert "Days the nodal officer has to appeal a rejection: from 30 to 20" in confirm
     assert "Days the state" not in confirm
