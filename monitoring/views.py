@@ -226,11 +226,10 @@ def dashboard_export(request):
         }, status=429)
     header = [_("Organisation"), _("Short code"), _("State / UT"), _("Level"), _("Status"), _("Onboarded on"),
               _("Verified users"), _("Waiting users")]
-    lines = csv_lines(header, (
-        [o.name, o.short_code, o.get_state_display(), o.get_level_display(), o.get_status_display(),
-         timezone.localdate(o.activated_at).isoformat() if o.activated_at else "", o.verified, o.pending]
-        for o in started(rows[:EXPORT_MAX_ROWS], 2000)
-    ))
+    lines = csv_lines(header, started(rows[:EXPORT_MAX_ROWS], 2000), lambda o: [
+        o.name, o.short_code, o.get_state_display(), o.get_level_display(), o.get_status_display(),
+        timezone.localdate(o.activated_at).isoformat() if o.activated_at else "", o.verified, o.pending,
+    ], language=get_language())
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="organisations-{timezone.localdate():%Y-%m-%d}.csv"'
     return response

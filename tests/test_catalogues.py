@@ -320,3 +320,29 @@ def test_a_count_of_seconds_days_or_times_is_said_by_a_plural_message(language):
              if entry["msgid"] and entry["msgid_plural"] is None and COUNTED_UNIT.search(entry["msgid"])]
     assert wrong == [], f"{language}: {len(wrong)} message(s) name a count with a plural word whatever it is:\n" + "\n".join(
         f"  {msgid[:100]!r}" for msgid in wrong)
+
+
+# Which plural form a count takes, as CLDR's cardinal rules say for whole numbers: Hindi says
+# 0 and 1 with the "one" form (i = 0 or n = 1: "0 घंटा", "1 घंटा", "2 घंटे"), Marathi 1 only.
+CLDR_ONE = {"hi": {0, 1}, "mr": {1}}
+
+
+def plural_formula(path):
+    """(nplurals, the plural expression) of a catalogue's Plural-Forms header."""
+    [header] = [entry for entry in parse_po(path) if not entry["msgid"]]
+    found = re.search(r"^Plural-Forms:\s*nplurals=(\d+);\s*plural=(.+?);?\s*$", header["msgstr"][0], re.MULTILINE)
+    assert found, f"{path}: no Plural-Forms header"
+    return int(found[1]), found[2]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_plural_forms_header_chooses_the_form_cldr_says(language):
+    """A count of 0 in Hindi takes the singular form (CLDR: i = 0 or n = 1); a header copied
+    from English ("n != 1") wrote "0 दिनों" where Hindi says "0 दिन"."""
+    import gettext
+
+    nplurals, expression = plural_formula(catalogue(language))
+    choose = gettext.c2py(expression)
+    assert nplurals == 2
+    assert [n for n in range(0, 1001) if choose(n) == 0] == sorted(CLDR_ONE[language])
+    assert all(choose(n) == 1 for n in range(0, 1001) if n not in CLDR_ONE[language])

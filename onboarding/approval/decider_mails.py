@@ -67,6 +67,24 @@ def assigned_mails(found: Told) -> list[EmailMultiAlternatives]:
     return messages
 
 
+def tell_deciders(*, to: Iterable[str], template: str, context: dict) -> None:
+    """Send ``template`` about ``context["application"]`` to the deciders ``to`` (state
+    administrators, superadmins) when a step opens for them or stops waiting on them, each
+    in English and their own language (recipient_languages), not the application's: one
+    message to those written to in the same languages. Two queries (the deciders' accounts
+    and their languages); none when nobody is told."""
+    emails = list(dict.fromkeys(to))
+    if not emails:
+        return
+    known = known_languages_of(emails)
+    shared: dict[tuple[str, str], list[str]] = {}
+    for email in emails:
+        languages = notifications.recipient_languages(known.get(email), [context["application"]])
+        shared.setdefault(languages, []).append(email)
+    for languages, told in shared.items():
+        notifications.send_bilingual(to=told, template=template, context=context, languages=languages)
+
+
 def _per_decider(*kinds: Told) -> Iterable[tuple[tuple[tuple[ApprovalStep, ...], ...], tuple[str, str], list[str]]]:
     """For each group of deciders told of the same steps of each of ``kinds`` (each most
     urgent first) and written to in the same languages: (the steps of each kind, the

@@ -40,6 +40,7 @@ from onboarding.application.services import (
 from onboarding.application.validators import clean_staff_domains
 from onboarding.approval.changes import reply_to_remarks
 from onboarding.approval.deadlines import appeal_until, due_at
+from onboarding.approval.decider_mails import tell_deciders
 from onboarding.approval.placement import placement_made_tell
 from onboarding.approval.selectors import (
     Tell,
@@ -159,10 +160,7 @@ def step_open_state(*, application: Application) -> ApprovalStep:
         version_number=_latest_version_number(application), opened_at=now, due_at=due_at(Stage.STATE, now),
         nobody_may_decide_since=None if recipients else now,
     )
-    notifications.send_bilingual(
-        to=recipients, template="state_assigned",
-        context={"application": application, "step": step},
-    )
+    tell_deciders(to=recipients, template="state_assigned", context={"application": application, "step": step})
     return step
 
 
@@ -286,7 +284,7 @@ def _tell_withdrawn(application: Application, steps: list[ApprovalStep], *, for_
         asks = told_of_waiting(step)
         if asks:
             told = dict.fromkeys(email for emails in deciders_to_tell(asks) for email in emails)
-            notifications.send_bilingual(to=list(told), template="step_withdrawn", context=context)
+            tell_deciders(to=told, template="step_withdrawn", context=context)
 
 
 # The remark of an appeal the system closed as its nodal officer's account was erased
@@ -325,8 +323,7 @@ def appeal_close_on_erasure(*, application: Application) -> ApprovalStep | None:
     # deciders_to_tell chooses them now (leaving out the officer, by their addresses still).
     asks = [Tell(application, Stage.APPEAL), *([escalation_tell(step)] if step.escalated_at is not None else [])]
     told = dict.fromkeys(email for emails in deciders_to_tell(asks) for email in emails)
-    notifications.send_bilingual(to=list(told), template="appeal_closed",
-                                 context={"application": application, "step": step})
+    tell_deciders(to=told, template="appeal_closed", context={"application": application, "step": step})
     return step
 
 
@@ -768,6 +765,5 @@ def application_appeal(
         audit_record(actor=actor, action=AuditAction.APPLICATION_APPEALED, target=application, request=request,
                      old={"status": old_status}, new={"status": new_status, "step": step.pk, "grounds": grounds})
         notifications.notify_officer(application=application, template="appeal_lodged", context={"step": step})
-        notifications.send_bilingual(to=recipients, template="appeal_assigned",
-                                     context={"application": application, "step": step})
+        tell_deciders(to=recipients, template="appeal_assigned", context={"application": application, "step": step})
     return step

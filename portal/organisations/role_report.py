@@ -3,11 +3,11 @@ is bounded whatever the number of rows, and every cell a spreadsheet could take 
 a formula made inert. A person's name is there where the viewer may see it (the rows'
 ``seen_name``, role_selectors), else left blank."""
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
 
 from django.db.models import QuerySet
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from portal import csv_files
@@ -63,30 +63,41 @@ def admin_row(membership: Membership) -> list[str]:
             _last_day(membership.ends_at)]
 
 
-def report_csv(grants: Iterable[PlatformRoleGrant], admins: Iterable[Membership], *,
+def _more_line(most: int) -> list[str]:
+    return [_("The report holds more roles than the %(n)s a download holds: these are the first %(n)s.") % {"n": most}]
+
+
+def report_csv(grants: Iterable[PlatformRoleGrant], admins: Iterable[Membership], *, language: str,
                most: int | None = None) -> Iterator[str]:
-    """The CSV lines: a header, the platform roles, then the organisations' admins, at
-    most ``most`` of them (REPORT_MAX_ROWS): when there are more, a last line says the file
-    holds the first ``most``."""
+    """The CSV lines in ``language`` (the portal's words: the header, the roles, "Everywhere"):
+    a header, the platform roles, then the organisations' admins, at most ``most`` of them
+    (REPORT_MAX_ROWS): when there are more, a last line says the file holds the first ``most``.
+    Each line is written with ``language`` active and only while it is written: the lines
+    are read after the view returns, on whatever thread the server iterates the body, in
+    whatever language that thread has active then."""
     most = REPORT_MAX_ROWS if most is None else most
     writer = csv_files.writer(_Line())
+
+    def line(cells: Callable[..., list[str]], *args) -> str:
+        with translation.override(language):
+            return writer.writerow([neutralise(cell) for cell in cells(*args)])
+
     yield csv_files.UTF8_MARK
-    yield writer.writerow([neutralise(cell) for cell in header()])
-    rows = chain((platform_row(grant) for grant in grants), (admin_row(membership) for membership in admins))
-    for written, row in enumerate(rows):
+    yield line(header)
+    rows = chain(((platform_row, grant) for grant in grants), ((admin_row, membership) for membership in admins))
+    for written, (cells, record) in enumerate(rows):
         if written == most:
-            yield writer.writerow([neutralise(_(
-                "The report holds more roles than the %(n)s a download holds: these are the first %(n)s.")
-                % {"n": most})])
+            yield line(_more_line, most)
             return
-        yield writer.writerow([neutralise(cell) for cell in row])
+        yield line(cells, record)
 
 
-def report_download_lines(grants: QuerySet[PlatformRoleGrant] | None, admins: QuerySet[Membership]) -> Iterator[str]:
-    """The download's lines of these rows (no platform roles when ``grants`` is None): at
-    most REPORT_MAX_ROWS (and one more, to tell there are more) read of each list, the
-    first chunk of each now (``started``: a query that fails is an error page, not a file
-    cut short)."""
+def report_download_lines(grants: QuerySet[PlatformRoleGrant] | None, admins: QuerySet[Membership], *,
+                          language: str) -> Iterator[str]:
+    """The download's lines of these rows in ``language`` (no platform roles when ``grants``
+    is None): at most REPORT_MAX_ROWS (and one more, to tell there are more) read of each
+    list, the first chunk of each now (``started``: a query that fails is an error page, not
+    a file cut short)."""
     most = REPORT_MAX_ROWS
     return report_csv(started(grants[:most + 1], CHUNK) if grants is not None else (),
-                      started(admins[:most + 1], CHUNK), most=most)
+                      started(admins[:most + 1], CHUNK), language=language, most=most)

@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -305,7 +305,8 @@ def report_download(request):
         return render(request, "portal/roles/report_limited.html", {"limit": limit, "when": shown_from(allowed)},
                       status=429)
     grants = selectors.report_platform_grants(request.user) if sees_platform else None
-    lines = report_download_lines(grants, selectors.report_admins(request.user))
+    # The language is the request's, said here: the lines are written after the view returns.
+    lines = report_download_lines(grants, selectors.report_admins(request.user), language=translation.get_language())
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="roles-{timezone.localdate():%Y-%m-%d}.csv"'
     response["X-Content-Type-Options"] = "nosniff"

@@ -16,7 +16,7 @@ from portal.access import asked_on_this_site, rule
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.limits import shown
-from portal.privacy.breach import breach_drafts, breach_findings
+from portal.privacy.breach import breach_drafts, breach_findings, record_kinds
 from portal.privacy.forms import BreachForm, LegalHoldForm, LegalHoldReleaseForm, RetentionPolicyForm
 from portal.privacy.models import LegalHold, RetentionKind, RetentionRun
 from portal.privacy.retention import (
@@ -176,5 +176,7 @@ def breach(request):
                           "reads": findings.log.reads, "people": findings.people_count})
     return render(request, "privacy/breach.html", {
         "form": form, "findings": findings, "drafts": drafts, "command": command,
+        # In the page's language, as the notice to the people affected names them (not the models' labels).
+        "record_kinds": record_kinds(findings.record_types) if findings else [],
         "page_seconds": settings.PRIVACY_BREACH_PAGE_LOG_SECONDS, "max_lines": settings.PRIVACY_BREACH_LOG_MAX_LINES,
     })

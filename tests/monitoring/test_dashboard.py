@@ -94,6 +94,25 @@ def test_figures_are_grouped_the_indian_way_and_exported_as_plain_digits(world, 
     assert ["125000", "1000"] in [row[6:8] for row in rows[1:]]
 
 
+def test_the_export_is_written_in_the_language_it_was_asked_in(world):
+    """The file is streamed after the view returns, by whatever thread the server iterates
+    the body on: its rows' words (a state, a level, a status) are in the language of the
+    request that asked for it, as its header is, not in whatever language that thread has
+    active then."""
+    from django.utils import translation
+
+    client = signed_in(world["superadmin"])
+    client.cookies["django_language"] = "hi"
+    response = client.get("/monitoring/organisations.csv?sort=name")
+    with translation.override("en"):
+        rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    health = world["health"]
+    [row] = [row for row in rows[1:] if row[1] == health.short_code]
+    with translation.override("hi"):
+        words = [str(health.get_state_display()), str(health.get_level_display()), str(health.get_status_display())]
+    assert row[2:5] == words and rows[0][0] != "Organisation"
+
+
 @pytest.mark.parametrize("language", ["en", "hi", "mr"])
 def test_counts_in_the_dashboards_sentences_are_grouped_the_indian_way(world, monkeypatch, language):
     """The sentences counting the overdue steps, the letters not issued and the applications

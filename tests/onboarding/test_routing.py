@@ -807,6 +807,32 @@ def test_withdrawal_while_with_the_state_tells_the_administrators_it_waited_on(o
     assert f"/onboarding/queue/{state_step(application).pk}/" not in told.body
 
 
+def test_the_state_administrators_are_told_in_their_own_language(officer):
+    """A Maharashtra application goes out in English and Marathi, but a state administrator
+    who last asked to be verified in Hindi reads the mails that tell them it waits on them,
+    and that it no longer does, in English and Hindi (as the deadline sweep's); the one whose
+    language the portal does not know, in the application's Marathi. One mail each."""
+    from django.utils import translation
+
+    from tests.verification.helpers import GovernmentProfileFactory
+
+    hindi, unknown = make_state_admin("MH"), make_state_admin("MH")
+    GovernmentProfileFactory(user=hindi, organisation=OrganisationFactory(state="MH"), request_language="hi")
+    application = authority_approved(officer)
+    services.application_withdraw(application_id=application.pk, actor=officer)
+
+    def subject(message, language):
+        with translation.override(language):
+            return translation.gettext(message) % {"ref": application.reference}
+
+    for english_subject in ("New application in your approval queue: %(ref)s",
+                            "Application %(ref)s withdrawn: no longer waiting for you"):
+        for admin, language in ((hindi, "hi"), (unknown, "mr")):
+            [told] = [m for m in messages_to(admin.email) if english(m.subject) == subject(english_subject, "en")]
+            assert told.to == [admin.email]
+            assert told.subject == f"{subject(english_subject, 'en')} / {subject(english_subject, language)}"
+
+
 def test_withdrawal_of_an_escalated_state_step_tells_the_superadmins_too(officer):
     """A state step past its due date was escalated to the superadmins: they were told it
     waits on them too, so they are told of its withdrawal, each once."""

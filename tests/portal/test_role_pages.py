@@ -864,6 +864,26 @@ def test_a_report_download_another_site_sends_the_browser_to_is_refused_and_uses
     assert client.get("/portal/roles/report.csv", HTTP_SEC_FETCH_SITE="same-origin").status_code == 200
 
 
+def test_the_report_download_is_written_in_the_language_it_was_asked_in(world):
+    """The file is streamed after the view returns, by whatever thread the server iterates
+    the body on: its header and the portal's words in it (a role, "Everywhere") are in the
+    language of the request that asked for it (Hindi here), not in whatever language that
+    thread has active then (English, another request's)."""
+    from django.utils import translation
+
+    from portal.organisations import role_report
+
+    response = client_of(world, "superadmin").get("/portal/roles/report.csv", HTTP_ACCEPT_LANGUAGE="hi")
+    with translation.override("en"):
+        rows = read_csv(response)
+    with translation.override("hi"):
+        header, everywhere, superadmin = role_report.header(), str(translation.gettext("Everywhere")), str(
+            dict(PlatformRoleGrant._meta.get_field("role").choices)["superadmin"])
+    assert rows[0] == header and header[0] != "Role"
+    root = next(row for row in rows if row[4] == "root@sandes.nic.in")
+    assert root[:2] == [superadmin, everywhere] and superadmin != "Superadmin"
+
+
 def test_the_report_download_holds_at_most_its_number_of_rows_and_says_so(world, monkeypatch):
     """As the dashboard's export (EXPORT_MAX_ROWS), the download holds at most
     REPORT_MAX_ROWS roles, platform roles first; a file cut there ends with a line saying

@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
@@ -199,6 +199,25 @@ def test_the_notice_to_people_names_what_was_affected_in_their_words_not_the_por
     affected = second.splitlines()[4]
     assert DEVANAGARI.search(affected.split(":", 1)[1]) and "application" not in affected, affected
     assert "onboarding.application, verification.governmentprofile" in drafts["report"]
+
+
+@pytest.mark.parametrize(("language", "kinds"), [
+    ("en", "onboarding applications, verification records as a government user"),
+    ("hi", "ऑनबोर्डिंग आवेदन, सरकारी उपयोगकर्ता के रूप में सत्यापन रिकॉर्ड"),
+    ("mr", "ऑनबोर्डिंग अर्ज, सरकारी वापरकर्ता म्हणून पडताळणी नोंदी"),
+], ids=["en", "hi", "mr"])
+def test_the_page_names_the_kinds_of_record_in_words_in_its_language(incident, language, kinds):
+    """The page's findings name the kinds of record touched as the notice to the people names
+    them, in the page's language: they read "onboarding.application,
+    verification.governmentprofile", the portal's internal labels, in every language."""
+    client, params = superadmin_and_period(incident)
+    client.cookies["django_language"] = language
+    tree = parse(client.get("/portal/privacy/breach/", params).content)
+    [line] = [li for li in tree.find_all("li") if li.get("id") == "record-kinds"]
+    with translation.override(language):
+        said = translation.gettext("Kinds of record, as the notice names them:")
+    assert line.squashed_text() == f"{said} {kinds}"
+    assert "onboarding." not in line.squashed_text()
 
 
 @pytest.mark.parametrize("second_language", ["hi", "mr"])

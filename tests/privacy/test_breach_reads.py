@@ -316,7 +316,12 @@ def test_the_page_reads_the_request_log_for_its_own_time_and_says_its_findings_a
     assert "manage.py breach_report --from 2026-01-01T05:30+05:30 --to 2026-01-02T05:30+05:30 --language hi" in text
     out = StringIO()
     call_command("breach_report", "--from", "2026-01-01T05:30+05:30", "--to", "2026-01-02T05:30+05:30", stdout=out)
-    assert "Pages read (request log): 200 in 200 lines of 1 files" in out.getvalue()
+    # One file is "1 file", never "1 files" (the counts are said by plural messages).
+    assert "Pages read (request log): 200 in 200 lines of 1 file\n" in out.getvalue()
+    out = StringIO()
+    call_command("breach_report", "--from", "2026-01-01T05:30+05:30", "--to", "2026-01-02T05:30+05:30",
+                 "--log-max-lines", "1", stdout=out)
+    assert "Pages read (request log): 1 in 1 line of 1 file (line limit reached" in out.getvalue()
     # The line budget reached before the time (a search an actor narrows reads lines fast).
     settings.PRIVACY_BREACH_PAGE_LOG_SECONDS, settings.PRIVACY_BREACH_LOG_MAX_LINES = 1000, 25
     response = client.get("/portal/privacy/breach/", {"start": "2026-01-01 05:30", "end": "2026-01-02 05:30",

@@ -225,6 +225,20 @@ def test_a_running_import_polls_and_says_how_far_it_got(world):
     assert 'value="50"' in page and "Applying: 1 of 2 rows done" in page
 
 
+@pytest.mark.parametrize(("language", "said"), [
+    ("en", "Applying: 0 of 1 row done."), ("hi", "लागू हो रहा है: 1 पंक्ति में से 0 पूरी।"),
+    ("mr", "लागू होत आहे: 1 ओळीपैकी 0 पूर्ण."),
+], ids=["en", "hi", "mr"])
+def test_a_running_import_of_one_row_says_row_not_rows(world, language, said):
+    """A roster of one person being applied: "0 of 1 row done", never "0 of 1 rows"."""
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1)]))
+    RosterImport.objects.filter(pk=roster.pk).update(status=RosterStatus.APPLYING, progress_total=1, progress_done=0)
+    client = signed_in(world["admin_office"])
+    client.cookies["django_language"] = language
+    page = " ".join(well_formed(client.get(f"/verification/rosters/{roster.pk}/")).split())
+    assert said in page
+
+
 def test_a_large_rosters_counts_are_grouped_the_indian_way(world):
     """A roster of 1,25,000 rows: its counts and its progress read with lakh grouping, not
     "125000", on the preview and in the list of rosters."""

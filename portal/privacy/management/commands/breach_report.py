@@ -3,6 +3,7 @@ from datetime import datetime
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
@@ -16,6 +17,14 @@ def moment(value: str) -> datetime:
     except ValueError:
         raise CommandError(f"Not a date and time: {value!r} (e.g. 2026-11-30T18:00)") from None
     return parsed if parsed.tzinfo else timezone.make_aware(parsed)
+
+
+def read_line(reads: int, lines: int, files: int) -> str:
+    """"Pages read (request log): 4 in 200 lines of 1 file": each count with its noun by a plural message."""
+    files_read = ngettext("%(n)s file", "%(n)s files", files) % {"n": files}
+    lines_read = ngettext("%(n)s line of %(files)s", "%(n)s lines of %(files)s", lines) % {"n": lines,
+                                                                                           "files": files_read}
+    return gettext("Pages read (request log): %(reads)s in %(lines)s") % {"reads": reads, "lines": lines_read}
 
 
 class Command(BaseCommand):
@@ -55,7 +64,7 @@ class Command(BaseCommand):
         if not log.configured:
             self.stdout.write("Request log: no file (PORTAL_REQUEST_LOG_FILE is not set): reads not searched")
         else:
-            self.stdout.write(f"Pages read (request log): {log.reads} in {log.lines} lines of {log.files} files"
+            self.stdout.write(read_line(log.reads, log.lines, log.files)
                               + (" (line limit reached: the period was not read to its end)" if log.truncated else ""))
             for route, n in log.by_route.items():
                 self.stdout.write(f"  {route} {n}")
