@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import NamedTuple
 
 from django.db.models import Case, CharField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Cast, Concat
@@ -332,6 +333,32 @@ def admins_acting_above(organisation: Organisation) -> dict[int, tuple[Organisat
     )).select_related("user", "organisation").order_by("organisation_id", "user__email"):
         found.setdefault(membership.organisation_id, (membership.organisation, []))[1].append(membership.user.email)
     return found
+
+
+class LeftWithoutAdmin(NamedTuple):
+    """An organisation above one suspended that is left with no admin who acts for it: the
+    addresses of its admins whose roles rested on verifications in the suspended one
+    (``holders``), and whoever acts for it now (``acting``, as who_acts_for answers)."""
+
+    organisation: Organisation
+    holders: list[str]
+    acting: list[tuple[AnyUser, Organisation | None]]
+
+
+def left_without_acting_admin(suspended: Organisation, before: dict[int, tuple[Organisation, list[str]]]
+                              ) -> list[LeftWithoutAdmin]:
+    """Of the organisations above ``suspended`` that had an admin who acted for them
+    (``before``: admins_acting_above, read before it was suspended), those that have none
+    now that it is (their admin roles rested on verifications in it, which vouch for
+    nothing while it is suspended), in the order of their ids, each with whoever acts for
+    it now. Asked of the rules themselves, in the caller's transaction, once the status is
+    written. One query when none is left without; three at most."""
+    after = admins_acting_above(suspended)
+    left = [organisation for pk, (organisation, _holders) in sorted(before.items()) if pk not in after]
+    if not left:
+        return []
+    acting = who_acts_for(left)
+    return [LeftWithoutAdmin(organisation, before[organisation.pk][1], acting[organisation.pk]) for organisation in left]
 
 
 def who_acts_for(organisations: list[Organisation], *, its_own: bool = False

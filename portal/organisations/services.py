@@ -55,6 +55,7 @@ from portal.organisations.selectors import (
     domains_official_above,
     first_admin_roles_left_by,
     grounds_for_admin,
+    left_without_acting_admin,
     organisations_left_without_admin,
     organisations_without_admin,
     primary_change_ends_powers,
@@ -337,28 +338,25 @@ def _organisation_status_change(*, organisation_id: int, to: str, reason_code: s
                 "reason_code": change.reasons(reason_code),
                 "reason": note, "decider": actor.email, "jurisdiction": jurisdiction, "at": now})
         if acting_above:
-            _left_without_acting_admin_tell(organisation, acting_above)
+            _left_without_acting_admin_tell(organisation, acting_above, actor=actor)
     return organisation
 
 
 def _left_without_acting_admin_tell(suspended: Organisation,
-                                    before: dict[int, tuple[Organisation, list[str]]]) -> None:
+                                    before: dict[int, tuple[Organisation, list[str]]], *, actor: AnyUser) -> None:
     """Of the organisations above ``suspended`` that had an admin who acted for them
     (``before``: admins_acting_above, read before it was suspended), those that have none
-    now (their admin roles rested on verifications in it, which vouch for nothing while it
-    is suspended): whoever acts for each now is told, in their language (who_acts_for: the
-    admins above it, or the superadmins), one mail per organisation (a line holds a few),
-    written to the outbox in the caller's transaction. One query when none is left without."""
-    after = admins_acting_above(suspended)
-    left = [organisation for pk, (organisation, _holders) in sorted(before.items()) if pk not in after]
-    if not left:
-        return
-    acting = who_acts_for(left)
-    for organisation in left:
-        for user, above in acting[organisation.pk]:
-            send_role_mail(user=user, template="organisation_without_admin_acting", context={
-                "organisation": organisation, "above": above, "holders": before[organisation.pk][1],
-                "suspended": suspended})
+    now (left_without_acting_admin): whoever acts for each now is told, in their language
+    (who_acts_for: the admins above it, or the superadmins), one mail per organisation (a
+    line holds a few), written to the outbox in the caller's transaction; not the one who
+    suspended it, whom its confirmation page told (suspension_leaves_without_admin). One
+    query when none is left without."""
+    for left in left_without_acting_admin(suspended, before):
+        for user, above in left.acting:
+            if user.pk != actor.pk:
+                send_role_mail(user=user, template="organisation_without_admin_acting", context={
+                    "organisation": left.organisation, "above": above, "holders": left.holders,
+                    "suspended": suspended})
 
 
 # Changing an organisation's details -------------------------------------------------------------

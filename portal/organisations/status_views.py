@@ -36,6 +36,7 @@ from portal.organisations.status_selectors import (
     organisation_for_status_change,
     status_change_told,
     status_history,
+    suspension_leaves_without_admin,
 )
 from portal.text import before_full_stop
 
@@ -95,10 +96,14 @@ def _change(request, pk, action):
             messages.success(request, page.done % {"organisation": before_full_stop(organisation.name)})
             return back
     told = [one for one in status_change_told(organisation) if one.user.pk != request.user.pk]
+    # Departments above it whose only admins rest on verifications in it: said before it is done.
+    left = [left._replace(acting=[(user, above) for user, above in left.acting if user.pk != request.user.pk])
+            for left in suspension_leaves_without_admin(organisation)] if action == "suspend" else []
     return render(request, "portal/organisations/status_change.html", {
         "organisation": organisation, "form": form, "action": action,
         "title": page.title % {"organisation": organisation.name},
-        "told": told, "offices_below": offices_below_count(organisation), "members": members_count(organisation),
+        "told": told, "left_without_admin": left, "offices_below": offices_below_count(organisation),
+        "members": members_count(organisation),
     })
 
 

@@ -309,6 +309,13 @@ def test_suspending_the_office_a_departments_only_admin_rests_on_tells_who_acts_
     assert len(messages_to("root@sandes.nic.in")) == 1
 
 
+def test_the_superadmin_who_suspends_the_office_is_not_mailed_what_its_page_told_them(world):
+    department_admin_resting_on_the_office(world)
+    second = make_superadmin(email="second.root@nic.in")
+    suspend(world)
+    assert sorted(m.to[0] for m in OutboxMessage.objects.all()) == ["admin@pune.mahaagri.gov.in", second.email]
+
+
 def test_suspending_the_office_tells_nobody_of_a_department_with_another_admin(world):
     department_admin_resting_on_the_office(world)
     make_admin(world["parent"], email="second.admin@mahaagri.gov.in")
@@ -390,6 +397,30 @@ def test_the_confirmation_page_names_the_offices_below_that_stay_active(world):
     assert "below it stay" not in shown  # none below
 
 
+def test_the_confirmation_page_warns_before_a_department_is_left_without_an_admin_who_acts(world):
+    """The department's only admin rests on a verification in the office: the office's
+    confirmation page says, before anything is done, that the department will have nobody
+    acting for it, whose role stops counting, and who is told then (whoever will act for
+    it); nothing is written by asking. With another admin there, the page says nothing of it."""
+    member = department_admin_resting_on_the_office(world)
+    second = make_superadmin(email="second.root@nic.in")
+    written = AuditEvent.objects.count()
+    client = client_of(world, "state_admin_mh")
+    tree = well_formed(client.get(f"/portal/organisations/{world['office'].pk}/suspend/"))
+    warning = tree.find(id="left-without-admin")
+    assert warning is not None
+    shown = text_of(warning)
+    assert ("Agriculture Department, Maharashtra, above it, will have no admin who acts for it: the admin role of "
+            "asha.kulkarni@pune.mahaagri.gov.in there rests on their verification in this organisation, and counts "
+            "for nothing until it is reactivated.") in shown
+    assert "root@sandes.nic.in" in shown and second.email in shown
+    assert status_of(world["office"]) == OrganisationStatus.ACTIVE and AuditEvent.objects.count() == written
+    assert permissions.may_administer(fresh(member), world["parent"])
+    make_admin(world["parent"], email="second.admin@mahaagri.gov.in")
+    tree = well_formed(client.get(f"/portal/organisations/{world['office'].pk}/suspend/"))
+    assert tree.find(id="left-without-admin") is None
+
+
 @pytest.mark.parametrize(("language", "none_said"), [
     ("en", "It has no verified members: no one's verification is affected."),
     ("hi", "इसका कोई सत्यापित सदस्य नहीं है: किसी का सत्यापन प्रभावित नहीं होता।"),
@@ -468,8 +499,9 @@ def test_the_organisation_pages_lead_to_its_status(world):
 STATUS_PAGE_QUERIES = 5
 #   ... 3 the organisation, 4 its admins to tell (with their accounts), 5 the offices below it,
 #   6 its members; a change it is not in the status for: back to its page after 3 (the
-#   message kept in a cookie).
-CHANGE_PAGE_QUERIES = 6
+#   message kept in a cookie). Suspending it, besides: 7 the admins acting above it, 8 whether
+#   one of them is its member (none here: no savepoint to see what its suspension leaves).
+CHANGE_PAGE_QUERIES = {"suspend": 8, "reactivate": 6}
 CHANGE_REFUSED_QUERIES = 3
 
 
@@ -489,7 +521,7 @@ def test_the_status_page_query_count(world, who, changes, django_assert_num_quer
     assert len(parse(response.content).find("tbody").find_all("tr")) == min(changes, 20)
     active = status_of(office) == OrganisationStatus.ACTIVE
     for action, offered in (("suspend", active), ("reactivate", not active)):
-        with django_assert_num_queries(CHANGE_PAGE_QUERIES if offered else CHANGE_REFUSED_QUERIES):
+        with django_assert_num_queries(CHANGE_PAGE_QUERIES[action] if offered else CHANGE_REFUSED_QUERIES):
             response = client.get(f"{url}{action}/")
         assert response.status_code == (200 if offered else 302)
         if offered:
