@@ -326,9 +326,13 @@ def _organisation_status_change(*, organisation_id: int, to: str, reason_code: s
         organisation.save(update_fields=["status"])
         # The one who changed it knows (the page tells them).
         told = [one for one in status_change_told(organisation) if one.user.pk != actor.pk]
+        # The departments above it its suspension leaves with nobody acting for them, and who acts for each now.
+        left = left_without_acting_admin(organisation, acting_above) if acting_above else []
+        told_above = [(entry, user, above) for entry in left for user, above in entry.acting if user.pk != actor.pk]
+        addresses = [one.user.email for one in told] + [user.email for _entry, user, _above in told_above]
         audit_record(actor=actor, action=change.action, target=organisation, request=request, old={"status": old},
-                     new={"status": to, "reason_code": reason_code, "reason": note,
-                          "told": [one.user.email for one in told]})
+                     new={"status": to, "reason_code": reason_code, "reason": note, "told": list(dict.fromkeys(addresses)),
+                          **({"left_without_admin": [entry.organisation.name for entry in left]} if left else {})})
         organisation_status_changed.send(sender=Organisation, organisation=organisation, old=old, new=to, at=now)
         # Who decided, as each is told in their own language: a superadmin, or an administrator of its state.
         jurisdiction = None if is_superadmin(actor) else dict(JURISDICTION_CHOICES)[organisation.jurisdiction]
@@ -337,26 +341,14 @@ def _organisation_status_change(*, organisation_id: int, to: str, reason_code: s
                 "organisation": organisation, "own": one.own, "above": one.above,
                 "reason_code": change.reasons(reason_code),
                 "reason": note, "decider": actor.email, "jurisdiction": jurisdiction, "at": now})
-        if acting_above:
-            _left_without_acting_admin_tell(organisation, acting_above, actor=actor)
+        # Whoever acts now for a department left with nobody acting for it (who_acts_for: the admins
+        # above it, or the superadmins), one mail per department, in their language; not the one who
+        # suspended it, whom its confirmation page told (suspension_leaves_without_admin).
+        for entry, user, above in told_above:
+            send_role_mail(user=user, template="organisation_without_admin_acting", context={
+                "organisation": entry.organisation, "above": above, "holders": entry.holders,
+                "suspended": organisation})
     return organisation
-
-
-def _left_without_acting_admin_tell(suspended: Organisation,
-                                    before: dict[int, tuple[Organisation, list[str]]], *, actor: AnyUser) -> None:
-    """Of the organisations above ``suspended`` that had an admin who acted for them
-    (``before``: admins_acting_above, read before it was suspended), those that have none
-    now (left_without_acting_admin): whoever acts for each now is told, in their language
-    (who_acts_for: the admins above it, or the superadmins), one mail per organisation (a
-    line holds a few), written to the outbox in the caller's transaction; not the one who
-    suspended it, whom its confirmation page told (suspension_leaves_without_admin). One
-    query when none is left without."""
-    for left in left_without_acting_admin(suspended, before):
-        for user, above in left.acting:
-            if user.pk != actor.pk:
-                send_role_mail(user=user, template="organisation_without_admin_acting", context={
-                    "organisation": left.organisation, "above": above, "holders": left.holders,
-                    "suspended": suspended})
 
 
 # Changing an organisation's details -------------------------------------------------------------

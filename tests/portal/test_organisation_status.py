@@ -301,6 +301,10 @@ def test_suspending_the_office_a_departments_only_admin_rests_on_tells_who_acts_
             "and Agriculture Department, Maharashtra has no other admin who acts for it.") in body
     assert "as a superadmin, you act for it" in body
     assert f"/portal/roles/organisations/{world['parent'].pk}/" in body
+    # Its audit row lists everyone mailed, the department's side too, and the department left.
+    [event] = events(AuditAction.ORGANISATION_SUSPENDED)
+    assert event.new_values["told"] == ["admin@pune.mahaagri.gov.in", "root@sandes.nic.in", second.email]
+    assert event.new_values["left_without_admin"] == ["Agriculture Department, Maharashtra"]
     [hindi] = messages_to(second.email)
     with translation.override("hi"):
         assert hindi.subject == str(_("%(organisation)s has no admin acting for it")
