@@ -398,6 +398,25 @@ def _left_without_acting_admin(person, admin, root, organisation):
     return {"organisation": department, "above": top, "holders": [holder.email], "suspended": organisation}
 
 
+def _admin_acting_again(person, admin, root, organisation):
+    """As _left_without_acting_admin, the organisation suspended already: a superadmin (its
+    own admin too, whom the page told) reactivates it, and the person, who acted meanwhile
+    for the department above it as an admin of the organisation above that, is told that
+    the department's admin acts for it again."""
+    top = OrganisationFactory(name="Commissioner's Office & Co", short_code="AGRI-FEAT", state="MH")
+    department = OrganisationFactory(name="Agriculture Department & Co", short_code="DEPT-FEAT", state="MH", parent=top)
+    organisation.parent = department
+    organisation.status = OrganisationStatus.SUSPENDED
+    organisation.save(update_fields=["parent", "status"])
+    Membership.objects.create(organisation=top, user=person, role=MembershipRole.ADMIN)
+    holder = verified(organisation, "en", user=UserFactory(email="head@pune.mahaagri.gov.in")).user
+    Membership.objects.create(organisation=department, user=holder, role=MembershipRole.ADMIN, granted_at=timezone.now())
+    Membership.objects.filter(organisation=organisation, user=admin).update(user=root)
+    role_services.organisation_reactivate(organisation_id=organisation.pk,
+                                          reason_code=ReactivationReason.REVIEW_COMPLETED, reason=REASON, actor=root)
+    return {"organisation": department, "above": top, "holders": [holder.email], "suspended": organisation}
+
+
 def _suspend_organisation(person, admin, root, organisation):
     """A superadmin suspends the organisation: its admin (the person) is told."""
     Membership.objects.filter(organisation=organisation, user=admin).delete()
@@ -453,6 +472,7 @@ ROLE_CHANGES = {"platform_role_granted": _grant_platform, "platform_role_revoked
                 "admin_address_left": _leave_by_address, "organisation_without_admin": _left_without_admin,
                 "organisations_without_admin": _several_left_without_admin,
                 "organisation_without_admin_acting": _left_without_acting_admin,
+                "organisation_admin_acting_again": _admin_acting_again,
                 "organisation_suspended": _suspend_organisation, "organisation_reactivated": _reactivate_organisation,
                 "organisation_details_changed": _change_organisation_details}
 

@@ -361,6 +361,44 @@ def left_without_acting_admin(suspended: Organisation, before: dict[int, tuple[O
     return [LeftWithoutAdmin(organisation, before[organisation.pk][1], acting[organisation.pk]) for organisation in left]
 
 
+def without_acting_admin_above(suspended: Organisation) -> list[LeftWithoutAdmin]:
+    """Of the active organisations above the suspended ``suspended``, those with no admin
+    who acts for them now, one of whose admins (their role in force) is a member of it
+    (verification keeps Membership in step: the role may rest on a verification there,
+    which counts again once it is reactivated), in the order of their ids, each with whoever
+    acts for it now (who_acts_for; ``holders`` empty: not yet known). Asked before it is
+    reactivated, for admin_acting_again. One query for an organisation with an admin
+    acting at each organisation above it (or none above it), four at most."""
+    if not suspended.ancestor_ids:
+        return []
+    acting = admins_acting_above(suspended)
+    missing = [pk for pk in suspended.ancestor_ids if pk not in acting]
+    if not missing:
+        return []
+    member_here = Membership.objects.filter(organisation=suspended, user_id=OuterRef("user_id"), is_active=True)
+    organisations = {membership.organisation_id: membership.organisation for membership in Membership.objects.filter(
+        not_ended_q(), Exists(member_here), organisation_id__in=missing, organisation__status=OrganisationStatus.ACTIVE,
+        role=MembershipRole.ADMIN, is_active=True,
+    ).select_related("organisation")}
+    if not organisations:
+        return []
+    found = [organisations[pk] for pk in sorted(organisations)]
+    acting_for = who_acts_for(found)
+    return [LeftWithoutAdmin(organisation, [], acting_for[organisation.pk]) for organisation in found]
+
+
+def admin_acting_again(reactivated: Organisation, before: list[LeftWithoutAdmin]) -> list[LeftWithoutAdmin]:
+    """Of ``before`` (without_acting_admin_above, read before ``reactivated`` was made
+    active again), those that have an admin who acts for them now that it is, each with
+    the addresses of those admins (``holders``) and whoever acted for it meanwhile
+    (``acting``, as read before). Asked in the caller's transaction once the status is
+    written. One query; none for none."""
+    if not before:
+        return []
+    after = admins_acting_above(reactivated)
+    return [entry._replace(holders=after[entry.organisation.pk][1]) for entry in before if entry.organisation.pk in after]
+
+
 def who_acts_for(organisations: list[Organisation], *, its_own: bool = False
                  ) -> dict[int, list[tuple[AnyUser, Organisation | None]]]:
     """For each of ``organisations`` (by id), who acts for it when it has no admin of its

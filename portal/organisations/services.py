@@ -49,6 +49,7 @@ from portal.organisations.models import (
 )
 from portal.organisations.notifications import send_role_mail
 from portal.organisations.selectors import (
+    admin_acting_again,
     admin_roles_resting_on,
     admins_acting_above,
     domain_claims_of,
@@ -60,6 +61,7 @@ from portal.organisations.selectors import (
     organisations_without_admin,
     primary_change_ends_powers,
     who_acts_for,
+    without_acting_admin_above,
 )
 from portal.organisations.signals import organisation_status_changed, platform_role_ending
 from portal.organisations.states import JURISDICTION_CHOICES
@@ -322,17 +324,23 @@ def _organisation_status_change(*, organisation_id: int, to: str, reason_code: s
         now = timezone.now()
         # An admin role above it resting on a verification in it counts for nothing while it is suspended.
         acting_above = admins_acting_above(organisation) if to == OrganisationStatus.SUSPENDED else {}
+        # And counts again once it is reactivated: a department left with nobody acting for it has its admin back.
+        missing_above = without_acting_admin_above(organisation) if to == OrganisationStatus.ACTIVE else []
         old, organisation.status = organisation.status, to
         organisation.save(update_fields=["status"])
         # The one who changed it knows (the page tells them).
         told = [one for one in status_change_told(organisation) if one.user.pk != actor.pk]
         # The departments above it its suspension leaves with nobody acting for them, and who acts for each now.
         left = left_without_acting_admin(organisation, acting_above) if acting_above else []
-        told_above = [(entry, user, above) for entry in left for user, above in entry.acting if user.pk != actor.pk]
+        # Those who acted meanwhile for a department whose admin acts for it again once it is reactivated.
+        again = admin_acting_again(organisation, missing_above)
+        told_above = [(entry, user, above) for entry in left + again for user, above in entry.acting
+                      if user.pk != actor.pk]
         addresses = [one.user.email for one in told] + [user.email for _entry, user, _above in told_above]
         audit_record(actor=actor, action=change.action, target=organisation, request=request, old={"status": old},
                      new={"status": to, "reason_code": reason_code, "reason": note, "told": list(dict.fromkeys(addresses)),
-                          **({"left_without_admin": [entry.organisation.name for entry in left]} if left else {})})
+                          **({"left_without_admin": [entry.organisation.name for entry in left]} if left else {}),
+                          **({"admin_acting_again": [entry.organisation.name for entry in again]} if again else {})})
         organisation_status_changed.send(sender=Organisation, organisation=organisation, old=old, new=to, at=now)
         # Who decided, as each is told in their own language: a superadmin, or an administrator of its state.
         jurisdiction = None if is_superadmin(actor) else dict(JURISDICTION_CHOICES)[organisation.jurisdiction]
@@ -342,10 +350,13 @@ def _organisation_status_change(*, organisation_id: int, to: str, reason_code: s
                 "reason_code": change.reasons(reason_code),
                 "reason": note, "decider": actor.email, "jurisdiction": jurisdiction, "at": now})
         # Whoever acts now for a department left with nobody acting for it (who_acts_for: the admins
-        # above it, or the superadmins), one mail per department, in their language; not the one who
-        # suspended it, whom its confirmation page told (suspension_leaves_without_admin).
+        # above it, or the superadmins), or acted for it meanwhile, once its admin acts again: one mail
+        # per department, in their language; not the one who changed it, whom its confirmation page
+        # told (suspension_leaves_without_admin, reactivation_gives_admin_back).
+        template = ("organisation_without_admin_acting" if to == OrganisationStatus.SUSPENDED
+                    else "organisation_admin_acting_again")
         for entry, user, above in told_above:
-            send_role_mail(user=user, template="organisation_without_admin_acting", context={
+            send_role_mail(user=user, template=template, context={
                 "organisation": entry.organisation, "above": above, "holders": entry.holders,
                 "suspended": organisation})
     return organisation

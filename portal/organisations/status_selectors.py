@@ -26,9 +26,11 @@ from portal.organisations.models import (
 )
 from portal.organisations.selectors import (
     LeftWithoutAdmin,
+    admin_acting_again,
     admins_acting_above,
     left_without_acting_admin,
     who_acts_for,
+    without_acting_admin_above,
 )
 from portal.permissions import AnyUser, admins_who_act, may_change_organisation_status, may_see_organisation_details
 
@@ -92,6 +94,26 @@ def suspension_leaves_without_admin(organisation: Organisation) -> list[LeftWith
         left = left_without_acting_admin(organisation, before)
         transaction.set_rollback(True)
     return left
+
+
+def reactivation_gives_admin_back(organisation: Organisation) -> list[LeftWithoutAdmin]:
+    """The organisations above the suspended ``organisation`` that have no admin who acts
+    for them now and will have one once it is reactivated (their admin roles rest on
+    verifications in it), with those admins and whoever acts for each meanwhile
+    (admin_acting_again, as organisation_reactivate finds and tells them): said on the
+    confirmation page before anything is done. Asked of the rules themselves, in a
+    savepoint rolled back as suspension_leaves_without_admin asks, and only when one of the
+    admins of such an organisation is a member of it. One query for an organisation with
+    an admin acting at each organisation above it."""
+    before = without_acting_admin_above(organisation)
+    if not before:
+        return []
+    with transaction.atomic():
+        Organisation.objects.filter(pk=organisation.pk, status=OrganisationStatus.SUSPENDED).update(
+            status=OrganisationStatus.ACTIVE)
+        again = admin_acting_again(organisation, before)
+        transaction.set_rollback(True)
+    return again
 
 
 def offices_below_count(organisation: Organisation) -> int:

@@ -34,6 +34,7 @@ from portal.organisations.status_selectors import (
     members_count,
     offices_below_count,
     organisation_for_status_change,
+    reactivation_gives_admin_back,
     status_change_told,
     status_history,
     suspension_leaves_without_admin,
@@ -96,13 +97,15 @@ def _change(request, pk, action):
             messages.success(request, page.done % {"organisation": before_full_stop(organisation.name)})
             return back
     told = [one for one in status_change_told(organisation) if one.user.pk != request.user.pk]
-    # Departments above it whose only admins rest on verifications in it: said before it is done.
-    left = [left._replace(acting=[(user, above) for user, above in left.acting if user.pk != request.user.pk])
-            for left in suspension_leaves_without_admin(organisation)] if action == "suspend" else []
+    # Departments above it whose only admins rest on verifications in it: left with nobody acting for
+    # them (a suspension), or given their admin back (a reactivation), said before it is done.
+    found = (suspension_leaves_without_admin if action == "suspend" else reactivation_gives_admin_back)(organisation)
+    departments = [entry._replace(acting=[(user, by) for user, by in entry.acting if user.pk != request.user.pk])
+                   for entry in found]
     return render(request, "portal/organisations/status_change.html", {
         "organisation": organisation, "form": form, "action": action,
         "title": page.title % {"organisation": organisation.name},
-        "told": told, "left_without_admin": left, "offices_below": offices_below_count(organisation),
+        "told": told, "departments": departments, "offices_below": offices_below_count(organisation),
         "members": members_count(organisation),
     })
 

@@ -309,8 +309,43 @@ def test_suspending_the_office_a_departments_only_admin_rests_on_tells_who_acts_
     with translation.override("hi"):
         assert hindi.subject == str(_("%(organisation)s has no admin acting for it")
                                     % {"organisation": "Agriculture Department, Maharashtra"})
-    reactivate(world, who="state_admin_mh")  # nothing more to tell the department's side
-    assert len(messages_to("root@sandes.nic.in")) == 1
+    reactivate(world, who="state_admin_mh")
+    assert permissions.may_administer(fresh(member), world["parent"])
+
+
+def test_reactivating_the_office_tells_those_who_acted_for_the_department_that_its_admin_acts_again(world):
+    """Those told that they act for the department while the office is suspended are told,
+    in their language, once it is reactivated, that its admin acts for it again; the
+    reactivation's audit row lists them. The reactivation page says so beforehand."""
+    member = department_admin_resting_on_the_office(world)
+    second = make_superadmin(email="second.root@nic.in")
+    speaks(second, "mr")
+    suspend(world, who="state_admin_mh")
+    OutboxMessage.objects.all().delete()
+    client = client_of(world, "state_admin_mh")
+    tree = well_formed(client.get(f"/portal/organisations/{world['office'].pk}/reactivate/"))
+    shown = text_of(tree.find(id="admin-acting-again"))
+    assert ("Agriculture Department, Maharashtra, above it, will have an admin who acts for it again: the admin role of "
+            "asha.kulkarni@pune.mahaagri.gov.in there rests on their verification in this organisation.") in shown
+    assert "root@sandes.nic.in" in shown and second.email in shown
+    reactivate(world, who="state_admin_mh")
+    assert sorted(m.to[0] for m in OutboxMessage.objects.all()) == sorted(
+        ["admin@pune.mahaagri.gov.in", "root@sandes.nic.in", second.email])
+    [english] = messages_to("root@sandes.nic.in")
+    assert english.subject == "Agriculture Department, Maharashtra has an admin acting for it again"
+    body = " ".join(english.body.split())
+    assert ("District Agriculture Office, Pune, below Agriculture Department, Maharashtra, was reactivated on the "
+            "Sandes onboarding portal. The admin role of asha.kulkarni@pune.mahaagri.gov.in in Agriculture "
+            "Department, Maharashtra, which rested on their verification there, counts again: they act for it again."
+            ) in body
+    [marathi] = messages_to(second.email)
+    with translation.override("mr"):
+        assert marathi.subject == str(_("%(organisation)s has an admin acting for it again")
+                                      % {"organisation": "Agriculture Department, Maharashtra"})
+    [event] = events(AuditAction.ORGANISATION_REACTIVATED)
+    assert event.new_values["told"] == ["admin@pune.mahaagri.gov.in", "root@sandes.nic.in", second.email]
+    assert event.new_values["admin_acting_again"] == ["Agriculture Department, Maharashtra"]
+    assert permissions.may_administer(fresh(member), world["parent"])
 
 
 def test_the_superadmin_who_suspends_the_office_is_not_mailed_what_its_page_told_them(world):
@@ -504,8 +539,10 @@ STATUS_PAGE_QUERIES = 5
 #   ... 3 the organisation, 4 its admins to tell (with their accounts), 5 the offices below it,
 #   6 its members; a change it is not in the status for: back to its page after 3 (the
 #   message kept in a cookie). Suspending it, besides: 7 the admins acting above it, 8 whether
-#   one of them is its member (none here: no savepoint to see what its suspension leaves).
-CHANGE_PAGE_QUERIES = {"suspend": 8, "reactivate": 6}
+#   one of them is its member (none here: no savepoint to see what its suspension leaves);
+#   reactivating it: 7 the admins acting above it (one at each organisation above it here:
+#   none to be given its admin back).
+CHANGE_PAGE_QUERIES = {"suspend": 8, "reactivate": 7}
 CHANGE_REFUSED_QUERIES = 3
 
 
