@@ -49,6 +49,7 @@ from portal.organisations.models import (
 )
 from portal.organisations.notifications import send_role_mail
 from portal.organisations.selectors import (
+    LeftWithoutAdmin,
     admin_acting_again,
     admin_roles_resting_on,
     admins_acting_above,
@@ -247,7 +248,7 @@ _STATUS_CHANGES = {
 
 
 def organisation_suspend(*, organisation_id: int, reason_code: str, reason: str, actor: AnyUser,
-                         request: HttpRequest | None = None) -> Organisation:
+                         request: HttpRequest | None = None, shown: str | None = None) -> Organisation:
     """Suspend an active organisation, by a superadmin or an administrator of its state
     (``may_change_organisation_status``), for one of SuspensionReason (``reason_code``) with
     a note (``reason``, required, at most STATUS_NOTE_MAX_LENGTH characters). From then on it
@@ -257,20 +258,24 @@ def organisation_suspend(*, organisation_id: int, reason_code: str, reason: str,
     are told by mail, one each, in their language (with none, whoever acts for it:
     ``who_acts_for``), not its members. Refused (OrganisationStatusUnchanged) unless it is
     active, (PermissionDenied) for anyone else, (ValidationError at the field) for a reason
-    or a note that will not do; nothing is changed then."""
+    or a note that will not do, (portal.shown.ChangedMeanwhile) when ``shown``, the digest
+    of what its confirmation page said it does above it (``status_change_shown``), is not
+    that of what it does now; nothing is changed then."""
     return _organisation_status_change(organisation_id=organisation_id, to=OrganisationStatus.SUSPENDED,
-                                       reason_code=reason_code, reason=reason, actor=actor, request=request)
+                                       reason_code=reason_code, reason=reason, actor=actor, request=request,
+                                       shown=shown)
 
 
 def organisation_reactivate(*, organisation_id: int, reason_code: str, reason: str, actor: AnyUser,
-                            request: HttpRequest | None = None) -> Organisation:
+                            request: HttpRequest | None = None, shown: str | None = None) -> Organisation:
     """Make a suspended organisation active again, for one of ReactivationReason with a
     note, as organisation_suspend suspends it: everything that rests on it counts again
     (what ended while it was suspended stays ended), and the grace periods its people had
     to confirm their official address are given back the time they did not count
     (verification, on organisation_status_changed)."""
     return _organisation_status_change(organisation_id=organisation_id, to=OrganisationStatus.ACTIVE,
-                                       reason_code=reason_code, reason=reason, actor=actor, request=request)
+                                       reason_code=reason_code, reason=reason, actor=actor, request=request,
+                                       shown=shown)
 
 
 def _status_reason_clean(change: _StatusChange, reason_code: str, reason: str) -> str:
@@ -307,8 +312,16 @@ def status_change_refusal(organisation: Organisation, to: str) -> OrganisationSt
                                        % {"organisation": name}, code="active")
 
 
+def status_change_shown(departments: Iterable[LeftWithoutAdmin]) -> str:
+    """The digest (portal.shown) of what a confirmation page says a change of an
+    organisation's status does above it: the departments it leaves with nobody acting for
+    them, or gives their admin back (suspension_leaves_without_admin,
+    reactivation_gives_admin_back)."""
+    return shown_digest({"departments": sorted(entry.organisation.pk for entry in departments)})
+
+
 def _organisation_status_change(*, organisation_id: int, to: str, reason_code: str, reason: str, actor: AnyUser,
-                                request: HttpRequest | None) -> Organisation:
+                                request: HttpRequest | None, shown: str | None) -> Organisation:
     change = _STATUS_CHANGES[to]
     with transaction.atomic():
         organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
@@ -334,6 +347,8 @@ def _organisation_status_change(*, organisation_id: int, to: str, reason_code: s
         left = left_without_acting_admin(organisation, acting_above) if acting_above else []
         # Those who acted meanwhile for a department whose admin acts for it again once it is reactivated.
         again = admin_acting_again(organisation, missing_above)
+        # Not what its page said it does (changed since it was opened): undone, the page says it again.
+        check_shown(shown, {"departments": sorted(entry.organisation.pk for entry in left + again)})
         told_above = [(entry, user, above) for entry in left + again for user, above in entry.acting
                       if user.pk != actor.pk]
         addresses = [one.user.email for one in told] + [user.email for _entry, user, _above in told_above]

@@ -460,6 +460,29 @@ def test_the_confirmation_page_warns_before_a_department_is_left_without_an_admi
     assert tree.find(id="left-without-admin") is None
 
 
+def test_a_suspension_confirmed_from_a_page_that_no_longer_says_what_it_does_is_refused(world):
+    """The page was opened while the department had another admin (nothing to warn of); its
+    other admin left before it was sent: nothing is done, the page says so and now warns,
+    with the reason and the note kept; sent again from it, the office is suspended."""
+    department_admin_resting_on_the_office(world)
+    second = make_admin(world["parent"], email="second.admin@mahaagri.gov.in")
+    client = client_of(world, "state_admin_mh")
+    url = f"/portal/organisations/{world['office'].pk}/suspend/"
+    tree = well_formed(client.get(url))
+    assert tree.find(id="left-without-admin") is None
+    shown = field_value(tree, "shown_values")
+    Membership.objects.filter(user=second).delete()
+    tree = well_formed(client.post(url, {"reason_code": "misuse", "reason": NOTE, "shown_values": shown}))
+    assert status_of(world["office"]) == OrganisationStatus.ACTIVE
+    assert not events(AuditAction.ORGANISATION_SUSPENDED) and not OutboxMessage.objects.exists()
+    assert "Since this page was opened, what suspending it does has changed" in text_of(tree)
+    assert tree.find(id="left-without-admin") is not None
+    assert field_value(tree, "reason_code") == "misuse" and field_value(tree, "reason") == NOTE
+    response = client.post(url, {"reason_code": "misuse", "reason": NOTE,
+                                 "shown_values": field_value(tree, "shown_values")})
+    assert response.status_code == 302 and status_of(world["office"]) == OrganisationStatus.SUSPENDED
+
+
 @pytest.mark.parametrize(("language", "none_said"), [
     ("en", "It has no verified members: no one's verification is affected."),
     ("hi", "इसका कोई सत्यापित सदस्य नहीं है: किसी का सत्यापन प्रभावित नहीं होता।"),
