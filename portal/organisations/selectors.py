@@ -345,15 +345,16 @@ class LeftWithoutAdmin(NamedTuple):
     acting: list[tuple[AnyUser, Organisation | None]]
 
 
-def left_without_acting_admin(suspended: Organisation, before: dict[int, tuple[Organisation, list[str]]]
-                              ) -> list[LeftWithoutAdmin]:
+def left_without_acting_admin(suspended: Organisation, before: dict[int, tuple[Organisation, list[str]]], *,
+                              after: dict[int, tuple[Organisation, list[str]]] | None = None) -> list[LeftWithoutAdmin]:
     """Of the organisations above ``suspended`` that had an admin who acted for them
     (``before``: admins_acting_above, read before it was suspended), those that have none
     now that it is (their admin roles rested on verifications in it, which vouch for
     nothing while it is suspended), in the order of their ids, each with whoever acts for
     it now. Asked of the rules themselves, in the caller's transaction, once the status is
-    written. One query when none is left without; three at most."""
-    after = admins_acting_above(suspended)
+    written (``after``: admins_acting_above read then by the caller). One query when none is
+    left without (none with ``after``); three at most."""
+    after = admins_acting_above(suspended) if after is None else after
     left = [organisation for pk, (organisation, _holders) in sorted(before.items()) if pk not in after]
     if not left:
         return []

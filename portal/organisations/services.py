@@ -336,7 +336,7 @@ def _organisation_status_change(*, organisation_id: int, to: str, reason_code: s
         note = _status_reason_clean(change, reason_code, reason)
         now = timezone.now()
         # An admin role above it resting on a verification in it counts for nothing while it is suspended.
-        acting_above = admins_acting_above(organisation) if to == OrganisationStatus.SUSPENDED else {}
+        acting_above = admins_acting_above(organisation)
         # And counts again once it is reactivated: a department left with nobody acting for it has its admin back.
         missing_above = without_acting_admin_above(organisation) if to == OrganisationStatus.ACTIVE else []
         old, organisation.status = organisation.status, to
@@ -344,14 +344,22 @@ def _organisation_status_change(*, organisation_id: int, to: str, reason_code: s
         # The one who changed it knows (the page tells them).
         told = [one for one in status_change_told(organisation) if one.user.pk != actor.pk]
         # The departments above it its suspension leaves with nobody acting for them, and who acts for each now.
-        left = left_without_acting_admin(organisation, acting_above) if acting_above else []
+        acting_now = admins_acting_above(organisation) if organisation.ancestor_ids else {}
+        left = (left_without_acting_admin(organisation, acting_above, after=acting_now)
+                if acting_above and to == OrganisationStatus.SUSPENDED else [])
         # Those who acted meanwhile for a department whose admin acts for it again once it is reactivated.
         again = admin_acting_again(organisation, missing_above)
         # Not what its page said it does (changed since it was opened): undone, the page says it again.
         check_shown(shown, {"departments": sorted(entry.organisation.pk for entry in left + again)})
         told_above = [(entry, user, above) for entry in left + again for user, above in entry.acting
                       if user.pk != actor.pk]
-        addresses = [one.user.email for one in told] + [user.email for _entry, user, _above in told_above]
+        # The admins above it whose role stops counting, or counts again, by the change: each is told.
+        held = (_admin_roles_changed(acting_above, acting_now) if to == OrganisationStatus.SUSPENDED
+                else _admin_roles_changed(acting_now, acting_above))
+        holders = [user for user in get_user_model().objects.filter(email__in=held).order_by("email")
+                   if user.pk != actor.pk] if held else []
+        addresses = ([one.user.email for one in told] + [user.email for _entry, user, _above in told_above]
+                     + [user.email for user in holders])
         audit_record(actor=actor, action=change.action, target=organisation, request=request, old={"status": old},
                      new={"status": to, "reason_code": reason_code, "reason": note, "told": list(dict.fromkeys(addresses)),
                           **({"left_without_admin": [entry.organisation.name for entry in left]} if left else {}),
@@ -374,7 +382,22 @@ def _organisation_status_change(*, organisation_id: int, to: str, reason_code: s
             send_role_mail(user=user, template=template, context={
                 "organisation": entry.organisation, "above": above, "holders": entry.holders,
                 "suspended": organisation})
+        for user in holders:
+            send_role_mail(user=user, template="admin_role_resting_on_office", context={
+                "office": organisation, "organisations": held[user.email],
+                "suspended": to == OrganisationStatus.SUSPENDED})
     return organisation
+
+
+def _admin_roles_changed(before: dict[int, tuple[Organisation, list[str]]],
+                         after: dict[int, tuple[Organisation, list[str]]]) -> dict[str, list[str]]:
+    """{address: [the names of the organisations]} of the admin roles that counted ``before``
+    (admins_acting_above) and do not ``after``. No query."""
+    changed: dict[str, list[str]] = {}
+    for pk, (organisation, addresses) in sorted(before.items()):
+        for address in set(addresses) - set(after.get(pk, (organisation, []))[1]):
+            changed.setdefault(address, []).append(organisation.name)
+    return changed
 
 
 # Changing an organisation's details -------------------------------------------------------------

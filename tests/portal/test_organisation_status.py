@@ -36,7 +36,7 @@ from tests.html_tree import field_error, field_value, html_problems, parse
 from tests.onboarding.approval_helpers import make_superadmin, messages_to
 from tests.portal.role_helpers import client_of, make_admin
 from tests.verification.helpers import GovernmentProfileFactory
-from verification.models import VerificationStatus
+from verification.models import GovernmentProfile, VerificationStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -288,10 +288,16 @@ def test_suspending_the_office_a_departments_only_admin_rests_on_tells_who_acts_
     assert permissions.may_administer(fresh(member), world["parent"])
     second = make_superadmin(email="second.root@nic.in")
     speaks(second, "hi")
+    GovernmentProfile.objects.filter(user=member).update(request_language="mr")  # she asked in Marathi
     suspend(world, who="state_admin_mh")
     assert not permissions.may_administer(fresh(member), world["parent"])
     assert sorted(m.to[0] for m in OutboxMessage.objects.all()) == sorted(
-        ["admin@pune.mahaagri.gov.in", "root@sandes.nic.in", second.email])
+        ["admin@pune.mahaagri.gov.in", "root@sandes.nic.in", second.email, member.email])
+    # The admin whose role stops counting is told, in her language.
+    [held] = messages_to(member.email)
+    with translation.override("mr"):
+        assert held.subject == str(_("Your admin role counts for nothing while %(office)s is suspended")
+                                   % {"office": "District Agriculture Office, Pune"})
     [english] = messages_to("root@sandes.nic.in")
     assert english.subject == "Agriculture Department, Maharashtra has no admin acting for it"
     body = " ".join(english.body.split())
@@ -303,7 +309,8 @@ def test_suspending_the_office_a_departments_only_admin_rests_on_tells_who_acts_
     assert f"/portal/roles/organisations/{world['parent'].pk}/" in body
     # Its audit row lists everyone mailed, the department's side too, and the department left.
     [event] = events(AuditAction.ORGANISATION_SUSPENDED)
-    assert event.new_values["told"] == ["admin@pune.mahaagri.gov.in", "root@sandes.nic.in", second.email]
+    assert event.new_values["told"] == ["admin@pune.mahaagri.gov.in", "root@sandes.nic.in", second.email,
+                                        member.email]
     assert event.new_values["left_without_admin"] == ["Agriculture Department, Maharashtra"]
     [hindi] = messages_to(second.email)
     with translation.override("hi"):
@@ -330,7 +337,11 @@ def test_reactivating_the_office_tells_those_who_acted_for_the_department_that_i
     assert "root@sandes.nic.in" in shown and second.email in shown
     reactivate(world, who="state_admin_mh")
     assert sorted(m.to[0] for m in OutboxMessage.objects.all()) == sorted(
-        ["admin@pune.mahaagri.gov.in", "root@sandes.nic.in", second.email])
+        ["admin@pune.mahaagri.gov.in", "root@sandes.nic.in", second.email, member.email])
+    [held] = messages_to(member.email)
+    assert held.subject == "Your admin role counts again: District Agriculture Office, Pune is active again"
+    assert ("Your admin role in Agriculture Department, Maharashtra, which rests on your verification there, counts "
+            "again: you act for it again.") in " ".join(held.body.split())
     [english] = messages_to("root@sandes.nic.in")
     assert english.subject == "Agriculture Department, Maharashtra has an admin acting for it again"
     body = " ".join(english.body.split())
@@ -343,23 +354,26 @@ def test_reactivating_the_office_tells_those_who_acted_for_the_department_that_i
         assert marathi.subject == str(_("%(organisation)s has an admin acting for it again")
                                       % {"organisation": "Agriculture Department, Maharashtra"})
     [event] = events(AuditAction.ORGANISATION_REACTIVATED)
-    assert event.new_values["told"] == ["admin@pune.mahaagri.gov.in", "root@sandes.nic.in", second.email]
+    assert event.new_values["told"] == ["admin@pune.mahaagri.gov.in", "root@sandes.nic.in", second.email,
+                                        member.email]
     assert event.new_values["admin_acting_again"] == ["Agriculture Department, Maharashtra"]
     assert permissions.may_administer(fresh(member), world["parent"])
 
 
 def test_the_superadmin_who_suspends_the_office_is_not_mailed_what_its_page_told_them(world):
-    department_admin_resting_on_the_office(world)
+    member = department_admin_resting_on_the_office(world)
     second = make_superadmin(email="second.root@nic.in")
     suspend(world)
-    assert sorted(m.to[0] for m in OutboxMessage.objects.all()) == ["admin@pune.mahaagri.gov.in", second.email]
+    assert sorted(m.to[0] for m in OutboxMessage.objects.all()) == sorted(
+        ["admin@pune.mahaagri.gov.in", second.email, member.email])
 
 
 def test_suspending_the_office_tells_nobody_of_a_department_with_another_admin(world):
-    department_admin_resting_on_the_office(world)
+    """Nobody else acts for the department: only the admin whose role stops counting is told of it."""
+    member = department_admin_resting_on_the_office(world)
     make_admin(world["parent"], email="second.admin@mahaagri.gov.in")
     suspend(world, who="state_admin_mh")
-    assert [m.to for m in OutboxMessage.objects.all()] == [["admin@pune.mahaagri.gov.in"]]
+    assert [m.to for m in OutboxMessage.objects.order_by("id")] == [["admin@pune.mahaagri.gov.in"], [member.email]]
 
 
 # The pages ---------------------------------------------------------------------------------------------
