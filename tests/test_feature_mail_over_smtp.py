@@ -398,6 +398,40 @@ def _left_without_acting_admin(person, admin, root, organisation):
     return {"organisation": department, "above": top, "holders": [holder.email], "suspended": organisation}
 
 
+def _admin_acting_again(person, admin, root, organisation):
+    """As _left_without_acting_admin, the organisation suspended already: a superadmin (its
+    own admin too, whom the page told) reactivates it, and the person, who acted meanwhile
+    for the department above it as an admin of the organisation above that, is told that
+    the department's admin acts for it again."""
+    top = OrganisationFactory(name="Commissioner's Office & Co", short_code="AGRI-FEAT", state="MH")
+    department = OrganisationFactory(name="Agriculture Department & Co", short_code="DEPT-FEAT", state="MH", parent=top)
+    organisation.parent = department
+    organisation.status = OrganisationStatus.SUSPENDED
+    organisation.save(update_fields=["parent", "status"])
+    Membership.objects.create(organisation=top, user=person, role=MembershipRole.ADMIN)
+    holder = verified(organisation, "en", user=UserFactory(email="head@pune.mahaagri.gov.in")).user
+    Membership.objects.create(organisation=department, user=holder, role=MembershipRole.ADMIN, granted_at=timezone.now())
+    Membership.objects.filter(organisation=organisation, user=admin).update(user=root)
+    role_services.organisation_reactivate(organisation_id=organisation.pk,
+                                          reason_code=ReactivationReason.REVIEW_COMPLETED, reason=REASON, actor=root)
+    return {"organisation": department, "above": top, "holders": [holder.email], "suspended": organisation}
+
+
+def _admin_role_resting_on_office(person, admin, root, organisation):
+    """The person, verified in the organisation, was granted the admin role of the department
+    above it as such; a superadmin (its own admin too, whom the page told, and the one who
+    acts for the department) suspends the organisation: the person's role counts for
+    nothing until it is reactivated, and she is told."""
+    department = OrganisationFactory(name="Agriculture Department & Co", short_code="DEPT-FEAT", state="MH")
+    organisation.parent = department
+    organisation.save(update_fields=["parent"])
+    Membership.objects.create(organisation=department, user=person, role=MembershipRole.ADMIN, granted_at=timezone.now())
+    Membership.objects.filter(organisation=organisation, user=admin).update(user=root)
+    role_services.organisation_suspend(organisation_id=organisation.pk, reason_code=SuspensionReason.MISUSE,
+                                       reason=REASON, actor=root)
+    return {"office": organisation, "organisations": [department.name], "suspended": True}
+
+
 def _suspend_organisation(person, admin, root, organisation):
     """A superadmin suspends the organisation: its admin (the person) is told."""
     Membership.objects.filter(organisation=organisation, user=admin).delete()
@@ -453,6 +487,8 @@ ROLE_CHANGES = {"platform_role_granted": _grant_platform, "platform_role_revoked
                 "admin_address_left": _leave_by_address, "organisation_without_admin": _left_without_admin,
                 "organisations_without_admin": _several_left_without_admin,
                 "organisation_without_admin_acting": _left_without_acting_admin,
+                "organisation_admin_acting_again": _admin_acting_again,
+                "admin_role_resting_on_office": _admin_role_resting_on_office,
                 "organisation_suspended": _suspend_organisation, "organisation_reactivated": _reactivate_organisation,
                 "organisation_details_changed": _change_organisation_details}
 
@@ -466,8 +502,11 @@ def test_every_role_mail_decodes_exactly_in_the_language_the_person_asked_in(
     admin = make_admin(organisation, email="admin@pune.mahaagri.gov.in")
     person = verified(organisation, language, user=UserFactory(email=f"officer.{language}@pune.mahaagri.gov.in")).user
     holder = {}
-    [(raw, message)] = send_and_receive(smtp_server, django_capture_on_commit_callbacks, lambda: holder.update(
+    received = send_and_receive(smtp_server, django_capture_on_commit_callbacks, lambda: holder.update(
         context=ROLE_CHANGES[template](person, admin, root, organisation)))
+    # The person's one mail (a change above an office also tells the admin whose role rests on it).
+    [(raw, message)] = [(raw, message) for raw, message in received
+                        if message["To"].addresses[0].addr_spec == person.email]
     subject, body = render("portal/roles/email", template, holder["context"], language)
     sent = assert_delivered_exactly(raw, message, subject=subject, to=[person.email])
     assert sent == f"{body}\n"

@@ -2,6 +2,7 @@
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import NamedTuple
 
 from django.db.models import Case, CharField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Cast, Concat
@@ -332,6 +333,71 @@ def admins_acting_above(organisation: Organisation) -> dict[int, tuple[Organisat
     )).select_related("user", "organisation").order_by("organisation_id", "user__email"):
         found.setdefault(membership.organisation_id, (membership.organisation, []))[1].append(membership.user.email)
     return found
+
+
+class LeftWithoutAdmin(NamedTuple):
+    """An organisation above one suspended that is left with no admin who acts for it: the
+    addresses of its admins whose roles rested on verifications in the suspended one
+    (``holders``), and whoever acts for it now (``acting``, as who_acts_for answers)."""
+
+    organisation: Organisation
+    holders: list[str]
+    acting: list[tuple[AnyUser, Organisation | None]]
+
+
+def left_without_acting_admin(suspended: Organisation, before: dict[int, tuple[Organisation, list[str]]], *,
+                              after: dict[int, tuple[Organisation, list[str]]] | None = None) -> list[LeftWithoutAdmin]:
+    """Of the organisations above ``suspended`` that had an admin who acted for them
+    (``before``: admins_acting_above, read before it was suspended), those that have none
+    now that it is (their admin roles rested on verifications in it, which vouch for
+    nothing while it is suspended), in the order of their ids, each with whoever acts for
+    it now. Asked of the rules themselves, in the caller's transaction, once the status is
+    written (``after``: admins_acting_above read then by the caller). One query when none is
+    left without (none with ``after``); three at most."""
+    after = admins_acting_above(suspended) if after is None else after
+    left = [organisation for pk, (organisation, _holders) in sorted(before.items()) if pk not in after]
+    if not left:
+        return []
+    acting = who_acts_for(left)
+    return [LeftWithoutAdmin(organisation, before[organisation.pk][1], acting[organisation.pk]) for organisation in left]
+
+
+def without_acting_admin_above(suspended: Organisation) -> list[LeftWithoutAdmin]:
+    """Of the active organisations above the suspended ``suspended``, those with no admin
+    who acts for them now, one of whose admins (their role in force) is a member of it
+    (verification keeps Membership in step: the role may rest on a verification there,
+    which counts again once it is reactivated), in the order of their ids, each with whoever
+    acts for it now (who_acts_for; ``holders`` empty: not yet known). Asked before it is
+    reactivated, for admin_acting_again. One query for an organisation with an admin
+    acting at each organisation above it (or none above it), four at most."""
+    if not suspended.ancestor_ids:
+        return []
+    acting = admins_acting_above(suspended)
+    missing = [pk for pk in suspended.ancestor_ids if pk not in acting]
+    if not missing:
+        return []
+    member_here = Membership.objects.filter(organisation=suspended, user_id=OuterRef("user_id"), is_active=True)
+    organisations = {membership.organisation_id: membership.organisation for membership in Membership.objects.filter(
+        not_ended_q(), Exists(member_here), organisation_id__in=missing, organisation__status=OrganisationStatus.ACTIVE,
+        role=MembershipRole.ADMIN, is_active=True,
+    ).select_related("organisation")}
+    if not organisations:
+        return []
+    found = [organisations[pk] for pk in sorted(organisations)]
+    acting_for = who_acts_for(found)
+    return [LeftWithoutAdmin(organisation, [], acting_for[organisation.pk]) for organisation in found]
+
+
+def admin_acting_again(reactivated: Organisation, before: list[LeftWithoutAdmin]) -> list[LeftWithoutAdmin]:
+    """Of ``before`` (without_acting_admin_above, read before ``reactivated`` was made
+    active again), those that have an admin who acts for them now that it is, each with
+    the addresses of those admins (``holders``) and whoever acted for it meanwhile
+    (``acting``, as read before). Asked in the caller's transaction once the status is
+    written. One query; none for none."""
+    if not before:
+        return []
+    after = admins_acting_above(reactivated)
+    return [entry._replace(holders=after[entry.organisation.pk][1]) for entry in before if entry.organisation.pk in after]
 
 
 def who_acts_for(organisations: list[Organisation], *, its_own: bool = False

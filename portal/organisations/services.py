@@ -49,16 +49,20 @@ from portal.organisations.models import (
 )
 from portal.organisations.notifications import send_role_mail
 from portal.organisations.selectors import (
+    LeftWithoutAdmin,
+    admin_acting_again,
     admin_roles_resting_on,
     admins_acting_above,
     domain_claims_of,
     domains_official_above,
     first_admin_roles_left_by,
     grounds_for_admin,
+    left_without_acting_admin,
     organisations_left_without_admin,
     organisations_without_admin,
     primary_change_ends_powers,
     who_acts_for,
+    without_acting_admin_above,
 )
 from portal.organisations.signals import organisation_status_changed, platform_role_ending
 from portal.organisations.states import JURISDICTION_CHOICES
@@ -244,7 +248,7 @@ _STATUS_CHANGES = {
 
 
 def organisation_suspend(*, organisation_id: int, reason_code: str, reason: str, actor: AnyUser,
-                         request: HttpRequest | None = None) -> Organisation:
+                         request: HttpRequest | None = None, shown: str | None = None) -> Organisation:
     """Suspend an active organisation, by a superadmin or an administrator of its state
     (``may_change_organisation_status``), for one of SuspensionReason (``reason_code``) with
     a note (``reason``, required, at most STATUS_NOTE_MAX_LENGTH characters). From then on it
@@ -254,20 +258,24 @@ def organisation_suspend(*, organisation_id: int, reason_code: str, reason: str,
     are told by mail, one each, in their language (with none, whoever acts for it:
     ``who_acts_for``), not its members. Refused (OrganisationStatusUnchanged) unless it is
     active, (PermissionDenied) for anyone else, (ValidationError at the field) for a reason
-    or a note that will not do; nothing is changed then."""
+    or a note that will not do, (portal.shown.ChangedMeanwhile) when ``shown``, the digest
+    of what its confirmation page said it does above it (``status_change_shown``), is not
+    that of what it does now; nothing is changed then."""
     return _organisation_status_change(organisation_id=organisation_id, to=OrganisationStatus.SUSPENDED,
-                                       reason_code=reason_code, reason=reason, actor=actor, request=request)
+                                       reason_code=reason_code, reason=reason, actor=actor, request=request,
+                                       shown=shown)
 
 
 def organisation_reactivate(*, organisation_id: int, reason_code: str, reason: str, actor: AnyUser,
-                            request: HttpRequest | None = None) -> Organisation:
+                            request: HttpRequest | None = None, shown: str | None = None) -> Organisation:
     """Make a suspended organisation active again, for one of ReactivationReason with a
     note, as organisation_suspend suspends it: everything that rests on it counts again
     (what ended while it was suspended stays ended), and the grace periods its people had
     to confirm their official address are given back the time they did not count
     (verification, on organisation_status_changed)."""
     return _organisation_status_change(organisation_id=organisation_id, to=OrganisationStatus.ACTIVE,
-                                       reason_code=reason_code, reason=reason, actor=actor, request=request)
+                                       reason_code=reason_code, reason=reason, actor=actor, request=request,
+                                       shown=shown)
 
 
 def _status_reason_clean(change: _StatusChange, reason_code: str, reason: str) -> str:
@@ -304,8 +312,16 @@ def status_change_refusal(organisation: Organisation, to: str) -> OrganisationSt
                                        % {"organisation": name}, code="active")
 
 
+def status_change_shown(departments: Iterable[LeftWithoutAdmin]) -> str:
+    """The digest (portal.shown) of what a confirmation page says a change of an
+    organisation's status does above it: the departments it leaves with nobody acting for
+    them, or gives their admin back (suspension_leaves_without_admin,
+    reactivation_gives_admin_back)."""
+    return shown_digest({"departments": sorted(entry.organisation.pk for entry in departments)})
+
+
 def _organisation_status_change(*, organisation_id: int, to: str, reason_code: str, reason: str, actor: AnyUser,
-                                request: HttpRequest | None) -> Organisation:
+                                request: HttpRequest | None, shown: str | None) -> Organisation:
     change = _STATUS_CHANGES[to]
     with transaction.atomic():
         organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
@@ -320,14 +336,34 @@ def _organisation_status_change(*, organisation_id: int, to: str, reason_code: s
         note = _status_reason_clean(change, reason_code, reason)
         now = timezone.now()
         # An admin role above it resting on a verification in it counts for nothing while it is suspended.
-        acting_above = admins_acting_above(organisation) if to == OrganisationStatus.SUSPENDED else {}
+        acting_above = admins_acting_above(organisation)
+        # And counts again once it is reactivated: a department left with nobody acting for it has its admin back.
+        missing_above = without_acting_admin_above(organisation) if to == OrganisationStatus.ACTIVE else []
         old, organisation.status = organisation.status, to
         organisation.save(update_fields=["status"])
         # The one who changed it knows (the page tells them).
         told = [one for one in status_change_told(organisation) if one.user.pk != actor.pk]
+        # The departments above it its suspension leaves with nobody acting for them, and who acts for each now.
+        acting_now = admins_acting_above(organisation) if organisation.ancestor_ids else {}
+        left = (left_without_acting_admin(organisation, acting_above, after=acting_now)
+                if acting_above and to == OrganisationStatus.SUSPENDED else [])
+        # Those who acted meanwhile for a department whose admin acts for it again once it is reactivated.
+        again = admin_acting_again(organisation, missing_above)
+        # Not what its page said it does (changed since it was opened): undone, the page says it again.
+        check_shown(shown, {"departments": sorted(entry.organisation.pk for entry in left + again)})
+        told_above = [(entry, user, above) for entry in left + again for user, above in entry.acting
+                      if user.pk != actor.pk]
+        # The admins above it whose role stops counting, or counts again, by the change: each is told.
+        held = (_admin_roles_changed(acting_above, acting_now) if to == OrganisationStatus.SUSPENDED
+                else _admin_roles_changed(acting_now, acting_above))
+        holders = [user for user in get_user_model().objects.filter(email__in=held).order_by("email")
+                   if user.pk != actor.pk] if held else []
+        addresses = ([one.user.email for one in told] + [user.email for _entry, user, _above in told_above]
+                     + [user.email for user in holders])
         audit_record(actor=actor, action=change.action, target=organisation, request=request, old={"status": old},
-                     new={"status": to, "reason_code": reason_code, "reason": note,
-                          "told": [one.user.email for one in told]})
+                     new={"status": to, "reason_code": reason_code, "reason": note, "told": list(dict.fromkeys(addresses)),
+                          **({"left_without_admin": [entry.organisation.name for entry in left]} if left else {}),
+                          **({"admin_acting_again": [entry.organisation.name for entry in again]} if again else {})})
         organisation_status_changed.send(sender=Organisation, organisation=organisation, old=old, new=to, at=now)
         # Who decided, as each is told in their own language: a superadmin, or an administrator of its state.
         jurisdiction = None if is_superadmin(actor) else dict(JURISDICTION_CHOICES)[organisation.jurisdiction]
@@ -336,29 +372,32 @@ def _organisation_status_change(*, organisation_id: int, to: str, reason_code: s
                 "organisation": organisation, "own": one.own, "above": one.above,
                 "reason_code": change.reasons(reason_code),
                 "reason": note, "decider": actor.email, "jurisdiction": jurisdiction, "at": now})
-        if acting_above:
-            _left_without_acting_admin_tell(organisation, acting_above)
+        # Whoever acts now for a department left with nobody acting for it (who_acts_for: the admins
+        # above it, or the superadmins), or acted for it meanwhile, once its admin acts again: one mail
+        # per department, in their language; not the one who changed it, whom its confirmation page
+        # told (suspension_leaves_without_admin, reactivation_gives_admin_back).
+        template = ("organisation_without_admin_acting" if to == OrganisationStatus.SUSPENDED
+                    else "organisation_admin_acting_again")
+        for entry, user, above in told_above:
+            send_role_mail(user=user, template=template, context={
+                "organisation": entry.organisation, "above": above, "holders": entry.holders,
+                "suspended": organisation})
+        for user in holders:
+            send_role_mail(user=user, template="admin_role_resting_on_office", context={
+                "office": organisation, "organisations": held[user.email],
+                "suspended": to == OrganisationStatus.SUSPENDED})
     return organisation
 
 
-def _left_without_acting_admin_tell(suspended: Organisation,
-                                    before: dict[int, tuple[Organisation, list[str]]]) -> None:
-    """Of the organisations above ``suspended`` that had an admin who acted for them
-    (``before``: admins_acting_above, read before it was suspended), those that have none
-    now (their admin roles rested on verifications in it, which vouch for nothing while it
-    is suspended): whoever acts for each now is told, in their language (who_acts_for: the
-    admins above it, or the superadmins), one mail per organisation (a line holds a few),
-    written to the outbox in the caller's transaction. One query when none is left without."""
-    after = admins_acting_above(suspended)
-    left = [organisation for pk, (organisation, _holders) in sorted(before.items()) if pk not in after]
-    if not left:
-        return
-    acting = who_acts_for(left)
-    for organisation in left:
-        for user, above in acting[organisation.pk]:
-            send_role_mail(user=user, template="organisation_without_admin_acting", context={
-                "organisation": organisation, "above": above, "holders": before[organisation.pk][1],
-                "suspended": suspended})
+def _admin_roles_changed(before: dict[int, tuple[Organisation, list[str]]],
+                         after: dict[int, tuple[Organisation, list[str]]]) -> dict[str, list[str]]:
+    """{address: [the names of the organisations]} of the admin roles that counted ``before``
+    (admins_acting_above) and do not ``after``. No query."""
+    changed: dict[str, list[str]] = {}
+    for pk, (organisation, addresses) in sorted(before.items()):
+        for address in set(addresses) - set(after.get(pk, (organisation, []))[1]):
+            changed.setdefault(address, []).append(organisation.name)
+    return changed
 
 
 # Changing an organisation's details -------------------------------------------------------------

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
+from django.db import transaction
 from django.db.models import Q
 from django.http import Http404
 
@@ -23,7 +24,14 @@ from portal.organisations.models import (
     SuspensionReason,
     not_ended_q,
 )
-from portal.organisations.selectors import who_acts_for
+from portal.organisations.selectors import (
+    LeftWithoutAdmin,
+    admin_acting_again,
+    admins_acting_above,
+    left_without_acting_admin,
+    who_acts_for,
+    without_acting_admin_above,
+)
 from portal.permissions import AnyUser, admins_who_act, may_change_organisation_status, may_see_organisation_details
 
 # The changes of its status an organisation's page lists, newest first.
@@ -64,6 +72,48 @@ def status_change_told(organisation: Organisation) -> list[Told]:
     if not told:
         told = [Told(user, above, False) for user, above in who_acts_for([organisation])[organisation.pk]]
     return sorted(told, key=lambda one: (one.user.email, one.user.pk))
+
+
+def suspension_leaves_without_admin(organisation: Organisation) -> list[LeftWithoutAdmin]:
+    """The organisations above the active ``organisation`` that its suspension would leave
+    with no admin who acts for them, with whoever would act for each then
+    (left_without_acting_admin, as organisation_suspend finds and tells them): said on the
+    confirmation page before anything is done. Asked of the rules themselves: the status is
+    written in a savepoint that is rolled back (nothing stays written), and only when one of
+    the admins acting above it is a member of it (verification keeps Membership in step: a
+    role above rests on a verification there). One query for an organisation with no
+    admin acting above it, two for one none of whose admins above is its member."""
+    before = admins_acting_above(organisation)
+    holders = {address for _organisation, addresses in before.values() for address in addresses}
+    if not holders or not Membership.objects.filter(organisation=organisation, is_active=True,
+                                                    user__email__in=holders).exists():
+        return []
+    with transaction.atomic():
+        Organisation.objects.filter(pk=organisation.pk, status=OrganisationStatus.ACTIVE).update(
+            status=OrganisationStatus.SUSPENDED)
+        left = left_without_acting_admin(organisation, before)
+        transaction.set_rollback(True)
+    return left
+
+
+def reactivation_gives_admin_back(organisation: Organisation) -> list[LeftWithoutAdmin]:
+    """The organisations above the suspended ``organisation`` that have no admin who acts
+    for them now and will have one once it is reactivated (their admin roles rest on
+    verifications in it), with those admins and whoever acts for each meanwhile
+    (admin_acting_again, as organisation_reactivate finds and tells them): said on the
+    confirmation page before anything is done. Asked of the rules themselves, in a
+    savepoint rolled back as suspension_leaves_without_admin asks, and only when one of the
+    admins of such an organisation is a member of it. One query for an organisation with
+    an admin acting at each organisation above it."""
+    before = without_acting_admin_above(organisation)
+    if not before:
+        return []
+    with transaction.atomic():
+        Organisation.objects.filter(pk=organisation.pk, status=OrganisationStatus.SUSPENDED).update(
+            status=OrganisationStatus.ACTIVE)
+        again = admin_acting_again(organisation, before)
+        transaction.set_rollback(True)
+    return again
 
 
 def offices_below_count(organisation: Organisation) -> int:

@@ -24,6 +24,7 @@ from portal.organisations.services import (
     organisation_reactivate,
     organisation_suspend,
     status_change_refusal,
+    status_change_shown,
 )
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.organisations.status_selectors import (
@@ -34,9 +35,12 @@ from portal.organisations.status_selectors import (
     members_count,
     offices_below_count,
     organisation_for_status_change,
+    reactivation_gives_admin_back,
     status_change_told,
     status_history,
+    suspension_leaves_without_admin,
 )
+from portal.shown import ChangedMeanwhile, shown_sent
 from portal.text import before_full_stop
 
 
@@ -59,15 +63,20 @@ class _Page:
     service: object
     title: Promise  # "%(organisation)s" in it
     done: Promise
+    changed_meanwhile: Promise
 
 
 _PAGES = {
     "suspend": _Page(OrganisationStatus.SUSPENDED, SuspensionReason, organisation_suspend,
                      gettext_lazy("Suspend %(organisation)s"),
-                     gettext_lazy("%(organisation)s was suspended.")),
+                     gettext_lazy("%(organisation)s was suspended."),
+                     gettext_lazy("Since this page was opened, what suspending it does has changed: nothing was done. "
+                                  "Read what it does now, then confirm again.")),
     "reactivate": _Page(OrganisationStatus.ACTIVE, ReactivationReason, organisation_reactivate,
                         gettext_lazy("Reactivate %(organisation)s"),
-                        gettext_lazy("%(organisation)s was reactivated.")),
+                        gettext_lazy("%(organisation)s was reactivated."),
+                        gettext_lazy("Since this page was opened, what reactivating it does has changed: nothing was "
+                                     "done. Read what it does now, then confirm again.")),
 }
 
 
@@ -83,10 +92,13 @@ def _change(request, pk, action):
     if form.is_bound and form.is_valid():
         try:
             page.service(organisation_id=organisation.pk, reason_code=form.cleaned_data["reason_code"],
-                         reason=form.cleaned_data["reason"], actor=request.user, request=request)
+                         reason=form.cleaned_data["reason"], actor=request.user, request=request,
+                         shown=shown_sent(request.POST))
         except OrganisationStatusUnchanged as exc:
             messages.info(request, exc.message)
             return back
+        except ChangedMeanwhile:
+            form.add_error(None, ValidationError(page.changed_meanwhile, code="changed_meanwhile"))
         except PermissionDenied as exc:
             form.add_error(None, str(exc))
         except ValidationError as exc:
@@ -95,10 +107,18 @@ def _change(request, pk, action):
             messages.success(request, page.done % {"organisation": before_full_stop(organisation.name)})
             return back
     told = [one for one in status_change_told(organisation) if one.user.pk != request.user.pk]
+    # Departments above it whose only admins rest on verifications in it: left with nobody acting for
+    # them (a suspension), or given their admin back (a reactivation), said before it is done.
+    found = (suspension_leaves_without_admin if action == "suspend" else reactivation_gives_admin_back)(organisation)
+    departments = [entry._replace(acting=[(user, by) for user, by in entry.acting if user.pk != request.user.pk])
+                   for entry in found]
+    # Sent back with the confirmation: the service refuses it if what the page says has changed by then.
+    shown = status_change_shown(found)
     return render(request, "portal/organisations/status_change.html", {
         "organisation": organisation, "form": form, "action": action,
         "title": page.title % {"organisation": organisation.name},
-        "told": told, "offices_below": offices_below_count(organisation), "members": members_count(organisation),
+        "told": told, "departments": departments, "shown_values": shown, "offices_below": offices_below_count(organisation),
+        "members": members_count(organisation),
     })
 
 

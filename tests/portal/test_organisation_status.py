@@ -36,7 +36,7 @@ from tests.html_tree import field_error, field_value, html_problems, parse
 from tests.onboarding.approval_helpers import make_superadmin, messages_to
 from tests.portal.role_helpers import client_of, make_admin
 from tests.verification.helpers import GovernmentProfileFactory
-from verification.models import VerificationStatus
+from verification.models import GovernmentProfile, VerificationStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -288,10 +288,16 @@ def test_suspending_the_office_a_departments_only_admin_rests_on_tells_who_acts_
     assert permissions.may_administer(fresh(member), world["parent"])
     second = make_superadmin(email="second.root@nic.in")
     speaks(second, "hi")
+    GovernmentProfile.objects.filter(user=member).update(request_language="mr")  # she asked in Marathi
     suspend(world, who="state_admin_mh")
     assert not permissions.may_administer(fresh(member), world["parent"])
     assert sorted(m.to[0] for m in OutboxMessage.objects.all()) == sorted(
-        ["admin@pune.mahaagri.gov.in", "root@sandes.nic.in", second.email])
+        ["admin@pune.mahaagri.gov.in", "root@sandes.nic.in", second.email, member.email])
+    # The admin whose role stops counting is told, in her language.
+    [held] = messages_to(member.email)
+    with translation.override("mr"):
+        assert held.subject == str(_("Your admin role counts for nothing while %(office)s is suspended")
+                                   % {"office": "District Agriculture Office, Pune"})
     [english] = messages_to("root@sandes.nic.in")
     assert english.subject == "Agriculture Department, Maharashtra has no admin acting for it"
     body = " ".join(english.body.split())
@@ -301,19 +307,73 @@ def test_suspending_the_office_a_departments_only_admin_rests_on_tells_who_acts_
             "and Agriculture Department, Maharashtra has no other admin who acts for it.") in body
     assert "as a superadmin, you act for it" in body
     assert f"/portal/roles/organisations/{world['parent'].pk}/" in body
+    # Its audit row lists everyone mailed, the department's side too, and the department left.
+    [event] = events(AuditAction.ORGANISATION_SUSPENDED)
+    assert event.new_values["told"] == ["admin@pune.mahaagri.gov.in", "root@sandes.nic.in", second.email,
+                                        member.email]
+    assert event.new_values["left_without_admin"] == ["Agriculture Department, Maharashtra"]
     [hindi] = messages_to(second.email)
     with translation.override("hi"):
         assert hindi.subject == str(_("%(organisation)s has no admin acting for it")
                                     % {"organisation": "Agriculture Department, Maharashtra"})
-    reactivate(world, who="state_admin_mh")  # nothing more to tell the department's side
-    assert len(messages_to("root@sandes.nic.in")) == 1
+    reactivate(world, who="state_admin_mh")
+    assert permissions.may_administer(fresh(member), world["parent"])
+
+
+def test_reactivating_the_office_tells_those_who_acted_for_the_department_that_its_admin_acts_again(world):
+    """Those told that they act for the department while the office is suspended are told,
+    in their language, once it is reactivated, that its admin acts for it again; the
+    reactivation's audit row lists them. The reactivation page says so beforehand."""
+    member = department_admin_resting_on_the_office(world)
+    second = make_superadmin(email="second.root@nic.in")
+    speaks(second, "mr")
+    suspend(world, who="state_admin_mh")
+    OutboxMessage.objects.all().delete()
+    client = client_of(world, "state_admin_mh")
+    tree = well_formed(client.get(f"/portal/organisations/{world['office'].pk}/reactivate/"))
+    shown = text_of(tree.find(id="admin-acting-again"))
+    assert ("Agriculture Department, Maharashtra, above it, will have an admin who acts for it again: the admin role of "
+            "asha.kulkarni@pune.mahaagri.gov.in there rests on their verification in this organisation.") in shown
+    assert "root@sandes.nic.in" in shown and second.email in shown
+    reactivate(world, who="state_admin_mh")
+    assert sorted(m.to[0] for m in OutboxMessage.objects.all()) == sorted(
+        ["admin@pune.mahaagri.gov.in", "root@sandes.nic.in", second.email, member.email])
+    [held] = messages_to(member.email)
+    assert held.subject == "Your admin role counts again: District Agriculture Office, Pune is active again"
+    assert ("Your admin role in Agriculture Department, Maharashtra, which rests on your verification there, counts "
+            "again: you act for it again.") in " ".join(held.body.split())
+    [english] = messages_to("root@sandes.nic.in")
+    assert english.subject == "Agriculture Department, Maharashtra has an admin acting for it again"
+    body = " ".join(english.body.split())
+    assert ("District Agriculture Office, Pune, below Agriculture Department, Maharashtra, was reactivated on the "
+            "Sandes onboarding portal. The admin role of asha.kulkarni@pune.mahaagri.gov.in in Agriculture "
+            "Department, Maharashtra, which rested on their verification there, counts again: they act for it again."
+            ) in body
+    [marathi] = messages_to(second.email)
+    with translation.override("mr"):
+        assert marathi.subject == str(_("%(organisation)s has an admin acting for it again")
+                                      % {"organisation": "Agriculture Department, Maharashtra"})
+    [event] = events(AuditAction.ORGANISATION_REACTIVATED)
+    assert event.new_values["told"] == ["admin@pune.mahaagri.gov.in", "root@sandes.nic.in", second.email,
+                                        member.email]
+    assert event.new_values["admin_acting_again"] == ["Agriculture Department, Maharashtra"]
+    assert permissions.may_administer(fresh(member), world["parent"])
+
+
+def test_the_superadmin_who_suspends_the_office_is_not_mailed_what_its_page_told_them(world):
+    member = department_admin_resting_on_the_office(world)
+    second = make_superadmin(email="second.root@nic.in")
+    suspend(world)
+    assert sorted(m.to[0] for m in OutboxMessage.objects.all()) == sorted(
+        ["admin@pune.mahaagri.gov.in", second.email, member.email])
 
 
 def test_suspending_the_office_tells_nobody_of_a_department_with_another_admin(world):
-    department_admin_resting_on_the_office(world)
+    """Nobody else acts for the department: only the admin whose role stops counting is told of it."""
+    member = department_admin_resting_on_the_office(world)
     make_admin(world["parent"], email="second.admin@mahaagri.gov.in")
     suspend(world, who="state_admin_mh")
-    assert [m.to for m in OutboxMessage.objects.all()] == [["admin@pune.mahaagri.gov.in"]]
+    assert [m.to for m in OutboxMessage.objects.order_by("id")] == [["admin@pune.mahaagri.gov.in"], [member.email]]
 
 
 # The pages ---------------------------------------------------------------------------------------------
@@ -388,6 +448,53 @@ def test_the_confirmation_page_names_the_offices_below_that_stay_active(world):
     assert "admin@mahaagri.gov.in" in shown and "admin@pune.mahaagri.gov.in" not in shown  # its own admins
     shown = text_of(well_formed(client.get(f"/portal/organisations/{world['office'].pk}/suspend/")))
     assert "below it stay" not in shown  # none below
+
+
+def test_the_confirmation_page_warns_before_a_department_is_left_without_an_admin_who_acts(world):
+    """The department's only admin rests on a verification in the office: the office's
+    confirmation page says, before anything is done, that the department will have nobody
+    acting for it, whose role stops counting, and who is told then (whoever will act for
+    it); nothing is written by asking. With another admin there, the page says nothing of it."""
+    member = department_admin_resting_on_the_office(world)
+    second = make_superadmin(email="second.root@nic.in")
+    written = AuditEvent.objects.count()
+    client = client_of(world, "state_admin_mh")
+    tree = well_formed(client.get(f"/portal/organisations/{world['office'].pk}/suspend/"))
+    warning = tree.find(id="left-without-admin")
+    assert warning is not None
+    shown = text_of(warning)
+    assert ("Agriculture Department, Maharashtra, above it, will have no admin who acts for it: the admin role of "
+            "asha.kulkarni@pune.mahaagri.gov.in there rests on their verification in this organisation, and counts "
+            "for nothing until it is reactivated.") in shown
+    assert "root@sandes.nic.in" in shown and second.email in shown
+    assert status_of(world["office"]) == OrganisationStatus.ACTIVE and AuditEvent.objects.count() == written
+    assert permissions.may_administer(fresh(member), world["parent"])
+    make_admin(world["parent"], email="second.admin@mahaagri.gov.in")
+    tree = well_formed(client.get(f"/portal/organisations/{world['office'].pk}/suspend/"))
+    assert tree.find(id="left-without-admin") is None
+
+
+def test_a_suspension_confirmed_from_a_page_that_no_longer_says_what_it_does_is_refused(world):
+    """The page was opened while the department had another admin (nothing to warn of); its
+    other admin left before it was sent: nothing is done, the page says so and now warns,
+    with the reason and the note kept; sent again from it, the office is suspended."""
+    department_admin_resting_on_the_office(world)
+    second = make_admin(world["parent"], email="second.admin@mahaagri.gov.in")
+    client = client_of(world, "state_admin_mh")
+    url = f"/portal/organisations/{world['office'].pk}/suspend/"
+    tree = well_formed(client.get(url))
+    assert tree.find(id="left-without-admin") is None
+    shown = field_value(tree, "shown_values")
+    Membership.objects.filter(user=second).delete()
+    tree = well_formed(client.post(url, {"reason_code": "misuse", "reason": NOTE, "shown_values": shown}))
+    assert status_of(world["office"]) == OrganisationStatus.ACTIVE
+    assert not events(AuditAction.ORGANISATION_SUSPENDED) and not OutboxMessage.objects.exists()
+    assert "Since this page was opened, what suspending it does has changed" in text_of(tree)
+    assert tree.find(id="left-without-admin") is not None
+    assert field_value(tree, "reason_code") == "misuse" and field_value(tree, "reason") == NOTE
+    response = client.post(url, {"reason_code": "misuse", "reason": NOTE,
+                                 "shown_values": field_value(tree, "shown_values")})
+    assert response.status_code == 302 and status_of(world["office"]) == OrganisationStatus.SUSPENDED
 
 
 @pytest.mark.parametrize(("language", "none_said"), [
@@ -468,8 +575,11 @@ def test_the_organisation_pages_lead_to_its_status(world):
 STATUS_PAGE_QUERIES = 5
 #   ... 3 the organisation, 4 its admins to tell (with their accounts), 5 the offices below it,
 #   6 its members; a change it is not in the status for: back to its page after 3 (the
-#   message kept in a cookie).
-CHANGE_PAGE_QUERIES = 6
+#   message kept in a cookie). Suspending it, besides: 7 the admins acting above it, 8 whether
+#   one of them is its member (none here: no savepoint to see what its suspension leaves);
+#   reactivating it: 7 the admins acting above it (one at each organisation above it here:
+#   none to be given its admin back).
+CHANGE_PAGE_QUERIES = {"suspend": 8, "reactivate": 7}
 CHANGE_REFUSED_QUERIES = 3
 
 
@@ -489,7 +599,7 @@ def test_the_status_page_query_count(world, who, changes, django_assert_num_quer
     assert len(parse(response.content).find("tbody").find_all("tr")) == min(changes, 20)
     active = status_of(office) == OrganisationStatus.ACTIVE
     for action, offered in (("suspend", active), ("reactivate", not active)):
-        with django_assert_num_queries(CHANGE_PAGE_QUERIES if offered else CHANGE_REFUSED_QUERIES):
+        with django_assert_num_queries(CHANGE_PAGE_QUERIES[action] if offered else CHANGE_REFUSED_QUERIES):
             response = client.get(f"{url}{action}/")
         assert response.status_code == (200 if offered else 302)
         if offered:
