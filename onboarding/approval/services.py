@@ -159,9 +159,12 @@ def step_open_state(*, application: Application) -> ApprovalStep:
         version_number=_latest_version_number(application), opened_at=now, due_at=due_at(Stage.STATE, now),
         nobody_may_decide_since=None if recipients else now,
     )
+    # Sent again after a return for correction: the remarks and the officer's reply to them, quoted.
+    version = application.versions.filter(number=step.version_number).first() if step.version_number > 1 else None
     notifications.send_bilingual(
         to=recipients, template="state_assigned",
-        context={"application": application, "step": step},
+        context={"application": application, "step": step,
+                 **(reply_to_remarks(step, version) if version is not None else {})},
     )
     return step
 

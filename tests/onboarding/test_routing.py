@@ -547,6 +547,33 @@ def test_a_returned_application_is_sent_again_only_with_a_reply_to_its_remarks_k
     assert [(r["number"], r["reply"]) for r in mine["replies_to_remarks"]] == [(2, reply)]
 
 
+def returned_and_sent_again_to_the_state(officer, remarks, reply):
+    """Submitted, returned by its competent authority with ``remarks``, sent again with
+    ``reply`` and approved by the authority: now with the state administrators."""
+    application = submitted_application(officer)
+    assert decide_by_link(latest_link()[0], "return", remarks).status_code == 302
+    services.application_submit(application_id=application.pk, actor=officer, reply=reply)
+    assert decide_by_link(latest_link()[0], "approve").status_code == 302
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_STATE
+    return application
+
+
+def test_the_state_administrators_mail_quotes_the_remarks_and_the_reply_to_them(officer):
+    """Returned by the competent authority, corrected and approved by it: the mail that puts
+    the application in the state administrators' queue quotes the remarks it was returned with
+    and the nodal officer's reply to them, in English and Marathi, as the authority's mail does."""
+    admin = make_state_admin("MH")
+    remarks, reply = "Give the correct number of users.", "The count now includes the field offices.\nNothing else."
+    application = returned_and_sent_again_to_the_state(officer, remarks, reply)
+    [mail] = messages_to(admin.email)
+    english_text, marathi_text = mail.body.split("\n----------\n")
+    assert (f"Remarks it was returned with:\n{remarks}\n\nThe nodal officer’s reply to the remarks:\n{reply}"
+            in english_text), english_text
+    assert remarks in marathi_text and reply in marathi_text and "उत्तर" in marathi_text
+    assert f"/onboarding/queue/{state_step(application).pk}/" in english_text
+
+
 def returned_with_the_reminders_link(officer, remarks):
     """An application submitted, its authority reminded (a second link mailed), and returned
     with the reminder's link: (the application, the first link's path, the reminder's)."""
