@@ -14,10 +14,12 @@ from django.db.models import (
     Func,
     IntegerField,
     Max,
+    OuterRef,
     Q,
     QuerySet,
     Subquery,
     Sum,
+    TextField,
     Value,
     When,
 )
@@ -601,8 +603,14 @@ def steps_of(application: Application) -> list[ApprovalStep]:
 
 
 def _steps_query(*, application_id: int) -> QuerySet[ApprovalStep]:
-    return ApprovalStep.objects.filter(application_id=application_id).exclude(decision=Decision.CANCELLED).order_by(
-        "opened_at", "id")
+    """The steps, each return for correction with ``officer_reply``: the nodal officer's reply
+    to its remarks, sent with the next version ("" for other steps, or before it was sent)."""
+    return (ApprovalStep.objects.filter(application_id=application_id).exclude(decision=Decision.CANCELLED)
+            .annotate(officer_reply=Case(When(decision=Decision.RETURN, then=Coalesce(Subquery(
+                ApplicationVersion.objects.filter(application_id=OuterRef("application_id"),
+                                                  number=OuterRef("version_number") + 1).values("reply")[:1]),
+                Value(""), output_field=TextField())), default=Value(""), output_field=TextField()))
+            .order_by("opened_at", "id"))
 
 
 def _version_query(*, application_id: int, number: int) -> QuerySet[ApplicationVersion]:

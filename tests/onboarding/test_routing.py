@@ -559,6 +559,11 @@ def returned_and_sent_again_to_the_state(officer, remarks, reply):
     return application
 
 
+def history_of(response):
+    """The text of a page's "Earlier decisions", squashed."""
+    return page(response).by_id("history-heading").parent.squashed_text()
+
+
 def test_the_state_administrators_mail_quotes_the_remarks_and_the_reply_to_them(officer):
     """Returned by the competent authority, corrected and approved by it: the mail that puts
     the application in the state administrators' queue quotes the remarks it was returned with
@@ -572,6 +577,32 @@ def test_the_state_administrators_mail_quotes_the_remarks_and_the_reply_to_them(
             in english_text), english_text
     assert remarks in marathi_text and reply in marathi_text and "उत्तर" in marathi_text
     assert f"/onboarding/queue/{state_step(application).pk}/" in english_text
+
+
+def test_the_reply_to_the_remarks_is_read_where_the_remarks_are(officer):
+    """Whoever reads the remarks of a return reads the nodal officer's reply to them beside
+    them, in the earlier decisions: the state administrator deciding after the competent
+    authority's return, the officer on their own page, and a competent authority the officer
+    named in a correction, who saw no earlier version."""
+    admin = make_state_admin("MH")
+    remarks, reply = "Give the correct number of users.", "The count now includes the field offices."
+    application = returned_and_sent_again_to_the_state(officer, remarks, reply)
+    history = history_of(signed_in(admin).get(f"/onboarding/queue/{state_step(application).pk}/"))
+    assert f"Remarks: {remarks} The nodal officer’s reply to the remarks: {reply}" in history
+    history = history_of(signed_in(officer).get(f"/onboarding/{application.pk}/"))
+    assert f"Remarks: {remarks} Your reply to the remarks: {reply}" in history
+
+    # Returned by the state, with another competent authority named in the correction.
+    state_remarks = "The Principal Secretary is the competent authority of a directorate."
+    approvals.step_decide(step_id=state_step(application).pk, decision="return", remarks=state_remarks, actor=admin)
+    secretary = "principal.secretary@maharashtra.gov.in"
+    services.application_save_section(
+        application_id=application.pk, section="competent_authority", actor=officer,
+        querydict=as_querydict(dict(VALID["competent_authority"], official_email=secretary)))
+    services.application_submit(application_id=application.pk, actor=officer, reply="The Principal Secretary now.")
+    history = history_of(Client().get(latest_link(secretary)[0], follow=True))
+    assert f"Remarks: {remarks} The nodal officer’s reply to the remarks: {reply}" in history
+    assert f"Remarks: {state_remarks} The nodal officer’s reply to the remarks: The Principal Secretary now." in history
 
 
 def returned_with_the_reminders_link(officer, remarks):
