@@ -150,8 +150,10 @@ def _already_decided(request, step, status=409, *, sent=None):
     decision posted, None on a page opened), is no refusal: they are told they recorded it."""
     own = (request.user.is_authenticated and step.decided_by_id == request.user.pk
            and step.decision != Decision.CANCELLED and sent in (None, step.decision))
+    # "Your decision was not recorded" only to whoever sent one: not to a page opened after the decision.
     return render(request, "onboarding/review/already_decided.html",
-                  {"step": step, "application": step.application, "own": own}, status=200 if own else status)
+                  {"step": step, "application": step.application, "own": own, "posted": request.method == "POST"},
+                  status=200 if own else status)
 
 
 def _review_context(step):
