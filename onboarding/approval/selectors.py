@@ -602,15 +602,38 @@ def steps_of(application: Application) -> list[ApprovalStep]:
     return steps
 
 
+def _officer_reply() -> Case:
+    """A step's ``officer_reply``: for a return for correction, the nodal officer's reply to its
+    remarks, sent with the next version; "" for other steps, or before it was sent."""
+    return Case(When(decision=Decision.RETURN, then=Coalesce(Subquery(
+        ApplicationVersion.objects.filter(application_id=OuterRef("application_id"),
+                                          number=OuterRef("version_number") + 1).values("reply")[:1]),
+        Value(""), output_field=TextField())), default=Value(""), output_field=TextField())
+
+
 def _steps_query(*, application_id: int) -> QuerySet[ApprovalStep]:
-    """The steps, each return for correction with ``officer_reply``: the nodal officer's reply
-    to its remarks, sent with the next version ("" for other steps, or before it was sent)."""
+    """The steps, each with ``officer_reply`` (``_officer_reply``)."""
     return (ApprovalStep.objects.filter(application_id=application_id).exclude(decision=Decision.CANCELLED)
-            .annotate(officer_reply=Case(When(decision=Decision.RETURN, then=Coalesce(Subquery(
-                ApplicationVersion.objects.filter(application_id=OuterRef("application_id"),
-                                                  number=OuterRef("version_number") + 1).values("reply")[:1]),
-                Value(""), output_field=TextField())), default=Value(""), output_field=TextField()))
-            .order_by("opened_at", "id"))
+            .annotate(officer_reply=_officer_reply()).order_by("opened_at", "id"))
+
+
+def replies_to_remarks(steps: Iterable[ApprovalStep]) -> dict[int, dict]:
+    """{step id: {"reply": the nodal officer's reply sent with the version the step decides on,
+    "answered": the return whose remarks it answers}} for those of ``steps`` sent after a
+    return for correction with a reply (``changes.reply_to_remarks``, for many steps): one
+    query, none when every step decides on a first version."""
+    wanted = {(step.application_id, step.version_number - 1): step.pk for step in steps if step.version_number > 1}
+    if not wanted:
+        return {}
+    found: dict[int, dict] = {}
+    returns = (ApprovalStep.objects.filter(application_id__in={application for application, _n in wanted},
+                                           decision=Decision.RETURN)
+               .annotate(officer_reply=_officer_reply()).order_by("decided_at", "id"))
+    for answered in returns:
+        pk = wanted.get((answered.application_id, answered.version_number))
+        if pk is not None and answered.officer_reply:
+            found[pk] = {"reply": answered.officer_reply, "answered": answered}  # the latest return wins
+    return found
 
 
 def _version_query(*, application_id: int, number: int) -> QuerySet[ApplicationVersion]:

@@ -559,6 +559,19 @@ def returned_and_sent_again_to_the_state(officer, remarks, reply):
     return application
 
 
+def test_a_corrected_application_handed_to_an_administrator_appointed_later_quotes_the_reply(officer):
+    """Nobody could decide the state step of an application corrected after a return (no
+    administrator for Maharashtra, no superadmin) until one was appointed: the mail that tells
+    them, the one its opening would have sent, quotes the remarks and the reply as that does."""
+    remarks, reply = "Give the correct number of users.", "The count now includes the field offices."
+    application = returned_and_sent_again_to_the_state(officer, remarks, reply)
+    assert state_step(application).nobody_may_decide_since is not None
+    admin = make_state_admin("MH")
+    assert undecided_steps_assign() == 1
+    [mail] = messages_to(admin.email)
+    assert f"Remarks it was returned with:\n{remarks}\n\nThe nodal officer’s reply to the remarks:\n{reply}" in mail.body
+
+
 def history_of(response):
     """The text of a page's "Earlier decisions", squashed."""
     return page(response).by_id("history-heading").parent.squashed_text()
