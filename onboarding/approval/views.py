@@ -139,6 +139,9 @@ def _link_page(request, state, token_row, *, keep=False):
             newer = step.tokens.filter(created_at__gt=token_row.created_at).order_by("-created_at").first()
             context.update({
                 "withdrawn": application.status == ApplicationStatus.WITHDRAWN,
+                # Closed by someone other than its nodal officer (their account closed or erased): on their behalf.
+                "withdrawn_for_officer": step.decision == Decision.CANCELLED
+                and step.decided_by_id != application.nodal_officer_id,
                 "newer_link_at": newer.created_at if newer and not step.decision else None,
             })
     return render(request, template, context, status=status)

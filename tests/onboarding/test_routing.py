@@ -855,6 +855,24 @@ def test_withdrawal_while_with_the_authority_closes_the_step_and_voids_the_link(
     assert page.status_code == 410 and "withdrew application" in page.content.decode()
 
 
+def test_the_authoritys_link_of_an_application_withdrawn_on_the_officers_behalf_says_so(officer):
+    """The nodal officer's account was closed and a superadmin withdrew the application on
+    their behalf: the competent authority's link says that, as its mail does, not that the
+    nodal officer withdrew it."""
+    from onboarding.application.services import application_withdraw
+
+    application = application_with_authority(nodal_officer=officer)
+    path, _token = latest_link()
+    officer.is_active = False
+    officer.save(update_fields=["is_active"])
+    application_withdraw(application_id=application.pk, actor=make_superadmin(email="root@sandes.nic.in"))
+    response = Client().get(path)
+    text = " ".join(response.content.decode().split())
+    assert response.status_code == 410 and "withdrew application" not in text
+    assert (f"Application {application.reference} was withdrawn on behalf of its nodal officer, who can no longer act "
+            "on it. No decision is needed from you.") in text
+
+
 def withdrawn_notices(address):
     """The mails to ``address`` saying an application that waited on them was withdrawn."""
     return [m for m in messages_to(address) if english(m.subject).endswith("withdrawn: no longer waiting for you")]
