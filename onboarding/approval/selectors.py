@@ -39,7 +39,17 @@ from onboarding.application.selectors import (
     placement_of,
     review_flags,
 )
-from onboarding.models import Application, ApplicationVersion, ApprovalStep, Attachment, Decision, Stage, StateQueueCount
+from onboarding.approval.timings import SINGLE_ROW, timings_from_settings
+from onboarding.models import (
+    Application,
+    ApplicationVersion,
+    ApprovalStep,
+    ApprovalTimings,
+    Attachment,
+    Decision,
+    Stage,
+    StateQueueCount,
+)
 from portal import compiled, prepared
 from portal.accounts.models import User
 from portal.accounts.official_email import (
@@ -640,25 +650,32 @@ def _version_query(*, application_id: int, number: int) -> QuerySet[ApplicationV
     return ApplicationVersion.objects.filter(application_id=application_id, number=number)[:1]
 
 
+def _timings_query() -> QuerySet[ApprovalTimings]:
+    return ApprovalTimings.objects.filter(pk=SINGLE_ROW)[:1]
+
+
 def review_reads(step: ApprovalStep) -> tuple[ApplicationVersion | None, list[ApprovalStep], Attachment | None,
-                                              list[str], dict | None]:
+                                              list[str], dict | None, int]:
     """What a decider's page reads of the step's application besides the step: the version
     sent for it (its frozen copy, or None), every step (as ``steps_of``), the current letter
-    (as ``current_letter``) and what ``review_flags`` reads (the official-email rules, the
-    staff domains official elsewhere), in one round trip (``compiled.together``); then the
+    (as ``current_letter``), what ``review_flags`` reads (the official-email rules, the
+    staff domains official elsewhere) and the most returns for correction (the approval
+    timings' ``returns_max``), in one round trip (``compiled.together``); then the
     parent organisation the form names, the flags, and where the office is placed and whether
     those who act for that organisation were told (``placement_of``)."""
     application = step.application
     owners = owners_call(application)
-    version, steps, letter, rules, *found_owners = compiled.together(
+    version, steps, letter, rules, timings, *found_owners = compiled.together(
         ("first", _version_query, (), {"application_id": application.pk, "number": step.version_number}),
         ("objects", _steps_query, (), {"application_id": application.pk}),
         ("first", current_letter_query, (), {"application_id": application.pk}),
         ("rows", email_rules_query, (), {}),
+        ("first", _timings_query, (), {}),
         *([owners] if owners else []),
     )
     for found in (*steps, *([letter] if letter is not None else [])):
         found.application = application  # as application.steps and application.attachments would
     parent = parent_organisation(application)
     flags = review_flags(application, owners=found_owners[0] if found_owners else [], rules=rules, parent=parent)
-    return version, steps, letter, flags, placement_of(application, parent)
+    return (version, steps, letter, flags, placement_of(application, parent),
+            (timings or timings_from_settings()).returns_max)

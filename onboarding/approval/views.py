@@ -5,7 +5,6 @@ the approval letter."""
 from functools import wraps
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -163,14 +162,14 @@ def _review_context(step):
     application = step.application
     # The version reviewed, the steps (read once: the history, and the step whose decider last
     # saw it), the letter and what the flags need, in one round trip.
-    version, steps, letter, flags, placement = review_reads(step)
+    version, steps, letter, flags, placement, returns_max = review_reads(step)
     # Returns for correction so far (the competent authority's and the state administrators'):
     # once none is left the decision offers only approval and rejection.
     returns_made = sum(1 for s in steps if s.decision == Decision.RETURN)
     return {
         "returns_made": returns_made,
-        "returns_left": workflow.returns_left(returns_made),
-        "returns_max": settings.ONBOARDING_RETURNS_MAX,
+        "returns_left": workflow.returns_left(returns_made, returns_max),
+        "returns_max": returns_max,
         "application": application,
         "step": step,
         "summary": application_summary(application, data=version.data if version else None),

@@ -35,6 +35,7 @@ from onboarding.models import (
     ApplicationDocument,
     ApplicationStatus,
     ApprovalStep,
+    ApprovalTimings,
     AuthorityToken,
     Decision,
     DocumentKind,
@@ -2379,7 +2380,7 @@ def test_a_refused_state_approval_advises_no_return_once_none_is_left(officer, s
     """A state approval refused (the parent suspended meanwhile) advises returning the
     application for correction; once it has been returned the most times allowed, that
     advice could not be followed: it advises rejecting it instead (en/hi)."""
-    settings.ONBOARDING_RETURNS_MAX = 1
+    ApprovalTimings.objects.update(returns_max=1)  # as a superadmin sets it
     parent = OrganisationFactory(**PARENT)
     admin = make_state_admin("MH")
     application = authority_approved(officer, _under_parent(VALID, parent))
@@ -2457,12 +2458,13 @@ def _resubmitted_and_approved_by_the_authority(application, officer):
 
 def test_an_application_is_returned_for_correction_at_most_the_returns_allowed(officer, settings):
     """Returned and sent back again without end, an application would never be decided: it
-    may be returned ONBOARDING_RETURNS_MAX times (its competent authority's returns and the
-    state administrators' together). Each return's mail says how many it has had; the last
+    may be returned the most times the superadmins set (ApprovalTimings.returns_max: its
+    competent authority's returns and the state administrators' together). Each return's
+    mail says how many it has had; the last
     says it cannot be returned again; the decision pages count them, and once none is left
     offer only approval or rejection, which the service also holds to (a rejection is then
     the officer's way to the superadmins, by appeal)."""
-    settings.ONBOARDING_RETURNS_MAX = 2
+    ApprovalTimings.objects.update(returns_max=2)  # as a superadmin sets it
     admin = make_state_admin("MH")
     make_superadmin()
     application = submitted_application(officer)
@@ -2502,7 +2504,7 @@ def test_an_application_is_returned_for_correction_at_most_the_returns_allowed(o
 
 
 def test_the_competent_authority_sees_the_returns_and_cannot_return_once_none_is_left(officer, settings):
-    settings.ONBOARDING_RETURNS_MAX = 1
+    ApprovalTimings.objects.update(returns_max=1)  # as a superadmin sets it
     application = submitted_application(officer)
     assert decide_by_link(latest_link()[0], "return", "Correct the number of users.").status_code == 302
     services.application_submit(application_id=application.pk, actor=officer, reply="Corrected as asked.")
