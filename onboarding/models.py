@@ -372,12 +372,18 @@ TIMING_FIELDS = (
     "authority_due_days", "state_due_days", "appeal_due_days",
     "reminder_days_before", "appeal_window_days", "token_ttl_days",
 )
+# What the superadmins set on the approval timings' row and page: the timings, and the most
+# times one application may be returned for correction (a limit, not a timing: it applies to
+# the decisions made after a change, so the periods of earlier timings do not keep it).
+APPROVAL_SETTINGS = (*TIMING_FIELDS, "returns_max")
 
 
 class ApprovalTimings(models.Model):
     """The platform's approval timings: one row (created by migration 0021 from the
     ``ONBOARDING_*_DAYS`` settings, which stay the initial values), changed by superadmins on
-    their page (``approval.timings``), every change audited. A change applies to the stages
+    their page (``approval.timings``), every change audited; with ``returns_max``, the most
+    times one application may be returned for correction (migration 0024, from
+    ONBOARDING_RETURNS_MAX), which applies to the decisions made after a change. A change applies to the stages
     opened, and the rejections decided, after it: ``earlier`` keeps the values each change
     replaced, with the moment it did (``until``), so that a step opened before keeps the
     reminder, the link lifetime and the appeal period it opened with (``in_force_at``);
@@ -389,6 +395,10 @@ class ApprovalTimings(models.Model):
     reminder_days_before = models.PositiveSmallIntegerField(_("Days before the due date the reminder is sent"))
     appeal_window_days = models.PositiveSmallIntegerField(_("Days the nodal officer has to appeal a rejection"))
     token_ttl_days = models.PositiveSmallIntegerField(_("Days the competent authority's link works"))
+    # db_default: a row the release before this field writes (it knows no such value) gets the
+    # setting's own default; migration 0024 sets the existing row's from the setting.
+    returns_max = models.PositiveSmallIntegerField(_("Times one application may be returned for correction"),
+                                                   db_default=3)
     # [{"until": ISO moment, <TIMING_FIELDS>: days}, ...], oldest first.
     earlier = models.JSONField(default=list, db_default=models.Value([], output_field=models.JSONField()))
     changed_at = models.DateTimeField(null=True, blank=True)
@@ -403,6 +413,11 @@ class ApprovalTimings(models.Model):
         return "Approval timings"
 
     def values(self) -> dict[str, int]:
+        """Every value the superadmins set (APPROVAL_SETTINGS)."""
+        return {name: getattr(self, name) for name in APPROVAL_SETTINGS}
+
+    def timing_values(self) -> dict[str, int]:
+        """The timings only (TIMING_FIELDS), as ``earlier`` keeps each period's."""
         return {name: getattr(self, name) for name in TIMING_FIELDS}
 
     def in_force_at(self, moment: datetime) -> "ApprovalTimings":

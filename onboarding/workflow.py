@@ -4,7 +4,6 @@ Every change of an application's status goes through ``advance``; a transition
 that is not in the table raises ``InvalidTransition``.
 """
 
-from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -76,12 +75,13 @@ def decisions_for(stage, *, may_return=True):
     return [decision for (s, decision) in STEP_EVENTS if s == stage and (may_return or decision != D.RETURN)]
 
 
-def returns_left(returns_made):
+def returns_left(returns_made, returns_max):
     """How many more times an application returned for correction ``returns_made`` times
     (by its competent authority and the state administrators together) may be returned:
-    ONBOARDING_RETURNS_MAX in all, so that it is not handed back and forth without end. With
-    none left it is approved or rejected; its officer may appeal a rejection."""
-    return max(settings.ONBOARDING_RETURNS_MAX - returns_made, 0)
+    ``returns_max`` in all (the approval timings' ``returns_max``, which superadmins set), so
+    that it is not handed back and forth without end. With none left it is approved or
+    rejected; its officer may appeal a rejection."""
+    return max(returns_max - returns_made, 0)
 
 
 def step_event(stage, decision, status):

@@ -9,7 +9,8 @@ those told of the same steps in the same languages share one message.
 
 Depends on no service: the callers (deadlines) write the messages to the outbox in their
 transaction. Two queries (the deciders' accounts and their languages), whatever the
-number of steps.
+number of steps; a third when a state step handed on was sent after a correction (the
+reply to the remarks its mail quotes).
 """
 
 from collections.abc import Iterable
@@ -18,7 +19,7 @@ from datetime import datetime
 from django.core.mail import EmailMultiAlternatives
 
 from onboarding import notifications
-from onboarding.approval.selectors import known_languages_of
+from onboarding.approval.selectors import known_languages_of, replies_to_remarks
 from onboarding.models import ApprovalStep, Stage
 
 # Steps one mail to a decider lists of each kind (overdue, due soon; handed to them), most
@@ -56,10 +57,13 @@ def assigned_mails(found: Told) -> list[EmailMultiAlternatives]:
     urgent first. One step is the mail its opening sends (ASSIGNED_TEMPLATES), several a list
     (steps_assigned)."""
     messages = []
+    # A state step sent after a correction: its mail quotes the remarks and the reply, as when it opened.
+    replies = replies_to_remarks(step for step, _to in found if step.stage == Stage.STATE)
     for (steps,), languages, emails in _per_decider(found):
         if len(steps) == 1:
             [step] = steps
-            template, context = ASSIGNED_TEMPLATES[step.stage], {"application": step.application, "step": step}
+            template, context = ASSIGNED_TEMPLATES[step.stage], {"application": step.application, "step": step,
+                                                                 **replies.get(step.pk, {})}
         else:
             template, context = "steps_assigned", {"count": len(steps), "listed": _listed(steps)}
         messages.append(notifications.build_bilingual(to=emails, template=template, context=context,

@@ -14,10 +14,12 @@ from django.db.models import (
     Func,
     IntegerField,
     Max,
+    OuterRef,
     Q,
     QuerySet,
     Subquery,
     Sum,
+    TextField,
     Value,
     When,
 )
@@ -37,7 +39,17 @@ from onboarding.application.selectors import (
     placement_of,
     review_flags,
 )
-from onboarding.models import Application, ApplicationVersion, ApprovalStep, Attachment, Decision, Stage, StateQueueCount
+from onboarding.approval.timings import SINGLE_ROW, timings_from_settings
+from onboarding.models import (
+    Application,
+    ApplicationVersion,
+    ApprovalStep,
+    ApprovalTimings,
+    Attachment,
+    Decision,
+    Stage,
+    StateQueueCount,
+)
 from portal import compiled, prepared
 from portal.accounts.models import User
 from portal.accounts.official_email import (
@@ -600,34 +612,70 @@ def steps_of(application: Application) -> list[ApprovalStep]:
     return steps
 
 
+def _officer_reply() -> Case:
+    """A step's ``officer_reply``: for a return for correction, the nodal officer's reply to its
+    remarks, sent with the next version; "" for other steps, or before it was sent."""
+    return Case(When(decision=Decision.RETURN, then=Coalesce(Subquery(
+        ApplicationVersion.objects.filter(application_id=OuterRef("application_id"),
+                                          number=OuterRef("version_number") + 1).values("reply")[:1]),
+        Value(""), output_field=TextField())), default=Value(""), output_field=TextField())
+
+
 def _steps_query(*, application_id: int) -> QuerySet[ApprovalStep]:
-    return ApprovalStep.objects.filter(application_id=application_id).exclude(decision=Decision.CANCELLED).order_by(
-        "opened_at", "id")
+    """The steps, each with ``officer_reply`` (``_officer_reply``)."""
+    return (ApprovalStep.objects.filter(application_id=application_id).exclude(decision=Decision.CANCELLED)
+            .annotate(officer_reply=_officer_reply()).order_by("opened_at", "id"))
+
+
+def replies_to_remarks(steps: Iterable[ApprovalStep]) -> dict[int, dict]:
+    """{step id: {"reply": the nodal officer's reply sent with the version the step decides on,
+    "answered": the return whose remarks it answers}} for those of ``steps`` sent after a
+    return for correction with a reply (``changes.reply_to_remarks``, for many steps): one
+    query, none when every step decides on a first version."""
+    wanted = {(step.application_id, step.version_number - 1): step.pk for step in steps if step.version_number > 1}
+    if not wanted:
+        return {}
+    found: dict[int, dict] = {}
+    returns = (ApprovalStep.objects.filter(application_id__in={application for application, _n in wanted},
+                                           decision=Decision.RETURN)
+               .annotate(officer_reply=_officer_reply()).order_by("decided_at", "id"))
+    for answered in returns:
+        pk = wanted.get((answered.application_id, answered.version_number))
+        if pk is not None and answered.officer_reply:
+            found[pk] = {"reply": answered.officer_reply, "answered": answered}  # the latest return wins
+    return found
 
 
 def _version_query(*, application_id: int, number: int) -> QuerySet[ApplicationVersion]:
     return ApplicationVersion.objects.filter(application_id=application_id, number=number)[:1]
 
 
+def _timings_query() -> QuerySet[ApprovalTimings]:
+    return ApprovalTimings.objects.filter(pk=SINGLE_ROW)[:1]
+
+
 def review_reads(step: ApprovalStep) -> tuple[ApplicationVersion | None, list[ApprovalStep], Attachment | None,
-                                              list[str], dict | None]:
+                                              list[str], dict | None, int]:
     """What a decider's page reads of the step's application besides the step: the version
     sent for it (its frozen copy, or None), every step (as ``steps_of``), the current letter
-    (as ``current_letter``) and what ``review_flags`` reads (the official-email rules, the
-    staff domains official elsewhere), in one round trip (``compiled.together``); then the
+    (as ``current_letter``), what ``review_flags`` reads (the official-email rules, the
+    staff domains official elsewhere) and the most returns for correction (the approval
+    timings' ``returns_max``), in one round trip (``compiled.together``); then the
     parent organisation the form names, the flags, and where the office is placed and whether
     those who act for that organisation were told (``placement_of``)."""
     application = step.application
     owners = owners_call(application)
-    version, steps, letter, rules, *found_owners = compiled.together(
+    version, steps, letter, rules, timings, *found_owners = compiled.together(
         ("first", _version_query, (), {"application_id": application.pk, "number": step.version_number}),
         ("objects", _steps_query, (), {"application_id": application.pk}),
         ("first", current_letter_query, (), {"application_id": application.pk}),
         ("rows", email_rules_query, (), {}),
+        ("first", _timings_query, (), {}),
         *([owners] if owners else []),
     )
     for found in (*steps, *([letter] if letter is not None else [])):
         found.application = application  # as application.steps and application.attachments would
     parent = parent_organisation(application)
     flags = review_flags(application, owners=found_owners[0] if found_owners else [], rules=rules, parent=parent)
-    return version, steps, letter, flags, placement_of(application, parent)
+    return (version, steps, letter, flags, placement_of(application, parent),
+            (timings or timings_from_settings()).returns_max)

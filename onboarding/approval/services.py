@@ -54,6 +54,7 @@ from onboarding.approval.selectors import (
     told_of_waiting,
 )
 from onboarding.approval.tasks import approval_letter_enqueue
+from onboarding.approval.timings import approval_timings
 from onboarding.approval.tokens import LinkState, link_state, review_url, token_build, token_lookup, token_lookup_digest
 from onboarding.models import (
     Application,
@@ -160,7 +161,11 @@ def step_open_state(*, application: Application) -> ApprovalStep:
         version_number=_latest_version_number(application), opened_at=now, due_at=due_at(Stage.STATE, now),
         nobody_may_decide_since=None if recipients else now,
     )
-    tell_deciders(to=recipients, template="state_assigned", context={"application": application, "step": step})
+    # Sent again after a return for correction: the remarks and the officer's reply to them, quoted.
+    version = application.versions.filter(number=step.version_number).first() if step.version_number > 1 else None
+    tell_deciders(to=recipients, template="state_assigned",
+                  context={"application": application, "step": step,
+                           **(reply_to_remarks(step, version) if version is not None else {})})
     return step
 
 
@@ -463,11 +468,11 @@ def _returns_made(application: Application) -> int:
     return application.steps.filter(decision=Decision.RETURN).count()
 
 
-def _check_return_left(application: Application) -> int:
+def _check_return_left(application: Application, returns_max: int) -> int:
     """How many times ``application`` was returned for correction; ValidationError when no
-    return is left (``workflow.returns_left``)."""
+    return is left (``workflow.returns_left``, of ``returns_max``)."""
     returns_made = _returns_made(application)
-    if not workflow.returns_left(returns_made):
+    if not workflow.returns_left(returns_made, returns_max):
         raise ValidationError({"decision": ValidationError(ngettext(
             "This application has been returned for correction %(n)s time, the most the portal allows: it "
             "cannot be returned again. Approve or reject it; its nodal officer may appeal a rejection to the "
@@ -478,10 +483,10 @@ def _check_return_left(application: Application) -> int:
     return returns_made
 
 
-def _check_final_approval(application: Application, stage: Stage) -> None:
+def _check_final_approval(application: Application, stage: Stage, returns_max: int | None) -> None:
     """ValidationError when what final approval would do cannot be done now; at the state
-    level its advice is a return for correction while one is left."""
-    may_return = stage != Stage.STATE or bool(workflow.returns_left(_returns_made(application)))
+    level its advice is a return for correction while one is left (of ``returns_max``)."""
+    may_return = stage != Stage.STATE or bool(workflow.returns_left(_returns_made(application), returns_max))
     _check_officer_may_become_admin(application, stage, may_return)
     _check_short_code_free(application, stage, may_return)
     _check_staff_domains_allowed(application, stage, may_return)
@@ -541,9 +546,12 @@ def step_decide(
         event = workflow.step_event(step.stage, decision, application.status)
         if decision in workflow.REMARKS_REQUIRED and not remarks:
             raise ValidationError({"remarks": _("Give the reason for this decision.")}, code="required")
-        returns_made = _check_return_left(application) + 1 if decision == Decision.RETURN else None
+        # The most returns, as the superadmins set it now: read where a return is counted.
+        returns_max = (approval_timings().returns_max
+                       if decision == Decision.RETURN or (event in FINAL_APPROVALS and step.stage == Stage.STATE) else None)
+        returns_made = _check_return_left(application, returns_max) + 1 if decision == Decision.RETURN else None
         if event in FINAL_APPROVALS:
-            _check_final_approval(application, step.stage)
+            _check_final_approval(application, step.stage, returns_max)
         old_status, new_status = workflow.advance(application, event)
         now = timezone.now()
         ip, user_agent = request_meta(request)
@@ -570,7 +578,7 @@ def step_decide(
                  **({"signed_in_account": decided_by.pk} if actor is None and decided_by is not None else {})},
         )
         _after_decision(application=application, step=step, event=event, actor=actor, request=request,
-                        returns_made=returns_made)
+                        returns_made=returns_made, returns_max=returns_max)
     return step
 
 
@@ -672,17 +680,17 @@ def appeal_decide(
 
 def _after_decision(
     *, application: Application, step: ApprovalStep, event: workflow.Event, actor: AnyUser | None,
-    request: HttpRequest | None, returns_made: int | None = None,
+    request: HttpRequest | None, returns_made: int | None = None, returns_max: int | None = None,
 ) -> None:
-    """``returns_made``: for a return, how many the application has had with it (its mail counts them)."""
+    """``returns_made``: for a return, how many the application has had with it, of ``returns_max`` (its mail counts them)."""
     E = workflow.Event
     context = {"step": step}
     if event == E.AUTHORITY_APPROVE:
         context["next_step"] = step_open_state(application=application)
         notifications.notify_officer(application=application, template="authority_approved", context=context)
     elif event in (E.AUTHORITY_RETURN, E.STATE_RETURN):
-        context.update(returns_made=returns_made, returns_left=workflow.returns_left(returns_made),
-                       returns_max=settings.ONBOARDING_RETURNS_MAX)
+        context.update(returns_made=returns_made, returns_left=workflow.returns_left(returns_made, returns_max),
+                       returns_max=returns_max)
         notifications.notify_officer(application=application, template="returned", context=context)
     elif event in (E.AUTHORITY_REJECT, E.STATE_REJECT):
         context["appeal_until"] = appeal_until(step.decided_at)

@@ -1,11 +1,13 @@
 """The approval timings (due days of each stage, the reminder, the appeal period, the
-competent authority's link): read through ``approval_timings``, changed by superadmins
-through ``approval_timings_update``.
+competent authority's link) and the most times one application may be returned for
+correction: read through ``approval_timings``, changed by superadmins through
+``approval_timings_update``.
 
 A change applies to the stages opened, and the rejections decided, after it: a step
 already open keeps its due date (stored with it), its reminder day and the lifetime of
 the links mailed for it, and a rejection its appeal period, as the mails told them
-(``ApprovalTimings.in_force_at``)."""
+(``ApprovalTimings.in_force_at``). A change of the returns' limit applies to the decisions
+made after it: it times nothing, and the periods of earlier timings do not keep it."""
 
 from datetime import datetime
 
@@ -17,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from onboarding.models import TIMING_FIELDS, ApprovalTimings
+from onboarding.models import APPROVAL_SETTINGS, TIMING_FIELDS, ApprovalTimings
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.permissions import AnyUser, is_superadmin
@@ -27,6 +29,8 @@ DAYS_MIN = {"authority_due_days": 1, "state_due_days": 1, "appeal_due_days": 1, 
             "appeal_window_days": 1, "token_ttl_days": 1}
 DAYS_MAX = 365
 DUE_FIELDS = ("authority_due_days", "state_due_days", "appeal_due_days")
+# The returns' limit's bounds (both included), as the setting that gives its first value has them.
+RETURNS_LEAST, RETURNS_MOST = 1, 20
 SINGLE_ROW = 1
 
 
@@ -40,6 +44,7 @@ def timings_from_settings() -> ApprovalTimings:
         reminder_days_before=settings.ONBOARDING_REMINDER_DAYS_BEFORE,
         appeal_window_days=settings.ONBOARDING_APPEAL_WINDOW_DAYS,
         token_ttl_days=settings.ONBOARDING_TOKEN_TTL_DAYS,
+        returns_max=settings.ONBOARDING_RETURNS_MAX,
     )
 
 
@@ -52,12 +57,15 @@ def approval_timings() -> ApprovalTimings:
 def approval_timings_check(values: dict[str, int]) -> None:
     """ValidationError, at its field, for timings the portal cannot work with: each from its
     least to 365 days, and the reminder a day before the shortest stage at least, so that
-    no stage is reminded of on the day it opens. No query."""
+    no stage is reminded of on the day it opens; the returns' limit from 1 to 20. No query."""
     errors = {}
     for name in TIMING_FIELDS:
         if not DAYS_MIN[name] <= values[name] <= DAYS_MAX:
             errors[name] = _("Give a whole number of days from %(least)s to %(most)s.") % {
                 "least": DAYS_MIN[name], "most": DAYS_MAX}
+    if not RETURNS_LEAST <= values["returns_max"] <= RETURNS_MOST:
+        errors["returns_max"] = _("Give a whole number from %(least)s to %(most)s.") % {
+            "least": RETURNS_LEAST, "most": RETURNS_MOST}
     shortest = min(values[name] for name in DUE_FIELDS)
     if "reminder_days_before" not in errors and not set(DUE_FIELDS) & set(errors) \
             and values["reminder_days_before"] >= shortest:
@@ -73,9 +81,10 @@ def approval_timings_check(values: dict[str, int]) -> None:
 def approval_timings_update(
     *, values: dict[str, int], seen: dict[str, int] | None = None, actor: AnyUser, request: HttpRequest | None = None,
 ) -> ApprovalTimings:
-    """Change the platform's timings to ``values`` (every field of TIMING_FIELDS), for the
-    stages opened and rejections decided from now on; the values replaced are kept
-    (``ApprovalTimings.earlier``) for those opened before. ``seen``: the timings the
+    """Change the platform's timings to ``values`` (every field of APPROVAL_SETTINGS), for the
+    stages opened and rejections decided from now on; the timings replaced are kept
+    (``ApprovalTimings.earlier``) for those opened before (the returns' limit applies to the
+    next decisions: a change of it alone adds no period). ``seen``: the timings the
     superadmin confirmed the change against; a change saved meanwhile by someone else
     refuses this one (ValidationError), which they then confirm again. Audited
     (APPROVAL_TIMINGS_CHANGED, old and new values)."""
@@ -93,15 +102,16 @@ def approval_timings_update(
         if seen is not None and seen != old:
             raise ValidationError(_("Another superadmin changed the timings meanwhile: look at the change again "
                                     "and confirm it."), code="changed_meanwhile")
-        new = {name: values[name] for name in TIMING_FIELDS}
+        new = {name: values[name] for name in APPROVAL_SETTINGS}
         if new == old:
             return timings
         now = timezone.now()
-        timings.earlier = [*timings.earlier, {"until": now.isoformat(), **old}]
-        for name, days in new.items():
-            setattr(timings, name, days)
+        if any(new[name] != old[name] for name in TIMING_FIELDS):
+            timings.earlier = [*timings.earlier, {"until": now.isoformat(), **timings.timing_values()}]
+        for name, value in new.items():
+            setattr(timings, name, value)
         timings.changed_at, timings.changed_by = now, actor
-        timings.save(update_fields=[*TIMING_FIELDS, "earlier", "changed_at", "changed_by"])
+        timings.save(update_fields=[*APPROVAL_SETTINGS, "earlier", "changed_at", "changed_by"])
         audit_record(actor=actor, action=AuditAction.APPROVAL_TIMINGS_CHANGED, target=timings, old=old, new=new,
                      request=request)
     return timings

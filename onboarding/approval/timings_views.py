@@ -1,6 +1,7 @@
 """The superadmins' page of the approval timings: the days of each stage, the reminder,
-the appeal period and the lifetime of the competent authority's link. A change is shown
-for confirmation (what changes, and that what is open keeps its dates) before it is saved."""
+the appeal period and the lifetime of the competent authority's link, and the most times one
+application may be returned for correction. A change is shown for confirmation (what
+changes, and that what is open keeps its dates) before it is saved."""
 
 from django import forms
 from django.contrib import messages
@@ -13,11 +14,13 @@ from django.views.decorators.http import require_http_methods
 from onboarding.approval.timings import (
     DAYS_MAX,
     DAYS_MIN,
+    RETURNS_LEAST,
+    RETURNS_MOST,
     approval_timings,
     approval_timings_check,
     approval_timings_update,
 )
-from onboarding.models import TIMING_FIELDS, ApprovalTimings
+from onboarding.models import APPROVAL_SETTINGS, ApprovalTimings
 from portal.access import rule
 from portal.forms import AccessibleForm
 
@@ -31,6 +34,9 @@ HELP = {
     "appeal_window_days": gettext_lazy("From the day of the rejection; then the rejection becomes final. "
                                        "From 1 to 365."),
     "token_ttl_days": gettext_lazy("A link never stops working before its step is due. From 1 to 365."),
+    "returns_max": gettext_lazy("By its competent authority and the state administrators together; after that it "
+                                "can only be approved or rejected. A change applies to the decisions made from then "
+                                "on. From 1 to 20."),
 }
 
 
@@ -50,12 +56,17 @@ class ApprovalTimingsForm(AccessibleForm):
     reminder_days_before = _days_field("reminder_days_before")
     appeal_window_days = _days_field("appeal_window_days")
     token_ttl_days = _days_field("token_ttl_days")
+    returns_max = forms.IntegerField(
+        label=ApprovalTimings._meta.get_field("returns_max").verbose_name, help_text=HELP["returns_max"],
+        widget=forms.NumberInput(attrs={"min": RETURNS_LEAST, "max": RETURNS_MOST, "class": "form-control w-auto"}),
+        error_messages={"required": gettext_lazy("Give a whole number."), "invalid": gettext_lazy("Give a whole number.")},
+    )
     # The change the superadmin was shown and confirms ("old>new"); set by the page.
     confirmed = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
 
 
 def _change(old: dict[str, int], new: dict[str, int]) -> str:
-    return ",".join(str(old[name]) for name in TIMING_FIELDS) + ">" + ",".join(str(new[name]) for name in TIMING_FIELDS)
+    return ",".join(str(old[name]) for name in APPROVAL_SETTINGS) + ">" + ",".join(str(new[name]) for name in APPROVAL_SETTINGS)
 
 
 def _add_errors(form: forms.Form, exc: ValidationError) -> None:
@@ -75,7 +86,7 @@ def approval_timings_page(request):
     form = ApprovalTimingsForm(request.POST or None, initial=old)
     changes = []
     if request.method == "POST" and form.is_valid():
-        new = {name: form.cleaned_data[name] for name in TIMING_FIELDS}
+        new = {name: form.cleaned_data[name] for name in APPROVAL_SETTINGS}
         try:
             approval_timings_check(new)
             if new == old:
@@ -98,5 +109,7 @@ def approval_timings_page(request):
         form.is_valid()
         for error in errors:
             form.add_error(None, error)
-        changes = [(form[name].label, old[name], new[name]) for name in TIMING_FIELDS if old[name] != new[name]]
-    return render(request, "onboarding/approval_timings.html", {"form": form, "timings": timings, "changes": changes})
+        changes = [(form[name].label, old[name], new[name]) for name in APPROVAL_SETTINGS if old[name] != new[name]]
+    return render(request, "onboarding/approval_timings.html", {
+        "form": form, "timings": timings, "changes": changes,
+        "returns_changed": bool(changes) and old["returns_max"] != new["returns_max"]})

@@ -5,7 +5,6 @@ the approval letter."""
 from functools import wraps
 from urllib.parse import urlencode
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -139,6 +138,9 @@ def _link_page(request, state, token_row, *, keep=False):
             newer = step.tokens.filter(created_at__gt=token_row.created_at).order_by("-created_at").first()
             context.update({
                 "withdrawn": application.status == ApplicationStatus.WITHDRAWN,
+                # Closed by someone other than its nodal officer (their account closed or erased): on their behalf.
+                "withdrawn_for_officer": step.decision == Decision.CANCELLED
+                and step.decided_by_id != application.nodal_officer_id,
                 "newer_link_at": newer.created_at if newer and not step.decision else None,
             })
     return render(request, template, context, status=status)
@@ -150,22 +152,24 @@ def _already_decided(request, step, status=409, *, sent=None):
     decision posted, None on a page opened), is no refusal: they are told they recorded it."""
     own = (request.user.is_authenticated and step.decided_by_id == request.user.pk
            and step.decision != Decision.CANCELLED and sent in (None, step.decision))
+    # "Your decision was not recorded" only to whoever sent one: not to a page opened after the decision.
     return render(request, "onboarding/review/already_decided.html",
-                  {"step": step, "application": step.application, "own": own}, status=200 if own else status)
+                  {"step": step, "application": step.application, "own": own, "posted": request.method == "POST"},
+                  status=200 if own else status)
 
 
 def _review_context(step):
     application = step.application
     # The version reviewed, the steps (read once: the history, and the step whose decider last
     # saw it), the letter and what the flags need, in one round trip.
-    version, steps, letter, flags, placement = review_reads(step)
+    version, steps, letter, flags, placement, returns_max = review_reads(step)
     # Returns for correction so far (the competent authority's and the state administrators'):
     # once none is left the decision offers only approval and rejection.
     returns_made = sum(1 for s in steps if s.decision == Decision.RETURN)
     return {
         "returns_made": returns_made,
-        "returns_left": workflow.returns_left(returns_made),
-        "returns_max": settings.ONBOARDING_RETURNS_MAX,
+        "returns_left": workflow.returns_left(returns_made, returns_max),
+        "returns_max": returns_max,
         "application": application,
         "step": step,
         "summary": application_summary(application, data=version.data if version else None),

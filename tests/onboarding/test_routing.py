@@ -35,6 +35,7 @@ from onboarding.models import (
     ApplicationDocument,
     ApplicationStatus,
     ApprovalStep,
+    ApprovalTimings,
     AuthorityToken,
     Decision,
     DocumentKind,
@@ -547,6 +548,77 @@ def test_a_returned_application_is_sent_again_only_with_a_reply_to_its_remarks_k
     assert [(r["number"], r["reply"]) for r in mine["replies_to_remarks"]] == [(2, reply)]
 
 
+def returned_and_sent_again_to_the_state(officer, remarks, reply):
+    """Submitted, returned by its competent authority with ``remarks``, sent again with
+    ``reply`` and approved by the authority: now with the state administrators."""
+    application = submitted_application(officer)
+    assert decide_by_link(latest_link()[0], "return", remarks).status_code == 302
+    services.application_submit(application_id=application.pk, actor=officer, reply=reply)
+    assert decide_by_link(latest_link()[0], "approve").status_code == 302
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_STATE
+    return application
+
+
+def test_a_corrected_application_handed_to_an_administrator_appointed_later_quotes_the_reply(officer):
+    """Nobody could decide the state step of an application corrected after a return (no
+    administrator for Maharashtra, no superadmin) until one was appointed: the mail that tells
+    them, the one its opening would have sent, quotes the remarks and the reply as that does."""
+    remarks, reply = "Give the correct number of users.", "The count now includes the field offices."
+    application = returned_and_sent_again_to_the_state(officer, remarks, reply)
+    assert state_step(application).nobody_may_decide_since is not None
+    admin = make_state_admin("MH")
+    assert undecided_steps_assign() == 1
+    [mail] = messages_to(admin.email)
+    assert f"Remarks it was returned with:\n{remarks}\n\nThe nodal officer’s reply to the remarks:\n{reply}" in mail.body
+
+
+def history_of(response):
+    """The text of a page's "Earlier decisions", squashed."""
+    return page(response).by_id("history-heading").parent.squashed_text()
+
+
+def test_the_state_administrators_mail_quotes_the_remarks_and_the_reply_to_them(officer):
+    """Returned by the competent authority, corrected and approved by it: the mail that puts
+    the application in the state administrators' queue quotes the remarks it was returned with
+    and the nodal officer's reply to them, in English and Marathi, as the authority's mail does."""
+    admin = make_state_admin("MH")
+    remarks, reply = "Give the correct number of users.", "The count now includes the field offices.\nNothing else."
+    application = returned_and_sent_again_to_the_state(officer, remarks, reply)
+    [mail] = messages_to(admin.email)
+    english_text, marathi_text = mail.body.split("\n----------\n")
+    assert (f"Remarks it was returned with:\n{remarks}\n\nThe nodal officer’s reply to the remarks:\n{reply}"
+            in english_text), english_text
+    assert remarks in marathi_text and reply in marathi_text and "उत्तर" in marathi_text
+    assert f"/onboarding/queue/{state_step(application).pk}/" in english_text
+
+
+def test_the_reply_to_the_remarks_is_read_where_the_remarks_are(officer):
+    """Whoever reads the remarks of a return reads the nodal officer's reply to them beside
+    them, in the earlier decisions: the state administrator deciding after the competent
+    authority's return, the officer on their own page, and a competent authority the officer
+    named in a correction, who saw no earlier version."""
+    admin = make_state_admin("MH")
+    remarks, reply = "Give the correct number of users.", "The count now includes the field offices."
+    application = returned_and_sent_again_to_the_state(officer, remarks, reply)
+    history = history_of(signed_in(admin).get(f"/onboarding/queue/{state_step(application).pk}/"))
+    assert f"Remarks: {remarks} The nodal officer’s reply to the remarks: {reply}" in history
+    history = history_of(signed_in(officer).get(f"/onboarding/{application.pk}/"))
+    assert f"Remarks: {remarks} Your reply to the remarks: {reply}" in history
+
+    # Returned by the state, with another competent authority named in the correction.
+    state_remarks = "The Principal Secretary is the competent authority of a directorate."
+    approvals.step_decide(step_id=state_step(application).pk, decision="return", remarks=state_remarks, actor=admin)
+    secretary = "principal.secretary@maharashtra.gov.in"
+    services.application_save_section(
+        application_id=application.pk, section="competent_authority", actor=officer,
+        querydict=as_querydict(dict(VALID["competent_authority"], official_email=secretary)))
+    services.application_submit(application_id=application.pk, actor=officer, reply="The Principal Secretary now.")
+    history = history_of(Client().get(latest_link(secretary)[0], follow=True))
+    assert f"Remarks: {remarks} The nodal officer’s reply to the remarks: {reply}" in history
+    assert f"Remarks: {state_remarks} The nodal officer’s reply to the remarks: The Principal Secretary now." in history
+
+
 def returned_with_the_reminders_link(officer, remarks):
     """An application submitted, its authority reminded (a second link mailed), and returned
     with the reminder's link: (the application, the first link's path, the reminder's)."""
@@ -782,6 +854,24 @@ def test_withdrawal_while_with_the_authority_closes_the_step_and_voids_the_link(
     assert any("withdrawn" in m.subject for m in messages_to(AUTHORITY_EMAIL))
     page = Client().get(path)
     assert page.status_code == 410 and "withdrew application" in page.content.decode()
+
+
+def test_the_authoritys_link_of_an_application_withdrawn_on_the_officers_behalf_says_so(officer):
+    """The nodal officer's account was closed and a superadmin withdrew the application on
+    their behalf: the competent authority's link says that, as its mail does, not that the
+    nodal officer withdrew it."""
+    from onboarding.application.services import application_withdraw
+
+    application = application_with_authority(nodal_officer=officer)
+    path, _token = latest_link()
+    officer.is_active = False
+    officer.save(update_fields=["is_active"])
+    application_withdraw(application_id=application.pk, actor=make_superadmin(email="root@sandes.nic.in"))
+    response = Client().get(path)
+    text = " ".join(response.content.decode().split())
+    assert response.status_code == 410 and "withdrew application" not in text
+    assert (f"Application {application.reference} was withdrawn on behalf of its nodal officer, who can no longer act "
+            "on it. No decision is needed from you.") in text
 
 
 def withdrawn_notices(address):
@@ -2364,7 +2454,7 @@ def test_a_refused_state_approval_advises_no_return_once_none_is_left(officer, s
     """A state approval refused (the parent suspended meanwhile) advises returning the
     application for correction; once it has been returned the most times allowed, that
     advice could not be followed: it advises rejecting it instead (en/hi)."""
-    settings.ONBOARDING_RETURNS_MAX = 1
+    ApprovalTimings.objects.update(returns_max=1)  # as a superadmin sets it
     parent = OrganisationFactory(**PARENT)
     admin = make_state_admin("MH")
     application = authority_approved(officer, _under_parent(VALID, parent))
@@ -2442,12 +2532,13 @@ def _resubmitted_and_approved_by_the_authority(application, officer):
 
 def test_an_application_is_returned_for_correction_at_most_the_returns_allowed(officer, settings):
     """Returned and sent back again without end, an application would never be decided: it
-    may be returned ONBOARDING_RETURNS_MAX times (its competent authority's returns and the
-    state administrators' together). Each return's mail says how many it has had; the last
+    may be returned the most times the superadmins set (ApprovalTimings.returns_max: its
+    competent authority's returns and the state administrators' together). Each return's
+    mail says how many it has had; the last
     says it cannot be returned again; the decision pages count them, and once none is left
     offer only approval or rejection, which the service also holds to (a rejection is then
     the officer's way to the superadmins, by appeal)."""
-    settings.ONBOARDING_RETURNS_MAX = 2
+    ApprovalTimings.objects.update(returns_max=2)  # as a superadmin sets it
     admin = make_state_admin("MH")
     make_superadmin()
     application = submitted_application(officer)
@@ -2487,7 +2578,7 @@ def test_an_application_is_returned_for_correction_at_most_the_returns_allowed(o
 
 
 def test_the_competent_authority_sees_the_returns_and_cannot_return_once_none_is_left(officer, settings):
-    settings.ONBOARDING_RETURNS_MAX = 1
+    ApprovalTimings.objects.update(returns_max=1)  # as a superadmin sets it
     application = submitted_application(officer)
     assert decide_by_link(latest_link()[0], "return", "Correct the number of users.").status_code == 302
     services.application_submit(application_id=application.pk, actor=officer, reply="Corrected as asked.")

@@ -264,6 +264,33 @@ def test_ones_own_decision_sent_twice_is_said_recorded_not_refused(officer):
     assert step.decision == Decision.APPROVE and step.decided_by == admin
 
 
+def test_a_decided_or_closed_step_opened_says_what_happened_not_that_a_decision_was_refused(officer):
+    """An administrator opens a step from their mail or a queue page left open after another
+    decided it, or after the application was withdrawn: the page says who decided (or that it
+    was withdrawn), not "Your decision was not recorded" of a decision they never sent; the
+    one who decided reads that they recorded it, not that nothing was recorded a second time."""
+    from onboarding.application.services import application_withdraw
+
+    admin = make_state_admin("MH")
+    step = state_step(application_with_state(nodal_officer=officer))
+    services.step_decide(step_id=step.pk, decision="approve", actor=admin)
+    url = f"/onboarding/queue/{step.pk}/"
+    opened = signed_in(make_state_admin("MH", email="second.admin@maharashtra.gov.in")).get(url)
+    text = page(opened).squashed_text()
+    assert opened.status_code == 200 and f"was already decided by {admin.email}" in text
+    assert ": Approved." in text and "not recorded" not in text
+    own = page(signed_in(admin).get(url)).squashed_text()
+    assert "You already recorded this decision on application" in own and "a second time" not in own
+
+    withdrawn = application_with_state(nodal_officer=officer)
+    application_withdraw(application_id=withdrawn.pk, actor=officer)
+    text = page(signed_in(admin).get(f"/onboarding/queue/{state_step(withdrawn).pk}/")).squashed_text()
+    assert "because the application was withdrawn." in text and "not recorded" not in text
+    sent = signed_in(admin).post(f"/onboarding/queue/{state_step(withdrawn).pk}/", {"decision": "approve", "confirm": "on"})
+    assert sent.status_code == 409
+    assert "because the application was withdrawn. Your decision was not recorded." in page(sent).squashed_text()
+
+
 def test_queue_pages_answer_only_their_methods(queue):
     client = signed_in(make_state_admin("MH"))
     assert client.post("/onboarding/queue/").status_code == 405

@@ -1,8 +1,9 @@
 """The approval timings as a row superadmins change (onboarding/approval/timings.py and its
-page): its first values are the settings', only superadmins open the page, a change is
-confirmed before it is saved and audited with its old and new values, bounds and the
-reminder's rule are refused at their fields in each language with what was typed kept,
-and two superadmins saving at once do not lose a change."""
+page), with the most times one application may be returned for correction: its first values
+are the settings', only superadmins open the page, a change is confirmed before it is saved
+and audited with its old and new values, bounds and the reminder's rule are refused at their
+fields in each language with what was typed kept, and two superadmins saving at once do not
+lose a change."""
 
 import pytest
 from django.conf import settings
@@ -10,8 +11,10 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
 from django.utils import translation
 
+from onboarding.application import services as application_services
+from onboarding.approval import services as approvals
 from onboarding.approval.timings import approval_timings, approval_timings_update
-from onboarding.models import TIMING_FIELDS, ApprovalTimings
+from onboarding.models import APPROVAL_SETTINGS, TIMING_FIELDS, ApprovalTimings
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_verify
 from tests.factories import UserFactory
@@ -21,7 +24,8 @@ from tests.onboarding.test_race_pg import race
 
 URL = "/onboarding/timings/"
 FIRST = {"authority_due_days": 7, "state_due_days": 10, "appeal_due_days": 14, "reminder_days_before": 2,
-         "appeal_window_days": 30, "token_ttl_days": 7}
+         "appeal_window_days": 30, "token_ttl_days": 7, "returns_max": 3}
+FIRST_TIMINGS = {name: FIRST[name] for name in TIMING_FIELDS}
 
 
 @pytest.fixture
@@ -30,7 +34,7 @@ def root(db):
 
 
 def _sent(**changes):
-    return {name: str(changes.get(name, FIRST[name])) for name in TIMING_FIELDS}
+    return {name: str(changes.get(name, FIRST[name])) for name in APPROVAL_SETTINGS}
 
 
 @pytest.mark.django_db
@@ -42,6 +46,7 @@ def test_the_first_timings_are_the_settings_made_a_row_by_the_migration():
         "reminder_days_before": settings.ONBOARDING_REMINDER_DAYS_BEFORE,
         "appeal_window_days": settings.ONBOARDING_APPEAL_WINDOW_DAYS,
         "token_ttl_days": settings.ONBOARDING_TOKEN_TTL_DAYS,
+        "returns_max": settings.ONBOARDING_RETURNS_MAX,
     }
 
 
@@ -80,7 +85,7 @@ def test_a_change_is_shown_for_confirmation_then_saved_and_audited(root):
     assert response.status_code == 302
     timings = approval_timings()
     assert timings.values() == {**FIRST, "authority_due_days": 5, "appeal_window_days": 20}
-    assert [{name: period[name] for name in TIMING_FIELDS} for period in timings.earlier] == [FIRST]
+    assert [{name: period[name] for name in TIMING_FIELDS} for period in timings.earlier] == [FIRST_TIMINGS]
     event = AuditEvent.objects.get(action=AuditAction.APPROVAL_TIMINGS_CHANGED)
     assert (event.actor_id, event.old_values, event.new_values) == (root.pk, FIRST, timings.values())
     assert audit_verify() == []
@@ -95,6 +100,45 @@ def test_values_changed_after_the_confirmation_are_shown_again_not_saved(root):
     assert response.status_code == 200
     assert "from 7 to 4" in " ".join(parse(response.content).by_id("timings-confirm").parent.text().split())
     assert approval_timings().values() == FIRST
+
+
+@pytest.mark.django_db
+def test_the_returns_limit_is_changed_on_the_page_confirmed_audited_and_applies_to_the_next_decision(root, officer):
+    """The most times one application may be returned for correction is a row of the page,
+    not a setting that needs a deploy: bounded (1 to 20, refused at its field, what was typed
+    kept), confirmed, audited; it keeps the timings' periods as they were (it times nothing),
+    and the next decision follows it: an application returned once may not be again once the
+    limit is 1."""
+    from tests.onboarding.approval_helpers import as_querydict, filled_application, latest_link
+    from tests.onboarding_data import VALID
+
+    client = signed_in(root)
+    tree = parse(client.post(URL, _sent(returns_max=21)).content)
+    assert field_error(tree, "returns_max") == "Give a whole number from 1 to 20."
+    assert field_value(tree, "returns_max") == "21"
+    tree = parse(client.post(URL, _sent(returns_max=1)).content)
+    confirm = " ".join(tree.by_id("timings-confirm").parent.text().split())
+    assert "Times one application may be returned for correction: from 3 to 1" in confirm
+    assert "applies to the decisions made from the moment you save" in confirm
+    assert client.post(URL, form_as_sent(tree)).status_code == 302
+    timings = approval_timings()
+    assert timings.values() == {**FIRST, "returns_max": 1} and timings.earlier == []
+    event = AuditEvent.objects.get(action=AuditAction.APPROVAL_TIMINGS_CHANGED)
+    assert (event.old_values, event.new_values) == (FIRST, {**FIRST, "returns_max": 1})
+
+    application = filled_application(officer)
+    application_services.application_submit(application_id=application.pk, actor=officer)
+    admin = make_state_admin("MH", email="admin@maharashtra.gov.in")
+    Client().post(latest_link()[0], {"decision": "return", "remarks": "Correct the count.", "confirm": "on"})
+    application_services.application_save_section(
+        application_id=application.pk, section="organisation", actor=officer,
+        querydict=as_querydict(dict(VALID["organisation"], approx_users="1500")))
+    application_services.application_submit(application_id=application.pk, actor=officer, reply="Corrected.")
+    Client().post(latest_link()[0], {"decision": "approve", "confirm": "on"})
+    state = application.steps.get(stage="state")
+    with pytest.raises(ValidationError) as refused:
+        approvals.step_decide(step_id=state.pk, decision="return", remarks="Again.", actor=admin)
+    assert "returned for correction 1 time, the most the portal allows" in " ".join(refused.value.messages)
 
 
 MESSAGES = {
