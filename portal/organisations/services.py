@@ -461,7 +461,8 @@ def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | No
     """The user's address no longer earns official powers (for example they made a
     personal address their primary one): they stop administering every organisation
     (guardian object roles and admin memberships) and lose their platform roles (a
-    Django superuser's flag too: it makes a superadmin), with
+    Django superuser's flag too: it makes a superadmin) and the staff flag (the Django
+    admin's access), with
     audit rows saying why: one about the user, and one about each organisation whose
     admin they were (as organisation_admins_lapse writes), which its other admins read,
     naming them by ``address``: the official one the roles were held under, when the
@@ -517,10 +518,17 @@ def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | No
             pk=user.pk, is_superuser=True).update(is_superuser=False) == 1
         if superuser:
             user.is_superuser = False
+        # The staff flag opens the Django admin (with the account's groups and permissions):
+        # access given to an official, which ends with the official address as the roles do.
+        staff = bool(user.is_staff) and get_user_model().objects.filter(
+            pk=user.pk, is_staff=True).update(is_staff=False) == 1
+        if staff:
+            user.is_staff = False
         audit_record(actor=user, action=AuditAction.OFFICIAL_POWERS_ENDED, target=user, request=request,
                      new={"reason": reason, "organisations": administered,
                           **({"platform_roles": [[g.role, g.jurisdiction] for g in grants]} if grants else {}),
-                          **({"superuser": True} if superuser else {})})
+                          **({"superuser": True} if superuser else {}),
+                          **({"staff": True} if staff else {})})
         for grant in grants:
             audit_record(actor=None, action=AuditAction.PLATFORM_ROLE_REVOKED, target=user, actor_role="system",
                          old={"grant": grant.pk, "role": grant.role, "jurisdiction": grant.jurisdiction},
