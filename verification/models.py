@@ -78,6 +78,9 @@ class EndReason(models.TextChoices):
     ERASED = "erased", _("The person's data was erased at their request")
     # Set by the system when the official address leaves the person's account.
     ADDRESS_REMOVED = "address_removed", _("Official address removed from the account")
+    # Set by the system when a superadmin removes the organisation's domain an automatic
+    # verification rested on (nobody else vouched for the person).
+    DOMAIN_REMOVED = "domain_removed", _("Official domain removed from the organisation")
 
 
 class SystemNote(models.TextChoices):
@@ -108,7 +111,7 @@ STANDING = Q(status__in=[VerificationStatus.PENDING, *HELD_STATUSES]) & ~Q(
 
 
 # The reasons only the system gives; an administrator gives one of the others.
-SYSTEM_END_REASONS = (EndReason.UNCONFIRMED, EndReason.ERASED, EndReason.ADDRESS_REMOVED)
+SYSTEM_END_REASONS = (EndReason.UNCONFIRMED, EndReason.ERASED, EndReason.ADDRESS_REMOVED, EndReason.DOMAIN_REMOVED)
 ADMIN_END_REASONS = [(value, label) for value, label in EndReason.choices if value not in SYSTEM_END_REASONS]
 
 

@@ -60,7 +60,11 @@ from portal.organisations.selectors import (
     primary_change_ends_powers,
     who_acts_for,
 )
-from portal.organisations.signals import organisation_status_changed, platform_role_ending
+from portal.organisations.signals import (
+    organisation_domain_removed,
+    organisation_status_changed,
+    platform_role_ending,
+)
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.organisations.status_selectors import DETAIL_AUDIT_KEYS, status_change_told
 from portal.permissions import (
@@ -125,6 +129,35 @@ def organisation_domain_accept(*, domain_id: int, actor: AnyUser, request: HttpR
         row.save(update_fields=["is_verified", "accepted_by", "accepted_at"])
         audit_record(actor=actor, action=AuditAction.DOMAIN_ACCEPTED, target=row.organisation, request=request,
                      old={"domain": row.domain, "claim": row.claim}, new={"domain": row.domain, "verified": True})
+    return row
+
+
+def organisation_domain_remove(*, domain_id: int, reason: str, actor: AnyUser,
+                               request: HttpRequest | None = None) -> OrganisationDomain:
+    """A superadmin takes an email domain off an organisation (accepted by mistake, a
+    lookalike, a domain the department gave up), giving the reason (ValidationError
+    without one). Its addresses stop counting as the organisation's at once: rosters and
+    requests read the domains from the table, so the organisation's automatic verification
+    no longer applies there. What rests on the domain alone ends in the same transaction,
+    by the listeners of organisation_domain_removed (verification: the waiting invitations
+    to addresses there are withdrawn, the verifications made automatically at it
+    suspended, the person told; those an administrator decided stand). A domain under an
+    official suffix stays official mail everywhere, as the rules have it. Audited
+    (DOMAIN_REMOVED). Only a superadmin's (PermissionDenied), as accepting one is."""
+    if not is_superadmin(actor):
+        raise PermissionDenied
+    note = _note_clean(reason, missing=_("Give the reason the domain is removed."))
+    with transaction.atomic():
+        organisation_id = OrganisationDomain.objects.filter(pk=domain_id).values_list("organisation_id", flat=True).get()
+        # The organisation first, as the services that change it lock it.
+        organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
+        row = OrganisationDomain.objects.select_for_update().get(pk=domain_id)
+        old = {"domain": row.domain, "verified": row.is_verified, "claim": row.claim}
+        row.delete()
+        audit_record(actor=actor, action=AuditAction.DOMAIN_REMOVED, target=organisation, request=request,
+                     old=old, new={"reason": note})
+        organisation_domain_removed.send(sender=OrganisationDomain, organisation=organisation, domain=old["domain"],
+                                         at=timezone.now())
     return row
 
 
