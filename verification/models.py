@@ -104,10 +104,11 @@ SYSTEM_NOTE_STATUSES = (VerificationStatus.CANCELLED, VerificationStatus.REVOKED
 CAUSED_REVOCATIONS = (EndReason.MISUSE, EndReason.RETIREMENT, EndReason.LEFT_SERVICE)
 
 # A person's request or verification that stands in its organisation: waiting, or held,
-# but for a verification suspended because its official address left the account (the
-# person asks again there with their new address, and verifying that ends the suspended one).
+# but for a verification suspended because its official address left the account, or because
+# the organisation's domain it rested on was removed (the person asks again there with their
+# new address, and verifying that ends the suspended one).
 STANDING = Q(status__in=[VerificationStatus.PENDING, *HELD_STATUSES]) & ~Q(
-    status=VerificationStatus.SUSPENDED, reason_code=EndReason.ADDRESS_REMOVED)
+    status=VerificationStatus.SUSPENDED, reason_code__in=[EndReason.ADDRESS_REMOVED, EndReason.DOMAIN_REMOVED])
 
 
 # The reasons only the system gives; an administrator gives one of the others.

@@ -729,3 +729,25 @@ def test_removing_an_internationalised_domain_reaches_the_addresses_written_in_i
     organisation_domain_remove(domain_id=row.pk, reason="A lookalike", actor=world["superadmin"])
     profile.refresh_from_db()
     assert (profile.status, profile.reason_code) == (VerificationStatus.SUSPENDED, EndReason.DOMAIN_REMOVED)
+
+
+def test_a_person_suspended_as_the_domain_was_removed_asks_again_with_a_new_address(world):
+    """The suspension holds no place in the organisation: the person asks again with their
+    new official address (the office moved to the department's domain, say), and verifying
+    that ends the suspended verification, for the reason it was suspended."""
+    from portal.organisations.services import organisation_domain_remove
+    from verification.models import VerificationMethod
+
+    office, person = world["office"], world["person"]
+    profile = GovernmentProfileFactory(user=person, organisation=office, status=VerificationStatus.VERIFIED,
+                                       official_email=person.email, method=VerificationMethod.OFFICIAL_EMAIL)
+    row = OrganisationDomain.objects.get(organisation=office, domain="pune.mahaagri.gov.in")
+    organisation_domain_remove(domain_id=row.pk, reason="Moved to the department's domain", actor=world["superadmin"])
+    EmailAddress.objects.create(user=person, email="asha.kulkarni@mahaagri.gov.in", verified=True)
+    asked = services.join_request_create(organisation_id=office.pk, language="en", actor=person,
+                                         details={**DETAILS, "official_email": "asha.kulkarni@mahaagri.gov.in"})
+    assert asked.status == VerificationStatus.PENDING
+    services.join_request_decide(profile_id=asked.pk, decision="verify", actor=world["admin_office"])
+    profile.refresh_from_db()
+    assert (profile.status, profile.reason_code) == (VerificationStatus.REVOKED, EndReason.DOMAIN_REMOVED)
+    assert GovernmentProfile.objects.get(pk=asked.pk).status == VerificationStatus.VERIFIED
