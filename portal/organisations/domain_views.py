@@ -1,7 +1,8 @@
-"""The page on which a superadmin removes one of an organisation's email domains: a
-confirmation page saying what the removal ends, asking why (organisation_domain_remove
-asks for a superadmin again and refuses what the page would not offer). The domains are
-listed, each with its link here, on the organisation's status page."""
+"""The pages on which a superadmin adds an email domain to an organisation, or removes one
+of its domains: each says what it does and asks why, with a box to confirm
+(organisation_domain_add and organisation_domain_remove ask for a superadmin again and
+refuse what the pages would not offer). The domains are listed, with the links here, on
+the organisation's status page."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -10,9 +11,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from portal.access import rule
-from portal.organisations.forms import DomainRemoveForm
+from portal.organisations.forms import DomainAddForm, DomainRemoveForm
 from portal.organisations.models import Organisation, OrganisationDomain
-from portal.organisations.services import organisation_domain_remove
+from portal.organisations.services import organisation_domain_add, organisation_domain_remove
 from portal.text import before_full_stop
 
 
@@ -41,3 +42,23 @@ def domain_remove(request, pk, domain_pk):
             return back
     return render(request, "portal/organisations/domain_remove.html",
                   {"organisation": organisation, "row": row, "form": form})
+
+
+@rule("superadmin")
+@require_http_methods(["GET", "POST"])
+def domain_add(request, pk):
+    organisation = get_object_or_404(Organisation, pk=pk)
+    form = DomainAddForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        try:
+            row = organisation_domain_add(organisation_id=organisation.pk, domain=form.cleaned_data["domain"],
+                                          reason=form.cleaned_data["reason"], actor=request.user, request=request)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+        except ValidationError as exc:
+            form.add_error(None, exc)  # its errors name their fields (the domain, the reason)
+        else:
+            messages.success(request, _("%(domain)s is now official for %(organisation)s.")
+                             % {"domain": row.domain, "organisation": before_full_stop(organisation.name)})
+            return redirect("organisations:status", pk=organisation.pk)
+    return render(request, "portal/organisations/domain_add.html", {"organisation": organisation, "form": form})

@@ -47,6 +47,33 @@ class DomainClaimConfirmForm(AccessibleForm):
         return form
 
 
+class DomainAddForm(AccessibleForm):
+    """The domain a superadmin adds to an organisation, why, and the box confirming that
+    addresses there become official for it (organisation_domain_add checks the domain)."""
+
+    domain = forms.CharField(
+        label=gettext_lazy("Domain"), max_length=253,
+        help_text=gettext_lazy("As in the staff's addresses after the @, for example krishi.maharashtra.gov.in."),
+        error_messages={"required": gettext_lazy("Enter the domain to add.")},
+    )
+    reason = forms.CharField(
+        label=gettext_lazy("Why it is added"), max_length=STATUS_NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=gettext_lazy("For the record (at most 1,000 characters): the audit log keeps it."),
+        error_messages={"required": gettext_lazy("Give the reason the domain is added.")},
+    )
+    confirm = forms.BooleanField(
+        label=gettext_lazy("I have confirmed that the domain belongs to this organisation"),
+        error_messages={"required": gettext_lazy("Tick the box to confirm that the domain belongs to it.")},
+    )
+
+    def clean_reason(self):
+        note = multi_line(self.cleaned_data["reason"]).strip()  # as the service stores it
+        if not has_visible_characters(note):
+            raise ValidationError(self.fields["reason"].error_messages["required"], code="required")
+        return note
+
+
 class DomainRemoveForm(AccessibleForm):
     """Why a superadmin removes one of an organisation's email domains (a note, required, of
     at most STATUS_NOTE_MAX_LENGTH characters, as organisation_domain_remove takes it), and

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext_lazy
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
-from portal.accounts.official_email import classify_email, email_rules, personal_mail_service
+from portal.accounts.official_email import classify_email, email_rules, normalise_host_name, personal_mail_service
 from portal.advisory import advisory_lock
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record, audit_record_many
@@ -130,6 +130,52 @@ def organisation_domain_accept(*, domain_id: int, actor: AnyUser, request: HttpR
         audit_record(actor=actor, action=AuditAction.DOMAIN_ACCEPTED, target=row.organisation, request=request,
                      old={"domain": row.domain, "claim": row.claim}, new={"domain": row.domain, "verified": True})
     return row
+
+
+def organisation_domain_add(*, organisation_id: int, domain: str, reason: str, actor: AnyUser,
+                            request: HttpRequest | None = None) -> OrganisationDomain:
+    """A superadmin adds an email domain to an organisation (a domain its staff moved to, a
+    PSU's own), giving the reason: official for it at once, under an official suffix or off
+    them (the superadmin decides, as accepting a claim does: a waiting claim of the
+    organisation's to it is accepted). Refused at the domain (ValidationError) for what is
+    no host name, a personal mail service (or a domain under one), an official suffix
+    itself, a domain official for another organisation, or one already official for it.
+    Audited (DOMAIN_ACCEPTED, with the reason). Only a superadmin's (PermissionDenied)."""
+    if not is_superadmin(actor):
+        raise PermissionDenied
+    try:
+        domain = normalise_host_name(domain or "")
+    except ValueError:
+        raise ValidationError({"domain": ValidationError(
+            _("Enter a domain such as dept.gov.in: letters, digits, hyphens and dots only, with no @, scheme or path."),
+            code="invalid")}) from None
+    note = _note_clean(reason, missing=_("Give the reason the domain is added."))
+    with transaction.atomic():
+        organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
+        # Every row of the domain, in one order, as organisation_domain_accept locks them.
+        rows = list(OrganisationDomain.objects.select_for_update().filter(domain=domain).order_by("pk"))
+        own = next((row for row in rows if row.organisation_id == organisation.pk), None)
+        if own is not None and own.is_verified:
+            raise ValidationError({"domain": ValidationError(
+                _("%(domain)s is already official for %(organisation)s.")
+                % {"domain": domain, "organisation": before_full_stop(organisation.name)}, code="already_official")})
+        rules = email_rules()
+        if personal_mail_service(domain, rules=rules):
+            raise ValidationError({"domain": ValidationError(
+                _("%(domain)s is a personal mail service and is never accepted as official email.")
+                % {"domain": domain}, code="consumer_domain")})
+        claim = domain_claims_of([domain], organisation_id=organisation.pk, rules=rules)[domain]
+        if claim in CLAIMS_NOT_ACCEPTED:
+            raise ValidationError({"domain": ValidationError(DomainClaim(claim).label, code=claim)})
+        now = timezone.now()
+        old = {"domain": domain, "claim": own.claim} if own is not None else {}
+        if own is None:
+            own = OrganisationDomain(organisation=organisation, domain=domain)
+        own.claim, own.is_verified, own.accepted_by, own.accepted_at = claim, True, actor, now
+        own.save()
+        audit_record(actor=actor, action=AuditAction.DOMAIN_ACCEPTED, target=organisation, request=request,
+                     old=old, new={"domain": domain, "verified": True, "reason": note})
+    return own
 
 
 def organisation_domain_remove(*, domain_id: int, reason: str, actor: AnyUser,

@@ -506,6 +506,35 @@ def test_a_superadmin_removes_an_email_domain_from_the_organisations_page_after_
     assert len(events(AuditAction.DOMAIN_REMOVED)) == 1
 
 
+def test_a_superadmin_adds_an_email_domain_from_the_organisations_page(world):
+    """The status page offers a superadmin (only) to add a domain; what the service refuses is
+    said at the domain's field, what was typed kept; added, it is listed as official."""
+    from portal.organisations.models import OrganisationDomain
+
+    office = world["office"]
+    status_url, add_url = f"/portal/organisations/{office.pk}/", f"/portal/organisations/{office.pk}/domains/add/"
+    client = client_of(world, "superadmin")
+    assert f'href="{add_url}"' in client.get(status_url).content.decode()
+    state_admin = client_of(world, "state_admin_mh")
+    assert add_url not in state_admin.get(status_url).content.decode()
+    assert state_admin.post(add_url, {"domain": "krishi-pune.org", "reason": "x", "confirm": "on"}).status_code in (403, 404)
+    tree = well_formed(client.get(add_url))
+    assert tree.find("h1").text() == "Add an email domain to District Agriculture Office, Pune"
+    response = client.post(add_url, {"domain": "gmail.com", "reason": "Their mail", "confirm": "on"})
+    tree = well_formed(response)
+    assert field_error(tree, "domain") == ("gmail.com is a personal mail service and is never accepted as official "
+                                           "email.")
+    assert field_value(tree, "domain") == "gmail.com" and field_value(tree, "reason") == "Their mail"
+    response = client.post(add_url, {"domain": "Krishi-Pune.org", "reason": "Their PSU's mail", "confirm": "on"},
+                           follow=True)
+    assert response.redirect_chain[-1][0] == status_url
+    shown = text_of(parse(response.content))
+    assert "krishi-pune.org is now official for District Agriculture Office, Pune." in shown
+    assert "krishi-pune.org — official for it" in shown
+    assert OrganisationDomain.objects.get(organisation=office, domain="krishi-pune.org").is_verified
+    assert not events(AuditAction.DOMAIN_REMOVED) and len(events(AuditAction.DOMAIN_ACCEPTED)) == 1
+
+
 # Query counts: the same however long its history, and however many are told.
 #   1 session, 2 the user with their platform roles and authenticator (one query),
 #   3 the organisation (with the one above it), 4 its history (the audit log's last 20 changes),

@@ -751,3 +751,33 @@ def test_a_person_suspended_as_the_domain_was_removed_asks_again_with_a_new_addr
     profile.refresh_from_db()
     assert (profile.status, profile.reason_code) == (VerificationStatus.REVOKED, EndReason.DOMAIN_REMOVED)
     assert GovernmentProfile.objects.get(pk=asked.pk).status == VerificationStatus.VERIFIED
+
+
+def test_a_superadmin_adds_an_email_domain_to_an_organisation_official_for_it_at_once(world):
+    """Added by a superadmin (who decides, as accepting a claim does), a domain is official
+    for the organisation at once, under the official suffixes or off them; refused (at the
+    field) for what could never be accepted: a personal mail service, an official suffix
+    itself, one official for another organisation, no host name. Audited. A superadmin's only."""
+    from django.core.exceptions import PermissionDenied
+
+    from portal.organisations.services import organisation_domain_add
+
+    office = world["office"]
+    with pytest.raises(PermissionDenied):
+        organisation_domain_add(organisation_id=office.pk, domain="krishi-pune.org", reason="Theirs",
+                                actor=world["admin_office"])
+    for typed, code in (("gmail.com", "consumer_domain"), ("GOV.IN", DomainClaim.SUFFIX_ITSELF),
+                        ("karhealth.gov.in", DomainClaim.CLAIMED_ELSEWHERE), ("*.gov.in", "invalid"),
+                        ("pune.mahaagri.gov.in", "already_official")):
+        with pytest.raises(ValidationError) as refused:
+            organisation_domain_add(organisation_id=office.pk, domain=typed, reason="Theirs", actor=world["superadmin"])
+        assert refused.value.error_dict["domain"][0].code == code, typed
+    row = organisation_domain_add(organisation_id=office.pk, domain=" Krishi-Pune.ORG. ", reason="Their PSU's mail",
+                                  actor=world["superadmin"])
+    assert (row.domain, row.is_verified, row.accepted_by_id) == ("krishi-pune.org", True, world["superadmin"].pk)
+    [added] = AuditEvent.objects.filter(action=AuditAction.DOMAIN_ACCEPTED)
+    assert added.new_values == {"domain": "krishi-pune.org", "verified": True, "reason": "Their PSU's mail"}
+    staff = UserFactory(email="meera@krishi-pune.org")
+    asked = services.join_request_create(organisation_id=office.pk, language="en", actor=staff,
+                                         details={**DETAILS, "official_email": staff.email})
+    assert asked.organisation_id == office.pk  # official for it now
