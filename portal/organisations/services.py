@@ -202,8 +202,9 @@ def organisation_domain_remove(*, domain_id: int, reason: str, actor: AnyUser,
         row.delete()
         audit_record(actor=actor, action=AuditAction.DOMAIN_REMOVED, target=organisation, request=request,
                      old=old, new={"reason": note})
-        organisation_domain_removed.send(sender=OrganisationDomain, organisation=organisation, domain=old["domain"],
-                                         at=timezone.now())
+        if old["verified"]:  # a claim nobody accepted made nothing rest on it
+            organisation_domain_removed.send(sender=OrganisationDomain, organisation=organisation,
+                                             domain=old["domain"], at=timezone.now())
     return row
 
 

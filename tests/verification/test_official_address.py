@@ -781,3 +781,22 @@ def test_a_superadmin_adds_an_email_domain_to_an_organisation_official_for_it_at
     asked = services.join_request_create(organisation_id=office.pk, language="en", actor=staff,
                                          details={**DETAILS, "official_email": staff.email})
     assert asked.organisation_id == office.pk  # official for it now
+
+
+def test_removing_a_claim_no_superadmin_accepted_ends_nothing(world):
+    """A claim never made the domain the organisation's: nothing rested on it. Invitations to
+    addresses there (official by the suffix rules, as another organisation's domain) stay."""
+    from portal.organisations.services import organisation_domain_remove
+    from verification.rosters.models import Invitation, InvitationStatus
+
+    office, now = world["office"], timezone.now()
+    claim = OrganisationDomain.objects.create(organisation=office, domain="karhealth.gov.in", is_verified=False,
+                                              claim=DomainClaim.CLAIMED_ELSEWHERE)
+    invitation = Invitation.objects.create(
+        organisation=office, email="doctor@karhealth.gov.in", mailbox="doctor@karhealth.gov.in", name="Doctor",
+        designation="Doctor", office="Section", employee_code="E1", mobile="+919876500000", token_hash="3" * 64,
+        invited_by=world["admin_office"], created_at=now, sent_at=now, expires_at=now + timedelta(days=7))
+    organisation_domain_remove(domain_id=claim.pk, reason="Not theirs", actor=world["superadmin"])
+    assert not OrganisationDomain.objects.filter(pk=claim.pk).exists()
+    assert Invitation.objects.get(pk=invitation.pk).status == InvitationStatus.PENDING
+    assert not AuditEvent.objects.filter(action=AuditAction.INVITATION_CANCELLED).exists()
