@@ -132,6 +132,10 @@ def organisation_domain_accept(*, domain_id: int, actor: AnyUser, request: HttpR
     return row
 
 
+# The first of PostgreSQL's two advisory-lock keys: one domain being added ("DOMN").
+DOMAIN_LOCK_NAMESPACE = 0x444F4D4E
+
+
 def organisation_domain_add(*, organisation_id: int, domain: str, reason: str, actor: AnyUser,
                             request: HttpRequest | None = None) -> OrganisationDomain:
     """A superadmin adds an email domain to an organisation (a domain its staff moved to, a
@@ -152,6 +156,10 @@ def organisation_domain_add(*, organisation_id: int, domain: str, reason: str, a
     note = _note_clean(reason, missing=_("Give the reason the domain is added."))
     with transaction.atomic():
         organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
+        # Two superadmins adding the domain to two organisations at once: the second waits,
+        # then finds it official for the first (no row to lock yet, and the unique index of
+        # verified domains would answer it with a 500).
+        advisory_lock(DOMAIN_LOCK_NAMESPACE, domain)
         # Every row of the domain, in one order, as organisation_domain_accept locks them.
         rows = list(OrganisationDomain.objects.select_for_update().filter(domain=domain).order_by("pk"))
         own = next((row for row in rows if row.organisation_id == organisation.pk), None)
