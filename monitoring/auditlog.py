@@ -45,6 +45,7 @@ ACTOR_LABELS = {
     "system:superannuation": _("System: date of superannuation passed"),
     "system:reconfirmation": _("System: regular confirmation of the official address"),
     "system:address_removed": _("System: official address removed from the account"),
+    "system:domain_removed": _("System: the organisation's email domain removed"),
     "system:roster_import": _("System: roster import"),
     "system:manage.py api_client_create": _("System: registration of an API client"),
     "system:manage.py createsuperuser": _("System: superuser created from the command line"),

@@ -178,9 +178,10 @@ def administers_some_organisation_by_right(user: AnyUser) -> bool:
 
 def holds_official_powers(user: AnyUser) -> bool:
     """Whether the user holds a role in force that needs an official primary address: a
-    platform role (the superuser flag makes a superadmin), or an organisation's admin role
-    (of one active or not); read with the platform roles (no query)."""
-    return _holds_rights(user) and (user.is_superuser or bool(platform_roles_of(user))
+    platform role (the superuser flag makes a superadmin), the staff flag (the Django admin's
+    access), or an organisation's admin role (of one active or not); read with the platform
+    roles (no query)."""
+    return _holds_rights(user) and (user.is_superuser or user.is_staff or bool(platform_roles_of(user))
                                     or administers_some_organisation_by_right(user))
 
 

@@ -85,7 +85,7 @@ from tests.verification.helpers import GovernmentProfileFactory, make_admin
 from tests.verification.rosters.helpers import csv_bytes, person, upload
 from verification import services as verification_services
 from verification import tasks
-from verification.models import EndReason, VerificationStatus
+from verification.models import EndReason, VerificationMethod, VerificationStatus
 from verification.rosters import services as roster_services
 from verification.rosters.models import Invitation
 from verification.services import JoinDecision
@@ -109,7 +109,7 @@ def templates_in(folder):
 
 VERIFICATION_TEMPLATES = templates_in("verification/email")
 LIFECYCLE_TEMPLATES = {"confirm_address", "confirm_address_reminder", "unconfirmed_suspended", "lapsed",
-                       "address_removed_suspended"}
+                       "address_removed_suspended", "domain_removed_suspended"}
 ROSTER_TEMPLATES = {"invitation"}
 DECISION_TEMPLATES = [name for name in VERIFICATION_TEMPLATES if name not in LIFECYCLE_TEMPLATES | ROSTER_TEMPLATES]
 PRIVACY_TEMPLATES = templates_in("privacy/email")
@@ -284,6 +284,29 @@ def test_the_suspension_when_the_official_address_leaves_the_account_decodes_exa
     assert official in sent
     assert_devanagari_intact(sent.replace(ORGANISATION, ""), [language], "address_removed_suspended")
     assert_links_are_the_portals(sent, "address_removed_suspended")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_suspension_when_the_organisations_domain_is_removed_decodes_exactly(
+    language, organisation, smtp_server, django_capture_on_commit_callbacks
+):
+    from portal.organisations.services import organisation_domain_remove
+
+    official = f"asha.{language}@pune.mahaagri.gov.in"
+    profile = verified(organisation, language, official_email=official, method=VerificationMethod.OFFICIAL_EMAIL)
+    row = OrganisationDomain.objects.get(organisation=organisation, domain="pune.mahaagri.gov.in")
+    root = make_superadmin(email=f"root.{language}@sandes.nic.in")
+    [(raw, message)] = send_and_receive(smtp_server, django_capture_on_commit_callbacks, lambda: organisation_domain_remove(
+        domain_id=row.pk, reason="Accepted by mistake", actor=root))
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.SUSPENDED
+    subject, body = render("verification/email", "domain_removed_suspended",
+                           {"profile": profile, "organisation": organisation}, language)
+    sent = assert_delivered_exactly(raw, message, subject=subject, to=[profile.user.email])
+    assert sent == f"{body}\n"
+    assert official in sent
+    assert_devanagari_intact(sent.replace(ORGANISATION, ""), [language], "domain_removed_suspended")
+    assert_links_are_the_portals(sent, "domain_removed_suspended")
 
 
 # Roles ------------------------------------------------------------------------------------

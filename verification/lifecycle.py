@@ -33,6 +33,7 @@ do, so no email goes twice. A batch's queries do not depend on its size.
 
 import enum
 from collections.abc import Iterable
+from contextlib import suppress
 from datetime import datetime, timedelta
 
 from allauth.account.models import EmailAddress
@@ -46,7 +47,7 @@ from django.utils import timezone
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record, audit_record_many
 from portal.deadlines import deadline_passed_if_set_before
-from portal.organisations.models import Membership, MembershipRole, OrganisationStatus
+from portal.organisations.models import Membership, MembershipRole, Organisation, OrganisationStatus
 from portal.organisations.services import organisation_admins_lapse
 from portal.tokens import token_digest, token_new
 from verification import notifications
@@ -56,14 +57,17 @@ from verification.models import (
     AddressConfirmation,
     EndReason,
     GovernmentProfile,
+    VerificationMethod,
     VerificationStatus,
     verified_in_force,
 )
+from verification.rosters.models import Invitation, InvitationStatus
 from verification.services import person_lock
 
 SUPERANNUATION = "system:superannuation"  # who acts in the audit log when a verification lapses
 RECONFIRMATION = "system:reconfirmation"  # ... when the yearly confirmation is asked, reminded, or not made
 ADDRESS_REMOVED = "system:address_removed"  # ... and when its official address leaves the account
+DOMAIN_REMOVED = "system:domain_removed"  # ... and when the organisation's domain it rests on is removed
 CONFIRM_PATH_PREFIX = r"/verification/confirm/"  # where the link's token stands (portal/redaction.py)
 
 
@@ -418,6 +422,61 @@ def profiles_suspend_address_removed(*, user_id: int, email: str, now: datetime 
                            template="address_removed_suspended" if confirmed else None, now=now,
                            mail_to=confirmed[0] if confirmed else None)
     return len(profiles)
+
+
+def _at_domain(field: str, domain: str) -> Q:
+    """Addresses (in ``field``) at ``domain`` (normalised: lower case, IDNA-encoded), however
+    their domain was stored: lower case, as the addresses are kept, and either encoded or in
+    its own letters ("x@कृषि.भारत", which the rules check as its xn-- form)."""
+    forms = {domain}
+    with suppress(UnicodeError):
+        forms.add(domain.encode("ascii").decode("idna").lower())
+    condition = Q()
+    for form in forms:
+        condition |= Q(**{f"{field}__iendswith": f"@{form}"})
+    return condition
+
+
+def domain_removed_consequences(*, organisation_id: int, domain: str, now: datetime | None = None) -> tuple[int, int]:
+    """A superadmin removed ``domain`` from organisation ``organisation_id``
+    (organisations.services.organisation_domain_remove), in its transaction: what rested
+    on the domain alone ends, by the system (``system:domain_removed``), audited.
+
+    - The waiting invitations of the organisation and of the offices below it (for whom
+      its domains counted as official) to addresses at the domain are withdrawn: their
+      links verify nobody.
+    - The verifications in the organisation made automatically at the domain (method
+      official_email: nobody vouched for the person but the domain) are suspended
+      (reason: domain_removed), the person told; its administrators may reinstate one
+      they vouch for. A verification an administrator decided (by hand, from a roster)
+      stands: a person vouched for it.
+
+    Returns (invitations withdrawn, verifications suspended)."""
+    now = now or timezone.now()
+    organisation = Organisation.objects.only("pk", "ancestry").get(pk=organisation_id)
+    invitations = list(
+        Invitation.objects.filter(Q(organisation_id=organisation.pk)
+                                  | Q(organisation__ancestry__startswith=organisation.subtree_prefix),
+                                  _at_domain("email", domain), status=InvitationStatus.PENDING)
+        .select_for_update(of=("self",)).order_by("id"))
+    if invitations:
+        Invitation.objects.filter(pk__in=[invitation.pk for invitation in invitations]).update(
+            status=InvitationStatus.CANCELLED)
+        audit_record_many([
+            {"action": AuditAction.INVITATION_CANCELLED, "target": invitation, "actor_role": DOMAIN_REMOVED,
+             "old": {"status": InvitationStatus.PENDING},
+             "new": {"status": InvitationStatus.CANCELLED, "email": invitation.email, "domain": domain}}
+            for invitation in invitations
+        ])
+    profiles = list(
+        GovernmentProfile.objects.filter(_at_domain("official_email", domain), organisation_id=organisation.pk,
+                                         status=VerificationStatus.VERIFIED, method=VerificationMethod.OFFICIAL_EMAIL)
+        .select_related("user", "organisation").select_for_update(of=("self",)).order_by("id"))
+    if profiles:
+        _end_by_system(profiles, to=VerificationStatus.SUSPENDED, reason_code=EndReason.DOMAIN_REMOVED,
+                       action=AuditAction.VERIFICATION_SUSPENDED, actor_role=DOMAIN_REMOVED,
+                       template="domain_removed_suspended", now=now)
+    return len(invitations), len(profiles)
 
 
 # The person's confirmation ---------------------------------------------------------------

@@ -78,6 +78,9 @@ class EndReason(models.TextChoices):
     ERASED = "erased", _("The person's data was erased at their request")
     # Set by the system when the official address leaves the person's account.
     ADDRESS_REMOVED = "address_removed", _("Official address removed from the account")
+    # Set by the system when a superadmin removes the organisation's domain an automatic
+    # verification rested on (nobody else vouched for the person).
+    DOMAIN_REMOVED = "domain_removed", _("Official domain removed from the organisation")
 
 
 class SystemNote(models.TextChoices):
@@ -101,14 +104,15 @@ SYSTEM_NOTE_STATUSES = (VerificationStatus.CANCELLED, VerificationStatus.REVOKED
 CAUSED_REVOCATIONS = (EndReason.MISUSE, EndReason.RETIREMENT, EndReason.LEFT_SERVICE)
 
 # A person's request or verification that stands in its organisation: waiting, or held,
-# but for a verification suspended because its official address left the account (the
-# person asks again there with their new address, and verifying that ends the suspended one).
+# but for a verification suspended because its official address left the account, or because
+# the organisation's domain it rested on was removed (the person asks again there with their
+# new address, and verifying that ends the suspended one).
 STANDING = Q(status__in=[VerificationStatus.PENDING, *HELD_STATUSES]) & ~Q(
-    status=VerificationStatus.SUSPENDED, reason_code=EndReason.ADDRESS_REMOVED)
+    status=VerificationStatus.SUSPENDED, reason_code__in=[EndReason.ADDRESS_REMOVED, EndReason.DOMAIN_REMOVED])
 
 
 # The reasons only the system gives; an administrator gives one of the others.
-SYSTEM_END_REASONS = (EndReason.UNCONFIRMED, EndReason.ERASED, EndReason.ADDRESS_REMOVED)
+SYSTEM_END_REASONS = (EndReason.UNCONFIRMED, EndReason.ERASED, EndReason.ADDRESS_REMOVED, EndReason.DOMAIN_REMOVED)
 ADMIN_END_REASONS = [(value, label) for value, label in EndReason.choices if value not in SYSTEM_END_REASONS]
 
 

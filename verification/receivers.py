@@ -3,7 +3,8 @@ leaves an account no longer vouches for its old holder. It leaves when allauth r
 it (or replaces it when the primary address is changed, without always sending
 ``email_removed``), and when an administrator deletes it, marks it unconfirmed, changes
 it or moves it to another account in the Django admin. And what an organisation's
-suspension and reactivation mean for the confirmations of its people's official addresses."""
+suspension and reactivation mean for the confirmations of its people's official addresses,
+and the removal of one of its domains for what rested on it alone."""
 
 from allauth.account.models import EmailAddress
 from django.db import transaction
@@ -11,8 +12,12 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from portal.organisations.models import OrganisationStatus
-from portal.organisations.signals import organisation_status_changed
-from verification.lifecycle import confirmations_pause_in, profiles_suspend_address_removed
+from portal.organisations.signals import organisation_domain_removed, organisation_status_changed
+from verification.lifecycle import (
+    confirmations_pause_in,
+    domain_removed_consequences,
+    profiles_suspend_address_removed,
+)
 from verification.tasks import confirmations_resume_dispatch
 
 
@@ -53,3 +58,9 @@ def on_organisation_status_changed(sender, *, organisation, old, new, at, **kwar
     elif old != OrganisationStatus.ACTIVE:
         organisation_id = organisation.pk
         transaction.on_commit(lambda: confirmations_resume_dispatch(organisation_id))
+
+
+@receiver(organisation_domain_removed, dispatch_uid="verification_domain_removed")
+def on_organisation_domain_removed(sender, *, organisation, domain, at, **kwargs):
+    # In the removal's transaction: what rested on the domain alone ends with it.
+    domain_removed_consequences(organisation_id=organisation.pk, domain=domain, now=at)

@@ -429,7 +429,8 @@ def _end_elsewhere(profile: GovernmentProfile, *, actor: AnyUser | None,
                    now: datetime) -> list[tuple[GovernmentProfile, str]]:
     """Verified in ``profile``'s organisation: a verification held in another one ends
     (revoked as a transfer), one of the same organisation suspended as its address left
-    the account ends (revoked, for that reason), and the person's other waiting requests
+    the account, or as the domain it rested on was removed, ends (revoked, for that
+    reason), and the person's other waiting requests
     are cancelled.
     Returns each changed profile with its status before; their memberships and audit
     events are the caller's (``_verify``), after every row is locked."""
@@ -446,9 +447,12 @@ def _end_elsewhere(profile: GovernmentProfile, *, actor: AnyUser | None,
             other.status = VerificationStatus.CANCELLED
             decider = actor if other.organisation_id == profile.organisation_id else None
             fields = _record_decision(other, actor=decider, now=now, reason=SystemNote.VERIFIED_ELSEWHERE)
-        elif other.organisation_id == profile.organisation_id:  # suspended: its address left the account
+        elif other.organisation_id == profile.organisation_id:
+            # Suspended as its address left the account, or its domain the organisation (STANDING).
             other.status = VerificationStatus.REVOKED
-            fields = _record_decision(other, actor=actor, now=now, reason_code=EndReason.ADDRESS_REMOVED,
+            reason_code = (EndReason.DOMAIN_REMOVED if other.reason_code == EndReason.DOMAIN_REMOVED
+                           else EndReason.ADDRESS_REMOVED)
+            fields = _record_decision(other, actor=actor, now=now, reason_code=reason_code,
                                       reason=SystemNote.VERIFIED_AGAIN)
         elif old_status == VerificationStatus.SUSPENDED and other.reason_code:
             # Suspended for a reason (misuse, say): the record keeps it, and the audit row

@@ -68,7 +68,8 @@ def normalise_host_name(domain):
     """``domain`` as normalise_domain makes it (lower case, no trailing dot, full-width
     letters folded, IDNA-encoded), when it is a host name: at least two labels of ASCII
     letters, digits and hyphens once encoded, none starting or ending with a hyphen, each
-    of at most 63 characters, at most 253 in all. Raise ValueError otherwise: an "@", a
+    of at most 63 characters, at most 253 in all, each "xn--" label the encoding of a name
+    as mail sends it. Raise ValueError otherwise: an "@", a
     "*", a scheme, a path, a port or a space would be stored and match no address. The
     one check of every domain an administrator types (suffix rules, staff domains,
     expected offices)."""
@@ -77,6 +78,13 @@ def normalise_host_name(domain):
     if (len(ascii_domain) > HOST_NAME_MAX_LENGTH or len(labels) < 2
             or not all(_HOST_LABEL.fullmatch(label) for label in labels)):
         raise ValueError(f"not a host name: {ascii_domain!r}")
+    try:
+        # An "xn--" label typed as such must be the encoding of a name, the one mail sends
+        # to: "xn--mha" encodes nothing, and "xn--zca" ("ß") is delivered to "ss". No
+        # address is ever official at either (classify_email finds it invalid).
+        ascii_domain.encode("ascii").decode("idna")
+    except UnicodeError as exc:
+        raise ValueError(f"not a host name: {ascii_domain!r}") from exc
     return ascii_domain
 
 

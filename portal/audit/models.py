@@ -120,6 +120,7 @@ class AuditAction(models.TextChoices):
         "Approval timings changed (due dates, reminder, appeal period, link lifetime)")
     ORGANISATION_DETAILS_CHANGED = "organisation.details_changed", _(
         "Organisation's name, short code or district changed")
+    DOMAIN_REMOVED = "organisation_domain.removed", _("Email domain removed from an organisation")
 
 
 class AuditEvent(models.Model):

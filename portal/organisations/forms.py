@@ -1,5 +1,6 @@
-"""The superadmin's confirmation that a claimed domain belongs to its organisation; the
-reason and the note of an organisation's suspension or reactivation; its details changed."""
+"""The superadmin's confirmation that a claimed domain belongs to its organisation, and
+why one of its domains is removed; the reason and the note of an organisation's suspension
+or reactivation; its details changed."""
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -44,6 +45,56 @@ class DomainClaimConfirmForm(AccessibleForm):
         form = cls({}, claim=claim)
         form.is_valid()
         return form
+
+
+class DomainAddForm(AccessibleForm):
+    """The domain a superadmin adds to an organisation, why, and the box confirming that
+    addresses there become official for it (organisation_domain_add checks the domain)."""
+
+    domain = forms.CharField(
+        label=gettext_lazy("Domain"), max_length=253,
+        help_text=gettext_lazy("As in the staff's addresses after the @, for example krishi.maharashtra.gov.in."),
+        error_messages={"required": gettext_lazy("Enter the domain to add.")},
+    )
+    reason = forms.CharField(
+        label=gettext_lazy("Why it is added"), max_length=STATUS_NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=gettext_lazy("For the record (at most 1,000 characters): the audit log keeps it."),
+        error_messages={"required": gettext_lazy("Give the reason the domain is added.")},
+    )
+    confirm = forms.BooleanField(
+        label=gettext_lazy("I have confirmed that the domain belongs to this organisation"),
+        error_messages={"required": gettext_lazy("Tick the box to confirm that the domain belongs to it.")},
+    )
+
+    def clean_reason(self):
+        note = multi_line(self.cleaned_data["reason"]).strip()  # as the service stores it
+        if not has_visible_characters(note):
+            raise ValidationError(self.fields["reason"].error_messages["required"], code="required")
+        return note
+
+
+class DomainRemoveForm(AccessibleForm):
+    """Why a superadmin removes one of an organisation's email domains (a note, required, of
+    at most STATUS_NOTE_MAX_LENGTH characters, as organisation_domain_remove takes it), and
+    the box confirming what the removal ends."""
+
+    reason = forms.CharField(
+        label=gettext_lazy("Why it is removed"), max_length=STATUS_NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=gettext_lazy("For the record (at most 1,000 characters): the audit log keeps it."),
+        error_messages={"required": gettext_lazy("Give the reason the domain is removed.")},
+    )
+    confirm = forms.BooleanField(
+        label=gettext_lazy("Yes, remove the domain and end what rests on it alone"),
+        error_messages={"required": gettext_lazy("Tick the box to confirm the removal.")},
+    )
+
+    def clean_reason(self):
+        note = multi_line(self.cleaned_data["reason"]).strip()  # as the service stores it
+        if not has_visible_characters(note):
+            raise ValidationError(self.fields["reason"].error_messages["required"], code="required")
+        return note
 
 
 class OrganisationStatusForm(AccessibleForm):

@@ -8,6 +8,7 @@ from django.db.models import Case, CharField, Exists, F, OuterRef, Q, QuerySet, 
 from django.db.models.functions import Cast, Concat
 from django.db.models.lookups import Contains, EndsWith
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.models import EmailSuffixRule, SuffixKind
 from portal.accounts.official_email import (
@@ -34,6 +35,9 @@ from portal.organisations.models import (
 )
 from portal.permissions import AnyUser, admins_who_act, holds_official_powers, memberships_not_lapsed, superadmins
 from portal.text import as_searched, single_line
+
+# The staff flag as official_powers_of names it among the roles: the Django admin's access.
+STAFF_ACCESS = _("Staff access to the administration site")
 
 
 def domain_claims_of(domains: list[str], *, organisation_id: int | None = None, claimed: set[str] | None = None,
@@ -436,13 +440,16 @@ def official_powers_of(user: AnyUser) -> list[str]:
     """The roles ``user`` holds in force that need an official primary address (those
     official_powers_end ends), named as the person reads them: each platform role with
     where it holds ("State administrator (Maharashtra)"; the superuser flag is a superadmin
-    role), then each organisation they administer. Two queries."""
+    role), the staff flag (access to the Django admin), then each organisation they
+    administer. Two queries."""
     now = timezone.now()
     grants = list(PlatformRoleGrant.objects.filter(in_force_q(now=now), user_id=user.pk).order_by("role", "jurisdiction"))
     names = [f"{grant.get_role_display()} ({grant.get_jurisdiction_display()})" if grant.jurisdiction
              else str(grant.get_role_display()) for grant in grants]
     if user.is_superuser and not any(grant.role == PlatformRole.SUPERADMIN for grant in grants):
         names.append(str(PlatformRole.SUPERADMIN.label))
+    if user.is_staff:
+        names.append(str(STAFF_ACCESS))
     organisations = (Membership.objects.filter(not_ended_q(now=now), user_id=user.pk, role=MembershipRole.ADMIN,
                                                is_active=True)
                      .order_by("organisation__name").values_list("organisation__name", flat=True))

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext_lazy
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
-from portal.accounts.official_email import classify_email, email_rules, personal_mail_service
+from portal.accounts.official_email import classify_email, email_rules, normalise_host_name, personal_mail_service
 from portal.advisory import advisory_lock
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record, audit_record_many
@@ -64,7 +64,11 @@ from portal.organisations.selectors import (
     who_acts_for,
     without_acting_admin_above,
 )
-from portal.organisations.signals import organisation_status_changed, platform_role_ending
+from portal.organisations.signals import (
+    organisation_domain_removed,
+    organisation_status_changed,
+    platform_role_ending,
+)
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.organisations.status_selectors import DETAIL_AUDIT_KEYS, status_change_told
 from portal.permissions import (
@@ -129,6 +133,90 @@ def organisation_domain_accept(*, domain_id: int, actor: AnyUser, request: HttpR
         row.save(update_fields=["is_verified", "accepted_by", "accepted_at"])
         audit_record(actor=actor, action=AuditAction.DOMAIN_ACCEPTED, target=row.organisation, request=request,
                      old={"domain": row.domain, "claim": row.claim}, new={"domain": row.domain, "verified": True})
+    return row
+
+
+# The first of PostgreSQL's two advisory-lock keys: one domain being added ("DOMN").
+DOMAIN_LOCK_NAMESPACE = 0x444F4D4E
+
+
+def organisation_domain_add(*, organisation_id: int, domain: str, reason: str, actor: AnyUser,
+                            request: HttpRequest | None = None) -> OrganisationDomain:
+    """A superadmin adds an email domain to an organisation (a domain its staff moved to, a
+    PSU's own), giving the reason: official for it at once, under an official suffix or off
+    them (the superadmin decides, as accepting a claim does: a waiting claim of the
+    organisation's to it is accepted). Refused at the domain (ValidationError) for what is
+    no host name, a personal mail service (or a domain under one), an official suffix
+    itself, a domain official for another organisation, or one already official for it.
+    Audited (DOMAIN_ACCEPTED, with the reason). Only a superadmin's (PermissionDenied)."""
+    if not is_superadmin(actor):
+        raise PermissionDenied
+    try:
+        domain = normalise_host_name(domain or "")
+    except ValueError:
+        raise ValidationError({"domain": ValidationError(
+            _("Enter a domain such as dept.gov.in: letters, digits, hyphens and dots only, with no @, scheme or path."),
+            code="invalid")}) from None
+    note = _note_clean(reason, missing=_("Give the reason the domain is added."))
+    with transaction.atomic():
+        organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
+        # Two superadmins adding the domain to two organisations at once: the second waits,
+        # then finds it official for the first (no row to lock yet, and the unique index of
+        # verified domains would answer it with a 500).
+        advisory_lock(DOMAIN_LOCK_NAMESPACE, domain)
+        # Every row of the domain, in one order, as organisation_domain_accept locks them.
+        rows = list(OrganisationDomain.objects.select_for_update().filter(domain=domain).order_by("pk"))
+        own = next((row for row in rows if row.organisation_id == organisation.pk), None)
+        if own is not None and own.is_verified:
+            raise ValidationError({"domain": ValidationError(
+                _("%(domain)s is already official for %(organisation)s.")
+                % {"domain": domain, "organisation": before_full_stop(organisation.name)}, code="already_official")})
+        rules = email_rules()
+        if personal_mail_service(domain, rules=rules):
+            raise ValidationError({"domain": ValidationError(
+                _("%(domain)s is a personal mail service and is never accepted as official email.")
+                % {"domain": domain}, code="consumer_domain")})
+        claim = domain_claims_of([domain], organisation_id=organisation.pk, rules=rules)[domain]
+        if claim in CLAIMS_NOT_ACCEPTED:
+            raise ValidationError({"domain": ValidationError(DomainClaim(claim).label, code=claim)})
+        now = timezone.now()
+        old = {"domain": domain, "claim": own.claim} if own is not None else {}
+        if own is None:
+            own = OrganisationDomain(organisation=organisation, domain=domain)
+        own.claim, own.is_verified, own.accepted_by, own.accepted_at = claim, True, actor, now
+        own.save()
+        audit_record(actor=actor, action=AuditAction.DOMAIN_ACCEPTED, target=organisation, request=request,
+                     old=old, new={"domain": domain, "verified": True, "reason": note})
+    return own
+
+
+def organisation_domain_remove(*, domain_id: int, reason: str, actor: AnyUser,
+                               request: HttpRequest | None = None) -> OrganisationDomain:
+    """A superadmin takes an email domain off an organisation (accepted by mistake, a
+    lookalike, a domain the department gave up), giving the reason (ValidationError
+    without one). Its addresses stop counting as the organisation's at once: rosters and
+    requests read the domains from the table, so the organisation's automatic verification
+    no longer applies there. What rests on the domain alone ends in the same transaction,
+    by the listeners of organisation_domain_removed (verification: the waiting invitations
+    to addresses there are withdrawn, the verifications made automatically at it
+    suspended, the person told; those an administrator decided stand). A domain under an
+    official suffix stays official mail everywhere, as the rules have it. Audited
+    (DOMAIN_REMOVED). Only a superadmin's (PermissionDenied), as accepting one is."""
+    if not is_superadmin(actor):
+        raise PermissionDenied
+    note = _note_clean(reason, missing=_("Give the reason the domain is removed."))
+    with transaction.atomic():
+        organisation_id = OrganisationDomain.objects.filter(pk=domain_id).values_list("organisation_id", flat=True).get()
+        # The organisation first, as the services that change it lock it.
+        organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
+        row = OrganisationDomain.objects.select_for_update().get(pk=domain_id)
+        old = {"domain": row.domain, "verified": row.is_verified, "claim": row.claim}
+        row.delete()
+        audit_record(actor=actor, action=AuditAction.DOMAIN_REMOVED, target=organisation, request=request,
+                     old=old, new={"reason": note})
+        if old["verified"]:  # a claim nobody accepted made nothing rest on it
+            organisation_domain_removed.send(sender=OrganisationDomain, organisation=organisation,
+                                             domain=old["domain"], at=timezone.now())
     return row
 
 
@@ -500,7 +588,8 @@ def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | No
     """The user's address no longer earns official powers (for example they made a
     personal address their primary one): they stop administering every organisation
     (guardian object roles and admin memberships) and lose their platform roles (a
-    Django superuser's flag too: it makes a superadmin), with
+    Django superuser's flag too: it makes a superadmin) and the staff flag (the Django
+    admin's access), with
     audit rows saying why: one about the user, and one about each organisation whose
     admin they were (as organisation_admins_lapse writes), which its other admins read,
     naming them by ``address``: the official one the roles were held under, when the
@@ -556,10 +645,17 @@ def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | No
             pk=user.pk, is_superuser=True).update(is_superuser=False) == 1
         if superuser:
             user.is_superuser = False
+        # The staff flag opens the Django admin (with the account's groups and permissions):
+        # access given to an official, which ends with the official address as the roles do.
+        staff = bool(user.is_staff) and get_user_model().objects.filter(
+            pk=user.pk, is_staff=True).update(is_staff=False) == 1
+        if staff:
+            user.is_staff = False
         audit_record(actor=user, action=AuditAction.OFFICIAL_POWERS_ENDED, target=user, request=request,
                      new={"reason": reason, "organisations": administered,
                           **({"platform_roles": [[g.role, g.jurisdiction] for g in grants]} if grants else {}),
-                          **({"superuser": True} if superuser else {})})
+                          **({"superuser": True} if superuser else {}),
+                          **({"staff": True} if staff else {})})
         for grant in grants:
             audit_record(actor=None, action=AuditAction.PLATFORM_ROLE_REVOKED, target=user, actor_role="system",
                          old={"grant": grant.pk, "role": grant.role, "jurisdiction": grant.jurisdiction},

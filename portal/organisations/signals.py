@@ -21,3 +21,10 @@ platform_role_ending = Signal()
 # Verification: the grace periods of its people asked to confirm their official address
 # stop counting at once, and are given back what they did not count once it is active again.
 organisation_status_changed = Signal()
+
+# One of an organisation's email domains, official for it, was removed (organisation_domain_remove), in the
+# transaction that removes it, the row deleted. Arguments: ``organisation``, ``domain`` (the
+# normalised domain), ``at``, the moment of the removal. Verification: what rests on the
+# domain alone ends (its waiting invitations there, the verifications made automatically
+# at it).
+organisation_domain_removed = Signal()

@@ -19,6 +19,7 @@ from portal.organisations.models import (
     Membership,
     MembershipRole,
     Organisation,
+    OrganisationDomain,
     OrganisationStatus,
     ReactivationReason,
     SuspensionReason,
@@ -43,6 +44,12 @@ _STATUS_OF = {AuditAction.ORGANISATION_ACTIVATED: OrganisationStatus.ACTIVE,
               AuditAction.ORGANISATION_REACTIVATED: OrganisationStatus.ACTIVE}
 _REASONS_OF = {AuditAction.ORGANISATION_SUSPENDED: SuspensionReason,
                AuditAction.ORGANISATION_REACTIVATED: ReactivationReason}
+
+
+def domains_of(organisation: Organisation) -> list[OrganisationDomain]:
+    """The organisation's email domains (official for it, or claimed and waiting for a
+    superadmin), in the order of their names. One query."""
+    return list(OrganisationDomain.objects.filter(organisation=organisation).order_by("domain"))
 
 
 def organisation_for_status_change(viewer: AnyUser, pk: int) -> Organisation:

@@ -32,6 +32,7 @@ from portal.organisations.status_selectors import (
     STATUS_HISTORY_LIMIT,
     current_status,
     details_history,
+    domains_of,
     members_count,
     offices_below_count,
     organisation_for_status_change,
@@ -40,6 +41,7 @@ from portal.organisations.status_selectors import (
     status_history,
     suspension_leaves_without_admin,
 )
+from portal.permissions import is_superadmin
 from portal.shown import ChangedMeanwhile, shown_sent
 from portal.text import before_full_stop
 
@@ -53,6 +55,7 @@ def status(request, pk):
         "organisation": organisation, "history": history, "current": current_status(organisation, history),
         "jurisdiction": dict(JURISDICTION_CHOICES)[organisation.jurisdiction], "limit": STATUS_HISTORY_LIMIT,
         "details_history": details_history(organisation), "details_limit": DETAILS_HISTORY_LIMIT,
+        "domains": domains_of(organisation), "may_remove_domains": is_superadmin(request.user),
     })
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from portal.organisations import details_views, status_views, views
+from portal.organisations import details_views, domain_views, status_views, views
 
 app_name = "organisations"
 
@@ -11,4 +11,6 @@ urlpatterns = [
     path("<int:pk>/suspend/", status_views.suspend, name="suspend"),
     path("<int:pk>/reactivate/", status_views.reactivate, name="reactivate"),
     path("<int:pk>/details/", details_views.details, name="details"),
+    path("<int:pk>/domains/add/", domain_views.domain_add, name="domain_add"),
+    path("<int:pk>/domains/<int:domain_pk>/remove/", domain_views.domain_remove, name="domain_remove"),
 ]

@@ -208,6 +208,8 @@ def every_page():
         ("superadmin", f"/portal/outbox/unknown/{unknown.pk}/lift/"),
         ("superadmin", "/portal/organisations/domain-claims/"),
         ("superadmin", f"/portal/organisations/domain-claims/{claimed.pk}/accept/"),
+        ("superadmin", f"/portal/organisations/{org}/domains/{claimed.pk}/remove/"),
+        ("superadmin", f"/portal/organisations/{org}/domains/add/"),
         ("superadmin", "/portal/privacy/retention/"),
         ("superadmin", "/portal/privacy/holds/"),
         ("superadmin", f"/portal/privacy/holds/{hold.pk}/release/"),

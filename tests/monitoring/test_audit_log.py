@@ -856,3 +856,13 @@ def test_each_job_that_acts_in_the_log_is_named_in_each_language(world, code):
         assert code not in cells, (language, cells)
         names[language] = cells[0]
     assert len(set(names.values())) == 3, names
+
+
+def test_what_the_removal_of_a_domain_ended_is_said_to_be_the_systems_in_the_pages_language(world):
+    """The invitations withdrawn and the verifications suspended when a superadmin removes an
+    organisation's domain are the system's (``system:domain_removed``): the log names it."""
+    audit_record(actor=None, action=AuditAction.INVITATION_CANCELLED, target=world["agri"],
+                 actor_role="system:domain_removed")
+    html = signed_in(world["superadmin"]).get("/monitoring/audit/", HTTP_ACCEPT_LANGUAGE="hi").content.decode()
+    cells = re.findall(r'<td class="breakable">([^<]*)</td>', html)
+    assert "सिस्टम: संगठन का ईमेल डोमेन हटाया गया" in cells, cells

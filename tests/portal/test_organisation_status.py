@@ -568,11 +568,86 @@ def test_the_organisation_pages_lead_to_its_status(world):
         assert "District Agriculture Office, Pune" in html or who == "state_admin_ka"
 
 
+def test_a_superadmin_removes_an_email_domain_from_the_organisations_page_after_confirming_it(world):
+    """The status page lists the organisation's email domains; a superadmin (only) is offered
+    to remove each, on a page that says what the removal ends and asks why, refused at its
+    fields without a reason or the box ticked (what was typed kept); removed, it is gone and
+    said so, on record; sent again, nothing is done twice."""
+    from portal.organisations.models import DomainClaim, OrganisationDomain
+
+    office = world["office"]
+    row = OrganisationDomain.objects.create(organisation=office, domain="pune.mahaagri.gov.in", is_verified=True)
+    OrganisationDomain.objects.create(organisation=office, domain="punekrishi.org", claim=DomainClaim.NOT_OFFICIAL)
+    status_url, remove_url = f"/portal/organisations/{office.pk}/", f"/portal/organisations/{office.pk}/domains/{row.pk}/remove/"
+    client = client_of(world, "superadmin")
+    tree = well_formed(client.get(status_url))
+    shown = text_of(tree)
+    assert "pune.mahaagri.gov.in — official for it" in shown and "punekrishi.org — claimed, waiting for a superadmin" in shown
+    [link] = [a for a in tree.find_all("a") if a.get("href") == remove_url]
+    assert link.text() == "Remove pune.mahaagri.gov.in"
+    state_admin = client_of(world, "state_admin_mh")
+    assert remove_url not in state_admin.get(status_url).content.decode()
+    assert state_admin.get(remove_url).status_code in (403, 404)
+    assert state_admin.post(remove_url, {"reason": "x", "confirm": "on"}).status_code in (403, 404)
+
+    tree = well_formed(client.get(remove_url))
+    assert tree.find("h1").text() == "Remove pune.mahaagri.gov.in from District Agriculture Office, Pune"
+    assert "Verifications an administrator decided, by hand or from a roster, stand." in text_of(tree)
+    response = client.post(remove_url, {"reason": "Merged into the department's domain"})
+    tree = well_formed(response)
+    assert field_error(tree, "confirm") == "Tick the box to confirm the removal."
+    assert field_value(tree, "reason") == "Merged into the department's domain"
+    response = client.post(remove_url, {"reason": "  ", "confirm": "on"})
+    assert field_error(well_formed(response), "reason") == "Give the reason the domain is removed."
+    assert OrganisationDomain.objects.filter(pk=row.pk).exists() and not events(AuditAction.DOMAIN_REMOVED)
+
+    response = client.post(remove_url, {"reason": "Merged into the department's domain", "confirm": "on"}, follow=True)
+    assert response.redirect_chain[-1][0] == status_url
+    assert "pune.mahaagri.gov.in was removed from District Agriculture Office, Pune." in text_of(parse(response.content))
+    assert not OrganisationDomain.objects.filter(pk=row.pk).exists()
+    [removed] = events(AuditAction.DOMAIN_REMOVED)
+    assert removed.new_values == {"reason": "Merged into the department's domain"}
+    response = client.post(remove_url, {"reason": "Again", "confirm": "on"}, follow=True)
+    assert ("That domain is no longer one of District Agriculture Office, Pune's: there is nothing to remove."
+            in text_of(parse(response.content)))
+    assert len(events(AuditAction.DOMAIN_REMOVED)) == 1
+
+
+def test_a_superadmin_adds_an_email_domain_from_the_organisations_page(world):
+    """The status page offers a superadmin (only) to add a domain; what the service refuses is
+    said at the domain's field, what was typed kept; added, it is listed as official."""
+    from portal.organisations.models import OrganisationDomain
+
+    office = world["office"]
+    status_url, add_url = f"/portal/organisations/{office.pk}/", f"/portal/organisations/{office.pk}/domains/add/"
+    client = client_of(world, "superadmin")
+    assert f'href="{add_url}"' in client.get(status_url).content.decode()
+    state_admin = client_of(world, "state_admin_mh")
+    assert add_url not in state_admin.get(status_url).content.decode()
+    assert state_admin.post(add_url, {"domain": "krishi-pune.org", "reason": "x", "confirm": "on"}).status_code in (403, 404)
+    tree = well_formed(client.get(add_url))
+    assert tree.find("h1").text() == "Add an email domain to District Agriculture Office, Pune"
+    response = client.post(add_url, {"domain": "gmail.com", "reason": "Their mail", "confirm": "on"})
+    tree = well_formed(response)
+    assert field_error(tree, "domain") == ("gmail.com is a personal mail service and is never accepted as official "
+                                           "email.")
+    assert field_value(tree, "domain") == "gmail.com" and field_value(tree, "reason") == "Their mail"
+    response = client.post(add_url, {"domain": "Krishi-Pune.org", "reason": "Their PSU's mail", "confirm": "on"},
+                           follow=True)
+    assert response.redirect_chain[-1][0] == status_url
+    shown = text_of(parse(response.content))
+    assert "krishi-pune.org is now official for District Agriculture Office, Pune." in shown
+    assert "krishi-pune.org — official for it" in shown
+    assert OrganisationDomain.objects.get(organisation=office, domain="krishi-pune.org").is_verified
+    assert not events(AuditAction.DOMAIN_REMOVED) and len(events(AuditAction.DOMAIN_ACCEPTED)) == 1
+
+
 # Query counts: the same however long its history, and however many are told.
 #   1 session, 2 the user with their platform roles and authenticator (one query),
 #   3 the organisation (with the one above it), 4 its history (the audit log's last 20 changes),
-#   5 the last changes of its details.
-STATUS_PAGE_QUERIES = 5
+#   5 the last changes of its details,
+#   6 its email domains.
+STATUS_PAGE_QUERIES = 6
 #   ... 3 the organisation, 4 its admins to tell (with their accounts), 5 the offices below it,
 #   6 its members; a change it is not in the status for: back to its page after 3 (the
 #   message kept in a cookie). Suspending it, besides: 7 the admins acting above it, 8 whether

@@ -17,6 +17,7 @@ from onboarding.application.selectors import officer_eligibility
 from onboarding.models import Attachment
 from portal.accounts.models import EmailSuffixRule
 from portal.mail.models import OutboxMessage, UnknownMailbox
+from portal.organisations.models import OrganisationDomain
 from tests.factories import ApplicationFactory, ApprovalStepFactory, OrganisationFactory, PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import second_factor_given, with_totp
 from tests.portal.test_routes import is_ours, walk
@@ -52,8 +53,9 @@ def world():
     waiting, verified, suspended = (
         GovernmentProfileFactory(organisation=organisation, status=status) for status in ("pending", "verified", "suspended")
     )
+    domain = OrganisationDomain.objects.create(organisation=organisation, domain="walk.gov.in", is_verified=True)
     values = {
-        "pk": with_state.pk, "attachment_id": letter.pk, "section": "organisation",
+        "pk": with_state.pk, "attachment_id": letter.pk, "section": "organisation", "domain_pk": domain.pk,
         "token": secrets.token_urlsafe(32), "step_id": state_step.pk,
         "rest": "nothing-here",  # any other address under the API's prefix (its catch-all)
     }
@@ -63,6 +65,7 @@ def world():
         "outbox_message": message.pk, "outbox_requeue": message.pk,
         "unknown_mailbox": unknown.pk,
         "join": organisation.pk, "members": organisation.pk, "organisation_settings": organisation.pk,
+        "domain_remove": organisation.pk, "domain_add": organisation.pk,
         "profile": waiting.pk, "request_withdraw": waiting.pk, "profile_suspend": verified.pk,
         "profile_revoke": verified.pk, "profile_reinstate": suspended.pk, "profile_name_accept": verified.pk,
     }

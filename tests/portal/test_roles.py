@@ -793,10 +793,11 @@ def test_a_superuser_whose_address_stops_earning_official_powers_is_no_superuser
     root = UserFactory(email="root.admin@sandes.nic.in", is_superuser=True, is_staff=True)
     assert permissions.is_superadmin(fresh(root))
     official_powers_end(user=root, reason="primary_email_not_official", address="root.admin@sandes.nic.in")
-    assert not fresh(root).is_superuser and not permissions.is_superadmin(fresh(root)) and fresh(root).is_staff
+    assert not fresh(root).is_superuser and not permissions.is_superadmin(fresh(root)) and not fresh(root).is_staff
     [ended] = events(AuditAction.OFFICIAL_POWERS_ENDED)
     assert (ended.actor_id, ended.target_id) == (root.pk, str(root.pk))
-    assert ended.new_values == {"reason": "primary_email_not_official", "organisations": [], "superuser": True}
+    assert ended.new_values == {"reason": "primary_email_not_official", "organisations": [], "superuser": True,
+                                "staff": True}
 
     # The only superadmin, by the flag alone: refused, nothing changed.
     last = UserFactory(email="last.root@sandes.nic.in", is_superuser=True, is_staff=True)
@@ -806,6 +807,23 @@ def test_a_superuser_whose_address_stops_earning_official_powers_is_no_superuser
         official_powers_end(user=last, reason="primary_email_not_official")
     assert [error.code for error in refused.value.error_list] == ["last_superadmin"]
     assert fresh(last).is_superuser and AuditEvent.objects.count() == rows
+
+
+def test_the_staff_flag_ends_with_the_official_powers_and_is_named_among_them(world):
+    """Staff reach the Django admin (with their groups' permissions), as the superuser flag
+    does: access that needs an official primary address. A personal one becoming primary
+    ends it with the roles, on record, and the person is told of it first with them."""
+    from portal.organisations.selectors import official_powers_of, primary_change_ends_powers
+
+    desk = UserFactory(email="desk.officer@sandes.nic.in", is_staff=True)
+    assert official_powers_of(fresh(desk)) == ["Staff access to the administration site"]
+    assert primary_change_ends_powers(fresh(desk), "desk.home@gmail.com")
+    # Its old address no longer under an official suffix: the flag still rests on it.
+    assert primary_change_ends_powers(fresh(desk), "desk.home@gmail.com", old="desk@example.org")
+    official_powers_end(user=fresh(desk), reason="primary_email_not_official", address="desk.officer@sandes.nic.in")
+    assert not fresh(desk).is_staff and not official_powers_of(fresh(desk))
+    [ended] = events(AuditAction.OFFICIAL_POWERS_ENDED)
+    assert ended.new_values == {"reason": "primary_email_not_official", "organisations": [], "staff": True}
 
 
 def test_a_role_already_past_its_end_when_official_powers_end_is_recorded_as_expired_not_revoked(world):
@@ -872,12 +890,13 @@ def test_a_superuser_whose_address_stops_earning_official_powers_ends_only_the_a
     office = world["office"]
     root = make_admin(office, email="root.admin@sandes.nic.in", is_superuser=True, is_staff=True)
     # An admin who is no superuser first (guardian's lookup of the permission's content
-    # type, read once a process, out of the count below): 26 statements, and 4 more for
+    # type, read once a process, out of the count below): 26 statements, 4 more for
     # the superuser flag, which ends too (the account locked, asked whether the flag is
-    # the last superadmin role, the superadmin grants locked, the flag cleared).
+    # the last superadmin role, the superadmin grants locked, the flag cleared), and one
+    # for the staff flag, cleared too.
     co = make_admin(office, email="co.admin@pune.mahaagri.gov.in")
     assert official_powers_end(user=co, reason="primary_email_not_official") == [office.pk]
-    with django_assert_num_queries(30):
+    with django_assert_num_queries(31):
         ended = official_powers_end(user=root, reason="primary_email_not_official", address="root.admin@sandes.nic.in")
     assert ended == [office.pk]
     revoked = [(event.target_id, event.old_values["user_id"]) for event in events(AuditAction.MEMBERSHIP_REVOKED)]

@@ -6,8 +6,9 @@ superadmin, when one of the last two moves to a personal address (their official
 powers end) while the other's role ends. Two administrators suspending one
 organisation at the same moment suspend it once: the second is told it is suspended
 already. Two organisations given one short code at the same moment: the code's lock makes
-the second find it taken. Two administrators renaming one organisation from pages opened
-before either saved: the second is refused, not saved over the first unseen."""
+the second find it taken; so does a domain added to two organisations at once. Two
+administrators renaming one organisation from pages opened before either saved: the second
+is refused, not saved over the first unseen."""
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -132,6 +133,29 @@ def test_two_organisations_given_one_short_code_at_once_get_it_once(roles_world)
     assert isinstance(refused, ValidationError) and list(refused.error_dict) == ["short_code"]
     assert Organisation.objects.filter(short_code__iexact="HEALTH-1").count() == 1
     assert AuditEvent.objects.filter(action=AuditAction.ORGANISATION_DETAILS_CHANGED).count() == 1
+
+
+def test_one_domain_added_to_two_organisations_at_once_is_official_for_one(roles_world):
+    """Neither has a row of the domain to lock before either saves it, unless the domain's
+    lock puts one after the other: the second is refused at the domain, not met by the unique
+    index of verified domains (a 500)."""
+    from portal.organisations.models import DomainClaim, OrganisationDomain
+    from portal.organisations.services import organisation_domain_add
+
+    world = roles_world
+    office, other = world["office"], world["other"]
+    results = race(
+        [lambda: organisation_domain_add(organisation_id=office.pk, domain="krishi-seva.org", reason="Theirs",
+                                         actor=world["superadmin"]),
+         lambda: organisation_domain_add(organisation_id=other.pk, domain="Krishi-Seva.org", reason="Theirs",
+                                         actor=world["superadmin"])],
+        hold_sql="SELECT id FROM organisations_organisation WHERE id IN (%s, %s) FOR UPDATE",
+        hold_params=[office.pk, other.pk],
+    )
+    assert sorted(outcome for outcome, _value in results) == ["error", "ok"], results
+    [refused] = [value for outcome, value in results if outcome == "error"]
+    assert isinstance(refused, ValidationError) and refused.error_dict["domain"][0].code == DomainClaim.CLAIMED_ELSEWHERE
+    assert OrganisationDomain.objects.filter(domain="krishi-seva.org").count() == 1
 
 
 def test_two_administrators_renaming_an_organisation_at_once_from_one_page_rename_it_once(roles_world):

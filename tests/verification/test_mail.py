@@ -18,7 +18,8 @@ from verification.models import EndReason, GovernmentProfile, VerificationStatus
 
 pytestmark = pytest.mark.django_db
 
-TEMPLATES = ["verified", "rejected", "suspended", "reinstated", "revoked", "address_removed_suspended"]
+TEMPLATES = ["verified", "rejected", "suspended", "reinstated", "revoked", "address_removed_suspended",
+             "domain_removed_suspended"]
 
 
 @pytest.mark.parametrize("language", ["en", "hi", "mr"])

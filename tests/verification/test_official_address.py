@@ -640,3 +640,163 @@ def test_the_address_the_last_admins_role_rests_on_is_not_changed_away_in_the_dj
     assert profile.status == VerificationStatus.VERIFIED
     assert Membership.objects.get(organisation=world["office"], user=asha).admin_in_force
     assert AuditEvent.objects.count() == audited
+
+
+def test_removing_a_domain_from_an_organisation_ends_what_rests_on_it_alone(world, django_capture_on_commit_callbacks):
+    """A superadmin takes a domain off an organisation (accepted by mistake, a lookalike, a
+    domain the department gave up): addresses there stop counting as the organisation's at
+    once. Its waiting invitations to them are withdrawn; a verification nobody vouched for
+    but the domain (made automatically) is suspended by the system, the person told, for its
+    administrators to reinstate if they vouch for them; one an administrator decided stands.
+    A new request at that domain waits for the administrators. Audited."""
+    from django.core.exceptions import PermissionDenied
+
+    from portal.organisations.services import organisation_domain_remove
+    from verification.models import VerificationMethod
+    from verification.rosters.models import Invitation, InvitationStatus
+
+    office, now = world["office"], timezone.now()
+    services.auto_verification_set(organisation_id=office.pk, enabled=True, actor=world["admin_office"])
+    person = world["person"]
+    automatic = services.join_request_create(organisation_id=office.pk, language="hi", actor=person,
+                                             details={**DETAILS, "official_email": person.email})
+    assert (automatic.status, automatic.method) == (VerificationStatus.VERIFIED, VerificationMethod.OFFICIAL_EMAIL)
+    vouched_for = UserFactory(email="ravi.patil@pune.mahaagri.gov.in")
+    manual = GovernmentProfileFactory(user=vouched_for, organisation=office, status=VerificationStatus.VERIFIED,
+                                      official_email=vouched_for.email, method=VerificationMethod.MANUAL)
+    invitation = Invitation.objects.create(
+        organisation=office, email="new.clerk@pune.mahaagri.gov.in", mailbox="new.clerk@pune.mahaagri.gov.in",
+        name="New Clerk", designation="Clerk", office="Section", employee_code="E1", mobile="+919876500000",
+        token_hash="1" * 64, invited_by=world["admin_office"], created_at=now, sent_at=now,
+        expires_at=now + timedelta(days=7))
+    elsewhere = Invitation.objects.create(
+        organisation=office, email="clerk@mahaagri.gov.in", mailbox="clerk@mahaagri.gov.in",
+        name="Clerk", designation="Clerk", office="Section", employee_code="E2", mobile="+919876500001",
+        token_hash="2" * 64, invited_by=world["admin_office"], created_at=now, sent_at=now,
+        expires_at=now + timedelta(days=7))
+    row = OrganisationDomain.objects.get(organisation=office, domain="pune.mahaagri.gov.in")
+
+    for actor in (world["admin_office"], world["admin_parent"]):
+        with pytest.raises(PermissionDenied):
+            organisation_domain_remove(domain_id=row.pk, reason="Not theirs", actor=actor)
+    with pytest.raises(ValidationError):
+        organisation_domain_remove(domain_id=row.pk, reason="  ", actor=world["superadmin"])
+    assert OrganisationDomain.objects.filter(pk=row.pk).exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        organisation_domain_remove(domain_id=row.pk, reason="The office moved to the department's domain",
+                                   actor=world["superadmin"])
+    assert not OrganisationDomain.objects.filter(pk=row.pk).exists()
+    [removed] = AuditEvent.objects.filter(action=AuditAction.DOMAIN_REMOVED)
+    assert (removed.actor_id, removed.target_id) == (world["superadmin"].pk, str(office.pk))
+    assert removed.old_values == {"domain": "pune.mahaagri.gov.in", "verified": True, "claim": DomainClaim.OFFICIAL_SUFFIX}
+    assert removed.new_values == {"reason": "The office moved to the department's domain"}
+
+    assert Invitation.objects.get(pk=invitation.pk).status == InvitationStatus.CANCELLED
+    assert Invitation.objects.get(pk=elsewhere.pk).status == InvitationStatus.PENDING  # the department's domain
+    [withdrawn] = AuditEvent.objects.filter(action=AuditAction.INVITATION_CANCELLED)
+    assert withdrawn.actor_id is None and withdrawn.actor_role == "system:domain_removed"
+    assert withdrawn.new_values == {"status": InvitationStatus.CANCELLED, "email": "new.clerk@pune.mahaagri.gov.in",
+                                    "domain": "pune.mahaagri.gov.in"}
+
+    automatic.refresh_from_db()
+    assert (automatic.status, automatic.reason_code) == (VerificationStatus.SUSPENDED, EndReason.DOMAIN_REMOVED)
+    manual.refresh_from_db()
+    assert manual.status == VerificationStatus.VERIFIED
+    [suspended] = AuditEvent.objects.filter(action=AuditAction.VERIFICATION_SUSPENDED)
+    assert (suspended.target_id, suspended.actor_role) == (str(automatic.pk), "system:domain_removed")
+    told = messages_to(person.email)[-1]  # in the language they asked in (Hindi)
+    assert "pune.mahaagri.gov.in" in told.body and "{%" not in told.body and "निलंबित" in told.subject
+
+    # Automatic verification no longer applies at that domain.
+    newcomer = UserFactory(email="meera.joshi@pune.mahaagri.gov.in")
+    asked = services.join_request_create(organisation_id=office.pk, language="en", actor=newcomer,
+                                         details={**DETAILS, "official_email": newcomer.email})
+    assert asked.status == VerificationStatus.PENDING
+
+
+def test_removing_an_internationalised_domain_reaches_the_addresses_written_in_its_own_letters(world):
+    """The domain is kept IDNA-encoded; an address at it may be kept in its own letters (the
+    rules check it encoded): the automatic verification at it is suspended all the same."""
+    from portal.organisations.services import organisation_domain_remove
+    from verification.models import VerificationMethod
+
+    other = world["other"]
+    row = OrganisationDomain.objects.create(organisation=other, domain="कृषि.gov.in".encode("idna").decode("ascii"),
+                                            is_verified=True)
+    profile = GovernmentProfileFactory(organisation=other, status=VerificationStatus.VERIFIED,
+                                       official_email="meera@कृषि.gov.in", method=VerificationMethod.OFFICIAL_EMAIL)
+    organisation_domain_remove(domain_id=row.pk, reason="A lookalike", actor=world["superadmin"])
+    profile.refresh_from_db()
+    assert (profile.status, profile.reason_code) == (VerificationStatus.SUSPENDED, EndReason.DOMAIN_REMOVED)
+
+
+def test_a_person_suspended_as_the_domain_was_removed_asks_again_with_a_new_address(world):
+    """The suspension holds no place in the organisation: the person asks again with their
+    new official address (the office moved to the department's domain, say), and verifying
+    that ends the suspended verification, for the reason it was suspended."""
+    from portal.organisations.services import organisation_domain_remove
+    from verification.models import VerificationMethod
+
+    office, person = world["office"], world["person"]
+    profile = GovernmentProfileFactory(user=person, organisation=office, status=VerificationStatus.VERIFIED,
+                                       official_email=person.email, method=VerificationMethod.OFFICIAL_EMAIL)
+    row = OrganisationDomain.objects.get(organisation=office, domain="pune.mahaagri.gov.in")
+    organisation_domain_remove(domain_id=row.pk, reason="Moved to the department's domain", actor=world["superadmin"])
+    EmailAddress.objects.create(user=person, email="asha.kulkarni@mahaagri.gov.in", verified=True)
+    asked = services.join_request_create(organisation_id=office.pk, language="en", actor=person,
+                                         details={**DETAILS, "official_email": "asha.kulkarni@mahaagri.gov.in"})
+    assert asked.status == VerificationStatus.PENDING
+    services.join_request_decide(profile_id=asked.pk, decision="verify", actor=world["admin_office"])
+    profile.refresh_from_db()
+    assert (profile.status, profile.reason_code) == (VerificationStatus.REVOKED, EndReason.DOMAIN_REMOVED)
+    assert GovernmentProfile.objects.get(pk=asked.pk).status == VerificationStatus.VERIFIED
+
+
+def test_a_superadmin_adds_an_email_domain_to_an_organisation_official_for_it_at_once(world):
+    """Added by a superadmin (who decides, as accepting a claim does), a domain is official
+    for the organisation at once, under the official suffixes or off them; refused (at the
+    field) for what could never be accepted: a personal mail service, an official suffix
+    itself, one official for another organisation, no host name. Audited. A superadmin's only."""
+    from django.core.exceptions import PermissionDenied
+
+    from portal.organisations.services import organisation_domain_add
+
+    office = world["office"]
+    with pytest.raises(PermissionDenied):
+        organisation_domain_add(organisation_id=office.pk, domain="krishi-pune.org", reason="Theirs",
+                                actor=world["admin_office"])
+    for typed, code in (("gmail.com", "consumer_domain"), ("GOV.IN", DomainClaim.SUFFIX_ITSELF),
+                        ("karhealth.gov.in", DomainClaim.CLAIMED_ELSEWHERE), ("*.gov.in", "invalid"),
+                        ("pune.mahaagri.gov.in", "already_official")):
+        with pytest.raises(ValidationError) as refused:
+            organisation_domain_add(organisation_id=office.pk, domain=typed, reason="Theirs", actor=world["superadmin"])
+        assert refused.value.error_dict["domain"][0].code == code, typed
+    row = organisation_domain_add(organisation_id=office.pk, domain=" Krishi-Pune.ORG. ", reason="Their PSU's mail",
+                                  actor=world["superadmin"])
+    assert (row.domain, row.is_verified, row.accepted_by_id) == ("krishi-pune.org", True, world["superadmin"].pk)
+    [added] = AuditEvent.objects.filter(action=AuditAction.DOMAIN_ACCEPTED)
+    assert added.new_values == {"domain": "krishi-pune.org", "verified": True, "reason": "Their PSU's mail"}
+    staff = UserFactory(email="meera@krishi-pune.org")
+    asked = services.join_request_create(organisation_id=office.pk, language="en", actor=staff,
+                                         details={**DETAILS, "official_email": staff.email})
+    assert asked.organisation_id == office.pk  # official for it now
+
+
+def test_removing_a_claim_no_superadmin_accepted_ends_nothing(world):
+    """A claim never made the domain the organisation's: nothing rested on it. Invitations to
+    addresses there (official by the suffix rules, as another organisation's domain) stay."""
+    from portal.organisations.services import organisation_domain_remove
+    from verification.rosters.models import Invitation, InvitationStatus
+
+    office, now = world["office"], timezone.now()
+    claim = OrganisationDomain.objects.create(organisation=office, domain="karhealth.gov.in", is_verified=False,
+                                              claim=DomainClaim.CLAIMED_ELSEWHERE)
+    invitation = Invitation.objects.create(
+        organisation=office, email="doctor@karhealth.gov.in", mailbox="doctor@karhealth.gov.in", name="Doctor",
+        designation="Doctor", office="Section", employee_code="E1", mobile="+919876500000", token_hash="3" * 64,
+        invited_by=world["admin_office"], created_at=now, sent_at=now, expires_at=now + timedelta(days=7))
+    organisation_domain_remove(domain_id=claim.pk, reason="Not theirs", actor=world["superadmin"])
+    assert not OrganisationDomain.objects.filter(pk=claim.pk).exists()
+    assert Invitation.objects.get(pk=invitation.pk).status == InvitationStatus.PENDING
+    assert not AuditEvent.objects.filter(action=AuditAction.INVITATION_CANCELLED).exists()

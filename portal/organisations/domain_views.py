@@ -1,0 +1,64 @@
+"""The pages on which a superadmin adds an email domain to an organisation, or removes one
+of its domains: each says what it does and asks why, with a box to confirm
+(organisation_domain_add and organisation_domain_remove ask for a superadmin again and
+refuse what the pages would not offer). The domains are listed, with the links here, on
+the organisation's status page."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from portal.access import rule
+from portal.organisations.forms import DomainAddForm, DomainRemoveForm
+from portal.organisations.models import Organisation, OrganisationDomain
+from portal.organisations.services import organisation_domain_add, organisation_domain_remove
+from portal.text import before_full_stop
+
+
+@rule("superadmin")
+@require_http_methods(["GET", "POST"])
+def domain_remove(request, pk, domain_pk):
+    organisation = get_object_or_404(Organisation, pk=pk)
+    back = redirect("organisations:status", pk=organisation.pk)
+    row = OrganisationDomain.objects.filter(pk=domain_pk, organisation=organisation).first()
+    if row is None:  # removed meanwhile (sent twice, another tab, another superadmin)
+        messages.info(request, _("That domain is no longer one of %(organisation)s's: there is nothing to remove.")
+                      % {"organisation": before_full_stop(organisation.name)})
+        return back
+    form = DomainRemoveForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        try:
+            organisation_domain_remove(domain_id=row.pk, reason=form.cleaned_data["reason"], actor=request.user,
+                                       request=request)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+        except ValidationError as exc:
+            form.add_error("reason", exc)
+        else:
+            messages.success(request, _("%(domain)s was removed from %(organisation)s.")
+                             % {"domain": row.domain, "organisation": before_full_stop(organisation.name)})
+            return back
+    return render(request, "portal/organisations/domain_remove.html",
+                  {"organisation": organisation, "row": row, "form": form})
+
+
+@rule("superadmin")
+@require_http_methods(["GET", "POST"])
+def domain_add(request, pk):
+    organisation = get_object_or_404(Organisation, pk=pk)
+    form = DomainAddForm(request.POST if request.method == "POST" else None)
+    if form.is_bound and form.is_valid():
+        try:
+            row = organisation_domain_add(organisation_id=organisation.pk, domain=form.cleaned_data["domain"],
+                                          reason=form.cleaned_data["reason"], actor=request.user, request=request)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+        except ValidationError as exc:
+            form.add_error(None, exc)  # its errors name their fields (the domain, the reason)
+        else:
+            messages.success(request, _("%(domain)s is now official for %(organisation)s.")
+                             % {"domain": row.domain, "organisation": before_full_stop(organisation.name)})
+            return redirect("organisations:status", pk=organisation.pk)
+    return render(request, "portal/organisations/domain_add.html", {"organisation": organisation, "form": form})
