@@ -23,7 +23,14 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.limits import shown_from
 from portal.mail.models import OutboxMessage
 from portal.organisations import role_selectors
-from portal.organisations.models import Membership, MembershipRole, Organisation, PlatformRoleGrant, in_force_q
+from portal.organisations.models import (
+    Membership,
+    MembershipRole,
+    Organisation,
+    OrganisationDomain,
+    PlatformRoleGrant,
+    in_force_q,
+)
 from portal.organisations.names import seen_name
 from portal.organisations.services import organisation_admin_grant
 from portal.permissions import signed_in_user
@@ -62,6 +69,10 @@ def url_for(route, organisation, admin):
     the organisation has (its admin for a user). A parameter not known here fails the
     test, so that a new kind of page is looked at, not skipped."""
     url = route.replace("<int:pk>", str(organisation.pk))
+    if "<int:domain_pk>" in url:  # one of the organisation's email domains
+        domain, _ = OrganisationDomain.objects.get_or_create(
+            organisation=organisation, defaults={"domain": f"{organisation.short_code.lower()}.gov.in"})
+        url = url.replace("<int:domain_pk>", str(domain.pk))
     assert "<" not in url, f"{route}: a parameter the matrix does not know how to fill"
     return url + (f"?user={admin.pk}" if url.endswith("/revoke/") else "")
 
@@ -85,6 +96,8 @@ CHANGES_STATUS = {
 EXPECTED_BY_RULE = {
     # rule: (who is allowed) -> status for those allowed, status for the others
     "authenticated": lambda who, where: 200,
+    # An organisation's email domains are added and removed by superadmins alone.
+    "superadmin": lambda who, where: 200 if who == "superadmin" else 403,
     "administrator_of_organisation": lambda who, where: 200 if ADMINISTERS.get(who, (False, False))[where] else 404,
     "organisation_status": lambda who, where: (200 if CHANGES_STATUS[who][where] else 404) if who in CHANGES_STATUS
     else 403,
@@ -109,7 +122,8 @@ def test_the_matrix_covers_the_pages_of_verification_of_the_roles_and_of_an_orga
             "/portal/roles/organisations/<int:pk>/grant/",
             "/portal/roles/organisations/<int:pk>/revoke/", "/portal/organisations/<int:pk>/",
             "/portal/organisations/<int:pk>/suspend/", "/portal/organisations/<int:pk>/reactivate/",
-            "/portal/organisations/<int:pk>/details/"} <= set(routes)
+            "/portal/organisations/<int:pk>/details/", "/portal/organisations/<int:pk>/domains/add/",
+            "/portal/organisations/<int:pk>/domains/<int:domain_pk>/remove/"} <= set(routes)
     unknown = {route: rule for route, rule in routes.items() if rule not in EXPECTED_BY_RULE}
     assert unknown == {}, "pages with an access rule the matrix has no expectation for"
 
