@@ -197,12 +197,28 @@ def pytest_collection_modifyitems(config, items):
     """On PostgreSQL, the browser tests first. They are the slowest, and with the
     migrations' rows restored after every flush (above) nothing needs them last: handed
     out first, they spread over the xdist workers while the many quick tests fill the
-    gaps at the end, instead of one worker finishing alone on a browser journey.
+    gaps at the end, instead of one worker finishing alone on a browser journey. The
+    production profile's tests come next: one worker runs them together (their xdist
+    group) for a minute or two, which is better begun early than left for the end; the one
+    that waits for beat's first run of a one-minute job (``BEAT_WAITS``) comes last among
+    them, by when the minute since beat started has mostly gone by in the others.
     (pytest-django's own ordering, database tests before transactional ones, runs
     first; this stable sort keeps it within each part.)"""
     if connection.vendor != "postgresql":
         return
-    items.sort(key=lambda item: not item.nodeid.startswith("tests/browser/"))
+
+    def part(item):
+        nodeid = item.nodeid
+        if nodeid.startswith("tests/browser/"):
+            return 0
+        if nodeid.startswith("tests/production/"):
+            return 2 if item.name.startswith(BEAT_WAITS) else 1
+        return 3
+
+    items.sort(key=part)
+
+
+BEAT_WAITS = "test_beat_runs_once_and_its_jobs_reach_the_worker"
 
 
 @pytest.fixture(scope="session", autouse=True)
