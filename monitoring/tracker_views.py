@@ -95,7 +95,7 @@ def tracker(request):
         office.may_remind = (office.may_edit and office.match.status != TrackerStatus.ACTIVE
                              and not (office.last_reminded_at and office.last_reminded_at > now - REMINDER_INTERVAL))
     return render(request, "monitoring/tracker.html", {
-        "page": page, "offices": offices, "choices": choices, "chosen": chosen,
+        "page": page, "offices": offices, "choices": choices, "chosen": chosen, "chosen_label": dict(choices).get(chosen, ""),
         "query": urlencode({"jurisdiction": chosen} if chosen else {}), "may_edit_any": editable is None or bool(editable),
         "today": today,
     })

@@ -27,7 +27,7 @@ from tests.factories import (
     OrganisationFactory,
     PlatformRoleFactory,
 )
-from tests.html_tree import field_container, field_error, field_value, form_as_sent, page
+from tests.html_tree import field_container, field_error, field_value, form_as_sent, page, printed_filters
 from tests.onboarding.approval_helpers import messages_to
 from tests.onboarding_data import VALID
 from tests.verification.helpers import signed_in
@@ -166,6 +166,14 @@ def test_who_sees_which_list(world, offices):
     mh = offices["not_started"].pk
     assert signed_in(world["auditor_mh"]).post(f"/monitoring/adoption/{mh}/remind/").status_code == 404
     assert signed_in(world["auditor_mh"]).get("/monitoring/adoption/new/").status_code == 404
+
+
+def test_the_printed_list_says_which_state_it_shows(world, offices):
+    """Its filter form is not printed: the paper says which state or UT the list is of."""
+    client = signed_in(world["superadmin"])
+    assert printed_filters(page(client.get("/monitoring/adoption/?jurisdiction=KA"))) == (
+        "Showing: State / UT or central = Karnataka")
+    assert printed_filters(page(client.get("/monitoring/adoption/"))) == "Showing: every row, no filter."
 
 
 def test_a_state_admin_who_is_also_an_auditor_reads_the_list_and_edits_nothing(world, offices):

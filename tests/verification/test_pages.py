@@ -18,7 +18,7 @@ from portal.organisations.models import Membership, MembershipRole, Organisation
 from portal.organisations.services import organisation_admin_grant
 from portal.privacy.requests import person_correct
 from tests.factories import PASSWORD, OrganisationFactory, UserFactory
-from tests.html_tree import field_error, field_value, form_as_sent, html_problems, parse
+from tests.html_tree import field_error, field_value, form_as_sent, html_problems, parse, printed_filters
 from tests.verification.helpers import GovernmentProfileFactory, contacts_shown_to_verified_users, form_data, signed_in
 from verification import services
 from verification.models import EndReason, GovernmentProfile, SystemNote, VerificationSettings, VerificationStatus
@@ -516,6 +516,16 @@ def test_the_queue_filters_by_status_and_organisation(world, requests_):
     assert "Parent request" in html and "Older request" not in html
     # Another organisation's filter is not the admin's to use.
     assert client.get(f"/verification/queue/?organisation={world['other'].pk}").status_code == 404
+
+
+def test_the_printed_queue_says_which_filters_it_shows(world, requests_):
+    """Its filter form is not printed: the paper says which status (waiting, when none was
+    chosen) and which organisation the list is of."""
+    client = signed_in(world["admin_parent"])
+    assert printed_filters(parse(client.get("/verification/queue/").content)) == (
+        "Showing: Status = Waiting for a decision")
+    tree = parse(client.get(f"/verification/queue/?status=rejected&organisation={world['office'].pk}").content)
+    assert printed_filters(tree) == f"Showing: Status = Rejected; Organisation = {world['office'].name}"
 
 
 @pytest.mark.parametrize("language", ["en", "hi", "mr"])
@@ -1231,6 +1241,16 @@ def test_revoking_with_a_confirmation(world, verified):
 
 def _query_of(url):
     return {key: values[-1] for key, values in parse_qs(urlsplit(url).query).items()}
+
+
+def test_the_printed_members_list_says_which_filters_it_shows(world):
+    """Its filter form is not printed: the paper says what it searched for, and that it
+    lists the verified members only."""
+    client = signed_in(world["admin_office"])
+    members = f"/verification/organisations/{world['office'].pk}/members/"
+    assert printed_filters(parse(client.get(members, {"q": "Kumar", "verified_only": "on"}).content)) == (
+        "Showing: Name or email address = Kumar; Verified only (leave out suspended) = Yes")
+    assert printed_filters(parse(client.get(members).content)) == "Showing: every row, no filter."
 
 
 def test_acting_on_a_member_found_by_a_search_on_page_2_leads_back_to_that_search_and_page(world):
