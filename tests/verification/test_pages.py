@@ -1381,6 +1381,39 @@ def test_ending_an_admins_verification_says_their_admin_role_ends_and_does_not_c
     assert not Membership.objects.filter(organisation=world["office"], user=profile.user, role=MembershipRole.ADMIN).exists()
 
 
+@pytest.mark.parametrize("action", ["suspend", "revoke"])
+def test_ending_a_verification_from_a_page_that_did_not_name_the_admin_role_it_ends_is_refused(world, action):
+    """The page was opened while the person held no admin role; they were made an admin of
+    the office (resting on this verification) before it was sent: nothing is done, the
+    page says so and now names the role, with the reason, the note and the tick kept;
+    sent again from it, the verification ends, and the role with it."""
+    colleague = UserFactory(email="meera.joshi@pune.mahaagri.gov.in", full_name="Meera Joshi")
+    profile = GovernmentProfileFactory(user=colleague, organisation=world["office"], status=VerificationStatus.VERIFIED)
+    Membership.objects.create(organisation=world["office"], user=colleague, role=MembershipRole.MEMBER)
+    client = signed_in(world["admin_office"])
+    url = f"/verification/profiles/{profile.pk}/{action}/"
+    tree = parse(well_formed(client.get(url)))
+    assert tree.by_id("admin-roles-end") is None
+    sent = {"reason_code": "misuse", "reason": "Shared the account.", "confirm": "on",
+            "shown_values": field_value(tree, "shown_values")}
+    organisation_admin_grant(organisation_id=world["office"].pk, user_id=colleague.pk, actor=world["admin_office"],
+                             reason="second admin")
+    html = well_formed(client.post(url, sent))
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.VERIFIED
+    assert Membership.objects.filter(organisation=world["office"], user=colleague, role=MembershipRole.ADMIN).exists()
+    tree = parse(html)
+    assert "Since this page was opened, the admin roles that end with this verification have changed" in (
+        tree.by_id("error-summary").squashed_text())
+    assert "Admin of District Agriculture Office, Pune" in _warning(html)
+    assert (field_value(tree, "reason_code"), field_value(tree, "reason")) == ("misuse", "Shared the account.")
+    assert field_value(tree, "confirm") is True
+    assert client.post(url, {**sent, "shown_values": field_value(tree, "shown_values")}).status_code == 302
+    profile.refresh_from_db()
+    assert profile.status != VerificationStatus.VERIFIED
+    assert not Membership.objects.filter(organisation=world["office"], user=colleague, role=MembershipRole.ADMIN).exists()
+
+
 def test_a_person_with_no_admin_role_is_told_nothing_of_roles(world, verified):
     html = well_formed(signed_in(world["admin_office"]).get(f"/verification/profiles/{verified.pk}/suspend/"))
     assert _warning(html) == "" and "You can reinstate them later." in html
