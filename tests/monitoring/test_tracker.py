@@ -356,6 +356,29 @@ def test_add_edit_and_remove_are_audited(world):
     assert events[1].old_values == {"target_date": "2026-03-31"}
 
 
+def test_an_office_taken_off_from_a_page_opened_before_another_administrator_changed_it_is_refused(world):
+    """The state administrator opens the page that takes an office off the list; the
+    superadmin then makes it another office (a new name and short code). Confirmed from the
+    page opened before, nothing is taken off: the page says so and shows the office as it
+    is now; confirmed again from there, it is taken off."""
+    satara = office(name="Collectorate Satara", short_code="COLL-SATARA", contact_email="collector@satara.gov.in",
+                    target_date=date(2030, 3, 31))
+    first, second = signed_in(world["superadmin"]), signed_in(world["state_admin_mh"])
+    url = f"/monitoring/adoption/{satara.pk}/delete/"
+    shown = field_value(page(second.get(url)), "shown_values")
+    edit = f"/monitoring/adoption/{satara.pk}/edit/"
+    assert first.post(edit, {**form_as_sent(page(first.get(edit))), "name": "Collectorate Sangli",
+                             "short_code": "COLL-SANGLI"}).status_code == 302
+    response = second.post(url, {"shown_values": shown})
+    assert response.status_code == 200 and ExpectedOffice.objects.filter(pk=satara.pk).exists()
+    tree = page(response)
+    assert ("Since this page was opened, this office was changed by someone else or in another tab: nothing was "
+            "taken off the list.") in tree.squashed_text()
+    assert "Collectorate Sangli" in tree.find("main").squashed_text()
+    assert second.post(url, {"shown_values": field_value(tree, "shown_values")}).status_code == 302
+    assert not ExpectedOffice.objects.filter(pk=satara.pk).exists()
+
+
 def test_an_office_page_opened_before_another_administrator_saved_does_not_put_back_what_it_showed(world):
     """The superadmin and the state administrator open an office's page; the first gives it
     the collector's new address. The second, from the page opened before, moves the date:
