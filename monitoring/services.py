@@ -252,14 +252,17 @@ def expected_office_save(
 
 
 def expected_office_delete(*, office: ExpectedOffice, editable: set[str] | None, actor: AnyUser,
-                           request: HttpRequest | None = None) -> bool:
+                           request: HttpRequest | None = None, shown_values: str | None = None) -> bool:
     """Take an office off its list; audited. False, and nothing recorded, when it was
-    taken off already (the same office taken off twice at once)."""
+    taken off already (the same office taken off twice at once). ``shown_values``: the
+    ``expected_office_digest`` of the office its confirmation page showed; ChangedMeanwhile,
+    nothing taken off, when it was changed since (it may be another office now)."""
     _check_editable(office.jurisdiction, editable)
     with transaction.atomic():
         office = ExpectedOffice.objects.select_for_update().filter(pk=office.pk).first()
         if office is None:
             return False
+        check_shown(shown_values, _plain(office_values(office)))
         audit_record(actor=actor, action=AuditAction.ADOPTION_LIST_CHANGED, target=office, request=request,
                      old={"removed": _plain(office_values(office))})
         office.delete()

@@ -95,7 +95,7 @@ def tracker(request):
         office.may_remind = (office.may_edit and office.match.status != TrackerStatus.ACTIVE
                              and not (office.last_reminded_at and office.last_reminded_at > now - REMINDER_INTERVAL))
     return render(request, "monitoring/tracker.html", {
-        "page": page, "offices": offices, "choices": choices, "chosen": chosen,
+        "page": page, "offices": offices, "choices": choices, "chosen": chosen, "chosen_label": dict(choices).get(chosen, ""),
         "query": urlencode({"jurisdiction": chosen} if chosen else {}), "may_edit_any": editable is None or bool(editable),
         "today": today,
     })
@@ -150,14 +150,27 @@ def office_delete(request, pk):
         office, editable = _editable_office(request, pk)
     except _OfficeGone as gone:
         return _gone(request, gone)
-    if request.method == "POST":
-        if services.expected_office_delete(office=office, editable=editable, actor=request.user, request=request):
-            messages.success(request, _("The office was taken off the list."))
+    form = ConfirmForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():  # a POST (its CSRF token is the confirmation)
+        try:
+            taken_off = services.expected_office_delete(office=office, editable=editable, actor=request.user,
+                                                        request=request, shown_values=shown_sent(request.POST))
+        except ChangedMeanwhile:  # the page showed it as it was: it is shown again as it is now
+            try:
+                office, editable = _editable_office(request, pk)
+            except _OfficeGone as gone:
+                return _gone(request, gone)
+            form.add_error(None, ValidationError(
+                _("Since this page was opened, this office was changed by someone else or in another tab: nothing was "
+                  "taken off the list. Check it as it is now, then confirm again."), code="changed_meanwhile"))
         else:
-            messages.info(request, _("The office was already taken off the list."))
-        return redirect(_tracker_url(office.jurisdiction))
+            if taken_off:
+                messages.success(request, _("The office was taken off the list."))
+            else:
+                messages.info(request, _("The office was already taken off the list."))
+            return redirect(_tracker_url(office.jurisdiction))
     return render(request, "monitoring/office_confirm.html", {
-        "office": office, "form": ConfirmForm(), "action": "delete",
+        "office": office, "form": form, "action": "delete", "shown_values": services.expected_office_digest(office),
         "title": _("Take %(name)s off the list") % {"name": office.name}})
 
 

@@ -113,6 +113,14 @@ def page(response):
     return parse(response.content)
 
 
+def printed_filters(tree):
+    """The words of a list page's summary of the filters it shows, printed only (hidden on
+    screen, as its filter form is on paper)."""
+    [summary] = tree.find_all(class_="printed-filters")
+    assert {"d-none", "d-print-block"} <= set(summary.get("class").split()), summary.get("class")
+    return summary.squashed_text()
+
+
 # Form helpers ----------------------------------------------------------------
 
 def error_message(node):

@@ -21,6 +21,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.ids import row_id
 from portal.list_places import list_place, place_url
 from portal.paging import CountedUpTo
+from portal.shown import ChangedMeanwhile, shown_sent
 from verification import services
 from verification.forms import (
     AutoVerificationForm,
@@ -370,13 +371,17 @@ def _act(request, pk, action):
             else:
                 service = services.profile_suspend if action == "suspend" else services.profile_revoke
                 service(profile_id=profile.pk, reason_code=form.cleaned_data["reason_code"], reason=form.cleaned_data["reason"],
-                        actor=request.user, request=request)
+                        actor=request.user, request=request, shown=shown_sent(request.POST))
         except services.StatusChanged:
             messages.info(request, _("This verification is no longer in a state that allows this."))
             return back
         except PermissionDenied:
             messages.error(request, _("You cannot decide on your own verification: another administrator does."))
             return back
+        except ChangedMeanwhile:
+            form.add_error(None, ValidationError(
+                _("Since this page was opened, the admin roles that end with this verification have changed: nothing "
+                  "was done. Read what it ends now, then confirm again."), code="changed_meanwhile"))
         except ValidationError as exc:
             # A refusal naming the person names them, and their official address, as this page does.
             form.add_error(None, services.person_named(exc, profile.seen.name or profile.user.email,
@@ -395,7 +400,9 @@ def _act(request, pk, action):
     return render(request, "verification/profile_action.html",
                   {"profile": profile, "form": form, "action": action, "title": spec["title"],
                    "ending_roles": ending_roles, "held_back": held_back, "waiting_request": waiting_request,
-                   "members": members})
+                   "members": members,
+                   # Sent back with the decision: refused if the roles it ends are no longer those said here.
+                   "shown_values": services.ending_roles_shown(ending_roles) if action != "reinstate" else ""})
 
 
 @rule("administrator_of_organisation")

@@ -39,6 +39,7 @@ from portal.organisations.models import (
 from portal.organisations.selectors import first_admin_roles_outside, organisations_left_without_admin
 from portal.organisations.services import LastAdmin, organisation_admins_lapse
 from portal.permissions import AnyUser, is_auditor, is_superadmin
+from portal.shown import ChangedMeanwhile, shown_digest
 from portal.text import has_visible_characters, multi_line, single_line
 from verification import notifications
 from verification.models import (
@@ -712,9 +713,19 @@ def _suspensions_within_limit(profile: GovernmentProfile, now: datetime) -> None
             "portal allows (each time they are told by email). It can be changed again from %(when)s.", "n"))
 
 
+def ending_roles_shown(roles: Iterable[Membership]) -> str:
+    """The digest (portal.shown) of the admin roles a confirmation page says end with a
+    verification suspended or revoked (selectors.admin_roles_ending_with): the page sends it
+    back, and profile_suspend and profile_revoke refuse it when the roles that would end are
+    not those (one granted or ended since the page was opened). A role past its end date is
+    none of them: it ended by itself (recorded as such, not as ended by the decision)."""
+    now = timezone.now()
+    return shown_digest({"admin_roles": sorted(role.organisation_id for role in roles if not ended(role.ends_at, now))})
+
+
 def _change_held(
     *, profile_id: int, actor: AnyUser, allowed: set[str], to: str, action: AuditAction, template: str,
-    reason: str, reason_code: str, request: HttpRequest | None,
+    reason: str, reason_code: str, request: HttpRequest | None, shown: str | None = None,
 ) -> GovernmentProfile:
     with transaction.atomic():
         profile = _lock_profile(profile_id)
@@ -749,6 +760,9 @@ def _change_held(
         else:
             # An admin role resting on the verification ends with it, for good: the mail says so.
             ended_roles = _membership_end(profile, ended_by=actor)
+            # Not the roles its page said end (changed since it was opened): undone, the page says them again.
+            if shown is not None and shown != ending_roles_shown(ended_roles):
+                raise ChangedMeanwhile
         _audit(actor, action, profile, old_status, request=request, reason_code=reason_code, reason=reason)
         notifications.send_decision_mail(profile=profile, template=template, context={"ended_roles": ended_roles})
     return profile
@@ -761,16 +775,19 @@ def _end_reason(reason_code: str) -> str:
 
 
 def profile_suspend(
-    *, profile_id: int, reason_code: str, reason: str | None = "", actor: AnyUser, request: HttpRequest | None = None
+    *, profile_id: int, reason_code: str, reason: str | None = "", actor: AnyUser, request: HttpRequest | None = None,
+    shown: str | None = None,
 ) -> GovernmentProfile:
     """Suspend a verified profile (it can be reinstated): the person is no longer a
     verified user meanwhile, but keeps their place in the organisation. An admin role
     resting on the verification ends, and reinstating does not bring it back (it is
-    granted again): the confirmation page and the mail say so."""
+    granted again): the confirmation page and the mail say so. ``shown``: the
+    ending_roles_shown of the roles the page said end; others would end now:
+    portal.shown.ChangedMeanwhile, nothing changed."""
     return _change_held(
         profile_id=profile_id, actor=actor, allowed={VerificationStatus.VERIFIED}, to=VerificationStatus.SUSPENDED,
         action=AuditAction.VERIFICATION_SUSPENDED, template="suspended", reason=clean_reason(reason),
-        reason_code=_end_reason(reason_code), request=request,
+        reason_code=_end_reason(reason_code), request=request, shown=shown,
     )
 
 
@@ -786,14 +803,15 @@ def profile_reinstate(
 
 
 def profile_revoke(
-    *, profile_id: int, reason_code: str, reason: str | None = "", actor: AnyUser, request: HttpRequest | None = None
+    *, profile_id: int, reason_code: str, reason: str | None = "", actor: AnyUser, request: HttpRequest | None = None,
+    shown: str | None = None,
 ) -> GovernmentProfile:
     """Revoke a verified or suspended profile, finally: it stays as history; to be
-    verified again the person asks again."""
+    verified again the person asks again. ``shown``: as profile_suspend takes it."""
     return _change_held(
         profile_id=profile_id, actor=actor, allowed=set(HELD_STATUSES), to=VerificationStatus.REVOKED,
         action=AuditAction.VERIFICATION_REVOKED, template="revoked", reason=clean_reason(reason),
-        reason_code=_end_reason(reason_code), request=request,
+        reason_code=_end_reason(reason_code), request=request, shown=shown,
     )
 
 

@@ -26,6 +26,7 @@ def outbox(request):
         request.GET.get("unknown_page"))
     return render(request, "portal/outbox.html", {
         "page": page, "status": status, "statuses": OutboxStatus.choices, "unknown": unknown,
+        "status_label": OutboxStatus(status).label if status in OutboxStatus.values else "",
         "keep_days": settings.OUTBOX_KEEP_DAYS,
     })
 

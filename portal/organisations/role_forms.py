@@ -42,7 +42,8 @@ class _GrantForm(AccessibleForm):
     )
     reason = forms.CharField(
         label=_("Reason"), max_length=REASON_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("Why the role is given: it is kept in the audit log. At most 500 characters."),
+        help_text=_("Why the role is given: it is kept in the audit log, and sent to them in the email that tells them. "
+                    "At most 500 characters."),
     )
 
     def clean_ends_on(self):
@@ -91,6 +92,7 @@ class AdminGrantForm(_GrantForm):
 class RevokeForm(AccessibleForm):
     reason = forms.CharField(
         label=_("Reason"), max_length=REASON_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("Why the role is taken away: it is kept in the audit log. At most 500 characters."),
+        help_text=_("Why the role is taken away: it is kept in the audit log, and sent to them in the email that tells "
+                    "them. At most 500 characters."),
     )
     confirm = forms.BooleanField(label=_("I confirm that this role should end now"))

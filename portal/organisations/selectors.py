@@ -366,17 +366,33 @@ def left_without_acting_admin(suspended: Organisation, before: dict[int, tuple[O
     return [LeftWithoutAdmin(organisation, before[organisation.pk][1], acting[organisation.pk]) for organisation in left]
 
 
-def without_acting_admin_above(suspended: Organisation) -> list[LeftWithoutAdmin]:
+def admin_roles_changed(before: dict[int, tuple[Organisation, list[str]]],
+                        after: dict[int, tuple[Organisation, list[str]]]) -> dict[str, list[str]]:
+    """{address: [the names of the organisations]} of the admin roles that counted ``before``
+    (admins_acting_above) and do not ``after``, in the order of the addresses: those an
+    office's suspension stops counting (read before and after it), or its reactivation
+    makes count again (read after and before it), whose holders are told. No query."""
+    changed: dict[str, list[str]] = {}
+    for pk, (organisation, addresses) in sorted(before.items()):
+        for address in set(addresses) - set(after.get(pk, (organisation, []))[1]):
+            changed.setdefault(address, []).append(organisation.name)
+    return dict(sorted(changed.items()))
+
+
+def without_acting_admin_above(suspended: Organisation, *,
+                               acting: dict[int, tuple[Organisation, list[str]]] | None = None
+                               ) -> list[LeftWithoutAdmin]:
     """Of the active organisations above the suspended ``suspended``, those with no admin
     who acts for them now, one of whose admins (their role in force) is a member of it
     (verification keeps Membership in step: the role may rest on a verification there,
     which counts again once it is reactivated), in the order of their ids, each with whoever
     acts for it now (who_acts_for; ``holders`` empty: not yet known). Asked before it is
-    reactivated, for admin_acting_again. One query for an organisation with an admin
-    acting at each organisation above it (or none above it), four at most."""
+    reactivated, for admin_acting_again (``acting``: admins_acting_above, when the caller
+    read it). One query for an organisation with an admin acting at each organisation above
+    it (or none above it; none with ``acting``), four at most."""
     if not suspended.ancestor_ids:
         return []
-    acting = admins_acting_above(suspended)
+    acting = admins_acting_above(suspended) if acting is None else acting
     missing = [pk for pk in suspended.ancestor_ids if pk not in acting]
     if not missing:
         return []
@@ -392,15 +408,17 @@ def without_acting_admin_above(suspended: Organisation) -> list[LeftWithoutAdmin
     return [LeftWithoutAdmin(organisation, [], acting_for[organisation.pk]) for organisation in found]
 
 
-def admin_acting_again(reactivated: Organisation, before: list[LeftWithoutAdmin]) -> list[LeftWithoutAdmin]:
+def admin_acting_again(reactivated: Organisation, before: list[LeftWithoutAdmin], *,
+                       after: dict[int, tuple[Organisation, list[str]]] | None = None) -> list[LeftWithoutAdmin]:
     """Of ``before`` (without_acting_admin_above, read before ``reactivated`` was made
     active again), those that have an admin who acts for them now that it is, each with
     the addresses of those admins (``holders``) and whoever acted for it meanwhile
     (``acting``, as read before). Asked in the caller's transaction once the status is
-    written. One query; none for none."""
+    written (``after``: admins_acting_above read then by the caller). One query; none for
+    none, or with ``after``."""
     if not before:
         return []
-    after = admins_acting_above(reactivated)
+    after = admins_acting_above(reactivated) if after is None else after
     return [entry._replace(holders=after[entry.organisation.pk][1]) for entry in before if entry.organisation.pk in after]
 
 

@@ -51,6 +51,7 @@ from portal.organisations.notifications import send_role_mail
 from portal.organisations.selectors import (
     LeftWithoutAdmin,
     admin_acting_again,
+    admin_roles_changed,
     admin_roles_resting_on,
     admins_acting_above,
     domain_claims_of,
@@ -400,12 +401,17 @@ def status_change_refusal(organisation: Organisation, to: str) -> OrganisationSt
                                        % {"organisation": name}, code="active")
 
 
-def status_change_shown(departments: Iterable[LeftWithoutAdmin]) -> str:
+def status_change_shown(departments: Iterable[LeftWithoutAdmin], held: Mapping[str, list[str]]) -> str:
     """The digest (portal.shown) of what a confirmation page says a change of an
     organisation's status does above it: the departments it leaves with nobody acting for
-    them, or gives their admin back (suspension_leaves_without_admin,
-    reactivation_gives_admin_back)."""
-    return shown_digest({"departments": sorted(entry.organisation.pk for entry in departments)})
+    them, or gives their admin back, and the admins above it whose role stops counting, or
+    counts again, each told (status_change_above)."""
+    return shown_digest(_status_change_above_values(departments, held))
+
+
+def _status_change_above_values(departments: Iterable[LeftWithoutAdmin], held: Mapping[str, list[str]]) -> dict:
+    return {"departments": sorted(entry.organisation.pk for entry in departments),
+            "held": {address: sorted(names) for address, names in sorted(held.items())}}
 
 
 def _organisation_status_change(*, organisation_id: int, to: str, reason_code: str, reason: str, actor: AnyUser,
@@ -437,13 +443,13 @@ def _organisation_status_change(*, organisation_id: int, to: str, reason_code: s
                 if acting_above and to == OrganisationStatus.SUSPENDED else [])
         # Those who acted meanwhile for a department whose admin acts for it again once it is reactivated.
         again = admin_acting_again(organisation, missing_above)
+        # The admins above it whose role stops counting, or counts again, by the change: each is told.
+        held = (admin_roles_changed(acting_above, acting_now) if to == OrganisationStatus.SUSPENDED
+                else admin_roles_changed(acting_now, acting_above))
         # Not what its page said it does (changed since it was opened): undone, the page says it again.
-        check_shown(shown, {"departments": sorted(entry.organisation.pk for entry in left + again)})
+        check_shown(shown, _status_change_above_values(left + again, held))
         told_above = [(entry, user, above) for entry in left + again for user, above in entry.acting
                       if user.pk != actor.pk]
-        # The admins above it whose role stops counting, or counts again, by the change: each is told.
-        held = (_admin_roles_changed(acting_above, acting_now) if to == OrganisationStatus.SUSPENDED
-                else _admin_roles_changed(acting_now, acting_above))
         holders = [user for user in get_user_model().objects.filter(email__in=held).order_by("email")
                    if user.pk != actor.pk] if held else []
         addresses = ([one.user.email for one in told] + [user.email for _entry, user, _above in told_above]
@@ -463,7 +469,7 @@ def _organisation_status_change(*, organisation_id: int, to: str, reason_code: s
         # Whoever acts now for a department left with nobody acting for it (who_acts_for: the admins
         # above it, or the superadmins), or acted for it meanwhile, once its admin acts again: one mail
         # per department, in their language; not the one who changed it, whom its confirmation page
-        # told (suspension_leaves_without_admin, reactivation_gives_admin_back).
+        # told (status_change_above).
         template = ("organisation_without_admin_acting" if to == OrganisationStatus.SUSPENDED
                     else "organisation_admin_acting_again")
         for entry, user, above in told_above:
@@ -475,17 +481,6 @@ def _organisation_status_change(*, organisation_id: int, to: str, reason_code: s
                 "office": organisation, "organisations": held[user.email],
                 "suspended": to == OrganisationStatus.SUSPENDED})
     return organisation
-
-
-def _admin_roles_changed(before: dict[int, tuple[Organisation, list[str]]],
-                         after: dict[int, tuple[Organisation, list[str]]]) -> dict[str, list[str]]:
-    """{address: [the names of the organisations]} of the admin roles that counted ``before``
-    (admins_acting_above) and do not ``after``. No query."""
-    changed: dict[str, list[str]] = {}
-    for pk, (organisation, addresses) in sorted(before.items()):
-        for address in set(addresses) - set(after.get(pk, (organisation, []))[1]):
-            changed.setdefault(address, []).append(organisation.name)
-    return changed
 
 
 # Changing an organisation's details -------------------------------------------------------------

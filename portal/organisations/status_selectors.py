@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 
 from portal.audit.models import AuditAction, AuditEvent
@@ -28,6 +28,7 @@ from portal.organisations.models import (
 from portal.organisations.selectors import (
     LeftWithoutAdmin,
     admin_acting_again,
+    admin_roles_changed,
     admins_acting_above,
     left_without_acting_admin,
     who_acts_for,
@@ -81,46 +82,55 @@ def status_change_told(organisation: Organisation) -> list[Told]:
     return sorted(told, key=lambda one: (one.user.email, one.user.pk))
 
 
-def suspension_leaves_without_admin(organisation: Organisation) -> list[LeftWithoutAdmin]:
-    """The organisations above the active ``organisation`` that its suspension would leave
-    with no admin who acts for them, with whoever would act for each then
-    (left_without_acting_admin, as organisation_suspend finds and tells them): said on the
-    confirmation page before anything is done. Asked of the rules themselves: the status is
-    written in a savepoint that is rolled back (nothing stays written), and only when one of
-    the admins acting above it is a member of it (verification keeps Membership in step: a
-    role above rests on a verification there). One query for an organisation with no
-    admin acting above it, two for one none of whose admins above is its member."""
+class ChangeAbove(NamedTuple):
+    """What suspending or reactivating an organisation does above it, as its confirmation
+    page says it before anything is done: the departments it leaves with no admin who acts
+    for them, or gives their admin back (``departments``), and the admins whose role there
+    stops counting, or counts again (``held``: {address: [the names of the organisations]}),
+    each told by mail, as organisation_suspend and organisation_reactivate find and tell them."""
+
+    departments: list[LeftWithoutAdmin]
+    held: dict[str, list[str]]
+
+
+def status_change_above(organisation: Organisation, to: str) -> ChangeAbove:
+    """What giving ``organisation`` the status ``to`` (suspended: it is active; active: it is
+    suspended) does above it (ChangeAbove). Asked of the rules themselves: the status is
+    written in a savepoint that is rolled back (nothing stays written), and only when an
+    admin of an organisation above it is a member of it (verification keeps Membership in
+    step: a role above rests on a verification there). A suspension: one query for an
+    organisation with no admin acting above it, two for one none of whose admins above is
+    its member. A reactivation: one query for one none of whose admins above is its member."""
+    if not organisation.ancestor_ids:
+        return ChangeAbove([], {})
+    if to == OrganisationStatus.SUSPENDED:
+        before = admins_acting_above(organisation)
+        holders = {address for _organisation, addresses in before.values() for address in addresses}
+        if not holders or not Membership.objects.filter(organisation=organisation, is_active=True,
+                                                        user__email__in=holders).exists():
+            return ChangeAbove([], {})
+        with transaction.atomic():
+            Organisation.objects.filter(pk=organisation.pk, status=OrganisationStatus.ACTIVE).update(
+                status=OrganisationStatus.SUSPENDED)
+            after = admins_acting_above(organisation)
+            left = left_without_acting_admin(organisation, before, after=after)
+            transaction.set_rollback(True)
+        return ChangeAbove(left, admin_roles_changed(before, after))
+    member_here = Membership.objects.filter(organisation=organisation, user_id=OuterRef("user_id"), is_active=True)
+    if not Membership.objects.filter(
+        not_ended_q(), Exists(member_here), organisation_id__in=organisation.ancestor_ids,
+        organisation__status=OrganisationStatus.ACTIVE, role=MembershipRole.ADMIN, is_active=True,
+    ).exists():
+        return ChangeAbove([], {})
     before = admins_acting_above(organisation)
-    holders = {address for _organisation, addresses in before.values() for address in addresses}
-    if not holders or not Membership.objects.filter(organisation=organisation, is_active=True,
-                                                    user__email__in=holders).exists():
-        return []
-    with transaction.atomic():
-        Organisation.objects.filter(pk=organisation.pk, status=OrganisationStatus.ACTIVE).update(
-            status=OrganisationStatus.SUSPENDED)
-        left = left_without_acting_admin(organisation, before)
-        transaction.set_rollback(True)
-    return left
-
-
-def reactivation_gives_admin_back(organisation: Organisation) -> list[LeftWithoutAdmin]:
-    """The organisations above the suspended ``organisation`` that have no admin who acts
-    for them now and will have one once it is reactivated (their admin roles rest on
-    verifications in it), with those admins and whoever acts for each meanwhile
-    (admin_acting_again, as organisation_reactivate finds and tells them): said on the
-    confirmation page before anything is done. Asked of the rules themselves, in a
-    savepoint rolled back as suspension_leaves_without_admin asks, and only when one of the
-    admins of such an organisation is a member of it. One query for an organisation with
-    an admin acting at each organisation above it."""
-    before = without_acting_admin_above(organisation)
-    if not before:
-        return []
+    missing = without_acting_admin_above(organisation, acting=before)
     with transaction.atomic():
         Organisation.objects.filter(pk=organisation.pk, status=OrganisationStatus.SUSPENDED).update(
             status=OrganisationStatus.ACTIVE)
-        again = admin_acting_again(organisation, before)
+        after = admins_acting_above(organisation)
+        again = admin_acting_again(organisation, missing, after=after)
         transaction.set_rollback(True)
-    return again
+    return ChangeAbove(again, admin_roles_changed(after, before))
 
 
 def offices_below_count(organisation: Organisation) -> int:

@@ -36,10 +36,9 @@ from portal.organisations.status_selectors import (
     members_count,
     offices_below_count,
     organisation_for_status_change,
-    reactivation_gives_admin_back,
+    status_change_above,
     status_change_told,
     status_history,
-    suspension_leaves_without_admin,
 )
 from portal.permissions import is_superadmin
 from portal.shown import ChangedMeanwhile, shown_sent
@@ -111,16 +110,21 @@ def _change(request, pk, action):
             return back
     told = [one for one in status_change_told(organisation) if one.user.pk != request.user.pk]
     # Departments above it whose only admins rest on verifications in it: left with nobody acting for
-    # them (a suspension), or given their admin back (a reactivation), said before it is done.
-    found = (suspension_leaves_without_admin if action == "suspend" else reactivation_gives_admin_back)(organisation)
+    # them (a suspension), or given their admin back (a reactivation); and the admins above it whose
+    # role rests on a verification in it, which stops counting, or counts again: said before it is done.
+    above = status_change_above(organisation, page.to)
     departments = [entry._replace(acting=[(user, by) for user, by in entry.acting if user.pk != request.user.pk])
-                   for entry in found]
+                   for entry in above.departments]
+    # Each told by mail, but the one who changes it (the page tells them).
+    held = [(address, names) for address, names in above.held.items() if address != request.user.email]
     # Sent back with the confirmation: the service refuses it if what the page says has changed by then.
-    shown = status_change_shown(found)
+    shown = status_change_shown(above.departments, above.held)
     return render(request, "portal/organisations/status_change.html", {
         "organisation": organisation, "form": form, "action": action,
         "title": page.title % {"organisation": organisation.name},
-        "told": told, "departments": departments, "shown_values": shown, "offices_below": offices_below_count(organisation),
+        "told": told, "departments": departments, "held": held,
+        "others_told": bool(held) or any(entry.acting for entry in departments),
+        "shown_values": shown, "offices_below": offices_below_count(organisation),
         "members": members_count(organisation),
     })
 

@@ -22,7 +22,7 @@ from portal.management.commands import changepassword, createsuperuser
 from portal.organisations.models import Organisation
 from portal.organisations.services import platform_role_grant, platform_role_revoke
 from tests.factories import ApplicationFactory, OrganisationFactory, UserFactory
-from tests.html_tree import page
+from tests.html_tree import page, printed_filters
 from tests.monitoring.conftest import platform_user
 from tests.pg_trace import rows_read_by_queries
 from tests.portal.audit_helpers import appended_once_the_head_is_read, tampering
@@ -306,6 +306,24 @@ def test_filters(world, events):
     assert seen(client, f"?since={today}&until={today}")[0] == ORGS | {
         "ONB-2026-900001", "ONB-2026-900002", "ONB-2026-900003", "someone@gmail.com"}
     assert seen(client, f"?until={today - timedelta(days=1)}")[0] == set()
+
+
+@pytest.mark.parametrize(("language", "said", "none_said"), [
+    ("en", "Showing: Action = User logged in; Organisation's short code = MH-PUNE; From = 1 Dec 2026",
+     "Showing: every row, no filter."),
+    ("hi", "दिखाया जा रहा है: कार्रवाई = उपयोगकर्ता ने साइन इन किया; संगठन का संक्षिप्त कोड = MH-PUNE; से = 1 दिसं 2026",
+     "दिखाया जा रहा है: हर पंक्ति, कोई फ़िल्टर नहीं।"),
+    ("mr", "दाखवत आहे: कृती = वापरकर्त्याने साइन इन केले; संस्थेचा संक्षिप्त कोड = MH-PUNE; पासून = 1 डिस 2026",
+     "दाखवत आहे: प्रत्येक ओळ, कोणताही फिल्टर नाही."),
+])
+def test_the_printed_log_says_which_filters_it_shows(world, events, language, said, none_said):
+    """Its filter form is not printed: the paper says which filters the list is of, in the
+    page's language, the values as the form names them; a refused one is not among them."""
+    client = signed_in(world["superadmin"])
+    client.cookies["django_language"] = language
+    tree = page(client.get("/monitoring/audit/?action=user.logged_in&organisation=mh-pune&since=2026-12-01&until=x"))
+    assert printed_filters(tree) == said
+    assert printed_filters(page(client.get("/monitoring/audit/"))) == none_said
 
 
 def test_the_period_typed_day_first_in_the_address_is_read_as_india_writes_it(world):

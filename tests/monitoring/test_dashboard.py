@@ -16,7 +16,7 @@ from monitoring.services import figures_refresh
 from onboarding.models import ApplicationDocument, DocumentKind
 from portal.audit.models import AuditAction, AuditEvent
 from tests.factories import ApplicationFactory, OrganisationFactory, UserFactory
-from tests.html_tree import html_problems
+from tests.html_tree import html_problems, parse, printed_filters
 from tests.verification.helpers import GovernmentProfileFactory, signed_in
 from verification.models import GovernmentProfile, VerificationStatus
 from verification.selectors import administered_with_pending, join_queue
@@ -196,6 +196,17 @@ def test_the_state_filter_cannot_widen_a_scope(world):
     html = signed_in(world["state_admin_mh"]).get("/monitoring/?state=KA").content.decode()
     assert "Revenue Department" not in html
     assert exported(signed_in(world["state_admin_mh"]), "?state=KA")[1:] == []
+
+
+def test_the_printed_table_says_which_filters_it_shows(world):
+    """Its filter form is not printed: the paper says which filters and order the table is
+    of; a refused one (the defaults apply) is not among them, and none is said as none."""
+    client = signed_in(world["superadmin"])
+    tree = parse(client.get("/monitoring/?state=MH&status=active&sort=zz&q=+").content)
+    assert printed_filters(tree) == "Showing: State / UT = Maharashtra; Status = Active"
+    tree = parse(client.get("/monitoring/?sort=-verified").content)
+    assert printed_filters(tree) == "Showing: Sort by = Most verified users first"
+    assert printed_filters(parse(client.get("/monitoring/").content)) == "Showing: every row, no filter."
 
 
 def test_one_bad_filter_keeps_the_others(world):

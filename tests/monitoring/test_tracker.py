@@ -27,7 +27,7 @@ from tests.factories import (
     OrganisationFactory,
     PlatformRoleFactory,
 )
-from tests.html_tree import field_container, field_error, field_value, form_as_sent, page
+from tests.html_tree import field_container, field_error, field_value, form_as_sent, page, printed_filters
 from tests.onboarding.approval_helpers import messages_to
 from tests.onboarding_data import VALID
 from tests.verification.helpers import signed_in
@@ -166,6 +166,14 @@ def test_who_sees_which_list(world, offices):
     mh = offices["not_started"].pk
     assert signed_in(world["auditor_mh"]).post(f"/monitoring/adoption/{mh}/remind/").status_code == 404
     assert signed_in(world["auditor_mh"]).get("/monitoring/adoption/new/").status_code == 404
+
+
+def test_the_printed_list_says_which_state_it_shows(world, offices):
+    """Its filter form is not printed: the paper says which state or UT the list is of."""
+    client = signed_in(world["superadmin"])
+    assert printed_filters(page(client.get("/monitoring/adoption/?jurisdiction=KA"))) == (
+        "Showing: State / UT or central = Karnataka")
+    assert printed_filters(page(client.get("/monitoring/adoption/"))) == "Showing: every row, no filter."
 
 
 def test_a_state_admin_who_is_also_an_auditor_reads_the_list_and_edits_nothing(world, offices):
@@ -346,6 +354,29 @@ def test_add_edit_and_remove_are_audited(world):
     events = list(AuditEvent.objects.filter(action=AuditAction.ADOPTION_LIST_CHANGED).order_by("id"))
     assert [list(e.new_values or e.old_values) for e in events] == [["added"], ["target_date"], ["removed"]]
     assert events[1].old_values == {"target_date": "2026-03-31"}
+
+
+def test_an_office_taken_off_from_a_page_opened_before_another_administrator_changed_it_is_refused(world):
+    """The state administrator opens the page that takes an office off the list; the
+    superadmin then makes it another office (a new name and short code). Confirmed from the
+    page opened before, nothing is taken off: the page says so and shows the office as it
+    is now; confirmed again from there, it is taken off."""
+    satara = office(name="Collectorate Satara", short_code="COLL-SATARA", contact_email="collector@satara.gov.in",
+                    target_date=date(2030, 3, 31))
+    first, second = signed_in(world["superadmin"]), signed_in(world["state_admin_mh"])
+    url = f"/monitoring/adoption/{satara.pk}/delete/"
+    shown = field_value(page(second.get(url)), "shown_values")
+    edit = f"/monitoring/adoption/{satara.pk}/edit/"
+    assert first.post(edit, {**form_as_sent(page(first.get(edit))), "name": "Collectorate Sangli",
+                             "short_code": "COLL-SANGLI"}).status_code == 302
+    response = second.post(url, {"shown_values": shown})
+    assert response.status_code == 200 and ExpectedOffice.objects.filter(pk=satara.pk).exists()
+    tree = page(response)
+    assert ("Since this page was opened, this office was changed by someone else or in another tab: nothing was "
+            "taken off the list.") in tree.squashed_text()
+    assert "Collectorate Sangli" in tree.find("main").squashed_text()
+    assert second.post(url, {"shown_values": field_value(tree, "shown_values")}).status_code == 302
+    assert not ExpectedOffice.objects.filter(pk=satara.pk).exists()
 
 
 def test_an_office_page_opened_before_another_administrator_saved_does_not_put_back_what_it_showed(world):

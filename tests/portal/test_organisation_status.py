@@ -474,6 +474,57 @@ def test_the_confirmation_page_warns_before_a_department_is_left_without_an_admi
     assert tree.find(id="left-without-admin") is None
 
 
+def test_the_confirmation_pages_name_the_admins_above_whose_role_rests_on_it_among_those_told(world):
+    """The department has another admin (nobody is left without one), but the admin role of
+    its member resting on a verification in the office counts for nothing while the office
+    is suspended, and she is told so by mail: the suspension page names her among those
+    told beforehand, and the reactivation page too (told that it counts again)."""
+    member = department_admin_resting_on_the_office(world)
+    make_admin(world["parent"], email="second.admin@mahaagri.gov.in")
+    client = client_of(world, "state_admin_mh")
+    tree = well_formed(client.get(f"/portal/organisations/{world['office'].pk}/suspend/"))
+    assert tree.find(id="left-without-admin") is None
+    shown = text_of(tree.find(id="roles-resting"))
+    assert ("The admins above it whose admin role there rests on their verification in this organisation are told "
+            "by email, each in their language, that it counts for nothing until it is reactivated:") in shown
+    assert f"{member.email} (Admin of Agriculture Department, Maharashtra)" in shown
+    assert "second.admin@mahaagri.gov.in" not in text_of(tree)
+    suspend(world, who="state_admin_mh")
+    tree = well_formed(client.get(f"/portal/organisations/{world['office'].pk}/reactivate/"))
+    assert tree.find(id="admin-acting-again") is None
+    shown = text_of(tree.find(id="roles-resting"))
+    assert ("The admins above it whose admin role there rests on their verification in this organisation are told "
+            "by email, each in their language, that it counts again:") in shown
+    assert f"{member.email} (Admin of Agriculture Department, Maharashtra)" in shown
+    # Without such a role, nothing of it is said.
+    tree = well_formed(client.get(f"/portal/organisations/{world['parent'].pk}/suspend/"))
+    assert tree.find(id="roles-resting") is None
+
+
+def test_a_suspension_confirmed_from_a_page_that_did_not_name_an_admin_it_tells_is_refused(world):
+    """The page was opened before the member of the office was made admin of the department
+    above it: it did not say she would be told. Sent after, nothing is done, and the page
+    now names her; sent again from it, the office is suspended and she is told."""
+    member = world["member"]
+    GovernmentProfileFactory(user=member, organisation=world["office"], status=VerificationStatus.VERIFIED)
+    client = client_of(world, "state_admin_mh")
+    url = f"/portal/organisations/{world['office'].pk}/suspend/"
+    tree = well_formed(client.get(url))
+    assert tree.find(id="roles-resting") is None
+    shown = field_value(tree, "shown_values")
+    organisation_admin_grant(organisation_id=world["parent"].pk, user_id=member.pk, actor=fresh(world["superadmin"]),
+                             reason="Heads the department's establishment section.")
+    OutboxMessage.objects.all().delete()
+    tree = well_formed(client.post(url, {"reason_code": "misuse", "reason": NOTE, "shown_values": shown}))
+    assert status_of(world["office"]) == OrganisationStatus.ACTIVE and not OutboxMessage.objects.exists()
+    assert "Since this page was opened, what suspending it does has changed" in text_of(tree)
+    assert member.email in text_of(tree.find(id="roles-resting"))
+    response = client.post(url, {"reason_code": "misuse", "reason": NOTE,
+                                 "shown_values": field_value(tree, "shown_values")})
+    assert response.status_code == 302 and status_of(world["office"]) == OrganisationStatus.SUSPENDED
+    assert messages_to(member.email)
+
+
 def test_a_suspension_confirmed_from_a_page_that_no_longer_says_what_it_does_is_refused(world):
     """The page was opened while the department had another admin (nothing to warn of); its
     other admin left before it was sent: nothing is done, the page says so and now warns,

@@ -717,6 +717,17 @@ def test_the_lift_page_gives_the_refusals_times_as_the_outbox_lists_them():
     assert "This refusal was lifted on 6 Dec 2026, 00:09: messages to the address" in lift.squashed_text()
 
 
+def test_the_printed_outbox_says_which_status_it_lists():
+    """Its filter form is not printed: the paper says which status the messages are of."""
+    from tests.html_tree import parse, printed_filters
+
+    client, _root = superadmin_client()
+    assert printed_filters(parse(client.get("/portal/outbox/?status=failed").content)) == (
+        "Showing: Status = Failed (gave up)")
+    assert printed_filters(parse(client.get("/portal/outbox/?status=nonsense").content)) == (
+        "Showing: every row, no filter.")
+
+
 def test_a_failed_message_names_its_recipients_still_refused_as_unknown(smtp_server, django_capture_on_commit_callbacks):
     """Sent again while its address is refused, a message fails again at once: its page says
     so, and where the refusal is lifted."""

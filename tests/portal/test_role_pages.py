@@ -339,6 +339,42 @@ def test_a_superadmin_revokes_a_platform_role_with_a_reason_after_confirming(wor
     assert "This role had already ended" in well_formed(client.get("/portal/roles/"))
 
 
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_the_revoke_pages_say_the_holder_is_told_by_email_with_the_reason(world, language):
+    """The reason typed on a revoke page is sent to the person whose role ends, in the mail
+    that tells them: both pages say so before it is typed (it read as kept in the audit
+    log only), and the mail carries it."""
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    with translation.override(language):
+        told = gettext("They are told by email, in their language, with your reason.")
+        hint = gettext("Why the role is taken away: it is kept in the audit log, and sent to them in the email that "
+                       "tells them. At most 500 characters.")
+    assert language == "en" or told != "They are told by email, in their language, with your reason."
+    grant = PlatformRoleGrant.objects.get(user=world["state_admin_ka"])
+    office = world["office"]
+    make_admin(office, email="deputy@pune.mahaagri.gov.in")
+    for who, url in (("superadmin", f"/portal/roles/platform/{grant.pk}/revoke/"),
+                     ("admin_parent", f"/portal/roles/organisations/{office.pk}/revoke/?user={world['admin_office'].pk}")):
+        client = client_of(world, who)
+        client.cookies["django_language"] = language
+        shown = parse(well_formed(client.get(url))).find("main").squashed_text()
+        assert told in shown and hint in shown, url
+        assert client.post(url, {"reason": "Transferred to the centre.", "confirm": "on"}).status_code == 302
+    for address in ("state.admin@karnataka.gov.in", "admin@pune.mahaagri.gov.in"):
+        [message] = OutboxMessage.objects.filter(to=[address])
+        assert "Transferred to the centre." in message.body
+    # The reason a role is given for is sent to the person likewise.
+    with translation.override(language):
+        hint = gettext("Why the role is given: it is kept in the audit log, and sent to them in the email that tells "
+                       "them. At most 500 characters.")
+    client = client_of(world, "admin_parent")
+    client.cookies["django_language"] = language
+    grant_url = f"/portal/roles/organisations/{office.pk}/grant/?user={world['member'].pk}"
+    assert hint in parse(well_formed(client.get(grant_url))).find("main").squashed_text()
+
+
 def test_leaving_no_superadmin_whose_role_does_not_end_is_refused_on_the_pages(world):
     root = world["superadmin"]
     PlatformRoleGrant.objects.filter(user=root).update(ends_at=timezone.now() + timedelta(days=10))

@@ -18,7 +18,7 @@ from portal.organisations.models import Membership, MembershipRole, Organisation
 from portal.organisations.services import organisation_admin_grant
 from portal.privacy.requests import person_correct
 from tests.factories import PASSWORD, OrganisationFactory, UserFactory
-from tests.html_tree import field_error, field_value, form_as_sent, html_problems, parse
+from tests.html_tree import field_error, field_value, form_as_sent, html_problems, parse, printed_filters
 from tests.verification.helpers import GovernmentProfileFactory, contacts_shown_to_verified_users, form_data, signed_in
 from verification import services
 from verification.models import EndReason, GovernmentProfile, SystemNote, VerificationSettings, VerificationStatus
@@ -516,6 +516,16 @@ def test_the_queue_filters_by_status_and_organisation(world, requests_):
     assert "Parent request" in html and "Older request" not in html
     # Another organisation's filter is not the admin's to use.
     assert client.get(f"/verification/queue/?organisation={world['other'].pk}").status_code == 404
+
+
+def test_the_printed_queue_says_which_filters_it_shows(world, requests_):
+    """Its filter form is not printed: the paper says which status (waiting, when none was
+    chosen) and which organisation the list is of."""
+    client = signed_in(world["admin_parent"])
+    assert printed_filters(parse(client.get("/verification/queue/").content)) == (
+        "Showing: Status = Waiting for a decision")
+    tree = parse(client.get(f"/verification/queue/?status=rejected&organisation={world['office'].pk}").content)
+    assert printed_filters(tree) == f"Showing: Status = Rejected; Organisation = {world['office'].name}"
 
 
 @pytest.mark.parametrize("language", ["en", "hi", "mr"])
@@ -1233,6 +1243,16 @@ def _query_of(url):
     return {key: values[-1] for key, values in parse_qs(urlsplit(url).query).items()}
 
 
+def test_the_printed_members_list_says_which_filters_it_shows(world):
+    """Its filter form is not printed: the paper says what it searched for, and that it
+    lists the verified members only."""
+    client = signed_in(world["admin_office"])
+    members = f"/verification/organisations/{world['office'].pk}/members/"
+    assert printed_filters(parse(client.get(members, {"q": "Kumar", "verified_only": "on"}).content)) == (
+        "Showing: Name or email address = Kumar; Verified only (leave out suspended) = Yes")
+    assert printed_filters(parse(client.get(members).content)) == "Showing: every row, no filter."
+
+
 def test_acting_on_a_member_found_by_a_search_on_page_2_leads_back_to_that_search_and_page(world):
     """The row's links to suspend, reinstate and revoke carry the list's search, filter and
     page (what the list takes of them, nothing else): the action's Cancel link and what it
@@ -1359,6 +1379,39 @@ def test_ending_an_admins_verification_says_their_admin_role_ends_and_does_not_c
         assert profile.status == VerificationStatus.VERIFIED
     # As the page said: no admin role (a member again only when reinstated).
     assert not Membership.objects.filter(organisation=world["office"], user=profile.user, role=MembershipRole.ADMIN).exists()
+
+
+@pytest.mark.parametrize("action", ["suspend", "revoke"])
+def test_ending_a_verification_from_a_page_that_did_not_name_the_admin_role_it_ends_is_refused(world, action):
+    """The page was opened while the person held no admin role; they were made an admin of
+    the office (resting on this verification) before it was sent: nothing is done, the
+    page says so and now names the role, with the reason, the note and the tick kept;
+    sent again from it, the verification ends, and the role with it."""
+    colleague = UserFactory(email="meera.joshi@pune.mahaagri.gov.in", full_name="Meera Joshi")
+    profile = GovernmentProfileFactory(user=colleague, organisation=world["office"], status=VerificationStatus.VERIFIED)
+    Membership.objects.create(organisation=world["office"], user=colleague, role=MembershipRole.MEMBER)
+    client = signed_in(world["admin_office"])
+    url = f"/verification/profiles/{profile.pk}/{action}/"
+    tree = parse(well_formed(client.get(url)))
+    assert tree.by_id("admin-roles-end") is None
+    sent = {"reason_code": "misuse", "reason": "Shared the account.", "confirm": "on",
+            "shown_values": field_value(tree, "shown_values")}
+    organisation_admin_grant(organisation_id=world["office"].pk, user_id=colleague.pk, actor=world["admin_office"],
+                             reason="second admin")
+    html = well_formed(client.post(url, sent))
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.VERIFIED
+    assert Membership.objects.filter(organisation=world["office"], user=colleague, role=MembershipRole.ADMIN).exists()
+    tree = parse(html)
+    assert "Since this page was opened, the admin roles that end with this verification have changed" in (
+        tree.by_id("error-summary").squashed_text())
+    assert "Admin of District Agriculture Office, Pune" in _warning(html)
+    assert (field_value(tree, "reason_code"), field_value(tree, "reason")) == ("misuse", "Shared the account.")
+    assert field_value(tree, "confirm") is True
+    assert client.post(url, {**sent, "shown_values": field_value(tree, "shown_values")}).status_code == 302
+    profile.refresh_from_db()
+    assert profile.status != VerificationStatus.VERIFIED
+    assert not Membership.objects.filter(organisation=world["office"], user=colleague, role=MembershipRole.ADMIN).exists()
 
 
 def test_a_person_with_no_admin_role_is_told_nothing_of_roles(world, verified):

@@ -298,6 +298,9 @@ def test_an_invitation_sent_by_mistake_is_cancelled_once_confirmed_and_its_link_
     assert f'href="/verification/invitations/{invited.pk}/cancel/"' in listing
     page = client.get(f"/verification/invitations/{invited.pk}/cancel/")
     assert page.status_code == 200 and b"This cannot be undone" in page.content
+    # Whom it tells: nobody (the person keeps the mail whose link stops working).
+    assert ("The person is not told by email: if they need to know, tell them yourself."
+            in " ".join(page.content.decode().split()))
     response = client.post(f"/verification/invitations/{invited.pk}/cancel/", {})  # the box not ticked
     assert response.status_code == 400
     assert "Tick the box to confirm that you want to cancel this invitation." in response.content.decode()
@@ -309,6 +312,7 @@ def test_an_invitation_sent_by_mistake_is_cancelled_once_confirmed_and_its_link_
         "The invitation to person4@pune.mahaagri.gov.in was cancelled: its link no longer works."]
     invited.refresh_from_db()
     assert invited.status == InvitationStatus.CANCELLED
+    assert OutboxMessage.objects.filter(to=[invited.email]).count() == 1  # the invitation only, as the page said
     event = AuditEvent.objects.get(action=AuditAction.INVITATION_CANCELLED)
     assert (event.actor_id, event.target_id) == (world["admin_office"].pk, str(invited.pk))
     assert Client().get(link).status_code == 404

@@ -11,7 +11,7 @@ from django.conf import settings
 from portal.audit.models import AuditAction, AuditEvent
 from portal.privacy.requests import person_correct
 from tests.factories import UserFactory
-from tests.html_tree import field_container, field_value, form_as_sent, html_problems, parse
+from tests.html_tree import field_container, field_value, form_as_sent, html_problems, parse, printed_filters
 from tests.verification.helpers import GovernmentProfileFactory, make_admin, signed_in
 from tests.verification.visibility.conftest import VALUES, VIEWERS, client_of, lapsed_admin, set_policy
 from verification.models import GovernmentProfile, VerificationStatus
@@ -271,6 +271,14 @@ def test_wildcards_are_searched_as_themselves(people, query):
 def test_a_person_page_of_nobody_is_404(people):
     for url in ("/people/999999/", f"/people/{people['profile'].pk + 1000}/"):
         assert client_of(people, "admin").get(url).status_code == 404
+
+
+def test_the_printed_directory_says_what_it_searched_for(people):
+    """Its search form is not printed: the paper says what was searched for."""
+    client = client_of(people, "colleague")
+    assert printed_filters(parse(client.get("/people/", {"q": "  Deputy   Secretary "}).content)) == (
+        "Showing: Search people = Deputy Secretary")
+    assert printed_filters(parse(client.get("/people/").content)) == "Showing: every row, no filter."
 
 
 def test_export_without_a_search_goes_back_with_a_message(people):
