@@ -64,6 +64,12 @@ class DecisionForm(AccessibleForm):
 
 
 class AppealForm(AccessibleForm):
+    """The grounds of an appeal. Sent from the form (``step`` "review"), they lead to the
+    confirmation (an appeal is lodged once and cannot be withdrawn); from the confirmation,
+    "save" lodges it and "edit" shows the form again."""
+
+    buttons = (("step", "review"), ("step", "save"), ("step", "edit"))
+
     grounds = forms.CharField(
         label=_("Grounds of your appeal"), max_length=REMARKS_MAX, widget=forms.Textarea(attrs={"rows": 6}),
         help_text=_("Explain why the rejection should be overturned."),

@@ -76,6 +76,7 @@ from portal.mail.refusals import unknown_mailboxes
 from portal.organisations.models import Organisation, OrganisationStatus
 from portal.organisations.services import organisation_activate, short_code_lock
 from portal.permissions import AnyUser, decided_jurisdictions, is_superadmin
+from portal.shown import check_shown, shown_digest
 from portal.text import has_visible_characters, multi_line
 
 TERMINAL = {ApplicationStatus.APPROVED, ApplicationStatus.REJECTED_FINAL}
@@ -742,11 +743,30 @@ def appeal_deadline(application: Application) -> datetime | None:
     return None if rejection is None else appeal_until(rejection.decided_at)
 
 
+def _appeal_shown_values(application: Application) -> dict:
+    """What the appeal's confirmation shows of the application: the rejection appealed
+    against (its reason) and until when it may be appealed."""
+    rejection = last_rejection(application)
+    if rejection is None:
+        return {}
+    return {"rejection": rejection.pk, "remarks": rejection.remarks, "until": appeal_until(rejection.decided_at)}
+
+
+def appeal_shown(application: Application) -> str:
+    """The digest (portal.shown) of what the appeal's confirmation shows (``_appeal_shown_values``):
+    a confirmation opened before it changed lodges nothing (ChangedMeanwhile)."""
+    return shown_digest(_appeal_shown_values(application))
+
+
 def application_appeal(
-    *, application_id: int, grounds: str | None, actor: AnyUser, request: HttpRequest | None = None
+    *, application_id: int, grounds: str | None, actor: AnyUser, request: HttpRequest | None = None,
+    shown: str | None = None,
 ) -> ApprovalStep:
     """The nodal officer appeals a rejection, within the appeal period, stating grounds,
-    while they may still act as one (OfficerNotEligible, as at every action of theirs)."""
+    while they may still act as one (OfficerNotEligible, as at every action of theirs).
+    ``shown``: the digest of what their confirmation showed (``appeal_shown``; None: not
+    checked); ChangedMeanwhile, lodging nothing, when it is not that of the application now:
+    one appeal, never withdrawn, is lodged only against the rejection the officer saw."""
     grounds = multi_line((grounds or "").strip())[:REMARKS_MAX]
     with transaction.atomic():
         application = Application.objects.select_for_update(of=("self",)).select_related("nodal_officer").get(pk=application_id)
@@ -762,6 +782,7 @@ def application_appeal(
             raise AppealWindowClosed(deadline)
         if not has_visible_characters(grounds):  # empty, or only zero-width and other invisible characters
             raise ValidationError({"grounds": _("State the grounds of your appeal.")}, code="required")
+        check_shown(shown, _appeal_shown_values(application))
         old_status, new_status = workflow.advance(application, workflow.Event.APPEAL)
         application.save(update_fields=["status", "updated_at"])
         [recipients] = deciders_to_tell([Tell(application, Stage.APPEAL)])

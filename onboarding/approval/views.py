@@ -55,6 +55,7 @@ from portal.downloads import content_response, stored_file_response
 from portal.linked_language import opens_in_linked_language
 from portal.list_places import list_place, place_url
 from portal.permissions import auditor_reads_only
+from portal.shown import ChangedMeanwhile, shown_on_page, shown_sent
 
 LINK_PAGES = {
     LinkState.UNKNOWN: ("onboarding/review/link_unknown.html", 404),
@@ -494,10 +495,17 @@ def appeal(request, pk):
     problem = officer_eligibility(request.user) if may_appeal else None
     can_appeal = may_appeal and not problem
     form = AppealForm(request.POST if request.method == "POST" and can_appeal else None)
-    if request.method == "POST" and can_appeal and form.is_valid():
+    shown = shown_on_page(request, services.appeal_shown(application)) if can_appeal else None
+    step = request.POST.get("step")
+    if request.method == "POST" and can_appeal and form.is_valid() and step not in ("save", "edit"):
+        # Nothing is lodged yet: the confirmation shows the grounds with what lodging them does.
+        return render(request, "onboarding/appeal_confirm.html", {
+            "application": application, "form": form, "deadline": deadline, "rejection": rejection,
+            "shown_values": shown})
+    if request.method == "POST" and can_appeal and form.is_valid() and step == "save":
         try:
             services.application_appeal(application_id=application.pk, grounds=form.cleaned_data["grounds"],
-                                         actor=request.user, request=request)
+                                         actor=request.user, request=request, shown=shown_sent(request.POST))
         except OfficerNotEligible as exc:  # since this page checked
             problem, can_appeal = " ".join(exc.messages), False
         except services.AppealWindowClosed:
@@ -509,6 +517,13 @@ def appeal(request, pk):
                 return _appeal_lodged_already(request, pk)
             messages.info(request, _("This application cannot be appealed now."))
             return redirect("onboarding:detail", pk=pk)
+        except ChangedMeanwhile:  # the form again, the grounds kept, with the application as it is now
+            rejection = last_rejection(application)
+            deadline = services.appeal_until(rejection.decided_at) if rejection else None
+            shown = services.appeal_shown(application)
+            form.add_error(None, ValidationError(_(
+                "Nothing was lodged: the rejection or the appeal period changed since your confirmation page was "
+                "opened. Check them and your grounds, then continue to lodge the appeal."), code="changed_meanwhile"))
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -522,7 +537,7 @@ def appeal(request, pk):
                    .exclude(decision=Decision.CANCELLED).order_by("-opened_at", "-id").first())
     return render(request, "onboarding/appeal.html", {
         "application": application, "form": form, "can_appeal": can_appeal, "deadline": deadline, "rejection": rejection,
-        "problem": problem, "appeal_step": appeal_step,
+        "problem": problem, "appeal_step": appeal_step, "shown_values": shown,
     })
 
 

@@ -69,6 +69,7 @@ from tests.html_tree import field_error, field_value, page
 from tests.onboarding.approval_helpers import (
     AUTHORITY_EMAIL,
     DEVANAGARI_RE,
+    appeal_confirmed,
     as_querydict,
     authority_approved,
     filled_application,
@@ -806,7 +807,7 @@ def test_rejection_appeal_and_overturn(officer, django_capture_on_commit_callbac
 
     client = signed_in(officer)
     assert client.get(f"/onboarding/{application.pk}/appeal/").status_code == 200
-    response = client.post(f"/onboarding/{application.pk}/appeal/", {"grounds": "It is a directorate of the state."})
+    response = appeal_confirmed(client, application, "It is a directorate of the state.")
     assert response.status_code == 302
     application.refresh_from_db()
     assert application.status == ApplicationStatus.UNDER_APPEAL

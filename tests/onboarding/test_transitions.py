@@ -18,8 +18,9 @@ from onboarding.workflow import InvalidTransition
 from portal.audit.models import AuditEvent
 from portal.mail.models import OutboxMessage
 from tests.factories import PlatformRoleFactory, UserFactory, application_with_authority, application_with_state
-from tests.html_tree import page
+from tests.html_tree import field_value, form_as_sent, page
 from tests.onboarding.approval_helpers import (
+    appeal_confirmation,
     as_querydict,
     make_state_admin,
     make_superadmin,
@@ -175,7 +176,7 @@ def assert_appeal_refused(application, officer, grounds, refusal, message):
     with pytest.raises(refusal):
         approvals.application_appeal(application_id=application.pk, grounds=grounds, actor=officer)
     unchanged.check()
-    response = signed_in(officer).post(f"/onboarding/{application.pk}/appeal/", {"grounds": grounds})
+    response = signed_in(officer).post(f"/onboarding/{application.pk}/appeal/", {"grounds": grounds, "step": "save"})
     assert response.status_code == 200 and message in response.content.decode()
     unchanged.check()
 
@@ -265,14 +266,51 @@ def test_an_appeal_sent_again_once_lodged_is_said_lodged_not_refused(rejected, o
     and nothing is lodged a second time."""
     client = signed_in(officer)
     url = f"/onboarding/{rejected.pk}/appeal/"
-    assert client.post(url, {"grounds": "Not a duplicate."}).status_code == 302
+    confirmation = appeal_confirmation(client, rejected, "Not a duplicate.")
+    assert client.post(url, form_as_sent(page(confirmation), step="save")).status_code == 302
     unchanged = Unchanged(rejected)
-    response = client.post(url, {"grounds": "Not a duplicate."})
+    response = client.post(url, form_as_sent(page(confirmation), step="save"))
     assert response.status_code == 302 and response["Location"] == f"/onboarding/{rejected.pk}/"
     html = client.get(response["Location"]).content.decode()
     assert "You lodged this appeal already: the superadmins will decide on it." in html
     assert "cannot be appealed now" not in html
     unchanged.check()
+
+
+def test_an_appeal_is_lodged_only_once_confirmed_and_a_stale_confirmation_is_refused(rejected, officer):
+    """One appeal, never withdrawn: the grounds sent from the form lead to a confirmation that
+    shows them with the rejection and says it is final, and lodges nothing; "Change the
+    grounds" shows them in the form again; a confirmation whose page showed another state of
+    the application than the one now is refused, the grounds typed kept; only "Lodge the
+    appeal" from a current confirmation lodges it."""
+    client = signed_in(officer)
+    url = f"/onboarding/{rejected.pk}/appeal/"
+    grounds = "It is not a duplicate.\nIt is a directorate of the state."
+    unchanged = Unchanged(rejected)
+    response = client.post(url, {"grounds": grounds, "step": "review"})
+    assert response.status_code == 200
+    confirmation = page(response)
+    text = confirmation.squashed_text()
+    assert "Check your appeal before you lodge it" in text and "Duplicate." in text
+    assert "It is not a duplicate. It is a directorate of the state." in text
+    assert "cannot be withdrawn" in text
+    unchanged.check()  # nothing lodged, nobody told
+
+    edited = page(client.post(url, form_as_sent(confirmation, step="edit")))
+    assert field_value(edited, "grounds") == grounds
+    unchanged.check()
+
+    stale = client.post(url, form_as_sent(confirmation, step="save", shown_values="0" * 32))
+    assert stale.status_code == 200
+    assert "Nothing was lodged" in page(stale).squashed_text()
+    assert field_value(page(stale), "grounds") == grounds
+    unchanged.check()
+
+    response = client.post(url, form_as_sent(confirmation, step="save"))
+    assert response.status_code == 302 and response["Location"] == f"/onboarding/{rejected.pk}/"
+    rejected.refresh_from_db()
+    assert rejected.status == ApplicationStatus.UNDER_APPEAL
+    assert rejected.steps.get(stage="appeal").grounds == grounds
 
 
 @pytest.mark.parametrize("state", ["rejected", "under_appeal", "approved"])
