@@ -123,8 +123,10 @@ def _send_link(application: Application, step: ApprovalStep, now: datetime, *, r
     raw, row = token_build(step=step, email=step.assignee_email, now=now)
     row.save(force_insert=True)
     resubmitted = last_seen_step(step) is not None
+    # Sent again after a return for correction, to this authority or to one the correction named:
+    # the remarks and the officer's reply to them, quoted (as the state administrators' mail does).
     version = (application.versions.filter(number=step.version_number).first()
-               if resubmitted and step.version_number else None)
+               if step.version_number > 1 else None)
     notifications.send_bilingual(
         to=[step.assignee_email], template="authority_request", priority=OutboxPriority.URGENT,
         context={"application": application, "step": step, "link": review_url(raw), "resent": resent,
