@@ -313,6 +313,36 @@ def test_an_appeal_is_lodged_only_once_confirmed_and_a_stale_confirmation_is_ref
     assert rejected.steps.get(stage="appeal").grounds == grounds
 
 
+def test_an_appeal_the_portal_closed_on_the_officers_erasure_is_said_closed_by_the_portal(rejected, officer, superadmin):
+    """The nodal officer's account was erased while their appeal waited: the portal closed it,
+    upholding the rejection, with no administrator deciding. The superadmin who opens it (from
+    the mail that asked them to hear it) and the application's earlier decisions say so, in
+    each language, not that an administrator whose details were erased decided it."""
+    from django.db import transaction
+
+    from onboarding.models import Application
+
+    appeal = approvals.application_appeal(application_id=rejected.pk, grounds="Not a duplicate.", actor=officer)
+    with transaction.atomic():
+        approvals.appeal_close_on_erasure(application=Application.objects.select_for_update().get(pk=rejected.pk))
+    client = signed_in(superadmin)
+    for language, closed in (("en", "closed by the portal"), ("hi", "पोर्टल ने बंद"), ("mr", "पोर्टलने बंद")):
+        client.cookies["django_language"] = language
+        text = page(client.get(f"/onboarding/appeals/{appeal.pk}/")).squashed_text()
+        assert closed in text, text
+        assert "whose details were erased" not in text
+    client.cookies["django_language"] = "en"
+    text = page(client.get(f"/onboarding/appeals/{appeal.pk}/")).squashed_text()
+    assert f"This appeal on application {rejected.reference} was closed by the portal" in text
+    assert "its nodal officer's account was erased" in text and "The rejection stands." in text
+    history = page(client.get(f"/onboarding/{rejected.pk}/")).by_id("history-heading").parent.squashed_text()
+    assert "closed by the portal: its nodal officer's account was erased" in history, history
+    assert "whose details were erased" not in history
+    timeline = page(client.get(f"/onboarding/{rejected.pk}/")).squashed_text()
+    assert ("Decision recorded: Appeal to the superadmins — Rejection upheld — closed by the portal: its nodal "
+            "officer's account was erased") in timeline
+
+
 @pytest.mark.parametrize("state", ["rejected", "under_appeal", "approved"])
 def test_withdrawal_is_refused_once_the_application_is_decided(request, officer, superadmin, state_admin,
                                                                django_capture_on_commit_callbacks, state):
