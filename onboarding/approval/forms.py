@@ -8,7 +8,7 @@ from onboarding import workflow
 from onboarding.approval.services import REMARKS_MAX
 from onboarding.models import Decision
 from portal.forms import AccessibleForm
-from portal.text import has_visible_characters
+from portal.text import has_visible_characters, multi_line
 
 # Decisions that cannot be undone: approving (the organisation is activated, its nodal officer made
 # its admin), rejecting, and either decision on an appeal. The form records them once the person has
@@ -77,7 +77,9 @@ class AppealForm(AccessibleForm):
     )
 
     def clean_grounds(self):
-        grounds = self.cleaned_data["grounds"]
+        # As application_appeal lodges them (its lines kept, no control character or bidi
+        # override): the confirmation shows what the superadmins will read.
+        grounds = multi_line(self.cleaned_data["grounds"].strip()).strip()
         if not has_visible_characters(grounds):  # only zero-width and other invisible characters: a blank
             raise ValidationError(self.fields["grounds"].error_messages["required"], code="required")
         return grounds

@@ -313,6 +313,18 @@ def test_an_appeal_is_lodged_only_once_confirmed_and_a_stale_confirmation_is_ref
     assert rejected.steps.get(stage="appeal").grounds == grounds
 
 
+def test_the_appeals_confirmation_shows_the_grounds_as_they_will_be_lodged(rejected, officer):
+    """Grounds holding a bidi override (which draws what follows it backwards) and other
+    control characters are lodged without them (multi_line): the confirmation shows them as
+    they will be lodged and the superadmins read them, not as the browser would draw the raw
+    text."""
+    client = signed_in(officer)
+    confirmation = page(appeal_confirmation(client, rejected, "  Not a duplicate.\u202e exe.txt\x07\r\nSee the letter.  "))
+    assert confirmation.by_id("appeal-grounds").text() == "Not a duplicate. exe.txt\nSee the letter."
+    client.post(f"/onboarding/{rejected.pk}/appeal/", form_as_sent(confirmation, step="save"))
+    assert rejected.steps.get(stage="appeal").grounds == "Not a duplicate. exe.txt\nSee the letter."
+
+
 def test_an_appeal_the_portal_closed_on_the_officers_erasure_is_said_closed_by_the_portal(rejected, officer, superadmin):
     """The nodal officer's account was erased while their appeal waited: the portal closed it,
     upholding the rejection, with no administrator deciding. The superadmin who opens it (from
