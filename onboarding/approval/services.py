@@ -51,6 +51,7 @@ from onboarding.approval.selectors import (
     last_rejection,
     last_seen_step,
     refused_deciders,
+    short_code_lost,
     told_of_waiting,
 )
 from onboarding.approval.tasks import approval_letter_enqueue
@@ -747,11 +748,13 @@ def appeal_deadline(application: Application) -> datetime | None:
 
 def _appeal_shown_values(application: Application) -> dict:
     """What the appeal's confirmation shows of the application: the rejection appealed
-    against (its reason) and until when it may be appealed."""
+    against (its reason), until when it may be appealed, and whether its short code was
+    given to another organisation (then the appeal could only be upheld)."""
     rejection = last_rejection(application)
     if rejection is None:
         return {}
-    return {"rejection": rejection.pk, "remarks": rejection.remarks, "until": appeal_until(rejection.decided_at)}
+    return {"rejection": rejection.pk, "remarks": rejection.remarks, "until": appeal_until(rejection.decided_at),
+            "short_code_lost": short_code_lost(application)}
 
 
 def appeal_shown(application: Application) -> str:

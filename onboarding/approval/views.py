@@ -38,6 +38,7 @@ from onboarding.approval.selectors import (
     appeal_step_for,
     last_rejection,
     review_reads,
+    short_code_lost,
     state_queue,
     state_step_for,
 )
@@ -496,12 +497,14 @@ def appeal(request, pk):
     can_appeal = may_appeal and not problem
     form = AppealForm(request.POST if request.method == "POST" and can_appeal else None)
     shown = shown_on_page(request, services.appeal_shown(application)) if can_appeal else None
+    # Given to another organisation since: no superadmin could overturn the rejection. Said before the one appeal.
+    code_lost = short_code_lost(application) if can_appeal else ""
     step = request.POST.get("step")
     if request.method == "POST" and can_appeal and form.is_valid() and step not in ("save", "edit"):
         # Nothing is lodged yet: the confirmation shows the grounds with what lodging them does.
         return render(request, "onboarding/appeal_confirm.html", {
             "application": application, "form": form, "deadline": deadline, "rejection": rejection,
-            "shown_values": shown})
+            "shown_values": shown, "code_lost": code_lost})
     if request.method == "POST" and can_appeal and form.is_valid() and step == "save":
         try:
             services.application_appeal(application_id=application.pk, grounds=form.cleaned_data["grounds"],
@@ -520,7 +523,7 @@ def appeal(request, pk):
         except ChangedMeanwhile:  # the form again, the grounds kept, with the application as it is now
             rejection = last_rejection(application)
             deadline = services.appeal_until(rejection.decided_at) if rejection else None
-            shown = services.appeal_shown(application)
+            shown, code_lost = services.appeal_shown(application), short_code_lost(application)
             form.add_error(None, ValidationError(_(
                 "Nothing was lodged: the rejection or the appeal period changed since your confirmation page was "
                 "opened. Check them and your grounds, then continue to lodge the appeal."), code="changed_meanwhile"))
@@ -537,7 +540,7 @@ def appeal(request, pk):
                    .exclude(decision=Decision.CANCELLED).order_by("-opened_at", "-id").first())
     return render(request, "onboarding/appeal.html", {
         "application": application, "form": form, "can_appeal": can_appeal, "deadline": deadline, "rejection": rejection,
-        "problem": problem, "appeal_step": appeal_step, "shown_values": shown,
+        "problem": problem, "appeal_step": appeal_step, "shown_values": shown, "code_lost": code_lost,
     })
 
 

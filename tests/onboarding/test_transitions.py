@@ -325,6 +325,31 @@ def test_the_appeals_confirmation_shows_the_grounds_as_they_will_be_lodged(rejec
     assert rejected.steps.get(stage="appeal").grounds == "Not a duplicate. exe.txt\nSee the letter."
 
 
+def test_an_officer_is_told_before_appealing_that_the_short_code_was_given_to_another_organisation(rejected, officer):
+    """The short code the form names was given to another organisation after the rejection:
+    no superadmin can overturn it while it is (final approval refuses it), so the one appeal
+    could only end with the rejection upheld. The appeal page and its confirmation say so before it is lodged; a
+    confirmation shown before the code was taken lodges nothing."""
+    from tests.factories import OrganisationFactory
+
+    client = signed_in(officer)
+    url = f"/onboarding/{rejected.pk}/appeal/"
+    assert "could only end with the rejection upheld" not in page(client.get(url)).squashed_text()
+    before = page(appeal_confirmation(client, rejected, "Not a duplicate."))
+    OrganisationFactory(short_code=VALID["organisation"]["short_code"], name="Directorate of Archives")
+    said = ("The short code your application names, DOA-MH, has been given to another organisation since it was "
+            "rejected: no superadmin can overturn the rejection while it is, so an appeal could only end with the rejection "
+            "upheld.")
+    assert said in page(client.get(url)).squashed_text()
+    unchanged = Unchanged(rejected)
+    stale = page(client.post(url, form_as_sent(before, step="save")))
+    assert "Nothing was lodged" in stale.squashed_text() and said in stale.squashed_text()
+    unchanged.check()
+    confirmation = page(appeal_confirmation(client, rejected, "Not a duplicate."))
+    assert said in confirmation.squashed_text()
+    assert client.post(url, form_as_sent(confirmation, step="save")).status_code == 302  # theirs to lodge all the same
+
+
 def test_an_appeal_the_portal_closed_on_the_officers_erasure_is_said_closed_by_the_portal(rejected, officer, superadmin):
     """The nodal officer's account was erased while their appeal waited: the portal closed it,
     upholding the rejection, with no administrator deciding. The superadmin who opens it (from
