@@ -675,6 +675,17 @@ def _check_second_pair_of_eyes(actor: AnyUser, step: ApprovalStep, application: 
         "level.")}, code="own_authority_decision")
 
 
+def appeal_refused_why(*, step: ApprovalStep, actor: AnyUser) -> str:
+    """Why ``actor``, a superadmin, may not decide the appeal ``step`` (its nodal officer, who
+    made the rejection, its competent authority: ``_check_second_pair_of_eyes``), said on its
+    page before they decide; "" when they may."""
+    try:
+        _check_second_pair_of_eyes(actor, step, step.application)
+    except ValidationError as refused:
+        return " ".join(refused.messages)
+    return ""
+
+
 def appeal_decide(
     *, step_id: int, decision: Decision | str, remarks: str | None = "", actor: AnyUser, request: HttpRequest | None = None
 ) -> ApprovalStep:

@@ -456,7 +456,12 @@ def _decision_page(request, step):
     duplicates = application_services.duplicate_warnings(step.application, details=True)
     context = _review_context(step)
     form.offer_return(context["returns_left"] > 0)
-    return render(request, template, {**context, "form": form, "duplicates": duplicates, "back": back})
+    # Said when the page opens, in place of a decision they would be refused at: a superadmin who may not decide
+    # this appeal. A decision sent all the same (from a page opened before) is refused at its field, as typed.
+    refused = (services.appeal_refused_why(step=step, actor=request.user)
+               if step.stage == Stage.APPEAL and request.method == "GET" else "")
+    return render(request, template, {**context, "form": form, "duplicates": duplicates, "back": back,
+                                      "refused": refused})
 
 
 @rule("state_admin")

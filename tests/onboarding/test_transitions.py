@@ -350,6 +350,23 @@ def test_an_officer_is_told_before_appealing_that_the_short_code_was_given_to_an
     assert client.post(url, form_as_sent(confirmation, step="save")).status_code == 302  # theirs to lodge all the same
 
 
+def test_a_superadmin_who_is_the_officer_is_told_on_opening_their_own_appeal_that_another_decides_it(state_admin):
+    """A superadmin who applied as the nodal officer finds their own appeal among the appeals:
+    its page says at once that another superadmin decides it, and offers no decision to make
+    and be refused at; another superadmin gets the form."""
+    root_officer = make_superadmin(email="officer.root@maharashtra.gov.in")
+    application = application_with_state(nodal_officer=root_officer)
+    approvals.step_decide(step_id=state_step(application).pk, decision="reject", remarks="No.", actor=state_admin)
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="Yes.", actor=root_officer)
+    tree = page(signed_in(root_officer).get(f"/onboarding/appeals/{appeal.pk}/"))
+    assert ("You are this application's nodal officer: nobody decides on their own application, so another "
+            "administrator decides it.") in tree.squashed_text()
+    assert not [n for n in tree.iter() if n.tag == "input" and n.get("name") == "decision"]
+    other = page(signed_in(make_superadmin(email="other.root@nic.in")).get(f"/onboarding/appeals/{appeal.pk}/"))
+    assert [n for n in other.iter() if n.tag == "input" and n.get("name") == "decision"]
+    assert "nobody decides on their own application" not in other.squashed_text()
+
+
 def test_an_appeal_the_portal_closed_on_the_officers_erasure_is_said_closed_by_the_portal(rejected, officer, superadmin):
     """The nodal officer's account was erased while their appeal waited: the portal closed it,
     upholding the rejection, with no administrator deciding. The superadmin who opens it (from
