@@ -141,6 +141,12 @@ def test_officer_appeals_a_rejection_and_a_superadmin_upholds_it(page, portal, s
     check_page(page, "appeal-confirm")
     application.refresh_from_db()
     assert application.status == ApplicationStatus.REJECTED
+    # The language changed on the confirmation: the page loads again (the form), the grounds kept.
+    switch_language(page, "hi")
+    expect(page.locator("#typed-kept")).to_be_visible()
+    expect(page.locator("#id_grounds")).to_have_value(GROUNDS)
+    switch_language(page, "en")
+    page.get_by_role("button", name="Continue").click()
     page.get_by_role("button", name="Lodge the appeal").click()
     expect(page).to_have_url(re.compile(rf"/onboarding/{application.pk}/$"))
     expect(page.get_by_role("status")).to_contain_text("Your appeal was lodged.")
