@@ -57,6 +57,7 @@ from portal.linked_language import opens_in_linked_language
 from portal.list_places import list_place, place_url
 from portal.permissions import auditor_reads_only
 from portal.shown import ChangedMeanwhile, shown_on_page, shown_sent
+from portal.text import multi_line
 
 LINK_PAGES = {
     LinkState.UNKNOWN: ("onboarding/review/link_unknown.html", 404),
@@ -481,10 +482,19 @@ def _appeal_lodged(application) -> bool:
     return application.status == ApplicationStatus.UNDER_APPEAL
 
 
-def _appeal_lodged_already(request, pk):
-    """An officer's appeal sent again once lodged is no refusal: they are told it was lodged."""
-    messages.info(request, _("You lodged this appeal already: the superadmins will decide on it."))
-    return redirect("onboarding:detail", pk=pk)
+def _appeal_lodged_already(request, application):
+    """An officer's appeal sent again once lodged is no refusal: they are told it was lodged;
+    sent with other grounds (a second page's confirmation), also that those were not added."""
+    sent = multi_line(request.POST.get("grounds", "")).strip()
+    lodged = (application.steps.filter(stage=Stage.APPEAL).order_by("-opened_at", "-id")
+              .values_list("grounds", flat=True).first())
+    if sent and lodged is not None and sent != lodged.strip():
+        messages.warning(request, _(
+            "You lodged this appeal already, from another page, with other grounds: the superadmins read those. The "
+            "grounds you sent now were not added, as an appeal's grounds cannot be changed once lodged."))
+    else:
+        messages.info(request, _("You lodged this appeal already: the superadmins will decide on it."))
+    return redirect("onboarding:detail", pk=application.pk)
 
 
 @rule("nodal_officer_of_application")
@@ -522,7 +532,7 @@ def appeal(request, pk):
         except workflow.InvalidTransition:
             application.refresh_from_db(fields=["status"])
             if _appeal_lodged(application):  # the same appeal, sent twice at once: lodged by the first
-                return _appeal_lodged_already(request, pk)
+                return _appeal_lodged_already(request, application)
             messages.info(request, _("This application cannot be appealed now."))
             return redirect("onboarding:detail", pk=pk)
         except ChangedMeanwhile:  # the form again, the grounds kept, with the application as it is now
@@ -538,7 +548,7 @@ def appeal(request, pk):
             messages.success(request, _("Your appeal was lodged. The superadmins will decide on it."))
             return redirect("onboarding:detail", pk=pk)
     elif request.method == "POST" and _appeal_lodged(application):  # sent again once lodged (Back, a double click)
-        return _appeal_lodged_already(request, pk)
+        return _appeal_lodged_already(request, application)
     # An appeal lodged (waiting, or decided) is said as such, not as a period that ended.
     appeal_step = (None if may_appeal or rejection is None else
                    application.steps.filter(stage=Stage.APPEAL, opened_at__gt=rejection.decided_at)

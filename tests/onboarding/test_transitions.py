@@ -397,6 +397,25 @@ def test_an_appeal_the_portal_closed_on_the_officers_erasure_is_said_closed_by_t
             "officer's account was erased") in timeline
 
 
+def test_an_appeal_confirmed_from_a_second_page_with_other_grounds_says_they_were_not_added(rejected, officer):
+    """Two confirmations, with different grounds (two tabs): the first lodges the appeal; the
+    second is told the appeal was lodged already with the grounds of the other page, and that
+    those it sent were not added (an appeal's grounds are never changed), not just "lodged"."""
+    client = signed_in(officer)
+    url = f"/onboarding/{rejected.pk}/appeal/"
+    first = page(appeal_confirmation(client, rejected, "Not a duplicate."))
+    second = page(appeal_confirmation(client, rejected, "It is a directorate of the state."))
+    assert client.post(url, form_as_sent(first, step="save")).status_code == 302
+    unchanged = Unchanged(rejected)
+    response = client.post(url, form_as_sent(second, step="save"))
+    assert response.status_code == 302
+    text = page(client.get(response["Location"])).squashed_text()
+    assert ("You lodged this appeal already, from another page, with other grounds: the superadmins read those. The "
+            "grounds you sent now were not added, as an appeal's grounds cannot be changed once lodged.") in text
+    unchanged.check()
+    assert rejected.steps.get(stage="appeal").grounds == "Not a duplicate."
+
+
 @pytest.mark.parametrize("state", ["rejected", "under_appeal", "approved"])
 def test_withdrawal_is_refused_once_the_application_is_decided(request, officer, superadmin, state_admin,
                                                                django_capture_on_commit_callbacks, state):
