@@ -315,6 +315,15 @@ class ApprovalStep(models.Model):
         return str(DECISION_OUTCOMES.get(self.decision, ""))
 
     @property
+    def closed_by_portal(self) -> bool:
+        """Whether the portal, not an administrator, decided this step: an appeal it closed,
+        upholding the rejection, as its nodal officer's account was erased
+        (approval.services.appeal_close_on_erasure). Every other decision records who made
+        it (an account, or the address the link went to)."""
+        return (self.stage == Stage.APPEAL and self.decision == Decision.UPHOLD
+                and self.decided_by_id is None and not self.decided_by_email)
+
+    @property
     def timed_since(self):
         """The moment whose approval timings the step follows (``ApprovalTimings.in_force_at``):
         when it was given a new due date as if it opened then, or when it opened."""

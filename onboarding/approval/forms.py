@@ -8,7 +8,7 @@ from onboarding import workflow
 from onboarding.approval.services import REMARKS_MAX
 from onboarding.models import Decision
 from portal.forms import AccessibleForm
-from portal.text import has_visible_characters
+from portal.text import has_visible_characters, multi_line
 
 # Decisions that cannot be undone: approving (the organisation is activated, its nodal officer made
 # its admin), rejecting, and either decision on an appeal. The form records them once the person has
@@ -64,6 +64,12 @@ class DecisionForm(AccessibleForm):
 
 
 class AppealForm(AccessibleForm):
+    """The grounds of an appeal. Sent from the form (``step`` "review"), they lead to the
+    confirmation (an appeal is lodged once and cannot be withdrawn); from the confirmation,
+    "save" lodges it and "edit" shows the form again."""
+
+    buttons = (("step", "review"), ("step", "save"), ("step", "edit"))
+
     grounds = forms.CharField(
         label=_("Grounds of your appeal"), max_length=REMARKS_MAX, widget=forms.Textarea(attrs={"rows": 6}),
         help_text=_("Explain why the rejection should be overturned."),
@@ -71,7 +77,9 @@ class AppealForm(AccessibleForm):
     )
 
     def clean_grounds(self):
-        grounds = self.cleaned_data["grounds"]
+        # As application_appeal lodges them (its lines kept, no control character or bidi
+        # override): the confirmation shows what the superadmins will read.
+        grounds = multi_line(self.cleaned_data["grounds"].strip()).strip()
         if not has_visible_characters(grounds):  # only zero-width and other invisible characters: a blank
             raise ValidationError(self.fields["grounds"].error_messages["required"], code="required")
         return grounds

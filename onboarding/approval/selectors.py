@@ -38,6 +38,7 @@ from onboarding.application.selectors import (
     parent_organisation,
     placement_of,
     review_flags,
+    short_code_taken,
 )
 from onboarding.approval.timings import SINGLE_ROW, timings_from_settings
 from onboarding.models import (
@@ -47,6 +48,7 @@ from onboarding.models import (
     ApprovalTimings,
     Attachment,
     Decision,
+    Section,
     Stage,
     StateQueueCount,
 )
@@ -379,6 +381,14 @@ def last_seen_step(step: ApprovalStep, *, steps: list[ApprovalStep] | None = Non
     if not any_decider:
         earlier = earlier.filter(assignee_email__iexact=step.assignee_email)
     return earlier.order_by("-opened_at", "-id").first()
+
+
+def short_code_lost(application: Application) -> str:
+    """The short code ``application``'s form names when another organisation has it now, else
+    "": final approval refuses it (``_check_short_code_free``), so no appeal can be granted
+    while it does."""
+    code = application.section_data(Section.ORGANISATION).get("short_code") or ""
+    return code if code and short_code_taken(code, application) else ""
 
 
 def last_rejection(application: Application) -> ApprovalStep | None:

@@ -51,6 +51,7 @@ from onboarding.approval.selectors import (
     last_rejection,
     last_seen_step,
     refused_deciders,
+    short_code_lost,
     told_of_waiting,
 )
 from onboarding.approval.tasks import approval_letter_enqueue
@@ -76,6 +77,7 @@ from portal.mail.refusals import unknown_mailboxes
 from portal.organisations.models import Organisation, OrganisationStatus
 from portal.organisations.services import organisation_activate, short_code_lock
 from portal.permissions import AnyUser, decided_jurisdictions, is_superadmin
+from portal.shown import check_shown, shown_digest
 from portal.text import has_visible_characters, multi_line
 
 TERMINAL = {ApplicationStatus.APPROVED, ApplicationStatus.REJECTED_FINAL}
@@ -122,8 +124,10 @@ def _send_link(application: Application, step: ApprovalStep, now: datetime, *, r
     raw, row = token_build(step=step, email=step.assignee_email, now=now)
     row.save(force_insert=True)
     resubmitted = last_seen_step(step) is not None
+    # Sent again after a return for correction, to this authority or to one the correction named:
+    # the remarks and the officer's reply to them, quoted (as the state administrators' mail does).
     version = (application.versions.filter(number=step.version_number).first()
-               if resubmitted and step.version_number else None)
+               if step.version_number > 1 else None)
     notifications.send_bilingual(
         to=[step.assignee_email], template="authority_request", priority=OutboxPriority.URGENT,
         context={"application": application, "step": step, "link": review_url(raw), "resent": resent,
@@ -671,6 +675,17 @@ def _check_second_pair_of_eyes(actor: AnyUser, step: ApprovalStep, application: 
         "level.")}, code="own_authority_decision")
 
 
+def appeal_refused_why(*, step: ApprovalStep, actor: AnyUser) -> str:
+    """Why ``actor``, a superadmin, may not decide the appeal ``step`` (its nodal officer, who
+    made the rejection, its competent authority: ``_check_second_pair_of_eyes``), said on its
+    page before they decide; "" when they may."""
+    try:
+        _check_second_pair_of_eyes(actor, step, step.application)
+    except ValidationError as refused:
+        return " ".join(refused.messages)
+    return ""
+
+
 def appeal_decide(
     *, step_id: int, decision: Decision | str, remarks: str | None = "", actor: AnyUser, request: HttpRequest | None = None
 ) -> ApprovalStep:
@@ -742,11 +757,32 @@ def appeal_deadline(application: Application) -> datetime | None:
     return None if rejection is None else appeal_until(rejection.decided_at)
 
 
+def _appeal_shown_values(application: Application) -> dict:
+    """What the appeal's confirmation shows of the application: the rejection appealed
+    against (its reason), until when it may be appealed, and whether its short code was
+    given to another organisation (then the appeal could only be upheld)."""
+    rejection = last_rejection(application)
+    if rejection is None:
+        return {}
+    return {"rejection": rejection.pk, "remarks": rejection.remarks, "until": appeal_until(rejection.decided_at),
+            "short_code_lost": short_code_lost(application)}
+
+
+def appeal_shown(application: Application) -> str:
+    """The digest (portal.shown) of what the appeal's confirmation shows (``_appeal_shown_values``):
+    a confirmation opened before it changed lodges nothing (ChangedMeanwhile)."""
+    return shown_digest(_appeal_shown_values(application))
+
+
 def application_appeal(
-    *, application_id: int, grounds: str | None, actor: AnyUser, request: HttpRequest | None = None
+    *, application_id: int, grounds: str | None, actor: AnyUser, request: HttpRequest | None = None,
+    shown: str | None = None,
 ) -> ApprovalStep:
     """The nodal officer appeals a rejection, within the appeal period, stating grounds,
-    while they may still act as one (OfficerNotEligible, as at every action of theirs)."""
+    while they may still act as one (OfficerNotEligible, as at every action of theirs).
+    ``shown``: the digest of what their confirmation showed (``appeal_shown``; None: not
+    checked); ChangedMeanwhile, lodging nothing, when it is not that of the application now:
+    one appeal, never withdrawn, is lodged only against the rejection the officer saw."""
     grounds = multi_line((grounds or "").strip())[:REMARKS_MAX]
     with transaction.atomic():
         application = Application.objects.select_for_update(of=("self",)).select_related("nodal_officer").get(pk=application_id)
@@ -762,6 +798,7 @@ def application_appeal(
             raise AppealWindowClosed(deadline)
         if not has_visible_characters(grounds):  # empty, or only zero-width and other invisible characters
             raise ValidationError({"grounds": _("State the grounds of your appeal.")}, code="required")
+        check_shown(shown, _appeal_shown_values(application))
         old_status, new_status = workflow.advance(application, workflow.Event.APPEAL)
         application.save(update_fields=["status", "updated_at"])
         [recipients] = deciders_to_tell([Tell(application, Stage.APPEAL)])

@@ -38,6 +38,7 @@ from onboarding.approval.selectors import (
     appeal_step_for,
     last_rejection,
     review_reads,
+    short_code_lost,
     state_queue,
     state_step_for,
 )
@@ -55,6 +56,8 @@ from portal.downloads import content_response, stored_file_response
 from portal.linked_language import opens_in_linked_language
 from portal.list_places import list_place, place_url
 from portal.permissions import auditor_reads_only
+from portal.shown import ChangedMeanwhile, shown_on_page, shown_sent
+from portal.text import multi_line
 
 LINK_PAGES = {
     LinkState.UNKNOWN: ("onboarding/review/link_unknown.html", 404),
@@ -454,7 +457,12 @@ def _decision_page(request, step):
     duplicates = application_services.duplicate_warnings(step.application, details=True)
     context = _review_context(step)
     form.offer_return(context["returns_left"] > 0)
-    return render(request, template, {**context, "form": form, "duplicates": duplicates, "back": back})
+    # Said when the page opens, in place of a decision they would be refused at: a superadmin who may not decide
+    # this appeal. A decision sent all the same (from a page opened before) is refused at its field, as typed.
+    refused = (services.appeal_refused_why(step=step, actor=request.user)
+               if step.stage == Stage.APPEAL and request.method == "GET" else "")
+    return render(request, template, {**context, "form": form, "duplicates": duplicates, "back": back,
+                                      "refused": refused})
 
 
 @rule("state_admin")
@@ -474,10 +482,19 @@ def _appeal_lodged(application) -> bool:
     return application.status == ApplicationStatus.UNDER_APPEAL
 
 
-def _appeal_lodged_already(request, pk):
-    """An officer's appeal sent again once lodged is no refusal: they are told it was lodged."""
-    messages.info(request, _("You lodged this appeal already: the superadmins will decide on it."))
-    return redirect("onboarding:detail", pk=pk)
+def _appeal_lodged_already(request, application):
+    """An officer's appeal sent again once lodged is no refusal: they are told it was lodged;
+    sent with other grounds (a second page's confirmation), also that those were not added."""
+    sent = multi_line(request.POST.get("grounds", "")).strip()
+    lodged = (application.steps.filter(stage=Stage.APPEAL).order_by("-opened_at", "-id")
+              .values_list("grounds", flat=True).first())
+    if sent and lodged is not None and sent != lodged.strip():
+        messages.warning(request, _(
+            "You lodged this appeal already, from another page, with other grounds: the superadmins read those. The "
+            "grounds you sent now were not added, as an appeal's grounds cannot be changed once lodged."))
+    else:
+        messages.info(request, _("You lodged this appeal already: the superadmins will decide on it."))
+    return redirect("onboarding:detail", pk=application.pk)
 
 
 @rule("nodal_officer_of_application")
@@ -494,10 +511,19 @@ def appeal(request, pk):
     problem = officer_eligibility(request.user) if may_appeal else None
     can_appeal = may_appeal and not problem
     form = AppealForm(request.POST if request.method == "POST" and can_appeal else None)
-    if request.method == "POST" and can_appeal and form.is_valid():
+    shown = shown_on_page(request, services.appeal_shown(application)) if can_appeal else None
+    # Given to another organisation since: no superadmin could overturn the rejection. Said before the one appeal.
+    code_lost = short_code_lost(application) if can_appeal else ""
+    step = request.POST.get("step")
+    if request.method == "POST" and can_appeal and form.is_valid() and step not in ("save", "edit"):
+        # Nothing is lodged yet: the confirmation shows the grounds with what lodging them does.
+        return render(request, "onboarding/appeal_confirm.html", {
+            "application": application, "form": form, "deadline": deadline, "rejection": rejection,
+            "shown_values": shown, "code_lost": code_lost})
+    if request.method == "POST" and can_appeal and form.is_valid() and step == "save":
         try:
             services.application_appeal(application_id=application.pk, grounds=form.cleaned_data["grounds"],
-                                         actor=request.user, request=request)
+                                         actor=request.user, request=request, shown=shown_sent(request.POST))
         except OfficerNotEligible as exc:  # since this page checked
             problem, can_appeal = " ".join(exc.messages), False
         except services.AppealWindowClosed:
@@ -506,23 +532,30 @@ def appeal(request, pk):
         except workflow.InvalidTransition:
             application.refresh_from_db(fields=["status"])
             if _appeal_lodged(application):  # the same appeal, sent twice at once: lodged by the first
-                return _appeal_lodged_already(request, pk)
+                return _appeal_lodged_already(request, application)
             messages.info(request, _("This application cannot be appealed now."))
             return redirect("onboarding:detail", pk=pk)
+        except ChangedMeanwhile:  # the form again, the grounds kept, with the application as it is now
+            rejection = last_rejection(application)
+            deadline = services.appeal_until(rejection.decided_at) if rejection else None
+            shown, code_lost = services.appeal_shown(application), short_code_lost(application)
+            form.add_error(None, ValidationError(_(
+                "Nothing was lodged: the rejection or the appeal period changed since your confirmation page was "
+                "opened. Check them and your grounds, then continue to lodge the appeal."), code="changed_meanwhile"))
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
             messages.success(request, _("Your appeal was lodged. The superadmins will decide on it."))
             return redirect("onboarding:detail", pk=pk)
     elif request.method == "POST" and _appeal_lodged(application):  # sent again once lodged (Back, a double click)
-        return _appeal_lodged_already(request, pk)
+        return _appeal_lodged_already(request, application)
     # An appeal lodged (waiting, or decided) is said as such, not as a period that ended.
     appeal_step = (None if may_appeal or rejection is None else
                    application.steps.filter(stage=Stage.APPEAL, opened_at__gt=rejection.decided_at)
                    .exclude(decision=Decision.CANCELLED).order_by("-opened_at", "-id").first())
     return render(request, "onboarding/appeal.html", {
         "application": application, "form": form, "can_appeal": can_appeal, "deadline": deadline, "rejection": rejection,
-        "problem": problem, "appeal_step": appeal_step,
+        "problem": problem, "appeal_step": appeal_step, "shown_values": shown, "code_lost": code_lost,
     })
 
 

@@ -7,7 +7,7 @@ from onboarding.application.selectors import may_change_officer, officer_address
 from onboarding.application.services import WITHDRAWN_NOT_CORRECTED
 from onboarding.approval.handover import officer_change_open
 from onboarding.approval.selectors import authority_steps_refused, steps_of
-from onboarding.approval.services import appeal_deadline
+from onboarding.approval.services import APPEAL_CLOSED_REASON, appeal_deadline
 from onboarding.models import (
     DECISION_OUTCOMES,
     ApplicationDocument,
@@ -106,4 +106,6 @@ def timeline_entry(event):
         who = (event.new_values or {}).get("email", "")
     elif not who and event.actor_role.startswith("competent_authority:"):  # written before the address moved
         who = event.actor_role.split(":", 1)[1]
+    elif not who and event.actor_role == "system" and (event.new_values or {}).get("reason") == APPEAL_CLOSED_REASON:
+        who = _("closed by the portal: its nodal officer's account was erased")
     return {"what": what, "who": who}

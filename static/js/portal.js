@@ -175,7 +175,8 @@ document.addEventListener("DOMContentLoaded", function () {
 // the page's forms and not yet sent (or sent and shown back with an error) would be lost.
 // The switch keeps it in this tab for the page it returns to, which puts it back and says
 // so; not a file, a secret or a box that confirms an irreversible action (named so, or marked
-// data-portal-confirms by its form: portal.forms.confirming_keys).
+// data-portal-confirms by its form: portal.forms.confirming_keys). A confirmation's hidden input
+// marked data-portal-kept holds what was typed on the form before it: kept too, for that form.
 (function () {
   var KEY = "portalTypedAcrossLanguageSwitch";
   var KEEP_SECONDS = 120;
@@ -189,7 +190,8 @@ document.addEventListener("DOMContentLoaded", function () {
   }
   function typedFields(form) {
     return Array.prototype.filter.call(form.elements, function (field) {
-      return field.name && !field.disabled && NOT_TYPED.indexOf(field.type) < 0 && !NOT_RESTORED.test(field.name) &&
+      var typed = NOT_TYPED.indexOf(field.type) < 0 || (field.type === "hidden" && field.hasAttribute("data-portal-kept"));
+      return field.name && !field.disabled && typed && !NOT_RESTORED.test(field.name) &&
         !field.hasAttribute("data-portal-confirms");
     });
   }

@@ -24,6 +24,7 @@ from onboarding.approval.tasks import approval_letters_issue, deadline_sweep, re
 from onboarding.models import ApplicationStatus, ApprovalStep, Stage
 from portal.mail.models import OutboxMessage, OutboxStatus
 from tests.factories import PASSWORD, PlatformRoleFactory, UserFactory
+from tests.html_tree import form_as_sent, page
 from tests.onboarding_data import VALID, minimal_pdf
 from tests.smtp import SmtpServer, text_of
 
@@ -102,6 +103,22 @@ def signed_in(user):
     client = Client()
     client.force_login(user)
     return second_factor_given(client, user)
+
+
+def appeal_confirmed(client, application, grounds):
+    """The officer's appeal as their browser sends it: the grounds from the form, then "Lodge
+    the appeal" from the confirmation that leads to (which lodges nothing itself): the answer
+    to the latter."""
+    url = f"/onboarding/{application.pk}/appeal/"
+    confirmation = appeal_confirmation(client, application, grounds)
+    return client.post(url, form_as_sent(page(confirmation), step="save"))
+
+
+def appeal_confirmation(client, application, grounds):
+    """The confirmation the appeal form leads to with ``grounds``."""
+    response = client.post(f"/onboarding/{application.pk}/appeal/", {"grounds": grounds, "step": "review"})
+    assert response.status_code == 200 and "Check your appeal before you lodge it" in response.content.decode()
+    return response
 
 
 def post_confirming_access(client, url, data):

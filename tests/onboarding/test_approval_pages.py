@@ -17,6 +17,8 @@ from onboarding.models import ApprovalStep, AuthorityToken, Stage
 from tests.factories import application_with_authority, application_with_state
 from tests.html_tree import html_problems
 from tests.onboarding.approval_helpers import (
+    appeal_confirmation,
+    appeal_confirmed,
     latest_link,
     make_state_admin,
     make_superadmin,
@@ -86,7 +88,8 @@ def test_the_administrators_and_officers_pages(officer):
     check(officer_client.get(f"/onboarding/{application.pk}/"))  # rejected, appeal link, history
     check(officer_client.get(f"/onboarding/{application.pk}/appeal/"))
     check(officer_client.post(f"/onboarding/{application.pk}/appeal/", {"grounds": ""}))
-    officer_client.post(f"/onboarding/{application.pk}/appeal/", {"grounds": "Not a duplicate."})
+    check(appeal_confirmation(officer_client, application, "Not a duplicate."))
+    assert appeal_confirmed(officer_client, application, "Not a duplicate.").status_code == 302
     appeal = ApprovalStep.objects.get(application=application, stage=Stage.APPEAL)
     root_client = signed_in(root)
     check(root_client.get("/onboarding/appeals/"))

@@ -41,6 +41,7 @@ from tests.onboarding.approval_helpers import (
     AUTHORITY_EMAIL,
     DEVANAGARI_RE,
     IS_POSTGRESQL,
+    appeal_confirmed,
     latest_link,
     make_state_admin,
     make_superadmin,
@@ -456,7 +457,7 @@ def test_a_rejection_becomes_final_once_the_appeal_period_ends_without_an_appeal
     assert audit_verify() == []
     # Final: no appeal any more.
     client = signed_in(officer)
-    response = client.post(f"/onboarding/{application.pk}/appeal/", {"grounds": "Please reconsider."})
+    response = client.post(f"/onboarding/{application.pk}/appeal/", {"grounds": "Please reconsider.", "step": "save"})
     assert response.status_code == 200 and "cannot be appealed now" in response.content.decode()
     application.refresh_from_db()
     assert application.status == ApplicationStatus.REJECTED_FINAL
@@ -486,7 +487,7 @@ def test_the_whole_last_day_the_officer_was_told_is_theirs_to_appeal(officer, pe
     assert "until 31 March 2026" in told.body
     with time_machine.travel(datetime(2026, 3, 31, 23, 59, tzinfo=ist), tick=False):
         assert deadlines.rejections_finalise() == 0
-        response = signed_in(officer).post(f"/onboarding/{application.pk}/appeal/", {"grounds": "We are a directorate."})
+        response = appeal_confirmed(signed_in(officer), application, "We are a directorate.")
         assert response.status_code == 302
     application.refresh_from_db()
     assert application.status == ApplicationStatus.UNDER_APPEAL

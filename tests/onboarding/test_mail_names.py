@@ -13,7 +13,14 @@ import pytest
 from onboarding.models import Application
 from portal.mail.models import OutboxMessage
 from portal.text import inert, inert_lines
-from tests.onboarding.approval_helpers import AUTHORITY_EMAIL, latest_link, make_superadmin, signed_in, submitted_application
+from tests.onboarding.approval_helpers import (
+    AUTHORITY_EMAIL,
+    appeal_confirmed,
+    latest_link,
+    make_superadmin,
+    signed_in,
+    submitted_application,
+)
 from tests.onboarding.form_helpers import complete, new_application, post_section, submit, valid
 from tests.smtp import text_of
 
@@ -146,7 +153,7 @@ def test_appeal_grounds_reach_the_superadmins_mail_without_a_link_or_an_override
                   {"decision": "reject", "remarks": "Not eligible; see https://rules.example/x", "confirm": "on"})
     grounds = ("See letter.\n\nURGENT - decide now (sign in again first): https://sandes-portal.example/appeals/1/\n"
                "\u202etxt.exe")
-    assert signed_in(officer).post(f"/onboarding/{application.pk}/appeal/", {"grounds": grounds}).status_code == 302
+    assert appeal_confirmed(signed_in(officer), application, grounds).status_code == 302
     for mail in (OutboxMessage.objects.filter(to__contains=[root.email], subject__startswith="Appeal to decide").get(),
                  OutboxMessage.objects.filter(to__contains=[officer.email], subject__contains="rejected").first()):
         assert "https://" not in mail.body.replace(settings_site(), "") and "\u202e" not in mail.body

@@ -39,9 +39,11 @@ from portal.audit.services import _CHAIN_LOCK_KEY, audit_verify
 from portal.mail.models import OutboxMessage
 from portal.organisations.models import Organisation
 from tests.factories import ApplicationFactory, ApprovalStepFactory, UserFactory
+from tests.html_tree import form_as_sent, page
 from tests.onboarding.approval_helpers import (  # noqa: F401 (fixtures)
     AUTHORITY_EMAIL,
     TRANSACTIONAL,
+    appeal_confirmation,
     authority_approved,
     filled_application,
     latest_link,
@@ -485,7 +487,10 @@ def test_an_appeal_sent_twice_at_once_is_said_lodged_not_refused(officer):
     tabs = [signed_in(officer), signed_in(officer)]
     url = f"/onboarding/{application.pk}/appeal/"
     sql, params = lock_application(application)
-    results = race([lambda tab=tab: tab.post(url, {"grounds": "We are a state department."}) for tab in tabs],
+    # Each tab's confirmation, then "Lodge the appeal" in both.
+    sent = [form_as_sent(page(appeal_confirmation(tab, application, "We are a state department.")), step="save")
+            for tab in tabs]
+    results = race([lambda tab=tab, data=data: tab.post(url, data) for tab, data in zip(tabs, sent, strict=True)],
                    hold_sql=sql, hold_params=params)
     assert [outcome for outcome, _v in results] == ["ok", "ok"], results
     responses = [response for _o, response in results]

@@ -69,6 +69,7 @@ from tests.html_tree import field_error, field_value, page
 from tests.onboarding.approval_helpers import (
     AUTHORITY_EMAIL,
     DEVANAGARI_RE,
+    appeal_confirmed,
     as_querydict,
     authority_approved,
     filled_application,
@@ -619,6 +620,31 @@ def test_the_reply_to_the_remarks_is_read_where_the_remarks_are(officer):
     assert f"Remarks: {state_remarks} The nodal officer’s reply to the remarks: The Principal Secretary now." in history
 
 
+def test_a_competent_authority_named_in_a_correction_is_mailed_the_remarks_and_the_reply(officer):
+    """Returned by the state administrators, who asked for another competent authority: the
+    request the authority the officer named then is sent quotes the remarks the application
+    was returned with and the officer's reply to them, as their page and the state
+    administrators' mail do, in English and Marathi; it does not speak of a version they saw."""
+    admin = make_state_admin("MH")
+    application = returned_and_sent_again_to_the_state(officer, "Give the correct number of users.", "Done.")
+    remarks = "The Principal Secretary is the competent authority of a directorate."
+    approvals.step_decide(step_id=state_step(application).pk, decision="return", remarks=remarks, actor=admin)
+    secretary = "principal.secretary@maharashtra.gov.in"
+    services.application_save_section(
+        application_id=application.pk, section="competent_authority", actor=officer,
+        querydict=as_querydict(dict(VALID["competent_authority"], official_email=secretary)))
+    reply = "The Principal Secretary now.\nHe signed the new letter."
+    services.application_submit(application_id=application.pk, actor=officer, reply=reply)
+    [mail] = messages_to(secretary)
+    english_text, marathi_text = mail.body.split("\n----------\n")
+    assert (f"Remarks it was returned with:\n{remarks}\n\nThe nodal officer’s reply to the remarks:\n{reply}"
+            in english_text), english_text
+    assert "the version you last saw" not in english_text
+    assert "returned for correction before it was sent to you" in english_text
+    assert remarks in marathi_text and reply in marathi_text and "उत्तर" in marathi_text
+    assert "तुम्हाला पाठवण्यापूर्वी दुरुस्तीसाठी परत पाठवला गेला होता" in marathi_text
+
+
 def returned_with_the_reminders_link(officer, remarks):
     """An application submitted, its authority reminded (a second link mailed), and returned
     with the reminder's link: (the application, the first link's path, the reminder's)."""
@@ -806,7 +832,7 @@ def test_rejection_appeal_and_overturn(officer, django_capture_on_commit_callbac
 
     client = signed_in(officer)
     assert client.get(f"/onboarding/{application.pk}/appeal/").status_code == 200
-    response = client.post(f"/onboarding/{application.pk}/appeal/", {"grounds": "It is a directorate of the state."})
+    response = appeal_confirmed(client, application, "It is a directorate of the state.")
     assert response.status_code == 302
     application.refresh_from_db()
     assert application.status == ApplicationStatus.UNDER_APPEAL

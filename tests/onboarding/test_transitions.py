@@ -18,8 +18,9 @@ from onboarding.workflow import InvalidTransition
 from portal.audit.models import AuditEvent
 from portal.mail.models import OutboxMessage
 from tests.factories import PlatformRoleFactory, UserFactory, application_with_authority, application_with_state
-from tests.html_tree import page
+from tests.html_tree import field_value, form_as_sent, page
 from tests.onboarding.approval_helpers import (
+    appeal_confirmation,
     as_querydict,
     make_state_admin,
     make_superadmin,
@@ -175,7 +176,7 @@ def assert_appeal_refused(application, officer, grounds, refusal, message):
     with pytest.raises(refusal):
         approvals.application_appeal(application_id=application.pk, grounds=grounds, actor=officer)
     unchanged.check()
-    response = signed_in(officer).post(f"/onboarding/{application.pk}/appeal/", {"grounds": grounds})
+    response = signed_in(officer).post(f"/onboarding/{application.pk}/appeal/", {"grounds": grounds, "step": "save"})
     assert response.status_code == 200 and message in response.content.decode()
     unchanged.check()
 
@@ -265,14 +266,154 @@ def test_an_appeal_sent_again_once_lodged_is_said_lodged_not_refused(rejected, o
     and nothing is lodged a second time."""
     client = signed_in(officer)
     url = f"/onboarding/{rejected.pk}/appeal/"
-    assert client.post(url, {"grounds": "Not a duplicate."}).status_code == 302
+    confirmation = appeal_confirmation(client, rejected, "Not a duplicate.")
+    assert client.post(url, form_as_sent(page(confirmation), step="save")).status_code == 302
     unchanged = Unchanged(rejected)
-    response = client.post(url, {"grounds": "Not a duplicate."})
+    response = client.post(url, form_as_sent(page(confirmation), step="save"))
     assert response.status_code == 302 and response["Location"] == f"/onboarding/{rejected.pk}/"
     html = client.get(response["Location"]).content.decode()
     assert "You lodged this appeal already: the superadmins will decide on it." in html
     assert "cannot be appealed now" not in html
     unchanged.check()
+
+
+def test_an_appeal_is_lodged_only_once_confirmed_and_a_stale_confirmation_is_refused(rejected, officer):
+    """One appeal, never withdrawn: the grounds sent from the form lead to a confirmation that
+    shows them with the rejection and says it is final, and lodges nothing; "Change the
+    grounds" shows them in the form again; a confirmation whose page showed another state of
+    the application than the one now is refused, the grounds typed kept; only "Lodge the
+    appeal" from a current confirmation lodges it."""
+    client = signed_in(officer)
+    url = f"/onboarding/{rejected.pk}/appeal/"
+    grounds = "It is not a duplicate.\nIt is a directorate of the state."
+    unchanged = Unchanged(rejected)
+    response = client.post(url, {"grounds": grounds, "step": "review"})
+    assert response.status_code == 200
+    confirmation = page(response)
+    text = confirmation.squashed_text()
+    assert "Check your appeal before you lodge it" in text and "Duplicate." in text
+    assert "It is not a duplicate. It is a directorate of the state." in text
+    assert "cannot be withdrawn" in text
+    unchanged.check()  # nothing lodged, nobody told
+
+    edited = page(client.post(url, form_as_sent(confirmation, step="edit")))
+    assert field_value(edited, "grounds") == grounds
+    unchanged.check()
+
+    stale = client.post(url, form_as_sent(confirmation, step="save", shown_values="0" * 32))
+    assert stale.status_code == 200
+    assert "Nothing was lodged" in page(stale).squashed_text()
+    assert field_value(page(stale), "grounds") == grounds
+    unchanged.check()
+
+    response = client.post(url, form_as_sent(confirmation, step="save"))
+    assert response.status_code == 302 and response["Location"] == f"/onboarding/{rejected.pk}/"
+    rejected.refresh_from_db()
+    assert rejected.status == ApplicationStatus.UNDER_APPEAL
+    assert rejected.steps.get(stage="appeal").grounds == grounds
+
+
+def test_the_appeals_confirmation_shows_the_grounds_as_they_will_be_lodged(rejected, officer):
+    """Grounds holding a bidi override (which draws what follows it backwards) and other
+    control characters are lodged without them (multi_line): the confirmation shows them as
+    they will be lodged and the superadmins read them, not as the browser would draw the raw
+    text."""
+    client = signed_in(officer)
+    confirmation = page(appeal_confirmation(client, rejected, "  Not a duplicate.\u202e exe.txt\x07\r\nSee the letter.  "))
+    assert confirmation.by_id("appeal-grounds").text() == "Not a duplicate. exe.txt\nSee the letter."
+    client.post(f"/onboarding/{rejected.pk}/appeal/", form_as_sent(confirmation, step="save"))
+    assert rejected.steps.get(stage="appeal").grounds == "Not a duplicate. exe.txt\nSee the letter."
+
+
+def test_an_officer_is_told_before_appealing_that_the_short_code_was_given_to_another_organisation(rejected, officer):
+    """The short code the form names was given to another organisation after the rejection:
+    no superadmin can overturn it while it is (final approval refuses it), so the one appeal
+    could only end with the rejection upheld. The appeal page and its confirmation say so before it is lodged; a
+    confirmation shown before the code was taken lodges nothing."""
+    from tests.factories import OrganisationFactory
+
+    client = signed_in(officer)
+    url = f"/onboarding/{rejected.pk}/appeal/"
+    assert "could only end with the rejection upheld" not in page(client.get(url)).squashed_text()
+    before = page(appeal_confirmation(client, rejected, "Not a duplicate."))
+    OrganisationFactory(short_code=VALID["organisation"]["short_code"], name="Directorate of Archives")
+    said = ("The short code your application names, DOA-MH, has been given to another organisation since it was "
+            "rejected: no superadmin can overturn the rejection while it is, so an appeal could only end with the rejection "
+            "upheld.")
+    assert said in page(client.get(url)).squashed_text()
+    unchanged = Unchanged(rejected)
+    stale = page(client.post(url, form_as_sent(before, step="save")))
+    assert "Nothing was lodged" in stale.squashed_text() and said in stale.squashed_text()
+    unchanged.check()
+    confirmation = page(appeal_confirmation(client, rejected, "Not a duplicate."))
+    assert said in confirmation.squashed_text()
+    assert client.post(url, form_as_sent(confirmation, step="save")).status_code == 302  # theirs to lodge all the same
+
+
+def test_a_superadmin_who_is_the_officer_is_told_on_opening_their_own_appeal_that_another_decides_it(state_admin):
+    """A superadmin who applied as the nodal officer finds their own appeal among the appeals:
+    its page says at once that another superadmin decides it, and offers no decision to make
+    and be refused at; another superadmin gets the form."""
+    root_officer = make_superadmin(email="officer.root@maharashtra.gov.in")
+    application = application_with_state(nodal_officer=root_officer)
+    approvals.step_decide(step_id=state_step(application).pk, decision="reject", remarks="No.", actor=state_admin)
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="Yes.", actor=root_officer)
+    tree = page(signed_in(root_officer).get(f"/onboarding/appeals/{appeal.pk}/"))
+    assert ("You are this application's nodal officer: nobody decides on their own application, so another "
+            "administrator decides it.") in tree.squashed_text()
+    assert not [n for n in tree.iter() if n.tag == "input" and n.get("name") == "decision"]
+    other = page(signed_in(make_superadmin(email="other.root@nic.in")).get(f"/onboarding/appeals/{appeal.pk}/"))
+    assert [n for n in other.iter() if n.tag == "input" and n.get("name") == "decision"]
+    assert "nobody decides on their own application" not in other.squashed_text()
+
+
+def test_an_appeal_the_portal_closed_on_the_officers_erasure_is_said_closed_by_the_portal(rejected, officer, superadmin):
+    """The nodal officer's account was erased while their appeal waited: the portal closed it,
+    upholding the rejection, with no administrator deciding. The superadmin who opens it (from
+    the mail that asked them to hear it) and the application's earlier decisions say so, in
+    each language, not that an administrator whose details were erased decided it."""
+    from django.db import transaction
+
+    from onboarding.models import Application
+
+    appeal = approvals.application_appeal(application_id=rejected.pk, grounds="Not a duplicate.", actor=officer)
+    with transaction.atomic():
+        approvals.appeal_close_on_erasure(application=Application.objects.select_for_update().get(pk=rejected.pk))
+    client = signed_in(superadmin)
+    for language, closed in (("en", "closed by the portal"), ("hi", "पोर्टल ने बंद"), ("mr", "पोर्टलने बंद")):
+        client.cookies["django_language"] = language
+        text = page(client.get(f"/onboarding/appeals/{appeal.pk}/")).squashed_text()
+        assert closed in text, text
+        assert "whose details were erased" not in text
+    client.cookies["django_language"] = "en"
+    text = page(client.get(f"/onboarding/appeals/{appeal.pk}/")).squashed_text()
+    assert f"This appeal on application {rejected.reference} was closed by the portal" in text
+    assert "its nodal officer's account was erased" in text and "The rejection stands." in text
+    history = page(client.get(f"/onboarding/{rejected.pk}/")).by_id("history-heading").parent.squashed_text()
+    assert "closed by the portal: its nodal officer's account was erased" in history, history
+    assert "whose details were erased" not in history
+    timeline = page(client.get(f"/onboarding/{rejected.pk}/")).squashed_text()
+    assert ("Decision recorded: Appeal to the superadmins — Rejection upheld — closed by the portal: its nodal "
+            "officer's account was erased") in timeline
+
+
+def test_an_appeal_confirmed_from_a_second_page_with_other_grounds_says_they_were_not_added(rejected, officer):
+    """Two confirmations, with different grounds (two tabs): the first lodges the appeal; the
+    second is told the appeal was lodged already with the grounds of the other page, and that
+    those it sent were not added (an appeal's grounds are never changed), not just "lodged"."""
+    client = signed_in(officer)
+    url = f"/onboarding/{rejected.pk}/appeal/"
+    first = page(appeal_confirmation(client, rejected, "Not a duplicate."))
+    second = page(appeal_confirmation(client, rejected, "It is a directorate of the state."))
+    assert client.post(url, form_as_sent(first, step="save")).status_code == 302
+    unchanged = Unchanged(rejected)
+    response = client.post(url, form_as_sent(second, step="save"))
+    assert response.status_code == 302
+    text = page(client.get(response["Location"])).squashed_text()
+    assert ("You lodged this appeal already, from another page, with other grounds: the superadmins read those. The "
+            "grounds you sent now were not added, as an appeal's grounds cannot be changed once lodged.") in text
+    unchanged.check()
+    assert rejected.steps.get(stage="appeal").grounds == "Not a duplicate."
 
 
 @pytest.mark.parametrize("state", ["rejected", "under_appeal", "approved"])
