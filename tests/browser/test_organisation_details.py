@@ -42,6 +42,16 @@ def fill_and_review(page):
     page.wait_for_load_state("load")
 
 
+def kept_and_reviewed(page):
+    """After a change of language on the confirmation: the form again, what was typed in it
+    kept (and said so), sent to the confirmation as it is."""
+    expect(page.locator("#typed-kept")).to_be_visible()
+    for field, value in (("name", NEW_NAME), ("name_local", NEW_LOCAL), ("short_code", "dafw-pune"), ("reason", WHY)):
+        expect(page.locator(f"#id_{field}")).to_have_value(value)
+    page.locator("button[name=step][value=review]").click()
+    page.wait_for_load_state("load")
+
+
 def test_a_superadmin_renames_an_office_and_its_admin_is_told(page, portal, check_page, smtp_server):
     department = OrganisationFactory(name="Agriculture Department, Maharashtra", short_code="AGRI-MH", state="MH")
     office = OrganisationFactory(name="District Agriculture Office, Pune", short_code="DAO-PUNE", state="MH",
@@ -88,8 +98,8 @@ def test_a_superadmin_renames_an_office_and_its_admin_is_told(page, portal, chec
     expect(rows.nth(2)).to_contain_text("DAO-PUNE")
     expect(rows.nth(2)).to_contain_text("DAFW-PUNE")
     expect(page.get_by_text("admin@pune.mahaagri.gov.in")).to_be_visible()  # who is told
-    check_page.in_each_language(page, "details-confirm", reach=lambda: fill_and_review(page))
-    fill_and_review(page)  # the switch back to English opens the form again
+    check_page.in_each_language(page, "details-confirm", reach=lambda: kept_and_reviewed(page))
+    kept_and_reviewed(page)  # the switch back to English opens the form again
     assert Organisation.objects.get(pk=office.pk).name == "District Agriculture Office, Pune"
 
     # From the keyboard: Enter on "Save the changes".
