@@ -1716,6 +1716,17 @@ def test_state_admins_whose_roles_run_out_together_hand_the_step_to_the_superadm
     assert AuditEvent.objects.filter(action=AuditAction.PLATFORM_ROLE_EXPIRED).count() == 4
 
 
+def _two_state_admins_ending_together(officer):
+    """Maharashtra's two state administrators, whose roles end at the same moment (a day from
+    now), a superadmin, and an application waiting at the state step."""
+    first = make_state_admin("MH", email="secretary.it@maharashtra.gov.in")
+    second = make_state_admin("MH", email="deputy.it@maharashtra.gov.in")
+    end = timezone.now() + timedelta(days=1)
+    PlatformRoleGrant.objects.filter(user__in=[first, second]).update(ends_at=end)
+    root = make_superadmin(email="root@sandes.nic.in")
+    return first, second, end, root, application_with_state(nodal_officer=officer)
+
+
 def test_state_admins_whose_roles_ran_out_together_recorded_over_two_runs_hand_the_step_on_once(officer):
     """Two of Maharashtra's state administrators' roles ended at the same moment, but the job
     recorded them over two runs (a run records at most ``limit``; a grant locked elsewhere is
@@ -1724,12 +1735,7 @@ def test_state_admins_whose_roles_ran_out_together_recorded_over_two_runs_hand_t
     again (one mail, one STEP_ASSIGNED, one new due date)."""
     from portal.organisations.services import role_expiries_record
 
-    first = make_state_admin("MH", email="secretary.it@maharashtra.gov.in")
-    second = make_state_admin("MH", email="deputy.it@maharashtra.gov.in")
-    end = timezone.now() + timedelta(days=1)
-    PlatformRoleGrant.objects.filter(user__in=[first, second]).update(ends_at=end)
-    root = make_superadmin(email="root@sandes.nic.in")
-    application = application_with_state(nodal_officer=officer)
+    first, _second, end, root, application = _two_state_admins_ending_together(officer)
     with time_machine.travel(end + timedelta(minutes=10), tick=False):
         assert role_expiries_record(limit=1)["platform_roles"] == 1
     due = state_step(application).due_at
@@ -1749,12 +1755,7 @@ def test_a_run_recording_a_role_while_another_hands_the_step_on_tells_nobody_aga
     and tells nobody again."""
     from portal.organisations.services import role_expiries_record
 
-    first = make_state_admin("MH", email="secretary.it@maharashtra.gov.in")
-    second = make_state_admin("MH", email="deputy.it@maharashtra.gov.in")
-    end = timezone.now() + timedelta(days=1)
-    PlatformRoleGrant.objects.filter(user__in=[first, second]).update(ends_at=end)
-    root = make_superadmin(email="root@sandes.nic.in")
-    application = application_with_state(nodal_officer=officer)
+    first, _second, end, root, application = _two_state_admins_ending_together(officer)
     with time_machine.travel(end + timedelta(minutes=10), tick=False):
         tell = steps_deciders_watch(endings=[RoleEnding("state_admin", "MH", first.pk, end)])
         assert role_expiries_record()["platform_roles"] == 2
