@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
@@ -457,6 +458,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in ("celery", "outbox_bulk")]
 CELERY_TIMEZONE = TIME_ZONE
+# Daily jobs at a fixed hour of the night, India time (crontab, in CELERY_TIMEZONE), one after
+# another: a day's interval would run them a day after beat first started with its schedule
+# file (a new one in each container), and all at that one moment, in office hours as likely.
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "portal.mail.tasks.outbox_sweep", "schedule": timedelta(minutes=1)},
     "deadline-sweep": {"task": "onboarding.tasks.deadline_sweep", "schedule": timedelta(minutes=15)},
@@ -465,9 +469,9 @@ CELERY_BEAT_SCHEDULE = {
     "rejections-finalise": {"task": "onboarding.tasks.rejections_finalise", "schedule": timedelta(hours=1)},
     "approval-letters-issue": {"task": "onboarding.tasks.approval_letters_issue", "schedule": timedelta(minutes=15)},
     # The audit chain's head, written outside the database (log and superadmins' mail).
-    "audit-head-publish": {"task": "portal.audit.tasks.audit_head_publish", "schedule": timedelta(days=1)},
+    "audit-head-publish": {"task": "portal.audit.tasks.audit_head_publish", "schedule": crontab(hour=3, minute=30)},
     # Retention policies applied (portal/privacy): reminders, erasures, reductions; counts only.
-    "retention-run": {"task": "portal.privacy.tasks.retention_run", "schedule": timedelta(days=1)},
+    "retention-run": {"task": "portal.privacy.tasks.retention_run", "schedule": crontab(hour=2, minute=0)},
     "privacy-requests-sweep": {"task": "portal.privacy.tasks.privacy_requests_sweep",
                                "schedule": timedelta(hours=1)},
     # Stored files whose rows went but whose removal failed then (portal/stored_files.py).
@@ -481,18 +485,18 @@ CELERY_BEAT_SCHEDULE = {
                                             "schedule": timedelta(hours=1)},
     # Monitoring: users per organisation (a scan of every profile) and the audit chain's check.
     "monitoring-figures-refresh": {"task": "monitoring.tasks.figures_refresh", "schedule": timedelta(minutes=15)},
-    "monitoring-audit-chain-check": {"task": "monitoring.tasks.audit_chain_check", "schedule": timedelta(days=1)},
+    "monitoring-audit-chain-check": {"task": "monitoring.tasks.audit_chain_check", "schedule": crontab(hour=3, minute=0)},
     # Roster imports whose task was lost (a broker down when it was queued, a worker that died)
     # queued again once idle for 10 minutes.
     "verification-roster-applies-resume": {"task": "verification.rosters.tasks.roster_applies_resume",
                                            "schedule": timedelta(minutes=5)},
     # Rosters' rows (people's details as uploaded) removed ROSTER_ROWS_KEEP_DAYS after use.
     "verification-roster-rows-remove": {"task": "verification.rosters.tasks.roster_rows_remove",
-                                        "schedule": timedelta(days=1)},
+                                        "schedule": crontab(hour=1, minute=45)},
     # Sent mail removed from the outbox OUTBOX_KEEP_DAYS after it was written.
-    "outbox-old-remove": {"task": "portal.mail.tasks.outbox_old_remove", "schedule": timedelta(days=1)},
+    "outbox-old-remove": {"task": "portal.mail.tasks.outbox_old_remove", "schedule": crontab(hour=1, minute=30)},
     # Expired sessions removed (Django leaves them in the table).
-    "sessions-clear": {"task": "portal.accounts.tasks.sessions_clear", "schedule": timedelta(days=1)},
+    "sessions-clear": {"task": "portal.accounts.tasks.sessions_clear", "schedule": crontab(hour=1, minute=15)},
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 if not DEBUG:

@@ -13,6 +13,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
+from celery.schedules import crontab
 from django.apps import apps
 from django.conf import settings
 from django.core.management import CommandError, call_command
@@ -433,7 +434,7 @@ def test_the_daily_job_with_an_empty_log_mails_nothing(smtp_server, caplog):
 
 def test_the_head_job_is_in_the_beat_schedule_daily():
     entry = settings.CELERY_BEAT_SCHEDULE["audit-head-publish"]
-    assert entry["task"] == "portal.audit.tasks.audit_head_publish" and entry["schedule"].total_seconds() == 86400
+    assert entry == {"task": "portal.audit.tasks.audit_head_publish", "schedule": crontab(hour=3, minute=30)}
     assert entry["task"] in celery_app.tasks
 
 

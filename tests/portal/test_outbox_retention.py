@@ -5,6 +5,7 @@ under a legal hold, nor mail still waiting to go."""
 from datetime import timedelta
 
 import pytest
+from celery.schedules import crontab
 from django.conf import settings
 from django.utils import timezone
 
@@ -40,7 +41,7 @@ def test_old_sent_mail_goes_and_mail_waiting_or_under_a_hold_stays():
 
 def test_the_job_is_on_the_beat_schedule_daily():
     entry = settings.CELERY_BEAT_SCHEDULE["outbox-old-remove"]
-    assert entry == {"task": "portal.mail.tasks.outbox_old_remove", "schedule": timedelta(days=1)}
+    assert entry == {"task": "portal.mail.tasks.outbox_old_remove", "schedule": crontab(hour=1, minute=30)}
 
 
 @pytest.mark.django_db

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from celery.schedules import crontab
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.utils import timezone
@@ -21,4 +22,4 @@ def test_the_daily_job_removes_expired_sessions_and_keeps_live_ones():
 
 def test_the_job_is_on_the_beat_schedule_daily():
     entry = settings.CELERY_BEAT_SCHEDULE["sessions-clear"]
-    assert entry == {"task": "portal.accounts.tasks.sessions_clear", "schedule": timedelta(days=1)}
+    assert entry == {"task": "portal.accounts.tasks.sessions_clear", "schedule": crontab(hour=1, minute=15)}

@@ -4,6 +4,7 @@ and to list its refusals, then removed by a daily job (the counts stay)."""
 from datetime import timedelta
 
 import pytest
+from celery.schedules import crontab
 from django.conf import settings
 from django.utils import timezone
 
@@ -88,7 +89,7 @@ def test_a_roster_whose_apply_never_finished_loses_its_rows_once_no_apply_can_be
 
 def test_the_job_is_on_the_beat_schedule_daily():
     entry = settings.CELERY_BEAT_SCHEDULE["verification-roster-rows-remove"]
-    assert entry == {"task": "verification.rosters.tasks.roster_rows_remove", "schedule": timedelta(days=1)}
+    assert entry == {"task": "verification.rosters.tasks.roster_rows_remove", "schedule": crontab(hour=1, minute=45)}
 
 
 def test_a_roster_that_lists_a_person_under_a_legal_hold_keeps_its_rows(world):
