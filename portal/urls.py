@@ -4,10 +4,8 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
-from django.views.i18n import set_language
 
 from portal import views
-from portal.access import rule
 from portal.accounts import views as account_views
 
 
@@ -38,7 +36,7 @@ urlpatterns = [
     # Near the top: Django tries the patterns in order, and the verification API is the
     # most called path (eGov applications); nothing else starts with "api/".
     path("api/", include("api.urls")),
-    path("i18n/setlang/", rule("public")(set_language), name="set_language"),
+    path("i18n/setlang/", views.language_set, name="set_language"),
     # allauth's email page, with the roles' rules (before allauth's URLs, which it replaces).
     path("accounts/email/", account_views.email, name="account_email"),
     path("accounts/", include("allauth.urls")),

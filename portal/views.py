@@ -7,7 +7,9 @@ from pathlib import Path
 
 from allauth.account.adapter import get_adapter
 from allauth.core import ratelimit
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.storage import FileSystemStorage, default_storage
@@ -21,6 +23,7 @@ from django.utils.translation import gettext_lazy
 from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
+from django.views.i18n import set_language
 
 from portal.access import form_page, input_returns_to, keep_input, page_to_return_to, rule
 from portal.apipath import is_api_call
@@ -34,6 +37,19 @@ def home(request):
     if request.user.is_authenticated:
         return redirect("onboarding:my_applications")
     return render(request, "portal/home.html")
+
+
+@rule("public")
+@require_http_methods(["GET", "HEAD", "POST"])
+def language_set(request):
+    """Django's set_language (the language form in every page's header). A signed-in
+    person's choice is kept on their account too: the language mail to them is written in
+    when they are not on a page (people_known_languages). A GET sets nothing, as Django's."""
+    response = set_language(request)
+    language = request.POST.get("language") if request.method == "POST" else None
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        get_user_model().objects.filter(pk=request.user.pk).exclude(language=language).update(language=language)
+    return response
 
 
 def _database_ok():

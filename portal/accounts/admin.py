@@ -278,14 +278,15 @@ class UserAdmin(LegalHoldMixin, RoleHolderDeletionMixin, AuditedDeletionMixin, B
     list_display = ["email", "full_name", "is_staff", "is_active", "date_joined"]
     search_fields = ["email", "full_name"]
     fieldsets = [
-        (None, {"fields": ["email", "password", "full_name"]}),
+        (None, {"fields": ["email", "password", "full_name", "language"]}),
         (_("Permissions"), {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
         (_("Dates"), {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
     # Shown, not edited: the retention run erases an account never verified and unused for a
     # year by these dates, so one backdated here was erased with nothing naming who did it.
-    readonly_fields = ["last_login", "date_joined"]
+    # The language is the person's own choice, made on the portal's pages.
+    readonly_fields = ["last_login", "date_joined", "language"]
 
     def get_search_results(self, request, queryset, search_term):
         """Names are stored composed (portal.text): the words typed are searched composed too

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
@@ -57,6 +58,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(_("staff status"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    # The language the person last chose on the portal's pages while signed in: the one
+    # mail to them is written in (portal.organisations.notifications.people_known_languages).
+    # Empty: never chosen.
+    language = models.CharField(_("language of the emails"), max_length=10, blank=True, default="", db_default="",
+                                choices=settings.LANGUAGES)
 
     objects = UserManager()
 

@@ -2,12 +2,13 @@
 superadmins by mail (through the outbox), so that a later rewrite of the log is
 detectable against it (``manage.py verify_audit --expect-head <id>:<hash>``).
 
-The mail is the core's own, rendered in English and then Hindi from
-templates/audit/email/ (the core imports no feature app's mail helpers). Other alerts
+The mail is the core's own, rendered in English and then each superadmin's language
+(Hindi unless the portal knows theirs) from templates/audit/email/ (the core imports no feature app's mail helpers). Other alerts
 to the superadmins (monitoring's daily chain check finding the chain broken) are sent
 the same way, through ``mail_superadmins`` with templates of their own."""
 
 import logging
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, mailers
@@ -17,7 +18,8 @@ from django.utils import timezone, translation
 
 from portal.audit.models import AuditChainHead
 from portal.audit.services import head_is_sealed
-from portal.permissions import superadmin_emails
+from portal.organisations.notifications import people_known_languages
+from portal.permissions import superadmins
 
 logger = logging.getLogger(__name__)
 
@@ -25,12 +27,12 @@ logger = logging.getLogger(__name__)
 LOG_PREFIX = "AUDIT_CHAIN_HEAD"
 
 
-def superadmin_mail(*, to: str, template: str, context: dict) -> EmailMultiAlternatives:
+def superadmin_mail(*, to: str, template: str, context: dict, language: str | None = None) -> EmailMultiAlternatives:
     """An email to one superadmin from ``<template>_subject.txt`` and ``<template>.txt``,
-    in English and then Hindi (not yet sent)."""
+    in English and then ``language`` (Hindi when None or English) (not yet sent)."""
     subjects, bodies = [], []
-    for language in ("en", "hi"):
-        with translation.override(language):
+    for half in ("en", language if language and language != "en" else "hi"):
+        with translation.override(half):
             subject = " ".join(render_to_string(f"{template}_subject.txt", context).split())
             bodies.append(render_to_string(f"{template}.txt", context).strip())
         if subject not in subjects:
@@ -41,10 +43,20 @@ def superadmin_mail(*, to: str, template: str, context: dict) -> EmailMultiAlter
     )
 
 
+def superadmin_messages(*, template: str, context: dict, leave_out: Iterable[str] = ()) -> list[EmailMultiAlternatives]:
+    """One email (``superadmin_mail``) to each active superadmin but those at ``leave_out``'s
+    addresses, in English and their own language when the portal knows it
+    (people_known_languages), not yet sent. Two queries."""
+    people = dict(superadmins().values_list("email", "pk"))
+    languages = people_known_languages(people.values())
+    return [superadmin_mail(to=email, template=template, context=context, language=languages.get(people[email]))
+            for email in sorted(people) if email not in set(leave_out)]
+
+
 def mail_superadmins(*, template: str, context: dict) -> int:
-    """Mail every superadmin (``superadmin_mail``) through the default mailer, the
+    """Mail every superadmin (``superadmin_messages``) through the default mailer, the
     outbox: written in the caller's transaction, sent after it commits. How many."""
-    messages = [superadmin_mail(to=email, template=template, context=context) for email in superadmin_emails()]
+    messages = superadmin_messages(template=template, context=context)
     if messages:
         mailers.default.send_messages(messages)
     return len(messages)

@@ -8,15 +8,16 @@ Depends on no service."""
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.utils import translation
 
 LANGUAGE_CODES = {code for code, _name in settings.LANGUAGES}
 
-# Where a person's language is known: the feature apps register a source in their
-# ready() (verification: the language they last asked to be verified in). The core
-# keeps no language of its own on the account.
+# Where a person's language is known: first the one they last chose on the portal's pages
+# signed in (the account's ``language``); then the sources the feature apps register in
+# their ready() (verification: the language they last asked to be verified in).
 _language_sources: list[Callable[[Iterable[int]], dict[int, str]]] = []
 
 
@@ -27,12 +28,18 @@ def person_language_register(source: Callable[[Iterable[int]], dict[int, str]]) 
         _language_sources.append(source)
 
 
+def _accounts_languages(user_ids: Iterable[int]) -> dict[int, str]:
+    """{user id: the language chosen} of those of ``user_ids`` who chose one signed in. One query."""
+    return dict(get_user_model().objects.filter(pk__in=user_ids).exclude(language="").values_list("pk", "language"))
+
+
 def people_known_languages(user_ids: Iterable[int]) -> dict[int, str]:
     """{user id: the language the portal knows the person by} of those of ``user_ids`` it
-    knows: for each, the first a registered source knows that the portal has. A query or
-    so per source, whatever the number of people (a mail to each of many)."""
+    knows: for each, the one chosen on the account, else the first a registered source
+    knows that the portal has. A query or so per source, whatever the number of people (a
+    mail to each of many)."""
     wanted, found = set(user_ids), {}
-    for source in _language_sources:
+    for source in (_accounts_languages, *_language_sources):
         if not wanted:
             break
         for user_id, language in source(wanted).items():

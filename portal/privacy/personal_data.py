@@ -92,7 +92,7 @@ def _account(user: AnyUser) -> dict:
     from allauth.account.models import EmailAddress  # noqa: PLC0415 (apps loaded)
 
     return {
-        "email": user.email, "full_name": user.full_name, "date_joined": user.date_joined,
+        "email": user.email, "full_name": user.full_name, "language": user.language, "date_joined": user.date_joined,
         "last_login": user.last_login, "is_active": user.is_active,
         "email_addresses": list(EmailAddress.objects.filter(user=user).values("email", "verified", "primary")),
     }

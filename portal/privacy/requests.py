@@ -22,13 +22,13 @@ from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.http import HttpRequest
-from django.template.loader import render_to_string
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal.accounts.models import erased_email
 from portal.audit.erasure import audit_redact
 from portal.audit.models import AuditAction, AuditEvent
+from portal.audit.publish import superadmin_messages
 from portal.audit.services import audit_record, audit_record_many
 from portal.deadlines import end_of_local_day
 from portal.limits import shown
@@ -42,7 +42,7 @@ from portal.organisations.services import (
     platform_roles_lapse,
     superadmin_account_end_check,
 )
-from portal.permissions import AnyUser, superadmin_emails
+from portal.permissions import AnyUser
 from portal.privacy.admin_history import admin_history_remove
 from portal.privacy.models import HoldTarget, Nominee, PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
 from portal.privacy.retention import legal_held
@@ -276,9 +276,9 @@ def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int
         targets = [(kind, pk) for kind, pk in targets if kind != EVENT_TARGET]
         admin_history_remove(user_ids=[user.pk], addresses=every_address)
         EmailAddress.objects.filter(user=user).delete()
-        user.email, user.full_name, user.is_active = erased_email(user.pk), "", False
+        user.email, user.full_name, user.language, user.is_active = erased_email(user.pk), "", "", False
         user.set_unusable_password()
-        user.save(update_fields=["email", "full_name", "is_active", "password"])
+        user.save(update_fields=["email", "full_name", "language", "is_active", "password"])
         # Its memberships and admin roles end (a first admin's included): a closed account
         # belongs to and administers nothing. The address is gone first, so the events of
         # the roles' end name the closed account, not the person.
@@ -389,17 +389,8 @@ def nominee_record(*, user: AnyUser, name: str, email: str, relationship: str,
 
 
 def _mail(template: str, context: dict) -> list[EmailMultiAlternatives]:
-    """The superadmins' mail, in English and then Hindi, as the audit head's."""
-    subjects, bodies = [], []
-    for language in ("en", "hi"):
-        with translation.override(language):
-            subject = " ".join(render_to_string(f"privacy/email/{template}_subject.txt", context).split())
-            bodies.append(render_to_string(f"privacy/email/{template}.txt", context).strip())
-        if subject not in subjects:
-            subjects.append(subject)
-    return [EmailMultiAlternatives(subject=" / ".join(subjects), body=f"{bodies[0]}\n\n----------\n\n{bodies[1]}\n",
-                                   to=[email], from_email=settings.DEFAULT_FROM_EMAIL)
-            for email in superadmin_emails()]
+    """The superadmins' mail, as the audit head's (superadmin_messages)."""
+    return superadmin_messages(template=f"privacy/email/{template}", context=context)
 
 
 def privacy_requests_sweep(*, now=None) -> dict:

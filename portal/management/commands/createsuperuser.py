@@ -19,10 +19,9 @@ from django.utils.translation import gettext as _
 from portal.accounts.admin import access_of
 from portal.accounts.official_email import classify_email
 from portal.audit.models import AuditAction
-from portal.audit.publish import superadmin_mail
+from portal.audit.publish import superadmin_messages
 from portal.audit.services import audit_record
 from portal.organisations.notifications import send_role_mail
-from portal.permissions import superadmin_emails
 
 COMMAND = "system:manage.py createsuperuser"  # who acts in the audit log
 
@@ -47,8 +46,8 @@ class _AuditedManager:
                          new={**access_of(user), "added": True})
             send_role_mail(user=user, template="superuser_granted", context={})
             context = {"email": user.email, "made_at": timezone.now()}
-            notices = [superadmin_mail(to=email, template="audit/email/superuser_made_on_server", context=context)
-                       for email in superadmin_emails() if email != user.email]
+            notices = superadmin_messages(template="audit/email/superuser_made_on_server", context=context,
+                                          leave_out=[user.email])
             if notices:
                 mailers.default.send_messages(notices)
         return user
