@@ -15,6 +15,7 @@ import csv
 import datetime
 import io
 import itertools
+import struct
 import time
 import zipfile
 from collections.abc import Iterator
@@ -406,13 +407,64 @@ def _check_parts(archive: zipfile.ZipFile, *, deadline: float | None) -> None:
             parser.Parse(b"", True)
 
 
+# zipfile reads a workbook's whole central directory, an object for each entry, before
+# any part can be read (and openpyxl reads it again): 100,000 empty entries fit in 9 MB and
+# cost seconds and 160 MB. A roster's workbook has ten parts or so; an office's workbook
+# of many sheets, a picture or a chart on some, a few hundred.
+XLSX_MAX_PARTS = 2_000
+XLSX_MAX_DIRECTORY_BYTES = 1024 * 1024  # what zipfile reads of entries; a roster's: about 1 KB
+# zipfile's end of central directory record, and the ZIP64 locator and record before it.
+_END_RECORD = struct.Struct("<4s4H2LH")
+_ZIP64_LOCATOR = struct.Struct("<4sLQL")
+_ZIP64_RECORD = struct.Struct("<4sQ2H2L4Q")
+_MAX_COMMENT = 65_535
+
+
+def _directory_size(binary) -> tuple[int, int]:
+    """(entries, bytes) of the ZIP file's central directory as its end record says, the
+    larger of its own figures and its ZIP64 record's, found as zipfile finds them (at the
+    end, else the last record within the longest comment before it): read from the file's
+    end, before zipfile reads the directory. (0, 0) when there is none (zipfile refuses it)."""
+    binary.seek(0, io.SEEK_END)
+    length = binary.tell()
+    binary.seek(max(0, length - _END_RECORD.size - _MAX_COMMENT - _ZIP64_LOCATOR.size - _ZIP64_RECORD.size))
+    tail = binary.read()
+    binary.seek(0)
+    at = len(tail) - _END_RECORD.size
+    if at < 0 or not tail.startswith(b"PK\x05\x06", at):
+        at = tail.rfind(b"PK\x05\x06", 0, len(tail) - _END_RECORD.size + 1)
+    if at < 0:
+        return 0, 0
+    fields = _END_RECORD.unpack_from(tail, at)
+    entries, size = max(fields[3], fields[4]), fields[5]
+    locator = at - _ZIP64_LOCATOR.size
+    if locator >= 0 and tail.startswith(b"PK\x06\x07", locator):
+        record = locator - _ZIP64_RECORD.size
+        if record < 0 or not tail.startswith(b"PK\x06\x06", record):
+            return 0, 0
+        fields = _ZIP64_RECORD.unpack_from(tail, record)
+        entries, size = max(entries, fields[6], fields[7]), max(size, fields[8])
+    return entries, size
+
+
+def _too_many_parts() -> RosterFileError:
+    return RosterFileError(_("This workbook holds more than %(max)s parts (sheets, pictures, charts ...): a roster "
+                             "needs a few. Copy the roster's sheet into a workbook of its own, or into the template, "
+                             "and upload that.") % {"max": f"{XLSX_MAX_PARTS:,}"})
+
+
 def _xlsx_lines(binary, *, deadline: float | None) -> Iterator[list]:
     from openpyxl import load_workbook  # noqa: PLC0415 (only for workbooks)
 
+    entries, directory = _directory_size(binary)
+    if entries > XLSX_MAX_PARTS or directory > XLSX_MAX_DIRECTORY_BYTES:
+        raise _too_many_parts()
     try:
         with zipfile.ZipFile(binary) as archive:
             names = set(archive.namelist())
             infos = archive.infolist()
+            if len(infos) > XLSX_MAX_PARTS:  # more than the end record said
+                raise _too_many_parts()
             unpacked = sum(info.file_size for info in infos)
             if "xl/workbook.xml" not in names:
                 raise RosterFileError(_("This file is not an Excel workbook (.xlsx)."))

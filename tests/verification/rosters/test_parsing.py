@@ -362,3 +362,38 @@ def test_a_csv_row_longer_than_any_roster_row_is_refused_before_it_is_split():
     # A row of quoted line breaks just under the bound is read, and the rows after it too.
     long_row = csv_bytes([person(1, Office="Desk\n" * 24_000, Designation="Clerk\n" * 20_000)])
     assert [line for line, _cells in rows_of(long_row + csv_bytes([person(2)]).split(b"\r\n", 1)[1])] == [2, 3]
+
+
+class CountedReads(io.BytesIO):
+    """A file that counts the bytes read from it."""
+
+    read_bytes = 0
+
+    def read(self, size=-1):
+        data = super().read(size)
+        self.read_bytes += len(data)
+        return data
+
+
+def test_a_workbook_of_thousands_of_parts_is_refused_before_its_directory_is_read():
+    """zipfile reads the whole central directory, an object for each entry, and openpyxl
+    reads it again: 100,000 empty entries in 9 MB cost seconds and 160 MB before a byte
+    of a sheet was read. The directory's size is read from its end record first."""
+    buffer = io.BytesIO(xlsx_bytes([person(1)]))
+    with zipfile.ZipFile(buffer, "a") as archive:
+        for number in range(5_000):
+            archive.writestr(f"x/{number}", b"")
+    content = CountedReads(buffer.getvalue())
+    with pytest.raises(RosterFileError, match="This workbook holds more than 2,000 parts"):
+        list(read_roster(content, file_format=XLSX))
+    assert content.read_bytes < 70_000 < len(content.getvalue()) // 4
+    # An office's workbook of many sheets is read.
+    workbook = Workbook(write_only=True)
+    roster = workbook.create_sheet("Roster")
+    for row in ([*HEADERS], [person(1)[header] for header in HEADERS]):
+        roster.append(row)
+    for number in range(300):
+        workbook.create_sheet(f"Notes {number}").append(["x"])
+    out = io.BytesIO()
+    workbook.save(out)
+    assert [cells["name"] for _line, cells in rows_of(out.getvalue(), XLSX)] == ["Person 1"]
