@@ -453,12 +453,46 @@ def _too_many_parts() -> RosterFileError:
                              "and upload that.") % {"max": f"{XLSX_MAX_PARTS:,}"})
 
 
+# What zipfile and openpyxl may read of a workbook, as a multiple of its size: every part
+# once to count it (_check_parts), a sheet once more when openpyxl opens the workbook (for
+# its size, when it does not say it) and again for its rows; and the directory, twice.
+XLSX_READS_PER_BYTE = 5  # an honest workbook: about 3
+XLSX_READS_OVER = 256 * 1024
+
+
+class _MeteredReads:
+    """The uploaded workbook as zipfile and openpyxl read it: RosterFileError past the
+    deadline (_out_of_time: it is looked at every read, also while openpyxl opens the
+    workbook) and once more than ``budget`` bytes were read. Sheets point at their parts
+    through the workbook's relationships, and hundreds of them may point at one part of
+    thousands of rows: openpyxl reads it whole for each sheet, a few KB costing minutes."""
+
+    def __init__(self, binary, *, budget: int, deadline: float | None):
+        self._binary, self._left, self._deadline = binary, budget, deadline
+
+    def read(self, size: int = -1) -> bytes:
+        _out_of_time(self._deadline)
+        data = self._binary.read(size)
+        self._left -= len(data)
+        if self._left < 0:
+            raise RosterFileError(_("This workbook makes its sheets be read over and over (several of them are one "
+                                    "part): open it in your spreadsheet and save it again as “Excel Workbook "
+                                    "(.xlsx)”, or copy the roster's sheet into the template."))
+        return data
+
+    def __getattr__(self, name: str):
+        return getattr(self._binary, name)
+
+
 def _xlsx_lines(binary, *, deadline: float | None) -> Iterator[list]:
     from openpyxl import load_workbook  # noqa: PLC0415 (only for workbooks)
 
     entries, directory = _directory_size(binary)
     if entries > XLSX_MAX_PARTS or directory > XLSX_MAX_DIRECTORY_BYTES:
         raise _too_many_parts()
+    binary.seek(0, io.SEEK_END)
+    binary = _MeteredReads(binary, budget=XLSX_READS_PER_BYTE * binary.tell() + XLSX_READS_OVER, deadline=deadline)
+    binary.seek(0)
     try:
         with zipfile.ZipFile(binary) as archive:
             names = set(archive.namelist())

@@ -397,3 +397,32 @@ def test_a_workbook_of_thousands_of_parts_is_refused_before_its_directory_is_rea
     out = io.BytesIO()
     workbook.save(out)
     assert [cells["name"] for _line, cells in rows_of(out.getvalue(), XLSX)] == ["Person 1"]
+
+
+def test_a_workbook_whose_sheets_share_one_part_is_refused_before_it_is_read_over_and_over():
+    """Sheets are listed in the workbook and point at their parts through its
+    relationships: hundreds of sheets may point at one part of thousands of rows, each
+    read whole by openpyxl when it opens the workbook (for the sheet's size) and again
+    for its rows, a few KB costing minutes. The bytes read of the file are bounded."""
+    count = 300
+    rows = b"".join(b'<row r="%d"/>' % i for i in range(1, 5_000)) + b'<row r="5000"><c t="inlineStr"><is><t>x</t></is></c></row>'
+    part = (b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>' + rows
+            + b"</sheetData></worksheet>")
+
+    def shared(name, body):
+        if name == "xl/workbook.xml":
+            return body.replace(b"<sheets>", b"<sheets>" + b"".join(
+                b'<sheet name="Notes %d" sheetId="%d" r:id="rIdN%d"/>' % (i, 100 + i, i) for i in range(count)))
+        if name == "xl/_rels/workbook.xml.rels":
+            return body.replace(b"</Relationships>", b"".join(
+                b'<Relationship Id="rIdN%d" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+                b'worksheet" Target="/xl/worksheets/notes.xml"/>' % i for i in range(count)) + b"</Relationships>")
+        return body
+
+    buffer = io.BytesIO(rewritten_xlsx(xlsx_bytes([person(1)]), shared))
+    with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/notes.xml", part)
+    content = CountedReads(buffer.getvalue())
+    with pytest.raises(RosterFileError, match="This workbook makes its sheets be read over and over"):
+        list(read_roster(content, file_format=XLSX, deadline=time.monotonic() + 60))
+    assert content.read_bytes < 6 * len(content.getvalue()) + 512 * 1024
