@@ -316,6 +316,11 @@ XLSX_MAX_ROW_CELLS = 16_384  # Excel's widest row
 XLSX_MAX_ROW_ELEMENTS = 4 * XLSX_MAX_ROW_CELLS  # a cell is one to four: <c>, <v> or <f>, <is><t>
 XLSX_ELEMENTS_PER_ROW = 32  # a row of the template's columns has 15 (shared strings) to 22 (inline)
 XLSX_LOOSE_PER_ROW = 4  # elements outside rows (a link on each row's address, merged cells ...)
+# The text of a row is read whole too (and of a shared string, <si>), and the text outside
+# rows kept until the part ends: a cell of 8 MB packs to a few KB. Excel's longest cell
+# holds 32,767 characters; the blanks of pretty-printed XML between 100,000 rows, some 500,000.
+XLSX_MAX_ROW_TEXT = 1024 * 1024
+XLSX_MAX_LOOSE_TEXT = 8 * 1024 * 1024
 _CHUNK = 1024 * 1024
 
 
@@ -335,6 +340,8 @@ class _PartCount:
         self.depth = 0
         self.container_depth = 0  # of the row or <si> being read, 0 outside one
         self.in_container = self.elements = self.loose = 0
+        self.container_text = self.loose_text = 0
+        self.container = ""  # "row" or "si"
         self.counts = dict.fromkeys(_CONTAINERS, 0)
         rows = max_rows() + 1
         self.limits = {"row": rows + MAX_BLANK_LINES + 1000, "si": rows * len(COLUMNS) + 1000}
@@ -358,11 +365,26 @@ class _PartCount:
             self.counts[local] += 1
             if self.counts[local] > self.limits[local]:
                 raise _too_many_rows() if local == "row" else _more_text_than_a_roster()
-            self.container_depth, self.in_container = self.depth, 0
+            self.container_depth, self.in_container, self.container_text = self.depth, 0, 0
+            self.container = local
         else:
             self.loose += 1
             if self.loose > self.max_loose:
                 raise _more_than_a_roster()
+
+    def text(self, data: str) -> None:
+        if self.container_depth:
+            self.container_text += len(data)
+            if self.container_text > XLSX_MAX_ROW_TEXT:
+                if self.container == "si":
+                    raise _more_text_than_a_roster()
+                raise RosterFileError(_("Row %(line)s of the workbook holds more than %(max)s characters: no row of a "
+                                        "roster holds that much. Save only the roster's columns in it.")
+                                      % {"line": f"{self.counts['row']:,}", "max": f"{XLSX_MAX_ROW_TEXT:,}"})
+        else:
+            self.loose_text += len(data)
+            if self.loose_text > XLSX_MAX_LOOSE_TEXT:
+                raise _more_text_than_a_roster()
 
     def end(self, _name: str) -> None:
         if self.depth == self.container_depth:
@@ -399,6 +421,7 @@ def _check_parts(archive: zipfile.ZipFile, *, deadline: float | None) -> None:
             count = _PartCount()
             parser = expat.ParserCreate()
             parser.StartElementHandler, parser.EndElementHandler = count.start, count.end
+            parser.CharacterDataHandler, parser.buffer_text = count.text, True
             parser.StartDoctypeDeclHandler = parser.EntityDeclHandler = _refuse_declarations
             while chunk:
                 parser.Parse(chunk, False)

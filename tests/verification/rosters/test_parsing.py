@@ -426,3 +426,32 @@ def test_a_workbook_whose_sheets_share_one_part_is_refused_before_it_is_read_ove
     with pytest.raises(RosterFileError, match="This workbook makes its sheets be read over and over"):
         list(read_roster(content, file_format=XLSX, deadline=time.monotonic() + 60))
     assert content.read_bytes < 6 * len(content.getvalue()) + 512 * 1024
+
+
+def test_a_workbook_of_text_longer_than_a_rosters_is_refused_before_it_is_read():
+    """openpyxl builds a whole row, the text of every cell, before the columns past 50 are
+    dropped, and keeps the text outside rows until the sheet ends: a cell of 8 MB packs to
+    a few KB. The text of a row, and outside rows, is counted first, in constant memory."""
+    def sheet(extra, before=b"</sheetData>"):
+        def edit(name, body):
+            return body.replace(before, extra + before) if name.startswith("xl/worksheets/") else body
+        return rewritten_xlsx(xlsx_bytes([person(1)]), edit)
+
+    def refused(content, message):
+        with pytest.raises(RosterFileError, match=message):
+            rows_of(content, XLSX)
+
+    long_cell = sheet(b'<row r="3"><c r="BZ3" t="inlineStr"><is><t>' + b"x" * 8_000_000 + b"</t></is></c></row>")
+    assert len(long_cell) < 100_000
+    assert peak_mb(lambda: refused(long_cell, "Row 3 of the workbook holds more than 1,048,576 characters")) < 16
+    outside = sheet(b"<x>" + b" " * 16_000_000 + b"</x>")
+    assert peak_mb(lambda: refused(outside, "holds more text than a roster of 100,000 rows")) < 16
+    strings = io.BytesIO(rewritten_xlsx(xlsx_bytes([person(1)]), with_shared_strings))
+    with zipfile.ZipFile(strings, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/sharedStrings.xml", b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/'
+                         b'main"><si><t>' + b"y" * 8_000_000 + b"</t></si></sst>")
+    assert peak_mb(lambda: refused(strings.getvalue(), "holds more text than a roster of 100,000 rows")) < 16
+    # A row of long cells past the 50th column, and pretty-printed XML, are read.
+    honest = sheet(b'<row r="3"><c r="BZ3" t="inlineStr"><is><t>' + b"x" * 32_767 + b"</t></is></c>\n  </row>\n"
+                   + b"  \n" * 100_000)
+    assert [cells["name"] for _line, cells in rows_of(honest, XLSX)] == ["Person 1"]
