@@ -321,6 +321,9 @@ XLSX_LOOSE_PER_ROW = 4  # elements outside rows (a link on each row's address, m
 # holds 32,767 characters; the blanks of pretty-printed XML between 100,000 rows, some 500,000.
 XLSX_MAX_ROW_TEXT = 1024 * 1024
 XLSX_MAX_LOOSE_TEXT = 8 * 1024 * 1024
+# openpyxl makes an object of each sheet the workbook lists, and reads each one's part (for
+# its size) as it opens the workbook, before any row: 20,000 listed in 200 KB took 20 s.
+XLSX_MAX_SHEETS = 1_000
 _CHUNK = 1024 * 1024
 
 
@@ -342,6 +345,7 @@ class _PartCount:
         self.in_container = self.elements = self.loose = 0
         self.container_text = self.loose_text = 0
         self.container = ""  # "row" or "si"
+        self.sheets = 0
         self.counts = dict.fromkeys(_CONTAINERS, 0)
         rows = max_rows() + 1
         self.limits = {"row": rows + MAX_BLANK_LINES + 1000, "si": rows * len(COLUMNS) + 1000}
@@ -371,6 +375,12 @@ class _PartCount:
             self.loose += 1
             if self.loose > self.max_loose:
                 raise _more_than_a_roster()
+            if local == "sheet":  # a sheet the workbook lists (xl/workbook.xml)
+                self.sheets += 1
+                if self.sheets > XLSX_MAX_SHEETS:
+                    raise RosterFileError(_("This workbook has more than %(max)s sheets: copy the roster's sheet into "
+                                            "a workbook of its own, or into the template, and upload that.")
+                                          % {"max": f"{XLSX_MAX_SHEETS:,}"})
 
     def text(self, data: str) -> None:
         if self.container_depth:

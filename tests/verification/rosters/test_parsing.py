@@ -455,3 +455,21 @@ def test_a_workbook_of_text_longer_than_a_rosters_is_refused_before_it_is_read()
     honest = sheet(b'<row r="3"><c r="BZ3" t="inlineStr"><is><t>' + b"x" * 32_767 + b"</t></is></c>\n  </row>\n"
                    + b"  \n" * 100_000)
     assert [cells["name"] for _line, cells in rows_of(honest, XLSX)] == ["Person 1"]
+
+
+def test_a_workbook_of_more_sheets_than_an_office_keeps_is_refused_before_openpyxl_opens_it():
+    """openpyxl makes an object of each sheet the workbook lists, and reads each one's part
+    (for its size) as it opens the workbook: 20,000 sheets listed in 200 KB took 20 seconds,
+    all of them pointing at one small part. The sheets listed are counted first."""
+    count = 1_001
+
+    def many(name, body):
+        if name == "xl/workbook.xml":
+            return body.replace(b"<sheets>", b"<sheets>" + b"".join(
+                b'<sheet name="Notes %d" sheetId="%d" r:id="rId1"/>' % (i, 100 + i) for i in range(count)))
+        return body
+
+    content = CountedReads(rewritten_xlsx(xlsx_bytes([person(1)]), many))
+    with pytest.raises(RosterFileError, match="This workbook has more than 1,000 sheets"):
+        list(read_roster(content, file_format=XLSX))
+    assert content.read_bytes < 3 * len(content.getvalue())
