@@ -607,6 +607,8 @@ ROSTER_APPLY_BATCH = 5000
 ROSTER_ROWS_KEEP_DAYS = env_number("ROSTER_ROWS_KEEP_DAYS", 30, 1, 3650)
 # Rosters one organisation may have checked in 24 hours (each stages every row it holds).
 ROSTER_UPLOADS_PER_DAY = env_number("ROSTER_UPLOADS_PER_DAY", 20, 1, 100)
+# Invitations one administrator may send again in 24 hours, whichever (each mails a person).
+INVITATION_RESENDS_PER_DAY = env_number("INVITATION_RESENDS_PER_DAY", 100, 1, 10_000)
 # Seconds the web request may spend reading, checking and staging a roster file (a 100,000-row
 # roster takes a few): past them the file is refused at its field, well before the web
 # worker's timeout (deploy/gunicorn.conf.py, 60 s) would end the request unanswered.

@@ -17,10 +17,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from portal.accounts.official_email import classify_email
-from portal.audit.models import AuditAction
+from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record, audit_record_many
 from portal.deadlines import end_of_local_day
-from portal.limits import shown, shown_from
+from portal.limits import refuse_over, shown, shown_from
 from portal.mail.models import OutboxPriority
 from portal.mail.services import outbox_enqueue, outbox_enqueue_each
 from portal.organisations.models import OrganisationStatus
@@ -302,13 +302,28 @@ def _waiting_invitation_lock(invitation_id: int, actor: AnyUser, not_waiting: st
     return invitation
 
 
+def _resends_within_limit(actor: AnyUser, now: datetime) -> None:
+    """Refuse (ValidationError "too_many") when ``actor`` sent INVITATION_RESENDS_PER_DAY
+    invitations again in the 24 hours before ``now``, whichever: each is bounded on its own
+    (RESEND_GAP, MAX_SENDS), but an organisation may have thousands waiting, and each
+    sending mails a person. Counted from the audit log; the caller holds the actor's lock."""
+    limit = settings.INVITATION_RESENDS_PER_DAY
+    refuse_over(AuditEvent.objects.filter(actor_id=actor.pk, action=AuditAction.INVITATION_RESENT), "created_at",
+                limit, now, ngettext(
+                    "You have sent %(n)s invitation again in the last 24 hours, the most one administrator may: this "
+                    "one was not sent. You can send it again from %(when)s.",
+                    "You have sent %(n)s invitations again in the last 24 hours, the most one administrator may: "
+                    "this one was not sent. You can send it again from %(when)s.", limit))
+
+
 def invitation_resend(*, invitation_id: int, actor: AnyUser, request: HttpRequest | None = None) -> Invitation:
     """Send a waiting invitation again with a new link (the old one stops working) and
     a new expiry, ``actor`` its inviter from now on. Refused while the organisation is not active, to a personal mail
     address (the rules may have changed since it was sent), after MAX_SENDS sendings,
-    and within RESEND_GAP of the last one while its link works. Raises ValidationError
-    or PermissionDenied."""
+    within RESEND_GAP of the last one while its link works, and past the actor's
+    INVITATION_RESENDS_PER_DAY. Raises ValidationError or PermissionDenied."""
     with transaction.atomic():
+        verification_services.person_lock(actor.pk)  # two sent at once cannot both pass the day's last
         invitation = _waiting_invitation_lock(invitation_id, actor, _(
             "This invitation was accepted or cancelled: there is nothing to send."))
         if invitation.organisation.status != OrganisationStatus.ACTIVE:
@@ -327,6 +342,7 @@ def invitation_resend(*, invitation_id: int, actor: AnyUser, request: HttpReques
             raise ValidationError(
                 _("This invitation was sent at %(at)s and its link works: it can be sent again from %(from)s.")
                 % {"at": shown(invitation.sent_at), "from": shown_from(invitation.sent_at + RESEND_GAP)}, code="too_soon")
+        _resends_within_limit(actor, now)
         raw, digest = token_new()
         invitation.token_hash, invitation.sent_at, invitation.expires_at = digest, now, expiry(now)
         invitation.send_count += 1

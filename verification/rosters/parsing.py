@@ -15,6 +15,7 @@ import csv
 import datetime
 import io
 import itertools
+import struct
 import time
 import zipfile
 from collections.abc import Iterator
@@ -315,6 +316,14 @@ XLSX_MAX_ROW_CELLS = 16_384  # Excel's widest row
 XLSX_MAX_ROW_ELEMENTS = 4 * XLSX_MAX_ROW_CELLS  # a cell is one to four: <c>, <v> or <f>, <is><t>
 XLSX_ELEMENTS_PER_ROW = 32  # a row of the template's columns has 15 (shared strings) to 22 (inline)
 XLSX_LOOSE_PER_ROW = 4  # elements outside rows (a link on each row's address, merged cells ...)
+# The text of a row is read whole too (and of a shared string, <si>), and the text outside
+# rows kept until the part ends: a cell of 8 MB packs to a few KB. Excel's longest cell
+# holds 32,767 characters; the blanks of pretty-printed XML between 100,000 rows, some 500,000.
+XLSX_MAX_ROW_TEXT = 1024 * 1024
+XLSX_MAX_LOOSE_TEXT = 8 * 1024 * 1024
+# openpyxl makes an object of each sheet the workbook lists, and reads each one's part (for
+# its size) as it opens the workbook, before any row: 20,000 listed in 200 KB took 20 s.
+XLSX_MAX_SHEETS = 1_000
 _CHUNK = 1024 * 1024
 
 
@@ -334,6 +343,9 @@ class _PartCount:
         self.depth = 0
         self.container_depth = 0  # of the row or <si> being read, 0 outside one
         self.in_container = self.elements = self.loose = 0
+        self.container_text = self.loose_text = 0
+        self.container = ""  # "row" or "si"
+        self.sheets = 0
         self.counts = dict.fromkeys(_CONTAINERS, 0)
         rows = max_rows() + 1
         self.limits = {"row": rows + MAX_BLANK_LINES + 1000, "si": rows * len(COLUMNS) + 1000}
@@ -357,11 +369,32 @@ class _PartCount:
             self.counts[local] += 1
             if self.counts[local] > self.limits[local]:
                 raise _too_many_rows() if local == "row" else _more_text_than_a_roster()
-            self.container_depth, self.in_container = self.depth, 0
+            self.container_depth, self.in_container, self.container_text = self.depth, 0, 0
+            self.container = local
         else:
             self.loose += 1
             if self.loose > self.max_loose:
                 raise _more_than_a_roster()
+            if local == "sheet":  # a sheet the workbook lists (xl/workbook.xml)
+                self.sheets += 1
+                if self.sheets > XLSX_MAX_SHEETS:
+                    raise RosterFileError(_("This workbook has more than %(max)s sheets: copy the roster's sheet into "
+                                            "a workbook of its own, or into the template, and upload that.")
+                                          % {"max": f"{XLSX_MAX_SHEETS:,}"})
+
+    def text(self, data: str) -> None:
+        if self.container_depth:
+            self.container_text += len(data)
+            if self.container_text > XLSX_MAX_ROW_TEXT:
+                if self.container == "si":
+                    raise _more_text_than_a_roster()
+                raise RosterFileError(_("Row %(line)s of the workbook holds more than %(max)s characters: no row of a "
+                                        "roster holds that much. Save only the roster's columns in it.")
+                                      % {"line": f"{self.counts['row']:,}", "max": f"{XLSX_MAX_ROW_TEXT:,}"})
+        else:
+            self.loose_text += len(data)
+            if self.loose_text > XLSX_MAX_LOOSE_TEXT:
+                raise _more_text_than_a_roster()
 
     def end(self, _name: str) -> None:
         if self.depth == self.container_depth:
@@ -398,6 +431,7 @@ def _check_parts(archive: zipfile.ZipFile, *, deadline: float | None) -> None:
             count = _PartCount()
             parser = expat.ParserCreate()
             parser.StartElementHandler, parser.EndElementHandler = count.start, count.end
+            parser.CharacterDataHandler, parser.buffer_text = count.text, True
             parser.StartDoctypeDeclHandler = parser.EntityDeclHandler = _refuse_declarations
             while chunk:
                 parser.Parse(chunk, False)
@@ -406,13 +440,98 @@ def _check_parts(archive: zipfile.ZipFile, *, deadline: float | None) -> None:
             parser.Parse(b"", True)
 
 
+# zipfile reads a workbook's whole central directory, an object for each entry, before
+# any part can be read (and openpyxl reads it again): 100,000 empty entries fit in 9 MB and
+# cost seconds and 160 MB. A roster's workbook has ten parts or so; an office's workbook
+# of many sheets, a picture or a chart on some, a few hundred.
+XLSX_MAX_PARTS = 2_000
+XLSX_MAX_DIRECTORY_BYTES = 1024 * 1024  # what zipfile reads of entries; a roster's: about 1 KB
+# zipfile's end of central directory record, and the ZIP64 locator and record before it.
+_END_RECORD = struct.Struct("<4s4H2LH")
+_ZIP64_LOCATOR = struct.Struct("<4sLQL")
+_ZIP64_RECORD = struct.Struct("<4sQ2H2L4Q")
+_MAX_COMMENT = 65_535
+
+
+def _directory_size(binary) -> tuple[int, int]:
+    """(entries, bytes) of the ZIP file's central directory as its end record says, the
+    larger of its own figures and its ZIP64 record's, found as zipfile finds them (at the
+    end, else the last record within the longest comment before it): read from the file's
+    end, before zipfile reads the directory. (0, 0) when there is none (zipfile refuses it)."""
+    binary.seek(0, io.SEEK_END)
+    length = binary.tell()
+    binary.seek(max(0, length - _END_RECORD.size - _MAX_COMMENT - _ZIP64_LOCATOR.size - _ZIP64_RECORD.size))
+    tail = binary.read()
+    binary.seek(0)
+    at = len(tail) - _END_RECORD.size
+    if at < 0 or not tail.startswith(b"PK\x05\x06", at):
+        at = tail.rfind(b"PK\x05\x06", 0, len(tail) - _END_RECORD.size + 1)
+    if at < 0:
+        return 0, 0
+    fields = _END_RECORD.unpack_from(tail, at)
+    entries, size = max(fields[3], fields[4]), fields[5]
+    locator = at - _ZIP64_LOCATOR.size
+    if locator >= 0 and tail.startswith(b"PK\x06\x07", locator):
+        record = locator - _ZIP64_RECORD.size
+        if record < 0 or not tail.startswith(b"PK\x06\x06", record):
+            return 0, 0
+        fields = _ZIP64_RECORD.unpack_from(tail, record)
+        entries, size = max(entries, fields[6], fields[7]), max(size, fields[8])
+    return entries, size
+
+
+def _too_many_parts() -> RosterFileError:
+    return RosterFileError(_("This workbook holds more than %(max)s parts (sheets, pictures, charts ...): a roster "
+                             "needs a few. Copy the roster's sheet into a workbook of its own, or into the template, "
+                             "and upload that.") % {"max": f"{XLSX_MAX_PARTS:,}"})
+
+
+# What zipfile and openpyxl may read of a workbook, as a multiple of its size: every part
+# once to count it (_check_parts), a sheet once more when openpyxl opens the workbook (for
+# its size, when it does not say it) and again for its rows; and the directory, twice.
+XLSX_READS_PER_BYTE = 5  # an honest workbook: about 3
+XLSX_READS_OVER = 256 * 1024
+
+
+class _MeteredReads:
+    """The uploaded workbook as zipfile and openpyxl read it: RosterFileError past the
+    deadline (_out_of_time: it is looked at every read, also while openpyxl opens the
+    workbook) and once more than ``budget`` bytes were read. Sheets point at their parts
+    through the workbook's relationships, and hundreds of them may point at one part of
+    thousands of rows: openpyxl reads it whole for each sheet, a few KB costing minutes."""
+
+    def __init__(self, binary, *, budget: int, deadline: float | None):
+        self._binary, self._left, self._deadline = binary, budget, deadline
+
+    def read(self, size: int = -1) -> bytes:
+        _out_of_time(self._deadline)
+        data = self._binary.read(size)
+        self._left -= len(data)
+        if self._left < 0:
+            raise RosterFileError(_("This workbook makes its sheets be read over and over (several of them are one "
+                                    "part): open it in your spreadsheet and save it again as “Excel Workbook "
+                                    "(.xlsx)”, or copy the roster's sheet into the template."))
+        return data
+
+    def __getattr__(self, name: str):
+        return getattr(self._binary, name)
+
+
 def _xlsx_lines(binary, *, deadline: float | None) -> Iterator[list]:
     from openpyxl import load_workbook  # noqa: PLC0415 (only for workbooks)
 
+    entries, directory = _directory_size(binary)
+    if entries > XLSX_MAX_PARTS or directory > XLSX_MAX_DIRECTORY_BYTES:
+        raise _too_many_parts()
+    binary.seek(0, io.SEEK_END)
+    binary = _MeteredReads(binary, budget=XLSX_READS_PER_BYTE * binary.tell() + XLSX_READS_OVER, deadline=deadline)
+    binary.seek(0)
     try:
         with zipfile.ZipFile(binary) as archive:
             names = set(archive.namelist())
             infos = archive.infolist()
+            if len(infos) > XLSX_MAX_PARTS:  # more than the end record said
+                raise _too_many_parts()
             unpacked = sum(info.file_size for info in infos)
             if "xl/workbook.xml" not in names:
                 raise RosterFileError(_("This file is not an Excel workbook (.xlsx)."))

@@ -280,6 +280,35 @@ def test_an_invitation_whose_link_works_is_sent_again_an_hour_after_the_last_sen
     assert OutboxMessage.objects.filter(to=[invited.email]).count() == sent + 1
 
 
+def test_one_administrator_sends_invitations_again_at_most_so_many_times_a_day(
+        world, settings, django_capture_on_commit_callbacks):
+    """Each invitation is sent again at most once an hour and five times in all, but an
+    administrator of an organisation with thousands waiting could send every one of them
+    again, hour after hour: at most INVITATION_RESENDS_PER_DAY in 24 hours per
+    administrator, whichever invitations, then told when the next may go."""
+    settings.INVITATION_RESENDS_PER_DAY = 2
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(4), person(5), person(6)]))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.roster_apply_request(roster_id=roster.pk, actor=world["admin_office"])
+    Invitation.objects.update(sent_at=timezone.now() - timedelta(hours=2))
+    first, second, third = Invitation.objects.order_by("pk")
+    for invitation in (first, second):
+        invitation_resend(invitation_id=invitation.pk, actor=world["admin_office"])
+    sent = OutboxMessage.objects.count()
+    client = signed_in(world["admin_office"])
+    response = client.post(f"/verification/invitations/{third.pk}/resend/", follow=True)
+    [said] = [str(m) for m in response.context["messages"]]
+    assert said.startswith("You have sent 2 invitations again in the last 24 hours, the most one administrator may: "
+                           "this one was not sent. You can send it again from "), said
+    assert OutboxMessage.objects.count() == sent
+    assert Invitation.objects.get(pk=third.pk).send_count == 1
+    # Another administrator's are their own; a day later, this one's again.
+    other = make_admin(world["office"], email="other.admin@pune.mahaagri.gov.in")
+    invitation_resend(invitation_id=third.pk, actor=other)
+    with time_machine.travel(timezone.now() + timedelta(hours=24, seconds=1)):
+        invitation_resend(invitation_id=first.pk, actor=world["admin_office"])
+
+
 def test_a_consumer_address_is_never_invited(world):
     roster = upload(world["office"], world["admin_office"], csv_bytes([person(4, **{"Official email": "x@gmail.com"})]))
     assert (roster.invite_count, roster.refused_count) == (0, 1)

@@ -362,3 +362,114 @@ def test_a_csv_row_longer_than_any_roster_row_is_refused_before_it_is_split():
     # A row of quoted line breaks just under the bound is read, and the rows after it too.
     long_row = csv_bytes([person(1, Office="Desk\n" * 24_000, Designation="Clerk\n" * 20_000)])
     assert [line for line, _cells in rows_of(long_row + csv_bytes([person(2)]).split(b"\r\n", 1)[1])] == [2, 3]
+
+
+class CountedReads(io.BytesIO):
+    """A file that counts the bytes read from it."""
+
+    read_bytes = 0
+
+    def read(self, size=-1):
+        data = super().read(size)
+        self.read_bytes += len(data)
+        return data
+
+
+def test_a_workbook_of_thousands_of_parts_is_refused_before_its_directory_is_read():
+    """zipfile reads the whole central directory, an object for each entry, and openpyxl
+    reads it again: 100,000 empty entries in 9 MB cost seconds and 160 MB before a byte
+    of a sheet was read. The directory's size is read from its end record first."""
+    buffer = io.BytesIO(xlsx_bytes([person(1)]))
+    with zipfile.ZipFile(buffer, "a") as archive:
+        for number in range(5_000):
+            archive.writestr(f"x/{number}", b"")
+    content = CountedReads(buffer.getvalue())
+    with pytest.raises(RosterFileError, match="This workbook holds more than 2,000 parts"):
+        list(read_roster(content, file_format=XLSX))
+    assert content.read_bytes < 70_000 < len(content.getvalue()) // 4
+    # An office's workbook of many sheets is read.
+    workbook = Workbook(write_only=True)
+    roster = workbook.create_sheet("Roster")
+    for row in ([*HEADERS], [person(1)[header] for header in HEADERS]):
+        roster.append(row)
+    for number in range(300):
+        workbook.create_sheet(f"Notes {number}").append(["x"])
+    out = io.BytesIO()
+    workbook.save(out)
+    assert [cells["name"] for _line, cells in rows_of(out.getvalue(), XLSX)] == ["Person 1"]
+
+
+def test_a_workbook_whose_sheets_share_one_part_is_refused_before_it_is_read_over_and_over():
+    """Sheets are listed in the workbook and point at their parts through its
+    relationships: hundreds of sheets may point at one part of thousands of rows, each
+    read whole by openpyxl when it opens the workbook (for the sheet's size) and again
+    for its rows, a few KB costing minutes. The bytes read of the file are bounded."""
+    count = 300
+    rows = b"".join(b'<row r="%d"/>' % i for i in range(1, 5_000)) + b'<row r="5000"><c t="inlineStr"><is><t>x</t></is></c></row>'
+    part = (b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>' + rows
+            + b"</sheetData></worksheet>")
+
+    def shared(name, body):
+        if name == "xl/workbook.xml":
+            return body.replace(b"<sheets>", b"<sheets>" + b"".join(
+                b'<sheet name="Notes %d" sheetId="%d" r:id="rIdN%d"/>' % (i, 100 + i, i) for i in range(count)))
+        if name == "xl/_rels/workbook.xml.rels":
+            return body.replace(b"</Relationships>", b"".join(
+                b'<Relationship Id="rIdN%d" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+                b'worksheet" Target="/xl/worksheets/notes.xml"/>' % i for i in range(count)) + b"</Relationships>")
+        return body
+
+    buffer = io.BytesIO(rewritten_xlsx(xlsx_bytes([person(1)]), shared))
+    with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/notes.xml", part)
+    content = CountedReads(buffer.getvalue())
+    with pytest.raises(RosterFileError, match="This workbook makes its sheets be read over and over"):
+        list(read_roster(content, file_format=XLSX, deadline=time.monotonic() + 60))
+    assert content.read_bytes < 6 * len(content.getvalue()) + 512 * 1024
+
+
+def test_a_workbook_of_text_longer_than_a_rosters_is_refused_before_it_is_read():
+    """openpyxl builds a whole row, the text of every cell, before the columns past 50 are
+    dropped, and keeps the text outside rows until the sheet ends: a cell of 8 MB packs to
+    a few KB. The text of a row, and outside rows, is counted first, in constant memory."""
+    def sheet(extra, before=b"</sheetData>"):
+        def edit(name, body):
+            return body.replace(before, extra + before) if name.startswith("xl/worksheets/") else body
+        return rewritten_xlsx(xlsx_bytes([person(1)]), edit)
+
+    def refused(content, message):
+        with pytest.raises(RosterFileError, match=message):
+            rows_of(content, XLSX)
+
+    long_cell = sheet(b'<row r="3"><c r="BZ3" t="inlineStr"><is><t>' + b"x" * 8_000_000 + b"</t></is></c></row>")
+    assert len(long_cell) < 100_000
+    assert peak_mb(lambda: refused(long_cell, "Row 3 of the workbook holds more than 1,048,576 characters")) < 16
+    outside = sheet(b"<x>" + b" " * 16_000_000 + b"</x>")
+    assert peak_mb(lambda: refused(outside, "holds more text than a roster of 100,000 rows")) < 16
+    strings = io.BytesIO(rewritten_xlsx(xlsx_bytes([person(1)]), with_shared_strings))
+    with zipfile.ZipFile(strings, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/sharedStrings.xml", b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/'
+                         b'main"><si><t>' + b"y" * 8_000_000 + b"</t></si></sst>")
+    assert peak_mb(lambda: refused(strings.getvalue(), "holds more text than a roster of 100,000 rows")) < 16
+    # A row of long cells past the 50th column, and pretty-printed XML, are read.
+    honest = sheet(b'<row r="3"><c r="BZ3" t="inlineStr"><is><t>' + b"x" * 32_767 + b"</t></is></c>\n  </row>\n"
+                   + b"  \n" * 100_000)
+    assert [cells["name"] for _line, cells in rows_of(honest, XLSX)] == ["Person 1"]
+
+
+def test_a_workbook_of_more_sheets_than_an_office_keeps_is_refused_before_openpyxl_opens_it():
+    """openpyxl makes an object of each sheet the workbook lists, and reads each one's part
+    (for its size) as it opens the workbook: 20,000 sheets listed in 200 KB took 20 seconds,
+    all of them pointing at one small part. The sheets listed are counted first."""
+    count = 1_001
+
+    def many(name, body):
+        if name == "xl/workbook.xml":
+            return body.replace(b"<sheets>", b"<sheets>" + b"".join(
+                b'<sheet name="Notes %d" sheetId="%d" r:id="rId1"/>' % (i, 100 + i) for i in range(count)))
+        return body
+
+    content = CountedReads(rewritten_xlsx(xlsx_bytes([person(1)]), many))
+    with pytest.raises(RosterFileError, match="This workbook has more than 1,000 sheets"):
+        list(read_roster(content, file_format=XLSX))
+    assert content.read_bytes < 3 * len(content.getvalue())
