@@ -1625,6 +1625,52 @@ def test_an_appeal_nobody_may_decide_is_shown_to_the_officer(officer):
     assert assigned.to == [other.email]
 
 
+def _appeal_receipt(officer, application):
+    [receipt] = [m for m in messages_to(officer.email) if english(m.subject).startswith("Appeal received")]
+    return receipt.body.split("----------")
+
+
+def test_the_appeal_receipt_says_no_superadmin_may_decide_when_none_may(officer):
+    """The only superadmin rejected the application at the state level: nobody may decide
+    the appeal. The officer's receipt does not say the superadmins are asked to decide by a
+    date: it says none may, why, and that it waits for a superadmin to be appointed (who
+    gets a due date of their own then), in English and in Marathi."""
+    root = make_superadmin()
+    application = application_with_state(nodal_officer=officer)
+    approvals.step_decide(step_id=state_step(application).pk, decision="reject", remarks="No.", actor=root)
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="Yes.", actor=officer)
+    english_body, marathi_body = _appeal_receipt(officer, application)
+    assert "No superadmin may decide it now" in english_body, english_body
+    assert "appointed as superadmin" in english_body
+    assert "asked to decide by" not in english_body
+    assert date_format(timezone.localtime(appeal.due_at), "j F Y") not in english_body
+    assert "कोणताही सुपरॲडमिन" in marathi_body and "No superadmin" not in marathi_body, marathi_body
+
+
+def test_the_appeal_receipt_says_who_is_asked_to_decide(officer):
+    """Two superadmins, one of whom rejected the application: the appeal goes to the other
+    alone, and the officer's receipt says so (one superadmin who took no part in it, by the
+    appeal's due date), in English and in Marathi."""
+    rejecting = make_superadmin()
+    other = make_superadmin()
+    application = application_with_state(nodal_officer=officer)
+    approvals.step_decide(step_id=state_step(application).pk, decision="reject", remarks="No.", actor=rejecting)
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="Yes.", actor=officer)
+    assert [m.to for m in OutboxMessage.objects.all() if m.subject.startswith("Appeal to decide")] == [[other.email]]
+    english_body, marathi_body = _appeal_receipt(officer, application)
+    due = date_format(timezone.localtime(appeal.due_at), "j F Y")
+    assert f"It has gone to the superadmin who took no part in your application, who is asked to decide by {due}." \
+        in " ".join(english_body.split()), english_body
+    assert "No superadmin" not in english_body
+    make_superadmin()
+    application2 = application_with_state(nodal_officer=UserFactory(email="officer2@mahaagri.gov.in"))
+    approvals.step_decide(step_id=state_step(application2).pk, decision="reject", remarks="No.", actor=rejecting)
+    approvals.application_appeal(application_id=application2.pk, grounds="Yes.", actor=application2.nodal_officer)
+    english_body, marathi_body = _appeal_receipt(application2.nodal_officer, application2)
+    assert "It has gone to the 2 superadmins who took no part in your application" in " ".join(english_body.split())
+    assert "2 सुपरॲडमिन" in marathi_body, marathi_body
+
+
 def test_a_state_step_whose_only_administrator_left_is_flagged_at_its_reminder(officer):
     """Told to Maharashtra's only state administrator when it opened; their role ended
     since: its reminder finds nobody who may decide it, and the step says so."""
