@@ -2436,6 +2436,55 @@ def test_final_approval_is_refused_while_the_parent_is_no_longer_active(officer,
     assert not Organisation.objects.filter(name=VALID["organisation"]["name"]).exists()
 
 
+CODE_TAKEN_FLAG = ("The short code the form names, DOA-MH, has been given to Ministry of Home Affairs on Sandes since "
+                   "the application was submitted: final approval is refused while that organisation has it, and only "
+                   "a return for correction lets the nodal officer choose another.")
+
+
+def test_the_decision_pages_warn_that_the_short_code_was_given_to_another_organisation(officer):
+    """The short code the form names was free when the application was submitted, and was
+    given to another organisation while it waited. The competent authority's page and the
+    state administrator's say so before they decide (their approval would pass on, or be
+    refused at, a final approval that cannot be made), in English and in Hindi; the state
+    administrator's approval is refused at the decision, saying why, with what they typed
+    kept, and nothing changes."""
+    application = application_with_authority(nodal_officer=officer)
+    client = Client()
+    assert client.get(latest_link()[0]).status_code == 302
+    assert CODE_TAKEN_FLAG not in " ".join(client.get("/onboarding/review/").content.decode().split())
+    OrganisationFactory(name="Ministry of Home Affairs", short_code=VALID["organisation"]["short_code"])
+    review = client.get("/onboarding/review/")
+    flags = page(review).by_id("flags-heading").parent
+    assert CODE_TAKEN_FLAG in " ".join(flags.text().split())
+    assert decide_by_link(latest_link()[0], "approve").status_code == 302  # not final: it passes to the state
+
+    admin = signed_in(make_state_admin("MH"))
+    url = f"/onboarding/queue/{state_step(application).pk}/"
+    assert CODE_TAKEN_FLAG in " ".join(page(admin.get(url)).by_id("flags-heading").parent.text().split())
+    response = admin.post(url, {"decision": "approve", "remarks": "Checked the letter.", "confirm": "on"})
+    assert response.status_code == 200
+    tree = page(response)
+    assert field_error(tree, "decision") == ("DOA-MH is already the short code of Ministry of Home Affairs on Sandes. "
+                                             "Choose another. Return the application for correction instead.")
+    assert field_value(tree, "remarks") == "Checked the letter."
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_STATE and application.organisation is None
+    admin.post("/i18n/setlang/", {"language": "hi", "next": "/"})
+    hindi = " ".join(page(admin.get(url)).by_id("flags-heading").parent.text().split())
+    assert "DOA-MH" in hindi and DEVANAGARI_RE.search(hindi) and "since the application" not in hindi
+
+
+def test_a_short_code_given_to_an_organisation_not_active_is_flagged_without_its_name(officer):
+    """A suspended organisation's name is not shown (details.short_code_taken): the flag says
+    another organisation has it."""
+    application = application_with_state(nodal_officer=officer)
+    OrganisationFactory(name="Old Directorate", short_code="doa-mh", status=OrganisationStatus.SUSPENDED)
+    html = " ".join(signed_in(make_state_admin("MH")).get(f"/onboarding/queue/{state_step(application).pk}/")
+                    .content.decode().split())
+    assert ("The short code the form names, DOA-MH, has been given to another organisation since the application "
+            "was submitted") in html and "Old Directorate" not in html
+
+
 APPEAL_CANNOT_RETURN = "An appeal cannot return the application for correction:"
 
 
