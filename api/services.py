@@ -101,14 +101,25 @@ def api_client_create(
     return client, token
 
 
+class ClientRevokedAlready(Exception):
+    """The client was revoked already (``client.revoked_by``, ``client.revoked_at``): by
+    another admin at the same moment, or by this one before (a form sent twice)."""
+
+    def __init__(self, client: ApiClient) -> None:
+        super().__init__(client.pk)
+        self.client = client
+
+
 def api_client_revoke(*, client_id: int, actor: AnyUser, request: HttpRequest | None = None) -> ApiClient:
     """Revoke a client: its token is refused from the next request on. Revoking a
-    revoked client changes nothing (and records nothing)."""
+    revoked client changes nothing and records nothing: ClientRevokedAlready, so that
+    whoever asked is told who revoked it and when, not that they did."""
     with transaction.atomic():
-        client = ApiClient.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=client_id)
+        client = (ApiClient.objects.select_for_update(of=("self",)).select_related("organisation", "revoked_by")
+                  .get(pk=client_id))
         check_client_admin(actor, client.organisation)
         if client.revoked_at is not None:
-            return client
+            raise ClientRevokedAlready(client)
         client.revoked_at = timezone.now()
         client.revoked_by = actor
         client.save(update_fields=["revoked_at", "revoked_by"])

@@ -26,6 +26,8 @@ from api.forms import ApiClientForm, RevokeForm
 from api.selectors import client_for_admin, clients_of
 from api.tokens import token_hash
 from portal.access import rule
+from portal.accounts.models import erased_email
+from portal.limits import shown
 from portal.text import single_line
 from verification.selectors import organisation_for_admin
 from verification.visibility.models import Audience, ProfileField
@@ -145,17 +147,33 @@ def client_token(request, pk):
     return redirect("api:clients", pk=client.organisation_id)
 
 
+def _revoked_already(request, client):
+    """The revocation asked of a client revoked already: by another admin (their page open at
+    the same time), said with who and when; by this one (the form sent again), said done."""
+    revoker, when = client.revoked_by, shown(client.revoked_at)
+    if revoker is not None and revoker.pk == request.user.pk:
+        messages.info(request, _("You already revoked this client on %(when)s.") % {"when": when})
+    elif revoker is not None and revoker.email != erased_email(revoker.pk):
+        messages.warning(request, _("This client was already revoked, by %(who)s on %(when)s.")
+                         % {"who": revoker.email, "when": when})
+    else:
+        messages.warning(request, _("This client was already revoked, on %(when)s.") % {"when": when})
+    return redirect("api:clients", pk=client.organisation_id)
+
+
 @rule("administrator_of_organisation")
 @require_http_methods(["GET", "POST"])
 def client_revoke(request, pk):
     client = client_for_admin(request.user, pk)
     back = redirect("api:clients", pk=client.organisation_id)
     if not client.is_active:
-        messages.info(request, _("This client was already revoked."))
-        return back
+        return _revoked_already(request, client)
     form = RevokeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        services.api_client_revoke(client_id=client.pk, actor=request.user, request=request)
+        try:
+            services.api_client_revoke(client_id=client.pk, actor=request.user, request=request)
+        except services.ClientRevokedAlready as already:  # revoked by another admin since this page read it
+            return _revoked_already(request, already.client)
         messages.success(request, _("The client %(name)s was revoked: its token is refused from now on.")
                          % {"name": client.name})
         return back

@@ -27,6 +27,7 @@ from monitoring.tracker import (
     tracker_rows,
 )
 from portal.access import rule
+from portal.list_places import list_place, place_url
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.shown import ChangedMeanwhile, shown_on_page, shown_sent
 
@@ -70,6 +71,22 @@ def _editable_office(request, pk):
     return office, editable
 
 
+def _tracker_place(request, chosen: str | None = None, page=None) -> dict:
+    """Where the viewer is in the tracker (the state or UT chosen, ``chosen`` when the tracker
+    checked it, and the page above the first), which its links to an office's pages carry
+    and their Cancel leads back to (list_place). A code no jurisdiction has, a page that is
+    not one, is left out."""
+    if chosen is None:
+        chosen = request.GET.get("jurisdiction", "")
+        chosen = chosen if chosen in dict(JURISDICTION_CHOICES) else ""
+    return {**({"jurisdiction": chosen} if chosen else {}), **list_place(request.GET, page=page)}
+
+
+def _back(request) -> str:
+    """The tracker as the viewer left it (``_tracker_place``), for an office's page's Cancel."""
+    return place_url(reverse("monitoring:tracker"), _tracker_place(request))
+
+
 def _gone(request, gone: _OfficeGone):
     messages.info(request, _("The office was already taken off the list."))
     return redirect(_tracker_url(gone.jurisdiction))
@@ -97,7 +114,7 @@ def tracker(request):
     return render(request, "monitoring/tracker.html", {
         "page": page, "offices": offices, "choices": choices, "chosen": chosen, "chosen_label": dict(choices).get(chosen, ""),
         "query": urlencode({"jurisdiction": chosen} if chosen else {}), "may_edit_any": editable is None or bool(editable),
-        "today": today,
+        "today": today, "place": urlencode(_tracker_place(request, chosen, page)),
     })
 
 
@@ -140,7 +157,8 @@ def office_edit(request, pk=None):
         else:
             messages.success(request, _("The office was saved."))
             return redirect(_tracker_url(saved.jurisdiction))
-    return render(request, "monitoring/office_form.html", {"form": form, "office": office, "shown_values": shown})
+    return render(request, "monitoring/office_form.html", {"form": form, "office": office, "shown_values": shown,
+                                                           "back": _back(request)})
 
 
 @rule("adoption_tracker")
@@ -171,6 +189,7 @@ def office_delete(request, pk):
             return redirect(_tracker_url(office.jurisdiction))
     return render(request, "monitoring/office_confirm.html", {
         "office": office, "form": form, "action": "delete", "shown_values": services.expected_office_digest(office),
+        "back": _back(request),
         "title": _("Take %(name)s off the list") % {"name": office.name}})
 
 
@@ -195,6 +214,7 @@ def office_remind(request, pk):
     refusal = services.expected_office_reminder_refusal(office=office, status=match.status, actor=request.user)
     return render(request, "monitoring/office_confirm.html", {
         "office": office, "form": ConfirmForm(), "action": "remind", "match": match, "refusal": refusal,
+        "back": _back(request),
         "title": _("Send a reminder to %(name)s") % {"name": office.name}})
 
 
@@ -217,4 +237,4 @@ def office_upload(request):
                                         "unchanged.") % {"added": outcome.added, "changed": outcome.changed,
                                                          "unchanged": outcome.unchanged})
             return redirect(f"{reverse('monitoring:tracker')}?{urlencode({'jurisdiction': form.cleaned_data['jurisdiction']})}")
-    return render(request, "monitoring/office_upload.html", {"form": form})
+    return render(request, "monitoring/office_upload.html", {"form": form, "back": _back(request)})

@@ -38,10 +38,11 @@ from portal.organisations.models import (
     DomainClaim,
     Organisation,
     OrganisationDomain,
+    OrganisationStatus,
     OrganisationType,
     at_or_above,
 )
-from portal.organisations.selectors import domain_claims_of
+from portal.organisations.selectors import domain_claims_of, short_code_holders
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import AnyUser, ObjectScope
 from portal.privacy.models import HoldTarget, LegalHold, RetentionKind, RetentionMark, RetentionPolicy
@@ -315,18 +316,58 @@ def owners_call(application: Application) -> tuple | None:
             {**organisation, **{f"domain{i}": domain for i, domain in enumerate(domains)}})
 
 
-# The parent organisation, not read yet (review_flags reads it).
+def _form_short_code(application: Application) -> str:
+    code = application.section_data(Section.ORGANISATION).get("short_code") or ""
+    return code.strip() if isinstance(code, str) else ""
+
+
+def short_code_call(application: Application) -> tuple | None:
+    """The read (a call of ``compiled.together``) of the organisation, other than the one the
+    application is for, that has the short code its form names now (``short_code_holders``:
+    an active one first), for the flags; None when the form names none of the short code's form."""
+    code = _form_short_code(application)
+    if not details.SHORT_CODE_RE.match(code):
+        return None
+    organisation = {} if application.organisation_id is None else {"organisation_id": application.organisation_id}
+    return ("first", _code_holder_query, (bool(organisation),), {"code": code, **organisation})
+
+
+def _code_holder_query(has_organisation: bool, *, code: str, organisation_id: int | None = None) -> QuerySet[Organisation]:
+    return short_code_holders(code, exclude_id=organisation_id if has_organisation else None)[:1]
+
+
+def _short_code_flags(application: Application, holder: Organisation | None) -> list[str]:
+    """The short code the form names, given to another organisation (``holder``) since the
+    form was checked: final approval is refused while it has it (``_check_short_code_free``
+    in the approval services). An active organisation is named (its name is public, as
+    details.short_code_taken names it); another one is not."""
+    if holder is None:
+        return []
+    code = _form_short_code(application)
+    if holder.status == OrganisationStatus.ACTIVE:
+        return [_("The short code the form names, %(code)s, has been given to %(name)s on Sandes since the application "
+                  "was submitted: final approval is refused while that organisation has it, and only a return for "
+                  "correction lets the nodal officer choose another.") % {"code": code, "name": holder.name}]
+    return [_("The short code the form names, %(code)s, has been given to another organisation since the application "
+              "was submitted: final approval is refused while that organisation has it, and only a return for "
+              "correction lets the nodal officer choose another.") % {"code": code}]
+
+
+# The parent organisation (or the holder of the form's short code), not read yet (review_flags reads it).
 _UNREAD = object()
 
 
 def review_flags(application: Application, *, owners: list[OrganisationDomain] | None = None,
-                 rules: list[tuple[str, str]] | None = None, parent: Organisation | None | object = _UNREAD) -> list[str]:
+                 rules: list[tuple[str, str]] | None = None, parent: Organisation | None | object = _UNREAD,
+                 code_holder: Organisation | None | object = _UNREAD) -> list[str]:
     """What the competent authority and the administrators must see before deciding,
     flagged: staff domains that would not be official for the organisation (and
-    why), and a state or central level that does not match its parent organisation
-    or its domains (the level chosen decides who decides). ``owners`` (what
-    ``owners_call`` reads), ``rules`` (``email_rules``) and ``parent``
-    (``parent_organisation``): when the caller read them."""
+    why), a state or central level that does not match its parent organisation
+    or its domains (the level chosen decides who decides), and what final approval would
+    be refused for (the officer's address moved, the short code given to another
+    organisation). ``owners`` (what ``owners_call`` reads), ``rules`` (``email_rules``),
+    ``parent`` (``parent_organisation``) and ``code_holder`` (what ``short_code_call``
+    reads): when the caller read them."""
     domains = _flag_domains(application)
     if owners is None:
         call = owners_call(application)
@@ -356,6 +397,10 @@ def review_flags(application: Application, *, owners: list[OrganisationDomain] |
         flags.append(_("The nodal officer's account no longer has the address the form names for them, %(email)s "
                        "(changed since the form was filled): final approval is refused while it does not, as it would "
                        "make whoever holds the account now the organisation's admin.") % {"email": moved})
+    if code_holder is _UNREAD:
+        call = short_code_call(application)
+        code_holder = compiled.together(call)[0] if call else None
+    flags += _short_code_flags(application, code_holder)
     for row in owners:
         if chosen and row.organisation.jurisdiction != chosen:
             flags.append(_("The email domain %(domain)s is official for %(organisation)s, of %(theirs)s, not of "

@@ -38,6 +38,7 @@ from onboarding.application.selectors import (
     parent_organisation,
     placement_of,
     review_flags,
+    short_code_call,
     short_code_taken,
 )
 from onboarding.approval.timings import SINGLE_ROW, timings_from_settings
@@ -674,18 +675,21 @@ def review_reads(step: ApprovalStep) -> tuple[ApplicationVersion | None, list[Ap
     parent organisation the form names, the flags, and where the office is placed and whether
     those who act for that organisation were told (``placement_of``)."""
     application = step.application
-    owners = owners_call(application)
-    version, steps, letter, rules, timings, *found_owners = compiled.together(
+    owners, code = owners_call(application), short_code_call(application)
+    version, steps, letter, rules, timings, *optional = compiled.together(
         ("first", _version_query, (), {"application_id": application.pk, "number": step.version_number}),
         ("objects", _steps_query, (), {"application_id": application.pk}),
         ("first", current_letter_query, (), {"application_id": application.pk}),
         ("rows", email_rules_query, (), {}),
         ("first", _timings_query, (), {}),
         *([owners] if owners else []),
+        *([code] if code else []),
     )
+    found_owners = optional.pop(0) if owners else []
+    code_holder = optional.pop(0) if code else None
     for found in (*steps, *([letter] if letter is not None else [])):
         found.application = application  # as application.steps and application.attachments would
     parent = parent_organisation(application)
-    flags = review_flags(application, owners=found_owners[0] if found_owners else [], rules=rules, parent=parent)
+    flags = review_flags(application, owners=found_owners, rules=rules, parent=parent, code_holder=code_holder)
     return (version, steps, letter, flags, placement_of(application, parent),
             (timings or timings_from_settings()).returns_max)

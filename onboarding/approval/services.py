@@ -809,6 +809,8 @@ def application_appeal(
         )
         audit_record(actor=actor, action=AuditAction.APPLICATION_APPEALED, target=application, request=request,
                      old={"status": old_status}, new={"status": new_status, "step": step.pk, "grounds": grounds})
-        notifications.notify_officer(application=application, template="appeal_lodged", context={"step": step})
+        # Whom the appeal went to, or that nobody may decide it yet (it then waits for a superadmin to be appointed).
+        notifications.notify_officer(application=application, template="appeal_lodged",
+                                     context={"step": step, "deciders": len(recipients)})
         tell_deciders(to=recipients, template="appeal_assigned", context={"application": application, "step": step})
     return step

@@ -87,8 +87,14 @@ def short_code_holder(code: str, *, exclude_id: int | None = None) -> Organisati
     code = (code or "").strip()
     if not code:
         return None
+    return short_code_holders(code, exclude_id=exclude_id).first()
+
+
+def short_code_holders(code: str, *, exclude_id: int | None = None) -> QuerySet[Organisation]:
+    """The organisations other than ``exclude_id`` that have the short code ``code`` (in any
+    case), an active one first (``short_code_holder`` takes the first)."""
     found = Organisation.objects.filter(short_code__iexact=code).exclude(pk=exclude_id).only("pk", "name", "status")
-    return found.order_by(Case(When(status=OrganisationStatus.ACTIVE, then=0), default=1), "pk").first()
+    return found.order_by(Case(When(status=OrganisationStatus.ACTIVE, then=0), default=1), "pk")
 
 
 def _personal_mail_q() -> Q:

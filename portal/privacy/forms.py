@@ -42,6 +42,22 @@ class LegalHoldForm(AccessibleForm):
 class LegalHoldReleaseForm(AccessibleForm):
     reason = forms.CharField(label=_("Why the hold ends"), max_length=500)
 
+    def __init__(self, *args, acts: bool = False, **kwargs):
+        """``acts``: released, the hold lets the next daily run act on records past their
+        retention time (the page lists them): the release is confirmed with a box."""
+        super().__init__(*args, **kwargs)
+        self.acts = acts
+        if acts:
+            self.fields["confirm"] = forms.BooleanField(
+                label=_("I understand that the next daily run acts on these records as listed above, which cannot be "
+                        "undone"), required=False)
+
+    def clean(self):
+        data = super().clean()
+        if self.acts and not data.get("confirm"):
+            self.add_error("confirm", _("Tick the box to release the hold all the same."))
+        return data
+
 
 class NoticeAcceptForm(AccessibleForm):
     accept = forms.BooleanField(label=_("I have read the data protection notice and accept it"))

@@ -14,6 +14,7 @@ personal part of audit events about erased records is redacted, keeping the chai
 
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import partial
 
@@ -186,6 +187,59 @@ def legal_hold_release(*, hold_id: int, reason: str, actor: AnyUser, request: Ht
     return hold
 
 
+@dataclass(frozen=True)
+class ReleaseEffect:
+    """What the next daily run does to the records of one kind a legal hold keeps from it,
+    once the hold is released (``legal_hold_release_effects``)."""
+
+    kind: str
+    due: int  # past their retention time: acted on at the next run
+    reminded: int  # past it, with a reminder first: acted on from ``acted_on``
+    acted_on: date | None
+
+
+def _covered_by(hold: LegalHold, rule: RetentionRule, queryset: QuerySet) -> QuerySet | None:
+    """The records of ``queryset`` (the rule's) that ``hold`` covers: the record it names, or
+    the records of the person it names; None when it covers none of the rule's."""
+    if hold.target_type == rule.target_type:
+        return queryset.filter(pk=hold.target_id)
+    if hold.target_type == HoldTarget.PERSON and rule.person_field:
+        return queryset.filter(**{rule.person_field: hold.target_id})
+    return None
+
+
+def retention_rule_deletes(kind: str) -> bool:
+    """Whether the rule of ``kind`` deletes its records (True) or keeps them reduced."""
+    return next((rule.deletes for rule in retention_rules() if rule.kind == kind), True)
+
+
+def legal_hold_release_effects(hold: LegalHold, *, now: datetime | None = None) -> list[ReleaseEffect]:
+    """What releasing ``hold`` lets the next daily run do, for each kind whose policy is
+    enabled: how many of the records it covers (and no other hold in force does) are past
+    their retention time, acted on (erased, reduced or withdrawn) at that run, and how many
+    get their reminder then, acted on from the day it names. Said on the release page
+    before the superadmin confirms. At most two queries a rule, and the policies'."""
+    now = now or timezone.now()
+    policies = {policy.kind: policy for policy in retention_policies()}
+    effects = []
+    for rule in retention_rules():
+        policy = policies.get(rule.kind)
+        if policy is None or not policy.enabled:
+            continue
+        due = _covered_by(hold, rule, rule.due(policy, now))
+        if due is None:
+            continue
+        count = _not_done(rule, _not_held(rule, due, but=hold.pk))[:NEWLY_DUE_COUNTED].count()
+        reminded = 0
+        if rule.remind_due is not None and rule.remind is not None:
+            to_remind = _covered_by(hold, rule, rule.remind_due(policy, now))
+            reminded = _not_held(rule, to_remind, but=hold.pk)[:NEWLY_DUE_COUNTED].count()
+        if count or reminded:
+            effects.append(ReleaseEffect(kind=rule.kind, due=count, reminded=reminded,
+                                         acted_on=reminder_names(policy, now) if reminded else None))
+    return effects
+
+
 def legal_held(*targets: tuple[str, int | None]) -> bool:
     """Whether any of ``targets`` ((HoldTarget, id) pairs; a None id is skipped) is under a
     legal hold now: whatever deletes or reduces a record outside the retention run (an
@@ -228,8 +282,10 @@ def held_person_addresses() -> list[str]:
     return sorted({address.strip().lower() for (address,) in parts[0].union(*parts[1:]) if address and address.strip()})
 
 
-def _not_held(rule: RetentionRule, queryset: QuerySet) -> QuerySet:
-    holds = LegalHold.objects.filter(released_at__isnull=True)
+def _not_held(rule: RetentionRule, queryset: QuerySet, *, but: int | None = None) -> QuerySet:
+    """Of ``queryset``, the records no legal hold in force covers (on the record or on its
+    person), the hold ``but`` (being released) left out."""
+    holds = LegalHold.objects.filter(released_at__isnull=True).exclude(pk=but)
     queryset = queryset.exclude(Exists(holds.filter(target_type=rule.target_type, target_id=OuterRef("pk"))))
     if rule.person_field:
         queryset = queryset.exclude(Exists(holds.filter(target_type=HoldTarget.PERSON,

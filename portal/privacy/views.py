@@ -8,6 +8,7 @@ from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
@@ -21,13 +22,16 @@ from portal.privacy.forms import BreachForm, LegalHoldForm, LegalHoldReleaseForm
 from portal.privacy.models import LegalHold, RetentionKind, RetentionRun
 from portal.privacy.retention import (
     NEWLY_DUE_COUNTED,
+    ReleaseEffect,
     legal_hold_release,
+    legal_hold_release_effects,
     legal_hold_set,
     retention_policies,
     retention_policy_check,
     retention_policy_newly_due,
     retention_policy_promise,
     retention_policy_update,
+    retention_rule_deletes,
 )
 
 RELEASED_SHOWN = 50
@@ -118,6 +122,51 @@ def _released_already_by_you(request, hold):
     return redirect("privacy:legal_holds")
 
 
+def _release_effect_lines(effects: list[ReleaseEffect]) -> list[str]:
+    """Each kind's records a hold's release lets the next daily run act on, as its page says it."""
+    names = dict(RetentionKind.choices)
+    lines = []
+    for effect in effects:
+        kind = names.get(effect.kind, effect.kind)
+        withdrawn = effect.kind == RetentionKind.RETURNED_APPLICATION
+        reduced = not withdrawn and not retention_rule_deletes(effect.kind)
+        if effect.due:
+            values = {"kind": kind, "count": effect.due}
+            if withdrawn:
+                lines.append(ngettext(
+                    "%(kind)s: %(count)s application is past its retention time: the next daily run withdraws it.",
+                    "%(kind)s: %(count)s applications are past their retention time: the next daily run withdraws "
+                    "them.", effect.due) % values)
+            elif reduced:
+                lines.append(ngettext(
+                    "%(kind)s: %(count)s record is past its retention time: the next daily run reduces it to what the "
+                    "policy keeps.",
+                    "%(kind)s: %(count)s records are past their retention time: the next daily run reduces them to "
+                    "what the policy keeps.", effect.due) % values)
+            else:
+                lines.append(ngettext(
+                    "%(kind)s: %(count)s record is past its retention time: the next daily run erases it.",
+                    "%(kind)s: %(count)s records are past their retention time: the next daily run erases them.",
+                    effect.due) % values)
+        if effect.reminded:
+            values = {"kind": kind, "count": effect.reminded, "day": date_format(effect.acted_on, "j F Y")}
+            if withdrawn:
+                lines.append(ngettext(
+                    "%(kind)s: %(count)s application is past its retention time: the next daily run sends its "
+                    "reminder, and withdraws it from %(day)s unless it is sent again meanwhile.",
+                    "%(kind)s: %(count)s applications are past their retention time: the next daily run sends their "
+                    "reminders, and withdraws them from %(day)s unless they are sent again meanwhile.",
+                    effect.reminded) % values)
+            else:
+                lines.append(ngettext(
+                    "%(kind)s: %(count)s record is past its retention time: the next daily run sends its reminder, "
+                    "and erases it from %(day)s unless it is saved meanwhile.",
+                    "%(kind)s: %(count)s records are past their retention time: the next daily run sends their "
+                    "reminders, and erases them from %(day)s unless they are saved meanwhile.",
+                    effect.reminded) % values)
+    return lines
+
+
 @rule("superadmin")
 @require_http_methods(["GET", "POST"])
 def legal_hold_end(request, pk):
@@ -127,10 +176,12 @@ def legal_hold_end(request, pk):
     hold = get_object_or_404(held, pk=pk)
     if request.method == "POST" and hold.released_by_id == request.user.pk:
         return _released_already_by_you(request, hold)
-    form = LegalHoldReleaseForm(request.POST or None)
+    # What the release lets the next daily run do, said (and confirmed) before it, as it stands when sent.
+    effects = [] if hold.released_at else _release_effect_lines(legal_hold_release_effects(hold))
+    form = LegalHoldReleaseForm(request.POST or None, acts=bool(effects))
     if request.method == "POST" and form.is_valid():
         try:
-            legal_hold_release(hold_id=hold.pk, actor=request.user, request=request, **form.cleaned_data)
+            legal_hold_release(hold_id=hold.pk, actor=request.user, request=request, reason=form.cleaned_data["reason"])
         except ValidationError as exc:
             if getattr(exc, "code", None) == "released":  # released while this one waited for the row
                 hold.refresh_from_db()
@@ -141,7 +192,9 @@ def legal_hold_end(request, pk):
         else:
             messages.success(request, _("Legal hold released."))
             return redirect("privacy:legal_holds")
-    return render(request, "privacy/legal_hold_release.html", {"hold": hold, "form": form})
+    last_run = RetentionRun.objects.order_by("-started_at").only("started_at").first()
+    return render(request, "privacy/legal_hold_release.html", {"hold": hold, "form": form, "effects": effects,
+                                                               "last_run": last_run})
 
 
 def _breach_command(data) -> str:

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 
 from api.models import ApiClient
-from api.services import api_client_create, api_client_revoke
+from api.services import ClientRevokedAlready, api_client_create, api_client_revoke
 from api.tokens import PREFIX_LENGTH
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import OrganisationStatus
@@ -121,8 +121,9 @@ def test_an_organisation_not_active_registers_none(world):
 def test_revoking_is_audited_once(world):
     client = api_client_revoke(client_id=world["client_a"].pk, actor=world["admin_a"])
     assert client.revoked_at is not None and client.revoked_by == world["admin_a"]
-    again = api_client_revoke(client_id=world["client_a"].pk, actor=world["admin_a"])
-    assert again.revoked_at == client.revoked_at
+    with pytest.raises(ClientRevokedAlready) as again:
+        api_client_revoke(client_id=world["client_a"].pk, actor=world["admin_a"])
+    assert (again.value.client.revoked_at, again.value.client.revoked_by) == (client.revoked_at, world["admin_a"])
     events = AuditEvent.objects.filter(action=AuditAction.API_CLIENT_REVOKED, target_id=str(client.pk))
     assert events.count() == 1
     assert events.get().new_values == {"revoked": True, "name": "e-Office", "organisation": world["a"].pk}

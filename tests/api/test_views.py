@@ -15,8 +15,9 @@ from django.utils import timezone
 from api.models import ApiClient
 from api.selectors import clients_of
 from api.services import api_client_create, api_client_revoke
+from portal.audit.models import AuditAction, AuditEvent
 from tests.html_tree import field_error, html_problems, parse
-from tests.verification.helpers import signed_in
+from tests.verification.helpers import make_admin, signed_in
 from verification.visibility.models import Audience, VisibilityPolicy
 
 pytestmark = pytest.mark.django_db
@@ -267,6 +268,53 @@ def test_revoking_asks_first_then_revokes(world):
     response = browser.get(revoke_url(world["client_a"]), follow=True)
     assert "already revoked" in response.content.decode()
 
+
+
+def test_a_client_revoked_by_another_admin_meanwhile_is_said_so_not_revoked_again(world):
+    """Two admins of the organisation open the revoke page of one client; one revokes it.
+    The other's "Yes, revoke" is not answered "was revoked" as if theirs had done it: they
+    are told it was revoked already, by whom and when; one revocation, audited once."""
+    other = make_admin(world["a"], email="deputy@mahaagri.gov.in", full_name="Deputy A")
+    first, second = signed_in(world["admin_a"]), signed_in(other)
+    for browser in (first, second):
+        assert "Yes, revoke this client" in well_formed(browser.get(revoke_url(world["client_a"])))
+    assert "was revoked: its token is refused" in well_formed(first.post(revoke_url(world["client_a"]), follow=True))
+    response = second.post(revoke_url(world["client_a"]), follow=True)
+    html = well_formed(response)
+    assert response.redirect_chain[-1][0] == clients_url(world["a"])
+    assert "was revoked: its token is refused" not in html
+    assert "This client was already revoked, by admin@mahaagri.gov.in on " in html
+    client = ApiClient.objects.get(pk=world["client_a"].pk)
+    assert client.revoked_by == world["admin_a"]
+    assert AuditEvent.objects.filter(action=AuditAction.API_CLIENT_REVOKED, target_id=str(client.pk)).count() == 1
+
+
+def test_a_revocation_that_loses_the_race_is_said_so(world, monkeypatch):
+    """The other admin's revocation commits after this one's page read the client as active
+    and before its own reaches the row: the service finds it revoked and the page says by
+    whom, not that this one revoked it."""
+    from api.forms import RevokeForm  # noqa: PLC0415
+
+    other = make_admin(world["a"], email="deputy@mahaagri.gov.in", full_name="Deputy A")
+    is_valid = RevokeForm.is_valid
+
+    def revoked_meanwhile(form):
+        api_client_revoke(client_id=world["client_a"].pk, actor=other)
+        return is_valid(form)
+
+    monkeypatch.setattr(RevokeForm, "is_valid", revoked_meanwhile)
+    html = well_formed(signed_in(world["admin_a"]).post(revoke_url(world["client_a"]), follow=True))
+    assert "was revoked: its token is refused" not in html
+    assert "This client was already revoked, by deputy@mahaagri.gov.in on " in html
+    assert ApiClient.objects.get(pk=world["client_a"].pk).revoked_by == other
+
+
+def test_ones_own_revocation_sent_again_is_said_done(world):
+    browser = signed_in(world["admin_a"])
+    browser.post(revoke_url(world["client_a"]))
+    browser.get(clients_url(world["a"]))  # the first answer's message read
+    html = well_formed(browser.post(revoke_url(world["client_a"]), follow=True))
+    assert "You already revoked this client on " in html and "was revoked: its token is refused" not in html
 
 # Permission matrix -----------------------------------------------------------------------------
 

@@ -888,3 +888,43 @@ def test_the_reminders_confirmation_says_why_none_is_sent_instead_of_offering_it
         page = client.get(f"/monitoring/adoption/{ports.pk}/remind/").content.decode()
         assert "Send the reminder" in page
     assert not OutboxMessage.objects.exists()
+
+
+def _link(html, text):
+    import html as html_module  # noqa: PLC0415
+    import re  # noqa: PLC0415
+
+    found = re.findall(r'<a [^>]*href="([^"]*)"[^>]*>' + re.escape(text), html)
+    return [html_module.unescape(href) for href in found]
+
+
+def test_an_offices_pages_lead_back_to_the_tracker_as_it_was_filtered(world):
+    """A superadmin looks at Karnataka's offices, page 2: the links to add, upload, edit,
+    remove and remind carry that place, and each of those pages' Cancel leads back to it
+    (it led to the first page of every state). A place that is not one (an unknown state,
+    a page that is not a number) is dropped, not carried."""
+    for n in range(26):
+        office(name=f"Karnataka office {n:02}", jurisdiction="KA", short_code=f"KA-{n:02}",
+               contact_email=f"contact{n}@revenue.ka.gov.in", target_date=date(2020, 1, 1))
+    client = signed_in(world["superadmin"])
+    place = "jurisdiction=KA&page=2"
+    html = client.get(f"/monitoring/adoption/?{place}").content.decode()
+    [row] = [o for o in ExpectedOffice.objects.filter(jurisdiction="KA") if f">{o.name}<" in html]
+    links = {text: _link(html, text) for text in ("Add an office", "Upload a list (CSV)", "Edit", "Remove",
+                                                  "Send a reminder")}
+    assert links == {
+        "Add an office": [f"/monitoring/adoption/new/?{place}"],
+        "Upload a list (CSV)": [f"/monitoring/adoption/upload/?{place}"],
+        "Edit": [f"/monitoring/adoption/{row.pk}/edit/?{place}"],
+        "Remove": [f"/monitoring/adoption/{row.pk}/delete/?{place}"],
+        "Send a reminder": [f"/monitoring/adoption/{row.pk}/remind/?{place}"],
+    }
+    for [url] in links.values():
+        assert _link(client.get(url).content.decode(), "Cancel") == [f"/monitoring/adoption/?{place}"], url
+    # Sent with a field refused, the form comes back with the same way back.
+    response = client.post(f"/monitoring/adoption/{row.pk}/edit/?{place}", {"name": ""})
+    assert response.status_code == 200
+    assert _link(response.content.decode(), "Cancel") == [f"/monitoring/adoption/?{place}"]
+    for hostile in ("jurisdiction=XX&page=two", "jurisdiction=%3Cscript%3E&page=-1"):
+        html = client.get(f"/monitoring/adoption/{row.pk}/edit/?{hostile}").content.decode()
+        assert _link(html, "Cancel") == ["/monitoring/adoption/"]

@@ -1625,6 +1625,52 @@ def test_an_appeal_nobody_may_decide_is_shown_to_the_officer(officer):
     assert assigned.to == [other.email]
 
 
+def _appeal_receipt(officer, application):
+    [receipt] = [m for m in messages_to(officer.email) if english(m.subject).startswith("Appeal received")]
+    return receipt.body.split("----------")
+
+
+def test_the_appeal_receipt_says_no_superadmin_may_decide_when_none_may(officer):
+    """The only superadmin rejected the application at the state level: nobody may decide
+    the appeal. The officer's receipt does not say the superadmins are asked to decide by a
+    date: it says none may, why, and that it waits for a superadmin to be appointed (who
+    gets a due date of their own then), in English and in Marathi."""
+    root = make_superadmin()
+    application = application_with_state(nodal_officer=officer)
+    approvals.step_decide(step_id=state_step(application).pk, decision="reject", remarks="No.", actor=root)
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="Yes.", actor=officer)
+    english_body, marathi_body = _appeal_receipt(officer, application)
+    assert "No superadmin may decide it now" in english_body, english_body
+    assert "appointed as superadmin" in english_body
+    assert "asked to decide by" not in english_body
+    assert date_format(timezone.localtime(appeal.due_at), "j F Y") not in english_body
+    assert "कोणताही सुपरॲडमिन" in marathi_body and "No superadmin" not in marathi_body, marathi_body
+
+
+def test_the_appeal_receipt_says_who_is_asked_to_decide(officer):
+    """Two superadmins, one of whom rejected the application: the appeal goes to the other
+    alone, and the officer's receipt says so (one superadmin who took no part in it, by the
+    appeal's due date), in English and in Marathi."""
+    rejecting = make_superadmin()
+    other = make_superadmin()
+    application = application_with_state(nodal_officer=officer)
+    approvals.step_decide(step_id=state_step(application).pk, decision="reject", remarks="No.", actor=rejecting)
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="Yes.", actor=officer)
+    assert [m.to for m in OutboxMessage.objects.all() if m.subject.startswith("Appeal to decide")] == [[other.email]]
+    english_body, marathi_body = _appeal_receipt(officer, application)
+    due = date_format(timezone.localtime(appeal.due_at), "j F Y")
+    assert f"It has gone to the superadmin who took no part in your application, who is asked to decide by {due}." \
+        in " ".join(english_body.split()), english_body
+    assert "No superadmin" not in english_body
+    make_superadmin()
+    application2 = application_with_state(nodal_officer=UserFactory(email="officer2@mahaagri.gov.in"))
+    approvals.step_decide(step_id=state_step(application2).pk, decision="reject", remarks="No.", actor=rejecting)
+    approvals.application_appeal(application_id=application2.pk, grounds="Yes.", actor=application2.nodal_officer)
+    english_body, marathi_body = _appeal_receipt(application2.nodal_officer, application2)
+    assert "It has gone to the 2 superadmins who took no part in your application" in " ".join(english_body.split())
+    assert "2 सुपरॲडमिन" in marathi_body, marathi_body
+
+
 def test_a_state_step_whose_only_administrator_left_is_flagged_at_its_reminder(officer):
     """Told to Maharashtra's only state administrator when it opened; their role ended
     since: its reminder finds nobody who may decide it, and the step says so."""
@@ -2388,6 +2434,55 @@ def test_final_approval_is_refused_while_the_parent_is_no_longer_active(officer,
     application.refresh_from_db()
     assert application.status == ApplicationStatus.WITH_STATE and application.organisation is None
     assert not Organisation.objects.filter(name=VALID["organisation"]["name"]).exists()
+
+
+CODE_TAKEN_FLAG = ("The short code the form names, DOA-MH, has been given to Ministry of Home Affairs on Sandes since "
+                   "the application was submitted: final approval is refused while that organisation has it, and only "
+                   "a return for correction lets the nodal officer choose another.")
+
+
+def test_the_decision_pages_warn_that_the_short_code_was_given_to_another_organisation(officer):
+    """The short code the form names was free when the application was submitted, and was
+    given to another organisation while it waited. The competent authority's page and the
+    state administrator's say so before they decide (their approval would pass on, or be
+    refused at, a final approval that cannot be made), in English and in Hindi; the state
+    administrator's approval is refused at the decision, saying why, with what they typed
+    kept, and nothing changes."""
+    application = application_with_authority(nodal_officer=officer)
+    client = Client()
+    assert client.get(latest_link()[0]).status_code == 302
+    assert CODE_TAKEN_FLAG not in " ".join(client.get("/onboarding/review/").content.decode().split())
+    OrganisationFactory(name="Ministry of Home Affairs", short_code=VALID["organisation"]["short_code"])
+    review = client.get("/onboarding/review/")
+    flags = page(review).by_id("flags-heading").parent
+    assert CODE_TAKEN_FLAG in " ".join(flags.text().split())
+    assert decide_by_link(latest_link()[0], "approve").status_code == 302  # not final: it passes to the state
+
+    admin = signed_in(make_state_admin("MH"))
+    url = f"/onboarding/queue/{state_step(application).pk}/"
+    assert CODE_TAKEN_FLAG in " ".join(page(admin.get(url)).by_id("flags-heading").parent.text().split())
+    response = admin.post(url, {"decision": "approve", "remarks": "Checked the letter.", "confirm": "on"})
+    assert response.status_code == 200
+    tree = page(response)
+    assert field_error(tree, "decision") == ("DOA-MH is already the short code of Ministry of Home Affairs on Sandes. "
+                                             "Choose another. Return the application for correction instead.")
+    assert field_value(tree, "remarks") == "Checked the letter."
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_STATE and application.organisation is None
+    admin.post("/i18n/setlang/", {"language": "hi", "next": "/"})
+    hindi = " ".join(page(admin.get(url)).by_id("flags-heading").parent.text().split())
+    assert "DOA-MH" in hindi and DEVANAGARI_RE.search(hindi) and "since the application" not in hindi
+
+
+def test_a_short_code_given_to_an_organisation_not_active_is_flagged_without_its_name(officer):
+    """A suspended organisation's name is not shown (details.short_code_taken): the flag says
+    another organisation has it."""
+    application = application_with_state(nodal_officer=officer)
+    OrganisationFactory(name="Old Directorate", short_code="doa-mh", status=OrganisationStatus.SUSPENDED)
+    html = " ".join(signed_in(make_state_admin("MH")).get(f"/onboarding/queue/{state_step(application).pk}/")
+                    .content.decode().split())
+    assert ("The short code the form names, DOA-MH, has been given to another organisation since the application "
+            "was submitted") in html and "Old Directorate" not in html
 
 
 APPEAL_CANNOT_RETURN = "An appeal cannot return the application for correction:"

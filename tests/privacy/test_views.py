@@ -437,3 +437,58 @@ def test_the_returned_applications_policy_says_they_are_withdrawn_not_erased(roo
     response = root_client.post("/portal/privacy/retention/", {**posted, "returned_application-confirm": "on"})
     assert response.status_code == 302
     assert RetentionPolicy.objects.get(kind="returned_application").grace_days == 5
+
+
+def _release_effects(response):
+    section = parse(response.content).find("section", id="release-effects")
+    return " ".join(section.squashed_text().split()) if section is not None else ""
+
+
+def test_the_release_page_says_what_the_next_run_erases_once_the_hold_ends(root_client, root):
+    """A withdrawn application held past the three years the closed applications are kept:
+    released, the next daily run reduces it. The release page says so before the release,
+    which is refused at a box until it is ticked (the reason kept); a draft of the same
+    nodal officer, held by a hold on them, would get its reminder and be erased from the
+    day it names; a record another hold still covers is not listed."""
+    from portal.privacy.retention import legal_hold_set  # noqa: PLC0415
+
+    old = timezone.now() - timedelta(days=4 * 365)
+    closed = ApplicationFactory(status="withdrawn", closed_at=old)
+    draft = ApplicationFactory(status="draft", nodal_officer=closed.nodal_officer)
+    Application.objects.filter(pk=draft.pk).update(updated_at=old)
+    on_application = legal_hold_set(target_type="onboarding.application", target_id=closed.pk, reason="Court case",
+                                    actor=root)
+    on_person = legal_hold_set(target_type="accounts.user", target_id=closed.nodal_officer_id, reason="Inquiry",
+                               actor=root)
+
+    url = f"/portal/privacy/holds/{on_application.pk}/release/"
+    said = _release_effects(root_client.get(url))
+    assert "Nothing it holds is past its retention time now" in said, said  # the hold on the person still covers it
+    assert root_client.post(url, {"reason": "Case closed"}).status_code == 302
+
+    url = f"/portal/privacy/holds/{on_person.pk}/release/"
+    said = _release_effects(root_client.get(url))
+    assert ("Withdrawn and finally rejected applications: 1 record is past its retention time: the next daily run "
+            "reduces it to what the policy keeps.") in said, said
+    erase_on = (timezone.localdate() + timedelta(days=30)).strftime("%-d %B %Y")
+    assert ("Draft applications left untouched: 1 record is past its retention time: the next daily run sends its "
+            f"reminder, and erases it from {erase_on} unless it is saved meanwhile.") in said, said
+    response = root_client.post(url, {"reason": "Inquiry closed"})
+    assert response.status_code == 200
+    tree = parse(response.content)
+    assert field_error(tree, "confirm") == "Tick the box to release the hold all the same."
+    assert field_value(tree, "reason") == "Inquiry closed"
+    assert LegalHold.objects.get(pk=on_person.pk).released_at is None
+    assert root_client.post(url, {"reason": "Inquiry closed", "confirm": "on"}).status_code == 302
+    assert LegalHold.objects.get(pk=on_person.pk).released_at is not None
+
+
+@pytest.mark.parametrize("language, words", [("hi", "प्रतिधारण"), ("mr", "जतन")])
+def test_the_release_page_says_it_in_the_superadmins_language(root_client, root, language, words):
+    from portal.privacy.retention import legal_hold_set  # noqa: PLC0415
+
+    closed = ApplicationFactory(status="rejected_final", closed_at=timezone.now() - timedelta(days=4 * 365))
+    hold = legal_hold_set(target_type="onboarding.application", target_id=closed.pk, reason="Court case", actor=root)
+    root_client.post("/i18n/setlang/", {"language": language, "next": "/"})
+    said = _release_effects(root_client.get(f"/portal/privacy/holds/{hold.pk}/release/"))
+    assert "1" in said and words in said and "past its retention" not in said, said
