@@ -10,6 +10,8 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -546,6 +548,40 @@ def test_a_suspension_confirmed_from_a_page_that_no_longer_says_what_it_does_is_
     response = client.post(url, {"reason_code": "misuse", "reason": NOTE,
                                  "shown_values": field_value(tree, "shown_values")})
     assert response.status_code == 302 and status_of(world["office"]) == OrganisationStatus.SUSPENDED
+
+
+def named_on(tree):
+    """The addresses a confirmation page names as told by email (its lists of people)."""
+    return {item.text().split()[0] for listed in tree.find_all("ul") if "text-break" in (listed.get("class") or "")
+            for item in listed.find_all("li")}
+
+
+def writes_in(queries):
+    return [query["sql"] for query in queries
+            if query["sql"].lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE", "SAVEPOINT", "ROLLBACK", "RELEASE"))
+            or "FOR UPDATE" in query["sql"].upper()]
+
+
+def test_the_confirmation_pages_work_out_what_a_change_does_without_writing_and_name_who_it_tells(world):
+    """Asking what suspending the office does (the department above it left with nobody acting
+    for it, the admin whose role there rests on it) and what reactivating it does writes nothing
+    and locks nothing: a GET only reads. And the people each page names are those the change,
+    sent from it, then tells."""
+    member = department_admin_resting_on_the_office(world)
+    second = make_superadmin(email="second.root@nic.in")
+    client = client_of(world, "state_admin_mh")
+    for action in ("suspend", "reactivate"):
+        url = f"/portal/organisations/{world['office'].pk}/{action}/"
+        with CaptureQueriesContext(connection) as queries:
+            tree = well_formed(client.get(url))
+        assert writes_in(queries.captured_queries) == []
+        named = named_on(tree)
+        assert {member.email, second.email, "root@sandes.nic.in", "admin@pune.mahaagri.gov.in"} <= named
+        OutboxMessage.objects.all().delete()
+        response = client.post(url, {"reason_code": "misuse" if action == "suspend" else "review_completed",
+                                     "reason": NOTE, "shown_values": field_value(tree, "shown_values")})
+        assert response.status_code == 302
+        assert {m.to[0] for m in OutboxMessage.objects.all()} == named
 
 
 @pytest.mark.parametrize(("language", "none_said"), [
