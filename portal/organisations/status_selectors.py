@@ -68,17 +68,19 @@ class Told(NamedTuple):
     own: bool
 
 
-def status_change_told(organisation: Organisation) -> list[Told]:
+def status_change_told(organisation: Organisation, *, as_if: StatusAsIf | None = None) -> list[Told]:
     """Who is told by mail that ``organisation`` was suspended or reactivated, by address:
     its admins whose role counts (admins_who_act, not past their end); with none, whoever
     acts for it (who_acts_for: the admins of the nearest organisation above it that has
-    some, or every superadmin). Not its members: there may be a hundred thousand. One
-    query, or three."""
+    some, or every superadmin), as they are once its status is changed (``as_if``: asked
+    before, with its status as the change makes it; an admin above whose role rests on a
+    verification in it acts for it only while it is active). Not its members: there may be
+    a hundred thousand. One query, or three."""
     own = admins_who_act(Membership.objects.filter(not_ended_q(), organisation=organisation, role=MembershipRole.ADMIN,
-                                                   is_active=True))
+                                                   is_active=True), as_if=as_if)
     told = [Told(membership.user, None, True) for membership in own.select_related("user")]
     if not told:
-        told = [Told(user, above, False) for user, above in who_acts_for([organisation])[organisation.pk]]
+        told = [Told(user, above, False) for user, above in who_acts_for([organisation], as_if=as_if)[organisation.pk]]
     return sorted(told, key=lambda one: (one.user.email, one.user.pk))
 
 
