@@ -35,19 +35,30 @@ def client_ip(request: HttpRequest | None) -> str | None:
         return request.META.get("REMOTE_ADDR") or None
 
 
+def ipv4_unmapped(ip: str) -> str:
+    """``ip``, an IPv4 address written as an IPv6 one ("::ffff:203.0.113.9", as a
+    dual-stack socket reports an IPv4 peer) as the IPv4 address it is; any other as given.
+    The rate limits count such a client on its IPv4 address: as an IPv6 one, on its /64
+    network ("::"), every IPv4 client would share one count."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return str(mapped) if mapped else ip
+
+
 def client_network(request: HttpRequest | None) -> str | None:
-    """The client as the portal's own rate limits count it: its address, or for an IPv6
-    address its network (the /64 one client holds: ALLAUTH_RATE_LIMIT_IPV6_PREFIX, as
-    allauth's limits count), so that a client cannot start a new count at each of its
-    addresses."""
+    """The client as the portal's own rate limits count it: its address (an IPv4 one
+    however it is written: ``ipv4_unmapped``), or for an IPv6 address its network (the /64
+    one client holds: ALLAUTH_RATE_LIMIT_IPV6_PREFIX, as allauth's limits count), so that
+    a client cannot start a new count at each of its addresses."""
     ip = client_ip(request)
     try:
-        address = ipaddress.ip_address(ip or "")
+        address = ipaddress.ip_address(ipv4_unmapped(ip or ""))
     except ValueError:
         return ip
     if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped:
-            return str(address.ipv4_mapped)
         prefix = allauth_settings.RATE_LIMIT_IPV6_PREFIX
         return str(ipaddress.IPv6Network(f"{address}/{prefix}", strict=False))
     return str(address)

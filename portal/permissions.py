@@ -53,6 +53,7 @@ from portal.organisations.models import (
     OrganisationUserObjectPermission,
     PlatformRole,
     PlatformRoleGrant,
+    StatusAsIf,
     central_q,
     in_force_q,
     subtree_top,
@@ -286,7 +287,7 @@ _admin_role_lapses: list[Callable[..., Q]] = []
 
 
 def admin_role_lapse_register(condition: Callable[..., Q]) -> None:
-    """Register ``condition(user_id=, top=, prefix=, now=, today=)``: a Q under which the user's
+    """Register ``condition(user_id=, top=, prefix=, now=, today=, as_if=)``: a Q under which the user's
     admin role of organisation ``top`` (the offices below it: subtree ``prefix``) counts
     for nothing any more, before a job ends it (verification: the verification it rests
     on is past its date of superannuation). ``top`` and ``prefix`` are references to the
@@ -294,7 +295,10 @@ def admin_role_lapse_register(condition: Callable[..., Q]) -> None:
     the condition's subqueries (``OuterRef`` one level down), and so may be ``user_id``
     (else the user's id); ``now`` is the moment asked about and ``today`` its day (India time), an
     expression (the query is compiled with a marker in ``now``'s place). Every question
-    here then leaves such a role out, from the next request. Call it from an
+    here then leaves such a role out, from the next request. ``as_if`` (a StatusAsIf, or
+    None) is one organisation's status as a change would make it, which the condition asks
+    instead of the status stored wherever it asks whether an organisation is active
+    (``active_q``): what the change would do, asked before it is made. Call it from an
     ``AppConfig.ready``: the roles' query is compiled once per process, at its first use."""
     _admin_role_lapses.append(condition)
 
@@ -321,44 +325,49 @@ def _admin_permission_rows(user: AnyUser, now=None, *, inactive_too: bool = Fals
                            ancestry=OuterRef("content_object__ancestry"), now=now)
 
 
-def _without_lapsed(rows: QuerySet, *, user_id, top, ancestry, now) -> QuerySet:
+def _without_lapsed(rows: QuerySet, *, user_id, top, ancestry, now, as_if: StatusAsIf | None = None) -> QuerySet:
     """``rows`` less those whose admin role a registered condition says has lapsed
     (``admin_role_lapse_register``): the role of the person ``user_id`` (an id, or a
     reference to the row's) in organisation ``top`` (a reference), whose ``ancestry``
-    (a reference) gives its offices' prefix."""
+    (a reference) gives its offices' prefix; ``as_if``: one organisation's status as a
+    change would make it."""
     if not _admin_role_lapses:
         return rows
     prefix = Concat(ancestry, Cast(top, CharField()), Value("/"), output_field=CharField())
     today = TruncDate(Value(now, output_field=DateTimeField()), tzinfo=timezone.get_default_timezone())
     for condition in _admin_role_lapses:
-        rows = rows.exclude(condition(user_id=user_id, top=top, prefix=prefix, now=now, today=today))
+        rows = rows.exclude(condition(user_id=user_id, top=top, prefix=prefix, now=now, today=today, as_if=as_if))
     return rows
 
 
-def memberships_not_lapsed(memberships: QuerySet[Membership], now=None) -> QuerySet[Membership]:
+def memberships_not_lapsed(memberships: QuerySet[Membership], now=None, *,
+                           as_if: StatusAsIf | None = None) -> QuerySet[Membership]:
     """``memberships`` less those that count for nothing by a registered lapse condition
     (``admin_role_lapse_register``), each asked of its own person and organisation: an
     admin role resting on a verification past its date of superannuation (which every
     question here leaves out), and a member's membership resting on it, before the job
     ends them. The rules that count who else holds an organisation's admin role, or who
     it may be given to, ask this: a role that gives no right does not keep an
-    organisation administered, nor does a membership that proves nothing ground one."""
+    organisation administered, nor does a membership that proves nothing ground one.
+    ``as_if``: asked with one organisation's status as a change would make it (StatusAsIf)."""
     return _without_lapsed(memberships, user_id=OuterRef("user_id"), top=OuterRef("organisation_id"),
-                           ancestry=OuterRef("organisation__ancestry"), now=now or timezone.now())
+                           ancestry=OuterRef("organisation__ancestry"), now=now or timezone.now(), as_if=as_if)
 
 
-def admins_who_act(memberships: QuerySet[Membership], now=None) -> QuerySet[Membership]:
+def admins_who_act(memberships: QuerySet[Membership], now=None, *,
+                   as_if: StatusAsIf | None = None) -> QuerySet[Membership]:
     """``memberships`` (admin roles) less those that give their holder no right to act for
     the organisation: of an account not active (``_holds_rights``), lapsed
     (``memberships_not_lapsed``), or of an auditor who is no superadmin (an auditor changes
     nothing, even one who administers an organisation: ``may_grant_admin``, and the
     verification services' deciders). The last-admin rule counts these, and only these, as
-    the admins who keep an organisation administered."""
+    the admins who keep an organisation administered. ``as_if``: asked with one
+    organisation's status as a change would make it (StatusAsIf), before it is made."""
     now = now or timezone.now()
     grants = PlatformRoleGrant.objects.filter(in_force_q(now=now), user_id=OuterRef("user_id"))
     acting = (Q(user__is_superuser=True) | Exists(grants.filter(role=PlatformRole.SUPERADMIN))
               | ~Exists(grants.filter(role=PlatformRole.AUDITOR)))
-    return memberships_not_lapsed(memberships.filter(acting, user__is_active=True), now)
+    return memberships_not_lapsed(memberships.filter(acting, user__is_active=True), now, as_if=as_if)
 
 
 def directly_administered_ids(user: AnyUser, now=None, *, inactive_too: bool = False) -> QuerySet:

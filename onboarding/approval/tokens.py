@@ -114,22 +114,32 @@ def _token_query(for_update: bool, *, digest: str) -> QuerySet[AuthorityToken]:
     return queryset.filter(token_hash=digest)[:1]
 
 
-def rate_limited(
-    request: HttpRequest, *, token: str | None = None, digest: str | None = None, scope: str = "authority-link"
-) -> bool:
+def rate_limited(request: HttpRequest, *, digest: str | None = None, scope: str = "authority-link") -> bool:
     """Count a request against its client address (behind trusted proxies, the real
-    client's; an IPv6 client's network: portal.client.client_network) and against its link (``token`` from the path, or the
-    ``digest`` of the one kept in the session); True once either is over its limit
-    for the current minute. Authorities behind one proxy are counted apart, and one
-    link cannot be hammered from many addresses. The counters are portal.limits' counters
-    a minute, in the shared cache (database or Redis; one round trip to Redis for both),
-    and hold no token, only part of its hash."""
+    client's; an IPv6 client's network: portal.client.client_network) and against its link
+    (``digest``: the hash of a link the portal keeps, in the session; never a value taken
+    from the request); True once either is over its limit for the current minute.
+    Authorities behind one proxy are counted apart, and one link cannot be hammered from
+    many addresses. The counters are portal.limits' counters a minute, in the shared cache
+    (database or Redis; one round trip to Redis for both), and hold no token, only part of
+    its hash. A link named in the path is counted once it is found (``link_rate_limited``):
+    a token that names none would leave a counter of its own, one for every value sent."""
     window = minute_window(timezone.now().timestamp())
     ip = client_network(request) or "unknown"
     keys = [f"ratelimit:{scope}:ip:{ip}:{window}"]
-    if digest is None and isinstance(token, str) and TOKEN_RE.match(token):
-        digest = token_hash(token)
     if digest:
-        keys.append(f"ratelimit:{scope}:link:{digest[:32]}:{window}")
+        keys.append(_link_key(scope, digest, window))
     counts = minutes_counted(keys)
     return counts[0] > settings.ONBOARDING_TOKEN_RATE_PER_MINUTE or (len(counts) > 1 and counts[1] > LINK_RATE_PER_MINUTE)
+
+
+def link_rate_limited(digest: str, *, scope: str = "authority-link") -> bool:
+    """Count a request against the link whose hash is ``digest`` (a token row's, once the
+    token in the path is found: its client address was counted before, ``rate_limited``);
+    True once it is over LINK_RATE_PER_MINUTE for the current minute."""
+    return minutes_counted([_link_key(scope, digest, minute_window(timezone.now().timestamp()))])[0] > \
+        LINK_RATE_PER_MINUTE
+
+
+def _link_key(scope: str, digest: str, window: int) -> str:
+    return f"ratelimit:{scope}:link:{digest[:32]}:{window}"

@@ -42,7 +42,14 @@ from onboarding.approval.selectors import (
     state_queue,
     state_step_for,
 )
-from onboarding.approval.tokens import LinkState, link_state, rate_limited, token_lookup, token_lookup_digest
+from onboarding.approval.tokens import (
+    LinkState,
+    link_rate_limited,
+    link_state,
+    rate_limited,
+    token_lookup,
+    token_lookup_digest,
+)
 from onboarding.models import (
     ApplicationDocument,
     ApplicationStatus,
@@ -248,12 +255,15 @@ def review_link(request, token):
     so the token leaves the address bar, the history and every later request's log
     line and Referer. A link that no longer works shows why, here. A form posted
     straight to the link (a page opened before links moved to the session) decides."""
-    if rate_limited(request, token=token):
-        # A decision posted to the link is kept for the step its page names (no token is looked up).
+    # The client's address first, before anything is looked up; the link once the token is found to be one
+    # (a token that names none is counted as no link: it would leave a counter of its own).
+    limited = rate_limited(request)
+    row = None if limited else token_lookup(token)
+    if limited or (row is not None and link_rate_limited(row.token_hash)):
+        # A decision posted to the link is kept for the step its page names.
         step_id = _named_step(request, request.POST) if request.method == "POST" else None
         kept = step_id not in (None, False) and _keep_decision(request, step_id, why=KEPT_AFTER_WAIT)
         return _too_many_requests(request, kept=kept)
-    row = token_lookup(token)
     state = link_state(row)
     if state != LinkState.VALID:
         return _link_page(request, state, row, keep=request.method == "POST")

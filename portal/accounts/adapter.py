@@ -17,7 +17,7 @@ from email_validator import EmailNotValidError
 from portal.accounts.mail_language import allauth_mail_language
 from portal.accounts.official_email import classify_email, is_contractor_address, normalise_mailbox, validated_email
 from portal.accounts.signals import password_refusal_record, primary_address_replaced
-from portal.client import client_ip
+from portal.client import client_ip, ipv4_unmapped
 from portal.mail.models import OutboxPriority, with_priority
 from portal.organisations.selectors import roles_ended_by
 from portal.organisations.services import OfficialPowersHeld, holder_ends_own_grounds, official_powers_end_check
@@ -82,11 +82,14 @@ class PortalAccountAdapter(DefaultAccountAdapter):
         """The client's address for allauth's rate limits and sessions: the one the portal
         reads everywhere (portal.client.client_ip), also for a request with fewer
         X-Forwarded-For hops than trusted proxies (one that did not come through them: the
-        peer's address), where allauth's reading raises ImproperlyConfigured, a 500."""
+        peer's address), where allauth's reading raises ImproperlyConfigured, a 500. An
+        IPv4 client's address written as an IPv6 one as the IPv4 address it is
+        (``ipv4_unmapped``): allauth counts an IPv6 client on its /64 network, the same
+        ("::") for every IPv4 client so written."""
         ip = client_ip(request)
         if not ip:
             raise PermissionDenied("Unable to determine client IP address")
-        return ip
+        return ipv4_unmapped(ip)
 
     def authentication_failed(self, request, **credentials):
         """A password allauth refused (counted by its "login_failed" rate limit): audited

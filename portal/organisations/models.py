@@ -1,4 +1,5 @@
 from datetime import timedelta
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import models
@@ -128,6 +129,26 @@ def central_q(prefix: str = "") -> Q:
     """Organisations whose ``jurisdiction`` is CENTRAL, in a query (``prefix``: the lookup
     that leads to them, "organisation__")."""
     return Q(**{f"{prefix}level": Level.CENTRAL}) | Q(**{f"{prefix}state": ""})
+
+
+class StatusAsIf(NamedTuple):
+    """One organisation's status as a change would make it (``status``: suspended, or active
+    again), for the rules asked before the change is made: its confirmation page says what
+    suspending or reactivating it does by asking them (``active_q``) with its status as it
+    would be, without writing it."""
+
+    organisation_id: int
+    status: str
+
+
+def active_q(prefix: str = "", as_if: StatusAsIf | None = None) -> Q:
+    """Active organisations, in a query (``prefix``: the lookup that leads to them,
+    "organisation__"), the one of ``as_if`` counted with the status it would have."""
+    active = Q(**{f"{prefix}status": OrganisationStatus.ACTIVE})
+    if as_if is None:
+        return active
+    it = Q(**{f"{prefix}pk": as_if.organisation_id})
+    return active | it if as_if.status == OrganisationStatus.ACTIVE else active & ~it
 
 
 def jurisdiction_expression() -> models.Case:

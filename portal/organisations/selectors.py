@@ -29,6 +29,8 @@ from portal.organisations.models import (
     OrganisationStatus,
     PlatformRole,
     PlatformRoleGrant,
+    StatusAsIf,
+    active_q,
     at_or_above,
     in_force_q,
     not_ended_q,
@@ -328,19 +330,21 @@ def organisations_without_admin(organisation_ids: set[int], *, leaving_user_ids:
     return set(organisation_ids) - set(kept)
 
 
-def admins_acting_above(organisation: Organisation) -> dict[int, tuple[Organisation, list[str]]]:
+def admins_acting_above(organisation: Organisation, *,
+                        as_if: StatusAsIf | None = None) -> dict[int, tuple[Organisation, list[str]]]:
     """{id: (organisation, the addresses of its admins who act)} of the active organisations
     above ``organisation`` that have an admin who acts for them now (admins_who_act, their
     role not ended), in the order of their ids: asked before and after a change below them
-    (an office suspended), which may leave one with nobody acting for it. One query; none
-    for an organisation with none above it."""
+    (an office suspended), which may leave one with nobody acting for it; ``as_if``: as they
+    would be once it is made (StatusAsIf), asked before. One query; none for an organisation
+    with none above it."""
     if not organisation.ancestor_ids:
         return {}
     found: dict[int, tuple[Organisation, list[str]]] = {}
     for membership in admins_who_act(Membership.objects.filter(
-        not_ended_q(), organisation_id__in=organisation.ancestor_ids, organisation__status=OrganisationStatus.ACTIVE,
+        not_ended_q(), active_q("organisation__", as_if), organisation_id__in=organisation.ancestor_ids,
         role=MembershipRole.ADMIN, is_active=True,
-    )).select_related("user", "organisation").order_by("organisation_id", "user__email"):
+    ), as_if=as_if).select_related("user", "organisation").order_by("organisation_id", "user__email"):
         found.setdefault(membership.organisation_id, (membership.organisation, []))[1].append(membership.user.email)
     return found
 
@@ -356,19 +360,21 @@ class LeftWithoutAdmin(NamedTuple):
 
 
 def left_without_acting_admin(suspended: Organisation, before: dict[int, tuple[Organisation, list[str]]], *,
-                              after: dict[int, tuple[Organisation, list[str]]] | None = None) -> list[LeftWithoutAdmin]:
+                              after: dict[int, tuple[Organisation, list[str]]] | None = None,
+                              as_if: StatusAsIf | None = None) -> list[LeftWithoutAdmin]:
     """Of the organisations above ``suspended`` that had an admin who acted for them
     (``before``: admins_acting_above, read before it was suspended), those that have none
     now that it is (their admin roles rested on verifications in it, which vouch for
     nothing while it is suspended), in the order of their ids, each with whoever acts for
     it now. Asked of the rules themselves, in the caller's transaction, once the status is
-    written (``after``: admins_acting_above read then by the caller). One query when none is
-    left without (none with ``after``); three at most."""
-    after = admins_acting_above(suspended) if after is None else after
+    written (``after``: admins_acting_above read then by the caller), or before it is written
+    with ``as_if`` (StatusAsIf: its status suspended), as they will be once it is. One query
+    when none is left without (none with ``after``); three at most."""
+    after = admins_acting_above(suspended, as_if=as_if) if after is None else after
     left = [organisation for pk, (organisation, _holders) in sorted(before.items()) if pk not in after]
     if not left:
         return []
-    acting = who_acts_for(left)
+    acting = who_acts_for(left, as_if=as_if)
     return [LeftWithoutAdmin(organisation, before[organisation.pk][1], acting[organisation.pk]) for organisation in left]
 
 
@@ -428,23 +434,25 @@ def admin_acting_again(reactivated: Organisation, before: list[LeftWithoutAdmin]
     return [entry._replace(holders=after[entry.organisation.pk][1]) for entry in before if entry.organisation.pk in after]
 
 
-def who_acts_for(organisations: list[Organisation], *, its_own: bool = False
+def who_acts_for(organisations: list[Organisation], *, its_own: bool = False, as_if: StatusAsIf | None = None
                  ) -> dict[int, list[tuple[AnyUser, Organisation | None]]]:
     """For each of ``organisations`` (by id), who acts for it when it has no admin of its
     own: the admins of the active organisations above it who may act (admins_who_act, their
     role in force; a suspended one's admins act for nothing below it: portal.permissions),
     each once, with the nearest organisation above it they administer; or, with none above,
     every superadmin (with None). ``its_own``: its own admins count too (when it is active),
-    with it as theirs: everyone who acts for it (an office is placed under it, say). Two
-    queries at most."""
+    with it as theirs: everyone who acts for it (an office is placed under it, say).
+    ``as_if``: as it will be once a change of one organisation's status (StatusAsIf) is made,
+    asked before. Two queries at most."""
     def line(organisation: Organisation) -> list[int]:
         return [*organisation.ancestor_ids, *([organisation.pk] if its_own else [])]
 
     above_ids = {pk for organisation in organisations for pk in line(organisation)}
     above = sorted(admins_who_act(Membership.objects.filter(
-        not_ended_q(), organisation_id__in=above_ids, organisation__status=OrganisationStatus.ACTIVE,
+        not_ended_q(), active_q("organisation__", as_if), organisation_id__in=above_ids,
         role=MembershipRole.ADMIN, is_active=True,
-    )).select_related("user", "organisation"), key=lambda m: (-len(m.organisation.ancestry), m.pk)) if above_ids else []
+    ), as_if=as_if).select_related("user", "organisation"),
+        key=lambda m: (-len(m.organisation.ancestry), m.pk)) if above_ids else []
     superadmin_list: list[AnyUser] | None = None
     found = {}
     for organisation in organisations:

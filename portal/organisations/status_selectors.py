@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.http import Http404
 
@@ -22,6 +21,7 @@ from portal.organisations.models import (
     OrganisationDomain,
     OrganisationStatus,
     ReactivationReason,
+    StatusAsIf,
     SuspensionReason,
     not_ended_q,
 )
@@ -68,17 +68,19 @@ class Told(NamedTuple):
     own: bool
 
 
-def status_change_told(organisation: Organisation) -> list[Told]:
+def status_change_told(organisation: Organisation, *, as_if: StatusAsIf | None = None) -> list[Told]:
     """Who is told by mail that ``organisation`` was suspended or reactivated, by address:
     its admins whose role counts (admins_who_act, not past their end); with none, whoever
     acts for it (who_acts_for: the admins of the nearest organisation above it that has
-    some, or every superadmin). Not its members: there may be a hundred thousand. One
-    query, or three."""
+    some, or every superadmin), as they are once its status is changed (``as_if``: asked
+    before, with its status as the change makes it; an admin above whose role rests on a
+    verification in it acts for it only while it is active). Not its members: there may be
+    a hundred thousand. One query, or three."""
     own = admins_who_act(Membership.objects.filter(not_ended_q(), organisation=organisation, role=MembershipRole.ADMIN,
-                                                   is_active=True))
+                                                   is_active=True), as_if=as_if)
     told = [Told(membership.user, None, True) for membership in own.select_related("user")]
     if not told:
-        told = [Told(user, above, False) for user, above in who_acts_for([organisation])[organisation.pk]]
+        told = [Told(user, above, False) for user, above in who_acts_for([organisation], as_if=as_if)[organisation.pk]]
     return sorted(told, key=lambda one: (one.user.email, one.user.pk))
 
 
@@ -95,42 +97,46 @@ class ChangeAbove(NamedTuple):
 
 def status_change_above(organisation: Organisation, to: str) -> ChangeAbove:
     """What giving ``organisation`` the status ``to`` (suspended: it is active; active: it is
-    suspended) does above it (ChangeAbove). Asked of the rules themselves: the status is
-    written in a savepoint that is rolled back (nothing stays written), and only when an
-    admin of an organisation above it is a member of it (verification keeps Membership in
-    step: a role above rests on a verification there). A suspension: one query for an
-    organisation with no admin acting above it, two for one none of whose admins above is
-    its member. A reactivation: one query for one none of whose admins above is its member."""
+    suspended) does above it (ChangeAbove), as organisation_suspend and organisation_reactivate
+    will find it: the admins acting above it now, and as they would once it has the status
+    ``to`` (the same rules asked with its status as it would be, StatusAsIf: nothing is
+    written, nothing locked). Asked only when an admin of an organisation above it is a member
+    of it (verification keeps Membership in step: a role above rests on a verification there;
+    _admin_above_is_member). A suspension: one query for an organisation with no admin acting
+    above it, two for one none of whose admins above is its member. A reactivation: one query
+    for one none of whose admins above is its member."""
     if not organisation.ancestor_ids:
         return ChangeAbove([], {})
-    if to == OrganisationStatus.SUSPENDED:
-        before = admins_acting_above(organisation)
-        holders = {address for _organisation, addresses in before.values() for address in addresses}
-        if not holders or not Membership.objects.filter(organisation=organisation, is_active=True,
-                                                        user__email__in=holders).exists():
-            return ChangeAbove([], {})
-        with transaction.atomic():
-            Organisation.objects.filter(pk=organisation.pk, status=OrganisationStatus.ACTIVE).update(
-                status=OrganisationStatus.SUSPENDED)
-            after = admins_acting_above(organisation)
-            left = left_without_acting_admin(organisation, before, after=after)
-            transaction.set_rollback(True)
-        return ChangeAbove(left, admin_roles_changed(before, after))
+    suspending = to == OrganisationStatus.SUSPENDED
+    acting = admins_acting_above(organisation) if suspending else None
+    if not _admin_above_is_member(organisation, acting):
+        return ChangeAbove([], {})
+    acting = admins_acting_above(organisation) if acting is None else acting
+    as_if = StatusAsIf(organisation.pk, to)
+    then = admins_acting_above(organisation, as_if=as_if)
+    if suspending:
+        return ChangeAbove(left_without_acting_admin(organisation, acting, after=then, as_if=as_if),
+                           admin_roles_changed(acting, then))
+    missing = without_acting_admin_above(organisation, acting=acting)
+    return ChangeAbove(admin_acting_again(organisation, missing, after=then), admin_roles_changed(then, acting))
+
+
+def _admin_above_is_member(organisation: Organisation,
+                           acting: dict[int, tuple[Organisation, list[str]]] | None) -> bool:
+    """Whether an admin of an organisation above ``organisation`` is a member of it: one of
+    those who act now (``acting``, admins_acting_above: its suspension can only stop them),
+    or with None (it is suspended: its reactivation can only make a role that counts for
+    nothing now count again) one whose role is in force at an active organisation above it.
+    One query; none when nobody acts above it."""
+    if acting is not None:
+        holders = {address for _organisation, addresses in acting.values() for address in addresses}
+        return bool(holders) and Membership.objects.filter(organisation=organisation, is_active=True,
+                                                            user__email__in=holders).exists()
     member_here = Membership.objects.filter(organisation=organisation, user_id=OuterRef("user_id"), is_active=True)
-    if not Membership.objects.filter(
+    return Membership.objects.filter(
         not_ended_q(), Exists(member_here), organisation_id__in=organisation.ancestor_ids,
         organisation__status=OrganisationStatus.ACTIVE, role=MembershipRole.ADMIN, is_active=True,
-    ).exists():
-        return ChangeAbove([], {})
-    before = admins_acting_above(organisation)
-    missing = without_acting_admin_above(organisation, acting=before)
-    with transaction.atomic():
-        Organisation.objects.filter(pk=organisation.pk, status=OrganisationStatus.SUSPENDED).update(
-            status=OrganisationStatus.ACTIVE)
-        after = admins_acting_above(organisation)
-        again = admin_acting_again(organisation, missing, after=after)
-        transaction.set_rollback(True)
-    return ChangeAbove(again, admin_roles_changed(after, before))
+    ).exists()
 
 
 def offices_below_count(organisation: Organisation) -> int:

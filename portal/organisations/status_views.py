@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods
 
 from portal.access import rule
 from portal.organisations.forms import OrganisationStatusForm
-from portal.organisations.models import OrganisationStatus, ReactivationReason, SuspensionReason
+from portal.organisations.models import OrganisationStatus, ReactivationReason, StatusAsIf, SuspensionReason
 from portal.organisations.services import (
     OrganisationStatusUnchanged,
     organisation_reactivate,
@@ -108,7 +108,10 @@ def _change(request, pk, action):
         else:
             messages.success(request, page.done % {"organisation": before_full_stop(organisation.name)})
             return back
-    told = [one for one in status_change_told(organisation) if one.user.pk != request.user.pk]
+    # Those the change tells, as they are once it is made (an admin above whose role rests on it acts for it only
+    # while it is active).
+    as_if = StatusAsIf(organisation.pk, page.to)
+    told = [one for one in status_change_told(organisation, as_if=as_if) if one.user.pk != request.user.pk]
     # Departments above it whose only admins rest on verifications in it: left with nobody acting for
     # them (a suspension), or given their admin back (a reactivation); and the admins above it whose
     # role rests on a verification in it, which stops counting, or counts again: said before it is done.

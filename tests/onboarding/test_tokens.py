@@ -21,6 +21,7 @@ from onboarding.approval.deadlines import deadline_sweep
 from onboarding.approval.tokens import LinkState, token_hash
 from onboarding.models import ApplicationStatus, ApprovalStep, AuthorityToken, Decision, Stage
 from onboarding.workflow import InvalidTransition
+from portal.limits import minute_window
 from portal.mail.models import OutboxMessage
 from tests.factories import UserFactory, application_with_authority
 from tests.html_tree import html_problems
@@ -325,6 +326,23 @@ def test_the_token_endpoint_is_rate_limited(link, settings):
     assert Client(REMOTE_ADDR="198.51.100.7").get(path, follow=True).status_code == 200
     with time_machine.travel(timezone.now() + timedelta(minutes=2), tick=False):
         assert attacker.get(path, follow=True).status_code == 200
+
+
+def test_a_token_that_names_no_link_leaves_no_counter_of_its_own(link):
+    """Each token sent in a link's path had a counter of its own in the shared cache, whether
+    it named a link or not, and even once the client's address was over its limit: a key
+    for every value anyone sends. Only the client's address is counted until the token is
+    found; a link that is found is counted as before."""
+    path, token = link
+    guesser = Client(REMOTE_ADDR="203.0.113.9")
+    guesses = [secrets.token_urlsafe(32) for _ in range(3)]
+    with time_machine.travel(timezone.now(), tick=False):
+        window = minute_window(timezone.now().timestamp())
+        assert [guesser.get(f"/onboarding/review/{guess}/").status_code for guess in guesses] == [404] * 3
+        assert [cache.get(f"ratelimit:authority-link:link:{token_hash(guess)[:32]}:{window}") for guess in guesses] \
+            == [None] * 3
+        assert guesser.get(path).status_code == 302
+        assert cache.get(f"ratelimit:authority-link:link:{token_hash(token)[:32]}:{window}") == 1
 
 
 def test_confirmation_on_screen_and_by_email(link):

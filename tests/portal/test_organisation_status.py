@@ -10,6 +10,8 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -31,6 +33,7 @@ from portal.organisations.services import (
     organisation_reactivate,
     organisation_suspend,
 )
+from portal.organisations.status_selectors import status_change_told
 from tests.factories import OrganisationFactory
 from tests.html_tree import field_error, field_value, html_problems, parse
 from tests.onboarding.approval_helpers import make_superadmin, messages_to
@@ -546,6 +549,78 @@ def test_a_suspension_confirmed_from_a_page_that_no_longer_says_what_it_does_is_
     response = client.post(url, {"reason_code": "misuse", "reason": NOTE,
                                  "shown_values": field_value(tree, "shown_values")})
     assert response.status_code == 302 and status_of(world["office"]) == OrganisationStatus.SUSPENDED
+
+
+def named_on(tree):
+    """The addresses a confirmation page names as told by email (its lists of people)."""
+    return {item.text().split()[0] for listed in tree.find_all("ul") if "text-break" in (listed.get("class") or "")
+            for item in listed.find_all("li")}
+
+
+def writes_in(queries):
+    return [query["sql"] for query in queries
+            if query["sql"].lstrip().upper().startswith(("UPDATE", "INSERT", "DELETE", "SAVEPOINT", "ROLLBACK", "RELEASE"))
+            or "FOR UPDATE" in query["sql"].upper()]
+
+
+def test_the_confirmation_pages_work_out_what_a_change_does_without_writing_and_name_who_it_tells(world):
+    """Asking what suspending the office does (the department above it left with nobody acting
+    for it, the admin whose role there rests on it) and what reactivating it does writes nothing
+    and locks nothing: a GET only reads. And the people each page names are those the change,
+    sent from it, then tells."""
+    member = department_admin_resting_on_the_office(world)
+    second = make_superadmin(email="second.root@nic.in")
+    client = client_of(world, "state_admin_mh")
+    for action in ("suspend", "reactivate"):
+        url = f"/portal/organisations/{world['office'].pk}/{action}/"
+        with CaptureQueriesContext(connection) as queries:
+            tree = well_formed(client.get(url))
+        assert writes_in(queries.captured_queries) == []
+        named = named_on(tree)
+        assert {member.email, second.email, "root@sandes.nic.in", "admin@pune.mahaagri.gov.in"} <= named
+        OutboxMessage.objects.all().delete()
+        response = client.post(url, {"reason_code": "misuse" if action == "suspend" else "review_completed",
+                                     "reason": NOTE, "shown_values": field_value(tree, "shown_values")})
+        assert response.status_code == 302
+        assert {m.to[0] for m in OutboxMessage.objects.all()} == named
+
+
+def told_on(tree):
+    """The addresses a confirmation page lists under "Who is told" (not those above it)."""
+    [listed] = [listed for listed in tree.find_all("ul") if "text-break" in (listed.get("class") or "")
+                and not any(node.get("id") in ("left-without-admin", "admin-acting-again", "roles-resting")
+                            for node in listed.ancestors())]
+    return [item.text().strip() for item in listed.find_all("li")]
+
+
+@pytest.mark.parametrize("action", ["suspend", "reactivate"])
+def test_the_confirmation_page_of_an_office_without_admins_names_who_acts_for_it_once_changed(world, action):
+    """The office has no admin of its own, and the department's only admin rests on a
+    verification in it. Once the office is suspended her role counts for nothing: those who
+    then act for it (the superadmins) are told of it, and the page names them, not her (she
+    is named apart, as one whose role stops counting). Once it is reactivated she acts for
+    it again, and is told of it as such: the reactivation page names her."""
+    member = department_admin_resting_on_the_office(world)
+    Membership.objects.filter(user=world["admin_office"]).delete()
+    second = make_superadmin(email="second.root@nic.in")
+    if action == "reactivate":
+        suspend(world, who="state_admin_mh")
+        OutboxMessage.objects.all().delete()
+    client = client_of(world, "state_admin_mh")
+    url = f"/portal/organisations/{world['office'].pk}/{action}/"
+    tree = well_formed(client.get(url))
+    told = told_on(tree)
+    if action == "suspend":
+        assert told == ["root@sandes.nic.in", second.email]
+        assert "the other superadmins, who act for it, are told by email" in text_of(tree)
+    else:
+        assert told == [member.email]
+        assert "the admins of Agriculture Department, Maharashtra, above it, who act for it, are told" in text_of(tree)
+    response = client.post(url, {"reason_code": "misuse" if action == "suspend" else "review_completed",
+                                 "reason": NOTE, "shown_values": field_value(tree, "shown_values")})
+    assert response.status_code == 302
+    office = Organisation.objects.get(pk=world["office"].pk)
+    assert [one.user.email for one in status_change_told(office)] == told
 
 
 @pytest.mark.parametrize(("language", "none_said"), [

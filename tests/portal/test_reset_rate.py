@@ -406,3 +406,22 @@ def test_one_client_holds_a_bounded_number_of_counters_of_addresses():
     held += counters_one_client_holds(parse_rates(app_settings.RATE_LIMITS["signup"]), len(confirm),
                                       max(rate.duration for rate in confirm))
     assert held * 20 <= settings.DATABASE_CACHE["OPTIONS"]["MAX_ENTRIES"], held
+
+
+@pytest.mark.django_db
+def test_clients_at_ipv4_addresses_written_as_ipv6_ones_are_counted_apart(settings):
+    """Behind a dual-stack socket an IPv4 client's address comes written as an IPv6 one
+    ("::ffff:203.0.113.9"). allauth counted its limits per client on such an address's /64
+    network, "::", the same for every IPv4 client: one client's sign-ins used up everyone's.
+    Each is counted on its IPv4 address, as the portal's own limits count it
+    (portal.client.client_network), however it is written."""
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "login": "1/m/ip"}
+
+    def sign_in(client_address):
+        return Client(REMOTE_ADDR=client_address).post(
+            "/accounts/login/", {"login": "nobody@mahaagri.gov.in", "password": "not-the-password"}).status_code
+
+    assert sign_in("::ffff:203.0.113.9") == 200
+    assert sign_in("::ffff:198.51.100.7") == 200  # another client
+    assert sign_in("::ffff:203.0.113.9") == 429  # the first again: its own minute used up
+    assert sign_in("203.0.113.9") == 429  # the same client, its address written as IPv4

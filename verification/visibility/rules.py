@@ -47,6 +47,8 @@ from portal.organisations.models import (
     MembershipRole,
     Organisation,
     OrganisationStatus,
+    StatusAsIf,
+    active_q,
     not_ended_q,
     subtree_top,
 )
@@ -157,7 +159,7 @@ def _vouching_roles(user: AnyUser, today) -> QuerySet[Membership]:
     ).annotate(subtree=subtree).filter(grounds)
 
 
-def role_lapsed(*, user_id, top, prefix, now, today) -> Q:
+def role_lapsed(*, user_id, top, prefix, now, today, as_if: StatusAsIf | None = None) -> Q:
     """Whether the user's admin role of organisation ``top`` (its offices: ``prefix``)
     ends with a verification of theirs past its date of superannuation, before the
     hourly job ends it (it then ends the roles ``admin_roles_resting_on`` names): the
@@ -170,18 +172,19 @@ def role_lapsed(*, user_id, top, prefix, now, today) -> Q:
     ``top`` and ``prefix`` are references to the row asked about (the guardian row of
     the role, or a membership, ``portal.permissions.admin_role_lapse_register``, where the
     verification app registers this), ``user_id`` the person's id or a reference to it
-    there, ``now`` the moment asked about, ``today`` an expression of its day: no query
-    of its own."""
+    there, ``now`` the moment asked about, ``today`` an expression of its day, ``as_if``
+    one organisation's status as a change would make it (asked before it is made): no
+    query of its own."""
     lapsed = _lapsed_verifications(user_id, today)
     # Below the role's organisation, a verification of an organisation not active (suspended)
     # is no ground either while it is not: it vouches for nobody (verified_in_force).
     gone = GovernmentProfile.objects.filter(user_id=user_id, status=VerificationStatus.VERIFIED).filter(
-        Q(superannuation_date__lt=today) | ~Q(organisation__status=OrganisationStatus.ACTIVE))
+        Q(superannuation_date__lt=today) | ~active_q("organisation__", as_if))
     gone_below_it = gone.filter(organisation__ancestry__contains=Concat(
         Value("/"), Cast(OuterRef("organisation_id"), CharField()), Value("/")))
     other_ground = Membership.objects.filter(
-        Q(role=MembershipRole.MEMBER) | not_ended_q(now=now), user_id=user_id, is_active=True,
-        organisation__ancestry__startswith=prefix, organisation__status=OrganisationStatus.ACTIVE,
+        Q(role=MembershipRole.MEMBER) | not_ended_q(now=now), active_q("organisation__", as_if), user_id=user_id,
+        is_active=True, organisation__ancestry__startswith=prefix,
     ).exclude(organisation_id__in=gone.values("organisation_id")).exclude(
         Q(role=MembershipRole.ADMIN, granted_at__isnull=False) & Q(Exists(gone_below_it)))
     granted_here = Membership.objects.filter(user_id=user_id, organisation_id=top, role=MembershipRole.ADMIN,
