@@ -270,6 +270,12 @@ def organisation_activate(
             organisation.status, organisation.activated_at = OrganisationStatus.ACTIVE, now
             organisation.save(update_fields=["status", "activated_at"])
         else:
+            if parent is not None:
+                # Placed where the parent is now: read before a move of it (or of one above it)
+                # committed, it would put the office under its old place. A move under way is
+                # waited for (the moves' lock), then the parent read again.
+                advisory_lock(MOVE_LOCK_NAMESPACE)
+                parent = Organisation.objects.get(pk=parent.pk)
             # As the form checked them (its text fields strip the answer): a draft keeps what was
             # typed, spaces around it included, and those are no part of the name.
             values = {key: str(attributes.get(key) or "").strip() for key in ORGANISATION_FIELDS}

@@ -28,6 +28,7 @@ from portal.organisations.models import (
 from portal.organisations.services import (
     OrganisationNotActive,
     OrganisationStatusUnchanged,
+    organisation_activate,
     organisation_admin_grant,
     organisation_move,
     organisation_reactivate,
@@ -35,7 +36,7 @@ from portal.organisations.services import (
 )
 from portal.organisations.status_selectors import move_effect, move_shown
 from portal.shown import ChangedMeanwhile, shown_digest
-from tests.factories import OrganisationFactory
+from tests.factories import OrganisationFactory, UserFactory
 from tests.html_tree import field_error, field_value, html_problems, parse
 from tests.onboarding.approval_helpers import make_superadmin, messages_to
 from tests.portal.role_helpers import client_of, make_admin
@@ -971,3 +972,22 @@ def test_the_move_page_is_a_superadmins_alone(world):
     assert client_of(world, "state_admin_mh").post(move_url(world["office"]), {
         "state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY, "confirm": "on", "step": "save"}).status_code == 403
     assert Organisation.objects.get(pk=world["office"].pk).state == "MH"
+
+
+def test_an_office_approved_under_an_organisation_moved_meanwhile_is_placed_where_that_organisation_is_now(world):
+    """Final approval read the parent before a move of it committed (its deciding transaction
+    began first): the office is placed where the parent is now, so the admins above its new
+    place act for it and those of the old one do not."""
+    move_world(world)
+    read_before = Organisation.objects.get(pk=world["office"].pk)
+    move(world)  # the office, and so what is below it, under the Karnataka department
+    officer = UserFactory(email="officer@haveli.raitamitra.karnataka.gov.in")
+    new = organisation_activate(
+        organisation_id=None, attributes={"name": "Taluka Agriculture Office, Haveli", "short_code": "TAO-HAVELI",
+                                          "org_type": "district_office", "level": "district", "state": "KA",
+                                          "district": "Pune"},
+        parent=read_before, domains=[], first_admin=officer, actor=None, source="ONB-2026-000001")
+    assert new.ancestry == f"/{world['ka_parent'].pk}/{world['office'].pk}/"
+    assert Organisation.objects.get(pk=new.pk).ancestry == new.ancestry
+    assert permissions.may_administer(fresh(world["admin_ka_parent"]), new)
+    assert not permissions.may_administer(fresh(world["admin_parent"]), new)
