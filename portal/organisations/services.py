@@ -72,7 +72,7 @@ from portal.organisations.signals import (
     organisation_status_changed,
     platform_role_ending,
 )
-from portal.organisations.states import JURISDICTION_CHOICES, State
+from portal.organisations.states import CENTRAL, JURISDICTION_CHOICES, State
 from portal.organisations.status_selectors import (
     DETAIL_AUDIT_KEYS,
     jurisdiction_after,
@@ -629,6 +629,11 @@ def move_clean(organisation: Organisation, *, state: str, parent: Organisation |
             errors["parent"] = ValidationError(
                 _("%(parent)s is not active: an organisation is placed only under an active one.") % names,
                 code="not_active")
+        elif organisation.level == Level.CENTRAL and parent.jurisdiction != CENTRAL:
+            errors["parent"] = ValidationError(
+                _("%(parent)s belongs to %(theirs)s: an organisation of the centre's level is placed only under "
+                  "another of the centre.") % {**names, "theirs": dict(JURISDICTION_CHOICES)[parent.jurisdiction]},
+                code="other_jurisdiction")
         elif "state" not in errors and parent.jurisdiction != jurisdiction_after(organisation, state):
             labels = dict(JURISDICTION_CHOICES)
             errors["parent"] = ValidationError(

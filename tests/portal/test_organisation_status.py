@@ -991,3 +991,31 @@ def test_an_office_approved_under_an_organisation_moved_meanwhile_is_placed_wher
     assert Organisation.objects.get(pk=new.pk).ancestry == new.ancestry
     assert permissions.may_administer(fresh(world["admin_ka_parent"]), new)
     assert not permissions.may_administer(fresh(world["admin_parent"]), new)
+
+
+def test_an_organisation_of_the_centres_level_keeps_no_state_and_goes_under_the_centres_alone(world):
+    ministry = OrganisationFactory(name="Ministry of Agriculture", short_code="MOA", level="central", state="")
+    bureau = OrganisationFactory(name="Directorate of Economics and Statistics", short_code="DES", level="central",
+                                 state="")
+    world.update(ministry=ministry, bureau=bureau)
+    tree = well_formed(client_of(world, "superadmin").get(move_url(bureau)))
+    assert not [n for n in tree.find_all("select") if n.get("name") == "state"]
+    assert "It is of the centre's level" in text_of(tree)
+    with pytest.raises(ValidationError) as refused:
+        move(world, where="bureau", state="", parent="parent")
+    assert refused.value.message_dict == {"parent": [
+        "Agriculture Department, Maharashtra belongs to Maharashtra: an organisation of the centre's level is placed "
+        "only under another of the centre."]}
+    assert move(world, where="bureau", state="MH", parent="ministry") is True  # a state given is no state of its
+    bureau.refresh_from_db()
+    assert (bureau.state, bureau.parent_id) == ("", ministry.pk)
+
+
+def test_the_move_page_of_an_organisation_still_being_decided_says_so_and_offers_nothing(world):
+    Organisation.objects.filter(pk=world["office"].pk).update(status=OrganisationStatus.PENDING)
+    client = client_of(world, "superadmin")
+    response = client.get(move_url(world["office"]))
+    assert response.status_code == 302 and response["Location"] == f"/portal/organisations/{world['office'].pk}/"
+    shown = text_of(well_formed(client.get(response["Location"])))
+    assert "its application, which is still being decided, says where it belongs" in shown
+    assert "Change its state or the organisation above it" not in shown
