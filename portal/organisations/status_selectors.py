@@ -12,6 +12,7 @@ from typing import NamedTuple
 from django.db import transaction
 from django.db.models import Case, Exists, OuterRef, Q, QuerySet, When
 from django.http import Http404
+from django.utils.translation import gettext_lazy
 
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.details import DETAILS, DetailChange, details_fields
@@ -35,7 +36,7 @@ from portal.organisations.selectors import (
     who_acts_for,
     without_acting_admin_above,
 )
-from portal.organisations.states import CENTRAL
+from portal.organisations.states import CENTRAL, State
 from portal.permissions import (
     AnyUser,
     admins_who_act,
@@ -243,19 +244,37 @@ class DetailsChange:
     told: tuple[str, ...]
 
 
+def _moved(old: dict, new: dict) -> tuple[DetailChange, ...]:
+    """A move's audit values as the changes it made: its state (by its label; "" for none) and
+    the organisation above it (by its name then; "" for none), each that changed."""
+    states = dict(State.choices)
+    changes = []
+    if old.get("state") != new.get("state"):
+        changes.append(DetailChange("state", gettext_lazy("State / UT"), str(states.get(old.get("state"), "")),
+                                    str(states.get(new.get("state"), ""))))
+    if old.get("parent_id") != new.get("parent_id"):
+        changes.append(DetailChange("parent", gettext_lazy("Above it"), str(old.get("parent_name") or ""),
+                                    str(new.get("parent_name") or "")))
+    return tuple(changes)
+
+
 def details_history(organisation: Organisation, *, limit: int = DETAILS_HISTORY_LIMIT) -> list[DetailsChange]:
-    """The last ``limit`` changes of the organisation's details, newest first. One query (the
-    audit log's index of targets)."""
+    """The last ``limit`` changes of the organisation's details, its moves among them (its state
+    and the organisation above it), newest first. One query (the audit log's index of targets)."""
     events = (AuditEvent.objects.filter(target_type=organisation._meta.label_lower, target_id=str(organisation.pk),
-                                        action=AuditAction.ORGANISATION_DETAILS_CHANGED)
-              .only("created_at", "actor_id", "actor_email", "old_values", "new_values").order_by("-id")[:limit])
+                                        action__in=(AuditAction.ORGANISATION_DETAILS_CHANGED,
+                                                    AuditAction.ORGANISATION_MOVED))
+              .only("created_at", "action", "actor_id", "actor_email", "old_values", "new_values").order_by("-id")[:limit])
     labels = {key: field.label for key, field in details_fields().items()}
     history = []
     for event in events:
         old, new = event.old_values or {}, event.new_values or {}
-        changes = tuple(DetailChange(key, labels[key], str(old.get(DETAIL_AUDIT_KEYS[key]) or ""),
-                                     str(new.get(DETAIL_AUDIT_KEYS[key]) or ""))
-                        for key in DETAILS if DETAIL_AUDIT_KEYS[key] in new)
+        if event.action == AuditAction.ORGANISATION_MOVED:
+            changes = _moved(old, new)
+        else:
+            changes = tuple(DetailChange(key, labels[key], str(old.get(DETAIL_AUDIT_KEYS[key]) or ""),
+                                         str(new.get(DETAIL_AUDIT_KEYS[key]) or ""))
+                            for key in DETAILS if DETAIL_AUDIT_KEYS[key] in new)
         history.append(DetailsChange(at=event.created_at, by=event.actor_email if event.actor_id else "",
                                      changes=changes, reason=str(new.get("reason") or ""),
                                      told=tuple(str(one) for one in new.get("told") or ())))

@@ -918,8 +918,13 @@ def test_a_superadmin_moves_an_office_from_its_pages_after_a_confirmation_that_s
     response = client.post(move_url(office), {**kept, "confirm": "on", "step": "save"})
     assert response.status_code == 302 and response["Location"] == f"/portal/organisations/{office.pk}/"
     assert Organisation.objects.get(pk=office.pk).parent_id == world["ka_parent"].pk
-    shown = text_of(well_formed(client.get(response["Location"])))
-    assert "District Agriculture Office, Pune was moved." in shown and "Karnataka" in shown
+    tree = well_formed(client.get(response["Location"]))
+    assert "District Agriculture Office, Pune was moved." in text_of(tree)
+    # Its changes list the move: who, when, from where to where, why.
+    [row] = [" ".join(tr.text().split()) for tr in tree.find("table", class_="details-history").find("tbody").find_all("tr")]
+    assert "State / UT: Maharashtra → Karnataka" in row and "root@sandes.nic.in" in row
+    assert "Above it: Agriculture Department, Maharashtra → Agriculture Department, Karnataka" in row
+    assert "Transferred to the Karnataka department by the order GAD/2026/77." in row
 
 
 def test_a_confirmation_page_drawn_before_a_change_meanwhile_moves_nothing_and_says_it_again(world):
