@@ -64,7 +64,7 @@ from portal.organisations.models import (
     ReactivationReason,
     SuspensionReason,
 )
-from portal.organisations.states import State
+from portal.organisations.states import JURISDICTION_CHOICES, State
 from portal.privacy.models import RetentionKind
 from portal.privacy.requests import privacy_request_make, privacy_requests_sweep
 from portal.privacy.retention import retention_policies
@@ -487,6 +487,22 @@ def _reactivate_organisation(person, admin, root, organisation):
             "decider": "state.admin@maharashtra.gov.in", "jurisdiction": State.MH.label, "at": at}
 
 
+def _move_organisation(person, admin, root, organisation):
+    """A superadmin moves the office to Karnataka, under a department there: its admin (the person) is told."""
+    Membership.objects.filter(organisation=organisation, user=admin).delete()
+    Membership.objects.filter(organisation=organisation, user=person).update(role=MembershipRole.ADMIN)
+    parent = OrganisationFactory(name="Agriculture Department, Karnataka & Co", short_code="AGRI-KA-FEAT", state="KA")
+    at = timezone.now().replace(second=0, microsecond=0)
+    with time_machine.travel(at, tick=False):
+        role_services.organisation_move(organisation_id=organisation.pk, state="KA", parent_id=parent.pk,
+                                       reason=REASON, actor=root)
+    organisation.refresh_from_db()
+    labels = dict(JURISDICTION_CHOICES)
+    return {"organisation": organisation, "own": True, "above": None, "old_jurisdiction": labels["MH"],
+            "new_jurisdiction": labels["KA"], "old_parent": None, "new_parent": parent, "offices_moved": 0,
+            "reason": REASON, "decider": root.email, "at": at}
+
+
 def _change_organisation_details(person, admin, root, organisation):
     """A superadmin renames the organisation and changes its short code: its admin (the person) is told."""
     Membership.objects.filter(organisation=organisation, user=admin).delete()
@@ -513,7 +529,8 @@ ROLE_CHANGES = {"platform_role_granted": _grant_platform, "platform_role_revoked
                 "organisation_admin_acting_again": _admin_acting_again,
                 "admin_role_resting_on_office": _admin_role_resting_on_office,
                 "organisation_suspended": _suspend_organisation, "organisation_reactivated": _reactivate_organisation,
-                "organisation_details_changed": _change_organisation_details}
+                "organisation_details_changed": _change_organisation_details,
+                "organisation_moved": _move_organisation}
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

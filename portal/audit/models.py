@@ -121,6 +121,8 @@ class AuditAction(models.TextChoices):
     ORGANISATION_DETAILS_CHANGED = "organisation.details_changed", _(
         "Organisation's name, short code or district changed")
     DOMAIN_REMOVED = "organisation_domain.removed", _("Email domain removed from an organisation")
+    ORGANISATION_MOVED = "organisation.moved", _(
+        "Organisation moved to another state or UT, or under another organisation")
 
 
 class AuditEvent(models.Model):

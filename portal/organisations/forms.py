@@ -1,6 +1,6 @@
 """The superadmin's confirmation that a claimed domain belongs to its organisation, and
 why one of its domains is removed; the reason and the note of an organisation's suspension
-or reactivation; its details changed."""
+or reactivation; its details changed; where it moves (its state and the organisation above it)."""
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -18,7 +18,10 @@ from portal.organisations.details import (
     name_local_field,
     short_code_field,
 )
-from portal.organisations.services import STATUS_NOTE_MAX_LENGTH
+from portal.organisations.models import Level
+from portal.organisations.services import STATUS_NOTE_MAX_LENGTH, move_clean
+from portal.organisations.states import State
+from portal.organisations.status_selectors import organisation_by_short_code
 from portal.text import before_full_stop, has_visible_characters, multi_line
 
 
@@ -177,3 +180,82 @@ class OrganisationDetailsForm(AccessibleForm):
         """{field: (stored, typed)} of the details this valid form changes."""
         return {key: (getattr(self.organisation, key), self.details[key]) for key in DETAILS
                 if self.details.get(key) != getattr(self.organisation, key)}
+
+
+class OrganisationMoveForm(AccessibleForm):
+    """Where an organisation moves: its state or UT (not asked of one of the centre's level,
+    which has none), the organisation above it by its short code (none: at the top), and why;
+    on the confirmation, the box confirming what the move gives and takes. Checked as
+    organisation_move checks them (move_clean); ``parent`` the organisation named. Sent from the
+    form (``step`` "review") it leads to the confirmation; from the confirmation, "save" moves it
+    and "edit" shows the form again."""
+
+    buttons = (("step", "review"), ("step", "save"), ("step", "edit"))
+
+    state = forms.ChoiceField(
+        label=gettext_lazy("State / UT"), choices=[("", gettext_lazy("Choose…")), *State.choices],
+        error_messages={"required": gettext_lazy("Choose the state or UT."),
+                        "invalid_choice": gettext_lazy("Choose the state or UT.")},
+    )
+    parent = forms.CharField(
+        label=gettext_lazy("Short code of the organisation above it"), max_length=20, required=False,
+        help_text=gettext_lazy("As on the organisation's status page, for example AGRI-MH. Leave it empty to place "
+                               "it at the top, with no organisation above it."),
+    )
+    reason = forms.CharField(
+        label=gettext_lazy("Why it moves"), max_length=STATUS_NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=gettext_lazy("For the record (at most 1,000 characters), for example the order that transferred "
+                               "it: the audit log keeps it, and the people told by email are sent it."),
+        error_messages={"required": gettext_lazy("Write why it moves, for the record.")},
+    )
+    confirm = forms.BooleanField(
+        label=gettext_lazy("I have checked who gains and who loses sight of it and powers over it"),
+        required=False,
+    )
+
+    def __init__(self, *args, organisation, **kwargs):
+        parent = organisation.parent if organisation.parent_id else None
+        kwargs.setdefault("initial", {"state": organisation.state, "parent": parent.short_code if parent else ""})
+        super().__init__(*args, **kwargs)
+        self.organisation = organisation
+        self.parent = None
+        if organisation.level == Level.CENTRAL:  # of the centre: no state to choose
+            del self.fields["state"]
+
+    def clean_reason(self):
+        note = multi_line(self.cleaned_data["reason"]).strip()  # as the service stores it
+        if not has_visible_characters(note):
+            raise ValidationError(self.fields["reason"].error_messages["required"], code="required")
+        return note
+
+    def clean(self):
+        """The parent named by its short code, and the checks of both answers together, said at the
+        field each is about, as the service makes them (move_clean)."""
+        data = super().clean()
+        code = (data.get("parent") or "").strip()
+        if code and "parent" not in self.errors:
+            self.parent = organisation_by_short_code(code)
+            if self.parent is None:
+                self.add_error("parent", ValidationError(
+                    _("No organisation on Sandes has the short code %(code)s.") % {"code": code}, code="unknown"))
+        if "parent" in self.errors:
+            return data
+        try:
+            state = data.get("state") if "state" in self.fields else self.organisation.state
+            data["state"] = move_clean(self.organisation, state=state or "", parent=self.parent)
+        except ValidationError as refused:
+            for key, errors in refused.error_dict.items():
+                if key not in self.errors:
+                    self.add_error(key, errors)
+        return data
+
+    def confirm_refused(self):
+        """The error at the box, for a confirmation sent without it ticked."""
+        self.add_error("confirm", ValidationError(_("Tick the box to confirm the move."), code="required"))
+
+    def changes_nothing(self) -> bool:
+        """Whether this valid form leaves the organisation where it is."""
+        organisation = self.organisation
+        return (self.cleaned_data["state"] == organisation.state
+                and (self.parent.pk if self.parent else None) == organisation.parent_id)

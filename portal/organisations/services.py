@@ -1,5 +1,6 @@
 """Writes to organisations: activating one and making its first admin; suspending and
-reactivating one; changing its details; granting, revoking and expiring roles (platform
+reactivating one; changing its details; moving one to another state or under another
+organisation; granting, revoking and expiring roles (platform
 roles, an organisation's admins)."""
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -42,6 +43,7 @@ from portal.organisations.models import (
     PlatformRoleGrant,
     ReactivationReason,
     SuspensionReason,
+    at_or_above,
     ended,
     in_force_q,
     last_day_of,
@@ -70,8 +72,15 @@ from portal.organisations.signals import (
     organisation_status_changed,
     platform_role_ending,
 )
-from portal.organisations.states import JURISDICTION_CHOICES
-from portal.organisations.status_selectors import DETAIL_AUDIT_KEYS, status_change_told
+from portal.organisations.states import CENTRAL, JURISDICTION_CHOICES, State
+from portal.organisations.status_selectors import (
+    DETAIL_AUDIT_KEYS,
+    jurisdiction_after,
+    move_effect,
+    move_shown,
+    offices_moving_with,
+    status_change_told,
+)
 from portal.permissions import (
     ADMINISTER_ORGANISATION,
     VIEW_ORGANISATION_DASHBOARD,
@@ -261,6 +270,12 @@ def organisation_activate(
             organisation.status, organisation.activated_at = OrganisationStatus.ACTIVE, now
             organisation.save(update_fields=["status", "activated_at"])
         else:
+            if parent is not None:
+                # Placed where the parent is now: read before a move of it (or of one above it)
+                # committed, it would put the office under its old place. A move under way is
+                # waited for (the moves' lock), then the parent read again.
+                advisory_lock(MOVE_LOCK_NAMESPACE)
+                parent = Organisation.objects.get(pk=parent.pk)
             # As the form checked them (its text fields strip the answer): a draft keeps what was
             # typed, spaces around it included, and those are no part of the name.
             values = {key: str(attributes.get(key) or "").strip() for key in ORGANISATION_FIELDS}
@@ -576,6 +591,136 @@ def organisation_details_change(*, organisation: Organisation, name: str, name_l
                 "organisation": locked, "own": one.own, "above": one.above, "changes": details_changes(changed),
                 "reason": note, "decider": actor.email, "jurisdiction": jurisdiction, "at": now})
     return changed
+
+
+# Moving an organisation: its state and the organisation above it --------------------------------
+#
+# By a superadmin alone: who sees an organisation and who acts for it follow from its state and
+# its place (portal.permissions reads both at each request: a state's administrators see the
+# organisations of their state, an organisation's admins act for the offices below it), so a
+# move gives and takes powers that no state administrator or organisation admin may give. The
+# rule it keeps is status_selectors' (an organisation is of its parent's jurisdiction).
+
+# The first of PostgreSQL's two advisory-lock keys: moving organisations ("MOVE"). One move at a
+# time: two moves at once, each checked against the tree as it was, could make a loop.
+MOVE_LOCK_NAMESPACE = 0x4D4F5645
+
+
+def move_clean(organisation: Organisation, *, state: str, parent: Organisation | None) -> str:
+    """The state ``organisation`` is given (its own for one of the centre's level, which has
+    none), or ValidationError at the field that will not do: a state or UT to choose; a parent
+    that is itself or an office below it, not active, or of another jurisdiction than the one
+    the organisation will have. No query."""
+    errors = {}
+    if organisation.level == Level.CENTRAL:
+        state = organisation.state
+    elif state not in State.values:
+        errors["state"] = ValidationError(_("Choose the state or UT."), code="required")
+    names = {"organisation": before_full_stop(organisation.name)}
+    if parent is not None:
+        names["parent"] = parent.name
+        if parent.pk == organisation.pk:
+            errors["parent"] = ValidationError(_("An organisation cannot be placed under itself."), code="itself")
+        elif at_or_above(organisation.pk, parent.pk, parent.ancestry):
+            errors["parent"] = ValidationError(
+                _("%(parent)s is below %(organisation)s: an organisation cannot be placed under one of its own "
+                  "offices.") % names, code="below")
+        elif parent.status != OrganisationStatus.ACTIVE:
+            errors["parent"] = ValidationError(
+                _("%(parent)s is not active: an organisation is placed only under an active one.") % names,
+                code="not_active")
+        elif organisation.level == Level.CENTRAL and parent.jurisdiction != CENTRAL:
+            errors["parent"] = ValidationError(
+                _("%(parent)s belongs to %(theirs)s: an organisation of the centre's level is placed only under "
+                  "another of the centre.") % {**names, "theirs": dict(JURISDICTION_CHOICES)[parent.jurisdiction]},
+                code="other_jurisdiction")
+        elif "state" not in errors and parent.jurisdiction != jurisdiction_after(organisation, state):
+            labels = dict(JURISDICTION_CHOICES)
+            errors["parent"] = ValidationError(
+                _("%(parent)s belongs to %(theirs)s, not to %(ours)s: an organisation is placed under one of its "
+                  "own state or UT. Change its state too, or choose another.")
+                % {**names, "theirs": labels[parent.jurisdiction],
+                   "ours": labels[jurisdiction_after(organisation, state)]}, code="other_jurisdiction")
+    if errors:
+        raise ValidationError(errors)
+    return state
+
+
+def organisation_move(*, organisation_id: int, state: str, parent_id: int | None, reason: str, actor: AnyUser,
+                      request: HttpRequest | None = None, shown: str | None = None) -> bool:
+    """Move an active (or suspended) organisation to the state ``state`` and under the
+    organisation ``parent_id`` (None: at the top), by a superadmin, giving why (``reason``,
+    required, at most STATUS_NOTE_MAX_LENGTH characters). The offices below it stay below it
+    (their place follows), and those of its old state move to the new one with it. From the
+    next request the state administrators of its old state no longer see it, those of the new
+    one do, and the admins of the organisations it leaves no longer act for it, those above
+    its new place do (portal.permissions reads both). Returns whether anything moved: nothing
+    is written when it is there already. Audited; its admins whose role counts are told by
+    mail, one each, in their language (with none, whoever acts for it), not the one who moved
+    it. Refused (PermissionDenied) for anyone else, (OrganisationNotActive) while its
+    application is being decided, (ValidationError by field) for a state, a parent (move_clean)
+    or a reason that will not do, (portal.shown.ChangedMeanwhile) when ``shown``, the digest of
+    what its confirmation page said the move does (move_effect), is not that of what it does
+    now; nothing is changed then."""
+    if not is_superadmin(actor):
+        raise PermissionDenied(_("Only a superadmin moves an organisation to another state or under another "
+                                 "organisation."))
+    with transaction.atomic():
+        advisory_lock(MOVE_LOCK_NAMESPACE)
+        ids = sorted({organisation_id, *([parent_id] if parent_id else [])})
+        locked = {row.pk: row for row in Organisation.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+        if organisation_id not in locked:
+            raise Organisation.DoesNotExist
+        organisation = locked[organisation_id]
+        with suppress(AttributeError):
+            del actor._platform_roles_cache  # the request's memo of its roles: asked again from the database
+        if not is_superadmin(actor):
+            raise PermissionDenied(_("Only a superadmin moves an organisation to another state or under another "
+                                     "organisation."))
+        if organisation.status == OrganisationStatus.PENDING:
+            raise OrganisationNotActive(
+                _("%(organisation)s is not active yet: its application, which is still being decided, says where it "
+                  "belongs.") % {"organisation": before_full_stop(organisation.name)}, code="pending")
+        parent = locked.get(parent_id) if parent_id else None
+        errors, note = {}, ""
+        if parent_id and parent is None:
+            errors["parent"] = [ValidationError(_("That organisation is no longer on Sandes."), code="unknown")]
+        try:
+            state = move_clean(organisation, state=state, parent=parent)
+        except ValidationError as refused:
+            errors = {**refused.error_dict, **errors}
+        try:
+            note = _note_clean(reason, missing=_("Write why it moves, for the record."))
+        except ValidationError as refused:
+            errors["reason"] = [refused]
+        if errors:
+            raise ValidationError(errors)
+        if state == organisation.state and (parent.pk if parent else None) == organisation.parent_id:
+            return False
+        effect = move_effect(organisation, state=state, parent=parent)
+        check_shown(shown, move_shown(effect))
+        old_parent = Organisation.objects.filter(pk=organisation.parent_id).first() if organisation.parent_id else None
+        old_state = organisation.state
+        offices_moved = offices_moving_with(organisation, state).update(state=state) if state != old_state else 0
+        organisation.state, organisation.parent = state, parent
+        organisation.save(update_fields=["state", "parent"])
+        told = [one for one in effect.told if one.user.pk != actor.pk]  # the one who moved it knows
+        audit_record(actor=actor, action=AuditAction.ORGANISATION_MOVED, target=organisation, request=request,
+                     old={"state": old_state, "parent_id": old_parent.pk if old_parent else None,
+                          "parent_name": old_parent.name if old_parent else ""},
+                     new={"state": state, "parent_id": parent.pk if parent else None,
+                          "parent_name": parent.name if parent else "", "offices_moved": offices_moved,
+                          "reason": note, "told": [one.user.email for one in told]})
+        now = timezone.now()
+        for one in told:
+            send_role_mail(user=one.user, template="organisation_moved", context={
+                "organisation": organisation, "own": one.own, "above": one.above,
+                # Labels translated as each mail is rendered, in its reader's language.
+                "old_jurisdiction": dict(JURISDICTION_CHOICES)[effect.old_jurisdiction],
+                "new_jurisdiction": dict(JURISDICTION_CHOICES)[effect.new_jurisdiction],
+                "old_parent": old_parent, "new_parent": parent, "offices_moved": offices_moved,
+                "reason": note, "decider": actor.email, "at": now})
+    return True
 
 
 def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | None = None,

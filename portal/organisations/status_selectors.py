@@ -1,5 +1,5 @@
-"""Reads of an organisation's status and details, for suspending and reactivating it and
-changing its details (who may is portal.permissions' question): the organisation as the
+"""Reads of an organisation's status and details, for suspending and reactivating it,
+changing its details and moving it (who may is portal.permissions' question): the organisation as the
 viewer may change it (404 for anyone else), who is told of a change, and the changes of its
 status and of its details so far, from the audit log (the one record of who changed them,
 when and why)."""
@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Case, Exists, OuterRef, Q, QuerySet, When
 from django.http import Http404
+from django.utils.translation import gettext_lazy
 
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.details import DETAILS, DetailChange, details_fields
 from portal.organisations.models import (
+    Level,
     Membership,
     MembershipRole,
     Organisation,
@@ -34,7 +36,14 @@ from portal.organisations.selectors import (
     who_acts_for,
     without_acting_admin_above,
 )
-from portal.permissions import AnyUser, admins_who_act, may_change_organisation_status, may_see_organisation_details
+from portal.organisations.states import CENTRAL, State
+from portal.permissions import (
+    AnyUser,
+    admins_who_act,
+    may_change_organisation_status,
+    may_see_organisation_details,
+    state_admin_emails,
+)
 
 # The changes of its status an organisation's page lists, newest first.
 STATUS_HISTORY_LIMIT = 20
@@ -241,20 +250,138 @@ class DetailsChange:
     told: tuple[str, ...]
 
 
+def _moved(old: dict, new: dict) -> tuple[DetailChange, ...]:
+    """A move's audit values as the changes it made: its state (by its label; "" for none) and
+    the organisation above it (by its name then; "" for none), each that changed."""
+    states = dict(State.choices)
+    changes = []
+    if old.get("state") != new.get("state"):
+        changes.append(DetailChange("state", gettext_lazy("State / UT"), str(states.get(old.get("state"), "")),
+                                    str(states.get(new.get("state"), ""))))
+    if old.get("parent_id") != new.get("parent_id"):
+        changes.append(DetailChange("parent", gettext_lazy("Above it"), str(old.get("parent_name") or ""),
+                                    str(new.get("parent_name") or "")))
+    return tuple(changes)
+
+
 def details_history(organisation: Organisation, *, limit: int = DETAILS_HISTORY_LIMIT) -> list[DetailsChange]:
-    """The last ``limit`` changes of the organisation's details, newest first. One query (the
-    audit log's index of targets)."""
+    """The last ``limit`` changes of the organisation's details, its moves among them (its state
+    and the organisation above it), newest first. One query (the audit log's index of targets)."""
     events = (AuditEvent.objects.filter(target_type=organisation._meta.label_lower, target_id=str(organisation.pk),
-                                        action=AuditAction.ORGANISATION_DETAILS_CHANGED)
-              .only("created_at", "actor_id", "actor_email", "old_values", "new_values").order_by("-id")[:limit])
+                                        action__in=(AuditAction.ORGANISATION_DETAILS_CHANGED,
+                                                    AuditAction.ORGANISATION_MOVED))
+              .only("created_at", "action", "actor_id", "actor_email", "old_values", "new_values").order_by("-id")[:limit])
     labels = {key: field.label for key, field in details_fields().items()}
     history = []
     for event in events:
         old, new = event.old_values or {}, event.new_values or {}
-        changes = tuple(DetailChange(key, labels[key], str(old.get(DETAIL_AUDIT_KEYS[key]) or ""),
-                                     str(new.get(DETAIL_AUDIT_KEYS[key]) or ""))
-                        for key in DETAILS if DETAIL_AUDIT_KEYS[key] in new)
+        if event.action == AuditAction.ORGANISATION_MOVED:
+            changes = _moved(old, new)
+        else:
+            changes = tuple(DetailChange(key, labels[key], str(old.get(DETAIL_AUDIT_KEYS[key]) or ""),
+                                         str(new.get(DETAIL_AUDIT_KEYS[key]) or ""))
+                            for key in DETAILS if DETAIL_AUDIT_KEYS[key] in new)
         history.append(DetailsChange(at=event.created_at, by=event.actor_email if event.actor_id else "",
                                      changes=changes, reason=str(new.get("reason") or ""),
                                      told=tuple(str(one) for one in new.get("told") or ())))
     return history
+
+
+# Moving an organisation: its state and the organisation above it -------------------------------------
+#
+# The rule the onboarding form implies (its review flags a parent of another jurisdiction than the
+# one the application is sent to): an organisation is of its parent's jurisdiction, a state's or
+# UT's, or the centre's. A move keeps it so: the new parent is active, neither the organisation
+# itself nor an office below it, and of the jurisdiction the organisation will have; the offices
+# below that were of its old state move to the new one with it (they stay below it).
+
+
+def organisation_by_short_code(code: str) -> Organisation | None:
+    """The organisation whose short code is ``code`` (letters in any case), an active one
+    first; None for none. One query; none for a blank code."""
+    code = (code or "").strip()
+    if not code:
+        return None
+    found = Organisation.objects.filter(short_code__iexact=code)
+    return found.order_by(Case(When(status=OrganisationStatus.ACTIVE, then=0), default=1), "pk").first()
+
+
+def jurisdiction_after(organisation: Organisation, state: str) -> str:
+    """The jurisdiction ``organisation`` has with the state ``state`` (its level kept)."""
+    return CENTRAL if organisation.level == Level.CENTRAL or not state else state
+
+
+class MoveEffect(NamedTuple):
+    """What moving an organisation does, as its confirmation page says it before anything is
+    done and organisation_move checks it again under its lock: its jurisdiction before and
+    after; the offices below it that move to the new state with it, and how many are below it;
+    the state administrators who lose and gain sight of it (their addresses); the
+    organisations whose admins lose and gain their powers over it (an organisation admin's
+    cover the offices below it), each with the addresses of its admins who act; who is told."""
+
+    before: tuple[str, str, str]  # its state, ancestry and status as read
+    old_jurisdiction: str
+    new_jurisdiction: str
+    offices_moving: int
+    offices_below: int
+    state_admins_losing: list[str]
+    state_admins_gaining: list[str]
+    admins_losing: list[tuple[Organisation, list[str]]]
+    admins_gaining: list[tuple[Organisation, list[str]]]
+    told: list[Told]
+
+
+def _admins_acting_at(ids: list[int]) -> list[tuple[Organisation, list[str]]]:
+    """Each organisation of ``ids`` (in that order) with the addresses of its admins who act for
+    it (admins_who_act, their role not ended; none for one not active). Two queries; none for none."""
+    if not ids:
+        return []
+    organisations = Organisation.objects.in_bulk(ids)
+    found: dict[int, list[str]] = {pk: [] for pk in ids}
+    for organisation_id, email in admins_who_act(Membership.objects.filter(
+        not_ended_q(), organisation_id__in=ids, organisation__status=OrganisationStatus.ACTIVE,
+        role=MembershipRole.ADMIN, is_active=True,
+    )).order_by("user__email").values_list("organisation_id", "user__email"):
+        found[organisation_id].append(email)
+    return [(organisations[pk], found[pk]) for pk in ids if pk in organisations]
+
+
+def offices_moving_with(organisation: Organisation, state: str) -> QuerySet[Organisation]:
+    """The offices below ``organisation`` that move to ``state`` with it: those of its old state
+    (not of the centre's level), when its state changes; none otherwise."""
+    if state == organisation.state or not organisation.state or organisation.level == Level.CENTRAL:
+        return Organisation.objects.none()
+    return Organisation.objects.filter(ancestry__startswith=organisation.subtree_prefix,
+                                       state=organisation.state).exclude(level=Level.CENTRAL)
+
+
+def move_effect(organisation: Organisation, *, state: str, parent: Organisation | None) -> MoveEffect:
+    """What moving ``organisation`` to ``state`` under ``parent`` (None: at the top) does
+    (MoveEffect). A few queries, whatever the number of offices below it."""
+    old, new = organisation.jurisdiction, jurisdiction_after(organisation, state)
+    losing_sight, gaining_sight = [], []
+    if old != new:
+        emails = state_admin_emails({old, new})
+        losing_sight = sorted(set(emails.get(old, [])) - set(emails.get(new, [])))
+        gaining_sight = sorted(set(emails.get(new, [])) - set(emails.get(old, [])))
+    old_line = organisation.ancestor_ids
+    new_line = [*parent.ancestor_ids, parent.pk] if parent is not None else []
+    return MoveEffect(
+        before=(organisation.state, organisation.ancestry, organisation.status), old_jurisdiction=old, new_jurisdiction=new,
+        offices_moving=offices_moving_with(organisation, state).count() if old != new else 0,
+        offices_below=offices_below_count(organisation),
+        state_admins_losing=losing_sight, state_admins_gaining=gaining_sight,
+        admins_losing=_admins_acting_at([pk for pk in old_line if pk not in new_line]),
+        admins_gaining=_admins_acting_at([pk for pk in new_line if pk not in old_line]),
+        told=status_change_told(organisation),
+    )
+
+
+def move_shown(effect: MoveEffect) -> dict:
+    """The values of ``effect`` its confirmation page shows, for its digest (portal.shown)."""
+    return {"before": list(effect.before), "jurisdictions": [effect.old_jurisdiction, effect.new_jurisdiction],
+            "offices": [effect.offices_moving, effect.offices_below],
+            "state_admins": [effect.state_admins_losing, effect.state_admins_gaining],
+            "admins": [[(organisation.pk, addresses) for organisation, addresses in effect.admins_losing],
+                       [(organisation.pk, addresses) for organisation, addresses in effect.admins_gaining]],
+            "told": [one.user.email for one in effect.told]}

@@ -11,16 +11,25 @@ from dataclasses import dataclass
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import TextChoices
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.functional import Promise
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from portal.access import rule
-from portal.organisations.forms import OrganisationStatusForm
-from portal.organisations.models import OrganisationStatus, ReactivationReason, StatusAsIf, SuspensionReason
+from portal.organisations.forms import OrganisationMoveForm, OrganisationStatusForm
+from portal.organisations.models import (
+    Organisation,
+    OrganisationStatus,
+    ReactivationReason,
+    StatusAsIf,
+    SuspensionReason,
+)
 from portal.organisations.services import (
+    OrganisationNotActive,
     OrganisationStatusUnchanged,
+    organisation_move,
     organisation_reactivate,
     organisation_suspend,
     status_change_refusal,
@@ -34,6 +43,8 @@ from portal.organisations.status_selectors import (
     details_history,
     domains_of,
     members_count,
+    move_effect,
+    move_shown,
     offices_below_count,
     organisation_for_status_change,
     status_change_above,
@@ -41,7 +52,7 @@ from portal.organisations.status_selectors import (
     status_history,
 )
 from portal.permissions import is_superadmin
-from portal.shown import ChangedMeanwhile, shown_sent
+from portal.shown import ChangedMeanwhile, shown_digest, shown_sent
 from portal.text import before_full_stop
 
 
@@ -55,6 +66,7 @@ def status(request, pk):
         "jurisdiction": dict(JURISDICTION_CHOICES)[organisation.jurisdiction], "limit": STATUS_HISTORY_LIMIT,
         "details_history": details_history(organisation), "details_limit": DETAILS_HISTORY_LIMIT,
         "domains": domains_of(organisation), "may_remove_domains": is_superadmin(request.user),
+        "may_move": is_superadmin(request.user),
     })
 
 
@@ -142,3 +154,55 @@ def suspend(request, pk):
 @require_http_methods(["GET", "POST"])
 def reactivate(request, pk):
     return _change(request, pk, "reactivate")
+
+
+@rule("superadmin")
+@require_http_methods(["GET", "POST"])
+def move(request, pk):
+    """Its state and the organisation above it: the form, then (``step`` "review") the
+    confirmation of what the move gives and takes, then ("save", the box ticked) the move."""
+    organisation = get_object_or_404(Organisation.objects.select_related("parent"), pk=pk)
+    back = redirect("organisations:status", pk=organisation.pk)
+    if organisation.status == OrganisationStatus.PENDING:
+        messages.info(request, _("%(organisation)s is not active yet: its application, which is still being decided, "
+                                 "says where it belongs.") % {"organisation": before_full_stop(organisation.name)})
+        return back
+    form = OrganisationMoveForm(request.POST if request.method == "POST" else None, organisation=organisation)
+    step = request.POST.get("step")
+    changed_meanwhile = False
+    if form.is_bound and form.is_valid():
+        if form.changes_nothing():
+            form.add_error(None, ValidationError(
+                _("Nothing to move: its state and the organisation above it are as they are already."), code="unchanged"))
+        elif step != "edit":
+            state, parent = form.cleaned_data["state"], form.parent
+            if step == "save" and not form.cleaned_data.get("confirm"):
+                form.confirm_refused()
+            elif step == "save":
+                try:
+                    organisation_move(organisation_id=organisation.pk, state=state,
+                                      parent_id=parent.pk if parent else None, reason=form.cleaned_data["reason"],
+                                      actor=request.user, request=request, shown=shown_sent(request.POST))
+                except ChangedMeanwhile:
+                    organisation.refresh_from_db()
+                    changed_meanwhile = True
+                except OrganisationNotActive as refused:
+                    messages.info(request, refused.message)
+                    return back
+                except (PermissionDenied, ValidationError) as refused:  # taken meanwhile (a parent suspended)
+                    form.add_error(None, refused if isinstance(refused, ValidationError) else str(refused))
+                    return render(request, "portal/organisations/move.html", {"organisation": organisation,
+                                                                              "form": form})
+                else:
+                    messages.success(request, _("%(organisation)s was moved.")
+                                     % {"organisation": before_full_stop(organisation.name)})
+                    return back
+            effect = move_effect(organisation, state=state, parent=parent)
+            labels = dict(JURISDICTION_CHOICES)
+            return render(request, "portal/organisations/move_confirm.html", {
+                "organisation": organisation, "form": form, "effect": effect, "parent": parent,
+                "old_jurisdiction": labels[effect.old_jurisdiction], "new_jurisdiction": labels[effect.new_jurisdiction],
+                "told": [one for one in effect.told if one.user.pk != request.user.pk],
+                "shown_values": shown_digest(move_shown(effect)), "changed_meanwhile": changed_meanwhile,
+            })
+    return render(request, "portal/organisations/move.html", {"organisation": organisation, "form": form})

@@ -11,6 +11,7 @@ urlpatterns = [
     path("<int:pk>/suspend/", status_views.suspend, name="suspend"),
     path("<int:pk>/reactivate/", status_views.reactivate, name="reactivate"),
     path("<int:pk>/details/", details_views.details, name="details"),
+    path("<int:pk>/move/", status_views.move, name="move"),
     path("<int:pk>/domains/add/", domain_views.domain_add, name="domain_add"),
     path("<int:pk>/domains/<int:domain_pk>/remove/", domain_views.domain_remove, name="domain_remove"),
 ]

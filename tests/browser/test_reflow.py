@@ -210,6 +210,7 @@ def every_page():
         ("superadmin", f"/portal/organisations/domain-claims/{claimed.pk}/accept/"),
         ("superadmin", f"/portal/organisations/{org}/domains/{claimed.pk}/remove/"),
         ("superadmin", f"/portal/organisations/{org}/domains/add/"),
+        ("superadmin", f"/portal/organisations/{org}/move/"),
         ("superadmin", "/portal/privacy/retention/"),
         ("superadmin", "/portal/privacy/holds/"),
         ("superadmin", f"/portal/privacy/holds/{hold.pk}/release/"),

@@ -126,7 +126,7 @@ def test_the_latest_audit_migration_can_be_rolled_back_and_applied_again():
     reverse drops its index and leaves pg_trgm, on which the directory's and the duplicate
     warnings' indexes depend (onboarding 0006, visibility 0002 to 0004)."""
     assert MigrationExecutor(connection).loader.graph.leaf_nodes("audit") == [
-        ("audit", "0043_domain_removed_action")]  # after 0029: choices of actions, a column and its trigger (0038)
+        ("audit", "0044_organisation_moved_action")]  # after 0029: choices of actions, a column and its trigger (0038)
     # Every app's last migration: migrating audit back also takes back what depends on 0029
     # (a later migration of another app), which the rest of the run's tests need again.
     leaves = MigrationExecutor(connection).loader.graph.leaf_nodes()

@@ -28,13 +28,17 @@ from portal.organisations.models import (
     SuspensionReason,
 )
 from portal.organisations.services import (
+    OrganisationNotActive,
     OrganisationStatusUnchanged,
+    organisation_activate,
     organisation_admin_grant,
+    organisation_move,
     organisation_reactivate,
     organisation_suspend,
 )
-from portal.organisations.status_selectors import status_change_told
-from tests.factories import OrganisationFactory
+from portal.organisations.status_selectors import move_effect, move_shown, status_change_told
+from portal.shown import ChangedMeanwhile, shown_digest
+from tests.factories import OrganisationFactory, UserFactory
 from tests.html_tree import field_error, field_value, html_problems, parse
 from tests.onboarding.approval_helpers import make_superadmin, messages_to
 from tests.portal.role_helpers import client_of, make_admin
@@ -805,3 +809,292 @@ def test_the_status_page_query_count(world, who, changes, django_assert_num_quer
         assert response.status_code == (200 if offered else 302)
         if offered:
             assert "admin4@pune.mahaagri.gov.in" in response.content.decode()
+
+
+# Moving an organisation: its state and the organisation above it --------------------------------------
+
+MOVE_WHY = "Transferred to the Karnataka department by the order GAD/2026/77.\nकर्नाटक विभागाकडे हस्तांतरित."
+
+
+def move_world(world):
+    """A Karnataka department (with its admin) to move the Pune office under."""
+    ka_parent = OrganisationFactory(name="Agriculture Department, Karnataka", short_code="AGRI-KA", state="KA")
+    world["ka_parent"] = ka_parent
+    world["admin_ka_parent"] = make_admin(ka_parent, email="admin@raitamitra.karnataka.gov.in")
+    return world
+
+
+def move(world, where="office", who="superadmin", state="KA", parent="ka_parent", reason=MOVE_WHY, shown=None):
+    return organisation_move(organisation_id=world[where].pk, state=state,
+                             parent_id=world[parent].pk if parent else None, reason=reason,
+                             actor=fresh(world[who]), shown=shown)
+
+
+def test_a_superadmin_moves_an_office_to_another_state_and_department_and_access_follows_at_the_next_request(world):
+    move_world(world)
+    office = world["office"]
+    # One client each, signed in before the move: access is read again at their next request.
+    clients = {who: client_of(world, who) for who in ("state_admin_mh", "state_admin_ka", "admin_parent",
+                                                     "admin_ka_parent", "admin_office")}
+    status_url, details_url = f"/portal/organisations/{office.pk}/", f"/portal/organisations/{office.pk}/details/"
+    assert clients["state_admin_mh"].get(status_url).status_code == 200
+    assert clients["state_admin_ka"].get(status_url).status_code == 404
+    assert clients["admin_parent"].get(details_url).status_code == 200
+    assert clients["admin_ka_parent"].get(details_url).status_code == 404
+
+    assert move(world) is True
+    office.refresh_from_db()
+    assert (office.state, office.parent_id, office.ancestry) == ("KA", world["ka_parent"].pk,
+                                                                 f"/{world['ka_parent'].pk}/")
+    assert clients["state_admin_mh"].get(status_url).status_code == 404
+    assert clients["state_admin_ka"].get(status_url).status_code == 200
+    assert clients["admin_parent"].get(details_url).status_code == 404
+    assert clients["admin_ka_parent"].get(details_url).status_code == 200
+    assert clients["admin_office"].get(details_url).status_code == 200  # its own admins keep it
+    assert not permissions.may_administer(fresh(world["admin_parent"]), office)
+    assert permissions.may_administer(fresh(world["admin_ka_parent"]), office)
+
+    [event] = events(AuditAction.ORGANISATION_MOVED)
+    assert (event.actor_id, event.target_id) == (world["superadmin"].pk, str(office.pk))
+    assert event.old_values == {"state": "MH", "parent_id": world["parent"].pk,
+                                "parent_name": "Agriculture Department, Maharashtra"}
+    assert event.new_values == {"state": "KA", "parent_id": world["ka_parent"].pk,
+                                "parent_name": "Agriculture Department, Karnataka", "offices_moved": 0,
+                                "reason": MOVE_WHY, "told": ["admin@pune.mahaagri.gov.in"]}
+    assert audit_verify() == []
+
+
+def test_the_offices_below_move_with_it_and_nothing_is_written_when_nothing_changes(world):
+    move_world(world)
+    below = OrganisationFactory(name="Taluka Agriculture Office, Haveli", state="MH", parent=world["office"])
+    elsewhere = OrganisationFactory(name="Central office below", state="", level="central", parent=world["office"])
+    move(world, where="office")
+    below.refresh_from_db(), elsewhere.refresh_from_db()
+    assert (below.state, below.ancestry) == ("KA", f"/{world['ka_parent'].pk}/{world['office'].pk}/")
+    assert elsewhere.state == ""  # not of the old state: left as it is
+    assert events(AuditAction.ORGANISATION_MOVED)[0].new_values["offices_moved"] == 1
+    assert move(world, where="office") is False  # already there
+    assert len(events(AuditAction.ORGANISATION_MOVED)) == 1
+
+
+@pytest.mark.parametrize("case", ["itself", "below", "suspended", "pending", "other_state", "no_state"])
+def test_a_parent_that_would_not_do_is_refused_at_its_field_and_nothing_changes(world, case):
+    move_world(world)
+    below = OrganisationFactory(name="Taluka Agriculture Office, Haveli", state="MH", parent=world["office"])
+    world["below"] = below
+    where, state, parent, message = {
+        "itself": ("office", "MH", "office", "An organisation cannot be placed under itself."),
+        "below": ("office", "MH", "below", "Taluka Agriculture Office, Haveli is below District Agriculture Office, "
+                                          "Pune: an organisation cannot be placed under one of its own offices."),
+        "suspended": ("office", "KA", "ka_parent", "Agriculture Department, Karnataka is not active: an organisation "
+                                                   "is placed only under an active one."),
+        "pending": ("office", "KA", "ka_parent", "Agriculture Department, Karnataka is not active: an organisation "
+                                                 "is placed only under an active one."),
+        "other_state": ("office", "MH", "ka_parent", "Agriculture Department, Karnataka belongs to Karnataka, not to "
+                                                     "Maharashtra: an organisation is placed under one of its own "
+                                                     "state or UT. Change its state too, or choose another."),
+        "no_state": ("office", "", None, None),
+    }[case]
+    if case in ("suspended", "pending"):
+        Organisation.objects.filter(pk=world["ka_parent"].pk).update(status=case)
+    before = Organisation.objects.values_list("pk", "state", "parent_id", "ancestry").order_by("pk")
+    before = list(before)
+    with pytest.raises(ValidationError) as refused:
+        move(world, where=where, state=state, parent=parent)
+    if message is None:
+        assert refused.value.message_dict == {"state": ["Choose the state or UT."]}
+    else:
+        assert refused.value.message_dict == {"parent": [message]}
+    assert list(Organisation.objects.values_list("pk", "state", "parent_id", "ancestry").order_by("pk")) == before
+    assert not events(AuditAction.ORGANISATION_MOVED)
+
+
+def test_only_a_superadmin_moves_an_organisation_and_not_one_still_being_decided(world):
+    move_world(world)
+    for who in ("state_admin_mh", "admin_parent", "auditor"):
+        with pytest.raises(PermissionDenied):
+            move(world, who=who)
+    with pytest.raises(ValidationError) as refused:
+        move(world, reason="  ")
+    assert refused.value.message_dict == {"reason": ["Write why it moves, for the record."]}
+    Organisation.objects.filter(pk=world["office"].pk).update(status=OrganisationStatus.PENDING)
+    with pytest.raises(OrganisationNotActive):
+        move(world)
+    assert Organisation.objects.get(pk=world["office"].pk).parent_id == world["parent"].pk
+
+
+def test_a_confirmation_drawn_before_the_organisation_changed_is_refused(world):
+    move_world(world)
+    office = Organisation.objects.get(pk=world["office"].pk)
+    shown = shown_digest(move_shown(move_effect(office, state="KA", parent=world["ka_parent"])))
+    make_admin(world["ka_parent"], email="second.admin@raitamitra.karnataka.gov.in")  # meanwhile
+    with pytest.raises(ChangedMeanwhile):
+        move(world, shown=shown)
+    assert Organisation.objects.get(pk=office.pk).state == "MH" and not events(AuditAction.ORGANISATION_MOVED)
+    shown = shown_digest(move_shown(move_effect(office, state="KA", parent=world["ka_parent"])))
+    assert move(world, shown=shown) is True
+
+
+def test_its_admins_are_told_of_the_move_one_mail_each_in_their_language(world):
+    move_world(world)
+    office = world["office"]
+    speaks(world["admin_office"], "hi")
+    second = make_admin(office, email="second.admin@pune.mahaagri.gov.in")
+    speaks(second, "mr")
+    third = make_admin(office, email="third.admin@pune.mahaagri.gov.in")
+    move(world)
+    [hindi] = messages_to("admin@pune.mahaagri.gov.in")
+    [marathi] = messages_to(second.email)
+    [english] = messages_to(third.email)
+    assert "संदेस" in hindi.subject and "कर्नाटक" in hindi.body and "महाराष्ट्र" in hindi.body
+    assert "संदेस" in marathi.subject and "कर्नाटक" in marathi.body
+    assert english.subject == "District Agriculture Office, Pune was moved on Sandes"
+    for message in (hindi, marathi, english):
+        assert "Agriculture Department, Karnataka" in message.body
+        assert "Agriculture Department, Maharashtra" in message.body
+        assert MOVE_WHY in message.body and "root@sandes.nic.in" in message.body
+        assert f"/portal/organisations/{office.pk}/details/" in message.body
+    assert not messages_to(world["member"].email) and not messages_to(world["admin_parent"].email)
+
+
+def move_url(organisation):
+    return f"/portal/organisations/{organisation.pk}/move/"
+
+
+def test_a_superadmin_moves_an_office_from_its_pages_after_a_confirmation_that_says_what_changes(world):
+    move_world(world)
+    office = world["office"]
+    client = client_of(world, "superadmin")
+    tree = well_formed(client.get(f"/portal/organisations/{office.pk}/"))
+    assert [a.text() for a in tree.find_all("a") if a.get("href") == move_url(office)] == [
+        "Change its state or the organisation above it"]
+    tree = well_formed(client.get(move_url(office)))
+    assert field_value(tree, "state") == "MH" and field_value(tree, "parent") == "AGRI-MH"
+
+    tree = well_formed(client.post(move_url(office), {"state": "KA", "parent": "agri-ka", "reason": MOVE_WHY,
+                                                      "step": "review"}))
+    shown = text_of(tree)
+    assert tree.find("h1").text() == "Check the move of District Agriculture Office, Pune"
+    assert "state.admin@maharashtra.gov.in" in text_of(tree.find(id="state-admins-losing"))
+    assert "state.admin@karnataka.gov.in" in text_of(tree.find(id="state-admins-gaining"))
+    assert "admin@mahaagri.gov.in" in text_of(tree.find(id="admins-losing"))
+    assert "admin@raitamitra.karnataka.gov.in" in text_of(tree.find(id="admins-gaining"))
+    assert "admin@pune.mahaagri.gov.in" in text_of(tree.find(id="move-told"))
+    assert "Nothing changes until you tick the box and press" in shown
+    assert Organisation.objects.get(pk=office.pk).state == "MH"
+
+    kept = {"state": "KA", "parent": "agri-ka", "reason": MOVE_WHY,
+            "shown_values": [n.get("value") for n in tree.find_all("input") if n.get("name") == "shown_values"][0]}
+    # The box not ticked: said at the box, on the confirmation page again, nothing moved.
+    tree = well_formed(client.post(move_url(office), {**kept, "step": "save"}))
+    assert field_error(tree, "confirm") == "Tick the box to confirm the move."
+    assert Organisation.objects.get(pk=office.pk).state == "MH"
+    response = client.post(move_url(office), {**kept, "confirm": "on", "step": "save"})
+    assert response.status_code == 302 and response["Location"] == f"/portal/organisations/{office.pk}/"
+    assert Organisation.objects.get(pk=office.pk).parent_id == world["ka_parent"].pk
+    tree = well_formed(client.get(response["Location"]))
+    assert "District Agriculture Office, Pune was moved." in text_of(tree)
+    # Its changes list the move: who, when, from where to where, why.
+    [row] = [" ".join(tr.text().split()) for tr in tree.find("table", class_="details-history").find("tbody").find_all("tr")]
+    assert "State / UT: Maharashtra → Karnataka" in row and "root@sandes.nic.in" in row
+    assert "Above it: Agriculture Department, Maharashtra → Agriculture Department, Karnataka" in row
+    assert "Transferred to the Karnataka department by the order GAD/2026/77." in row
+
+
+def test_a_confirmation_page_drawn_before_a_change_meanwhile_moves_nothing_and_says_it_again(world):
+    move_world(world)
+    office = world["office"]
+    client = client_of(world, "superadmin")
+    tree = well_formed(client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
+                                                      "step": "review"}))
+    digest = [n.get("value") for n in tree.find_all("input") if n.get("name") == "shown_values"][0]
+    make_admin(world["ka_parent"], email="second.admin@raitamitra.karnataka.gov.in")
+    tree = well_formed(client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
+                                                      "shown_values": digest, "confirm": "on", "step": "save"}))
+    shown = text_of(tree)
+    assert "Since this page was opened, what the move does has changed: nothing was done." in shown
+    assert "second.admin@raitamitra.karnataka.gov.in" in text_of(tree.find(id="admins-gaining"))
+    assert Organisation.objects.get(pk=office.pk).state == "MH"
+
+
+MOVE_REFUSALS = {
+    "en": ("No organisation on Sandes has the short code NOPE-1.", "Choose the state or UT.",
+           "An organisation cannot be placed under itself."),
+    "hi": ("संदेस पर किसी संगठन का संक्षिप्त कोड NOPE-1 नहीं है।", "राज्य या केंद्रशासित प्रदेश चुनें।",
+           "किसी संगठन को उसी के नीचे नहीं रखा जा सकता।"),
+    "mr": ("संदेसवर कोणत्याही संस्थेचा संक्षिप्त कोड NOPE-1 नाही.", "राज्य किंवा केंद्रशासित प्रदेश निवडा.",
+           "संस्थेला तिच्याच खाली ठेवता येत नाही."),
+}
+
+
+@pytest.mark.parametrize("language", ["en", "hi", "mr"])
+def test_wrong_answers_on_the_move_page_are_said_at_their_fields_in_the_pages_language_and_kept(world, language):
+    move_world(world)
+    office = world["office"]
+    client = client_of(world, "superadmin")
+    client.cookies["django_language"] = language
+    unknown, state, itself = MOVE_REFUSALS[language]
+    tree = well_formed(client.post(move_url(office), {"state": "", "parent": "NOPE-1", "reason": MOVE_WHY,
+                                                      "step": "review"}))
+    assert field_error(tree, "parent") == unknown and field_error(tree, "state") == state
+    assert field_value(tree, "parent") == "NOPE-1" and field_value(tree, "reason") == MOVE_WHY
+    tree = well_formed(client.post(move_url(office), {"state": "MH", "parent": "DAO-PUNE", "reason": MOVE_WHY,
+                                                      "step": "review"}))
+    assert field_error(tree, "parent") == itself
+    assert Organisation.objects.get(pk=office.pk).parent_id == world["parent"].pk
+
+
+def test_the_move_page_is_a_superadmins_alone(world):
+    move_world(world)
+    for who, expected in (("state_admin_mh", 403), ("admin_parent", 403), ("auditor", 403), ("superadmin", 200)):
+        assert client_of(world, who).get(move_url(world["office"])).status_code == expected, who
+    assert client_of(world, "state_admin_mh").post(move_url(world["office"]), {
+        "state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY, "confirm": "on", "step": "save"}).status_code == 403
+    assert Organisation.objects.get(pk=world["office"].pk).state == "MH"
+
+
+def test_an_office_approved_under_an_organisation_moved_meanwhile_is_placed_where_that_organisation_is_now(world):
+    """Final approval read the parent before a move of it committed (its deciding transaction
+    began first): the office is placed where the parent is now, so the admins above its new
+    place act for it and those of the old one do not."""
+    move_world(world)
+    read_before = Organisation.objects.get(pk=world["office"].pk)
+    move(world)  # the office, and so what is below it, under the Karnataka department
+    officer = UserFactory(email="officer@haveli.raitamitra.karnataka.gov.in")
+    new = organisation_activate(
+        organisation_id=None, attributes={"name": "Taluka Agriculture Office, Haveli", "short_code": "TAO-HAVELI",
+                                          "org_type": "district_office", "level": "district", "state": "KA",
+                                          "district": "Pune"},
+        parent=read_before, domains=[], first_admin=officer, actor=None, source="ONB-2026-000001")
+    assert new.ancestry == f"/{world['ka_parent'].pk}/{world['office'].pk}/"
+    assert Organisation.objects.get(pk=new.pk).ancestry == new.ancestry
+    assert permissions.may_administer(fresh(world["admin_ka_parent"]), new)
+    assert not permissions.may_administer(fresh(world["admin_parent"]), new)
+
+
+def test_an_organisation_of_the_centres_level_keeps_no_state_and_goes_under_the_centres_alone(world):
+    ministry = OrganisationFactory(name="Ministry of Agriculture", short_code="MOA", level="central", state="")
+    bureau = OrganisationFactory(name="Directorate of Economics and Statistics", short_code="DES", level="central",
+                                 state="")
+    world.update(ministry=ministry, bureau=bureau)
+    tree = well_formed(client_of(world, "superadmin").get(move_url(bureau)))
+    assert not [n for n in tree.find_all("select") if n.get("name") == "state"]
+    assert "It is of the centre's level" in text_of(tree)
+    with pytest.raises(ValidationError) as refused:
+        move(world, where="bureau", state="", parent="parent")
+    assert refused.value.message_dict == {"parent": [
+        "Agriculture Department, Maharashtra belongs to Maharashtra: an organisation of the centre's level is placed "
+        "only under another of the centre."]}
+    assert move(world, where="bureau", state="MH", parent="ministry") is True  # a state given is no state of its
+    bureau.refresh_from_db()
+    assert (bureau.state, bureau.parent_id) == ("", ministry.pk)
+
+
+def test_the_move_page_of_an_organisation_still_being_decided_says_so_and_offers_nothing(world):
+    Organisation.objects.filter(pk=world["office"].pk).update(status=OrganisationStatus.PENDING)
+    client = client_of(world, "superadmin")
+    response = client.get(move_url(world["office"]))
+    assert response.status_code == 302 and response["Location"] == f"/portal/organisations/{world['office'].pk}/"
+    shown = text_of(well_formed(client.get(response["Location"])))
+    assert "its application, which is still being decided, says where it belongs" in shown
+    assert "Change its state or the organisation above it" not in shown

@@ -65,7 +65,7 @@ def world():
         "outbox_message": message.pk, "outbox_requeue": message.pk,
         "unknown_mailbox": unknown.pk,
         "join": organisation.pk, "members": organisation.pk, "organisation_settings": organisation.pk,
-        "domain_remove": organisation.pk, "domain_add": organisation.pk,
+        "domain_remove": organisation.pk, "domain_add": organisation.pk, "move": organisation.pk,
         "profile": waiting.pk, "request_withdraw": waiting.pk, "profile_suspend": verified.pk,
         "profile_revoke": verified.pk, "profile_reinstate": suspended.pk, "profile_name_accept": verified.pk,
     }

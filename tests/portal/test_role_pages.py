@@ -96,7 +96,7 @@ CHANGES_STATUS = {
 EXPECTED_BY_RULE = {
     # rule: (who is allowed) -> status for those allowed, status for the others
     "authenticated": lambda who, where: 200,
-    # An organisation's email domains are added and removed by superadmins alone.
+    # An organisation's email domains are added and removed, and it is moved, by superadmins alone.
     "superadmin": lambda who, where: 200 if who == "superadmin" else 403,
     "administrator_of_organisation": lambda who, where: 200 if ADMINISTERS.get(who, (False, False))[where] else 404,
     "organisation_status": lambda who, where: (200 if CHANGES_STATUS[who][where] else 404) if who in CHANGES_STATUS
@@ -122,7 +122,8 @@ def test_the_matrix_covers_the_pages_of_verification_of_the_roles_and_of_an_orga
             "/portal/roles/organisations/<int:pk>/grant/",
             "/portal/roles/organisations/<int:pk>/revoke/", "/portal/organisations/<int:pk>/",
             "/portal/organisations/<int:pk>/suspend/", "/portal/organisations/<int:pk>/reactivate/",
-            "/portal/organisations/<int:pk>/details/", "/portal/organisations/<int:pk>/domains/add/",
+            "/portal/organisations/<int:pk>/details/", "/portal/organisations/<int:pk>/move/",
+            "/portal/organisations/<int:pk>/domains/add/",
             "/portal/organisations/<int:pk>/domains/<int:domain_pk>/remove/"} <= set(routes)
     unknown = {route: rule for route, rule in routes.items() if rule not in EXPECTED_BY_RULE}
     assert unknown == {}, "pages with an access rule the matrix has no expectation for"

@@ -8,7 +8,8 @@ organisation at the same moment suspend it once: the second is told it is suspen
 already. Two organisations given one short code at the same moment: the code's lock makes
 the second find it taken; so does a domain added to two organisations at once. Two
 administrators renaming one organisation from pages opened before either saved: the second
-is refused, not saved over the first unseen."""
+is refused, not saved over the first unseen. Two moves that together would make a loop: the
+second finds it and is refused."""
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -26,6 +27,7 @@ from portal.organisations.models import (
     in_force_q,
 )
 from portal.organisations.services import (
+    MOVE_LOCK_NAMESPACE,
     LastAdmin,
     OfficialPowersHeld,
     OrganisationStatusUnchanged,
@@ -33,11 +35,12 @@ from portal.organisations.services import (
     official_powers_end,
     organisation_admin_revoke,
     organisation_details_change,
+    organisation_move,
     organisation_suspend,
     platform_role_grant,
 )
 from portal.shown import ChangedMeanwhile
-from tests.factories import UserFactory
+from tests.factories import OrganisationFactory, UserFactory
 from tests.onboarding.approval_helpers import TRANSACTIONAL
 from tests.onboarding.test_race_pg import race
 from tests.portal.role_helpers import make_admin
@@ -173,3 +176,29 @@ def test_two_administrators_renaming_an_organisation_at_once_from_one_page_renam
     assert Organisation.objects.get(pk=office.pk).name == changed["name"][1]
     assert AuditEvent.objects.filter(action=AuditAction.ORGANISATION_DETAILS_CHANGED).count() == 1
     assert OutboxMessage.objects.count() == 1  # its admin told once
+
+
+def test_two_moves_at_once_that_together_would_make_a_loop_make_none(roles_world):
+    """A top department placed under an office of another department while that department is
+    placed under an office of the first: each alone is a move like any other, both would make a
+    loop. The one lock of all moves puts one after the other, and the second finds the loop."""
+    root = roles_world["superadmin"]
+    first = OrganisationFactory(name="Revenue Department, Maharashtra", state="MH")
+    below_first = OrganisationFactory(name="Collectorate, Pune", state="MH", parent=first)
+    second = OrganisationFactory(name="Land Records Department, Maharashtra", state="MH")
+    below_second = OrganisationFactory(name="Land Records Office, Pune", state="MH", parent=second)
+    results = race(
+        [
+            lambda: organisation_move(organisation_id=first.pk, state="MH", parent_id=below_second.pk,
+                                      reason="Merged.", actor=root),
+            lambda: organisation_move(organisation_id=second.pk, state="MH", parent_id=below_first.pk,
+                                      reason="Merged.", actor=root),
+        ],
+        hold_sql="SELECT pg_advisory_xact_lock(%s, 0)", hold_params=[MOVE_LOCK_NAMESPACE],
+    )
+    assert sorted(outcome for outcome, _value in results) == ["error", "ok"], results
+    [refused] = [value for outcome, value in results if outcome == "error"]
+    assert isinstance(refused, ValidationError) and "parent" in refused.message_dict
+    for organisation in Organisation.objects.all():
+        assert organisation.pk not in organisation.ancestor_ids  # no loop
+    assert AuditEvent.objects.filter(action=AuditAction.ORGANISATION_MOVED).count() == 1
