@@ -32,7 +32,7 @@ from portal.organisations.services import (
     organisation_suspend,
 )
 from tests.factories import OrganisationFactory
-from tests.html_tree import field_error, field_value, html_problems, parse
+from tests.html_tree import field_error, field_value, html_problems, parse, printed_controls, printed_text
 from tests.onboarding.approval_helpers import make_superadmin, messages_to
 from tests.portal.role_helpers import client_of, make_admin
 from tests.verification.helpers import GovernmentProfileFactory
@@ -387,6 +387,24 @@ def well_formed(response):
 
 def text_of(tree):
     return " ".join(tree.text().split())
+
+
+def test_a_printed_suspension_or_reactivation_shows_what_is_decided_without_its_form(world):
+    """On paper the page says which organisation is suspended or reactivated, what that does
+    and who is told; its reason, note and button act on nothing there and stay off it, also
+    when the page comes back with errors."""
+    office = world["office"]
+    client = client_of(world, "superadmin")
+    url = f"/portal/organisations/{office.pk}/suspend/"
+    for tree in (well_formed(client.get(url)), well_formed(client.post(url, {"reason_code": "", "reason": ""}))):
+        assert printed_controls(tree) == []
+        printed = printed_text(tree)
+        assert "Suspend District Agriculture Office, Pune" in printed and "Nobody is verified or reinstated in it." in printed
+        assert "admin@pune.mahaagri.gov.in" in printed  # who is told
+    suspend(world)
+    tree = well_formed(client.get(f"/portal/organisations/{office.pk}/reactivate/"))
+    assert printed_controls(tree) == []
+    assert "Reactivating District Agriculture Office, Pune makes it count again" in printed_text(tree)
 
 
 def test_a_superadmin_suspends_an_organisation_from_its_page_and_reactivates_it(world):

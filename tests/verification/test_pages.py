@@ -18,7 +18,16 @@ from portal.organisations.models import Membership, MembershipRole, Organisation
 from portal.organisations.services import organisation_admin_grant
 from portal.privacy.requests import person_correct
 from tests.factories import PASSWORD, OrganisationFactory, UserFactory
-from tests.html_tree import field_error, field_value, form_as_sent, html_problems, parse, printed_filters
+from tests.html_tree import (
+    field_error,
+    field_value,
+    form_as_sent,
+    html_problems,
+    parse,
+    printed_controls,
+    printed_filters,
+    printed_text,
+)
 from tests.verification.helpers import GovernmentProfileFactory, contacts_shown_to_verified_users, form_data, signed_in
 from verification import services
 from verification.models import EndReason, GovernmentProfile, SystemNote, VerificationSettings, VerificationStatus
@@ -1222,6 +1231,25 @@ def test_suspending_and_reinstating_one_person_is_limited_a_day(world, verified,
                        {"reason_code": "misuse", "confirm": "on"}).status_code == 302
     verified.refresh_from_db()
     assert verified.status == VerificationStatus.REVOKED
+
+
+def test_a_printed_suspension_revocation_or_reinstatement_shows_what_is_decided_without_its_form(world, verified):
+    """On paper the page says whose verification is suspended, revoked or reinstated and what
+    that does; its reason, note, box and buttons act on nothing there and stay off it, also
+    when the page comes back with errors."""
+    client = signed_in(world["admin_office"])
+    base = f"/verification/profiles/{verified.pk}"
+    pages = [(f"{base}/suspend/", "Suspend the verification", "While suspended"),
+             (f"{base}/revoke/", "Revoke the verification", "Revoking is final")]
+    for url, title, effect in pages:
+        for tree in (parse(well_formed(client.get(url))), parse(well_formed(client.post(url, {"reason": "x"})))):
+            assert printed_controls(tree) == [], url
+            printed = printed_text(tree)
+            assert title in printed and effect in printed and world["person"].email in printed
+    GovernmentProfile.objects.filter(pk=verified.pk).update(status=VerificationStatus.SUSPENDED)
+    tree = parse(well_formed(client.get(f"{base}/reinstate/")))
+    assert printed_controls(tree) == []
+    assert "Reinstate the verification" in printed_text(tree) and world["person"].email in printed_text(tree)
 
 
 def test_revoking_with_a_confirmation(world, verified):
