@@ -107,6 +107,21 @@ def test_finding_an_organisation_by_name_short_code_and_state(world, query, foun
     assert "pending" not in html
 
 
+def test_the_organisations_found_say_the_languages_of_their_names(world):
+    """Each organisation found shows its name in English and its name in Hindi or the state's
+    language, each marked with its language: on a Hindi page the English name, on an English
+    page the Devanagari one are read in their own."""
+    OrganisationFactory(name="Karnataka Health Directorate", name_local="ಆರೋಗ್ಯ ನಿರ್ದೇಶನಾಲಯ", state="KA")
+    client = signed_in(world["public"])
+    for language in ("en", "hi"):
+        client.cookies["django_language"] = language
+        rows = parse(well_formed(client.get("/verification/organisations/?q=health"))).find("tbody").find_all("tr")
+        cells = [row.find_all("td")[0] for row in rows]
+        assert [[(" ".join(element.text().split()), element.get("lang")) for element in cell.iter() if element.get("lang")]
+                for cell in cells] == [[("Directorate of Health Services, Karnataka", "en"), ("अभिलेख निदेशालय", "hi")],
+                                       [("Karnataka Health Directorate", "en"), ("ಆರೋಗ್ಯ ನಿರ್ದೇಶನಾಲಯ", "kn")]]
+
+
 @pytest.mark.parametrize("stored_way, typed_way", [("\u095b", "\u091c\u093c"), ("\u091c\u093c", "\u095b")],
                          ids=["stored-one-character", "stored-with-nukta"])
 def test_an_organisation_named_with_a_nukta_is_found_whichever_way_the_nukta_was_typed(world, stored_way, typed_way):
