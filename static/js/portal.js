@@ -241,8 +241,16 @@ document.addEventListener("DOMContentLoaded", function () {
     pageForms().forEach(function (form, index) {
       typedFields(form).forEach(function (field) { typed[keyOf(form, index, field)] = valueOf(field); });
     });
+    // The page it returns to: this one, or the one the switch names (a confirmation shown
+    // in answer to a post names the address that shows it again: language_next).
+    var pages = [location.pathname + location.search];
+    var next = language.querySelector("input[name=next]");
     try {
-      sessionStorage.setItem(KEY, JSON.stringify({ page: location.pathname + location.search, at: Date.now(), typed: typed }));
+      var named = new URL(next ? next.value : "", location.href);
+      if (named.origin === location.origin) { pages.push(named.pathname + named.search); }
+    } catch (e) { /* no address named: this page */ }
+    try {
+      sessionStorage.setItem(KEY, JSON.stringify({ pages: pages, at: Date.now(), typed: typed }));
     } catch (e) { /* storage full or refused: the page loads again without it */ }
   });
 
@@ -252,7 +260,8 @@ document.addEventListener("DOMContentLoaded", function () {
       kept = JSON.parse(sessionStorage.getItem(KEY) || "null");
       sessionStorage.removeItem(KEY);
     } catch (e) { return; }
-    if (!kept || kept.page !== location.pathname + location.search || !(Date.now() - kept.at < KEEP_SECONDS * 1000)) { return; }
+    if (!kept || !Array.isArray(kept.pages) || kept.pages.indexOf(location.pathname + location.search) < 0 ||
+        !(Date.now() - kept.at < KEEP_SECONDS * 1000)) { return; }
     var restored = 0;
     pageForms().forEach(function (form, index) {
       typedFields(form).forEach(function (field) {

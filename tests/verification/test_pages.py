@@ -789,6 +789,39 @@ def test_the_address_of_a_bulk_decision_loaded_again_goes_back_to_the_queue(worl
     assert response.status_code == 302 and response["Location"] == f"/verification/queue/?{query}"
 
 
+def test_the_confirmation_of_a_bulk_decision_comes_back_from_a_change_of_language(world, requests_):
+    """The header's language switch on the confirmation leads to the same confirmation (not
+    the queue, where the requests chosen and the reason typed were lost): its address names
+    the requests chosen and the decision, the page's script puts back what was typed. Only the
+    requests the admin may decide that still wait are shown; none left: the queue."""
+    older, newer, elsewhere = requests_
+    client = signed_in(world["admin_office"])
+    query = f"status=pending&organisation={world['office'].pk}"
+    tree = parse(well_formed(client.post(f"/verification/queue/decide/?{query}",
+                                         {"profile": [older.pk, newer.pk], "decision": "reject"})))
+    again = tree.find("form", class_="language-switch").find("input", name="next").get("value")
+    assert again == f"/verification/queue/decide/?{query}&profile={older.pk}&profile={newer.pk}&decision=reject"
+    [form] = [form for form in tree.find_all("form", method="post") if "/queue/decide/" in form.get("action", "")]
+
+    client.cookies["django_language"] = "hi"
+    shown = parse(well_formed(client.get(again)))
+    assert shown.find("html").get("lang") == "hi"
+    [form_again] = [form for form in shown.find_all("form", method="post") if "/queue/decide/" in form.get("action", "")]
+    assert form_again.get("action") == form.get("action")  # the page's script knows its fields by it
+    assert [field.get("value") for field in form_again.find_all("input", name="profile")] == [str(older.pk), str(newer.pk)]
+    assert field_value(shown, "decision") == "reject"
+    assert shown.find("form", class_="language-switch").find("input", name="next").get("value") == again
+    assert GovernmentProfile.objects.filter(pk__in=[older.pk, newer.pk], status=VerificationStatus.PENDING).count() == 2
+
+    # Another's request in the address is not shown; one decided meanwhile is said and left.
+    services.join_request_decide(profile_id=newer.pk, decision="verify", reason="", actor=world["admin_parent"])
+    shown = parse(well_formed(client.get(f"{again}&profile={elsewhere.pk}")))
+    assert [field.get("value") for field in shown.find_all("input", name="profile")] == [str(older.pk)]
+    services.join_request_decide(profile_id=older.pk, decision="verify", reason="", actor=world["admin_parent"])
+    response = client.get(again)
+    assert response.status_code == 302 and response["Location"] == f"/verification/queue/?{query}"
+
+
 @pytest.mark.parametrize("chosen", [["x"], ["-3"], ["9" * 25], ["0"]], ids=["word", "negative", "past any integer", "zero"])
 def test_a_bulk_decision_with_no_id_a_request_can_have_goes_back_to_the_queue(world, requests_, chosen):
     """SQLite (the embedded default) refused to compare an id past its integers: a 500."""
