@@ -637,6 +637,20 @@ def test_the_organisation_pages_lead_to_its_status(world):
         assert "District Agriculture Office, Pune" in html or who == "state_admin_ka"
 
 
+def test_a_printed_removal_of_an_email_domain_shows_what_it_ends_without_its_form(world):
+    """On paper the page says which domain leaves which organisation and what that ends; its
+    reason, box and button act on nothing there and stay off it."""
+    from portal.organisations.models import OrganisationDomain
+
+    office = world["office"]
+    row = OrganisationDomain.objects.create(organisation=office, domain="pune.mahaagri.gov.in", is_verified=True)
+    tree = well_formed(client_of(world, "superadmin").get(f"/portal/organisations/{office.pk}/domains/{row.pk}/remove/"))
+    assert printed_controls(tree) == []
+    printed = printed_text(tree)
+    assert "Remove pune.mahaagri.gov.in from District Agriculture Office, Pune" in printed
+    assert "Verifications an administrator decided, by hand or from a roster, stand." in printed
+
+
 def test_a_superadmin_removes_an_email_domain_from_the_organisations_page_after_confirming_it(world):
     """The status page lists the organisation's email domains; a superadmin (only) is offered
     to remove each, on a page that says what the removal ends and asks why, refused at its
