@@ -121,6 +121,27 @@ def printed_filters(tree):
     return summary.squashed_text()
 
 
+def _printed(node):
+    return not any("d-print-none" in element.get("class", "").split() for element in [node, *node.ancestors()])
+
+
+def printed_controls(tree):
+    """The fields and buttons of the page's <main> that a printed page would carry: those not
+    inside an element kept off the paper (d-print-none), as "name=value" of each."""
+    return [f"{node.tag} {node.get('name', '')}={node.get('value', '')}".strip() for node in tree.find("main").iter()
+            if node.tag in ("input", "select", "textarea", "button") and node.get("type") != "hidden"
+            and _printed(node)]
+
+
+def printed_text(tree):
+    """The words of the page's <main> a printed page would carry (none of an element kept off
+    the paper, d-print-none)."""
+    def words(node):
+        return "".join(words(child) if isinstance(child, Node) else child
+                       for child in node.children if not isinstance(child, Node) or _printed(child))
+    return " ".join(words(tree.find("main")).split())
+
+
 # Form helpers ----------------------------------------------------------------
 
 def error_message(node):

@@ -197,16 +197,26 @@ def queue_decide(request):
     left; when none still waits, the queue of the form's query (it comes with the post)
     says so. None chosen: that queue again, saying so where focus lands. The address
     loaded again (the header's language switch does, on the answer to a post): the queue
-    of its query. The confirmation posts with the queue's query (_queue_query), and the
-    decision leads back to that queue."""
+    of its query; on the confirmation, whose switch sends it back with the requests chosen
+    and the decision (_confirmation_address), that confirmation again, what was typed in it
+    put back by the page's script. The confirmation posts with the queue's query
+    (_queue_query), and the decision leads back to that queue."""
     kept = _queue_query(request.GET)
     query = urlencode(kept)
     back = reverse("verification:queue") + (f"?{query}" if query else "")
-    if request.method == "GET":
+    chosen_in = request.POST if request.method == "POST" else request.GET
+    if request.method == "GET" and not chosen_in.getlist("profile"):
         return redirect(back)
-    carried = {"decide_query": query}  # to the confirmation, and by it back here
-    chosen = profiles_for_admin(request.user, _chosen_ids(request.POST))
+    chosen = profiles_for_admin(request.user, _chosen_ids(chosen_in))
     profiles = [profile for profile in chosen if profile.is_pending]
+    # Back here (from the confirmation) by a change of language: the same page.
+    carried = {"decide_query": query, "language_next": _confirmation_address(kept, profiles, chosen_in.get("decision"))}
+    if request.method == "GET":
+        _say_skipped(request, [_gone_why(profile, request.user) for profile in chosen if not profile.is_pending])
+        if not profiles:
+            return redirect(back)
+        form = BulkDecisionForm(initial={"decision": chosen_in.get("decision")})
+        return render(request, "verification/queue_confirm.html", {"form": form, "profiles": profiles, **carried})
     # Chosen, but no longer waiting: decided or withdrawn since the page was shown, or
     # by this very decision sent again (the back button, "Resend"). Said, not dropped.
     gone = [_gone_why(profile, request.user) for profile in chosen if not profile.is_pending]
@@ -239,6 +249,17 @@ def queue_decide(request):
         messages.success(request, done % {"n": len(outcome.decided)})
     _say_skipped(request, gone + [code for _pk, code in outcome.skipped])
     return redirect(_queue_url(kept))
+
+
+def _confirmation_address(kept, profiles, decision) -> str:
+    """The address of the confirmation of a decision on ``profiles`` (those still waiting of
+    those chosen) in the queue of ``kept`` (_queue_query), ``decision`` (as the queue's button
+    sent it, a known one) preset: where the header's language switch leads from it. Only
+    ids and a decision's name: nothing typed goes in an address."""
+    query = {**kept, "profile": [profile.pk for profile in profiles]}
+    if decision in services.JoinDecision.ALL:
+        query["decision"] = decision
+    return f"{reverse('verification:queue_decide')}?{urlencode(query, doseq=True)}"
 
 
 def _say_skipped(request, codes):

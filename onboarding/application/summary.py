@@ -9,6 +9,7 @@ from onboarding.application.forms import SECTION_FORMS
 from onboarding.models import Section
 from portal.forms import CountField
 from portal.organisations.models import Organisation
+from portal.organisations.states import local_name_language
 
 
 @cache
@@ -72,8 +73,19 @@ def section_rows(application, section, data=None):
             continue
         value = stored.get(name)
         if isinstance(field, forms.BooleanField) or value not in (None, "", []):
-            rows.append({"name": name, "label": field.label, "value": display_value(field, value, choices)})
+            rows.append({"name": name, "label": field.label, "value": display_value(field, value, choices),
+                         "lang": _language(section, name, value, stored)})
     return rows
+
+
+def _language(section, name, value, stored) -> str | None:
+    """The language of an answer that names the organisation in a known one (its lang where
+    shown): its name in English, its name in Hindi or the state's language; None for others."""
+    if section != Section.ORGANISATION or not isinstance(value, str) or not value:
+        return None
+    if name == "name":
+        return "en"
+    return local_name_language(value, str(stored.get("state") or "")) if name == "name_local" else None
 
 
 def application_summary(application, data=None):
@@ -87,5 +99,5 @@ def application_summary(application, data=None):
 def summary_key(summary) -> tuple:
     """Everything ``summary`` shows but its labels (which depend on the field and the
     language only), as a hashable value: the summary's HTML is kept by it."""
-    return tuple((block["section"].value, tuple((row["name"], row["value"]) for row in block["rows"]))
+    return tuple((block["section"].value, tuple((row["name"], row["value"], row.get("lang")) for row in block["rows"]))
                  for block in summary)

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy
 from portal.forms import refuse_control_characters, text_field
 from portal.organisations.models import Level, Organisation, OrganisationStatus
 from portal.organisations.selectors import short_code_holder
+from portal.organisations.states import local_name_language
 from portal.text import has_visible_characters, single_line
 
 # The details an organisation's page changes, in the order the form asks them.
@@ -131,15 +132,33 @@ def details_clean(values: dict, *, organisation: Organisation) -> dict[str, str]
 
 class DetailChange(NamedTuple):
     """One detail changed: its field's label (in the language it is shown in), what it was,
-    what it is ("" for none)."""
+    what it is ("" for none); ``state``: the organisation's, by which the language of a name
+    in the state's language is known (old_language, new_language: the names' lang)."""
 
     key: str
     label: str
     old: str
     new: str
+    state: str = ""
+
+    def _language(self, value: str) -> str | None:
+        if not value:
+            return None
+        if self.key == "name":
+            return "en"  # the name in English
+        return local_name_language(value, self.state) if self.key == "name_local" else None
+
+    @property
+    def old_language(self) -> str | None:
+        return self._language(self.old)
+
+    @property
+    def new_language(self) -> str | None:
+        return self._language(self.new)
 
 
-def details_changes(changed: dict[str, tuple[str, str]]) -> list[DetailChange]:
-    """``changed`` ({field: (old, new)}, any of DETAILS) in the form's order, each with its label."""
+def details_changes(changed: dict[str, tuple[str, str]], *, state: str = "") -> list[DetailChange]:
+    """``changed`` ({field: (old, new)}, any of DETAILS) in the form's order, each with its
+    label; ``state``: the organisation's (DetailChange)."""
     fields = details_fields()
-    return [DetailChange(key, fields[key].label, *changed[key]) for key in DETAILS if key in changed]
+    return [DetailChange(key, fields[key].label, *changed[key], state=state) for key in DETAILS if key in changed]

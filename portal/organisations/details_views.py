@@ -60,7 +60,8 @@ def details(request, pk):
         elif step != "edit":
             told = [one for one in status_change_told(organisation) if one.user.pk != request.user.pk]
             return render(request, "portal/organisations/details_confirm.html", {
-                **context, "form": form, "shown_values": shown, "changed": details_changes(changed), "told": told})
+                **context, "form": form, "shown_values": shown, "told": told,
+                "changed": details_changes(changed, state=organisation.state)})
     return render(request, "portal/organisations/details.html", {
         **context, "form": form, "shown_values": shown, "history": details_history(organisation)})
 

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import UserObjectPermissionBase
 
-from portal.organisations.states import JURISDICTION_CHOICES, State
+from portal.organisations.states import JURISDICTION_CHOICES, State, local_name_language
 from portal.text import ComposedCharField
 
 
@@ -92,6 +92,12 @@ class Organisation(models.Model):
 
     def __str__(self):
         return self.name
+
+    @property
+    def name_local_language(self) -> str | None:
+        """The language of ``name_local`` (its lang attribute where a page shows it), known by
+        its script and the state (states.local_name_language); None when it says none."""
+        return local_name_language(self.name_local, self.state)
 
     @property
     def subtree_prefix(self):

@@ -52,3 +52,34 @@ UNION_TERRITORIES = {"AN", "CH", "DH", "DL", "JK", "LA", "LD", "PY"}
 # Jurisdiction of a platform role: a state/UT, or the Government of India.
 CENTRAL = "CENTRAL"
 JURISDICTION_CHOICES = [(CENTRAL, _("Central (Government of India)"))] + list(State.choices)
+
+
+# The language of a name written in Hindi or the state's language (an organisation's
+# name_local), known by the script it is written in: the language of each Indian script's
+# Unicode block; for the Bengali script, which several languages share, the state's where it
+# has one (Assamese in Assam, Meitei in Manipur). Devanagari is Hindi's, and Marathi's in
+# Maharashtra: there a name is taken as Marathi when it has a letter Marathi writes and Hindi
+# does not (ळ, ऱ, ॲ), else as Hindi (the office's name in Hindi). A name in no such script
+# (Latin letters, digits) says nothing of its language: None.
+_SCRIPT_LANGUAGES = (
+    (0x0900, 0x097F, "hi"), (0xA8E0, 0xA8FF, "hi"),  # Devanagari and its extension
+    (0x0980, 0x09FF, "bn"), (0x0A00, 0x0A7F, "pa"), (0x0A80, 0x0AFF, "gu"), (0x0B00, 0x0B7F, "or"),
+    (0x0B80, 0x0BFF, "ta"), (0x0C00, 0x0C7F, "te"), (0x0C80, 0x0CFF, "kn"), (0x0D00, 0x0D7F, "ml"),
+    (0x0600, 0x06FF, "ur"), (0x1C50, 0x1C7F, "sat"), (0xABC0, 0xABFF, "mni"),
+)
+_STATE_LANGUAGES = {("bn", "AS"): "as", ("bn", "MN"): "mni"}
+_MARATHI_LETTERS = frozenset("\u0933\u0931\u0972")  # ळ ऱ ॲ
+
+
+def local_name_language(name: str, state: str) -> str | None:
+    """The language (a BCP 47 tag) of ``name``, written in Hindi or the language of
+    ``state`` (a State code, blank for none), by its first letter of an Indian script;
+    None when it has none."""
+    for character in name or "":
+        point = ord(character)
+        for first, last, language in _SCRIPT_LANGUAGES:
+            if first <= point <= last:
+                if language == "hi":
+                    return "mr" if state == "MH" and not _MARATHI_LETTERS.isdisjoint(name) else "hi"
+                return _STATE_LANGUAGES.get((language, state), language)
+    return None

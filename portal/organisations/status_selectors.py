@@ -279,7 +279,7 @@ def details_history(organisation: Organisation, *, limit: int = DETAILS_HISTORY_
             changes = _moved(old, new)
         else:
             changes = tuple(DetailChange(key, labels[key], str(old.get(DETAIL_AUDIT_KEYS[key]) or ""),
-                                         str(new.get(DETAIL_AUDIT_KEYS[key]) or ""))
+                                         str(new.get(DETAIL_AUDIT_KEYS[key]) or ""), organisation.state)
                             for key in DETAILS if DETAIL_AUDIT_KEYS[key] in new)
         history.append(DetailsChange(at=event.created_at, by=event.actor_email if event.actor_id else "",
                                      changes=changes, reason=str(new.get("reason") or ""),

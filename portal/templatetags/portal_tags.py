@@ -12,6 +12,7 @@ from django.template.defaulttags import CsrfTokenNode
 from django.template.loader_tags import BlockNode
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.timezone import get_current_timezone_name
 from django.utils.translation import get_language, gettext
@@ -30,6 +31,13 @@ register = template.Library()
 @register.filter
 def warnings_of(form, name):
     return getattr(form, "warnings", {}).get(name, [])
+
+
+@register.filter
+def lang_attribute(language):
+    """` lang="<language>"` for an element whose text is in ``language`` (a BCP 47 tag), when
+    it is known; nothing when not (the element is in the page's language)."""
+    return format_html(' lang="{}"', language) if language else ""
 
 
 @register.filter

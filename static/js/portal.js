@@ -176,7 +176,8 @@ document.addEventListener("DOMContentLoaded", function () {
 // The switch keeps it in this tab for the page it returns to, which puts it back and says
 // so; not a file, a secret or a box that confirms an irreversible action (named so, or marked
 // data-portal-confirms by its form: portal.forms.confirming_keys). A confirmation's hidden input
-// marked data-portal-kept holds what was typed on the form before it: kept too, for that form.
+// marked data-portal-kept holds what was typed on the form before it: kept too, for that form,
+// where it goes back into the field of its name (a text, a list, or the choice of its value).
 (function () {
   var KEY = "portalTypedAcrossLanguageSwitch";
   var KEEP_SECONDS = 120;
@@ -224,6 +225,14 @@ document.addEventListener("DOMContentLoaded", function () {
     var key = index + " " + (form.getAttribute("action") || "") + " " + field.name;
     return (field.type === "checkbox" || field.type === "radio") ? key + " " + field.value : key;
   }
+  function has(object, key) { return Object.prototype.hasOwnProperty.call(object, key); }
+  // What a kept hidden input held, for the field of its name on the page loaded again: a
+  // box or a choice is ticked when its value is the one kept; a list chooses it.
+  function fromKept(field, value) {
+    if (field.type === "checkbox" || field.type === "radio") { return value === field.value; }
+    if (field.tagName === "SELECT") { return [value]; }
+    return value;
+  }
 
   document.addEventListener("submit", function (event) {
     var language = event.target;
@@ -232,8 +241,16 @@ document.addEventListener("DOMContentLoaded", function () {
     pageForms().forEach(function (form, index) {
       typedFields(form).forEach(function (field) { typed[keyOf(form, index, field)] = valueOf(field); });
     });
+    // The page it returns to: this one, or the one the switch names (a confirmation shown
+    // in answer to a post names the address that shows it again: language_next).
+    var pages = [location.pathname + location.search];
+    var next = language.querySelector("input[name=next]");
     try {
-      sessionStorage.setItem(KEY, JSON.stringify({ page: location.pathname + location.search, at: Date.now(), typed: typed }));
+      var named = new URL(next ? next.value : "", location.href);
+      if (named.origin === location.origin) { pages.push(named.pathname + named.search); }
+    } catch (e) { /* no address named: this page */ }
+    try {
+      sessionStorage.setItem(KEY, JSON.stringify({ pages: pages, at: Date.now(), typed: typed }));
     } catch (e) { /* storage full or refused: the page loads again without it */ }
   });
 
@@ -243,12 +260,16 @@ document.addEventListener("DOMContentLoaded", function () {
       kept = JSON.parse(sessionStorage.getItem(KEY) || "null");
       sessionStorage.removeItem(KEY);
     } catch (e) { return; }
-    if (!kept || kept.page !== location.pathname + location.search || !(Date.now() - kept.at < KEEP_SECONDS * 1000)) { return; }
+    if (!kept || !Array.isArray(kept.pages) || kept.pages.indexOf(location.pathname + location.search) < 0 ||
+        !(Date.now() - kept.at < KEEP_SECONDS * 1000)) { return; }
     var restored = 0;
     pageForms().forEach(function (form, index) {
       typedFields(form).forEach(function (field) {
         var key = keyOf(form, index, field);
-        if (Object.prototype.hasOwnProperty.call(kept.typed, key) && put(field, kept.typed[key])) { restored += 1; }
+        var named = index + " " + (form.getAttribute("action") || "") + " " + field.name;
+        var value = has(kept.typed, key) ? kept.typed[key] : has(kept.typed, named) ? kept.typed[named] : undefined;
+        if (typeof value === "string" && (key !== named || field.tagName === "SELECT")) { value = fromKept(field, value); }
+        if (value !== undefined && put(field, value)) { restored += 1; }
       });
     });
     var notice = document.getElementById("typed-kept");

@@ -16,7 +16,7 @@ from api.models import ApiClient
 from api.selectors import clients_of
 from api.services import api_client_create, api_client_revoke
 from portal.audit.models import AuditAction, AuditEvent
-from tests.html_tree import field_error, html_problems, parse
+from tests.html_tree import field_error, html_problems, parse, printed_controls, printed_text
 from tests.verification.helpers import make_admin, signed_in
 from verification.visibility.models import Audience, VisibilityPolicy
 
@@ -413,3 +413,12 @@ def test_clients_in_use_come_first_on_the_list(world):
     assert clients_of(world["a"]).first().is_active
     html = well_formed(signed_in(world["admin_a"]).get(clients_url(world["a"])))
     assert world["client_a"].token_prefix in html and revoke_url(world["client_a"]) in html
+
+
+def test_a_printed_revocation_of_a_client_shows_which_client_without_its_form(world):
+    """On paper the page says which client is revoked and what that does; its button acts on
+    nothing there and stays off it."""
+    tree = parse(well_formed(signed_in(world["admin_a"]).get(revoke_url(world["client_a"]))))
+    assert printed_controls(tree) == []
+    printed = printed_text(tree)
+    assert "Revoke an API client" in printed and world["client_a"].token_prefix in printed

@@ -506,4 +506,30 @@ def test_deciding_in_the_queue_with_no_request_chosen_is_said_where_focus_lands(
     expect(page).to_have_url(queue)
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("#error-summary")).to_have_count(0)
+
+    # The language changed on the confirmation of a decision: the same confirmation comes back,
+    # the request chosen, the decision and the reason typed kept (and said so); nothing is
+    # decided until it is confirmed.
+    page.locator(f"#choose-{office.vasant.pk}").check()
+    page.locator("button[name=decision][value=reject]").click()
+    page.wait_for_load_state("load")
+    page.locator("#id_decision_1").check()
+    page.locator("#id_reason").fill(REJECTED_BECAUSE)
+    page.locator("#language-select").select_option("mr")
+    page.locator("form.language-switch").get_by_role("button").click()
+    page.wait_for_load_state("load")
+    expect(page.locator("html")).to_have_attribute("lang", "mr")
+    expect(page.locator("#typed-kept")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("vasant.joshi@pune.mahaagri.gov.in")
+    expect(page.locator("#id_decision_1")).to_be_checked()
+    expect(page.locator("#id_reason")).to_have_value(REJECTED_BECAUSE)
+    assert GovernmentProfile.objects.get(pk=office.vasant.pk).status == VerificationStatus.PENDING
+    page.locator("#id_confirm").check()
+    page.locator("main form button[type=submit]").first.click()
+    page.wait_for_load_state("load")
+    vasant = GovernmentProfile.objects.get(pk=office.vasant.pk)
+    assert (vasant.status, vasant.reason) == (VerificationStatus.REJECTED, REJECTED_BECAUSE)
     check_page.assert_clean()
+
+
+REJECTED_BECAUSE = "Not on the office's staff list of 1 December."

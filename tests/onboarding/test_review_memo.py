@@ -15,6 +15,7 @@ from onboarding.application.summary import application_summary
 from onboarding.approval.forms import DecisionForm
 from onboarding.models import Stage
 from tests.factories import ApplicationFactory
+from tests.html_tree import parse
 
 pytestmark = pytest.mark.django_db
 
@@ -81,3 +82,18 @@ def test_the_summarys_numbered_labels_are_in_the_language_of_each_page_whichever
             [block] = [block for block in application_summary(application) if block["section"].value == "integration"]
             labels = {row["name"]: str(row["label"]) for row in block["rows"]}
             assert (labels["app_1_name"], labels["app_1_purposes"]) == expected[language], language
+
+
+@pytest.mark.parametrize("state, name_local, language", [("MH", "कृषी संचालनालय, महामंडळ", "mr"), ("UP", "कृषि निदेशालय", "hi"),
+                                                         ("KA", "ಕೃಷಿ ಇಲಾಖೆ", "kn"), ("MH", "Krishi Sanchalanalay", None)])
+def test_the_summary_says_the_languages_of_the_organisations_names(state, name_local, language):
+    """Its name in English and its name in Hindi or the state's language, each shown marked with
+    its language (kept per process with it)."""
+    memo, _plain = templates("onboarding/includes/summary.html")
+    application = ApplicationFactory()
+    data = {**application.data, "organisation": {**application.data["organisation"], "name": "Directorate of Agriculture",
+                                                 "name_local": name_local, "state": state}}
+    with translation.override("hi"):
+        tree = parse(memo.render({"summary": application_summary(application, data=data), "application": application}))
+    marked = [(element.text(), element.get("lang")) for element in tree.iter() if element.get("lang")]
+    assert marked == [("Directorate of Agriculture", "en")] + ([(name_local, language)] if language else [])

@@ -483,6 +483,17 @@ def test_the_parent_search_tells_apart_organisations_of_the_same_name(officer_cl
     assert "Short code: DAO-SATARA" in labels[2] and "Sericulture" not in labels[2]
 
 
+@pytest.mark.parametrize("url", ["/onboarding/{pk}/section/hierarchy/", "/onboarding/organisations/search/"])
+def test_the_parent_search_says_the_languages_of_each_organisations_names(officer_client, application, url):
+    """Each organisation offered shows its name in English and its name in Hindi or the
+    state's language (here Marathi), each marked with its language."""
+    OrganisationFactory(name="Maharashtra State Seed Corporation", name_local="महाराष्ट्र राज्य बियाणे महामंडळ")
+    tree = page(officer_client.get(url.format(pk=application.pk), {"q": "Seed Corporation"}))
+    [label] = [label for label in tree.find_all("label", class_="form-check-label") if label.get("for", "").startswith("parent-")]
+    assert [(element.text(), element.get("lang")) for element in label.iter() if element.get("lang")] == [
+        ("Maharashtra State Seed Corporation", "en"), ("महाराष्ट्र राज्य बियाणे महामंडळ", "mr")]
+
+
 def test_new_parent_needs_name_and_type(officer_client, application):
     data = valid("hierarchy", parent_choice="new")
     tree = assert_refused(officer_client, application, "hierarchy", data, "new_parent_name",

@@ -22,6 +22,7 @@ from portal.organisations.services import (
     organisation_details_change,
     organisation_suspend,
 )
+from portal.organisations.states import local_name_language
 from portal.shown import ChangedMeanwhile
 from tests.factories import ApplicationFactory
 from tests.html_tree import field_error, field_value, parse
@@ -370,6 +371,45 @@ def test_the_organisations_admins_read_its_details_and_change_nothing(world):
     assert client_of(world, "state_admin_ka").get(details_url(office)).status_code == 404
     for who in ("auditor", "member", "public"):
         assert client_of(world, who).get(details_url(office)).status_code == 403
+
+
+@pytest.mark.parametrize("name, state, language", [
+    ("अभिलेख निदेशालय", "MH", "hi"), ("महाराष्ट्र राज्य बियाणे महामंडळ", "MH", "mr"), ("कृषि निदेशालय", "UP", "hi"),
+    ("ಆರೋಗ್ಯ ಸೇವೆಗಳ ನಿರ್ದೇಶನಾಲಯ", "KA", "kn"), ("স্বাস্থ্য বিভাগ", "WB", "bn"), ("স্বাস্থ্য বিভাগ", "AS", "as"),
+    ("Krishi Sanchalanalay", "MH", None), ("", "MH", None),
+])
+def test_the_language_of_a_name_in_hindi_or_the_states_language_is_known_by_its_script(name, state, language):
+    assert local_name_language(name, state) == language
+
+
+def langs_of(node):
+    """Each element under ``node`` that says its language, as (its words, its lang)."""
+    return [(" ".join(element.text().split()), element.get("lang")) for element in node.iter() if element.get("lang")]
+
+
+def test_an_organisations_names_say_their_languages_on_its_pages(world):
+    """Its name in English and its name in Hindi or the state's language, each marked with its
+    language where shown (a Hindi page shows the English name, an English page the Hindi one):
+    the status page, the details page, the confirmation of a change (before and after) and the
+    list of changes."""
+    office = world["office"]  # in Maharashtra, its name in Hindi
+    marathi = "पुणे जिल्हा कृषी कार्यालय, महामंडळ"
+    tree = well_formed(client_of(world, "superadmin").get(f"/portal/organisations/{office.pk}/"))
+    assert ("अभिलेख निदेशालय", "hi") in langs_of(tree.find("main"))
+    tree = well_formed(client_of(world, "admin_office").get(details_url(office)))
+    assert langs_of(tree.find("dl", class_="organisation-details"))[:2] == [
+        ("District Agriculture Office, Pune", "en"), ("अभिलेख निदेशालय", "hi")]
+
+    client = client_of(world, "superadmin")
+    client.cookies["django_language"] = "hi"
+    tree = well_formed(client.post(details_url(office), posted(office, name="Agriculture Office, Pune", name_local=marathi)))
+    assert langs_of(tree.find("tbody")) == [("District Agriculture Office, Pune", "en"), ("Agriculture Office, Pune", "en"),
+                                            ("अभिलेख निदेशालय", "hi"), (marathi, "mr")]
+    change(world, name="Agriculture Office, Pune", name_local=marathi)
+    tree = well_formed(client.get(f"/portal/organisations/{office.pk}/"))
+    assert langs_of(tree.find("table", class_="details-history").find("tbody")) == [
+        ("District Agriculture Office, Pune", "en"), ("Agriculture Office, Pune", "en"),
+        ("अभिलेख निदेशालय", "hi"), (marathi, "mr")]
 
 
 def test_a_suspended_organisations_own_admins_still_read_its_details_and_change_nothing(

@@ -39,7 +39,7 @@ from portal.organisations.services import (
 from portal.organisations.status_selectors import move_effect, move_shown, status_change_told
 from portal.shown import ChangedMeanwhile, shown_digest
 from tests.factories import OrganisationFactory, UserFactory
-from tests.html_tree import field_error, field_value, html_problems, parse
+from tests.html_tree import field_error, field_value, html_problems, parse, printed_controls, printed_text
 from tests.onboarding.approval_helpers import make_superadmin, messages_to
 from tests.portal.role_helpers import client_of, make_admin
 from tests.verification.helpers import GovernmentProfileFactory
@@ -396,6 +396,24 @@ def text_of(tree):
     return " ".join(tree.text().split())
 
 
+def test_a_printed_suspension_or_reactivation_shows_what_is_decided_without_its_form(world):
+    """On paper the page says which organisation is suspended or reactivated, what that does
+    and who is told; its reason, note and button act on nothing there and stay off it, also
+    when the page comes back with errors."""
+    office = world["office"]
+    client = client_of(world, "superadmin")
+    url = f"/portal/organisations/{office.pk}/suspend/"
+    for tree in (well_formed(client.get(url)), well_formed(client.post(url, {"reason_code": "", "reason": ""}))):
+        assert printed_controls(tree) == []
+        printed = printed_text(tree)
+        assert "Suspend District Agriculture Office, Pune" in printed and "Nobody is verified or reinstated in it." in printed
+        assert "admin@pune.mahaagri.gov.in" in printed  # who is told
+    suspend(world)
+    tree = well_formed(client.get(f"/portal/organisations/{office.pk}/reactivate/"))
+    assert printed_controls(tree) == []
+    assert "Reactivating District Agriculture Office, Pune makes it count again" in printed_text(tree)
+
+
 def test_a_superadmin_suspends_an_organisation_from_its_page_and_reactivates_it(world):
     office = world["office"]
     client = client_of(world, "superadmin")
@@ -696,6 +714,20 @@ def test_the_organisation_pages_lead_to_its_status(world):
         html = client_of(world, who).get("/monitoring/").content.decode()
         assert (link in html) == linked, who
         assert "District Agriculture Office, Pune" in html or who == "state_admin_ka"
+
+
+def test_a_printed_removal_of_an_email_domain_shows_what_it_ends_without_its_form(world):
+    """On paper the page says which domain leaves which organisation and what that ends; its
+    reason, box and button act on nothing there and stay off it."""
+    from portal.organisations.models import OrganisationDomain
+
+    office = world["office"]
+    row = OrganisationDomain.objects.create(organisation=office, domain="pune.mahaagri.gov.in", is_verified=True)
+    tree = well_formed(client_of(world, "superadmin").get(f"/portal/organisations/{office.pk}/domains/{row.pk}/remove/"))
+    assert printed_controls(tree) == []
+    printed = printed_text(tree)
+    assert "Remove pune.mahaagri.gov.in from District Agriculture Office, Pune" in printed
+    assert "Verifications an administrator decided, by hand or from a roster, stand." in printed
 
 
 def test_a_superadmin_removes_an_email_domain_from_the_organisations_page_after_confirming_it(world):

@@ -37,7 +37,7 @@ from portal.organisations.services import (
 )
 from portal.organisations.tasks import role_expiries_record as role_expiries_task
 from tests.factories import UserFactory
-from tests.html_tree import field_error, field_value, page, parse
+from tests.html_tree import field_error, field_value, page, parse, printed_controls, printed_text
 from tests.onboarding.approval_helpers import post_confirming_access, with_totp
 from tests.portal.role_helpers import client_of, make_admin, make_member
 
@@ -1333,3 +1333,18 @@ def test_the_last_admin_cannot_move_a_first_admin_role_to_another_departments_ad
     assert fresh(admin).email == "admin@pune.mahaagri.gov.in"
     assert permissions.may_administer(fresh(admin), office)
     assert not events(AuditAction.USER_EMAIL_CHANGED)
+
+
+def test_a_printed_revocation_of_a_role_shows_whose_role_ends_without_its_form(world):
+    """On paper a role's revocation page says whose role ends and what that does; its reason,
+    box and button act on nothing there and stay off it."""
+    grant = PlatformRoleGrant.objects.get(user=world["state_admin_mh"], role=PlatformRole.STATE_ADMIN)
+    tree = page(client_of(world, "superadmin").get(f"/portal/roles/platform/{grant.pk}/revoke/"))
+    assert printed_controls(tree) == []
+    assert world["state_admin_mh"].email in printed_text(tree)
+    url = f"/portal/roles/organisations/{world['office'].pk}/revoke/?user={world['admin_office'].pk}"
+    tree = page(client_of(world, "admin_parent").get(url))
+    assert printed_controls(tree) == []
+    printed = printed_text(tree)
+    assert "Remove an admin" in printed and "admin@pune.mahaagri.gov.in" in printed
+    assert "They are told by email, in their language, with your reason." in printed

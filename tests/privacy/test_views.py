@@ -12,7 +12,7 @@ from onboarding.models import Application
 from portal.audit.models import AuditAction, AuditEvent
 from portal.privacy.models import LegalHold, RetentionMark, RetentionPolicy, RetentionRun
 from tests.factories import PASSWORD, ApplicationFactory, UserFactory
-from tests.html_tree import field_container, field_error, field_value, parse
+from tests.html_tree import field_container, field_error, field_value, parse, printed_controls, printed_text
 from tests.onboarding.approval_helpers import make_superadmin, second_factor_given
 
 pytestmark = pytest.mark.django_db
@@ -156,6 +156,20 @@ def test_each_policys_days_are_labelled_as_what_they_are(root_client, kind, labe
     section = parse(root_client.get("/portal/privacy/retention/").content).find(
         "section", **{"aria-labelledby": f"policy-{kind}"})
     assert field_container(section, "days").find("label").squashed_text() == f"{label} *"  # * required
+
+
+def test_a_printed_release_of_a_legal_hold_shows_which_hold_without_its_form(root_client):
+    """On paper the page says which hold is released and why it was set; its reason and
+    button act on nothing there and stay off it."""
+    application = ApplicationFactory()
+    root_client.post("/portal/privacy/holds/", {
+        "target_type": "onboarding.application", "target_id": str(application.pk), "reason": "Court case 12/2026"})
+    hold = LegalHold.objects.get()
+    for response in (root_client.get(f"/portal/privacy/holds/{hold.pk}/release/"),
+                     root_client.post(f"/portal/privacy/holds/{hold.pk}/release/", {"reason": ""})):
+        tree = parse(response.content)
+        assert printed_controls(tree) == []
+        assert "Release a legal hold" in printed_text(tree) and "Court case 12/2026" in printed_text(tree)
 
 
 def test_a_hold_set_and_released_from_the_pages(root_client, root):

@@ -18,7 +18,16 @@ from portal.organisations.models import Membership, MembershipRole, Organisation
 from portal.organisations.services import organisation_admin_grant
 from portal.privacy.requests import person_correct
 from tests.factories import PASSWORD, OrganisationFactory, UserFactory
-from tests.html_tree import field_error, field_value, form_as_sent, html_problems, parse, printed_filters
+from tests.html_tree import (
+    field_error,
+    field_value,
+    form_as_sent,
+    html_problems,
+    parse,
+    printed_controls,
+    printed_filters,
+    printed_text,
+)
 from tests.verification.helpers import GovernmentProfileFactory, contacts_shown_to_verified_users, form_data, signed_in
 from verification import services
 from verification.models import EndReason, GovernmentProfile, SystemNote, VerificationSettings, VerificationStatus
@@ -96,6 +105,21 @@ def test_finding_an_organisation_by_name_short_code_and_state(world, query, foun
     names = [row.find_all("td")[0].squashed_text().replace("अभिलेख निदेशालय", "").strip() for row in rows.find_all("tr")] if rows else []
     assert names == found
     assert "pending" not in html
+
+
+def test_the_organisations_found_say_the_languages_of_their_names(world):
+    """Each organisation found shows its name in English and its name in Hindi or the state's
+    language, each marked with its language: on a Hindi page the English name, on an English
+    page the Devanagari one are read in their own."""
+    OrganisationFactory(name="Karnataka Health Directorate", name_local="ಆರೋಗ್ಯ ನಿರ್ದೇಶನಾಲಯ", state="KA")
+    client = signed_in(world["public"])
+    for language in ("en", "hi"):
+        client.cookies["django_language"] = language
+        rows = parse(well_formed(client.get("/verification/organisations/?q=health"))).find("tbody").find_all("tr")
+        cells = [row.find_all("td")[0] for row in rows]
+        assert [[(" ".join(element.text().split()), element.get("lang")) for element in cell.iter() if element.get("lang")]
+                for cell in cells] == [[("Directorate of Health Services, Karnataka", "en"), ("अभिलेख निदेशालय", "hi")],
+                                       [("Karnataka Health Directorate", "en"), ("ಆರೋಗ್ಯ ನಿರ್ದೇಶನಾಲಯ", "kn")]]
 
 
 @pytest.mark.parametrize("stored_way, typed_way", [("\u095b", "\u091c\u093c"), ("\u091c\u093c", "\u095b")],
@@ -765,6 +789,39 @@ def test_the_address_of_a_bulk_decision_loaded_again_goes_back_to_the_queue(worl
     assert response.status_code == 302 and response["Location"] == f"/verification/queue/?{query}"
 
 
+def test_the_confirmation_of_a_bulk_decision_comes_back_from_a_change_of_language(world, requests_):
+    """The header's language switch on the confirmation leads to the same confirmation (not
+    the queue, where the requests chosen and the reason typed were lost): its address names
+    the requests chosen and the decision, the page's script puts back what was typed. Only the
+    requests the admin may decide that still wait are shown; none left: the queue."""
+    older, newer, elsewhere = requests_
+    client = signed_in(world["admin_office"])
+    query = f"status=pending&organisation={world['office'].pk}"
+    tree = parse(well_formed(client.post(f"/verification/queue/decide/?{query}",
+                                         {"profile": [older.pk, newer.pk], "decision": "reject"})))
+    again = tree.find("form", class_="language-switch").find("input", name="next").get("value")
+    assert again == f"/verification/queue/decide/?{query}&profile={older.pk}&profile={newer.pk}&decision=reject"
+    [form] = [form for form in tree.find_all("form", method="post") if "/queue/decide/" in form.get("action", "")]
+
+    client.cookies["django_language"] = "hi"
+    shown = parse(well_formed(client.get(again)))
+    assert shown.find("html").get("lang") == "hi"
+    [form_again] = [form for form in shown.find_all("form", method="post") if "/queue/decide/" in form.get("action", "")]
+    assert form_again.get("action") == form.get("action")  # the page's script knows its fields by it
+    assert [field.get("value") for field in form_again.find_all("input", name="profile")] == [str(older.pk), str(newer.pk)]
+    assert field_value(shown, "decision") == "reject"
+    assert shown.find("form", class_="language-switch").find("input", name="next").get("value") == again
+    assert GovernmentProfile.objects.filter(pk__in=[older.pk, newer.pk], status=VerificationStatus.PENDING).count() == 2
+
+    # Another's request in the address is not shown; one decided meanwhile is said and left.
+    services.join_request_decide(profile_id=newer.pk, decision="verify", reason="", actor=world["admin_parent"])
+    shown = parse(well_formed(client.get(f"{again}&profile={elsewhere.pk}")))
+    assert [field.get("value") for field in shown.find_all("input", name="profile")] == [str(older.pk)]
+    services.join_request_decide(profile_id=older.pk, decision="verify", reason="", actor=world["admin_parent"])
+    response = client.get(again)
+    assert response.status_code == 302 and response["Location"] == f"/verification/queue/?{query}"
+
+
 @pytest.mark.parametrize("chosen", [["x"], ["-3"], ["9" * 25], ["0"]], ids=["word", "negative", "past any integer", "zero"])
 def test_a_bulk_decision_with_no_id_a_request_can_have_goes_back_to_the_queue(world, requests_, chosen):
     """SQLite (the embedded default) refused to compare an id past its integers: a 500."""
@@ -1222,6 +1279,25 @@ def test_suspending_and_reinstating_one_person_is_limited_a_day(world, verified,
                        {"reason_code": "misuse", "confirm": "on"}).status_code == 302
     verified.refresh_from_db()
     assert verified.status == VerificationStatus.REVOKED
+
+
+def test_a_printed_suspension_revocation_or_reinstatement_shows_what_is_decided_without_its_form(world, verified):
+    """On paper the page says whose verification is suspended, revoked or reinstated and what
+    that does; its reason, note, box and buttons act on nothing there and stay off it, also
+    when the page comes back with errors."""
+    client = signed_in(world["admin_office"])
+    base = f"/verification/profiles/{verified.pk}"
+    pages = [(f"{base}/suspend/", "Suspend the verification", "While suspended"),
+             (f"{base}/revoke/", "Revoke the verification", "Revoking is final")]
+    for url, title, effect in pages:
+        for tree in (parse(well_formed(client.get(url))), parse(well_formed(client.post(url, {"reason": "x"})))):
+            assert printed_controls(tree) == [], url
+            printed = printed_text(tree)
+            assert title in printed and effect in printed and world["person"].email in printed
+    GovernmentProfile.objects.filter(pk=verified.pk).update(status=VerificationStatus.SUSPENDED)
+    tree = parse(well_formed(client.get(f"{base}/reinstate/")))
+    assert printed_controls(tree) == []
+    assert "Reinstate the verification" in printed_text(tree) and world["person"].email in printed_text(tree)
 
 
 def test_revoking_with_a_confirmation(world, verified):
