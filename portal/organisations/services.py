@@ -92,6 +92,21 @@ REASON_MAX_LENGTH = 500
 ORGANISATION_FIELDS = ("name", "name_local", "short_code", "org_type", "level", "state", "district")
 
 
+# The first of PostgreSQL's two advisory-lock keys: one domain being given to an organisation ("DOMN").
+DOMAIN_LOCK_NAMESPACE = 0x444F4D4E
+
+
+def domains_lock(domains: Iterable[str]) -> None:
+    """Until the transaction ends, whoever else is about to make one of ``domains`` official
+    for an organisation waits here: a superadmin adding it or accepting a claim to it, a
+    final approval making an organisation with it. Each takes this lock before it reads
+    whether the domain is official elsewhere, so two at once cannot both find it free (the
+    second met the unique index of verified domains: a server error). In one order, so
+    that two taking several never wait for each other."""
+    for domain in sorted({domain.lower() for domain in domains if domain}):
+        advisory_lock(DOMAIN_LOCK_NAMESPACE, domain)
+
+
 def _domain_record(*, organisation: Organisation, domain: str, claim: DomainClaim) -> OrganisationDomain:
     """Record a domain the organisation's staff use: official for it when it is under
     an official suffix and not official elsewhere; otherwise a claim, which never
@@ -115,6 +130,9 @@ def organisation_domain_accept(*, domain_id: int, actor: AnyUser, request: HttpR
         raise PermissionDenied
     with transaction.atomic():
         domain = OrganisationDomain.objects.filter(pk=domain_id).values_list("domain", flat=True).get()
+        # A final approval or a superadmin's add giving the domain to another organisation at
+        # this moment: one waits for the other, then finds the domain official there.
+        domains_lock([domain])
         # Every claim to the domain, in one order: two superadmins accepting two
         # organisations' claims at once wait for each other, and the second is refused
         # below (it met the unique index of verified domains, a 500).
@@ -137,10 +155,6 @@ def organisation_domain_accept(*, domain_id: int, actor: AnyUser, request: HttpR
     return row
 
 
-# The first of PostgreSQL's two advisory-lock keys: one domain being added ("DOMN").
-DOMAIN_LOCK_NAMESPACE = 0x444F4D4E
-
-
 def organisation_domain_add(*, organisation_id: int, domain: str, reason: str, actor: AnyUser,
                             request: HttpRequest | None = None) -> OrganisationDomain:
     """A superadmin adds an email domain to an organisation (a domain its staff moved to, a
@@ -161,10 +175,11 @@ def organisation_domain_add(*, organisation_id: int, domain: str, reason: str, a
     note = _note_clean(reason, missing=_("Give the reason the domain is added."))
     with transaction.atomic():
         organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
-        # Two superadmins adding the domain to two organisations at once: the second waits,
-        # then finds it official for the first (no row to lock yet, and the unique index of
-        # verified domains would answer it with a 500).
-        advisory_lock(DOMAIN_LOCK_NAMESPACE, domain)
+        # Two superadmins adding the domain to two organisations at once (or one adding it as
+        # a final approval makes an organisation with it): the second waits, then finds it
+        # official for the first (no row to lock yet, and the unique index of verified
+        # domains would answer it with a 500).
+        domains_lock([domain])
         # Every row of the domain, in one order, as organisation_domain_accept locks them.
         rows = list(OrganisationDomain.objects.select_for_update().filter(domain=domain).order_by("pk"))
         own = next((row for row in rows if row.organisation_id == organisation.pk), None)
@@ -272,6 +287,10 @@ def organisation_activate(
                 state="" if level == Level.CENTRAL else values["state"][:2], district=values["district"][:100],
                 parent=parent, status=OrganisationStatus.ACTIVE, activated_at=now,
             )
+        # A superadmin adding or accepting one of the domains for another organisation at this
+        # moment: one waits for the other, and a domain found official there is recorded as
+        # a claim already official elsewhere, as it would have been a moment later.
+        domains_lock(domains)
         # A domain official for an organisation above it is the office's too: no claim.
         shared = domains_official_above(domains, organisation)
         rows = [_domain_record(organisation=organisation, domain=domain, claim=claim)
