@@ -66,6 +66,7 @@ from portal.organisations.selectors import (
     without_acting_admin_above,
 )
 from portal.organisations.signals import (
+    domain_removal_counts,
     organisation_domain_removed,
     organisation_status_changed,
     platform_role_ending,
@@ -216,8 +217,10 @@ def organisation_domain_remove(*, domain_id: int, reason: str, actor: AnyUser,
     by the listeners of organisation_domain_removed (verification: the waiting invitations
     to addresses there are withdrawn, the verifications made automatically at it
     suspended, the person told; those an administrator decided stand). A domain under an
-    official suffix stays official mail everywhere, as the rules have it. Audited
-    (DOMAIN_REMOVED). Only a superadmin's (PermissionDenied), as accepting one is."""
+    official suffix stays official mail everywhere, as the rules have it. The organisation's
+    admins (or whoever acts for it) are told by mail what it ended and how many members
+    verified by an administrator keep an address there, to check them. Audited
+    (DOMAIN_REMOVED, with who was told). Only a superadmin's (PermissionDenied), as accepting one is."""
     if not is_superadmin(actor):
         raise PermissionDenied
     note = _note_clean(reason, missing=_("Give the reason the domain is removed."))
@@ -228,11 +231,20 @@ def organisation_domain_remove(*, domain_id: int, reason: str, actor: AnyUser,
         row = OrganisationDomain.objects.select_for_update().get(pk=domain_id)
         old = {"domain": row.domain, "verified": row.is_verified, "claim": row.claim}
         row.delete()
+        # Its admins (or whoever acts for it) are told what it ended and who stays verified at an
+        # address there; a claim nobody accepted made nothing rest on it. The one who removed it
+        # knows (its confirmation page said).
+        told = [one for one in status_change_told(organisation) if one.user.pk != actor.pk] if old["verified"] else []
         audit_record(actor=actor, action=AuditAction.DOMAIN_REMOVED, target=organisation, request=request,
-                     old=old, new={"reason": note})
-        if old["verified"]:  # a claim nobody accepted made nothing rest on it
-            organisation_domain_removed.send(sender=OrganisationDomain, organisation=organisation,
-                                             domain=old["domain"], at=timezone.now())
+                     old=old, new=_with({"reason": note}, told=[one.user.email for one in told]))
+        if old["verified"]:
+            now = timezone.now()
+            counts = domain_removal_counts(organisation_domain_removed.send(
+                sender=OrganisationDomain, organisation=organisation, domain=old["domain"], at=now))
+            for one in told:
+                send_role_mail(user=one.user, template="organisation_domain_removed", context={
+                    "organisation": organisation, "own": one.own, "above": one.above, "domain": old["domain"],
+                    "reason": note, "decider": actor.email, "at": now, **counts})
     return row
 
 
