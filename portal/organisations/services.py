@@ -1309,12 +1309,31 @@ def platform_role_holder_check(user: AbstractBaseUser, *, active: bool | None = 
     role) whose primary address is an official one they confirmed (as an organisation's
     admin has). Asked by platform_role_grant, and of the Django admin's "Superuser
     status", which makes a superadmin (portal.permissions.is_superadmin)."""
-    if not ((user.is_active if active is None else active) and classify_email(user.email).eligible_as_officer
-            and EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()):
+    if not _holds_official_grounds(user, active=active):
         raise ValidationError(
             _("%(email)s cannot hold a platform role: it needs an active account whose primary address is an "
               "official one (gov.in, nic.in and the like), confirmed.") % {"email": user.email},
             code="not_official")
+
+
+def staff_access_holder_check(user: AbstractBaseUser, *, active: bool | None = None) -> None:
+    """Refuse (ValidationError) ``user`` the staff flag (the Django admin's "Staff status",
+    which opens the administration site with the account's groups and permissions): access
+    given to an official, which ends with their official address as the roles do
+    (official_powers_end), so it is given only to an active account (``active``: as it will
+    be, when that changes with it) whose primary address is an official one they confirmed."""
+    if not _holds_official_grounds(user, active=active):
+        raise ValidationError(
+            _("%(email)s cannot be given staff status (access to this administration site): it needs an active "
+              "account whose primary address is an official one (gov.in, nic.in and the like), confirmed.")
+            % {"email": user.email}, code="not_official")
+
+
+def _holds_official_grounds(user: AbstractBaseUser, *, active: bool | None) -> bool:
+    """Whether ``user``'s account is active (``active``: as it will be) and its primary
+    address an official one, eligible to act for an organisation, that they confirmed."""
+    return bool((user.is_active if active is None else active) and classify_email(user.email).eligible_as_officer
+                and EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists())
 
 
 def platform_role_revoke(
