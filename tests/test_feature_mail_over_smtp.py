@@ -519,6 +519,21 @@ def _change_organisation_details(person, admin, root, organisation):
             "reason": REASON, "decider": root.email, "jurisdiction": None, "at": at}
 
 
+def _remove_domain(person, admin, root, organisation):
+    """A superadmin removes the organisation's domain: its admin (the person, verified by hand
+    at it, as is another member) is told what the removal ended and who stays verified there."""
+    Membership.objects.filter(organisation=organisation, user=admin).delete()
+    Membership.objects.filter(organisation=organisation, user=person).update(role=MembershipRole.ADMIN)
+    verified(organisation, "en", user=UserFactory(email="clerk@pune.mahaagri.gov.in"))
+    row = OrganisationDomain.objects.get(organisation=organisation, domain="pune.mahaagri.gov.in")
+    at = timezone.now().replace(second=0, microsecond=0)
+    with time_machine.travel(at, tick=False):
+        role_services.organisation_domain_remove(domain_id=row.pk, reason=REASON, actor=root)
+    return {"organisation": organisation, "own": True, "above": None, "domain": "pune.mahaagri.gov.in",
+            "reason": REASON, "decider": root.email, "at": at, "invitations_withdrawn": 0,
+            "verifications_suspended": 0, "verified_by_hand": 2}
+
+
 # Each role mail, by the service that sends it: the change made, returning the template's context.
 ROLE_CHANGES = {"platform_role_granted": _grant_platform, "platform_role_revoked": _revoke_platform,
                 "admin_granted": _grant_admin, "admin_revoked": _revoke_admin,
@@ -530,7 +545,7 @@ ROLE_CHANGES = {"platform_role_granted": _grant_platform, "platform_role_revoked
                 "admin_role_resting_on_office": _admin_role_resting_on_office,
                 "organisation_suspended": _suspend_organisation, "organisation_reactivated": _reactivate_organisation,
                 "organisation_details_changed": _change_organisation_details,
-                "organisation_moved": _move_organisation}
+                "organisation_moved": _move_organisation, "organisation_domain_removed": _remove_domain}
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -12,11 +12,17 @@ from django.db.models.signals import post_delete, post_save, pre_save
 from django.dispatch import receiver
 
 from portal.organisations.models import OrganisationStatus
-from portal.organisations.signals import organisation_domain_removed, organisation_status_changed
+from portal.organisations.signals import (
+    organisation_domain_removed,
+    organisation_domain_weighed,
+    organisation_status_changed,
+)
 from verification.lifecycle import (
     confirmations_pause_in,
+    domain_removal_weighed,
     domain_removed_consequences,
     profiles_suspend_address_removed,
+    verified_by_hand_at_domain,
 )
 from verification.tasks import confirmations_resume_dispatch
 
@@ -62,5 +68,13 @@ def on_organisation_status_changed(sender, *, organisation, old, new, at, **kwar
 
 @receiver(organisation_domain_removed, dispatch_uid="verification_domain_removed")
 def on_organisation_domain_removed(sender, *, organisation, domain, at, **kwargs):
-    # In the removal's transaction: what rested on the domain alone ends with it.
-    domain_removed_consequences(organisation_id=organisation.pk, domain=domain, now=at)
+    # In the removal's transaction: what rested on the domain alone ends with it. What stands
+    # (the verifications an administrator decided at it) is counted for its admins to check.
+    withdrawn, suspended = domain_removed_consequences(organisation_id=organisation.pk, domain=domain, now=at)
+    return {"invitations_withdrawn": withdrawn, "verifications_suspended": suspended,
+            "verified_by_hand": verified_by_hand_at_domain(organisation_id=organisation.pk, domain=domain)}
+
+
+@receiver(organisation_domain_weighed, dispatch_uid="verification_domain_weighed")
+def on_organisation_domain_weighed(sender, *, organisation, domain, **kwargs):
+    return domain_removal_weighed(organisation=organisation, domain=domain)

@@ -35,6 +35,7 @@ from portal.organisations.services import (
     account_roles_end,
     holder_ends_own_grounds,
     platform_role_holder_check,
+    staff_access_holder_check,
     superuser_flag_end_check,
 )
 from portal.permissions import gave_code_lately, holds_object_role, is_superadmin
@@ -241,15 +242,25 @@ class UserChangeForm(BaseUserChangeForm):
     that asked (account_deactivation_check's locks last until it commits). "Superuser
     status" makes a superadmin (portal.permissions.is_superadmin), a platform role: it is
     ticked only for an account that may hold one (platform_role_holder_check: active, its
-    primary address an official one it confirmed), refused at the field otherwise; and
-    unticked only when that leaves no organisation without an admin who may act
-    (superuser_flag_end_check: an auditor who is no superadmin does not)."""
+    primary address an official one it confirmed), refused at the field otherwise, and so is
+    "Staff status", access to this site, which ends with the official address as the roles
+    do (staff_access_holder_check). "Superuser status" is unticked only when that leaves no
+    organisation without an admin who may act (superuser_flag_end_check: an auditor who is
+    no superadmin does not)."""
 
     def clean_is_active(self):
         active = self.cleaned_data.get("is_active")
         if self.instance.pk and not active and User.objects.filter(pk=self.instance.pk, is_active=True).exists():
             account_deactivation_check(user_id=self.instance.pk)
         return active
+
+    def clean_is_staff(self):
+        staff = self.cleaned_data.get("is_staff")
+        was_staff = bool(self.instance.pk) and User.objects.filter(pk=self.instance.pk, is_staff=True).exists()
+        if staff and not was_staff:
+            # "Active" comes before it in the form: as it will be saved.
+            staff_access_holder_check(self.instance, active=self.cleaned_data.get("is_active", self.instance.is_active))
+        return staff
 
     def clean_is_superuser(self):
         superuser = self.cleaned_data.get("is_superuser")

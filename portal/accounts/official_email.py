@@ -148,24 +148,40 @@ def official_suffix_of(domain: str, *, rules: list | None = None) -> str:
     return best[1] if best and best[0] == SuffixKind.OFFICIAL else ""
 
 
-# Personal mail services (consumer mail), as the rules table was seeded with them (migration
-# accounts 0002): never official (DESIGN §3), whatever a rule says. A rule for one of them, or
-# for a domain under one, is of consumer mail or none (services.email_rule_save), and none is
-# accepted for an organisation (organisations.services.organisation_domain_accept).
+# Personal mail services (consumer mail): never official (DESIGN §3), whatever a rule says,
+# with or without a rule of the table for them (migration accounts 0002 seeded the first of
+# them, 0004 the others). A rule for one of them, or for a domain under one, is of consumer
+# mail or none (services.email_rule_save); none is accepted for an organisation
+# (organisations.services.organisation_domain_accept), invited from a roster or named on an
+# onboarding form (classify_domain: CONSUMER).
 PERSONAL_MAIL_SERVICES = frozenset({
     "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.in", "yahoo.in", "ymail.com", "rocketmail.com",
     "outlook.com", "outlook.in", "hotmail.com", "hotmail.co.in", "live.com", "live.in", "msn.com",
     "rediffmail.com", "rediff.com", "icloud.com", "me.com", "mac.com", "aol.com", "protonmail.com", "proton.me",
     "zoho.com", "zohomail.in", "gmx.com", "mail.com", "yandex.com", "tutanota.com",
+    # Common in India besides (Indiatimes, Sify and VSNL mail), and elsewhere.
+    "indiatimes.com", "sify.com", "vsnl.net", "vsnl.com", "zohomail.com", "protonmail.ch", "pm.me", "tuta.io",
+    "tuta.com", "tutanota.de", "tutamail.com", "gmx.net", "mail.ru", "fastmail.com", "hey.com", "aim.com",
 })
+
+# Services with a domain in many countries (yahoo.co.uk, hotmail.fr, outlook.com.au, ...): the
+# service's name followed by a country's two letters, with "com.", "co." or "net." before them
+# or not, and any domain under one. In Python's and PostgreSQL's regular expressions alike
+# (organisations.selectors asks it in SQL); the domain is normalised (lower case).
+PERSONAL_MAIL_BRANDS = ("yahoo", "hotmail", "outlook", "live", "aol", "gmx", "yandex")
+PERSONAL_MAIL_BRAND_PATTERN = r"(^|\.)(" + "|".join(PERSONAL_MAIL_BRANDS) + r")\.((com|co|net)\.)?[a-z]{2}$"
+_PERSONAL_MAIL_BRAND_RE = re.compile(PERSONAL_MAIL_BRAND_PATTERN)
 
 
 def personal_mail_service(domain: str, *, rules: Iterable[tuple[str, str]] = ()) -> str:
     """The personal mail service (consumer mail) a normalised domain is or falls under, by
-    PERSONAL_MAIL_SERVICES or by a consumer rule of ``rules`` (``email_rules()``, when the
-    caller asks the table too), or "" when none."""
+    PERSONAL_MAIL_SERVICES, PERSONAL_MAIL_BRANDS (in any country) or a consumer rule of
+    ``rules`` (``email_rules()``, when the caller asks the table too), or "" when none."""
     consumer = [*sorted(PERSONAL_MAIL_SERVICES), *(suffix for suffix, kind in rules if kind == SuffixKind.CONSUMER)]
-    return next((suffix for suffix in consumer if suffix_matches(domain, suffix)), "")
+    found = next((suffix for suffix in consumer if suffix_matches(domain, suffix)), "")
+    if not found and (brand := _PERSONAL_MAIL_BRAND_RE.search(domain or "")):
+        found = brand.group(0).lstrip(".")
+    return found
 
 
 def normalise_mailbox(address: str) -> str:
@@ -230,10 +246,11 @@ def classify_domain(domain, *, rules=None, registered=None, organisation=None):
     offices below it, those above it) when given, of any organisation otherwise
     (``accepted_domains``)."""
     rules = email_rules() if rules is None else rules
-    # Consumer mail first: never official, whatever else matches.
-    for suffix, kind in rules:
-        if kind == SuffixKind.CONSUMER and suffix_matches(domain, suffix):
-            return CONSUMER, suffix
+    # Consumer mail first: never official, whatever else matches (the known services, with
+    # or without a rule for them, and the consumer-mail rules).
+    service = personal_mail_service(domain, rules=rules)
+    if service:
+        return CONSUMER, service
     for suffix, kind in rules:
         if kind == SuffixKind.CONTRACTOR and suffix_matches(domain, suffix):
             return CONTRACTOR, suffix

@@ -14,6 +14,7 @@ from portal.access import rule
 from portal.organisations.forms import DomainAddForm, DomainRemoveForm
 from portal.organisations.models import Organisation, OrganisationDomain
 from portal.organisations.services import organisation_domain_add, organisation_domain_remove
+from portal.organisations.status_selectors import domain_removal_weighed
 from portal.text import before_full_stop
 
 
@@ -22,7 +23,7 @@ from portal.text import before_full_stop
 def domain_remove(request, pk, domain_pk):
     organisation = get_object_or_404(Organisation, pk=pk)
     back = redirect("organisations:status", pk=organisation.pk)
-    row = OrganisationDomain.objects.filter(pk=domain_pk, organisation=organisation).first()
+    row = OrganisationDomain.objects.filter(pk=domain_pk, organisation=organisation).select_related("organisation").first()
     if row is None:  # removed meanwhile (sent twice, another tab, another superadmin)
         messages.info(request, _("That domain is no longer one of %(organisation)s's: there is nothing to remove.")
                       % {"organisation": before_full_stop(organisation.name)})
@@ -41,7 +42,7 @@ def domain_remove(request, pk, domain_pk):
                              % {"domain": row.domain, "organisation": before_full_stop(organisation.name)})
             return back
     return render(request, "portal/organisations/domain_remove.html",
-                  {"organisation": organisation, "row": row, "form": form})
+                  {"organisation": organisation, "row": row, "form": form, **domain_removal_weighed(row)})
 
 
 @rule("superadmin")

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.models import EmailSuffixRule, SuffixKind
 from portal.accounts.official_email import (
+    PERSONAL_MAIL_BRAND_PATTERN,
     PERSONAL_MAIL_SERVICES,
     classify_email,
     email_rules,
@@ -101,9 +102,9 @@ def short_code_holders(code: str, *, exclude_id: int | None = None) -> QuerySet[
 
 def _personal_mail_q() -> Q:
     """Domains (``OrganisationDomain.domain``) of a personal mail service or under one
-    (``personal_mail_service``: the known ones, and the consumer-mail rules, asked in the
-    same query)."""
-    query = Q(domain__in=PERSONAL_MAIL_SERVICES)
+    (``personal_mail_service``: the known ones, those of a brand in any country, and the
+    consumer-mail rules, asked in the same query)."""
+    query = Q(domain__in=PERSONAL_MAIL_SERVICES) | Q(domain__regex=PERSONAL_MAIL_BRAND_PATTERN)
     for service in PERSONAL_MAIL_SERVICES:
         query |= Q(domain__endswith=f".{service}")
     rules = EmailSuffixRule.objects.filter(kind=SuffixKind.CONSUMER).filter(

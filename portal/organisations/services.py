@@ -68,6 +68,7 @@ from portal.organisations.selectors import (
     without_acting_admin_above,
 )
 from portal.organisations.signals import (
+    domain_removal_counts,
     organisation_domain_removed,
     organisation_status_changed,
     platform_role_ending,
@@ -101,6 +102,21 @@ REASON_MAX_LENGTH = 500
 ORGANISATION_FIELDS = ("name", "name_local", "short_code", "org_type", "level", "state", "district")
 
 
+# The first of PostgreSQL's two advisory-lock keys: one domain being given to an organisation ("DOMN").
+DOMAIN_LOCK_NAMESPACE = 0x444F4D4E
+
+
+def domains_lock(domains: Iterable[str]) -> None:
+    """Until the transaction ends, whoever else is about to make one of ``domains`` official
+    for an organisation waits here: a superadmin adding it or accepting a claim to it, a
+    final approval making an organisation with it. Each takes this lock before it reads
+    whether the domain is official elsewhere, so two at once cannot both find it free (the
+    second met the unique index of verified domains: a server error). In one order, so
+    that two taking several never wait for each other."""
+    for domain in sorted({domain.lower() for domain in domains if domain}):
+        advisory_lock(DOMAIN_LOCK_NAMESPACE, domain)
+
+
 def _domain_record(*, organisation: Organisation, domain: str, claim: DomainClaim) -> OrganisationDomain:
     """Record a domain the organisation's staff use: official for it when it is under
     an official suffix and not official elsewhere; otherwise a claim, which never
@@ -124,6 +140,9 @@ def organisation_domain_accept(*, domain_id: int, actor: AnyUser, request: HttpR
         raise PermissionDenied
     with transaction.atomic():
         domain = OrganisationDomain.objects.filter(pk=domain_id).values_list("domain", flat=True).get()
+        # A final approval or a superadmin's add giving the domain to another organisation at
+        # this moment: one waits for the other, then finds the domain official there.
+        domains_lock([domain])
         # Every claim to the domain, in one order: two superadmins accepting two
         # organisations' claims at once wait for each other, and the second is refused
         # below (it met the unique index of verified domains, a 500).
@@ -146,10 +165,6 @@ def organisation_domain_accept(*, domain_id: int, actor: AnyUser, request: HttpR
     return row
 
 
-# The first of PostgreSQL's two advisory-lock keys: one domain being added ("DOMN").
-DOMAIN_LOCK_NAMESPACE = 0x444F4D4E
-
-
 def organisation_domain_add(*, organisation_id: int, domain: str, reason: str, actor: AnyUser,
                             request: HttpRequest | None = None) -> OrganisationDomain:
     """A superadmin adds an email domain to an organisation (a domain its staff moved to, a
@@ -170,10 +185,11 @@ def organisation_domain_add(*, organisation_id: int, domain: str, reason: str, a
     note = _note_clean(reason, missing=_("Give the reason the domain is added."))
     with transaction.atomic():
         organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
-        # Two superadmins adding the domain to two organisations at once: the second waits,
-        # then finds it official for the first (no row to lock yet, and the unique index of
-        # verified domains would answer it with a 500).
-        advisory_lock(DOMAIN_LOCK_NAMESPACE, domain)
+        # Two superadmins adding the domain to two organisations at once (or one adding it as
+        # a final approval makes an organisation with it): the second waits, then finds it
+        # official for the first (no row to lock yet, and the unique index of verified
+        # domains would answer it with a 500).
+        domains_lock([domain])
         # Every row of the domain, in one order, as organisation_domain_accept locks them.
         rows = list(OrganisationDomain.objects.select_for_update().filter(domain=domain).order_by("pk"))
         own = next((row for row in rows if row.organisation_id == organisation.pk), None)
@@ -210,8 +226,10 @@ def organisation_domain_remove(*, domain_id: int, reason: str, actor: AnyUser,
     by the listeners of organisation_domain_removed (verification: the waiting invitations
     to addresses there are withdrawn, the verifications made automatically at it
     suspended, the person told; those an administrator decided stand). A domain under an
-    official suffix stays official mail everywhere, as the rules have it. Audited
-    (DOMAIN_REMOVED). Only a superadmin's (PermissionDenied), as accepting one is."""
+    official suffix stays official mail everywhere, as the rules have it. The organisation's
+    admins (or whoever acts for it) are told by mail what it ended and how many members
+    verified by an administrator keep an address there, to check them. Audited
+    (DOMAIN_REMOVED, with who was told). Only a superadmin's (PermissionDenied), as accepting one is."""
     if not is_superadmin(actor):
         raise PermissionDenied
     note = _note_clean(reason, missing=_("Give the reason the domain is removed."))
@@ -222,11 +240,20 @@ def organisation_domain_remove(*, domain_id: int, reason: str, actor: AnyUser,
         row = OrganisationDomain.objects.select_for_update().get(pk=domain_id)
         old = {"domain": row.domain, "verified": row.is_verified, "claim": row.claim}
         row.delete()
+        # Its admins (or whoever acts for it) are told what it ended and who stays verified at an
+        # address there; a claim nobody accepted made nothing rest on it. The one who removed it
+        # knows (its confirmation page said).
+        told = [one for one in status_change_told(organisation) if one.user.pk != actor.pk] if old["verified"] else []
         audit_record(actor=actor, action=AuditAction.DOMAIN_REMOVED, target=organisation, request=request,
-                     old=old, new={"reason": note})
-        if old["verified"]:  # a claim nobody accepted made nothing rest on it
-            organisation_domain_removed.send(sender=OrganisationDomain, organisation=organisation,
-                                             domain=old["domain"], at=timezone.now())
+                     old=old, new=_with({"reason": note}, told=[one.user.email for one in told]))
+        if old["verified"]:
+            now = timezone.now()
+            counts = domain_removal_counts(organisation_domain_removed.send(
+                sender=OrganisationDomain, organisation=organisation, domain=old["domain"], at=now))
+            for one in told:
+                send_role_mail(user=one.user, template="organisation_domain_removed", context={
+                    "organisation": organisation, "own": one.own, "above": one.above, "domain": old["domain"],
+                    "reason": note, "decider": actor.email, "at": now, **counts})
     return row
 
 
@@ -287,6 +314,10 @@ def organisation_activate(
                 state="" if level == Level.CENTRAL else values["state"][:2], district=values["district"][:100],
                 parent=parent, status=OrganisationStatus.ACTIVE, activated_at=now,
             )
+        # A superadmin adding or accepting one of the domains for another organisation at this
+        # moment: one waits for the other, and a domain found official there is recorded as
+        # a claim already official elsewhere, as it would have been a moment later.
+        domains_lock(domains)
         # A domain official for an organisation above it is the office's too: no claim.
         shared = domains_official_above(domains, organisation)
         rows = [_domain_record(organisation=organisation, domain=domain, claim=claim)
@@ -1423,12 +1454,31 @@ def platform_role_holder_check(user: AbstractBaseUser, *, active: bool | None = 
     role) whose primary address is an official one they confirmed (as an organisation's
     admin has). Asked by platform_role_grant, and of the Django admin's "Superuser
     status", which makes a superadmin (portal.permissions.is_superadmin)."""
-    if not ((user.is_active if active is None else active) and classify_email(user.email).eligible_as_officer
-            and EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists()):
+    if not _holds_official_grounds(user, active=active):
         raise ValidationError(
             _("%(email)s cannot hold a platform role: it needs an active account whose primary address is an "
               "official one (gov.in, nic.in and the like), confirmed.") % {"email": user.email},
             code="not_official")
+
+
+def staff_access_holder_check(user: AbstractBaseUser, *, active: bool | None = None) -> None:
+    """Refuse (ValidationError) ``user`` the staff flag (the Django admin's "Staff status",
+    which opens the administration site with the account's groups and permissions): access
+    given to an official, which ends with their official address as the roles do
+    (official_powers_end), so it is given only to an active account (``active``: as it will
+    be, when that changes with it) whose primary address is an official one they confirmed."""
+    if not _holds_official_grounds(user, active=active):
+        raise ValidationError(
+            _("%(email)s cannot be given staff status (access to this administration site): it needs an active "
+              "account whose primary address is an official one (gov.in, nic.in and the like), confirmed.")
+            % {"email": user.email}, code="not_official")
+
+
+def _holds_official_grounds(user: AbstractBaseUser, *, active: bool | None) -> bool:
+    """Whether ``user``'s account is active (``active``: as it will be) and its primary
+    address an official one, eligible to act for an organisation, that they confirmed."""
+    return bool((user.is_active if active is None else active) and classify_email(user.email).eligible_as_officer
+                and EmailAddress.objects.filter(user=user, email__iexact=user.email, verified=True).exists())
 
 
 def platform_role_revoke(

@@ -26,5 +26,29 @@ organisation_status_changed = Signal()
 # transaction that removes it, the row deleted. Arguments: ``organisation``, ``domain`` (the
 # normalised domain), ``at``, the moment of the removal. Verification: what rests on the
 # domain alone ends (its waiting invitations there, the verifications made automatically
-# at it).
+# at it). A receiver may return a mapping of what it ended and what stands (DOMAIN_REMOVAL_COUNTS
+# keys: numbers), which the organisation's admins are told.
 organisation_domain_removed = Signal()
+
+# What removing one of an organisation's official domains would end, and what would stand,
+# asked before it is removed (its confirmation page). Arguments: ``organisation``, ``domain``
+# (the normalised domain). Each receiver returns a mapping of DOMAIN_REMOVAL_COUNTS keys to
+# numbers, read without changing anything.
+organisation_domain_weighed = Signal()
+
+# The numbers the receivers of the two signals above answer with (any they leave out: none).
+# ``invitations_withdrawn``: waiting invitations to addresses at the domain, withdrawn;
+# ``verifications_suspended``: verifications made automatically at it, suspended;
+# ``verified_by_hand``: verifications an administrator decided (by hand, from a roster) of
+# people whose official address is at it, which stand.
+DOMAIN_REMOVAL_COUNTS = ("invitations_withdrawn", "verifications_suspended", "verified_by_hand")
+
+
+def domain_removal_counts(answers: list[tuple[object, object]]) -> dict[str, int]:
+    """The receivers' answers (``Signal.send``'s list) added up, every key there (0 for none)."""
+    counts = dict.fromkeys(DOMAIN_REMOVAL_COUNTS, 0)
+    for _receiver, answer in answers:
+        for key, number in (answer or {}).items():
+            if key in counts:
+                counts[key] += int(number)
+    return counts

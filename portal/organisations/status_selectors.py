@@ -36,6 +36,7 @@ from portal.organisations.selectors import (
     who_acts_for,
     without_acting_admin_above,
 )
+from portal.organisations.signals import domain_removal_counts, organisation_domain_weighed
 from portal.organisations.states import CENTRAL, State
 from portal.permissions import (
     AnyUser,
@@ -60,6 +61,16 @@ def domains_of(organisation: Organisation) -> list[OrganisationDomain]:
     """The organisation's email domains (official for it, or claimed and waiting for a
     superadmin), in the order of their names. One query."""
     return list(OrganisationDomain.objects.filter(organisation=organisation).order_by("domain"))
+
+
+def domain_removal_weighed(row: OrganisationDomain) -> dict[str, int]:
+    """What removing ``row`` (one of an organisation's domains) would end and what would stand,
+    as the feature apps count it (organisation_domain_weighed: DOMAIN_REMOVAL_COUNTS), for its
+    confirmation page; nothing for a claim nobody accepted, on which nothing rests."""
+    if not row.is_verified:
+        return domain_removal_counts([])
+    return domain_removal_counts(organisation_domain_weighed.send(
+        sender=OrganisationDomain, organisation=row.organisation, domain=row.domain))
 
 
 def organisation_for_status_change(viewer: AnyUser, pk: int) -> Organisation:

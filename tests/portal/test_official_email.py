@@ -125,6 +125,59 @@ def test_consumer_mail_is_never_official(address):
         assert suffix in message
 
 
+@pytest.mark.parametrize(
+    "address",
+    # Yahoo's, Microsoft's and others' services in other countries (any country's domain),
+    # and personal mail services common in India or elsewhere that the seed list lacked.
+    ["a@yahoo.co.uk", "a@yahoo.com.au", "a@yahoo.fr", "a@in.yahoo.com", "a@mail.yahoo.co.uk", "a@hotmail.co.uk",
+     "a@hotmail.in", "a@hotmail.fr", "a@outlook.co.in", "a@outlook.com.au", "a@live.co.uk", "a@aol.in",
+     "a@aol.co.uk", "a@gmx.de", "a@gmx.net", "a@yandex.ru", "a@mail.ru", "a@zohomail.com", "a@protonmail.ch",
+     "a@pm.me", "a@tuta.io", "a@tutanota.de", "a@fastmail.com", "a@hey.com", "a@indiatimes.com", "a@sify.com",
+     "a@vsnl.net"],
+)
+def test_personal_mail_services_beyond_the_seeded_rules_are_consumer_mail(address):
+    """Never official, refused as a personal mail service (not merely as not official):
+    at the onboarding form, on a roster, for an organisation's domain."""
+    from portal.accounts.official_email import personal_mail_service
+
+    assert classify_email(address).kind == CONSUMER
+    assert personal_mail_service(address.rpartition("@")[2])
+
+
+def test_a_personal_mail_service_stays_consumer_mail_when_its_rule_is_deleted():
+    EmailSuffixRule.objects.filter(suffix__in=["gmail.com", "yahoo.co.in"]).delete()
+    assert classify_email("a@gmail.com").kind == CONSUMER
+    assert classify_email("a@yahoo.co.in").kind == CONSUMER
+
+
+@pytest.mark.parametrize("address", ["a@hotmail.gov.in", "a@live.mha.gov.in", "a@outlook.nic.in", "a@yahoo.nic.in",
+                                     "a@mail.gov.in"])
+def test_a_government_domain_named_like_a_mail_service_stays_official(address):
+    assert classify_email(address).kind == OFFICIAL
+
+
+@pytest.mark.parametrize("domain", ["yahoo.co.uk", "hotmail.co.uk", "mail.yahoo.fr", "indiatimes.com"])
+def test_an_organisation_is_never_given_a_personal_mail_domain(domain):
+    """A superadmin adding it, or accepting a claim to it, is refused at the domain; a claim
+    to one is not offered on the domain claims page."""
+    from portal.organisations.models import DomainClaim, OrganisationDomain
+    from portal.organisations.selectors import pending_domain_claims
+    from portal.organisations.services import organisation_domain_accept, organisation_domain_add
+    from tests.factories import OrganisationFactory
+
+    root = make_superadmin()
+    organisation = OrganisationFactory()
+    with pytest.raises(ValidationError) as refused:
+        organisation_domain_add(organisation_id=organisation.pk, domain=domain, reason="Their mail", actor=root)
+    assert refused.value.error_dict["domain"][0].code == "consumer_domain"
+    claim = OrganisationDomain.objects.create(organisation=organisation, domain=domain, claim=DomainClaim.NOT_OFFICIAL)
+    assert claim not in pending_domain_claims()
+    with pytest.raises(ValidationError) as refused:
+        organisation_domain_accept(domain_id=claim.pk, actor=root)
+    assert refused.value.code == "consumer_domain"
+    assert not OrganisationDomain.objects.filter(domain=domain, is_verified=True).exists()
+
+
 def test_consumer_rule_wins_over_a_manual_review_suffix():
     # yahoo.co.in also ends in co.in (manual review): consumer mail is checked first.
     assert classify_email("a@yahoo.co.in").kind == CONSUMER
@@ -521,3 +574,11 @@ def test_the_services_behind_the_superadmins_pages_of_official_mail_ask_for_a_su
     claim.refresh_from_db()
     assert not claim.is_verified
     assert not AuditEvent.objects.filter(action__in=[AuditAction.DOMAIN_ACCEPTED]).exists()
+
+
+def test_the_rules_page_lists_the_personal_mail_services_added_since_the_seed():
+    """Migration accounts 0004 made a consumer-mail rule of each service the seed lacked."""
+    from portal.accounts.official_email import PERSONAL_MAIL_SERVICES
+
+    consumer = set(EmailSuffixRule.objects.filter(kind=SuffixKind.CONSUMER).values_list("suffix", flat=True))
+    assert PERSONAL_MAIL_SERVICES <= consumer

@@ -768,11 +768,49 @@ def test_a_superadmin_removes_an_email_domain_from_the_organisations_page_after_
     assert "pune.mahaagri.gov.in was removed from District Agriculture Office, Pune." in text_of(parse(response.content))
     assert not OrganisationDomain.objects.filter(pk=row.pk).exists()
     [removed] = events(AuditAction.DOMAIN_REMOVED)
-    assert removed.new_values == {"reason": "Merged into the department's domain"}
+    assert removed.new_values == {"reason": "Merged into the department's domain", "told": [world["admin_office"].email]}
     response = client.post(remove_url, {"reason": "Again", "confirm": "on"}, follow=True)
     assert ("That domain is no longer one of District Agriculture Office, Pune's: there is nothing to remove."
             in text_of(parse(response.content)))
     assert len(events(AuditAction.DOMAIN_REMOVED)) == 1
+
+
+def test_removing_a_domain_says_who_stays_verified_at_it_on_the_confirmation_and_tells_its_admins(world):
+    """Verifications an administrator decided at the domain stand once it is removed: the
+    people keep being shown as verified with an address on a domain no longer the
+    organisation's. The confirmation says how many (and how many verifications made
+    automatically there are suspended), and the organisation's admins are told by mail, with
+    that number, to check them; the superadmin who removed it is not mailed (the page said)."""
+    from portal.organisations.models import OrganisationDomain
+    from verification.models import VerificationMethod
+
+    office, other = world["office"], world["other"]
+    row = OrganisationDomain.objects.create(organisation=office, domain="pune.mahaagri.gov.in", is_verified=True)
+    OrganisationDomain.objects.create(organisation=office, domain="punekrishi.gov.in", is_verified=True)
+    for n, method in enumerate((VerificationMethod.MANUAL, VerificationMethod.ROSTER, VerificationMethod.OFFICIAL_EMAIL)):
+        GovernmentProfileFactory(organisation=office, status=VerificationStatus.VERIFIED, method=method,
+                                 official_email=f"clerk.{n}@Pune.Mahaagri.gov.in")
+    GovernmentProfileFactory(organisation=office, status=VerificationStatus.VERIFIED, official_email="a@punekrishi.gov.in")
+    GovernmentProfileFactory(organisation=other, status=VerificationStatus.VERIFIED, official_email="b@pune.mahaagri.gov.in")
+    GovernmentProfileFactory(organisation=office, status=VerificationStatus.REVOKED, official_email="c@pune.mahaagri.gov.in")
+    remove_url = f"/portal/organisations/{office.pk}/domains/{row.pk}/remove/"
+    client = client_of(world, "superadmin")
+    shown = text_of(well_formed(client.get(remove_url)))
+    assert ("2 members verified by an administrator keep an official address at pune.mahaagri.gov.in: their "
+            "verifications stand. The organisation's admins are told by email to check that each still belongs to it."
+            in shown), shown
+    assert "1 verification made automatically at pune.mahaagri.gov.in is suspended, and the person told." in shown
+
+    client.post(remove_url, {"reason": "Merged into the department's domain", "confirm": "on"})
+    assert not OrganisationDomain.objects.filter(pk=row.pk).exists()
+    [told] = messages_to(world["admin_office"].email)
+    assert told.subject == "pune.mahaagri.gov.in was removed from District Agriculture Office, Pune on Sandes"
+    assert "2 members verified by an administrator keep an official address at pune.mahaagri.gov.in" in told.body
+    assert "1 verification made automatically at it was suspended" in told.body
+    assert "Merged into the department's domain" in told.body and "{%" not in told.body
+    assert not messages_to(world["superadmin"].email)
+    [removed] = events(AuditAction.DOMAIN_REMOVED)
+    assert removed.new_values == {"reason": "Merged into the department's domain", "told": [world["admin_office"].email]}
 
 
 def test_a_superadmin_adds_an_email_domain_from_the_organisations_page(world):

@@ -319,6 +319,43 @@ def test_the_admin_makes_no_superuser_of_an_account_that_may_not_hold_a_platform
         assert User.objects.get(pk=user.pk).is_superuser
 
 
+@pytest.mark.parametrize("account", ["personal address", "official address unconfirmed", "inactive"])
+def test_the_admin_gives_no_staff_access_to_an_account_without_a_confirmed_official_address(root, admin_client, account):
+    """"Staff status" opens the Django admin: access given to an official, which ends with the
+    official address as the roles do (official_powers_end). Ticked in the admin, it is held to
+    the same rule (an active account whose primary address is an official one it confirmed),
+    refused at the field otherwise, what was typed kept and nothing saved; an account already
+    staff keeps the flag through a save that does not tick it anew."""
+    user = {
+        "personal address": lambda: UserFactory(email="someone@gmail.com"),
+        "official address unconfirmed": lambda: UserFactory(email="clerk@mha.gov.in", verified=False),
+        "inactive": lambda: UserFactory(email="clerk@mha.gov.in", is_active=False),
+    }[account]()
+    response = admin_client.post(f"/admin/accounts/user/{user.pk}/change/",
+                                 change_form(user, is_staff="on", full_name="Typed Name"))
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert form.errors["is_staff"] == [
+        f"{user.email} cannot be given staff status (access to this administration site): it needs an active account "
+        "whose primary address is an official one (gov.in, nic.in and the like), confirmed."]
+    assert form["full_name"].value() == "Typed Name"
+    user = User.objects.get(pk=user.pk)
+    assert not user.is_staff and user.full_name != "Typed Name"
+    assert not events(AuditAction.USER_ACCESS_CHANGED)
+    if account == "personal address":
+        User.objects.filter(pk=user.pk).update(is_staff=True)
+        post_change(admin_client, User.objects.get(pk=user.pk), full_name="Typed Name")
+        assert User.objects.get(pk=user.pk).is_staff
+
+
+def test_the_admin_gives_staff_access_to_an_account_with_a_confirmed_official_address(root, admin_client):
+    user = UserFactory(email="clerk@mha.gov.in")
+    post_change(admin_client, user, is_staff=True)
+    assert User.objects.get(pk=user.pk).is_staff
+    [event] = events(AuditAction.USER_ACCESS_CHANGED)
+    assert event.new_values["is_staff"] is True
+
+
 def test_deactivating_and_removing_superuser_in_the_admin_is_audited(admin_client):
     user = UserFactory(email="former.root@nic.in", is_superuser=True, is_staff=True)
     post_change(admin_client, user, is_active=False, is_superuser=False, is_staff=False)

@@ -6,7 +6,8 @@ superadmin, when one of the last two moves to a personal address (their official
 powers end) while the other's role ends. Two administrators suspending one
 organisation at the same moment suspend it once: the second is told it is suspended
 already. Two organisations given one short code at the same moment: the code's lock makes
-the second find it taken; so does a domain added to two organisations at once. Two
+the second find it taken; so does a domain added to two organisations at once, or made
+official by a final approval as a superadmin adds it or accepts a claim to it. Two
 administrators renaming one organisation from pages opened before either saved: the second
 is refused, not saved over the first unseen. Two moves that together would make a loop: the
 second finds it and is refused."""
@@ -15,6 +16,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from portal.audit.models import AuditAction, AuditEvent
+from portal.audit.services import _CHAIN_LOCK_KEY
 from portal.mail.models import OutboxMessage
 from portal.organisations.models import (
     Membership,
@@ -35,13 +37,15 @@ from portal.organisations.services import (
     official_powers_end,
     organisation_admin_revoke,
     organisation_details_change,
+    organisation_domain_accept,
+    organisation_domain_add,
     organisation_move,
     organisation_suspend,
     platform_role_grant,
 )
 from portal.shown import ChangedMeanwhile
 from tests.factories import OrganisationFactory, UserFactory
-from tests.onboarding.approval_helpers import TRANSACTIONAL
+from tests.onboarding.approval_helpers import TRANSACTIONAL, official_email_rules  # noqa: F401 (fixture)
 from tests.onboarding.test_race_pg import race
 from tests.portal.role_helpers import make_admin
 
@@ -202,3 +206,74 @@ def test_two_moves_at_once_that_together_would_make_a_loop_make_none(roles_world
     for organisation in Organisation.objects.all():
         assert organisation.pk not in organisation.ancestor_ids  # no loop
     assert AuditEvent.objects.filter(action=AuditAction.ORGANISATION_MOVED).count() == 1
+
+def _activate_with_domain(world, domain):
+    """A final approval's activation (onboarding's application_approve) of a new
+    organisation whose staff use ``domain``."""
+    from portal.organisations.services import organisation_activate
+
+    return organisation_activate(
+        organisation_id=None, parent=None, domains=[domain], actor=world["state_admin_mh"], source="ONB-MH-2026-000001",
+        attributes={"name": "Krishi Seva Kendra", "short_code": "KSK-MH", "org_type": "state_department",
+                    "level": "state", "state": "MH"},
+        first_admin=UserFactory(email="officer@krishi-seva.gov.in"))
+
+
+def _one_official_and_the_other_told(results):
+    """Neither a server error (the unique index of verified domains): the domain is official
+    for one organisation. A final approval that came second is made all the same, with the
+    domain a claim already official elsewhere (as when it was official elsewhere before);
+    a superadmin who came second is refused (ValidationError, returned for the caller to
+    check its code)."""
+    from portal.organisations.models import DomainClaim, OrganisationDomain
+
+    assert not any(outcome == "error" and not isinstance(value, ValidationError) for outcome, value in results), results
+    assert results[0][0] == "ok", results
+    rows = OrganisationDomain.objects.filter(domain="krishi-seva.gov.in")
+    assert rows.filter(is_verified=True).count() == 1
+    activated = Organisation.objects.get(short_code="KSK-MH")
+    made = rows.get(organisation=activated)
+    if made.is_verified:  # the approval came first: the superadmin is refused
+        assert results[1][0] == "error", results
+        return results[1][1]
+    assert made.claim == DomainClaim.CLAIMED_ELSEWHERE
+    assert results[1][0] == "ok", results
+    assert AuditEvent.objects.filter(action=AuditAction.DOMAIN_CLAIMED, target_id=str(activated.pk)).count() == 1
+    return None
+
+
+@pytest.mark.usefixtures("official_email_rules")
+def test_a_final_approval_and_a_superadmin_adding_its_domain_at_once_make_it_official_for_one(roles_world):
+    """A state administrator's final approval makes an organisation with its domain (under
+    gov.in, so official for it at once) while a superadmin adds that domain to another
+    organisation: one after the other under the domain's lock, never both saving it (the
+    second met the unique index of verified domains: a 500)."""
+    world = roles_world
+    results = race(
+        [lambda: _activate_with_domain(world, "krishi-seva.gov.in"),
+         lambda: organisation_domain_add(organisation_id=world["other"].pk, domain="krishi-seva.gov.in",
+                                         reason="Their new mail", actor=world["superadmin"])],
+        hold_sql="SELECT pg_advisory_xact_lock(%s)", hold_params=[_CHAIN_LOCK_KEY],
+    )
+    refused = _one_official_and_the_other_told(results)
+    if refused is not None:
+        assert refused.error_dict["domain"][0].code == "claimed_elsewhere"
+
+
+@pytest.mark.usefixtures("official_email_rules")
+def test_a_final_approval_and_a_superadmin_accepting_a_claim_to_its_domain_at_once_make_it_official_for_one(roles_world):
+    """As above, a superadmin accepting another organisation's waiting claim to the domain
+    (claimed while it was official elsewhere, since removed there) as the approval is made."""
+    from portal.organisations.models import DomainClaim, OrganisationDomain
+
+    world = roles_world
+    claim = OrganisationDomain.objects.create(organisation=world["other"], domain="krishi-seva.gov.in",
+                                              claim=DomainClaim.CLAIMED_ELSEWHERE)
+    results = race(
+        [lambda: _activate_with_domain(world, "krishi-seva.gov.in"),
+         lambda: organisation_domain_accept(domain_id=claim.pk, actor=world["superadmin"])],
+        hold_sql="SELECT pg_advisory_xact_lock(%s)", hold_params=[_CHAIN_LOCK_KEY],
+    )
+    refused = _one_official_and_the_other_told(results)
+    if refused is not None:
+        assert refused.code == "claimed_elsewhere"

@@ -690,7 +690,14 @@ def test_removing_a_domain_from_an_organisation_ends_what_rests_on_it_alone(worl
     [removed] = AuditEvent.objects.filter(action=AuditAction.DOMAIN_REMOVED)
     assert (removed.actor_id, removed.target_id) == (world["superadmin"].pk, str(office.pk))
     assert removed.old_values == {"domain": "pune.mahaagri.gov.in", "verified": True, "claim": DomainClaim.OFFICIAL_SUFFIX}
-    assert removed.new_values == {"reason": "The office moved to the department's domain"}
+    assert removed.new_values == {"reason": "The office moved to the department's domain",
+                                  "told": [world["admin_office"].email]}
+    # Its admin is told what it ended, and that one member verified by hand keeps an address there.
+    [admin_told] = messages_to(world["admin_office"].email)
+    assert "1 waiting invitation to an address there was withdrawn." in admin_told.body
+    assert "1 verification made automatically at it was suspended, and the person told." in admin_told.body
+    assert ("1 member verified by an administrator keeps an official address at pune.mahaagri.gov.in: their "
+            "verification stands" in admin_told.body)
 
     assert Invitation.objects.get(pk=invitation.pk).status == InvitationStatus.CANCELLED
     assert Invitation.objects.get(pk=elsewhere.pk).status == InvitationStatus.PENDING  # the department's domain

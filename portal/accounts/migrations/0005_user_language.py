@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0003_names_composed'),
+        ('accounts', '0004_seed_more_consumer_rules'),
     ]
 
     operations = [
