@@ -3,10 +3,24 @@ of a request (its client address, its link) are one round trip to Redis, and cou
 the cache's own operations do (the other tests run with the database cache). A
 redis-server is started on a free port (tests/conftest.py)."""
 
+from datetime import timedelta
+
+import pytest
+import time_machine
 from django.core.cache import cache
 from django.test import RequestFactory
+from django.utils import timezone
 
 from onboarding.approval.tokens import LINK_RATE_PER_MINUTE, rate_limited
+
+
+@pytest.fixture(autouse=True)
+def one_minute(redis_cache):
+    """The counters count per minute of the clock: each test's requests in one minute (a
+    test that crossed from one to the next would start counting again halfway). After the
+    Redis server is up: it is waited for by the clock."""
+    with time_machine.travel(timezone.now().replace(second=1, microsecond=0) + timedelta(minutes=1), tick=False):
+        yield
 
 
 def sent(server):
