@@ -25,6 +25,18 @@ from portal.organisations.status_selectors import organisation_by_short_code
 from portal.text import before_full_stop, has_visible_characters, multi_line
 
 
+class ReasonForRecord:
+    """A form's ``reason``: a note for the record, stored as the services store it (its lines
+    kept, trimmed); one of only spaces or invisible characters is refused as none, with the
+    field's own "required" message."""
+
+    def clean_reason(self):
+        note = multi_line(self.cleaned_data["reason"]).strip()
+        if not has_visible_characters(note):
+            raise ValidationError(self.fields["reason"].error_messages["required"], code="required")
+        return note
+
+
 class DomainClaimConfirmForm(AccessibleForm):
     """One claim's box on the domain claims page (one form per claim: its box's id names the
     claim, so that the error summary links to the box of the claim refused). The box sends
@@ -50,7 +62,7 @@ class DomainClaimConfirmForm(AccessibleForm):
         return form
 
 
-class DomainAddForm(AccessibleForm):
+class DomainAddForm(ReasonForRecord, AccessibleForm):
     """The domain a superadmin adds to an organisation, why, and the box confirming that
     addresses there become official for it (organisation_domain_add checks the domain)."""
 
@@ -70,14 +82,8 @@ class DomainAddForm(AccessibleForm):
         error_messages={"required": gettext_lazy("Tick the box to confirm that the domain belongs to it.")},
     )
 
-    def clean_reason(self):
-        note = multi_line(self.cleaned_data["reason"]).strip()  # as the service stores it
-        if not has_visible_characters(note):
-            raise ValidationError(self.fields["reason"].error_messages["required"], code="required")
-        return note
 
-
-class DomainRemoveForm(AccessibleForm):
+class DomainRemoveForm(ReasonForRecord, AccessibleForm):
     """Why a superadmin removes one of an organisation's email domains (a note, required, of
     at most STATUS_NOTE_MAX_LENGTH characters, as organisation_domain_remove takes it), and
     the box confirming what the removal ends."""
@@ -93,14 +99,8 @@ class DomainRemoveForm(AccessibleForm):
         error_messages={"required": gettext_lazy("Tick the box to confirm the removal.")},
     )
 
-    def clean_reason(self):
-        note = multi_line(self.cleaned_data["reason"]).strip()  # as the service stores it
-        if not has_visible_characters(note):
-            raise ValidationError(self.fields["reason"].error_messages["required"], code="required")
-        return note
 
-
-class OrganisationStatusForm(AccessibleForm):
+class OrganisationStatusForm(ReasonForRecord, AccessibleForm):
     """Why an organisation is suspended, or reactivated: one of the reasons of that change
     (``reasons``), and a note, required, of at most STATUS_NOTE_MAX_LENGTH characters, as
     organisation_suspend and organisation_reactivate take them."""
@@ -120,14 +120,8 @@ class OrganisationStatusForm(AccessibleForm):
         super().__init__(*args, **kwargs)
         self.fields["reason_code"].choices = reasons.choices
 
-    def clean_reason(self):
-        note = multi_line(self.cleaned_data["reason"]).strip()  # as the service stores it
-        if not has_visible_characters(note):
-            raise ValidationError(self.fields["reason"].error_messages["required"], code="required")
-        return note
 
-
-class OrganisationDetailsForm(AccessibleForm):
+class OrganisationDetailsForm(ReasonForRecord, AccessibleForm):
     """An organisation's name in English and in the local language, its short code and its
     district, with the fields and refusals of the onboarding form (portal.organisations.details),
     and why they change: a note, required, of at most STATUS_NOTE_MAX_LENGTH characters, as
@@ -156,12 +150,6 @@ class OrganisationDetailsForm(AccessibleForm):
     def clean_short_code(self):
         return clean_short_code(self.cleaned_data["short_code"])
 
-    def clean_reason(self):
-        note = multi_line(self.cleaned_data["reason"]).strip()  # as the service stores it
-        if not has_visible_characters(note):
-            raise ValidationError(self.fields["reason"].error_messages["required"], code="required")
-        return note
-
     def clean(self):
         """The checks of more than one answer, or of what is stored (the district of a district
         office, the short code free on Sandes), said at the field each is about, as the
@@ -182,7 +170,7 @@ class OrganisationDetailsForm(AccessibleForm):
                 if self.details.get(key) != getattr(self.organisation, key)}
 
 
-class OrganisationMoveForm(AccessibleForm):
+class OrganisationMoveForm(ReasonForRecord, AccessibleForm):
     """Where an organisation moves: its state or UT (not asked of one of the centre's level,
     which has none), the organisation above it by its short code (none: at the top), and why;
     on the confirmation, the box confirming what the move gives and takes. Checked as
@@ -222,12 +210,6 @@ class OrganisationMoveForm(AccessibleForm):
         self.parent = None
         if organisation.level == Level.CENTRAL:  # of the centre: no state to choose
             del self.fields["state"]
-
-    def clean_reason(self):
-        note = multi_line(self.cleaned_data["reason"]).strip()  # as the service stores it
-        if not has_visible_characters(note):
-            raise ValidationError(self.fields["reason"].error_messages["required"], code="required")
-        return note
 
     def clean(self):
         """The parent named by its short code, and the checks of both answers together, said at the
