@@ -40,7 +40,8 @@ organisation_domain_weighed = Signal()
 # ``invitations_withdrawn``: waiting invitations to addresses at the domain, withdrawn;
 # ``verifications_suspended``: verifications made automatically at it, suspended;
 # ``verified_by_hand``: verifications an administrator decided (by hand, from a roster) of
-# people whose official address is at it, which stand.
+# people whose official address is at it, which stand. Each of them in the organisation and in
+# the offices below it (whose staff use its domains as theirs).
 DOMAIN_REMOVAL_COUNTS = ("invitations_withdrawn", "verifications_suspended", "verified_by_hand")
 
 
