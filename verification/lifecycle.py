@@ -33,7 +33,6 @@ do, so no email goes twice. A batch's queries do not depend on its size.
 
 import enum
 from collections.abc import Iterable
-from contextlib import suppress
 from datetime import datetime, timedelta
 
 from allauth.account.models import EmailAddress
@@ -48,6 +47,7 @@ from portal.audit.models import AuditAction
 from portal.audit.services import audit_record, audit_record_many
 from portal.deadlines import deadline_passed_if_set_before
 from portal.organisations.models import Membership, MembershipRole, Organisation, OrganisationStatus
+from portal.organisations.selectors import addresses_at_domains
 from portal.organisations.services import organisation_admins_lapse
 from portal.tokens import token_digest, token_new
 from verification import notifications
@@ -426,15 +426,8 @@ def profiles_suspend_address_removed(*, user_id: int, email: str, now: datetime 
 
 def _at_domain(field: str, domain: str) -> Q:
     """Addresses (in ``field``) at ``domain`` (normalised: lower case, IDNA-encoded), however
-    their domain was stored: lower case, as the addresses are kept, and either encoded or in
-    its own letters ("x@कृषि.भारत", which the rules check as its xn-- form)."""
-    forms = {domain}
-    with suppress(UnicodeError):
-        forms.add(domain.encode("ascii").decode("idna").lower())
-    condition = Q()
-    for form in forms:
-        condition |= Q(**{f"{field}__iendswith": f"@{form}"})
-    return condition
+    their domain was stored (addresses_at_domains)."""
+    return addresses_at_domains(field, [domain])
 
 
 def _invitations_at_domain(organisation: Organisation, domain: str) -> QuerySet:

@@ -36,6 +36,13 @@ organisation_domain_removed = Signal()
 # numbers, read without changing anything.
 organisation_domain_weighed = Signal()
 
+# How many of an organisation's verified members keep an official address at a domain no
+# longer official for it (``domains``: removed from it or from one above it since, and official
+# for none of its line now: status_selectors.domains_no_longer_its), for its status page.
+# Arguments: ``organisation``, ``domains`` (normalised, never empty). Each receiver returns a
+# number, read without changing anything.
+organisation_members_off_domains = Signal()
+
 # The numbers the receivers of the two signals above answer with (any they leave out: none).
 # ``invitations_withdrawn``: waiting invitations to addresses at the domain, withdrawn;
 # ``verifications_suspended``: verifications made automatically at it, suspended;

@@ -774,6 +774,51 @@ def test_removing_a_departments_domain_reaches_the_offices_below_that_use_it(wor
     assert GovernmentProfile.objects.get(pk=by_hand.pk).status == VerificationStatus.VERIFIED
 
 
+# The status page with no domain removed (test_organisation_status: STATUS_PAGE_QUERIES), and
+# with one removed: the domains official for its line among those removed, and its members at
+# those still not.
+STATUS_PAGE_QUERIES_AFTER_REMOVAL = 9
+
+
+def test_the_status_page_counts_the_members_left_at_a_removed_domain_and_the_members_list_finds_them(
+        world, django_assert_num_queries):
+    """A member an administrator verified at a domain later removed from the organisation
+    keeps their verification; the organisation's status page says how many such members it
+    has (at a domain removed from it or from one above it, official for none of its line
+    since), with a link to its members list showing only them. Once the domain is official
+    for it again, they are no longer counted."""
+    from portal.organisations.services import organisation_domain_add, organisation_domain_remove
+    from verification.models import VerificationMethod
+
+    office = world["office"]
+    left = GovernmentProfileFactory(user=UserFactory(email="ravi.patil@pune.mahaagri.gov.in"), organisation=office,
+                                    status=VerificationStatus.VERIFIED, official_email="ravi.patil@pune.mahaagri.gov.in",
+                                    method=VerificationMethod.MANUAL)
+    GovernmentProfileFactory(user=UserFactory(email="meera@mahaagri.gov.in"), organisation=office,
+                             status=VerificationStatus.VERIFIED, official_email="meera@mahaagri.gov.in",
+                             method=VerificationMethod.MANUAL)
+    superadmin = signed_in(world["superadmin"])
+    url = f"/portal/organisations/{office.pk}/"
+    assert "members-off-domains" not in superadmin.get(url).content.decode()
+    row = OrganisationDomain.objects.get(organisation=office, domain="pune.mahaagri.gov.in")
+    organisation_domain_remove(domain_id=row.pk, reason="Moved to the department's domain", actor=world["superadmin"])
+
+    with django_assert_num_queries(STATUS_PAGE_QUERIES_AFTER_REMOVAL):
+        response = superadmin.get(url)
+    text = " ".join(response.content.decode().split())
+    assert ("1 verified member keeps an official address on a domain that is no longer the organisation's" in text)
+    members = f"/verification/organisations/{office.pk}/members/?verified_only=on&amp;off_domain=on"
+    assert f'href="{members}"' in text
+    listed = superadmin.get(members.replace("&amp;", "&")).content.decode()
+    assert "ravi.patil@pune.mahaagri.gov.in" in listed and "meera@mahaagri.gov.in" not in listed
+    assert left.pk in [profile.pk for profile in superadmin.get(members.replace("&amp;", "&")).context["page"]]
+    assert "meera@mahaagri.gov.in" in superadmin.get(f"/verification/organisations/{office.pk}/members/").content.decode()
+    # Official for it again: nobody is left at a domain no longer its.
+    organisation_domain_add(organisation_id=office.pk, domain="pune.mahaagri.gov.in", reason="Back again",
+                            actor=world["superadmin"])
+    assert "members-off-domains" not in superadmin.get(url).content.decode()
+
+
 def test_a_person_suspended_as_the_domain_was_removed_asks_again_with_a_new_address(world):
     """The suspension holds no place in the organisation: the person asks again with their
     new official address (the office moved to the department's domain, say), and verifying
