@@ -20,6 +20,7 @@ from portal.access import peek_pending_input, rule
 from portal.audit.models import AuditAction, AuditEvent
 from portal.ids import row_id
 from portal.list_places import list_place, place_url
+from portal.organisations.status_selectors import domains_no_longer_its
 from portal.paging import CountedUpTo
 from portal.shown import ChangedMeanwhile, shown_sent
 from verification import services
@@ -325,19 +326,21 @@ def members(request, pk):
     # nobody: not everyone, as if they all matched it.
     refused = not filters.is_valid()
     query, verified_only = filters.cleaned_data.get("q", ""), filters.cleaned_data.get("verified_only", False)
+    off_domain = filters.cleaned_data.get("off_domain", False)
     truncated_at = 0
     if refused:
         page = Paginator([], PAGE_SIZE).get_page(1)
     else:
-        members = members_of(organisation, viewer=request.user, query=query, verified_only=verified_only)
+        members = members_of(organisation, viewer=request.user, query=query, verified_only=verified_only,
+                             off_domains=domains_no_longer_its(organisation) if off_domain else None)
         truncated_at = members.truncated_at
         page = CountedUpTo(members, PAGE_SIZE, MEMBERS_COUNT_MAX).get_page(request.GET.get("page"))
     page.object_list = mark_seen(page.object_list)  # (read once: the template lists them)
-    kept = urlencode({key: value for key, value in (("q", query), ("verified_only", "on" if verified_only else ""))
-                      if value})
+    kept = urlencode({key: value for key, value in (("q", query), ("verified_only", "on" if verified_only else ""),
+                                                    ("off_domain", "on" if off_domain else "")) if value})
     return render(request, "verification/members.html", {
         "organisation": organisation, "page": page, "query": kept, "filters": filters,
-        "filtered": bool(query or verified_only or refused), "refused": refused,
+        "filtered": bool(query or verified_only or off_domain or refused), "refused": refused,
         "search_truncated_at": truncated_at,
         # The rows' actions come back to this page of this list.
         "place": urlencode(_members_place(request.GET, page=page)),

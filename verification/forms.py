@@ -148,11 +148,16 @@ class QueueFilterForm(forms.Form):
 
 
 class MembersFilterForm(AccessibleForm):
-    """Finding members by name or address, and leaving out the suspended ones."""
+    """Finding members by name or address, leaving out the suspended ones, and keeping only
+    those at a domain no longer the organisation's."""
 
     q = forms.CharField(label=_("Name or email address"), required=False, max_length=MEMBER_QUERY_MAX,
                         help_text=_("A word of at least three letters or digits of a name or an email address."))
     verified_only = forms.BooleanField(label=_("Verified only (leave out suspended)"), required=False)
+    off_domain = forms.BooleanField(
+        label=_("Only those at a domain no longer the organisation's"), required=False,
+        help_text=_("Their official address is on a domain removed from the organisation or from one above it, "
+                    "and not official for it since."))
 
     def clean_q(self):
         """A search shorter than MEMBER_QUERY_MIN, or without a word of that many letters

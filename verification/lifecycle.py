@@ -33,7 +33,6 @@ do, so no email goes twice. A batch's queries do not depend on its size.
 
 import enum
 from collections.abc import Iterable
-from contextlib import suppress
 from datetime import datetime, timedelta
 
 from allauth.account.models import EmailAddress
@@ -48,6 +47,7 @@ from portal.audit.models import AuditAction
 from portal.audit.services import audit_record, audit_record_many
 from portal.deadlines import deadline_passed_if_set_before
 from portal.organisations.models import Membership, MembershipRole, Organisation, OrganisationStatus
+from portal.organisations.selectors import addresses_at_domains
 from portal.organisations.services import organisation_admins_lapse
 from portal.tokens import token_digest, token_new
 from verification import notifications
@@ -426,15 +426,8 @@ def profiles_suspend_address_removed(*, user_id: int, email: str, now: datetime 
 
 def _at_domain(field: str, domain: str) -> Q:
     """Addresses (in ``field``) at ``domain`` (normalised: lower case, IDNA-encoded), however
-    their domain was stored: lower case, as the addresses are kept, and either encoded or in
-    its own letters ("x@कृषि.भारत", which the rules check as its xn-- form)."""
-    forms = {domain}
-    with suppress(UnicodeError):
-        forms.add(domain.encode("ascii").decode("idna").lower())
-    condition = Q()
-    for form in forms:
-        condition |= Q(**{f"{field}__iendswith": f"@{form}"})
-    return condition
+    their domain was stored (addresses_at_domains)."""
+    return addresses_at_domains(field, [domain])
 
 
 def _invitations_at_domain(organisation: Organisation, domain: str) -> QuerySet:
@@ -445,11 +438,13 @@ def _invitations_at_domain(organisation: Organisation, domain: str) -> QuerySet:
                                      _at_domain("email", domain), status=InvitationStatus.PENDING)
 
 
-def _verified_at_domain(organisation_id: int, domain: str) -> QuerySet:
-    """The verifications in force in organisation ``organisation_id`` of people whose official
-    address is at ``domain``."""
-    return GovernmentProfile.objects.filter(_at_domain("official_email", domain), organisation_id=organisation_id,
-                                            status=VerificationStatus.VERIFIED)
+def _verified_at_domain(organisation: Organisation, domain: str) -> QuerySet:
+    """The verifications in force in ``organisation`` and in the offices below it (whose staff
+    use its domains as theirs: their requests and rosters take addresses there as official)
+    of people whose official address is at ``domain``."""
+    return GovernmentProfile.objects.filter(Q(organisation_id=organisation.pk)
+                                            | Q(organisation__ancestry__startswith=organisation.subtree_prefix),
+                                            _at_domain("official_email", domain), status=VerificationStatus.VERIFIED)
 
 
 def domain_removal_weighed(*, organisation: Organisation, domain: str) -> dict[str, int]:
@@ -457,16 +452,16 @@ def domain_removal_weighed(*, organisation: Organisation, domain: str) -> dict[s
     and which verifications an administrator decided at it would stand, counted
     (organisations.signals.DOMAIN_REMOVAL_COUNTS). Three queries, changing nothing."""
     return {"invitations_withdrawn": _invitations_at_domain(organisation, domain).count(),
-            "verifications_suspended": _verified_at_domain(organisation.pk, domain).filter(
+            "verifications_suspended": _verified_at_domain(organisation, domain).filter(
                 method=VerificationMethod.OFFICIAL_EMAIL).count(),
-            "verified_by_hand": verified_by_hand_at_domain(organisation_id=organisation.pk, domain=domain)}
+            "verified_by_hand": verified_by_hand_at_domain(organisation=organisation, domain=domain)}
 
 
-def verified_by_hand_at_domain(*, organisation_id: int, domain: str) -> int:
-    """How many verifications in force in organisation ``organisation_id`` an administrator
-    decided (by hand, from a roster) for people whose official address is at ``domain``:
-    those that stand when it is removed. One query."""
-    return _verified_at_domain(organisation_id, domain).exclude(method=VerificationMethod.OFFICIAL_EMAIL).count()
+def verified_by_hand_at_domain(*, organisation: Organisation, domain: str) -> int:
+    """How many verifications in force in ``organisation`` and in the offices below it an
+    administrator decided (by hand, from a roster) for people whose official address is at
+    ``domain``: those that stand when it is removed. One query."""
+    return _verified_at_domain(organisation, domain).exclude(method=VerificationMethod.OFFICIAL_EMAIL).count()
 
 
 def domain_removed_consequences(*, organisation_id: int, domain: str, now: datetime | None = None) -> tuple[int, int]:
@@ -477,10 +472,10 @@ def domain_removed_consequences(*, organisation_id: int, domain: str, now: datet
     - The waiting invitations of the organisation and of the offices below it (for whom
       its domains counted as official) to addresses at the domain are withdrawn: their
       links verify nobody.
-    - The verifications in the organisation made automatically at the domain (method
-      official_email: nobody vouched for the person but the domain) are suspended
-      (reason: domain_removed), the person told; its administrators may reinstate one
-      they vouch for. A verification an administrator decided (by hand, from a roster)
+    - The verifications in the organisation and in the offices below it made automatically
+      at the domain (method official_email: nobody vouched for the person but the domain)
+      are suspended (reason: domain_removed), the person told; its administrators may
+      reinstate one they vouch for. A verification an administrator decided (by hand, from a roster)
       stands: a person vouched for it.
 
     Returns (invitations withdrawn, verifications suspended)."""
@@ -497,7 +492,7 @@ def domain_removed_consequences(*, organisation_id: int, domain: str, now: datet
             for invitation in invitations
         ])
     profiles = list(
-        _verified_at_domain(organisation.pk, domain).filter(method=VerificationMethod.OFFICIAL_EMAIL)
+        _verified_at_domain(organisation, domain).filter(method=VerificationMethod.OFFICIAL_EMAIL)
         .select_related("user", "organisation").select_for_update(of=("self",)).order_by("id"))
     if profiles:
         _end_by_system(profiles, to=VerificationStatus.SUSPENDED, reason_code=EndReason.DOMAIN_REMOVED,

@@ -15,6 +15,7 @@ from portal.organisations.models import OrganisationStatus
 from portal.organisations.signals import (
     organisation_domain_removed,
     organisation_domain_weighed,
+    organisation_members_off_domains,
     organisation_status_changed,
 )
 from verification.lifecycle import (
@@ -24,6 +25,7 @@ from verification.lifecycle import (
     profiles_suspend_address_removed,
     verified_by_hand_at_domain,
 )
+from verification.selectors import members_at_domains
 from verification.tasks import confirmations_resume_dispatch
 
 
@@ -72,9 +74,14 @@ def on_organisation_domain_removed(sender, *, organisation, domain, at, **kwargs
     # (the verifications an administrator decided at it) is counted for its admins to check.
     withdrawn, suspended = domain_removed_consequences(organisation_id=organisation.pk, domain=domain, now=at)
     return {"invitations_withdrawn": withdrawn, "verifications_suspended": suspended,
-            "verified_by_hand": verified_by_hand_at_domain(organisation_id=organisation.pk, domain=domain)}
+            "verified_by_hand": verified_by_hand_at_domain(organisation=organisation, domain=domain)}
 
 
 @receiver(organisation_domain_weighed, dispatch_uid="verification_domain_weighed")
 def on_organisation_domain_weighed(sender, *, organisation, domain, **kwargs):
     return domain_removal_weighed(organisation=organisation, domain=domain)
+
+
+@receiver(organisation_members_off_domains, dispatch_uid="verification_members_off_domains")
+def on_organisation_members_off_domains(sender, *, organisation, domains, **kwargs):
+    return members_at_domains(organisation, domains).count()

@@ -40,6 +40,7 @@ from portal.accounts.official_email import normalise_domain
 from portal.ids import DB_INT_MAX
 from portal.organisations.models import Membership, Organisation, OrganisationDomain, OrganisationStatus
 from portal.organisations.selectors import (
+    addresses_at_domains,
     admin_roles_resting_on,
     named_as_typed_first,
     organisations_left_without_admin,
@@ -439,8 +440,15 @@ def _among(found: QuerySet[GovernmentProfile], ids: list[int]) -> QuerySet[Gover
                              template="(%(expressions)s))", output_field=BooleanField()))
 
 
+def members_at_domains(organisation: Organisation, domains: list[str]) -> QuerySet[GovernmentProfile]:
+    """The verified members of ``organisation`` whose official address is at one of
+    ``domains`` (normalised), however the address's domain was stored."""
+    return GovernmentProfile.objects.filter(addresses_at_domains("official_email", domains),
+                                            organisation=organisation, status=VerificationStatus.VERIFIED)
+
+
 def members_of(organisation: Organisation, *, viewer: AnyUser, query: str = "",
-               verified_only: bool = False) -> "MembersInOrder":
+               verified_only: bool = False, off_domains: list[str] | None = None) -> "MembersInOrder":
     """The organisation's verified and suspended members (only the verified ones when
     ``verified_only``), by name as ``viewer`` sees it (sort_name), annotated for ``mark_seen`` as ``viewer`` sees them;
     ``query`` (a word of MEMBER_QUERY_MIN letters or digits or more) finds them by name or
@@ -448,10 +456,14 @@ def members_of(organisation: Organisation, *, viewer: AnyUser, query: str = "",
     address, among at most MEMBER_CANDIDATES_PER_FIELD matches of each (``_member_candidates``:
     read by indexes, not every member). Only for
     its admins: the view fetches the organisation through organisation_for_admin first.
+    ``off_domains`` (None: no such filter): only those whose official address is at one of
+    these domains (status_selectors.domains_no_longer_its: none for none).
     Sliced and counted as a paginator does (MembersInOrder)."""
     statuses = [VerificationStatus.VERIFIED] if verified_only else list(HELD_STATUSES)
     truncated_at = 0
     listed = GovernmentProfile.objects.filter(organisation=organisation, status__in=statuses)
+    if off_domains is not None:
+        listed = listed.filter(addresses_at_domains("official_email", off_domains))
     found = annotated_for(viewer, listed)
     query = normalise_search((query or "")[:MEMBER_QUERY_MAX])
     if has_searchable_word(query):

@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from email_validator import EmailNotValidError, ValidatedEmail, validate_email
 
 from portal import compiled
+from portal.accounts import personal_mail
 from portal.accounts.models import EmailSuffixRule, SuffixKind
 
 OFFICIAL = "official"
@@ -149,20 +150,12 @@ def official_suffix_of(domain: str, *, rules: list | None = None) -> str:
 
 
 # Personal mail services (consumer mail): never official (DESIGN §3), whatever a rule says,
-# with or without a rule of the table for them (migration accounts 0002 seeded the first of
-# them, 0004 the others). A rule for one of them, or for a domain under one, is of consumer
-# mail or none (services.email_rule_save); none is accepted for an organisation
+# with or without a rule of the table for them (portal.accounts.personal_mail: the one list,
+# which the migrations that seed their rules read). A rule for one of them, or for a domain
+# under one, is of consumer mail or none (services.email_rule_save); none is accepted for an organisation
 # (organisations.services.organisation_domain_accept), invited from a roster or named on an
 # onboarding form (classify_domain: CONSUMER).
-PERSONAL_MAIL_SERVICES = frozenset({
-    "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.in", "yahoo.in", "ymail.com", "rocketmail.com",
-    "outlook.com", "outlook.in", "hotmail.com", "hotmail.co.in", "live.com", "live.in", "msn.com",
-    "rediffmail.com", "rediff.com", "icloud.com", "me.com", "mac.com", "aol.com", "protonmail.com", "proton.me",
-    "zoho.com", "zohomail.in", "gmx.com", "mail.com", "yandex.com", "tutanota.com",
-    # Common in India besides (Indiatimes, Sify and VSNL mail), and elsewhere.
-    "indiatimes.com", "sify.com", "vsnl.net", "vsnl.com", "zohomail.com", "protonmail.ch", "pm.me", "tuta.io",
-    "tuta.com", "tutanota.de", "tutamail.com", "gmx.net", "mail.ru", "fastmail.com", "hey.com", "aim.com",
-})
+PERSONAL_MAIL_SERVICES = personal_mail.PERSONAL_MAIL_SERVICES
 
 # Services with a domain in many countries (yahoo.co.uk, hotmail.fr, outlook.com.au, ...): the
 # service's name followed by a country's two letters, with "com.", "co." or "net." before them

@@ -1,6 +1,7 @@
 """Reads of organisations (who may see which is decided in portal.permissions)."""
 
 from collections.abc import Iterable
+from contextlib import suppress
 from datetime import datetime
 from typing import NamedTuple
 
@@ -80,6 +81,22 @@ def domains_official_above(domains: list[str], organisation: Organisation) -> se
     return set(OrganisationDomain.objects.filter(domain__in=domains, is_verified=True,
                                                  organisation_id__in=organisation.ancestor_ids)
                .values_list("domain", flat=True))
+
+
+def addresses_at_domains(field: str, domains: Iterable[str]) -> Q:
+    """Addresses (in ``field``) at any of ``domains`` (each normalised: lower case,
+    IDNA-encoded), however their domain was stored: lower case, as the addresses are kept,
+    and either encoded or in its own letters ("x@कृषि.भारत", which the rules check as its
+    xn-- form). Matches nothing for no domains."""
+    forms = set()
+    for domain in domains:
+        forms.add(domain)
+        with suppress(UnicodeError):
+            forms.add(domain.encode("ascii").decode("idna").lower())
+    condition = Q(pk__in=[])
+    for form in sorted(forms):
+        condition |= Q(**{f"{field}__iendswith": f"@{form}"})
+    return condition
 
 
 def short_code_holder(code: str, *, exclude_id: int | None = None) -> Organisation | None:

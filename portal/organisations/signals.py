@@ -36,11 +36,19 @@ organisation_domain_removed = Signal()
 # numbers, read without changing anything.
 organisation_domain_weighed = Signal()
 
+# How many of an organisation's verified members keep an official address at a domain no
+# longer official for it (``domains``: removed from it or from one above it since, and official
+# for none of its line now: status_selectors.domains_no_longer_its), for its status page.
+# Arguments: ``organisation``, ``domains`` (normalised, never empty). Each receiver returns a
+# number, read without changing anything.
+organisation_members_off_domains = Signal()
+
 # The numbers the receivers of the two signals above answer with (any they leave out: none).
 # ``invitations_withdrawn``: waiting invitations to addresses at the domain, withdrawn;
 # ``verifications_suspended``: verifications made automatically at it, suspended;
 # ``verified_by_hand``: verifications an administrator decided (by hand, from a roster) of
-# people whose official address is at it, which stand.
+# people whose official address is at it, which stand. Each of them in the organisation and in
+# the offices below it (whose staff use its domains as theirs).
 DOMAIN_REMOVAL_COUNTS = ("invitations_withdrawn", "verifications_suspended", "verified_by_hand")
 
 

@@ -36,7 +36,11 @@ from portal.organisations.selectors import (
     who_acts_for,
     without_acting_admin_above,
 )
-from portal.organisations.signals import domain_removal_counts, organisation_domain_weighed
+from portal.organisations.signals import (
+    domain_removal_counts,
+    organisation_domain_weighed,
+    organisation_members_off_domains,
+)
 from portal.organisations.states import CENTRAL, State
 from portal.permissions import (
     AnyUser,
@@ -71,6 +75,35 @@ def domain_removal_weighed(row: OrganisationDomain) -> dict[str, int]:
         return domain_removal_counts([])
     return domain_removal_counts(organisation_domain_weighed.send(
         sender=OrganisationDomain, organisation=row.organisation, domain=row.domain))
+
+
+def domains_no_longer_its(organisation: Organisation) -> list[str]:
+    """The domains removed from ``organisation``, or from an organisation above it (whose
+    domains its staff used as theirs), while official there (organisation_domain_remove: its
+    audit rows, the one record of them), that are official for none of its line now (its
+    own, an office's below it, one's above it: OrganisationDomain.official_for), in the order
+    of their names: those at which its members verified before may keep an address that no
+    longer vouches for them. One query when none was removed; two otherwise."""
+    targets = [str(pk) for pk in (organisation.pk, *organisation.ancestor_ids)]
+    removed = set(AuditEvent.objects.filter(target_type=organisation._meta.label_lower, target_id__in=targets,
+                                            action=AuditAction.DOMAIN_REMOVED, old_values__verified=True)
+                  .values_list("old_values__domain", flat=True))
+    removed = {domain for domain in removed if isinstance(domain, str) and domain}
+    if not removed:
+        return []
+    official = set(OrganisationDomain.objects.official_for(organisation).filter(domain__in=removed)
+                   .values_list("domain", flat=True))
+    return sorted(removed - official)
+
+
+def members_off_domains_count(organisation: Organisation, domains: list[str]) -> int:
+    """How many of ``organisation``'s verified members keep an official address at one of
+    ``domains`` (domains_no_longer_its), as the feature apps count them
+    (organisation_members_off_domains), for its status page. No query for no domains."""
+    if not domains:
+        return 0
+    return sum(int(answer or 0) for _receiver, answer in organisation_members_off_domains.send(
+        sender=OrganisationDomain, organisation=organisation, domains=domains))
 
 
 def organisation_for_status_change(viewer: AnyUser, pk: int) -> Organisation:

@@ -41,8 +41,10 @@ from portal.organisations.status_selectors import (
     STATUS_HISTORY_LIMIT,
     current_status,
     details_history,
+    domains_no_longer_its,
     domains_of,
     members_count,
+    members_off_domains_count,
     move_effect,
     move_shown,
     offices_below_count,
@@ -61,12 +63,17 @@ from portal.text import before_full_stop
 def status(request, pk):
     organisation = organisation_for_status_change(request.user, pk)
     history = status_history(organisation)
+    # Its members verified before a domain was removed (from it or from one above it) who keep
+    # an address there, for its admins (or a superadmin) to check; only a superadmin, of those
+    # who see this page, opens its members list.
+    off_domains = domains_no_longer_its(organisation)
     return render(request, "portal/organisations/status.html", {
         "organisation": organisation, "history": history, "current": current_status(organisation, history),
         "jurisdiction": dict(JURISDICTION_CHOICES)[organisation.jurisdiction], "limit": STATUS_HISTORY_LIMIT,
         "details_history": details_history(organisation), "details_limit": DETAILS_HISTORY_LIMIT,
         "domains": domains_of(organisation), "may_remove_domains": is_superadmin(request.user),
         "may_move": is_superadmin(request.user),
+        "members_off_domains": members_off_domains_count(organisation, off_domains),
     })
 
 

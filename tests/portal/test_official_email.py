@@ -582,3 +582,22 @@ def test_the_rules_page_lists_the_personal_mail_services_added_since_the_seed():
 
     consumer = set(EmailSuffixRule.objects.filter(kind=SuffixKind.CONSUMER).values_list("suffix", flat=True))
     assert PERSONAL_MAIL_SERVICES <= consumer
+
+
+def test_the_consumer_mail_rules_seeded_are_the_personal_mail_services_of_the_code():
+    """One list of personal mail services, the code's (portal.accounts.personal_mail): the
+    migrations that seed consumer-mail rules (accounts 0002, then 0004 for those added
+    since) read it, so the rules table and the code's list agree, and neither seeds a
+    service the other lacks."""
+    import importlib
+
+    from portal.accounts import personal_mail
+    from portal.accounts.official_email import PERSONAL_MAIL_SERVICES
+
+    first = importlib.import_module("portal.accounts.migrations.0002_seed_email_rules")
+    more = importlib.import_module("portal.accounts.migrations.0004_seed_more_consumer_rules")
+    assert first.CONSUMER is personal_mail.SEEDED_FIRST and more.CONSUMER is personal_mail.ADDED_SINCE
+    assert set(first.CONSUMER) | set(more.CONSUMER) == PERSONAL_MAIL_SERVICES
+    assert not set(first.CONSUMER) & set(more.CONSUMER)
+    seeded = set(EmailSuffixRule.objects.filter(kind=SuffixKind.CONSUMER, note="seed").values_list("suffix", flat=True))
+    assert seeded == PERSONAL_MAIL_SERVICES

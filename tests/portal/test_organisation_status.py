@@ -846,8 +846,9 @@ def test_a_superadmin_adds_an_email_domain_from_the_organisations_page(world):
 #   1 session, 2 the user with their platform roles and authenticator (one query),
 #   3 the organisation (with the one above it), 4 its history (the audit log's last 20 changes),
 #   5 the last changes of its details,
-#   6 its email domains.
-STATUS_PAGE_QUERIES = 6
+#   6 its email domains, 7 the domains removed from it or from one above it (the audit log; with
+#   one removed, two more: those official for its line again, its members still at the others).
+STATUS_PAGE_QUERIES = 7
 #   ... 3 the organisation, 4 its admins to tell (with their accounts), 5 the offices below it,
 #   6 its members; a change it is not in the status for: back to its page after 3 (the
 #   message kept in a cookie). Suspending it, besides: 7 the admins acting above it, 8 whether

@@ -738,6 +738,87 @@ def test_removing_an_internationalised_domain_reaches_the_addresses_written_in_i
     assert (profile.status, profile.reason_code) == (VerificationStatus.SUSPENDED, EndReason.DOMAIN_REMOVED)
 
 
+def test_removing_a_departments_domain_reaches_the_offices_below_that_use_it(world, django_capture_on_commit_callbacks):
+    """An office's staff use the domains of the organisations above it as theirs (its
+    requests and rosters take addresses there as official), though its automatic
+    verification accepts only its own domains: a request at the department's domain waits
+    for its administrators. Removing the department's domain treats the offices below as
+    the department itself: their invitations there are withdrawn, a verification made
+    automatically at it suspended, and the members an administrator verified at it counted
+    on the confirmation page and in the mail to the department's admins."""
+    from portal.organisations.services import organisation_domain_remove
+    from portal.organisations.status_selectors import domain_removal_weighed
+    from verification.models import VerificationMethod
+
+    office, parent = world["office"], world["parent"]
+    services.auto_verification_set(organisation_id=office.pk, enabled=True, actor=world["admin_office"])
+    staff = UserFactory(email="meera@mahaagri.gov.in")
+    asked = services.join_request_create(organisation_id=office.pk, language="en", actor=staff,
+                                         details={**DETAILS, "official_email": staff.email})
+    assert asked.status == VerificationStatus.PENDING  # not the office's own domain: an administrator decides
+    by_hand = services.join_request_decide(profile_id=asked.pk, decision="verify", actor=world["admin_office"])
+    automatic = GovernmentProfileFactory(organisation=office, status=VerificationStatus.VERIFIED,
+                                         official_email="ravi@mahaagri.gov.in", method=VerificationMethod.OFFICIAL_EMAIL)
+    row = OrganisationDomain.objects.get(organisation=parent, domain="mahaagri.gov.in")
+    weighed = domain_removal_weighed(row)
+    assert (weighed["verifications_suspended"], weighed["verified_by_hand"]) == (1, 1)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        organisation_domain_remove(domain_id=row.pk, reason="The department moved to a new domain",
+                                   actor=world["superadmin"])
+    [told] = messages_to(world["admin_parent"].email)
+    assert "1 verification made automatically at it was suspended" in told.body
+    assert "1 member verified by an administrator keeps an official address at mahaagri.gov.in" in told.body
+    automatic.refresh_from_db()
+    assert (automatic.status, automatic.reason_code) == (VerificationStatus.SUSPENDED, EndReason.DOMAIN_REMOVED)
+    assert GovernmentProfile.objects.get(pk=by_hand.pk).status == VerificationStatus.VERIFIED
+
+
+# The status page with no domain removed (test_organisation_status: STATUS_PAGE_QUERIES), and
+# with one removed: the domains official for its line among those removed, and its members at
+# those still not.
+STATUS_PAGE_QUERIES_AFTER_REMOVAL = 9
+
+
+def test_the_status_page_counts_the_members_left_at_a_removed_domain_and_the_members_list_finds_them(
+        world, django_assert_num_queries):
+    """A member an administrator verified at a domain later removed from the organisation
+    keeps their verification; the organisation's status page says how many such members it
+    has (at a domain removed from it or from one above it, official for none of its line
+    since), with a link to its members list showing only them. Once the domain is official
+    for it again, they are no longer counted."""
+    from portal.organisations.services import organisation_domain_add, organisation_domain_remove
+    from verification.models import VerificationMethod
+
+    office = world["office"]
+    left = GovernmentProfileFactory(user=UserFactory(email="ravi.patil@pune.mahaagri.gov.in"), organisation=office,
+                                    status=VerificationStatus.VERIFIED, official_email="ravi.patil@pune.mahaagri.gov.in",
+                                    method=VerificationMethod.MANUAL)
+    GovernmentProfileFactory(user=UserFactory(email="meera@mahaagri.gov.in"), organisation=office,
+                             status=VerificationStatus.VERIFIED, official_email="meera@mahaagri.gov.in",
+                             method=VerificationMethod.MANUAL)
+    superadmin = signed_in(world["superadmin"])
+    url = f"/portal/organisations/{office.pk}/"
+    assert "members-off-domains" not in superadmin.get(url).content.decode()
+    row = OrganisationDomain.objects.get(organisation=office, domain="pune.mahaagri.gov.in")
+    organisation_domain_remove(domain_id=row.pk, reason="Moved to the department's domain", actor=world["superadmin"])
+
+    with django_assert_num_queries(STATUS_PAGE_QUERIES_AFTER_REMOVAL):
+        response = superadmin.get(url)
+    text = " ".join(response.content.decode().split())
+    assert ("1 verified member keeps an official address on a domain that is no longer the organisation's" in text)
+    members = f"/verification/organisations/{office.pk}/members/?verified_only=on&amp;off_domain=on"
+    assert f'href="{members}"' in text
+    listed = superadmin.get(members.replace("&amp;", "&")).content.decode()
+    assert "ravi.patil@pune.mahaagri.gov.in" in listed and "meera@mahaagri.gov.in" not in listed
+    assert left.pk in [profile.pk for profile in superadmin.get(members.replace("&amp;", "&")).context["page"]]
+    assert "meera@mahaagri.gov.in" in superadmin.get(f"/verification/organisations/{office.pk}/members/").content.decode()
+    # Official for it again: nobody is left at a domain no longer its.
+    organisation_domain_add(organisation_id=office.pk, domain="pune.mahaagri.gov.in", reason="Back again",
+                            actor=world["superadmin"])
+    assert "members-off-domains" not in superadmin.get(url).content.decode()
+
+
 def test_a_person_suspended_as_the_domain_was_removed_asks_again_with_a_new_address(world):
     """The suspension holds no place in the organisation: the person asks again with their
     new official address (the office moved to the department's domain, say), and verifying

@@ -1,14 +1,14 @@
+"""The official-email rules the portal starts with. The consumer-mail rules are those of the
+code's list of personal mail services (portal.accounts.personal_mail) this migration seeded."""
+
 from django.db import migrations
+
+from portal.accounts.personal_mail import SEEDED_FIRST
 
 OFFICIAL = ["gov.in", "nic.in", "mil.in"]
 CONTRACTOR = ["-external.gov.in", "-external.nic.in"]
 MANUAL_REVIEW = ["ac.in", "edu.in", "res.in", "co.in", "org.in"]
-CONSUMER = [
-    "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.in", "yahoo.in", "ymail.com", "rocketmail.com",
-    "outlook.com", "outlook.in", "hotmail.com", "hotmail.co.in", "live.com", "live.in", "msn.com",
-    "rediffmail.com", "rediff.com", "icloud.com", "me.com", "mac.com", "aol.com", "protonmail.com", "proton.me",
-    "zoho.com", "zohomail.in", "gmx.com", "mail.com", "yandex.com", "tutanota.com",
-]
+CONSUMER = SEEDED_FIRST  # the code's list of personal mail services, as it was when this seeded them
 
 
 def seed(apps, schema_editor):
