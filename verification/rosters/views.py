@@ -28,7 +28,7 @@ from portal.list_places import list_place, place_url
 from verification.rosters import export, refusals, services
 from verification.rosters.checks import PROBLEMS
 from verification.rosters.forms import ConfirmForm, InvitationCancelForm, InvitationsFilterForm, RosterUploadForm
-from verification.rosters.invitations import invitation_accept, invitation_cancel, invitation_resend
+from verification.rosters.invitations import MAIL_HELD_PREVIEW, invitation_accept, invitation_cancel, invitation_resend
 from verification.rosters.models import InvitationStatus, RosterStatus
 from verification.rosters.parsing import HEADERS, RosterFileError
 from verification.rosters.receivers import outcome_tell
@@ -93,8 +93,10 @@ def rosters(request, pk):
 
 
 def _problems(roster):
+    """The preview's problems by kind; once applied, not its forecast of invitations not
+    mailed (the outcome counts those, and their rows say so)."""
     return [text % {"n": roster.problems[kind]} for kind, text in {**PROBLEMS, **refusals.PROBLEMS}.items()
-            if roster.problems.get(kind)]
+            if roster.problems.get(kind) and not (kind == MAIL_HELD_PREVIEW and roster.status != RosterStatus.PREVIEWED)]
 
 
 @rule("administrator_of_organisation")
