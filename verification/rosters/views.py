@@ -231,7 +231,9 @@ def invitation_resend_view(request, pk):
     invitation = invitation_for_admin(request.user, pk)
     _invitation_act(request, invitation, invitation_resend,
                     read_only=_("An auditor's account is read-only: it cannot send invitations."),
-                    done=_("The invitation was sent again to %(email)s with a new link."))
+                    # Made but not mailed (its mailbox had the day's invitation mails): sent now for the first time.
+                    done=(_("The invitation was sent again to %(email)s with a new link.") if invitation.send_count
+                          else _("The invitation was sent to %(email)s.")))
     return _back_to_invitations(request, invitation)
 
 

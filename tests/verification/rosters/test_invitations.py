@@ -828,8 +828,11 @@ def test_cancelling_and_uploading_an_address_again_does_not_mail_it_past_the_day
     assert said.startswith("person4@pune.mahaagri.gov.in was sent 2 invitation mails in the last 24 hours, the most "
                            "one address may receive: this one was not sent. You can send it from "), said
     assert Invitation.objects.get(pk=held.pk).send_count == 0
+    assert "Send the invitation" in signed_in(admin).get(
+        f"/verification/organisations/{world['office'].pk}/invitations/").content.decode()
     with time_machine.travel(timezone.now() + timedelta(hours=24, seconds=1)):
-        invitation_resend(invitation_id=held.pk, actor=admin)
+        response = signed_in(admin).post(f"/verification/invitations/{held.pk}/resend/", follow=True)
+    assert [str(m) for m in response.context["messages"]] == ["The invitation was sent to person4@pune.mahaagri.gov.in."]
     assert Invitation.objects.get(pk=held.pk).send_count == 1
     assert OutboxMessage.objects.filter(to=["person4@pune.mahaagri.gov.in"]).count() == 3
 
