@@ -609,6 +609,9 @@ ROSTER_ROWS_KEEP_DAYS = env_number("ROSTER_ROWS_KEEP_DAYS", 30, 1, 3650)
 ROSTER_UPLOADS_PER_DAY = env_number("ROSTER_UPLOADS_PER_DAY", 20, 1, 100)
 # Invitations one administrator may send again in 24 hours, whichever (each mails a person).
 INVITATION_RESENDS_PER_DAY = env_number("INVITATION_RESENDS_PER_DAY", 100, 1, 10_000)
+# Invitation mails one mailbox may receive in 24 hours, from every organisation together (a
+# roster's, or one sent again): a further invitation is made but not mailed.
+INVITATION_MAILS_PER_ADDRESS_PER_DAY = env_number("INVITATION_MAILS_PER_ADDRESS_PER_DAY", 3, 1, 20)
 # Seconds the web request may spend reading, checking and staging a roster file (a 100,000-row
 # roster takes a few): past them the file is refused at its field, well before the web
 # worker's timeout (deploy/gunicorn.conf.py, 60 s) would end the request unanswered.

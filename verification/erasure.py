@@ -26,7 +26,7 @@ from portal.privacy.models import HoldTarget
 from portal.privacy.requests import EVENT_TARGET
 from verification.models import HELD_STATUSES, AddressConfirmation, EndReason, GovernmentProfile, VerificationStatus
 from verification.retention import profiles_details_erase
-from verification.rosters.models import Invitation, RosterImport
+from verification.rosters.models import Invitation, InvitationMail, RosterImport, mailbox_of
 from verification.rosters.retention import person_rows_remove
 from verification.services import TRANSFER
 
@@ -70,6 +70,8 @@ def person_verification_erase(user: AnyUser, addresses: list[str]) -> list[tuple
     # The records of others they decided keep who decided (the account), not its address.
     GovernmentProfile.objects.filter(decided_by=user).exclude(decided_by_email="").update(decided_by_email="")
     person_rows_remove(addresses)
+    # The records of invitation mails to their mailboxes (kept a day or two, for the limit).
+    InvitationMail.objects.filter(mailbox__in={mailbox_of(address) for address in [*addresses, *confirmed]}).delete()
     targets += [(EVENT_TARGET, str(pk)) for pk in _events_naming_them_as_who_acted(user, addresses)]
     return [("verification.governmentprofile", str(pk)) for pk in ids] + targets
 

@@ -548,6 +548,8 @@ def test_a_reminder_is_due_after_the_day_its_shortest_stage_opens():
     ("ROSTER_INVITATION_TTL_DAYS", "5000000", "a whole number from 1 to 365"),
     ("ROSTER_ROWS_KEEP_DAYS", "0", "a whole number from 1 to 3650"),
     ("ROSTER_UPLOADS_PER_DAY", "0", "a whole number from 1 to 100"),
+    ("INVITATION_MAILS_PER_ADDRESS_PER_DAY", "0", "a whole number from 1 to 20"),
+    ("INVITATION_MAILS_PER_ADDRESS_PER_DAY", "21", "a whole number from 1 to 20"),
     ("VERIFICATION_REQUESTS_PER_DAY", "0", "a whole number from 1 to 100"),
     ("VERIFICATION_WAITING_MAX", "0", "a whole number from 1 to 100"),
     ("VERIFICATION_SUSPENSIONS_PER_DAY", "1", "a whole number from 2 to 100"),

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.db.models import Count
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -20,7 +21,7 @@ from portal.accounts.official_email import classify_email
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record, audit_record_many
 from portal.deadlines import end_of_local_day
-from portal.limits import refuse_over, shown, shown_from
+from portal.limits import WINDOW, refuse_over, shown, shown_from
 from portal.mail.models import OutboxPriority
 from portal.mail.services import outbox_enqueue, outbox_enqueue_each
 from portal.organisations.models import OrganisationStatus
@@ -30,7 +31,7 @@ from verification import services as verification_services
 from verification.models import HELD_STATUSES, STANDING, GovernmentProfile, VerificationMethod, VerificationStatus
 from verification.notifications import mail_language
 from verification.rosters.checks import EmailJudge, email_problem
-from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow
+from verification.rosters.models import Invitation, InvitationMail, InvitationStatus, RosterImport, RosterRow, RowOutcome
 from verification.rosters.notifications import build_invitation_mails, invitation_text, invitee_fills
 from verification.rosters.staging import holds_power_elsewhere, mobile_taken, moves_from_elsewhere
 from verification.rosters.tokens import token_new, tokens_new
@@ -216,11 +217,11 @@ SELECT %s, r.roster_id, r.email, r.mailbox, left(r.name, {name_max}), r.designat
        r.mobile, r.superannuation_date, 'pending', t.token_hash, %s, %s, %s, 1, %s
 FROM {row} r JOIN unnest(%s::bigint[], %s::text[]) AS t(row_id, token_hash) ON r.id = t.row_id
 ON CONFLICT (organisation_id, mailbox) WHERE status = 'pending' DO NOTHING
-RETURNING id, email, name, token_hash
+RETURNING id, email, name, token_hash, mailbox
 """
 
 
-def _insert_set_based(roster, rows, hashes, *, actor, now, expires) -> list[tuple[int, str, str, str]]:
+def _insert_set_based(roster, rows, hashes, *, actor, now, expires) -> list[tuple[int, str, str, str, str]]:
     sql = _INSERT.format(invitation=Invitation._meta.db_table, row=RosterRow._meta.db_table,
                          name_max=Invitation._meta.get_field("name").max_length)
     with connection.cursor() as cursor:
@@ -228,7 +229,7 @@ def _insert_set_based(roster, rows, hashes, *, actor, now, expires) -> list[tupl
         return list(cursor.fetchall())
 
 
-def _insert_each(roster, rows, hashes, *, actor, now, expires) -> list[tuple[int, str, str, str]]:
+def _insert_each(roster, rows, hashes, *, actor, now, expires) -> list[tuple[int, str, str, str, str]]:
     staged = RosterRow.objects.in_bulk([row.pk for row in rows])
     taken = set(Invitation.objects.filter(organisation_id=roster.organisation_id, status=InvitationStatus.PENDING,
                                           mailbox__in=[staged[row.pk].mailbox for row in rows])
@@ -244,7 +245,43 @@ def _insert_each(roster, rows, hashes, *, actor, now, expires) -> list[tuple[int
             name=row.name[:150], invited_by=actor, created_at=now, sent_at=now, expires_at=expires,
             token_hash=digest, **{name: getattr(staged[row.pk], name) for name in DETAILS}))
     made = Invitation.objects.bulk_create(invitations)
-    return [(inv.pk, inv.email, inv.name, inv.token_hash) for inv in made]
+    return [(inv.pk, inv.email, inv.name, inv.token_hash, inv.mailbox) for inv in made]
+
+
+# Why a roster's row was invited but not mailed (RosterRow.problems; refusals.REASONS says it).
+MAIL_HELD = "mail_held"
+# The preview's count of such rows (RosterImport.problems; refusals.PROBLEMS says it).
+MAIL_HELD_PREVIEW = "invite_mail_held"
+
+
+def mails_today(mailboxes, now: datetime) -> dict[str, int]:
+    """Invitation mails sent to each of ``mailboxes`` in the 24 hours before ``now``, by
+    any organisation ({mailbox: n}, those with none left out): one query for the batch."""
+    return dict(InvitationMail.objects.filter(mailbox__in=list(mailboxes), sent_at__gt=now - WINDOW).order_by()
+                .values_list("mailbox").annotate(n=Count("pk")))
+
+
+def mails_record(mailboxes: list[str], now: datetime) -> None:
+    """Record an invitation mail sent to each of ``mailboxes`` now (one statement)."""
+    InvitationMail.objects.bulk_create([InvitationMail(mailbox=mailbox, sent_at=now) for mailbox in mailboxes])
+
+
+def mails_forget(now: datetime | None = None) -> int:
+    """Remove the records of invitation mails older than the limit's 24 hours (the daily
+    roster job): nothing counts them any more, and each names a person's mailbox."""
+    now = now or timezone.now()
+    return InvitationMail.objects.filter(sent_at__lte=now - WINDOW).delete()[0]
+
+
+def mail_held_count(roster: RosterImport, now: datetime | None = None) -> int:
+    """The preview's count of the roster's rows to invite whose mailbox was sent
+    INVITATION_MAILS_PER_ADDRESS_PER_DAY invitation mails in the last 24 hours: applied now,
+    each would be invited but not mailed (one query)."""
+    now = now or timezone.now()
+    to_invite = RosterRow.objects.filter(roster=roster, outcome=RowOutcome.INVITE).values("mailbox")
+    return (InvitationMail.objects.filter(mailbox__in=to_invite, sent_at__gt=now - WINDOW).order_by()
+            .values("mailbox").annotate(n=Count("pk")).filter(n__gte=settings.INVITATION_MAILS_PER_ADDRESS_PER_DAY)
+            .count())
 
 
 def invite_rows(roster: RosterImport, rows: list, *, actor: AnyUser) -> dict[str, int]:
@@ -253,11 +290,16 @@ def invite_rows(roster: RosterImport, rows: list, *, actor: AnyUser) -> dict[str
     address on the organisation's domains: such a person is verified): one invitation each
     unless one is waiting already for that mailbox, however its address was written (an
     expired one is cancelled and replaced), mailed
-    through the outbox, audited.
-    {"invited": n, "unchanged": n}.
+    through the outbox, audited. A mailbox sent INVITATION_MAILS_PER_ADDRESS_PER_DAY
+    invitation mails in the last 24 hours (by any organisation) is invited but not mailed
+    (``send_count`` 0: an administrator sends it from the invitations page later), its row
+    marked MAIL_HELD.
+    {"invited": n, "unchanged": n, "mail_held": n}.
 
-    Set-based whatever the number: the tokens made at once, the invitations by one
-    statement, their emails (the message rendered once) by another, one audit event."""
+    Set-based whatever the number: the tokens made at once, the mailboxes' mails of the
+    day counted by one query, the invitations by one statement, their emails (the message
+    rendered once) by another, the mails recorded by another, one audit event; those held
+    back marked by two more."""
     if not rows:
         return {}
     now = timezone.now()
@@ -272,22 +314,36 @@ def invite_rows(roster: RosterImport, rows: list, *, actor: AnyUser) -> dict[str
     ).values_list("pk", flat=True))
     if expired:
         Invitation.objects.filter(pk__in=expired).update(status=InvitationStatus.CANCELLED)
+    sent_today = mails_today({row.mailbox for row in rows}, now)
     insert = _insert_set_based if connection.vendor == "postgresql" else _insert_each
     made = insert(roster, rows, [digest for _raw, digest in tokens], actor=actor, now=now, expires=expires)
+    # A roster lists a mailbox once (a later row of it is refused as a duplicate): each of
+    # ``made`` is the batch's only invitation to its mailbox.
+    limit = settings.INVITATION_MAILS_PER_ADDRESS_PER_DAY
+    held = {pk for pk, _email, _name, _digest, mailbox in made if sent_today.get(mailbox, 0) >= limit}
+    mailed = [invitation for invitation in made if invitation[0] not in held] if held else made
     subject, body = invitation_text(organisation=roster.organisation, expires_at=expires)
-    invitees = [(email, name, raw_by_hash[digest]) for _pk, email, name, digest in made]
+    invitees = [(email, name, raw_by_hash[digest]) for _pk, email, name, digest, _mailbox in mailed]
     # Mass mail: sent after any other (a sign-up code does not wait behind a roster).
     outbox_enqueue_each(subject=subject, body=body, to=[email for email, _n, _r in invitees],
                         fills=invitee_fills(invitees), priority=OutboxPriority.BULK)
+    if mailed:
+        mails_record([mailbox for *_rest, mailbox in mailed], now)
+    if held:
+        Invitation.objects.filter(pk__in=held).update(send_count=0)
+        held_mailboxes = {mailbox for pk, _email, _name, _digest, mailbox in made if pk in held}
+        RosterRow.objects.filter(pk__in=[row.pk for row in rows if row.mailbox in held_mailboxes]).update(
+            problems=MAIL_HELD)
     # One audit event for the batch (at most ROSTER_APPLY_BATCH invitations), naming each.
     if made:
         audit_record_many([
             {"action": AuditAction.INVITATION_SENT, "target": roster, "actor_role": SYSTEM,
              "new": {"organisation": roster.organisation_id, "invited_by": actor.email,
-                     "expires_at": expires.isoformat(), "invitations": [[pk, email] for pk, email, _n, _h in made],
-                     **({"expired_cancelled": expired} if expired else {})}}
+                     "expires_at": expires.isoformat(), "invitations": [[pk, email] for pk, email, *_rest in made],
+                     **({"expired_cancelled": expired} if expired else {}),
+                     **({"mail_held": sorted(held)} if held else {})}}
         ])
-    return {"invited": len(made), "unchanged": len(rows) - len(made)}
+    return {"invited": len(made), "unchanged": len(rows) - len(made), MAIL_HELD: len(held)}
 
 
 # Sending again --------------------------------------------------------------------------------
@@ -316,12 +372,28 @@ def _resends_within_limit(actor: AnyUser, now: datetime) -> None:
                     "this one was not sent. You can send it again from %(when)s.", limit))
 
 
+def _mails_to_address_within_limit(invitation: Invitation, now: datetime) -> None:
+    """Refuse (ValidationError "address_too_many") when the invitation's mailbox was sent
+    INVITATION_MAILS_PER_ADDRESS_PER_DAY invitation mails in the 24 hours before ``now``, by
+    any organisation."""
+    limit = settings.INVITATION_MAILS_PER_ADDRESS_PER_DAY
+    message = ngettext(
+        "%(email)s was sent %(n)s invitation mail in the last 24 hours, the most one address may receive: this one "
+        "was not sent. You can send it from %(when)s.",
+        "%(email)s was sent %(n)s invitation mails in the last 24 hours, the most one address may receive: this one "
+        "was not sent. You can send it from %(when)s.", limit)
+    refuse_over(InvitationMail.objects.filter(mailbox=invitation.mailbox), "sent_at", limit, now,
+                message.replace("%(email)s", invitation.email.replace("%", "%%")), code="address_too_many")
+
+
 def invitation_resend(*, invitation_id: int, actor: AnyUser, request: HttpRequest | None = None) -> Invitation:
-    """Send a waiting invitation again with a new link (the old one stops working) and
+    """Send a waiting invitation again (or, made but not mailed, for the first time) with
+    a new link (the old one stops working) and
     a new expiry, ``actor`` its inviter from now on. Refused while the organisation is not active, to a personal mail
     address (the rules may have changed since it was sent), after MAX_SENDS sendings,
-    within RESEND_GAP of the last one while its link works, and past the actor's
-    INVITATION_RESENDS_PER_DAY. Raises ValidationError or PermissionDenied."""
+    within RESEND_GAP of the last one while its link works, past the actor's
+    INVITATION_RESENDS_PER_DAY, and past the mailbox's INVITATION_MAILS_PER_ADDRESS_PER_DAY.
+    Raises ValidationError or PermissionDenied."""
     with transaction.atomic():
         verification_services.person_lock(actor.pk)  # two sent at once cannot both pass the day's last
         invitation = _waiting_invitation_lock(invitation_id, actor, _(
@@ -338,11 +410,12 @@ def invitation_resend(*, invitation_id: int, actor: AnyUser, request: HttpReques
                                            "This invitation was sent %(n)s times already: it is not sent again.",
                                            invitation.send_count) % {"n": invitation.send_count}, code="too_many")
         now = timezone.now()
-        if invitation.sent_at and invitation.expires_at > now and now - invitation.sent_at < RESEND_GAP:
+        if invitation.send_count and invitation.expires_at > now and now - invitation.sent_at < RESEND_GAP:
             raise ValidationError(
                 _("This invitation was sent at %(at)s and its link works: it can be sent again from %(from)s.")
                 % {"at": shown(invitation.sent_at), "from": shown_from(invitation.sent_at + RESEND_GAP)}, code="too_soon")
         _resends_within_limit(actor, now)
+        _mails_to_address_within_limit(invitation, now)
         raw, digest = token_new()
         invitation.token_hash, invitation.sent_at, invitation.expires_at = digest, now, expiry(now)
         invitation.send_count += 1
@@ -355,6 +428,7 @@ def invitation_resend(*, invitation_id: int, actor: AnyUser, request: HttpReques
         outbox_enqueue(messages=build_invitation_mails(organisation=invitation.organisation,
                                                        expires_at=invitation.expires_at,
                                                        invitees=[(invitation.email, invitation.name, raw)]))
+        mails_record([invitation.mailbox], now)
         audit_record(actor=actor, action=AuditAction.INVITATION_RESENT, target=invitation, request=request, old=old,
                      new={"email": invitation.email, "send_count": invitation.send_count,
                           "expires_at": invitation.expires_at.isoformat(), "invited_by_id": actor.pk})

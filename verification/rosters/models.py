@@ -116,6 +116,11 @@ class RosterImport(models.Model):
         return (self.outcome or {}).get("skipped", 0)
 
     @property
+    def mail_held_count(self):
+        """Rows that applying invited without a mail (rosters.invitations.MAIL_HELD), listed with the others."""
+        return (self.outcome or {}).get("mail_held", 0)
+
+    @property
     def left_out_count(self):
         """The rows of the list of refusals: refused at the preview, or skipped when applied."""
         return self.refused_count + self.skipped_count
@@ -167,7 +172,13 @@ class RosterRow(models.Model):
     def skipped(self):
         """Whether a row of the list of refusals is one the preview let through, skipped
         when applied (its reason kept on it), rather than refused at the preview."""
-        return self.outcome != RowOutcome.REFUSED
+        return self.outcome != RowOutcome.REFUSED and not self.mail_held
+
+    @property
+    def mail_held(self):
+        """Whether applying the row invited the person without mailing them: their mailbox
+        had the day's invitation mails already (rosters.invitations.MAIL_HELD)."""
+        return self.problems == "mail_held"
 
     class Meta:
         ordering = ["roster", "line"]
@@ -244,3 +255,21 @@ def mailbox_of(email: str) -> str:
     """The mailbox a valid address reaches, as people are compared (the address itself
     should it not normalise)."""
     return normalise_address(email) or email
+
+
+class InvitationMail(models.Model):
+    """An invitation mail the portal sent to a mailbox (by a roster, or sent again), by any
+    organisation: at most INVITATION_MAILS_PER_ADDRESS_PER_DAY go to one mailbox in 24
+    hours (rosters.invitations), however many organisations invite it and however often
+    an invitation is cancelled and the address uploaded again. Kept a day or two (the
+    roster job removes older rows), and with the person's other records on erasure."""
+
+    # The mailbox, as Invitation.mailbox (official_email.normalise_address).
+    mailbox = models.CharField(max_length=EMAIL_MAX)
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["mailbox", "sent_at"], name="rosters_inv_mail_mailbox_at")]
+
+    def __str__(self):
+        return f"Invitation mail #{self.pk}"

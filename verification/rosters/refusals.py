@@ -3,6 +3,7 @@
 its own (rosters.checks keeps those): their texts, for the preview's summary and for
 each refused row. The kinds checks.PROBLEMS and checks.REASONS name are answered there."""
 
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
@@ -27,6 +28,14 @@ PROBLEMS = {
     "superannuation_passed": ngettext_lazy(
         "%(n)s date of superannuation has passed for a person not verified here",
         "%(n)s dates of superannuation have passed for people not verified here", "n"),
+    # Not refused: invited when the roster is applied, but not mailed (invitations.MAIL_HELD_PREVIEW).
+    "invite_mail_held": ngettext_lazy(
+        "%(n)s person to invite was sent the most invitation mails allowed in 24 hours, by any organisation: they are "
+        "invited when the roster is applied, but not mailed; the invitation can be sent from the invitations page "
+        "a day later",
+        "%(n)s people to invite were sent the most invitation mails allowed in 24 hours, by any organisation: they "
+        "are invited when the roster is applied, but not mailed; the invitations can be sent from the invitations "
+        "page a day later", "n"),
 }
 
 REASONS = {
@@ -47,6 +56,13 @@ REASONS = {
     "not_verifiable": _("This person could not be verified now (a date of superannuation already past, or an address "
                         "no longer confirmed or no longer official): their request waits in your queue, whose page "
                         "says why."),
+    # Not a refusal: the row was applied (invitations.MAIL_HELD).
+    "mail_held": ngettext_lazy(
+        "The invitation was made but not mailed: this address was sent %(limit)s invitation mail in the last 24 "
+        "hours, by any organisation, the most one address may receive. Send it from the invitations page a day later.",
+        "The invitation was made but not mailed: this address was sent %(limit)s invitation mails in the last 24 "
+        "hours, by any organisation, the most one address may receive. Send it from the invitations page a day later.",
+        "limit"),
     "not_held_here": _("This person was no longer verified or invited here when the roster was applied (the "
                        "verification ended, or the invitation was accepted, cancelled or expired): upload the file "
                        "again."),
@@ -58,6 +74,8 @@ def row_reason(kind: str, columns: list[str] | None = None, *, duplicate_of: int
     text = REASONS.get(kind)
     if text is None:
         return reason_text(kind, columns, duplicate_of=duplicate_of)
+    if kind == "mail_held":
+        return str(text % {"limit": settings.INVITATION_MAILS_PER_ADDRESS_PER_DAY})
     return str(text) % {"line": duplicate_of or "?"}
 
 
@@ -74,4 +92,6 @@ def left_out_because(row) -> str:
     """Why a row of the list of refusals was left out, in one text (the download's
     column): its reasons, after "Skipped when applied:" for a row applying skipped."""
     reasons = " ".join(reasons_of(row))
+    if row.mail_held:
+        return _("Invited, not mailed: %(reasons)s") % {"reasons": reasons}
     return _("Skipped when applied: %(reasons)s") % {"reasons": reasons} if row.skipped else reasons

@@ -25,7 +25,7 @@ from portal.audit.services import audit_record
 from portal.limits import hourly_audited, next_allowed_among, shown_from
 from portal.organisations.models import Organisation, OrganisationStatus
 from portal.permissions import AnyUser
-from verification.rosters import checks, retention, staging
+from verification.rosters import checks, invitations, retention, staging
 from verification.rosters.models import RosterImport, RosterStatus, RowOutcome
 from verification.rosters.parsing import (
     HEAD_BYTES,
@@ -177,6 +177,11 @@ def _check_and_keep(
     roster.unchanged_count = counts.get(RowOutcome.UNCHANGED, 0)
     roster.refused_count = counts.get(RowOutcome.REFUSED, 0)
     roster.problems = summary["problems"]
+    # Not a refusal: rows to invite whose mailbox had the day's invitation mails already
+    # (by any organisation) would be invited but not mailed; the preview says how many.
+    held = invitations.mail_held_count(roster)
+    if held:
+        roster.problems[invitations.MAIL_HELD_PREVIEW] = held
     roster.save()
     # The uploader's earlier previews here, never applied, are replaced by this one: their
     # rows (every person's details as uploaded, some 55 MB for 100,000 rows) go now,

@@ -7,6 +7,7 @@ import logging
 from celery import shared_task
 
 from verification.rosters.apply import roster_applies_idle_claim, roster_apply_run
+from verification.rosters.invitations import mails_forget
 from verification.rosters.retention import roster_rows_remove as rows_remove
 
 logger = logging.getLogger(__name__)
@@ -45,7 +46,9 @@ def roster_applies_resume():
              time_limit=600, soft_time_limit=540)
 def roster_rows_remove():
     """Beat, daily: the rows of rosters applied (or left unapplied) ROSTER_ROWS_KEEP_DAYS
-    ago removed, ten rosters a transaction until none is left."""
+    ago removed, ten rosters a transaction until none is left; and the records of invitation
+    mails older than the per-address limit's 24 hours."""
+    mails_forget()
     removed = total = rows_remove()
     while removed:
         removed = rows_remove()

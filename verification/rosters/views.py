@@ -28,7 +28,7 @@ from portal.list_places import list_place, place_url
 from verification.rosters import export, refusals, services
 from verification.rosters.checks import PROBLEMS
 from verification.rosters.forms import ConfirmForm, InvitationCancelForm, InvitationsFilterForm, RosterUploadForm
-from verification.rosters.invitations import invitation_accept, invitation_cancel, invitation_resend
+from verification.rosters.invitations import MAIL_HELD_PREVIEW, invitation_accept, invitation_cancel, invitation_resend
 from verification.rosters.models import InvitationStatus, RosterStatus
 from verification.rosters.parsing import HEADERS, RosterFileError
 from verification.rosters.receivers import outcome_tell
@@ -93,8 +93,10 @@ def rosters(request, pk):
 
 
 def _problems(roster):
+    """The preview's problems by kind; once applied, not its forecast of invitations not
+    mailed (the outcome counts those, and their rows say so)."""
     return [text % {"n": roster.problems[kind]} for kind, text in {**PROBLEMS, **refusals.PROBLEMS}.items()
-            if roster.problems.get(kind)]
+            if roster.problems.get(kind) and not (kind == MAIL_HELD_PREVIEW and roster.status != RosterStatus.PREVIEWED)]
 
 
 @rule("administrator_of_organisation")
@@ -229,7 +231,9 @@ def invitation_resend_view(request, pk):
     invitation = invitation_for_admin(request.user, pk)
     _invitation_act(request, invitation, invitation_resend,
                     read_only=_("An auditor's account is read-only: it cannot send invitations."),
-                    done=_("The invitation was sent again to %(email)s with a new link."))
+                    # Made but not mailed (its mailbox had the day's invitation mails): sent now for the first time.
+                    done=(_("The invitation was sent again to %(email)s with a new link.") if invitation.send_count
+                          else _("The invitation was sent to %(email)s.")))
     return _back_to_invitations(request, invitation)
 
 

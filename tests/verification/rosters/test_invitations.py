@@ -11,7 +11,9 @@ from allauth.account.models import EmailAddress, EmailConfirmationHMAC
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.contrib.sessions.backends.db import SessionStore
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.test import Client, RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from portal.accounts.models import EmailSuffixRule, SuffixKind
@@ -27,8 +29,8 @@ from tests.verification.rosters.helpers import csv_bytes, person, upload
 from verification.models import GovernmentProfile, VerificationMethod, VerificationStatus
 from verification.rosters import services
 from verification.rosters.apply import roster_apply_run
-from verification.rosters.invitations import MAX_SENDS, invitation_accept, invitation_resend
-from verification.rosters.models import Invitation, InvitationStatus
+from verification.rosters.invitations import MAX_SENDS, invitation_accept, invitation_cancel, invitation_resend, mails_forget
+from verification.rosters.models import Invitation, InvitationMail, InvitationStatus
 from verification.rosters.notifications import LINK_MARK, build_invitation_mails
 
 pytestmark = pytest.mark.django_db
@@ -760,3 +762,117 @@ def test_the_second_language_half_of_the_invitation_opens_its_page_in_that_langu
     assert '<html lang="en"' in browser.get(path).content.decode()
     unknown = Client(HTTP_ACCEPT_LANGUAGE="en").get(path, {"language": "fr"})
     assert unknown.status_code == 200 and '<html lang="en"' in unknown.content.decode()
+
+
+def _apply(organisation, admin, rows, capture):
+    roster = upload(organisation, admin, csv_bytes(rows))
+    with capture(execute=True):
+        services.roster_apply_request(roster_id=roster.pk, actor=admin)
+    roster.refresh_from_db()
+    return roster
+
+
+def test_one_mailbox_gets_at_most_so_many_invitation_mails_a_day_from_all_organisations_together(
+        world, settings, django_capture_on_commit_callbacks):
+    """Each organisation may invite the same person, and each of its rosters did mail them:
+    one mailbox could be flooded. At most INVITATION_MAILS_PER_ADDRESS_PER_DAY invitation
+    mails reach a mailbox in 24 hours, however its address is written; a further invitation
+    is made but not mailed, and its row says so (the preview counts such rows beforehand)."""
+    settings.INVITATION_MAILS_PER_ADDRESS_PER_DAY = 2
+    _apply(world["office"], world["admin_office"], [person(4), person(5)], django_capture_on_commit_callbacks)
+    _apply(world["other"], world["admin_other"], [person(4)], django_capture_on_commit_callbacks)
+    assert OutboxMessage.objects.filter(to=["person4@pune.mahaagri.gov.in"]).count() == 2
+    mails = OutboxMessage.objects.count()
+
+    third = upload(world["parent"], world["admin_parent"],
+                   csv_bytes([person(4, **{"Official email": "Person4+agri@pune.mahaagri.gov.in"}), person(5)]))
+    assert (third.invite_count, third.problems.get("invite_mail_held")) == (2, 1)
+    page = signed_in(world["admin_parent"]).get(f"/verification/rosters/{third.pk}/")
+    assert (b"1 person to invite was sent the most invitation mails allowed in 24 hours, by any organisation"
+            in page.content)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.roster_apply_request(roster_id=third.pk, actor=world["admin_parent"])
+    third.refresh_from_db()
+    assert third.outcome == {"invited": 2, "mail_held": 1}
+    assert OutboxMessage.objects.count() == mails + 1  # person 5's second mail only
+    held = Invitation.objects.get(organisation=world["parent"], mailbox="person4@pune.mahaagri.gov.in")
+    assert (held.status, held.send_count) == (InvitationStatus.PENDING, 0)
+    page = signed_in(world["admin_parent"]).get(f"/verification/rosters/{third.pk}/")
+    text = page.content.decode()
+    assert "Finished: 0 verified, 2 invited, 0 changed, 0 unchanged." in text
+    assert "1 invited without a mail: its row is listed below." in text
+    assert "Invited, not mailed:" in text and "person4+agri@pune.mahaagri.gov.in" in text
+    assert "The invitation was made but not mailed: this address was sent 2 invitation mails" in text
+    assert "person to invite was sent the most" not in text  # the preview's forecast, once applied
+    listing = signed_in(world["admin_parent"]).get(f"/verification/organisations/{world['parent'].pk}/invitations/")
+    assert "Not mailed yet" in listing.content.decode()
+
+
+def test_cancelling_and_uploading_an_address_again_does_not_mail_it_past_the_day_s_limit(
+        world, settings, django_capture_on_commit_callbacks):
+    """An administrator could cancel an invitation and upload the address again, twenty
+    rosters a day, each mailing the person. The third invitation in 24 hours is made but not
+    mailed; sending it is refused, naming when it is possible, and then sends it at once
+    (it was never sent: no wait of an hour after the last sending)."""
+    settings.INVITATION_MAILS_PER_ADDRESS_PER_DAY = 2
+    admin = world["admin_office"]
+    for _round in range(2):
+        _apply(world["office"], admin, [person(4)], django_capture_on_commit_callbacks)
+        invitation_cancel(invitation_id=Invitation.objects.get(status=InvitationStatus.PENDING).pk, actor=admin)
+    roster = _apply(world["office"], admin, [person(4)], django_capture_on_commit_callbacks)
+    assert roster.outcome == {"invited": 1, "mail_held": 1}
+    assert OutboxMessage.objects.filter(to=["person4@pune.mahaagri.gov.in"]).count() == 2
+    held = Invitation.objects.get(status=InvitationStatus.PENDING)
+    response = signed_in(admin).post(f"/verification/invitations/{held.pk}/resend/", follow=True)
+    [said] = [str(m) for m in response.context["messages"]]
+    assert said.startswith("person4@pune.mahaagri.gov.in was sent 2 invitation mails in the last 24 hours, the most "
+                           "one address may receive: this one was not sent. You can send it from "), said
+    assert Invitation.objects.get(pk=held.pk).send_count == 0
+    assert "Send the invitation" in signed_in(admin).get(
+        f"/verification/organisations/{world['office'].pk}/invitations/").content.decode()
+    with time_machine.travel(timezone.now() + timedelta(hours=24, seconds=1)):
+        response = signed_in(admin).post(f"/verification/invitations/{held.pk}/resend/", follow=True)
+    assert [str(m) for m in response.context["messages"]] == ["The invitation was sent to person4@pune.mahaagri.gov.in."]
+    assert Invitation.objects.get(pk=held.pk).send_count == 1
+    assert OutboxMessage.objects.filter(to=["person4@pune.mahaagri.gov.in"]).count() == 3
+
+
+def test_the_invitation_mails_of_a_batch_are_bounded_by_a_fixed_number_of_statements(
+        world, settings, django_capture_on_commit_callbacks):
+    """Set-based: applying a batch of invitations takes as many statements for 2 people as
+    for 6; the per-mailbox limit reads the batch's mailboxes once, records its mails by one
+    statement, and marks the invitations it holds back (and their rows) by two more."""
+    def statements(organisation, admin, rows):
+        roster = upload(organisation, admin, csv_bytes(rows))
+        with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=False):
+            services.roster_apply_request(roster_id=roster.pk, actor=admin)
+            roster_apply_run(roster_id=roster.pk)
+        return len(queries)
+
+    settings.INVITATION_MAILS_PER_ADDRESS_PER_DAY = 1
+    few = statements(world["office"], world["admin_office"], [person(i) for i in range(2)])
+    many = statements(world["office"], world["admin_office"], [person(i) for i in range(10, 16)])
+    assert few == many == APPLY_INVITING_STATEMENTS
+    # The same people again, from another organisation: every mail held back.
+    held = statements(world["other"], world["admin_other"], [person(i) for i in range(10, 16)])
+    # No mail written to the outbox nor recorded (two fewer); the invitations and their rows
+    # marked as not mailed (two more).
+    assert held == APPLY_INVITING_STATEMENTS
+
+
+# roster_apply_request and one run of the task inviting one batch, whatever its size (the
+# request, the run's begin, the batch's reads and writes, the empty batch that ends it): 55
+# before the per-mailbox limit, which adds two a batch: the day's mails of the batch's
+# mailboxes counted, and the mails sent recorded.
+APPLY_INVITING_STATEMENTS = 57
+
+
+def test_the_records_of_invitation_mails_are_kept_a_day(db):
+    """They name people's mailboxes, and only the last 24 hours count: the daily roster job
+    removes the older ones."""
+    now = timezone.now()
+    InvitationMail.objects.bulk_create([InvitationMail(mailbox="a@x.gov.in", sent_at=now - timedelta(hours=h))
+                                        for h in (1, 23, 25, 48)])
+    assert mails_forget(now) == 2
+    assert sorted(InvitationMail.objects.values_list("sent_at", flat=True)) == [now - timedelta(hours=23),
+                                                                               now - timedelta(hours=1)]
