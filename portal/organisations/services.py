@@ -687,8 +687,9 @@ def organisation_move(*, organisation_id: int, state: str, parent_id: int | None
     one do, and the admins of the organisations it leaves no longer act for it, those above
     its new place do (portal.permissions reads both). Returns whether anything moved: nothing
     is written when it is there already. Audited; its admins whose role counts are told by
-    mail, one each, in their language (with none, whoever acts for it), not the one who moved
-    it. Refused (PermissionDenied) for anyone else, (OrganisationNotActive) while its
+    mail, one each, in their language (with none, whoever acts for it where it was and
+    whoever acts for it where it goes: move_told), not the one who moved it. Refused
+    (PermissionDenied) for anyone else, (OrganisationNotActive) while its
     application is being decided, (ValidationError by field) for a state, a parent (move_clean)
     or a reason that will not do, (portal.shown.ChangedMeanwhile) when ``shown``, the digest of
     what its confirmation page said the move does (move_effect), is not that of what it does
@@ -745,7 +746,7 @@ def organisation_move(*, organisation_id: int, state: str, parent_id: int | None
         now = timezone.now()
         for one in told:
             send_role_mail(user=one.user, template="organisation_moved", context={
-                "organisation": organisation, "own": one.own, "above": one.above,
+                "organisation": organisation, "own": one.own, "above": one.above, "gains": one.gains,
                 # Labels translated as each mail is rendered, in its reader's language.
                 "old_jurisdiction": dict(JURISDICTION_CHOICES)[effect.old_jurisdiction],
                 "new_jurisdiction": dict(JURISDICTION_CHOICES)[effect.new_jurisdiction],

@@ -81,11 +81,13 @@ def organisation_for_status_change(viewer: AnyUser, pk: int) -> Organisation:
 
 class Told(NamedTuple):
     """One person told of a change of an organisation's status: one of its own admins
-    (``own``), or someone who acts for it, an admin of ``above`` or (None) a superadmin."""
+    (``own``), or someone who acts for it, an admin of ``above`` or (None) a superadmin;
+    ``gains``: someone who acts for it only once the change is made (a move's new line)."""
 
     user: AnyUser
     above: Organisation | None
     own: bool
+    gains: bool = False
 
 
 def status_change_told(organisation: Organisation, *, as_if: StatusAsIf | None = None) -> list[Told]:
@@ -384,8 +386,24 @@ def move_effect(organisation: Organisation, *, state: str, parent: Organisation 
         state_admins_losing=losing_sight, state_admins_gaining=gaining_sight,
         admins_losing=_admins_acting_at([pk for pk in old_line if pk not in new_line]),
         admins_gaining=_admins_acting_at([pk for pk in new_line if pk not in old_line]),
-        told=status_change_told(organisation),
+        told=move_told(organisation, parent),
     )
+
+
+def move_told(organisation: Organisation, parent: Organisation | None) -> list[Told]:
+    """Who is told by mail that ``organisation`` moves under ``parent``: its admins whose
+    role counts (status_change_told); with none, whoever acts for it where it is (who
+    loses it) and whoever acts for it once under ``parent`` (who gains it, ``gains``: the
+    admins above its new place, or every superadmin), each once. Two to four queries."""
+    told = status_change_told(organisation)
+    if any(one.own for one in told):
+        return told
+    # Only its place is asked (who_acts_for reads its id and ancestry): nothing is changed.
+    placed = Organisation(pk=organisation.pk, ancestry=parent.subtree_prefix if parent is not None else "/")
+    known = {one.user.pk for one in told}
+    gaining = [Told(user, above, False, True) for user, above in who_acts_for([placed])[organisation.pk]
+               if user.pk not in known]
+    return told + sorted(gaining, key=lambda one: (one.user.email, one.user.pk))
 
 
 def move_shown(effect: MoveEffect) -> dict:
@@ -395,4 +413,4 @@ def move_shown(effect: MoveEffect) -> dict:
             "state_admins": [effect.state_admins_losing, effect.state_admins_gaining],
             "admins": [[(organisation.pk, addresses) for organisation, addresses in effect.admins_losing],
                        [(organisation.pk, addresses) for organisation, addresses in effect.admins_gaining]],
-            "told": [one.user.email for one in effect.told]}
+            "told": [[one.user.email, one.gains] for one in effect.told]}

@@ -1168,3 +1168,52 @@ def test_the_move_page_of_an_organisation_still_being_decided_says_so_and_offers
     shown = text_of(well_formed(client.get(response["Location"])))
     assert "its application, which is still being decided, says where it belongs" in shown
     assert "Change its state or the organisation above it" not in shown
+
+
+def moved_mails():
+    """The move's mails: {address: message}, one each."""
+    found = {}
+    for message in OutboxMessage.objects.order_by("id"):
+        if "/details/" in message.body and "root@sandes.nic.in" in message.body:
+            for address in message.to:
+                assert address not in found, address
+                found[address] = message
+    return found
+
+
+def test_with_no_admin_of_its_own_the_admins_of_the_line_it_leaves_and_of_the_one_it_joins_are_told(world):
+    """Nobody administers the office itself: the admins above its old place (who acted for
+    it) and above its new one (who act for it now) are each told, in their language; its
+    confirmation page names exactly those who are mailed."""
+    move_world(world)
+    office = world["office"]
+    Membership.objects.filter(organisation=office, user=world["admin_office"]).delete()
+    speaks(world["admin_parent"], "hi")
+    speaks(world["admin_ka_parent"], "mr")
+    client = client_of(world, "superadmin")
+    tree = well_formed(client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
+                                                      "step": "review"}))
+    told = tree.find(id="move-told")
+    listed = sorted(li.text().strip() for li in told.find_all("li"))
+    assert listed == ["admin@mahaagri.gov.in", "admin@raitamitra.karnataka.gov.in"]
+    assert "Agriculture Department, Maharashtra" in text_of(told)
+    assert "Agriculture Department, Karnataka" in text_of(told)
+    digest = [n.get("value") for n in tree.find_all("input") if n.get("name") == "shown_values"][0]
+    response = client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
+                                              "shown_values": digest, "confirm": "on", "step": "save"})
+    assert response.status_code == 302
+    mails = moved_mails()
+    assert sorted(mails) == listed
+    hindi, marathi = mails["admin@mahaagri.gov.in"], mails["admin@raitamitra.karnataka.gov.in"]
+    assert "संदेस" in hindi.subject and "संदेस" in marathi.subject
+    assert "Agriculture Department, Maharashtra" in hindi.body and "Agriculture Department, Karnataka" in marathi.body
+    # Each says why its reader is told: the one acted for it, the other acts for it from now.
+    assert "जो इसके लिए कार्य करते थे" in hindi.body
+    assert "जे आतापासून तिच्यासाठी कार्य करतात" in marathi.body
+    [event] = events(AuditAction.ORGANISATION_MOVED)
+    assert sorted(event.new_values["told"]) == listed
+    with translation.override("en"):
+        # Each is told why they are told: who lost it, who gained it.
+        effect = move_effect(Organisation.objects.get(pk=office.pk), state="MH", parent=world["parent"])
+    assert {(one.user.email, one.gains) for one in effect.told} == {
+        ("admin@raitamitra.karnataka.gov.in", False), ("admin@mahaagri.gov.in", True)}
