@@ -31,6 +31,7 @@ from portal.organisations.selectors import (
     LeftWithoutAdmin,
     admin_acting_again,
     admin_roles_changed,
+    admin_roles_resting_on_move,
     admins_acting_above,
     left_without_acting_admin,
     who_acts_for,
@@ -330,7 +331,9 @@ class MoveEffect(NamedTuple):
     after; the offices below it that move to the new state with it, and how many are below it;
     the state administrators who lose and gain sight of it (their addresses); the
     organisations whose admins lose and gain their powers over it (an organisation admin's
-    cover the offices below it), each with the addresses of its admins who act; who is told."""
+    cover the offices below it), each with the addresses of its admins who act; the admin
+    roles above it that end, resting on a membership of it or of an office below it
+    (admin_roles_resting_on_move); who is told."""
 
     before: tuple[str, str, str]  # its state, ancestry and status as read
     old_jurisdiction: str
@@ -341,6 +344,7 @@ class MoveEffect(NamedTuple):
     state_admins_gaining: list[str]
     admins_losing: list[tuple[Organisation, list[str]]]
     admins_gaining: list[tuple[Organisation, list[str]]]
+    admin_roles_ending: list[Membership]
     told: list[Told]
 
 
@@ -368,6 +372,13 @@ def offices_moving_with(organisation: Organisation, state: str) -> QuerySet[Orga
                                        state=organisation.state).exclude(level=Level.CENTRAL)
 
 
+def move_leaves(organisation: Organisation, parent: Organisation | None) -> list[int]:
+    """The ids of the organisations above ``organisation`` that are not above it once it is
+    placed under ``parent`` (None: at the top), nearest last. No query."""
+    new_line = [*parent.ancestor_ids, parent.pk] if parent is not None else []
+    return [pk for pk in organisation.ancestor_ids if pk not in new_line]
+
+
 def move_effect(organisation: Organisation, *, state: str, parent: Organisation | None) -> MoveEffect:
     """What moving ``organisation`` to ``state`` under ``parent`` (None: at the top) does
     (MoveEffect). A few queries, whatever the number of offices below it."""
@@ -379,13 +390,15 @@ def move_effect(organisation: Organisation, *, state: str, parent: Organisation 
         gaining_sight = sorted(set(emails.get(new, [])) - set(emails.get(old, [])))
     old_line = organisation.ancestor_ids
     new_line = [*parent.ancestor_ids, parent.pk] if parent is not None else []
+    leaving = move_leaves(organisation, parent)
     return MoveEffect(
         before=(organisation.state, organisation.ancestry, organisation.status), old_jurisdiction=old, new_jurisdiction=new,
         offices_moving=offices_moving_with(organisation, state).count() if old != new else 0,
         offices_below=offices_below_count(organisation),
         state_admins_losing=losing_sight, state_admins_gaining=gaining_sight,
-        admins_losing=_admins_acting_at([pk for pk in old_line if pk not in new_line]),
+        admins_losing=_admins_acting_at(leaving),
         admins_gaining=_admins_acting_at([pk for pk in new_line if pk not in old_line]),
+        admin_roles_ending=admin_roles_resting_on_move(organisation, leaving),
         told=move_told(organisation, parent),
     )
 
@@ -413,4 +426,5 @@ def move_shown(effect: MoveEffect) -> dict:
             "state_admins": [effect.state_admins_losing, effect.state_admins_gaining],
             "admins": [[(organisation.pk, addresses) for organisation, addresses in effect.admins_losing],
                        [(organisation.pk, addresses) for organisation, addresses in effect.admins_gaining]],
+            "roles_ending": [[role.organisation_id, role.user.email] for role in effect.admin_roles_ending],
             "told": [[one.user.email, one.gains] for one in effect.told]}

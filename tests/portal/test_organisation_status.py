@@ -1217,3 +1217,43 @@ def test_with_no_admin_of_its_own_the_admins_of_the_line_it_leaves_and_of_the_on
         effect = move_effect(Organisation.objects.get(pk=office.pk), state="MH", parent=world["parent"])
     assert {(one.user.email, one.gains) for one in effect.told} == {
         ("admin@raitamitra.karnataka.gov.in", False), ("admin@mahaagri.gov.in", True)}
+
+
+def test_an_admin_role_above_resting_on_a_membership_of_the_moved_office_ends_with_the_move(world):
+    """An admin of the department granted as a member of the office (the ground
+    organisation_admin_grant asks for) has no ground there once the office leaves it: the
+    confirmation page says the role ends, and the move ends it as a lapse does (audited,
+    by the system, nobody holding it back). A role with another ground below stands."""
+    move_world(world)
+    office, parent = world["office"], world["parent"]
+    member = world["member"]
+    Membership.objects.filter(organisation=office, user=member).update(is_active=True)
+    organisation_admin_grant(organisation_id=parent.pk, user_id=member.pk, actor=fresh(world["superadmin"]))
+    # Another, with a membership of another office below the department too: the role stands.
+    other_office = OrganisationFactory(name="District Agriculture Office, Nashik", state="MH", parent=parent)
+    both = UserFactory(email="both@pune.mahaagri.gov.in")
+    Membership.objects.create(organisation=office, user=both, role="member")
+    Membership.objects.create(organisation=other_office, user=both, role="member")
+    organisation_admin_grant(organisation_id=parent.pk, user_id=both.pk, actor=fresh(world["superadmin"]))
+    assert permissions.may_administer(fresh(member), parent)
+
+    client = client_of(world, "superadmin")
+    tree = well_formed(client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
+                                                      "step": "review"}))
+    ending = text_of(tree.find(id="admin-roles-ending"))
+    assert "asha.kulkarni@pune.mahaagri.gov.in" in ending and "Agriculture Department, Maharashtra" in ending
+    assert "both@pune.mahaagri.gov.in" not in ending
+    digest = [n.get("value") for n in tree.find_all("input") if n.get("name") == "shown_values"][0]
+    response = client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
+                                              "shown_values": digest, "confirm": "on", "step": "save"})
+    assert response.status_code == 302
+    assert not permissions.may_administer(fresh(member), parent)
+    assert permissions.may_administer(fresh(both), parent)
+    assert Membership.objects.get(organisation=parent, user=member).role == "member"
+    assert not Membership.objects.get(organisation=parent, user=member).is_active
+    assert Membership.objects.get(organisation=office, user=member).is_active  # still a member of the office
+    [revoked] = [e for e in events(AuditAction.MEMBERSHIP_REVOKED) if e.target_id == str(parent.pk)]
+    assert revoked.actor_id is None
+    assert revoked.old_values["user"] == member.email
+    assert revoked.new_values == {"member": False, "reason": "organisation_moved"}
+    assert audit_verify() == []
