@@ -759,6 +759,8 @@ def organisation_move(*, organisation_id: int, state: str, parent_id: int | None
                 "old_jurisdiction": dict(JURISDICTION_CHOICES)[effect.old_jurisdiction],
                 "new_jurisdiction": dict(JURISDICTION_CHOICES)[effect.new_jurisdiction],
                 "old_parent": old_parent, "new_parent": parent, "offices_moved": offices_moved,
+                "domains_lost": [domain for domain, _name in effect.domains_losing],
+                "domains_gained": [domain for domain, _name in effect.domains_gaining],
                 "reason": note, "decider": actor.email, "at": now})
     return True
 

@@ -13,6 +13,7 @@ from django.db.models import Case, Exists, OuterRef, Q, QuerySet, When
 from django.http import Http404
 from django.utils.translation import gettext_lazy
 
+from portal.accounts.official_email import email_rules, official_suffix_of
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.details import DETAILS, DetailChange, details_fields
 from portal.organisations.models import (
@@ -333,7 +334,9 @@ class MoveEffect(NamedTuple):
     organisations whose admins lose and gain their powers over it (an organisation admin's
     cover the offices below it), each with the addresses of its admins who act; the admin
     roles above it that end, resting on a membership of it or of an office below it
-    (admin_roles_resting_on_move); who is told."""
+    (admin_roles_resting_on_move); the email domains that stop counting as official for it
+    and the offices below it, and those that start (domains_shared_by: each with the name of
+    the organisation it is accepted for); who is told."""
 
     before: tuple[str, str, str]  # its state, ancestry and status as read
     old_jurisdiction: str
@@ -345,6 +348,8 @@ class MoveEffect(NamedTuple):
     admins_losing: list[tuple[Organisation, list[str]]]
     admins_gaining: list[tuple[Organisation, list[str]]]
     admin_roles_ending: list[Membership]
+    domains_losing: list[tuple[str, str]]
+    domains_gaining: list[tuple[str, str]]
     told: list[Told]
 
 
@@ -370,6 +375,19 @@ def offices_moving_with(organisation: Organisation, state: str) -> QuerySet[Orga
         return Organisation.objects.none()
     return Organisation.objects.filter(ancestry__startswith=organisation.subtree_prefix,
                                        state=organisation.state).exclude(level=Level.CENTRAL)
+
+
+def domains_shared_by(ids: list[int]) -> list[tuple[str, str]]:
+    """(domain, organisation name) of the domains accepted for the organisations ``ids`` that
+    are not under an official suffix, in the order of the domains: those the offices below
+    them count as official because they are below them (OrganisationDomain.objects.official_for;
+    a domain under an official suffix is official everywhere). One query; none for no ids."""
+    if not ids:
+        return []
+    rules = email_rules()
+    rows = (OrganisationDomain.objects.filter(organisation_id__in=ids, is_verified=True)
+            .order_by("domain").values_list("domain", "organisation__name"))
+    return [(domain, name) for domain, name in rows if not official_suffix_of(domain, rules=rules)]
 
 
 def move_leaves(organisation: Organisation, parent: Organisation | None) -> list[int]:
@@ -399,6 +417,8 @@ def move_effect(organisation: Organisation, *, state: str, parent: Organisation 
         admins_losing=_admins_acting_at(leaving),
         admins_gaining=_admins_acting_at([pk for pk in new_line if pk not in old_line]),
         admin_roles_ending=admin_roles_resting_on_move(organisation, leaving),
+        domains_losing=domains_shared_by(leaving),
+        domains_gaining=domains_shared_by([pk for pk in new_line if pk not in old_line]),
         told=move_told(organisation, parent),
     )
 
@@ -426,5 +446,7 @@ def move_shown(effect: MoveEffect) -> dict:
             "state_admins": [effect.state_admins_losing, effect.state_admins_gaining],
             "admins": [[(organisation.pk, addresses) for organisation, addresses in effect.admins_losing],
                        [(organisation.pk, addresses) for organisation, addresses in effect.admins_gaining]],
+            "domains": [[domain for domain, _name in effect.domains_losing],
+                        [domain for domain, _name in effect.domains_gaining]],
             "roles_ending": [[role.organisation_id, role.user.email] for role in effect.admin_roles_ending],
             "told": [[one.user.email, one.gains] for one in effect.told]}

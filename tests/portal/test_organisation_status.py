@@ -1257,3 +1257,38 @@ def test_an_admin_role_above_resting_on_a_membership_of_the_moved_office_ends_wi
     assert revoked.old_values["user"] == member.email
     assert revoked.new_values == {"member": False, "reason": "organisation_moved"}
     assert audit_verify() == []
+
+
+def test_the_email_domains_it_shared_with_the_line_it_leaves_and_those_of_its_new_line_are_said_before_the_move(world):
+    """An office counts as official the domains accepted off the official suffixes for the
+    organisations above it (OrganisationDomain.objects.official_for): those of the line it
+    leaves stop counting for it, those of its new line start. Its confirmation page names
+    both (not a domain under an official suffix, official everywhere), and so does the mail
+    to its admins; what the page says is what the rules then answer."""
+    from portal.accounts.official_email import classify_email  # noqa: PLC0415
+    from portal.organisations.models import OrganisationDomain  # noqa: PLC0415
+
+    move_world(world)
+    office = world["office"]
+    OrganisationDomain.objects.create(organisation=world["parent"], domain="mahaagri.org.in", is_verified=True,
+                                      claim="not_official")
+    OrganisationDomain.objects.create(organisation=world["parent"], domain="mahaagri.gov.in", is_verified=True)
+    OrganisationDomain.objects.create(organisation=world["ka_parent"], domain="raitamitra.org.in", is_verified=True,
+                                      claim="not_official")
+    assert classify_email("clerk@mahaagri.org.in", organisation=office).is_official_mail
+    assert not classify_email("clerk@raitamitra.org.in", organisation=office).is_official_mail
+
+    client = client_of(world, "superadmin")
+    tree = well_formed(client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
+                                                      "step": "review"}))
+    losing, gaining = text_of(tree.find(id="domains-losing")), text_of(tree.find(id="domains-gaining"))
+    assert "mahaagri.org.in" in losing and "mahaagri.gov.in" not in losing and "raitamitra" not in losing
+    assert "raitamitra.org.in" in gaining and "mahaagri" not in gaining
+    digest = [n.get("value") for n in tree.find_all("input") if n.get("name") == "shown_values"][0]
+    client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY, "shown_values": digest,
+                                   "confirm": "on", "step": "save"})
+    office = Organisation.objects.get(pk=office.pk)
+    assert not classify_email("clerk@mahaagri.org.in", organisation=office).is_official_mail
+    assert classify_email("clerk@raitamitra.org.in", organisation=office).is_official_mail
+    [told] = messages_to("admin@pune.mahaagri.gov.in")
+    assert "mahaagri.org.in" in told.body and "raitamitra.org.in" in told.body
