@@ -1292,3 +1292,36 @@ def test_the_email_domains_it_shared_with_the_line_it_leaves_and_those_of_its_ne
     assert classify_email("clerk@raitamitra.org.in", organisation=office).is_official_mail
     [told] = messages_to("admin@pune.mahaagri.gov.in")
     assert "mahaagri.org.in" in told.body and "raitamitra.org.in" in told.body
+
+
+MOVE_COUNTS = {
+    "en": ("The 1 office below it stays below it and moves with it.",
+           "1 of them, of its old state, moves to the new one with it.",
+           "The 3 offices below it stay below it and move with it.",
+           "2 of them, of its old state, move to the new one with it."),
+    "hi": ("इसके नीचे का 1 कार्यालय", "जो इसके पुराने राज्य का है, इसके साथ नए राज्य में जाता है।",
+           "इसके नीचे के 3 कार्यालय", "जो इसके पुराने राज्य के हैं, इसके साथ नए राज्य में जाते हैं।"),
+    "mr": ("तिच्या खालचे 1 कार्यालय", "जे तिच्या जुन्या राज्याचे आहे, तिच्यासोबत नव्या राज्यात जाते.",
+           "तिच्या खालची 3 कार्यालये", "जी तिच्या जुन्या राज्याची आहेत, तिच्यासोबत नव्या राज्यात जातात."),
+}
+
+
+def test_the_offices_below_and_those_moving_with_it_are_counted_in_each_languages_plural(world):
+    """One office below it and three (two of its old state): each count in its own form, in
+    English, Hindi (one form for 0 and 1) and Marathi."""
+    move_world(world)
+    office = world["office"]
+    client = client_of(world, "superadmin")
+    data = {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY, "step": "review"}
+    first = OrganisationFactory(name="Taluka Agriculture Office, Haveli", state="MH", parent=office)
+    shown_one = {}
+    for language in ("en", "hi", "mr"):
+        client.cookies["django_language"] = language
+        shown_one[language] = text_of(well_formed(client.post(move_url(office), data)))
+    OrganisationFactory(name="Taluka Agriculture Office, Mulshi", state="MH", parent=office)
+    OrganisationFactory(name="Central office below", state="", level="central", parent=first)
+    for language, (one_below, one_moving, three_below, two_moving) in MOVE_COUNTS.items():
+        assert one_below in shown_one[language] and one_moving in shown_one[language], language
+        client.cookies["django_language"] = language
+        shown = text_of(well_formed(client.post(move_url(office), data)))
+        assert three_below in shown and two_moving in shown, language
