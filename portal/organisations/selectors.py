@@ -266,6 +266,39 @@ def admin_roles_resting_on(pairs: list[tuple[int, int]], *, now: datetime | None
     return ending
 
 
+def admin_roles_resting_on_move(organisation: Organisation, leaving: list[int], *, now: datetime | None = None,
+                                for_update: bool = False) -> list[Membership]:
+    """The admin roles that end when ``organisation`` moves out from under the organisations
+    ``leaving`` (those above it now that are not above its new place): a role granted in one
+    of them (organisation_admin_grant: as a member, or an admin in force, of an office below
+    it; not to one of its own members) to someone whose ground below it was in ``organisation`` or an office below it, and
+    who has no other ground left there (no membership, nor an admin role in force, in an
+    office below it outside the one moving, besides the roles ending). The nearest first, as
+    admin_roles_resting_on orders them: a role above may have rested on one just ended. The
+    same answer before the move (its confirmation page) and during it (``for_update``: the
+    roles locked, under the caller's transaction). One query, and one per role found."""
+    if not leaving:
+        return []
+    now = now or timezone.now()
+    in_force = Q(role=MembershipRole.MEMBER) | not_ended_q(now=now)
+    moving = Q(organisation_id=organisation.pk) | Q(organisation__ancestry__startswith=organisation.subtree_prefix)
+    member_there = Membership.objects.filter(moving, in_force, user_id=OuterRef("user_id"), is_active=True)
+    roles = Membership.objects.select_related("user", "organisation").filter(
+        Exists(member_there), organisation_id__in=leaving, role=MembershipRole.ADMIN, is_active=True,
+        granted_at__isnull=False, member_before_admin=False).order_by("pk")  # a member there rests on that
+    if for_update:
+        roles = roles.select_for_update(of=("self",))
+    ending: list[Membership] = []
+    for membership in sorted(roles, key=lambda m: (-len(m.organisation.ancestry), m.pk)):
+        other_ground = Membership.objects.filter(
+            in_force, user_id=membership.user_id, is_active=True,
+            organisation__ancestry__startswith=membership.organisation.subtree_prefix,
+        ).exclude(moving).exclude(pk__in=[role.pk for role in ending])
+        if not other_ground.exists():
+            ending.append(membership)
+    return ending
+
+
 def _admin_held_up_by(membership: Membership, organisation: Organisation) -> bool:
     """Whether the admin ``membership`` stands while its holder is a member of
     ``organisation``: the role is of it or of an organisation above it, or it is a first

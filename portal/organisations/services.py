@@ -55,6 +55,7 @@ from portal.organisations.selectors import (
     admin_acting_again,
     admin_roles_changed,
     admin_roles_resting_on,
+    admin_roles_resting_on_move,
     admins_acting_above,
     domain_claims_of,
     domains_official_above,
@@ -78,6 +79,7 @@ from portal.organisations.status_selectors import (
     DETAIL_AUDIT_KEYS,
     jurisdiction_after,
     move_effect,
+    move_leaves,
     move_shown,
     offices_moving_with,
     status_change_told,
@@ -687,8 +689,9 @@ def organisation_move(*, organisation_id: int, state: str, parent_id: int | None
     one do, and the admins of the organisations it leaves no longer act for it, those above
     its new place do (portal.permissions reads both). Returns whether anything moved: nothing
     is written when it is there already. Audited; its admins whose role counts are told by
-    mail, one each, in their language (with none, whoever acts for it), not the one who moved
-    it. Refused (PermissionDenied) for anyone else, (OrganisationNotActive) while its
+    mail, one each, in their language (with none, whoever acts for it where it was and
+    whoever acts for it where it goes: move_told), not the one who moved it. Refused
+    (PermissionDenied) for anyone else, (OrganisationNotActive) while its
     application is being decided, (ValidationError by field) for a state, a parent (move_clean)
     or a reason that will not do, (portal.shown.ChangedMeanwhile) when ``shown``, the digest of
     what its confirmation page said the move does (move_effect), is not that of what it does
@@ -732,26 +735,60 @@ def organisation_move(*, organisation_id: int, state: str, parent_id: int | None
         check_shown(shown, move_shown(effect))
         old_parent = Organisation.objects.filter(pk=organisation.parent_id).first() if organisation.parent_id else None
         old_state = organisation.state
+        # Admin roles above it resting on a membership of it, or of an office below it, lose their
+        # ground with the move: they end as a lapse ends them (organisation_admins_lapse).
+        resting = admin_roles_resting_on_move(organisation, move_leaves(organisation, parent), for_update=True)
         offices_moved = offices_moving_with(organisation, state).update(state=state) if state != old_state else 0
         organisation.state, organisation.parent = state, parent
         organisation.save(update_fields=["state", "parent"])
+        roles_ended = _admin_roles_end_with_move(resting)
         told = [one for one in effect.told if one.user.pk != actor.pk]  # the one who moved it knows
         audit_record(actor=actor, action=AuditAction.ORGANISATION_MOVED, target=organisation, request=request,
                      old={"state": old_state, "parent_id": old_parent.pk if old_parent else None,
                           "parent_name": old_parent.name if old_parent else ""},
                      new={"state": state, "parent_id": parent.pk if parent else None,
                           "parent_name": parent.name if parent else "", "offices_moved": offices_moved,
-                          "reason": note, "told": [one.user.email for one in told]})
+                          "reason": note, "told": [one.user.email for one in told],
+                          **({"admin_roles_ended": [[role.organisation.name, role.user.email] for role in roles_ended]}
+                             if roles_ended else {})})
         now = timezone.now()
         for one in told:
             send_role_mail(user=one.user, template="organisation_moved", context={
-                "organisation": organisation, "own": one.own, "above": one.above,
+                "organisation": organisation, "own": one.own, "above": one.above, "gains": one.gains,
                 # Labels translated as each mail is rendered, in its reader's language.
                 "old_jurisdiction": dict(JURISDICTION_CHOICES)[effect.old_jurisdiction],
                 "new_jurisdiction": dict(JURISDICTION_CHOICES)[effect.new_jurisdiction],
                 "old_parent": old_parent, "new_parent": parent, "offices_moved": offices_moved,
+                "domains_lost": [domain for domain, _name in effect.domains_losing],
+                "domains_gained": [domain for domain, _name in effect.domains_gaining],
                 "reason": note, "decider": actor.email, "at": now})
     return True
+
+
+# Why an admin role above an organisation ended when it moved (its ground was a membership of
+# it, or of an office below it): the audit row's reason (stable).
+ORGANISATION_MOVED_REASON = "organisation_moved"
+
+
+def _admin_roles_end_with_move(resting: list[Membership]) -> list[Membership]:
+    """End the admin roles ``resting`` (admin_roles_resting_on_move, locked) as a lapse ends
+    them: by the system, with an audit row each, not held back by the last-admin rule (whoever
+    acts for an organisation left without an admin is told: _left_without_admin_tell); one past
+    its end date is recorded as expired. Returns those that ended now."""
+    now = timezone.now()
+    ending = []
+    for membership in resting:
+        if ended(membership.ends_at, now):
+            _admin_expire(membership)
+            continue
+        _admin_end(membership)
+        audit_record(actor=None, action=AuditAction.MEMBERSHIP_REVOKED, target=membership.organisation,
+                     old={"user": membership.user.email, "user_id": membership.user_id, "role": MembershipRole.ADMIN},
+                     new={"member": membership.is_active, "reason": ORGANISATION_MOVED_REASON})
+        ending.append(membership)
+    if ending:
+        _left_without_admin_tell(ending)
+    return ending
 
 
 def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | None = None,

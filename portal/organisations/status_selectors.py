@@ -13,6 +13,7 @@ from django.db.models import Case, Exists, OuterRef, Q, QuerySet, When
 from django.http import Http404
 from django.utils.translation import gettext_lazy
 
+from portal.accounts.official_email import email_rules, official_suffix_of
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.details import DETAILS, DetailChange, details_fields
 from portal.organisations.models import (
@@ -31,6 +32,7 @@ from portal.organisations.selectors import (
     LeftWithoutAdmin,
     admin_acting_again,
     admin_roles_changed,
+    admin_roles_resting_on_move,
     admins_acting_above,
     left_without_acting_admin,
     who_acts_for,
@@ -114,11 +116,13 @@ def organisation_for_status_change(viewer: AnyUser, pk: int) -> Organisation:
 
 class Told(NamedTuple):
     """One person told of a change of an organisation's status: one of its own admins
-    (``own``), or someone who acts for it, an admin of ``above`` or (None) a superadmin."""
+    (``own``), or someone who acts for it, an admin of ``above`` or (None) a superadmin;
+    ``gains``: someone who acts for it only once the change is made (a move's new line)."""
 
     user: AnyUser
     above: Organisation | None
     own: bool
+    gains: bool = False
 
 
 def status_change_told(organisation: Organisation, *, as_if: StatusAsIf | None = None) -> list[Told]:
@@ -361,7 +365,11 @@ class MoveEffect(NamedTuple):
     after; the offices below it that move to the new state with it, and how many are below it;
     the state administrators who lose and gain sight of it (their addresses); the
     organisations whose admins lose and gain their powers over it (an organisation admin's
-    cover the offices below it), each with the addresses of its admins who act; who is told."""
+    cover the offices below it), each with the addresses of its admins who act; the admin
+    roles above it that end, resting on a membership of it or of an office below it
+    (admin_roles_resting_on_move); the email domains that stop counting as official for it
+    and the offices below it, and those that start (domains_shared_by: each with the name of
+    the organisation it is accepted for); who is told."""
 
     before: tuple[str, str, str]  # its state, ancestry and status as read
     old_jurisdiction: str
@@ -372,6 +380,9 @@ class MoveEffect(NamedTuple):
     state_admins_gaining: list[str]
     admins_losing: list[tuple[Organisation, list[str]]]
     admins_gaining: list[tuple[Organisation, list[str]]]
+    admin_roles_ending: list[Membership]
+    domains_losing: list[tuple[str, str]]
+    domains_gaining: list[tuple[str, str]]
     told: list[Told]
 
 
@@ -399,6 +410,26 @@ def offices_moving_with(organisation: Organisation, state: str) -> QuerySet[Orga
                                        state=organisation.state).exclude(level=Level.CENTRAL)
 
 
+def domains_shared_by(ids: list[int]) -> list[tuple[str, str]]:
+    """(domain, organisation name) of the domains accepted for the organisations ``ids`` that
+    are not under an official suffix, in the order of the domains: those the offices below
+    them count as official because they are below them (OrganisationDomain.objects.official_for;
+    a domain under an official suffix is official everywhere). One query; none for no ids."""
+    if not ids:
+        return []
+    rules = email_rules()
+    rows = (OrganisationDomain.objects.filter(organisation_id__in=ids, is_verified=True)
+            .order_by("domain").values_list("domain", "organisation__name"))
+    return [(domain, name) for domain, name in rows if not official_suffix_of(domain, rules=rules)]
+
+
+def move_leaves(organisation: Organisation, parent: Organisation | None) -> list[int]:
+    """The ids of the organisations above ``organisation`` that are not above it once it is
+    placed under ``parent`` (None: at the top), nearest last. No query."""
+    new_line = [*parent.ancestor_ids, parent.pk] if parent is not None else []
+    return [pk for pk in organisation.ancestor_ids if pk not in new_line]
+
+
 def move_effect(organisation: Organisation, *, state: str, parent: Organisation | None) -> MoveEffect:
     """What moving ``organisation`` to ``state`` under ``parent`` (None: at the top) does
     (MoveEffect). A few queries, whatever the number of offices below it."""
@@ -410,15 +441,35 @@ def move_effect(organisation: Organisation, *, state: str, parent: Organisation 
         gaining_sight = sorted(set(emails.get(new, [])) - set(emails.get(old, [])))
     old_line = organisation.ancestor_ids
     new_line = [*parent.ancestor_ids, parent.pk] if parent is not None else []
+    leaving = move_leaves(organisation, parent)
     return MoveEffect(
         before=(organisation.state, organisation.ancestry, organisation.status), old_jurisdiction=old, new_jurisdiction=new,
         offices_moving=offices_moving_with(organisation, state).count() if old != new else 0,
         offices_below=offices_below_count(organisation),
         state_admins_losing=losing_sight, state_admins_gaining=gaining_sight,
-        admins_losing=_admins_acting_at([pk for pk in old_line if pk not in new_line]),
+        admins_losing=_admins_acting_at(leaving),
         admins_gaining=_admins_acting_at([pk for pk in new_line if pk not in old_line]),
-        told=status_change_told(organisation),
+        admin_roles_ending=admin_roles_resting_on_move(organisation, leaving),
+        domains_losing=domains_shared_by(leaving),
+        domains_gaining=domains_shared_by([pk for pk in new_line if pk not in old_line]),
+        told=move_told(organisation, parent),
     )
+
+
+def move_told(organisation: Organisation, parent: Organisation | None) -> list[Told]:
+    """Who is told by mail that ``organisation`` moves under ``parent``: its admins whose
+    role counts (status_change_told); with none, whoever acts for it where it is (who
+    loses it) and whoever acts for it once under ``parent`` (who gains it, ``gains``: the
+    admins above its new place, or every superadmin), each once. Two to four queries."""
+    told = status_change_told(organisation)
+    if any(one.own for one in told):
+        return told
+    # Only its place is asked (who_acts_for reads its id and ancestry): nothing is changed.
+    placed = Organisation(pk=organisation.pk, ancestry=parent.subtree_prefix if parent is not None else "/")
+    known = {one.user.pk for one in told}
+    gaining = [Told(user, above, False, True) for user, above in who_acts_for([placed])[organisation.pk]
+               if user.pk not in known]
+    return told + sorted(gaining, key=lambda one: (one.user.email, one.user.pk))
 
 
 def move_shown(effect: MoveEffect) -> dict:
@@ -428,4 +479,7 @@ def move_shown(effect: MoveEffect) -> dict:
             "state_admins": [effect.state_admins_losing, effect.state_admins_gaining],
             "admins": [[(organisation.pk, addresses) for organisation, addresses in effect.admins_losing],
                        [(organisation.pk, addresses) for organisation, addresses in effect.admins_gaining]],
-            "told": [one.user.email for one in effect.told]}
+            "domains": [[domain for domain, _name in effect.domains_losing],
+                        [domain for domain, _name in effect.domains_gaining]],
+            "roles_ending": [[role.organisation_id, role.user.email] for role in effect.admin_roles_ending],
+            "told": [[one.user.email, one.gains] for one in effect.told]}

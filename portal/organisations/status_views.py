@@ -209,7 +209,21 @@ def move(request, pk):
             return render(request, "portal/organisations/move_confirm.html", {
                 "organisation": organisation, "form": form, "effect": effect, "parent": parent,
                 "old_jurisdiction": labels[effect.old_jurisdiction], "new_jurisdiction": labels[effect.new_jurisdiction],
-                "told": [one for one in effect.told if one.user.pk != request.user.pk],
+                **_move_told_groups([one for one in effect.told if one.user.pk != request.user.pk]),
                 "shown_values": shown_digest(move_shown(effect)), "changed_meanwhile": changed_meanwhile,
             })
     return render(request, "portal/organisations/move.html", {"organisation": organisation, "form": form})
+
+
+def _move_told_groups(told: list) -> dict:
+    """Those a move tells (move_told, less the one moving it), as its confirmation page names
+    them: its own admins; or those who acted for it (``told_losing``) and those who act for it
+    from now (``told_gaining``), each with the names of the organisations they act from
+    (none: superadmins)."""
+    def names(ones: list) -> str:
+        return ", ".join(dict.fromkeys(one.above.name for one in ones if one.above is not None))
+
+    losing = [one for one in told if not one.own and not one.gains]
+    gaining = [one for one in told if one.gains]
+    return {"told": told, "told_own": [one for one in told if one.own], "told_losing": losing,
+            "told_gaining": gaining, "losing_above": names(losing), "gaining_above": names(gaining)}

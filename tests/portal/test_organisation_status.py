@@ -1169,3 +1169,160 @@ def test_the_move_page_of_an_organisation_still_being_decided_says_so_and_offers
     shown = text_of(well_formed(client.get(response["Location"])))
     assert "its application, which is still being decided, says where it belongs" in shown
     assert "Change its state or the organisation above it" not in shown
+
+
+def moved_mails():
+    """The move's mails: {address: message}, one each."""
+    found = {}
+    for message in OutboxMessage.objects.order_by("id"):
+        if "/details/" in message.body and "root@sandes.nic.in" in message.body:
+            for address in message.to:
+                assert address not in found, address
+                found[address] = message
+    return found
+
+
+def test_with_no_admin_of_its_own_the_admins_of_the_line_it_leaves_and_of_the_one_it_joins_are_told(world):
+    """Nobody administers the office itself: the admins above its old place (who acted for
+    it) and above its new one (who act for it now) are each told, in their language; its
+    confirmation page names exactly those who are mailed."""
+    move_world(world)
+    office = world["office"]
+    Membership.objects.filter(organisation=office, user=world["admin_office"]).delete()
+    speaks(world["admin_parent"], "hi")
+    speaks(world["admin_ka_parent"], "mr")
+    client = client_of(world, "superadmin")
+    tree = well_formed(client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
+                                                      "step": "review"}))
+    told = tree.find(id="move-told")
+    listed = sorted(li.text().strip() for li in told.find_all("li"))
+    assert listed == ["admin@mahaagri.gov.in", "admin@raitamitra.karnataka.gov.in"]
+    assert "Agriculture Department, Maharashtra" in text_of(told)
+    assert "Agriculture Department, Karnataka" in text_of(told)
+    digest = [n.get("value") for n in tree.find_all("input") if n.get("name") == "shown_values"][0]
+    response = client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
+                                              "shown_values": digest, "confirm": "on", "step": "save"})
+    assert response.status_code == 302
+    mails = moved_mails()
+    assert sorted(mails) == listed
+    hindi, marathi = mails["admin@mahaagri.gov.in"], mails["admin@raitamitra.karnataka.gov.in"]
+    assert "संदेस" in hindi.subject and "संदेस" in marathi.subject
+    assert "Agriculture Department, Maharashtra" in hindi.body and "Agriculture Department, Karnataka" in marathi.body
+    # Each says why its reader is told: the one acted for it, the other acts for it from now.
+    assert "जो इसके लिए कार्य करते थे" in hindi.body
+    assert "जे आतापासून तिच्यासाठी कार्य करतात" in marathi.body
+    [event] = events(AuditAction.ORGANISATION_MOVED)
+    assert sorted(event.new_values["told"]) == listed
+    with translation.override("en"):
+        # Each is told why they are told: who lost it, who gained it.
+        effect = move_effect(Organisation.objects.get(pk=office.pk), state="MH", parent=world["parent"])
+    assert {(one.user.email, one.gains) for one in effect.told} == {
+        ("admin@raitamitra.karnataka.gov.in", False), ("admin@mahaagri.gov.in", True)}
+
+
+def test_an_admin_role_above_resting_on_a_membership_of_the_moved_office_ends_with_the_move(world):
+    """An admin of the department granted as a member of the office (the ground
+    organisation_admin_grant asks for) has no ground there once the office leaves it: the
+    confirmation page says the role ends, and the move ends it as a lapse does (audited,
+    by the system, nobody holding it back). A role with another ground below stands."""
+    move_world(world)
+    office, parent = world["office"], world["parent"]
+    member = world["member"]
+    Membership.objects.filter(organisation=office, user=member).update(is_active=True)
+    organisation_admin_grant(organisation_id=parent.pk, user_id=member.pk, actor=fresh(world["superadmin"]))
+    # Another, with a membership of another office below the department too: the role stands.
+    other_office = OrganisationFactory(name="District Agriculture Office, Nashik", state="MH", parent=parent)
+    both = UserFactory(email="both@pune.mahaagri.gov.in")
+    Membership.objects.create(organisation=office, user=both, role="member")
+    Membership.objects.create(organisation=other_office, user=both, role="member")
+    organisation_admin_grant(organisation_id=parent.pk, user_id=both.pk, actor=fresh(world["superadmin"]))
+    assert permissions.may_administer(fresh(member), parent)
+
+    client = client_of(world, "superadmin")
+    tree = well_formed(client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
+                                                      "step": "review"}))
+    ending = text_of(tree.find(id="admin-roles-ending"))
+    assert "asha.kulkarni@pune.mahaagri.gov.in" in ending and "Agriculture Department, Maharashtra" in ending
+    assert "both@pune.mahaagri.gov.in" not in ending
+    digest = [n.get("value") for n in tree.find_all("input") if n.get("name") == "shown_values"][0]
+    response = client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
+                                              "shown_values": digest, "confirm": "on", "step": "save"})
+    assert response.status_code == 302
+    assert not permissions.may_administer(fresh(member), parent)
+    assert permissions.may_administer(fresh(both), parent)
+    assert Membership.objects.get(organisation=parent, user=member).role == "member"
+    assert not Membership.objects.get(organisation=parent, user=member).is_active
+    assert Membership.objects.get(organisation=office, user=member).is_active  # still a member of the office
+    [revoked] = [e for e in events(AuditAction.MEMBERSHIP_REVOKED) if e.target_id == str(parent.pk)]
+    assert revoked.actor_id is None
+    assert revoked.old_values["user"] == member.email
+    assert revoked.new_values == {"member": False, "reason": "organisation_moved"}
+    assert audit_verify() == []
+
+
+def test_the_email_domains_it_shared_with_the_line_it_leaves_and_those_of_its_new_line_are_said_before_the_move(world):
+    """An office counts as official the domains accepted off the official suffixes for the
+    organisations above it (OrganisationDomain.objects.official_for): those of the line it
+    leaves stop counting for it, those of its new line start. Its confirmation page names
+    both (not a domain under an official suffix, official everywhere), and so does the mail
+    to its admins; what the page says is what the rules then answer."""
+    from portal.accounts.official_email import classify_email  # noqa: PLC0415
+    from portal.organisations.models import OrganisationDomain  # noqa: PLC0415
+
+    move_world(world)
+    office = world["office"]
+    OrganisationDomain.objects.create(organisation=world["parent"], domain="mahaagri.org.in", is_verified=True,
+                                      claim="not_official")
+    OrganisationDomain.objects.create(organisation=world["parent"], domain="mahaagri.gov.in", is_verified=True)
+    OrganisationDomain.objects.create(organisation=world["ka_parent"], domain="raitamitra.org.in", is_verified=True,
+                                      claim="not_official")
+    assert classify_email("clerk@mahaagri.org.in", organisation=office).is_official_mail
+    assert not classify_email("clerk@raitamitra.org.in", organisation=office).is_official_mail
+
+    client = client_of(world, "superadmin")
+    tree = well_formed(client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
+                                                      "step": "review"}))
+    losing, gaining = text_of(tree.find(id="domains-losing")), text_of(tree.find(id="domains-gaining"))
+    assert "mahaagri.org.in" in losing and "mahaagri.gov.in" not in losing and "raitamitra" not in losing
+    assert "raitamitra.org.in" in gaining and "mahaagri" not in gaining
+    digest = [n.get("value") for n in tree.find_all("input") if n.get("name") == "shown_values"][0]
+    client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY, "shown_values": digest,
+                                   "confirm": "on", "step": "save"})
+    office = Organisation.objects.get(pk=office.pk)
+    assert not classify_email("clerk@mahaagri.org.in", organisation=office).is_official_mail
+    assert classify_email("clerk@raitamitra.org.in", organisation=office).is_official_mail
+    [told] = messages_to("admin@pune.mahaagri.gov.in")
+    assert "mahaagri.org.in" in told.body and "raitamitra.org.in" in told.body
+
+
+MOVE_COUNTS = {
+    "en": ("The 1 office below it stays below it and moves with it.",
+           "1 of them, of its old state, moves to the new one with it.",
+           "The 3 offices below it stay below it and move with it.",
+           "2 of them, of its old state, move to the new one with it."),
+    "hi": ("इसके नीचे का 1 कार्यालय", "जो इसके पुराने राज्य का है, इसके साथ नए राज्य में जाता है।",
+           "इसके नीचे के 3 कार्यालय", "जो इसके पुराने राज्य के हैं, इसके साथ नए राज्य में जाते हैं।"),
+    "mr": ("तिच्या खालचे 1 कार्यालय", "जे तिच्या जुन्या राज्याचे आहे, तिच्यासोबत नव्या राज्यात जाते.",
+           "तिच्या खालची 3 कार्यालये", "जी तिच्या जुन्या राज्याची आहेत, तिच्यासोबत नव्या राज्यात जातात."),
+}
+
+
+def test_the_offices_below_and_those_moving_with_it_are_counted_in_each_languages_plural(world):
+    """One office below it and three (two of its old state): each count in its own form, in
+    English, Hindi (one form for 0 and 1) and Marathi."""
+    move_world(world)
+    office = world["office"]
+    client = client_of(world, "superadmin")
+    data = {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY, "step": "review"}
+    first = OrganisationFactory(name="Taluka Agriculture Office, Haveli", state="MH", parent=office)
+    shown_one = {}
+    for language in ("en", "hi", "mr"):
+        client.cookies["django_language"] = language
+        shown_one[language] = text_of(well_formed(client.post(move_url(office), data)))
+    OrganisationFactory(name="Taluka Agriculture Office, Mulshi", state="MH", parent=office)
+    OrganisationFactory(name="Central office below", state="", level="central", parent=first)
+    for language, (one_below, one_moving, three_below, two_moving) in MOVE_COUNTS.items():
+        assert one_below in shown_one[language] and one_moving in shown_one[language], language
+        client.cookies["django_language"] = language
+        shown = text_of(well_formed(client.post(move_url(office), data)))
+        assert three_below in shown and two_moving in shown, language
