@@ -334,6 +334,17 @@ def test_withdrawing_a_request(world):
     assert profile.status == VerificationStatus.CANCELLED
 
 
+def test_a_printed_withdrawal_of_a_request_says_which_request_without_its_form(world):
+    """On paper the page says which request is withdrawn and that it cannot be taken back; its
+    box to tick and button act on nothing there and stay off it."""
+    profile = GovernmentProfileFactory(user=world["person"], organisation=world["office"])
+    tree = parse(signed_in(world["person"]).get(f"/verification/requests/{profile.pk}/withdraw/").content)
+    assert printed_controls(tree) == []
+    printed = printed_text(tree)
+    assert "You asked District Agriculture Office, Pune to verify you" in printed
+    assert "Once withdrawn, the request cannot be taken back" in printed
+
+
 @pytest.mark.parametrize(("language", "withdrawn", "withdrawn_event", "revoked"), [
     ("en", "Withdrawn", "Verification request withdrawn", "Revoked"),
     ("hi", "वापस लिया गया", "सत्यापन अनुरोध वापस लिया गया", "निरस्त"),
