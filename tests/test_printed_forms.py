@@ -74,6 +74,16 @@ def test_no_form_that_acts_is_printed():
     assert printed_acting_forms() == []
 
 
+def test_no_copy_of_a_refused_form_is_printed():
+    """A form refused (the decision taken meanwhile, or held back) comes back as a disabled
+    copy, what was typed readable on screen; it acts on nothing on paper either, where the page
+    says why it is refused."""
+    found = [path.relative_to(TEMPLATES).as_posix() for path in sorted(TEMPLATES.rglob("*.html"))
+             for fieldset in parse(path.read_text()).find_all("fieldset") if "disabled" in fieldset.attrs
+             and not off_paper(fieldset)]
+    assert found == []
+
+
 def test_the_forms_kept_on_paper_are_in_templates_that_exist():
     assert [name for name in KEPT if not (TEMPLATES / name).is_file()] == []
 

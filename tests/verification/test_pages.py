@@ -1543,6 +1543,21 @@ def test_ending_the_verification_of_an_organisations_last_admin_is_refused_on_th
     assert client.post(url, {"reason_code": "transfer", "confirm": "on"}).status_code == 302
     assert not Membership.objects.filter(user=admin, role=MembershipRole.ADMIN).exists()
 
+def test_a_printed_refusal_to_end_the_last_admins_verification_shows_why_without_the_fields(world):
+    """Refused while the office's last admin role rests on the verification, the page keeps
+    what was typed readable on screen (disabled); on paper it says why it is refused, and the
+    disabled reason, note and box stay off it, as the form they come from does."""
+    admin = world["admin_office"]
+    profile = GovernmentProfileFactory(user=admin, organisation=world["office"], status=VerificationStatus.VERIFIED)
+    client = signed_in(world["admin_parent"])
+    url = f"/verification/profiles/{profile.pk}/suspend/"
+    tree = parse(well_formed(client.post(url, {"reason_code": "transfer", "reason": "Moved to Nashik.", "confirm": "on"})))
+    assert field_value(tree, "reason") == "Moved to Nashik."  # still there on screen
+    assert printed_controls(tree) == []
+    printed = printed_text(tree)
+    assert "District Agriculture Office, Pune would have no admin left" in printed
+    assert "Moved to Nashik." not in printed
+
 
 @pytest.mark.parametrize(("language", "said"), [("hi", "वापस नहीं"), ("mr", "परत येत नाही")])
 def test_the_admin_role_warning_is_translated(world, language, said):
