@@ -8,6 +8,7 @@ header's navigation and its language form. The Django admin's templates are left
 carry the admin's own styles, not the portal's.
 """
 
+import re
 from pathlib import Path
 
 from django.conf import settings
@@ -35,7 +36,25 @@ KEPT = {
     "visibility/organisation.html": "the organisation's choices of who sees what",
 }
 
-ACTING = ("button", "input")
+INCLUDE = re.compile(r"""{%\s*include\s+["']([^"']+)["']""")
+
+
+def printed_source(node):
+    """The template text in the element outside elements kept off the paper."""
+    return "".join(printed_source(child) if hasattr(child, "children") else child for child in node.children
+                   if not hasattr(child, "children") or not off_paper(child))
+
+
+def buttons_of(node, seen=()):
+    """The buttons in the element, and in the templates it includes (and they include): a
+    button of a kept form printed from an include is printed all the same."""
+    found = [element for element in node.iter() if element.tag == "button"
+             or (element.tag == "input" and element.get("type") in ("submit", "image", "reset"))]
+    for name in INCLUDE.findall(printed_source(node)):
+        if name not in seen and (TEMPLATES / name).is_file():
+            included = parse((TEMPLATES / name).read_text())
+            found += [element for element in buttons_of(included, (*seen, name)) if not off_paper(element)]
+    return found
 
 
 def off_paper(node):
@@ -63,9 +82,7 @@ def printed_acting_forms():
             if name not in KEPT:
                 found.append(f"{name}: a form that acts is printed")
                 continue
-            buttons = [node for node in form.iter() if node.tag == "button"
-                       or (node.tag == "input" and node.get("type") in ("submit", "image", "reset"))]
-            found += [f"{name}: its button {button.get('name', '')!r} is printed" for button in buttons
+            found += [f"{name}: its button {button.get('name', '')!r} is printed" for button in buttons_of(form)
                       if not off_paper(button)]
     return found
 
