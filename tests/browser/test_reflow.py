@@ -378,14 +378,15 @@ SVG_CHECK = """() => {""" + JS_HELPERS + """
 # On paper (print media, A4 less its margins): no control of the header's navigation or language
 # form is printed, nor a field or button of a form that filters or searches what the page lists (a
 # GET form; a report's query, whose values say what the paper reports, is printed) or of a form
-# that decides, and nothing in the page is cut off at the paper's edge or by a box that would
-# scroll on a screen.
+# that decides, nor any button of a form that acts (POST; which forms act is read from the
+# templates by tests/test_printed_forms.py), and nothing in the page is cut off at the paper's
+# edge or by a box that would scroll on a screen.
 PRINT_CHECK = """() => {""" + JS_HELPERS + """
   const out = {navigation: [], controls: [], cut: []};
   for (const el of document.querySelectorAll('header nav *, header .language-switch *')) {
     if (el.matches(TARGETS) && shown(el)) out.navigation.push(`${name(el)} is printed`);
   }
-  for (const el of document.querySelectorAll('main form[method=get]:not(.report-query) *, main form:has([name=decision]) *')) {
+  for (const el of document.querySelectorAll('main form[method=get]:not(.report-query) *, main form:has([name=decision]) *, main form[method=post] button, main form[method=post] [type=submit], main form.report-query button')) {
     if (el.matches('input:not([type=hidden]), select, textarea, button') && shown(el)) out.controls.push(`${name(el)} is printed`);
   }
   const doc = document.scrollingElement;

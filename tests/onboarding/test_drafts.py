@@ -35,7 +35,15 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.privacy.models import RetentionKind, RetentionPolicy
 from portal.privacy.retention import retention_run
 from tests.factories import PASSWORD, ApplicationFactory, ApprovalStepFactory, UserFactory
-from tests.html_tree import field_container, field_error, field_value, html_problems, page
+from tests.html_tree import (
+    field_container,
+    field_error,
+    field_value,
+    html_problems,
+    page,
+    printed_controls,
+    printed_text,
+)
 from tests.onboarding.approval_helpers import AUTHORITY_EMAIL, submitted_application
 from tests.onboarding.form_helpers import (
     as_shown,
@@ -667,6 +675,16 @@ def test_the_withdrawal_page_names_the_application_in_a_sentence(officer_client,
     officer_client.cookies["django_language"] = "hi"
     text = page(officer_client.get(f"/onboarding/{named.pk}/withdraw/")).squashed_text()
     assert f"आप आवेदन {named.display_reference} (Directorate of Agriculture) वापस लेने जा रहे हैं।" in text
+
+
+def test_a_printed_withdrawal_says_which_application_without_its_form(officer_client, officer):
+    """On paper the page says which application is withdrawn and that it cannot be undone; its
+    reason box, box to tick and button act on nothing there and stay off it."""
+    application = new_application(officer)
+    tree = page(officer_client.get(f"/onboarding/{application.pk}/withdraw/"))
+    assert printed_controls(tree) == []
+    assert f"withdraw application {application.display_reference}" in printed_text(tree)
+    assert "This cannot be undone" in printed_text(tree)
 
 
 def test_withdraw_needs_confirmation(officer_client, officer, django_capture_on_commit_callbacks):

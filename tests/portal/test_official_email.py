@@ -24,7 +24,16 @@ from portal.accounts.services import clean_suffix
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import PlatformRole, PlatformRoleGrant
 from tests.factories import PASSWORD, OrganisationDomainFactory, UserFactory
-from tests.html_tree import error_message, field_container, field_error, field_value, form_as_sent, page
+from tests.html_tree import (
+    error_message,
+    field_container,
+    field_error,
+    field_value,
+    form_as_sent,
+    page,
+    printed_controls,
+    printed_text,
+)
 from tests.onboarding.approval_helpers import make_superadmin, second_factor_given, with_totp
 from tests.onboarding.form_helpers import new_application, post_section, valid
 
@@ -308,6 +317,17 @@ def test_superadmin_adds_changes_and_deletes_a_rule_and_each_change_is_audited(s
     deleted = AuditEvent.objects.get(action=AuditAction.EMAIL_RULE_DELETED)
     assert deleted.old_values == {"suffix": "iitb.ac.in", "kind": "manual_review", "note": "Back to review"}
     assert deleted.target_id == str(rule.pk)
+
+
+def test_a_printed_rule_shows_its_values_without_the_box_that_deletes_it(superadmin):
+    """On paper the rule's page shows the rule as it stands (its fields); the box confirming its
+    deletion and the buttons act on nothing there and stay off it."""
+    rule = EmailSuffixRule.objects.create(suffix="iitb.ac.in", kind=SuffixKind.OFFICIAL, note="Registered")
+    tree = page(_signed_in(superadmin).get(f"/portal/email-rules/{rule.pk}/"))
+    printed = printed_controls(tree)
+    assert printed and not [control for control in printed if control.startswith("button") or "confirm" in control]
+    assert "input suffix=iitb.ac.in" in printed
+    assert "Delete this rule" not in printed_text(tree)
 
 
 def test_a_rule_page_opened_before_another_superadmin_saved_does_not_put_back_what_it_showed(superadmin):

@@ -506,3 +506,28 @@ def test_the_release_page_says_it_in_the_superadmins_language(root_client, root,
     root_client.post("/i18n/setlang/", {"language": language, "next": "/"})
     said = _release_effects(root_client.get(f"/portal/privacy/holds/{hold.pk}/release/"))
     assert "1" in said and words in said and "past its retention" not in said, said
+
+
+def test_a_printed_breach_report_shows_its_query_and_findings_without_its_button(root_client):
+    """On paper the report's query says what the findings are of (its values are printed); the
+    button that asks again acts on nothing there and stays off it."""
+    response = root_client.get("/portal/privacy/breach/", {
+        "start": "2026-01-01 10:00", "end": "2026-01-02 10:00", "ip": "203.0.113.9", "actor": "",
+        "second_language": "hi"})
+    printed = printed_controls(parse(response.content))
+    assert "input ip=203.0.113.9" in printed and "input start=2026-01-01 10:00" in printed
+    assert not [control for control in printed if control.startswith("button")]
+
+
+def test_a_printed_copy_of_ones_data_shows_it_without_the_forms_that_act():
+    """On paper the page shows the person's name and nominee as recorded; the request for
+    erasure or correction (a blank form) and every button act on nothing there and stay off it."""
+    person = UserFactory(email="asha@mha.gov.in", full_name="Asha K")
+    client = Client()
+    client.force_login(person)
+    tree = parse(client.get("/privacy/my-data/").content)
+    printed = printed_controls(tree)
+    assert "input full_name=Asha K" in printed
+    assert not [control for control in printed if control.startswith("button") or control.startswith("select")]
+    assert "Ask for erasure or a correction" not in printed_text(tree)
+    assert "Your personal data" in printed_text(tree)

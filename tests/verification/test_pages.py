@@ -279,7 +279,7 @@ def test_asking_again_while_waiting_shows_the_request_not_the_form(world):
     client = signed_in(world["person"])
     url = f"/verification/organisations/{world['office'].pk}/join/"
     html = well_formed(client.get(url))
-    assert "You have already asked this organisation" in html and "<form method=\"post\" novalidate>" not in html
+    assert "You have already asked this organisation" in html and 'method="post"' not in html.split("<main", 1)[1]
     client.post(url, form_data())
     assert GovernmentProfile.objects.count() == 1
 
@@ -332,6 +332,17 @@ def test_withdrawing_a_request(world):
     assert "Your request to District Agriculture Office, Pune was withdrawn." in messages_of(response)
     profile.refresh_from_db()
     assert profile.status == VerificationStatus.CANCELLED
+
+
+def test_a_printed_withdrawal_of_a_request_says_which_request_without_its_form(world):
+    """On paper the page says which request is withdrawn and that it cannot be taken back; its
+    box to tick and button act on nothing there and stay off it."""
+    profile = GovernmentProfileFactory(user=world["person"], organisation=world["office"])
+    tree = parse(signed_in(world["person"]).get(f"/verification/requests/{profile.pk}/withdraw/").content)
+    assert printed_controls(tree) == []
+    printed = printed_text(tree)
+    assert "You asked District Agriculture Office, Pune to verify you" in printed
+    assert "Once withdrawn, the request cannot be taken back" in printed
 
 
 @pytest.mark.parametrize(("language", "withdrawn", "withdrawn_event", "revoked"), [
@@ -1531,6 +1542,21 @@ def test_ending_the_verification_of_an_organisations_last_admin_is_refused_on_th
     assert "no admin left" not in _warning(page) and parse(page).find("main").find("button") is not None
     assert client.post(url, {"reason_code": "transfer", "confirm": "on"}).status_code == 302
     assert not Membership.objects.filter(user=admin, role=MembershipRole.ADMIN).exists()
+
+def test_a_printed_refusal_to_end_the_last_admins_verification_shows_why_without_the_fields(world):
+    """Refused while the office's last admin role rests on the verification, the page keeps
+    what was typed readable on screen (disabled); on paper it says why it is refused, and the
+    disabled reason, note and box stay off it, as the form they come from does."""
+    admin = world["admin_office"]
+    profile = GovernmentProfileFactory(user=admin, organisation=world["office"], status=VerificationStatus.VERIFIED)
+    client = signed_in(world["admin_parent"])
+    url = f"/verification/profiles/{profile.pk}/suspend/"
+    tree = parse(well_formed(client.post(url, {"reason_code": "transfer", "reason": "Moved to Nashik.", "confirm": "on"})))
+    assert field_value(tree, "reason") == "Moved to Nashik."  # still there on screen
+    assert printed_controls(tree) == []
+    printed = printed_text(tree)
+    assert "District Agriculture Office, Pune would have no admin left" in printed
+    assert "Moved to Nashik." not in printed
 
 
 @pytest.mark.parametrize(("language", "said"), [("hi", "वापस नहीं"), ("mr", "परत येत नाही")])
