@@ -444,6 +444,12 @@ def short_code_taken(code: str, application: Application | None) -> str:
     return details.short_code_taken(code, exclude_id=application.organisation_id if application else None)
 
 
+def short_code_held(code: str, application: Application) -> str:
+    """That another organisation has ``code``, said to whoever decides on ``application``
+    (details.short_code_held: no "Choose another", which is the nodal officer's to do), or ""."""
+    return details.short_code_held(code, exclude_id=application.organisation_id)
+
+
 def parent_id(application: Application) -> int | None:
     """The id of the existing organisation the form names as the parent, or None (none named,
     or not a number an organisation could have); whether it exists is not asked."""

@@ -2464,14 +2464,55 @@ def test_the_decision_pages_warn_that_the_short_code_was_given_to_another_organi
     response = admin.post(url, {"decision": "approve", "remarks": "Checked the letter.", "confirm": "on"})
     assert response.status_code == 200
     tree = page(response)
-    assert field_error(tree, "decision") == ("DOA-MH is already the short code of Ministry of Home Affairs on Sandes. "
-                                             "Choose another. Return the application for correction instead.")
+    assert field_error(tree, "decision") == STATE_CODE_TAKEN
     assert field_value(tree, "remarks") == "Checked the letter."
     application.refresh_from_db()
     assert application.status == ApplicationStatus.WITH_STATE and application.organisation is None
     admin.post("/i18n/setlang/", {"language": "hi", "next": "/"})
     hindi = " ".join(page(admin.get(url)).by_id("flags-heading").parent.text().split())
     assert "DOA-MH" in hindi and DEVANAGARI_RE.search(hindi) and "since the application" not in hindi
+
+
+# A state administrator's approval refused as the short code was taken meanwhile: what they can do
+# (the nodal officer chooses the short code, not they), not "Choose another", said to whoever chose it.
+STATE_CODE_TAKEN = ("DOA-MH is already the short code of Ministry of Home Affairs on Sandes. Return the application "
+                    "for correction so that its nodal officer can choose another short code.")
+
+
+@pytest.mark.parametrize(("language", "said"), [
+    ("en", STATE_CODE_TAKEN),
+    ("hi", "DOA-MH पहले से संदेस पर Ministry of Home Affairs का संक्षिप्त कोड है। आवेदन को सुधार के लिए लौटाएँ, ताकि "
+           "इसके नोडल अधिकारी कोई दूसरा संक्षिप्त कोड चुन सकें।"),
+    ("mr", "DOA-MH हा आधीच संदेसवर Ministry of Home Affairs चा संक्षिप्त कोड आहे. अर्ज दुरुस्तीसाठी परत पाठवा, म्हणजे "
+           "त्याचे नोडल अधिकारी दुसरा संक्षिप्त कोड निवडू शकतील."),
+], ids=["en", "hi", "mr"])
+def test_a_state_approval_refused_for_a_short_code_taken_tells_the_decider_what_they_can_do(officer, language, said):
+    """The refusal is said to the administrator deciding, who does not choose the short code:
+    it tells them to return the application so that the nodal officer chooses another, in
+    their language, with nothing of the officer's "Choose another"."""
+    application = application_with_state(nodal_officer=officer)
+    OrganisationFactory(name="Ministry of Home Affairs", short_code=VALID["organisation"]["short_code"])
+    admin = signed_in(make_state_admin("MH"))
+    admin.post("/i18n/setlang/", {"language": language, "next": "/"})
+    response = admin.post(f"/onboarding/queue/{state_step(application).pk}/",
+                          {"decision": "approve", "remarks": "Checked.", "confirm": "on"})
+    assert response.status_code == 200
+    assert field_error(page(response), "decision") == said
+
+
+def test_a_short_code_taken_advises_rejection_once_no_return_is_left(officer):
+    """Returned the most times allowed: the refusal cannot advise a return; it advises
+    rejecting the application, after which the officer can apply again with another code
+    (an appeal could not be granted while the code is taken)."""
+    ApprovalTimings.objects.update(returns_max=0)
+    application = application_with_state(nodal_officer=officer)
+    OrganisationFactory(name="Ministry of Home Affairs", short_code=VALID["organisation"]["short_code"])
+    with pytest.raises(ValidationError) as refused:
+        approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=make_state_admin("MH"))
+    assert refused.value.message_dict == {"decision": [
+        "DOA-MH is already the short code of Ministry of Home Affairs on Sandes. It cannot be returned for correction "
+        "again (it has been returned the most times the portal allows): reject it, giving this as the reason; its "
+        "nodal officer can then apply again with another short code."]}
 
 
 def test_a_short_code_given_to_an_organisation_not_active_is_flagged_without_its_name(officer):
@@ -2490,7 +2531,7 @@ APPEAL_CANNOT_RETURN = "An appeal cannot return the application for correction:"
 
 def _short_code_taken(application, officer):
     OrganisationFactory(name="Ministry of Home Affairs", short_code=VALID["organisation"]["short_code"])
-    return ("DOA-MH is already the short code of Ministry of Home Affairs on Sandes. Choose another. "
+    return ("DOA-MH is already the short code of Ministry of Home Affairs on Sandes. "
             f"{APPEAL_CANNOT_RETURN} uphold the rejection, giving this as the reason, and the nodal officer can "
             "apply again with another short code.")
 
