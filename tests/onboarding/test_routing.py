@@ -2515,6 +2515,29 @@ def test_a_short_code_taken_advises_rejection_once_no_return_is_left(officer):
         "nodal officer can then apply again with another short code."]}
 
 
+def test_the_appeal_decision_page_shows_what_to_check_before_deciding(officer):
+    """The superadmin deciding an appeal sees, before deciding, what the state page shows
+    (the same flags, possible duplicates, who is who): here the short code given to another
+    organisation since, worded for an appeal (it cannot be returned for correction, so an
+    overturn is refused while that organisation has it), in English and in Hindi."""
+    application = application_with_state(nodal_officer=officer)
+    approvals.step_decide(step_id=state_step(application).pk, decision="reject", remarks="Duplicate.",
+                          actor=make_state_admin("MH"))
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="Not a duplicate.", actor=officer)
+    OrganisationFactory(name="Ministry of Home Affairs", short_code=VALID["organisation"]["short_code"])
+    client = signed_in(make_superadmin())
+    tree = page(client.get(f"/onboarding/appeals/{appeal.pk}/"))
+    flags = " ".join(tree.by_id("flags-heading").parent.text().split())
+    assert ("The short code the form names, DOA-MH, has been given to Ministry of Home Affairs on Sandes since the "
+            "application was submitted: an overturn is refused while that organisation has it, and an appeal cannot "
+            "return the application for correction; upheld, its nodal officer can apply again with another "
+            "short code.") in flags, flags
+    assert tree.by_id("people-heading") is not None
+    client.post("/i18n/setlang/", {"language": "hi", "next": "/"})
+    hindi = " ".join(page(client.get(f"/onboarding/appeals/{appeal.pk}/")).by_id("flags-heading").parent.text().split())
+    assert "DOA-MH" in hindi and DEVANAGARI_RE.search(hindi) and "overturn" not in hindi, hindi
+
+
 def test_a_short_code_given_to_an_organisation_not_active_is_flagged_without_its_name(officer):
     """A suspended organisation's name is not shown (details.short_code_taken): the flag says
     another organisation has it."""
