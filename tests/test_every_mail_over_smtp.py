@@ -189,6 +189,7 @@ def onboarding_context(application, template):
         "officer": application.nodal_officer, "appeal_until": now + timedelta(days=30), "now": now,
         "resent": True, "resubmitted": True, "organisation": None,
         "withdraw_on": timezone.localdate(now + timedelta(days=30)),
+        "deciders": 2,  # the superadmins an appeal went to (appeal_lodged, appeal_given)
     }
     if template.startswith("placement_"):
         # The organisation the office is placed under, and the office once approved.
@@ -428,8 +429,19 @@ def test_a_list_of_the_steps_handed_to_a_decider_decodes_exactly_in_english_and_
     GovernmentProfileFactory(user=ka, request_language="mr")
     root = make_superadmin(email="root@sandes.nic.in", totp=False)
     received = send_and_receive(smtp_server, django_capture_on_commit_callbacks, undecided_steps_assign)
-    assert len(received) == 3
+    assert len(received) == 5  # the three deciders, and each appeal's nodal officer
     by_recipient = {message["To"].addresses[0].addr_spec: (raw, message) for raw, message in received}
+    # Each appeal's nodal officer is told it has gone to the superadmin, in the application's languages.
+    for appeal in ApprovalStep.objects.select_related("application__nodal_officer").filter(pk__in=appeals):
+        application, address = appeal.application, appeal.application.nodal_officer.email
+        context = {"application": application, "step": appeal, "deciders": 1}
+        english_subject, english_body = rendered("appeal_given", context, "en")
+        second = mail_languages(application)[1]
+        second_subject, second_body = rendered("appeal_given", context, second)
+        body = assert_delivered_exactly(*by_recipient.pop(address), subject=f"{english_subject} / {second_subject}",
+                                        to=[address])
+        assert body == f"{english_body}\n\n----------\n\n{second_body}\n", address
+        assert f"asked to decide by {timezone.localtime(appeal.due_at):%-d %B %Y}" in " ".join(english_body.split()), english_body
 
     def listed(ids):
         steps = list(ApprovalStep.objects.select_related("application").filter(pk__in=ids).order_by("due_at", "pk"))

@@ -336,15 +336,27 @@ def _code_holder_query(has_organisation: bool, *, code: str, organisation_id: in
     return short_code_holders(code, exclude_id=organisation_id if has_organisation else None)[:1]
 
 
-def _short_code_flags(application: Application, holder: Organisation | None) -> list[str]:
+def _short_code_flags(application: Application, holder: Organisation | None, appeal: bool = False) -> list[str]:
     """The short code the form names, given to another organisation (``holder``) since the
     form was checked: final approval is refused while it has it (``_check_short_code_free``
     in the approval services). An active organisation is named (its name is public, as
-    details.short_code_taken names it); another one is not."""
+    details.short_code_taken names it); another one is not. On an ``appeal`` (no return
+    for correction), what the superadmin can do."""
     if holder is None:
         return []
     code = _form_short_code(application)
-    if holder.status == OrganisationStatus.ACTIVE:
+    name = holder.name if holder.status == OrganisationStatus.ACTIVE else None
+    if appeal and name:
+        return [_("The short code the form names, %(code)s, has been given to %(name)s on Sandes since the application "
+                  "was submitted: an overturn is refused while that organisation has it, and an appeal cannot return "
+                  "the application for correction; upheld, its nodal officer can apply again with another short "
+                  "code.") % {"code": code, "name": name}]
+    if appeal:
+        return [_("The short code the form names, %(code)s, has been given to another organisation since the "
+                  "application was submitted: an overturn is refused while that organisation has it, and an appeal "
+                  "cannot return the application for correction; upheld, its nodal officer can apply again with "
+                  "another short code.") % {"code": code}]
+    if name:
         return [_("The short code the form names, %(code)s, has been given to %(name)s on Sandes since the application "
                   "was submitted: final approval is refused while that organisation has it, and only a return for "
                   "correction lets the nodal officer choose another.") % {"code": code, "name": holder.name}]
@@ -359,7 +371,7 @@ _UNREAD = object()
 
 def review_flags(application: Application, *, owners: list[OrganisationDomain] | None = None,
                  rules: list[tuple[str, str]] | None = None, parent: Organisation | None | object = _UNREAD,
-                 code_holder: Organisation | None | object = _UNREAD) -> list[str]:
+                 code_holder: Organisation | None | object = _UNREAD, appeal: bool = False) -> list[str]:
     """What the competent authority and the administrators must see before deciding,
     flagged: staff domains that would not be official for the organisation (and
     why), a state or central level that does not match its parent organisation
@@ -367,7 +379,8 @@ def review_flags(application: Application, *, owners: list[OrganisationDomain] |
     be refused for (the officer's address moved, the short code given to another
     organisation). ``owners`` (what ``owners_call`` reads), ``rules`` (``email_rules``),
     ``parent`` (``parent_organisation``) and ``code_holder`` (what ``short_code_call``
-    reads): when the caller read them."""
+    reads): when the caller read them. ``appeal``: for the superadmin deciding an appeal, who
+    cannot return the application for correction."""
     domains = _flag_domains(application)
     if owners is None:
         call = owners_call(application)
@@ -400,7 +413,7 @@ def review_flags(application: Application, *, owners: list[OrganisationDomain] |
     if code_holder is _UNREAD:
         call = short_code_call(application)
         code_holder = compiled.together(call)[0] if call else None
-    flags += _short_code_flags(application, code_holder)
+    flags += _short_code_flags(application, code_holder, appeal)
     for row in owners:
         if chosen and row.organisation.jurisdiction != chosen:
             flags.append(_("The email domain %(domain)s is official for %(organisation)s, of %(theirs)s, not of "
@@ -442,6 +455,12 @@ def short_code_taken(code: str, application: Application | None) -> str:
     (another organisation has it), or "" (portal.organisations.details.short_code_taken, the
     rule the organisation's page applies too)."""
     return details.short_code_taken(code, exclude_id=application.organisation_id if application else None)
+
+
+def short_code_held(code: str, application: Application) -> str:
+    """That another organisation has ``code``, said to whoever decides on ``application``
+    (details.short_code_held: no "Choose another", which is the nodal officer's to do), or ""."""
+    return details.short_code_held(code, exclude_id=application.organisation_id)
 
 
 def parent_id(application: Application) -> int | None:

@@ -12,8 +12,9 @@ Each decider (a state administrator, a superadmin) gets one mail a batch, listin
 the steps reminded and escalated to them (``decider_mails.deadline_mails``): a state's
 queue coming due is one mail to each of its administrators, not one per application; so
 are the steps handed to them when their administrators' roles end, or when they are
-appointed where nobody could decide (``_steps_assign``). The competent authorities'
-reminders, each with its own new link, stay one per step.
+appointed where nobody could decide (``_steps_assign``; an appeal's nodal officer is then
+told it has gone to them). The competent authorities' reminders, each with its own new
+link, stay one per step.
 
 The number of queries does not depend on the number of steps: bulk selects,
 conditional bulk updates and bulk inserts only.
@@ -242,7 +243,18 @@ def _steps_assign(found: list[tuple[ApprovalStep, list[str]]], now: datetime) ->
                        "new": {"step": step.pk, "stage": step.stage, "due_at": due[step.stage], "to": to}})
         step.due_at, step.reopened_at = due[step.stage], now
     audit_record_many(events)
-    notifications.send_many(assigned_mails(found))
+    notifications.send_many([*assigned_mails(found), *_appeal_given_mails(found)])
+
+
+def _appeal_given_mails(found: list[tuple[ApprovalStep, list[str]]]) -> list:
+    """To the nodal officer of each appeal of ``found``: told when it was lodged (or by its
+    page since) that no superadmin could decide it and that it waits for one to be appointed,
+    they are told it has gone to whom (how many) and by when it is now due. In English and the
+    application's second language, as the receipt was; no query (the officer was read with
+    the step)."""
+    return [notifications.build_bilingual(to=[step.application.nodal_officer.email], template="appeal_given",
+                                          context={"application": step.application, "step": step, "deciders": len(to)})
+            for step, to in found if step.stage == Stage.APPEAL]
 
 
 # Platform roles whose end may change who decides the open steps: a state administrator's

@@ -690,6 +690,7 @@ def review_reads(step: ApprovalStep) -> tuple[ApplicationVersion | None, list[Ap
     for found in (*steps, *([letter] if letter is not None else [])):
         found.application = application  # as application.steps and application.attachments would
     parent = parent_organisation(application)
-    flags = review_flags(application, owners=found_owners, rules=rules, parent=parent, code_holder=code_holder)
+    flags = review_flags(application, owners=found_owners, rules=rules, parent=parent, code_holder=code_holder,
+                         appeal=step.stage == Stage.APPEAL)
     return (version, steps, letter, flags, placement_of(application, parent),
             (timings or timings_from_settings()).returns_max)

@@ -28,7 +28,7 @@ from onboarding.application.selectors import (
     parent_id,
     parent_organisation,
     proposed_parent,
-    short_code_taken,
+    short_code_held,
     staff_domains,
 )
 from onboarding.application.services import (
@@ -418,13 +418,18 @@ def _check_short_code_free(application: Application, stage: Stage, may_return: b
     and then find it taken, as it would one after the other."""
     code = application.section_data(Section.ORGANISATION).get("short_code") or ""
     short_code_lock(code)
-    problem = short_code_taken(code, application)
+    # Said to the decider, who does not choose the short code: what they can do so that the officer chooses another.
+    problem = short_code_held(code, application)
     if problem:
         raise ValidationError({"decision": (_(
             "%(problem)s An appeal cannot return the application for correction: uphold the rejection, giving this "
             "as the reason, and the nodal officer can apply again with another short code."
-        ) % {"problem": problem} if stage == Stage.APPEAL else _state_advice(problem, may_return))},
-            code="short_code_taken")
+        ) if stage == Stage.APPEAL else _(
+            "%(problem)s Return the application for correction so that its nodal officer can choose another short code."
+        ) if may_return else _(
+            "%(problem)s It cannot be returned for correction again (it has been returned the most times the portal "
+            "allows): reject it, giving this as the reason; its nodal officer can then apply again with another short "
+            "code.")) % {"problem": problem}}, code="short_code_taken")
 
 
 def _check_staff_domains_allowed(application: Application, stage: Stage, may_return: bool = True) -> None:

@@ -93,6 +93,18 @@ def short_code_taken(code: str, *, exclude_id: int | None) -> str:
     return _("%(code)s is already the short code of another organisation. Choose another.") % {"code": code}
 
 
+def short_code_held(code: str, *, exclude_id: int | None) -> str:
+    """That another organisation has ``code`` (``short_code_taken``'s problem, named as it
+    names it), said to whoever decides on a form naming it rather than to whoever chooses
+    it: without "Choose another" (the caller says what the decider can do). "" when free."""
+    holder = short_code_holder(code, exclude_id=exclude_id)
+    if holder is None:
+        return ""
+    if holder.status == OrganisationStatus.ACTIVE:
+        return _("%(code)s is already the short code of %(name)s on Sandes.") % {"code": code, "name": holder.name}
+    return _("%(code)s is already the short code of another organisation.") % {"code": code}
+
+
 def district_required(level: str) -> bool:
     """Whether an organisation of ``level`` must name its district."""
     return level in DISTRICT_LEVELS

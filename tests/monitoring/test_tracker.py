@@ -928,3 +928,18 @@ def test_an_offices_pages_lead_back_to_the_tracker_as_it_was_filtered(world):
     for hostile in ("jurisdiction=XX&page=two", "jurisdiction=%3Cscript%3E&page=-1"):
         html = client.get(f"/monitoring/adoption/{row.pk}/edit/?{hostile}").content.decode()
         assert _link(html, "Cancel") == ["/monitoring/adoption/"]
+
+
+def test_a_refused_reminders_way_back_leads_to_the_tracker_as_it_was_filtered(world, offices):
+    """The reminder's page of an office that needs none (already active) offers no form,
+    only a way back: to the tracker as it was filtered (every state, or the state and page
+    chosen), as the other pages' Cancel does, not to the office's own state."""
+    client = signed_in(world["superadmin"])
+    pk = offices["by_code"].pk
+    for place in ("", "jurisdiction=KA&page=2", "jurisdiction=MH"):
+        html = client.get(f"/monitoring/adoption/{pk}/remind/" + (f"?{place}" if place else "")).content.decode()
+        assert "Send the reminder" not in html
+        back = "/monitoring/adoption/" + (f"?{place}" if place else "")
+        assert _link(html, "Back to the adoption tracker") == [back], place
+    html = client.get(f"/monitoring/adoption/{pk}/remind/?jurisdiction=%3Cscript%3E&page=-1").content.decode()
+    assert _link(html, "Back to the adoption tracker") == ["/monitoring/adoption/"]

@@ -181,7 +181,8 @@ def test_two_final_approvals_naming_one_short_code_make_one_organisation(officer
     assert isinstance(refusal, ValidationError), refusal
     [reason] = refusal.message_dict["decision"]
     assert "DOA-MH is already the short code of Directorate of" in reason, reason
-    assert reason.endswith("Return the application for correction instead."), reason
+    assert reason.endswith("Return the application for correction so that its nodal officer can choose another short "
+                           "code."), reason
     assert Organisation.objects.filter(short_code__iexact="DOA-MH").count() == 1
     statuses = sorted(Application.objects.filter(pk__in=[first.pk, second.pk]).values_list("status", flat=True))
     assert statuses == sorted([ApplicationStatus.APPROVED, ApplicationStatus.WITH_STATE])

@@ -1420,9 +1420,12 @@ def test_every_kind_of_email_is_in_english_and_hindi(officer, django_capture_on_
     # routing's: they are sent and decoded in tests/test_feature_mail_over_smtp.py. A
     # decider's list of the steps of one deadline run, or of the steps handed to them at once
     # (several at once: one step is its own mail, above), is sent and decoded in
-    # tests/test_every_mail_over_smtp.py.
+    # tests/test_every_mail_over_smtp.py. The officer's word that an appeal nobody could decide
+    # has gone to a superadmin appointed since is sent and decoded in
+    # test_the_officer_is_told_when_a_superadmin_appointed_later_is_given_their_appeal.
     assert set(expected_subjects) == templates - {"retention_draft_reminder", "retention_returned_reminder",
-                                                  "withdrawn_not_corrected", "decisions_due", "steps_assigned"}
+                                                  "withdrawn_not_corrected", "decisions_due", "steps_assigned",
+                                                  "appeal_given"}
     mails = list(OutboxMessage.objects.all())
     subjects = [english(m.subject) for m in mails]
     references = [first.reference, application.reference, lapsed.reference, pulled.reference, other.reference,
@@ -1623,6 +1626,39 @@ def test_an_appeal_nobody_may_decide_is_shown_to_the_officer(officer):
     assert undecided_steps_assign() == 1
     [assigned] = [m for m in messages_to(other.email) if m.subject.startswith("Appeal to decide")]
     assert assigned.to == [other.email]
+
+
+def test_the_officer_is_told_when_a_superadmin_appointed_later_is_given_their_appeal(
+        officer, smtp_server, django_capture_on_commit_callbacks):
+    """The receipt said no superadmin could decide the appeal and that it waits for one to
+    be appointed. When the job gives it to one appointed since, the officer is told, as
+    delivered: to whom it went and by when it is now due (the due date the job gave it),
+    in English and in Marathi, once."""
+    root = make_superadmin()
+    application = application_with_state(nodal_officer=officer)
+    approvals.step_decide(step_id=state_step(application).pk, decision="reject", remarks="No.", actor=root)
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="Yes.", actor=officer)
+    make_superadmin()
+    received = send_and_receive(smtp_server, django_capture_on_commit_callbacks, undecided_steps_assign)
+    [(_raw, mail)] = [(raw, m) for raw, m in received if m["To"].addresses[0].addr_spec == officer.email]
+    assert str(mail["Subject"]).startswith(f"Your appeal on application {application.reference} is now with a superadmin")
+    english_body, _sep, marathi_body = text_of(mail).partition("\n----------\n")
+    due = date_format(timezone.localtime(ApprovalStep.objects.get(pk=appeal.pk).due_at), "j F Y")
+    assert (f"No superadmin could decide your appeal against the rejection of application {application.reference} "
+            "until now. It has gone to the superadmin appointed since, who took no part in your application and is "
+            f"asked to decide by {due}.") in " ".join(english_body.split()), english_body
+    assert "सुपरॲडमिन" in marathi_body and "superadmin" not in marathi_body, marathi_body
+    assert send_and_receive(smtp_server, django_capture_on_commit_callbacks, undecided_steps_assign) == []
+
+
+def test_the_officer_is_not_told_of_a_state_step_given_to_an_administrator_appointed_later(officer):
+    """A state step given to an administrator appointed since is the deciders' business (the
+    officer's page follows it): only an appeal's officer, told at lodging that it waits, is told."""
+    application = application_with_state(nodal_officer=officer)
+    before = len(messages_to(officer.email))
+    make_state_admin("MH")
+    assert undecided_steps_assign() == 1
+    assert len(messages_to(officer.email)) == before and application.reference
 
 
 def _appeal_receipt(officer, application):
@@ -1904,7 +1940,12 @@ def test_an_administrator_appointed_for_steps_nobody_could_decide_gets_one_mail_
     assert len(received) == 1
 
     root = make_superadmin(email="root@sandes.nic.in", totp=False)
-    [(_raw, told)] = send_and_receive(smtp_server, django_capture_on_commit_callbacks, undecided_steps_assign)
+    received = send_and_receive(smtp_server, django_capture_on_commit_callbacks, undecided_steps_assign)
+    [told] = delivered_to(received, root.email)
+    # And the appeal's nodal officer, that it has gone to a superadmin (nobody else).
+    [officers] = delivered_to(received, appealed.nodal_officer.email)
+    assert str(officers["Subject"]).startswith(f"Your appeal on application {appealed.reference} is now with")
+    assert len(received) == 2
     assert [a.addr_spec for a in told["To"].addresses] == [root.email]
     assert str(told["Subject"]).startswith(f"Appeal to decide: application {appealed.reference} / ")
     assert f"{settings.SITE_URL}/onboarding/appeals/{appeal.pk}/" in text_of(told)
@@ -1924,7 +1965,9 @@ def test_a_list_of_steps_handed_on_shows_the_most_urgent_and_counts_the_rest_whe
         ApprovalStepFactory(application=ApplicationFactory(jurisdiction="KA", status="under_appeal"), stage="appeal",
                             grounds="Yes.", nobody_may_decide_since=since)
     root = make_superadmin(email="root@sandes.nic.in", totp=False)
-    [(_raw, message)] = send_and_receive(smtp_server, django_capture_on_commit_callbacks, undecided_steps_assign)
+    received = send_and_receive(smtp_server, django_capture_on_commit_callbacks, undecided_steps_assign)
+    [message] = delivered_to(received, root.email)
+    assert len(received) == 3  # and each appeal's nodal officer, told it has gone to a superadmin
     # Applications of Maharashtra and Karnataka: Hindi, the second language they do not share.
     assert str(message["Subject"]) == "Now waiting for your decision: 7 applications / अब आपके निर्णय की प्रतीक्षा में: 7 आवेदन"
     english_half = assert_lists_each_step(text_of(message), steps[:4],
@@ -2464,14 +2507,78 @@ def test_the_decision_pages_warn_that_the_short_code_was_given_to_another_organi
     response = admin.post(url, {"decision": "approve", "remarks": "Checked the letter.", "confirm": "on"})
     assert response.status_code == 200
     tree = page(response)
-    assert field_error(tree, "decision") == ("DOA-MH is already the short code of Ministry of Home Affairs on Sandes. "
-                                             "Choose another. Return the application for correction instead.")
+    assert field_error(tree, "decision") == STATE_CODE_TAKEN
     assert field_value(tree, "remarks") == "Checked the letter."
     application.refresh_from_db()
     assert application.status == ApplicationStatus.WITH_STATE and application.organisation is None
     admin.post("/i18n/setlang/", {"language": "hi", "next": "/"})
     hindi = " ".join(page(admin.get(url)).by_id("flags-heading").parent.text().split())
     assert "DOA-MH" in hindi and DEVANAGARI_RE.search(hindi) and "since the application" not in hindi
+
+
+# A state administrator's approval refused as the short code was taken meanwhile: what they can do
+# (the nodal officer chooses the short code, not they), not "Choose another", said to whoever chose it.
+STATE_CODE_TAKEN = ("DOA-MH is already the short code of Ministry of Home Affairs on Sandes. Return the application "
+                    "for correction so that its nodal officer can choose another short code.")
+
+
+@pytest.mark.parametrize(("language", "said"), [
+    ("en", STATE_CODE_TAKEN),
+    ("hi", "DOA-MH पहले से संदेस पर Ministry of Home Affairs का संक्षिप्त कोड है। आवेदन को सुधार के लिए लौटाएँ, ताकि "
+           "इसके नोडल अधिकारी कोई दूसरा संक्षिप्त कोड चुन सकें।"),
+    ("mr", "DOA-MH हा आधीच संदेसवर Ministry of Home Affairs चा संक्षिप्त कोड आहे. अर्ज दुरुस्तीसाठी परत पाठवा, म्हणजे "
+           "त्याचे नोडल अधिकारी दुसरा संक्षिप्त कोड निवडू शकतील."),
+], ids=["en", "hi", "mr"])
+def test_a_state_approval_refused_for_a_short_code_taken_tells_the_decider_what_they_can_do(officer, language, said):
+    """The refusal is said to the administrator deciding, who does not choose the short code:
+    it tells them to return the application so that the nodal officer chooses another, in
+    their language, with nothing of the officer's "Choose another"."""
+    application = application_with_state(nodal_officer=officer)
+    OrganisationFactory(name="Ministry of Home Affairs", short_code=VALID["organisation"]["short_code"])
+    admin = signed_in(make_state_admin("MH"))
+    admin.post("/i18n/setlang/", {"language": language, "next": "/"})
+    response = admin.post(f"/onboarding/queue/{state_step(application).pk}/",
+                          {"decision": "approve", "remarks": "Checked.", "confirm": "on"})
+    assert response.status_code == 200
+    assert field_error(page(response), "decision") == said
+
+
+def test_a_short_code_taken_advises_rejection_once_no_return_is_left(officer):
+    """Returned the most times allowed: the refusal cannot advise a return; it advises
+    rejecting the application, after which the officer can apply again with another code
+    (an appeal could not be granted while the code is taken)."""
+    ApprovalTimings.objects.update(returns_max=0)
+    application = application_with_state(nodal_officer=officer)
+    OrganisationFactory(name="Ministry of Home Affairs", short_code=VALID["organisation"]["short_code"])
+    with pytest.raises(ValidationError) as refused:
+        approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=make_state_admin("MH"))
+    assert refused.value.message_dict == {"decision": [
+        "DOA-MH is already the short code of Ministry of Home Affairs on Sandes. It cannot be returned for correction "
+        "again (it has been returned the most times the portal allows): reject it, giving this as the reason; its "
+        "nodal officer can then apply again with another short code."]}
+
+
+def test_the_appeal_decision_page_shows_what_to_check_before_deciding(officer):
+    """The superadmin deciding an appeal sees, before deciding, what the state page shows
+    (the same flags, possible duplicates, who is who): here the short code given to another
+    organisation since, worded for an appeal (it cannot be returned for correction, so an
+    overturn is refused while that organisation has it), in English and in Hindi."""
+    application = application_with_state(nodal_officer=officer)
+    approvals.step_decide(step_id=state_step(application).pk, decision="reject", remarks="Duplicate.",
+                          actor=make_state_admin("MH"))
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="Not a duplicate.", actor=officer)
+    OrganisationFactory(name="Ministry of Home Affairs", short_code=VALID["organisation"]["short_code"])
+    client = signed_in(make_superadmin())
+    tree = page(client.get(f"/onboarding/appeals/{appeal.pk}/"))
+    flags = " ".join(tree.by_id("flags-heading").parent.text().split())
+    assert ("The short code the form names, DOA-MH, has been given to Ministry of Home Affairs on Sandes since the "
+            "application was submitted: an overturn is refused while that organisation has it, and an appeal cannot "
+            "return the application for correction; upheld, its nodal officer can apply again with another "
+            "short code.") in flags, flags
+    assert tree.by_id("people-heading") is not None
+    client.post("/i18n/setlang/", {"language": "hi", "next": "/"})
+    hindi = " ".join(page(client.get(f"/onboarding/appeals/{appeal.pk}/")).by_id("flags-heading").parent.text().split())
+    assert "DOA-MH" in hindi and DEVANAGARI_RE.search(hindi) and "overturn" not in hindi, hindi
 
 
 def test_a_short_code_given_to_an_organisation_not_active_is_flagged_without_its_name(officer):
@@ -2490,7 +2597,7 @@ APPEAL_CANNOT_RETURN = "An appeal cannot return the application for correction:"
 
 def _short_code_taken(application, officer):
     OrganisationFactory(name="Ministry of Home Affairs", short_code=VALID["organisation"]["short_code"])
-    return ("DOA-MH is already the short code of Ministry of Home Affairs on Sandes. Choose another. "
+    return ("DOA-MH is already the short code of Ministry of Home Affairs on Sandes. "
             f"{APPEAL_CANNOT_RETURN} uphold the rejection, giving this as the reason, and the nodal officer can "
             "apply again with another short code.")
 

@@ -421,8 +421,8 @@ def test_final_approval_is_refused_while_another_organisation_has_taken_the_shor
     with pytest.raises(ValidationError) as refused:
         approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=admin)
     assert refused.value.message_dict["decision"] == [
-        f"{code} is already the short code of Ministry of Home Affairs on Sandes. Choose another. "
-        "Return the application for correction instead."]
+        f"{code} is already the short code of Ministry of Home Affairs on Sandes. "
+        "Return the application for correction so that its nodal officer can choose another short code."]
     application.refresh_from_db()
     assert application.status == "with_state" and application.organisation_id is None
 
