@@ -360,11 +360,12 @@ def _open_steps(count, now, people):
 #   accounts' and those typed in the form: an administrator's account on one of them is the
 #   officer, who decides nothing on their own application) and the applications' decided steps
 #   (who may not decide: left out of the mail), the accounts of those told and the languages
-#   they are known by (each decider's mail is in English and theirs), insert outbox rows,
+#   they are known by (two: the one chosen on the account, then the one last asked to be
+#   verified in; each decider's mail is in English and theirs), insert outbox rows,
 #   savepoint (audit), lock the audit chain head, insert audit rows, move the chain head,
 #   release audit savepoint, release savepoint; on PostgreSQL also the advisory lock that
 #   serialises appends to the audit chain.
-SWEEP_QUERIES = 23 + IS_POSTGRESQL
+SWEEP_QUERIES = 24 + IS_POSTGRESQL
 
 
 @pytest.mark.parametrize("count", [1, 30])
