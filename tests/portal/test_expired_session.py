@@ -861,7 +861,8 @@ def test_the_box_that_ends_ones_roles_is_not_put_back_ticked(admin):
 # Boxes of the portal's forms that are not a confirmation of an irreversible action: a setting, a
 # filter, a declaration saved in a draft (changed until the application is submitted).
 BOXES_NOT_CONFIRMING = {("RetentionPolicyForm", "enabled"), ("DeclarationsSectionForm", "accept_notice"),
-                        ("MembersFilterForm", "verified_only"), ("AutoVerificationForm", "auto_verify_official_domain")}
+                        ("MembersFilterForm", "verified_only"), ("MembersFilterForm", "off_domain"),
+                        ("AutoVerificationForm", "auto_verify_official_domain")}
 
 
 def test_every_box_confirming_an_irreversible_action_is_marked_so():
