@@ -47,10 +47,11 @@ def superadmin_messages(*, template: str, context: dict, leave_out: Iterable[str
     """One email (``superadmin_mail``) to each active superadmin but those at ``leave_out``'s
     addresses, in English and their own language when the portal knows it
     (people_known_languages), not yet sent. Two queries."""
-    people = dict(superadmins().values_list("email", "pk"))
+    left_out = set(leave_out)
+    people = {email: pk for email, pk in superadmins().values_list("email", "pk") if email not in left_out}
     languages = people_known_languages(people.values())
     return [superadmin_mail(to=email, template=template, context=context, language=languages.get(people[email]))
-            for email in sorted(people) if email not in set(leave_out)]
+            for email in sorted(people)]
 
 
 def mail_superadmins(*, template: str, context: dict) -> int:
