@@ -121,8 +121,21 @@ def printed_filters(tree):
     return summary.squashed_text()
 
 
+def off_paper(node):
+    """Whether the element, or one around it, is kept off the paper: .d-print-none, hidden, or
+    what the print styles (static/css/portal.css) hide, the header's navigation and language form."""
+    for element in [node, *node.ancestors()]:
+        classes = element.get("class", "").split()
+        if "d-print-none" in classes or "language-switch" in classes or "hidden" in element.attrs:
+            return True
+        if element.tag == "nav" and any("portal-header" in above.get("class", "").split()
+                                         for above in element.ancestors()):
+            return True
+    return False
+
+
 def _printed(node):
-    return not any("d-print-none" in element.get("class", "").split() for element in [node, *node.ancestors()])
+    return not off_paper(node)
 
 
 def printed_controls(tree):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from tests.html_tree import parse
+from tests.html_tree import off_paper, parse
 
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
 
@@ -55,18 +55,6 @@ def buttons_of(node, seen=()):
             included = parse((TEMPLATES / name).read_text())
             found += [element for element in buttons_of(included, (*seen, name)) if not off_paper(element)]
     return found
-
-
-def off_paper(node):
-    """Whether the element, or one around it, is kept off the paper."""
-    for element in [node, *node.ancestors()]:
-        classes = element.get("class", "").split()
-        if "d-print-none" in classes or "language-switch" in classes or "hidden" in element.attrs:
-            return True
-        if element.tag == "nav" and any("portal-header" in above.get("class", "").split()
-                                         for above in element.ancestors()):
-            return True
-    return False
 
 
 def printed_acting_forms():

@@ -166,12 +166,21 @@ PERSONAL_MAIL_BRAND_PATTERN = r"(^|\.)(" + "|".join(PERSONAL_MAIL_BRANDS) + r")\
 _PERSONAL_MAIL_BRAND_RE = re.compile(PERSONAL_MAIL_BRAND_PATTERN)
 
 
+def _known_service(domain: str) -> str:
+    """The service of PERSONAL_MAIL_SERVICES a normalised domain is or falls under (the first
+    by name, should two), or "": its label suffixes looked up in the set, not every service
+    matched against it (classify_domain asks it of every address it classifies)."""
+    labels = domain.split(".")
+    suffixes = (".".join(labels[start:]) for start in range(len(labels)))
+    return min((suffix for suffix in suffixes if suffix in PERSONAL_MAIL_SERVICES), default="")
+
+
 def personal_mail_service(domain: str, *, rules: Iterable[tuple[str, str]] = ()) -> str:
     """The personal mail service (consumer mail) a normalised domain is or falls under, by
     PERSONAL_MAIL_SERVICES, PERSONAL_MAIL_BRANDS (in any country) or a consumer rule of
     ``rules`` (``email_rules()``, when the caller asks the table too), or "" when none."""
-    consumer = [*sorted(PERSONAL_MAIL_SERVICES), *(suffix for suffix, kind in rules if kind == SuffixKind.CONSUMER)]
-    found = next((suffix for suffix in consumer if suffix_matches(domain, suffix)), "")
+    found = _known_service(domain) or next(
+        (suffix for suffix, kind in rules if kind == SuffixKind.CONSUMER and suffix_matches(domain, suffix)), "")
     if not found and (brand := _PERSONAL_MAIL_BRAND_RE.search(domain or "")):
         found = brand.group(0).lstrip(".")
     return found

@@ -46,7 +46,8 @@ def superadmin_mail(*, to: str, template: str, context: dict, language: str | No
 def superadmin_messages(*, template: str, context: dict, leave_out: Iterable[str] = ()) -> list[EmailMultiAlternatives]:
     """One email (``superadmin_mail``) to each active superadmin but those at ``leave_out``'s
     addresses, in English and their own language when the portal knows it
-    (people_known_languages), not yet sent. Two queries."""
+    (people_known_languages), not yet sent. A query, and people_known_languages' (one a
+    source it asks: the accounts', then those the feature apps register)."""
     left_out = set(leave_out)
     people = {email: pk for email, pk in superadmins().values_list("email", "pk") if email not in left_out}
     languages = people_known_languages(people.values())

@@ -192,7 +192,8 @@ def legal_hold_end(request, pk):
         else:
             messages.success(request, _("Legal hold released."))
             return redirect("privacy:legal_holds")
-    last_run = RetentionRun.objects.order_by("-started_at").only("started_at").first()
+    # Said with the effects, which a released hold's page does not show.
+    last_run = None if hold.released_at else RetentionRun.objects.order_by("-started_at").only("started_at").first()
     return render(request, "privacy/legal_hold_release.html", {"hold": hold, "form": form, "effects": effects,
                                                                "last_run": last_run})
 

@@ -221,8 +221,11 @@ document.addEventListener("DOMContentLoaded", function () {
   // A field is known by its form (its place among the page's forms and the address it is
   // sent to), its name and, for a box or a choice, its value: the page loaded again in
   // another language has the same forms and fields.
+  function nameKey(form, index, field) {
+    return index + " " + (form.getAttribute("action") || "") + " " + field.name;
+  }
   function keyOf(form, index, field) {
-    var key = index + " " + (form.getAttribute("action") || "") + " " + field.name;
+    var key = nameKey(form, index, field);
     return (field.type === "checkbox" || field.type === "radio") ? key + " " + field.value : key;
   }
   function has(object, key) { return Object.prototype.hasOwnProperty.call(object, key); }
@@ -266,7 +269,7 @@ document.addEventListener("DOMContentLoaded", function () {
     pageForms().forEach(function (form, index) {
       typedFields(form).forEach(function (field) {
         var key = keyOf(form, index, field);
-        var named = index + " " + (form.getAttribute("action") || "") + " " + field.name;
+        var named = nameKey(form, index, field);
         var value = has(kept.typed, key) ? kept.typed[key] : has(kept.typed, named) ? kept.typed[named] : undefined;
         if (typeof value === "string" && (key !== named || field.tagName === "SELECT")) { value = fromKept(field, value); }
         if (value !== undefined && put(field, value)) { restored += 1; }

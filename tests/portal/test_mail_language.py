@@ -18,10 +18,19 @@ pytestmark = pytest.mark.django_db
 DEVANAGARI = re.compile(r"[\u0900-\u097F]")
 
 
-def chosen(user, language):
+def signed_in(user):
     client = Client()
     client.force_login(user)
-    return client.post("/i18n/setlang/", {"language": language, "next": "/portal/"})
+    return client
+
+
+def chosen(user, language):
+    return signed_in(user).post("/i18n/setlang/", {"language": language, "next": "/portal/"})
+
+
+def no_language_known(user):
+    user.refresh_from_db()
+    return user.language == "" and people_known_languages([user.pk]) == {}
 
 
 def test_a_language_chosen_signed_in_is_the_one_the_person_is_written_to_in():
@@ -51,16 +60,13 @@ def test_a_choice_made_signed_out_or_of_a_language_the_portal_lacks_changes_no_a
     Client().post("/i18n/setlang/", {"language": "mr", "next": "/"})
     chosen(user, "fr")
     chosen(user, "x" * 5000)
-    user.refresh_from_db()
-    assert user.language == "" and people_known_languages([user.pk]) == {}
+    assert no_language_known(user)
 
 
 def test_a_choice_asked_by_get_changes_nothing():
     """A link (an image, another site's page) cannot change anyone's language of mail."""
     user = UserFactory()
-    client = Client()
-    client.force_login(user)
-    client.get("/i18n/setlang/", {"language": "mr", "next": "/"})
+    signed_in(user).get("/i18n/setlang/", {"language": "mr", "next": "/"})
     user.refresh_from_db()
     assert user.language == ""
 
@@ -93,14 +99,12 @@ def test_the_language_is_in_the_persons_own_data_and_gone_with_the_account():
     user.refresh_from_db()
     assert _account(user)["language"] == "hi"
     person_erase(user_id=user.pk, actor=None)
-    user.refresh_from_db()
-    assert user.language == "" and people_known_languages([user.pk]) == {}
+    assert no_language_known(user)
 
 
 def test_the_persons_data_page_says_which_language_they_are_written_to_in():
     user = UserFactory()
-    client = Client()
-    client.force_login(user)
+    client = signed_in(user)
     assert "Choose a language at the top of the portal's pages while signed in" in client.get(
         "/privacy/my-data/").content.decode()
     client.post("/i18n/setlang/", {"language": "mr", "next": "/"})
