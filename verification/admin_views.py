@@ -212,23 +212,17 @@ def queue_decide(request):
     profiles = [profile for profile in chosen if profile.is_pending]
     # Back here (from the confirmation) by a change of language: the same page.
     carried = {"decide_query": query, "language_next": _confirmation_address(kept, profiles, chosen_in.get("decision"))}
-    if request.method == "GET":
-        _say_skipped(request, [_gone_why(profile, request.user) for profile in chosen if not profile.is_pending])
-        if not profiles:
-            return redirect(back)
-        form = BulkDecisionForm(initial={"decision": chosen_in.get("decision")})
-        return render(request, "verification/queue_confirm.html", {"form": form, "profiles": profiles, **carried})
     # Chosen, but no longer waiting: decided or withdrawn since the page was shown, or
     # by this very decision sent again (the back button, "Resend"). Said, not dropped.
     gone = [_gone_why(profile, request.user) for profile in chosen if not profile.is_pending]
-    if not profiles and gone:
+    if not profiles and (gone or request.method == "GET"):
         _say_skipped(request, gone)
         return redirect(back)
     if not profiles:
         return _queue_page(request, choice=QueueChoiceForm(request.POST))
-    if request.POST.get("step") != "confirm":
+    if request.method == "GET" or request.POST.get("step") != "confirm":
         _say_skipped(request, gone)
-        form = BulkDecisionForm(initial={"decision": request.POST.get("decision")})
+        form = BulkDecisionForm(initial={"decision": chosen_in.get("decision")})
         return render(request, "verification/queue_confirm.html", {"form": form, "profiles": profiles, **carried})
     form = BulkDecisionForm(request.POST)
     if not form.is_valid():  # shown again with those still waiting: those left are said now

@@ -424,18 +424,12 @@ def profiles_suspend_address_removed(*, user_id: int, email: str, now: datetime 
     return len(profiles)
 
 
-def _at_domain(field: str, domain: str) -> Q:
-    """Addresses (in ``field``) at ``domain`` (normalised: lower case, IDNA-encoded), however
-    their domain was stored (addresses_at_domains)."""
-    return addresses_at_domains(field, [domain])
-
-
 def _invitations_at_domain(organisation: Organisation, domain: str) -> QuerySet:
     """The waiting invitations of ``organisation`` and of the offices below it (for whom its
     domains counted as official) to addresses at ``domain``."""
     return Invitation.objects.filter(Q(organisation_id=organisation.pk)
                                      | Q(organisation__ancestry__startswith=organisation.subtree_prefix),
-                                     _at_domain("email", domain), status=InvitationStatus.PENDING)
+                                     addresses_at_domains("email", [domain]), status=InvitationStatus.PENDING)
 
 
 def _verified_at_domain(organisation: Organisation, domain: str) -> QuerySet:
@@ -444,7 +438,8 @@ def _verified_at_domain(organisation: Organisation, domain: str) -> QuerySet:
     of people whose official address is at ``domain``."""
     return GovernmentProfile.objects.filter(Q(organisation_id=organisation.pk)
                                             | Q(organisation__ancestry__startswith=organisation.subtree_prefix),
-                                            _at_domain("official_email", domain), status=VerificationStatus.VERIFIED)
+                                            addresses_at_domains("official_email", [domain]),
+                                            status=VerificationStatus.VERIFIED)
 
 
 def domain_removal_weighed(*, organisation: Organisation, domain: str) -> dict[str, int]:

@@ -112,6 +112,27 @@ def test_members_query_count(world, rows, query, django_assert_num_queries):
     assert html.count("/suspend/") + html.count("/reinstate/") == min(found, 50)
 
 
+# Only those at a domain no longer the organisation's, once one was removed: the removals (the
+# audit log), the domains among them official for its line again, then the pager's count and the
+# page, as for everyone, the removed domains' filter in both: as many for 60 members as for 1.
+MEMBERS_OFF_DOMAIN_REMOVED_QUERIES = MEMBERS_QUERIES + 2
+
+
+def test_members_at_a_removed_domain_query_count(world, rows, django_assert_num_queries):
+    from portal.organisations.models import OrganisationDomain
+    from portal.organisations.services import organisation_domain_remove
+
+    office = world["office"]
+    GovernmentProfileFactory(organisation=office, user=UserFactory(email="ravi@pune.mahaagri.gov.in"),
+                             status=VerificationStatus.VERIFIED)
+    organisation_domain_remove(domain_id=OrganisationDomain.objects.get(organisation=office).pk,
+                               reason="Moved to the department's domain", actor=world["superadmin"])
+    html = count(signed_in(world["admin_parent"]), f"/verification/organisations/{office.pk}/members/?off_domain=on",
+                 MEMBERS_OFF_DOMAIN_REMOVED_QUERIES, django_assert_num_queries)
+    # The members at the office's own domain (every other one, and Ravi), verified or suspended.
+    assert html.count("/suspend/") + html.count("/reinstate/") == min(rows // 2 + 1, 50)
+
+
 def test_a_members_page_reads_its_own_rows_not_every_members(world, require_postgresql, monkeypatch,
                                                              django_assert_num_queries):
     """The members page of a large organisation sorted every member by the name shown, and

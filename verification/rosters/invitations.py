@@ -254,11 +254,13 @@ MAIL_HELD = "mail_held"
 MAIL_HELD_PREVIEW = "invite_mail_held"
 
 
-def mails_today(mailboxes, now: datetime) -> dict[str, int]:
-    """Invitation mails sent to each of ``mailboxes`` in the 24 hours before ``now``, by
-    any organisation ({mailbox: n}, those with none left out): one query for the batch."""
-    return dict(InvitationMail.objects.filter(mailbox__in=list(mailboxes), sent_at__gt=now - WINDOW).order_by()
-                .values_list("mailbox").annotate(n=Count("pk")))
+def _mailboxes_at_limit(mailboxes, now: datetime):
+    """Those of ``mailboxes`` (a collection, or a query of them) sent
+    INVITATION_MAILS_PER_ADDRESS_PER_DAY invitation mails in the 24 hours before ``now``, by
+    any organisation: a further invitation to one is made but not mailed. One query."""
+    return (InvitationMail.objects.filter(mailbox__in=mailboxes, sent_at__gt=now - WINDOW).order_by()
+            .values("mailbox").annotate(n=Count("pk")).filter(n__gte=settings.INVITATION_MAILS_PER_ADDRESS_PER_DAY)
+            .values_list("mailbox", flat=True))
 
 
 def mails_record(mailboxes: list[str], now: datetime) -> None:
@@ -279,9 +281,7 @@ def mail_held_count(roster: RosterImport, now: datetime | None = None) -> int:
     each would be invited but not mailed (one query)."""
     now = now or timezone.now()
     to_invite = RosterRow.objects.filter(roster=roster, outcome=RowOutcome.INVITE).values("mailbox")
-    return (InvitationMail.objects.filter(mailbox__in=to_invite, sent_at__gt=now - WINDOW).order_by()
-            .values("mailbox").annotate(n=Count("pk")).filter(n__gte=settings.INVITATION_MAILS_PER_ADDRESS_PER_DAY)
-            .count())
+    return _mailboxes_at_limit(to_invite, now).count()
 
 
 def invite_rows(roster: RosterImport, rows: list, *, actor: AnyUser) -> dict[str, int]:
@@ -314,14 +314,13 @@ def invite_rows(roster: RosterImport, rows: list, *, actor: AnyUser) -> dict[str
     ).values_list("pk", flat=True))
     if expired:
         Invitation.objects.filter(pk__in=expired).update(status=InvitationStatus.CANCELLED)
-    sent_today = mails_today({row.mailbox for row in rows}, now)
+    at_limit = set(_mailboxes_at_limit({row.mailbox for row in rows}, now))
     insert = _insert_set_based if connection.vendor == "postgresql" else _insert_each
     made = insert(roster, rows, [digest for _raw, digest in tokens], actor=actor, now=now, expires=expires)
     # A roster lists a mailbox once (a later row of it is refused as a duplicate): each of
     # ``made`` is the batch's only invitation to its mailbox.
-    limit = settings.INVITATION_MAILS_PER_ADDRESS_PER_DAY
-    held = {pk for pk, _email, _name, _digest, mailbox in made if sent_today.get(mailbox, 0) >= limit}
-    mailed = [invitation for invitation in made if invitation[0] not in held] if held else made
+    held = {pk: mailbox for pk, _email, _name, _digest, mailbox in made if mailbox in at_limit}
+    mailed = [invitation for invitation in made if invitation[0] not in held]
     subject, body = invitation_text(organisation=roster.organisation, expires_at=expires)
     invitees = [(email, name, raw_by_hash[digest]) for _pk, email, name, digest, _mailbox in mailed]
     # Mass mail: sent after any other (a sign-up code does not wait behind a roster).
@@ -331,7 +330,7 @@ def invite_rows(roster: RosterImport, rows: list, *, actor: AnyUser) -> dict[str
         mails_record([mailbox for *_rest, mailbox in mailed], now)
     if held:
         Invitation.objects.filter(pk__in=held).update(send_count=0)
-        held_mailboxes = {mailbox for pk, _email, _name, _digest, mailbox in made if pk in held}
+        held_mailboxes = set(held.values())
         RosterRow.objects.filter(pk__in=[row.pk for row in rows if row.mailbox in held_mailboxes]).update(
             problems=MAIL_HELD)
     # One audit event for the batch (at most ROSTER_APPLY_BATCH invitations), naming each.
