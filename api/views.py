@@ -26,7 +26,7 @@ from api.forms import ApiClientForm, RevokeForm
 from api.selectors import client_for_admin, clients_of
 from api.tokens import token_hash
 from portal.access import rule
-from portal.accounts.models import erased_email
+from portal.accounts.models import address_naming
 from portal.limits import shown
 from portal.text import single_line
 from verification.selectors import organisation_for_admin
@@ -153,7 +153,7 @@ def _revoked_already(request, client):
     revoker, when = client.revoked_by, shown(client.revoked_at)
     if revoker is not None and revoker.pk == request.user.pk:
         messages.info(request, _("You already revoked this client on %(when)s.") % {"when": when})
-    elif revoker is not None and revoker.email != erased_email(revoker.pk):
+    elif address_naming(revoker):
         messages.warning(request, _("This client was already revoked, by %(who)s on %(when)s.")
                          % {"who": revoker.email, "when": when})
     else:

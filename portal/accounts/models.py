@@ -43,6 +43,12 @@ def erased_email(user_id: int) -> str:
     return f"erased-{user_id}@{ERASED_EMAIL_DOMAIN}"
 
 
+def address_naming(user) -> str:
+    """The address that names ``user`` on a page or in a message: theirs, or "" for no one
+    and for an erased account, whose placeholder (``erased_email``) names nobody."""
+    return user.email if user is not None and user.email != erased_email(user.pk) else ""
+
+
 def released_email(user_id: int) -> str:
     """The address of a closed account whose own was released for its next holder (the
     successor in a post whose official mailbox it is): unique, naming nobody, as

@@ -25,7 +25,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.accounts.models import erased_email
+from portal.accounts.models import address_naming, erased_email
 from portal.audit.erasure import audit_redact
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.publish import superadmin_messages
@@ -82,7 +82,7 @@ def decided_already(made: PrivacyRequest) -> ValidationError:
     decided it meanwhile, or the person's erasure closed it): how, by whom and when, so
     that the superadmin whose decision was not recorded knows what stands instead."""
     decider = made.decided_by
-    who = decider.email if decider is not None and decider.email != erased_email(decider.pk) else ""
+    who = address_naming(decider)
     values = {"status": made.get_status_display(), "who": who,
               "when": shown(made.decided_at) if made.decided_at else ""}
     if who and made.decided_at:

@@ -29,7 +29,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.accounts.models import erased_email
+from portal.accounts.models import address_naming
 from portal.audit.erasure import audit_redact
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
@@ -163,7 +163,7 @@ def released_already(hold: LegalHold) -> ValidationError:
     """The refusal to release ``hold`` once another superadmin released it (the page was
     left open): by whom and when, so that the one whose reason was not recorded knows."""
     releaser = hold.released_by
-    who = releaser.email if releaser is not None and releaser.email != erased_email(releaser.pk) else ""
+    who = address_naming(releaser)
     values = {"who": who, "when": shown(hold.released_at)}
     if who:
         message = _("This hold was released already, by %(who)s on %(when)s. Your reason was not recorded.") % values
