@@ -67,14 +67,14 @@ def shown_from(moment: datetime) -> str:
 
 
 def refuse_over(rows: QuerySet, field: str, limit: int, now: datetime, message: str, *,
-                code: str = "too_many") -> None:
+                code: str = "too_many", values: dict | None = None) -> None:
     """Raise ValidationError (``code``, "too_many" unless the caller tells its limit apart)
-    with ``message`` (translated, with ``%(n)s``, the limit, and ``%(when)s``, when the next
-    one is allowed) when ``limit`` of ``rows`` already have ``field`` in the 24 hours before
-    ``now``."""
+    with ``message`` (translated, with ``%(n)s``, the limit, ``%(when)s``, when the next one
+    is allowed, and any of ``values``) when ``limit`` of ``rows`` already have ``field`` in
+    the 24 hours before ``now``."""
     allowed = next_allowed(rows, field, limit, now)
     if allowed:
-        raise ValidationError(message % {"n": limit, "when": shown_from(allowed)}, code=code)
+        raise ValidationError(message % {**(values or {}), "n": limit, "when": shown_from(allowed)}, code=code)
 
 
 HOUR = timedelta(hours=1)

@@ -382,7 +382,7 @@ def _mails_to_address_within_limit(invitation: Invitation, now: datetime) -> Non
         "%(email)s was sent %(n)s invitation mails in the last 24 hours, the most one address may receive: this one "
         "was not sent. You can send it from %(when)s.", limit)
     refuse_over(InvitationMail.objects.filter(mailbox=invitation.mailbox), "sent_at", limit, now,
-                message.replace("%(email)s", invitation.email.replace("%", "%%")), code="address_too_many")
+                message, code="address_too_many", values={"email": invitation.email})
 
 
 def invitation_resend(*, invitation_id: int, actor: AnyUser, request: HttpRequest | None = None) -> Invitation:
