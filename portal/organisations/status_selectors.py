@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from django.db.models import Case, Exists, OuterRef, Q, QuerySet, When
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext_lazy
 
@@ -342,16 +342,6 @@ def details_history(organisation: Organisation, *, limit: int = DETAILS_HISTORY_
 # UT's, or the centre's. A move keeps it so: the new parent is active, neither the organisation
 # itself nor an office below it, and of the jurisdiction the organisation will have; the offices
 # below that were of its old state move to the new one with it (they stay below it).
-
-
-def organisation_by_short_code(code: str) -> Organisation | None:
-    """The organisation whose short code is ``code`` (letters in any case), an active one
-    first; None for none. One query; none for a blank code."""
-    code = (code or "").strip()
-    if not code:
-        return None
-    found = Organisation.objects.filter(short_code__iexact=code)
-    return found.order_by(Case(When(status=OrganisationStatus.ACTIVE, then=0), default=1), "pk").first()
 
 
 def jurisdiction_after(organisation: Organisation, state: str) -> str:
