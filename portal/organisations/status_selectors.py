@@ -416,8 +416,13 @@ def domains_shared_by(ids: list[int]) -> list[tuple[str, str]]:
 def move_leaves(organisation: Organisation, parent: Organisation | None) -> list[int]:
     """The ids of the organisations above ``organisation`` that are not above it once it is
     placed under ``parent`` (None: at the top), nearest last. No query."""
-    new_line = [*parent.ancestor_ids, parent.pk] if parent is not None else []
+    new_line = _line_under(parent)
     return [pk for pk in organisation.ancestor_ids if pk not in new_line]
+
+
+def _line_under(parent: Organisation | None) -> list[int]:
+    """The ids of the organisations above one placed under ``parent`` (None: at the top)."""
+    return [*parent.ancestor_ids, parent.pk] if parent is not None else []
 
 
 def move_effect(organisation: Organisation, *, state: str, parent: Organisation | None) -> MoveEffect:
@@ -429,19 +434,18 @@ def move_effect(organisation: Organisation, *, state: str, parent: Organisation 
         emails = state_admin_emails({old, new})
         losing_sight = sorted(set(emails.get(old, [])) - set(emails.get(new, [])))
         gaining_sight = sorted(set(emails.get(new, [])) - set(emails.get(old, [])))
-    old_line = organisation.ancestor_ids
-    new_line = [*parent.ancestor_ids, parent.pk] if parent is not None else []
     leaving = move_leaves(organisation, parent)
+    joining = [pk for pk in _line_under(parent) if pk not in organisation.ancestor_ids]
     return MoveEffect(
         before=(organisation.state, organisation.ancestry, organisation.status), old_jurisdiction=old, new_jurisdiction=new,
         offices_moving=offices_moving_with(organisation, state).count() if old != new else 0,
         offices_below=offices_below_count(organisation),
         state_admins_losing=losing_sight, state_admins_gaining=gaining_sight,
         admins_losing=_admins_acting_at(leaving),
-        admins_gaining=_admins_acting_at([pk for pk in new_line if pk not in old_line]),
+        admins_gaining=_admins_acting_at(joining),
         admin_roles_ending=admin_roles_resting_on_move(organisation, leaving),
         domains_losing=domains_shared_by(leaving),
-        domains_gaining=domains_shared_by([pk for pk in new_line if pk not in old_line]),
+        domains_gaining=domains_shared_by(joining),
         told=move_told(organisation, parent),
     )
 
