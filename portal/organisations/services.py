@@ -467,8 +467,7 @@ def _organisation_status_change(*, organisation_id: int, to: str, reason_code: s
     change = _STATUS_CHANGES[to]
     with transaction.atomic():
         organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
-        with suppress(AttributeError):
-            del actor._platform_roles_cache  # the request's memo of its roles: asked again from the database
+        _roles_asked_again(actor)
         if not may_change_organisation_status(actor, organisation):
             raise PermissionDenied(_("Only a superadmin, or an administrator of its state or UT, suspends or "
                                      "reactivates an organisation."))
@@ -583,8 +582,7 @@ def organisation_details_change(*, organisation: Organisation, name: str, name_l
     with transaction.atomic():
         short_code_lock(short_code if isinstance(short_code, str) else "")
         locked = Organisation.objects.select_for_update().get(pk=organisation.pk)
-        with suppress(AttributeError):
-            del actor._platform_roles_cache  # the request's memo of its roles: asked again from the database
+        _roles_asked_again(actor)
         if not may_change_organisation_details(actor, locked):
             raise PermissionDenied(_("Only a superadmin, or an administrator of its state or UT, changes an "
                                      "organisation's details."))
@@ -706,8 +704,7 @@ def organisation_move(*, organisation_id: int, state: str, parent_id: int | None
         if organisation_id not in locked:
             raise Organisation.DoesNotExist
         organisation = locked[organisation_id]
-        with suppress(AttributeError):
-            del actor._platform_roles_cache  # the request's memo of its roles: asked again from the database
+        _roles_asked_again(actor)
         if not is_superadmin(actor):
             raise PermissionDenied(_("Only a superadmin moves an organisation to another state or under another "
                                      "organisation."))
@@ -994,6 +991,13 @@ class LastSuperadmin(ValidationError):
     """Refused: the platform would have no superadmin left whose role does not end."""
 
 
+def _roles_asked_again(actor: AnyUser) -> None:
+    """Drop the request's memo of ``actor``'s roles (portal.permissions), so that a right
+    checked under a lock is asked again of the database: one ended meanwhile is found ended."""
+    with suppress(AttributeError):
+        del actor._platform_roles_cache
+
+
 def _check_role_granter(actor: AnyUser | None) -> None:
     """Platform roles are granted and revoked by a superadmin, or by the system
     (``actor`` None: management commands such as seed_demo)."""
@@ -1009,8 +1013,7 @@ def _lock_granter_and_holder(actor: AnyUser | None, user_id: int) -> None:
     ids = sorted({user_id} | ({actor.pk} if actor is not None and actor.is_authenticated else set()))
     list(get_user_model().objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
     if actor is not None:
-        with suppress(AttributeError):
-            del actor._platform_roles_cache  # the request's memo of its roles
+        _roles_asked_again(actor)
         _check_role_granter(actor)
 
 
