@@ -376,11 +376,13 @@ class MoveEffect(NamedTuple):
     told: list[Told]
 
 
-def _admins_acting_at(ids: list[int]) -> list[tuple[Organisation, list[str]]]:
-    """Each organisation of ``ids`` (in that order) with the addresses of its admins who act for
-    it (admins_who_act, their role not ended; none for one not active). Two queries; none for none."""
+def _admins_acting_at(*lines: list[int]) -> list[list[tuple[Organisation, list[str]]]]:
+    """For each of ``lines`` (organisation ids), each of its organisations (in that order) with
+    the addresses of its admins who act for it (admins_who_act, their role not ended; none for
+    one not active). Two queries for all the lines; none for no ids."""
+    ids = [pk for line in lines for pk in line]
     if not ids:
-        return []
+        return [[] for _line in lines]
     organisations = Organisation.objects.in_bulk(ids)
     found: dict[int, list[str]] = {pk: [] for pk in ids}
     for organisation_id, email in admins_who_act(Membership.objects.filter(
@@ -388,7 +390,7 @@ def _admins_acting_at(ids: list[int]) -> list[tuple[Organisation, list[str]]]:
         role=MembershipRole.ADMIN, is_active=True,
     )).order_by("user__email").values_list("organisation_id", "user__email"):
         found[organisation_id].append(email)
-    return [(organisations[pk], found[pk]) for pk in ids if pk in organisations]
+    return [[(organisations[pk], found[pk]) for pk in line if pk in organisations] for line in lines]
 
 
 def offices_moving_with(organisation: Organisation, state: str) -> QuerySet[Organisation]:
@@ -400,17 +402,19 @@ def offices_moving_with(organisation: Organisation, state: str) -> QuerySet[Orga
                                        state=organisation.state).exclude(level=Level.CENTRAL)
 
 
-def domains_shared_by(ids: list[int]) -> list[tuple[str, str]]:
-    """(domain, organisation name) of the domains accepted for the organisations ``ids`` that
-    are not under an official suffix, in the order of the domains: those the offices below
-    them count as official because they are below them (OrganisationDomain.objects.official_for;
-    a domain under an official suffix is official everywhere). One query; none for no ids."""
-    if not ids:
-        return []
-    rules = email_rules()
-    rows = (OrganisationDomain.objects.filter(organisation_id__in=ids, is_verified=True)
-            .order_by("domain").values_list("domain", "organisation__name"))
-    return [(domain, name) for domain, name in rows if not official_suffix_of(domain, rules=rules)]
+def domains_shared_by(*lines: list[int]) -> list[list[tuple[str, str]]]:
+    """For each of ``lines`` (organisation ids), (domain, organisation name) of the domains
+    accepted for its organisations that are not under an official suffix, in the order of the
+    domains: those the offices below them count as official because they are below them
+    (OrganisationDomain.objects.official_for; a domain under an official suffix is official
+    everywhere). One query for all the lines, and one for the rules when a domain is found;
+    none for no ids."""
+    ids = [pk for line in lines for pk in line]
+    rows = list(OrganisationDomain.objects.filter(organisation_id__in=ids, is_verified=True).order_by("domain")
+                .values_list("organisation_id", "domain", "organisation__name")) if ids else []
+    rules = email_rules() if rows else []
+    shared = [(pk, domain, name) for pk, domain, name in rows if not official_suffix_of(domain, rules=rules)]
+    return [[(domain, name) for pk, domain, name in shared if pk in line] for line in lines]
 
 
 def move_leaves(organisation: Organisation, parent: Organisation | None) -> list[int]:
@@ -436,16 +440,16 @@ def move_effect(organisation: Organisation, *, state: str, parent: Organisation 
         gaining_sight = sorted(set(emails.get(new, [])) - set(emails.get(old, [])))
     leaving = move_leaves(organisation, parent)
     joining = [pk for pk in _line_under(parent) if pk not in organisation.ancestor_ids]
+    admins_losing, admins_gaining = _admins_acting_at(leaving, joining)
+    domains_losing, domains_gaining = domains_shared_by(leaving, joining)
     return MoveEffect(
         before=(organisation.state, organisation.ancestry, organisation.status), old_jurisdiction=old, new_jurisdiction=new,
         offices_moving=offices_moving_with(organisation, state).count() if old != new else 0,
         offices_below=offices_below_count(organisation),
         state_admins_losing=losing_sight, state_admins_gaining=gaining_sight,
-        admins_losing=_admins_acting_at(leaving),
-        admins_gaining=_admins_acting_at(joining),
+        admins_losing=admins_losing, admins_gaining=admins_gaining,
         admin_roles_ending=admin_roles_resting_on_move(organisation, leaving),
-        domains_losing=domains_shared_by(leaving),
-        domains_gaining=domains_shared_by(joining),
+        domains_losing=domains_losing, domains_gaining=domains_gaining,
         told=move_told(organisation, parent),
     )
 
