@@ -55,7 +55,6 @@ from portal.organisations.selectors import (
     admin_acting_again,
     admin_roles_changed,
     admin_roles_resting_on,
-    admin_roles_resting_on_move,
     admins_acting_above,
     domain_claims_of,
     domains_official_above,
@@ -79,7 +78,6 @@ from portal.organisations.status_selectors import (
     DETAIL_AUDIT_KEYS,
     jurisdiction_after,
     move_effect,
-    move_leaves,
     move_shown,
     offices_moving_with,
     status_change_told,
@@ -728,17 +726,16 @@ def organisation_move(*, organisation_id: int, state: str, parent_id: int | None
             raise ValidationError(errors)
         if state == organisation.state and (parent.pk if parent else None) == organisation.parent_id:
             return False
-        effect = move_effect(organisation, state=state, parent=parent)
+        effect = move_effect(organisation, state=state, parent=parent, for_update=True)
         check_shown(shown, move_shown(effect))
         old_parent = Organisation.objects.filter(pk=organisation.parent_id).first() if organisation.parent_id else None
         old_state = organisation.state
-        # Admin roles above it resting on a membership of it, or of an office below it, lose their
-        # ground with the move: they end as a lapse ends them (organisation_admins_lapse).
-        resting = admin_roles_resting_on_move(organisation, move_leaves(organisation, parent), for_update=True)
         offices_moved = offices_moving_with(organisation, state).update(state=state) if state != old_state else 0
         organisation.state, organisation.parent = state, parent
         organisation.save(update_fields=["state", "parent"])
-        roles_ended = _admin_roles_end_with_move(resting)
+        # Admin roles above it resting on a membership of it, or of an office below it, lose their
+        # ground with the move: they end as a lapse ends them (organisation_admins_lapse).
+        roles_ended = _admin_roles_end_with_move(effect.admin_roles_ending)
         told = [one for one in effect.told if one.user.pk != actor.pk]  # the one who moved it knows
         audit_record(actor=actor, action=AuditAction.ORGANISATION_MOVED, target=organisation, request=request,
                      old={"state": old_state, "parent_id": old_parent.pk if old_parent else None,

@@ -429,9 +429,12 @@ def _line_under(parent: Organisation | None) -> list[int]:
     return [*parent.ancestor_ids, parent.pk] if parent is not None else []
 
 
-def move_effect(organisation: Organisation, *, state: str, parent: Organisation | None) -> MoveEffect:
+def move_effect(organisation: Organisation, *, state: str, parent: Organisation | None,
+                for_update: bool = False) -> MoveEffect:
     """What moving ``organisation`` to ``state`` under ``parent`` (None: at the top) does
-    (MoveEffect). A few queries, whatever the number of offices below it."""
+    (MoveEffect); ``for_update``: the admin roles that end locked, under the caller's
+    transaction (organisation_move ends them). A few queries, whatever the number of offices
+    below it."""
     old, new = organisation.jurisdiction, jurisdiction_after(organisation, state)
     losing_sight, gaining_sight = [], []
     if old != new:
@@ -448,7 +451,7 @@ def move_effect(organisation: Organisation, *, state: str, parent: Organisation 
         offices_below=offices_below_count(organisation),
         state_admins_losing=losing_sight, state_admins_gaining=gaining_sight,
         admins_losing=admins_losing, admins_gaining=admins_gaining,
-        admin_roles_ending=admin_roles_resting_on_move(organisation, leaving),
+        admin_roles_ending=admin_roles_resting_on_move(organisation, leaving, for_update=for_update),
         domains_losing=domains_losing, domains_gaining=domains_gaining,
         told=move_told(organisation, parent),
     )
