@@ -19,9 +19,9 @@ from portal.organisations.details import (
     short_code_field,
 )
 from portal.organisations.models import Level
+from portal.organisations.selectors import organisation_by_short_code
 from portal.organisations.services import STATUS_NOTE_MAX_LENGTH, move_clean
 from portal.organisations.states import State
-from portal.organisations.status_selectors import organisation_by_short_code
 from portal.text import before_full_stop, has_visible_characters, multi_line
 
 

@@ -113,7 +113,20 @@ def short_code_holder(code: str, *, exclude_id: int | None = None) -> Organisati
 def short_code_holders(code: str, *, exclude_id: int | None = None) -> QuerySet[Organisation]:
     """The organisations other than ``exclude_id`` that have the short code ``code`` (in any
     case), an active one first (``short_code_holder`` takes the first)."""
-    found = Organisation.objects.filter(short_code__iexact=code).exclude(pk=exclude_id).only("pk", "name", "status")
+    return _by_short_code(code).exclude(pk=exclude_id).only("pk", "name", "status")
+
+
+def organisation_by_short_code(code: str) -> Organisation | None:
+    """The organisation whose short code is ``code`` (letters in any case), an active one
+    first, read whole (a move's form places an organisation under it); None for none. One
+    query; none for a blank code."""
+    code = (code or "").strip()
+    return _by_short_code(code).first() if code else None
+
+
+def _by_short_code(code: str) -> QuerySet[Organisation]:
+    """The organisations that have the short code ``code`` (in any case), an active one first."""
+    found = Organisation.objects.filter(short_code__iexact=code)
     return found.order_by(Case(When(status=OrganisationStatus.ACTIVE, then=0), default=1), "pk")
 
 

@@ -55,7 +55,6 @@ from portal.organisations.selectors import (
     admin_acting_again,
     admin_roles_changed,
     admin_roles_resting_on,
-    admin_roles_resting_on_move,
     admins_acting_above,
     domain_claims_of,
     domains_official_above,
@@ -79,7 +78,6 @@ from portal.organisations.status_selectors import (
     DETAIL_AUDIT_KEYS,
     jurisdiction_after,
     move_effect,
-    move_leaves,
     move_shown,
     offices_moving_with,
     status_change_told,
@@ -467,8 +465,7 @@ def _organisation_status_change(*, organisation_id: int, to: str, reason_code: s
     change = _STATUS_CHANGES[to]
     with transaction.atomic():
         organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
-        with suppress(AttributeError):
-            del actor._platform_roles_cache  # the request's memo of its roles: asked again from the database
+        _roles_asked_again(actor)
         if not may_change_organisation_status(actor, organisation):
             raise PermissionDenied(_("Only a superadmin, or an administrator of its state or UT, suspends or "
                                      "reactivates an organisation."))
@@ -583,8 +580,7 @@ def organisation_details_change(*, organisation: Organisation, name: str, name_l
     with transaction.atomic():
         short_code_lock(short_code if isinstance(short_code, str) else "")
         locked = Organisation.objects.select_for_update().get(pk=organisation.pk)
-        with suppress(AttributeError):
-            del actor._platform_roles_cache  # the request's memo of its roles: asked again from the database
+        _roles_asked_again(actor)
         if not may_change_organisation_details(actor, locked):
             raise PermissionDenied(_("Only a superadmin, or an administrator of its state or UT, changes an "
                                      "organisation's details."))
@@ -706,8 +702,7 @@ def organisation_move(*, organisation_id: int, state: str, parent_id: int | None
         if organisation_id not in locked:
             raise Organisation.DoesNotExist
         organisation = locked[organisation_id]
-        with suppress(AttributeError):
-            del actor._platform_roles_cache  # the request's memo of its roles: asked again from the database
+        _roles_asked_again(actor)
         if not is_superadmin(actor):
             raise PermissionDenied(_("Only a superadmin moves an organisation to another state or under another "
                                      "organisation."))
@@ -731,17 +726,16 @@ def organisation_move(*, organisation_id: int, state: str, parent_id: int | None
             raise ValidationError(errors)
         if state == organisation.state and (parent.pk if parent else None) == organisation.parent_id:
             return False
-        effect = move_effect(organisation, state=state, parent=parent)
+        effect = move_effect(organisation, state=state, parent=parent, for_update=True)
         check_shown(shown, move_shown(effect))
         old_parent = Organisation.objects.filter(pk=organisation.parent_id).first() if organisation.parent_id else None
         old_state = organisation.state
-        # Admin roles above it resting on a membership of it, or of an office below it, lose their
-        # ground with the move: they end as a lapse ends them (organisation_admins_lapse).
-        resting = admin_roles_resting_on_move(organisation, move_leaves(organisation, parent), for_update=True)
         offices_moved = offices_moving_with(organisation, state).update(state=state) if state != old_state else 0
         organisation.state, organisation.parent = state, parent
         organisation.save(update_fields=["state", "parent"])
-        roles_ended = _admin_roles_end_with_move(resting)
+        # Admin roles above it resting on a membership of it, or of an office below it, lose their
+        # ground with the move: they end as a lapse ends them (organisation_admins_lapse).
+        roles_ended = _admin_roles_end_with_move(effect.admin_roles_ending)
         told = [one for one in effect.told if one.user.pk != actor.pk]  # the one who moved it knows
         audit_record(actor=actor, action=AuditAction.ORGANISATION_MOVED, target=organisation, request=request,
                      old={"state": old_state, "parent_id": old_parent.pk if old_parent else None,
@@ -994,6 +988,13 @@ class LastSuperadmin(ValidationError):
     """Refused: the platform would have no superadmin left whose role does not end."""
 
 
+def _roles_asked_again(actor: AnyUser) -> None:
+    """Drop the request's memo of ``actor``'s roles (portal.permissions), so that a right
+    checked under a lock is asked again of the database: one ended meanwhile is found ended."""
+    with suppress(AttributeError):
+        del actor._platform_roles_cache
+
+
 def _check_role_granter(actor: AnyUser | None) -> None:
     """Platform roles are granted and revoked by a superadmin, or by the system
     (``actor`` None: management commands such as seed_demo)."""
@@ -1009,8 +1010,7 @@ def _lock_granter_and_holder(actor: AnyUser | None, user_id: int) -> None:
     ids = sorted({user_id} | ({actor.pk} if actor is not None and actor.is_authenticated else set()))
     list(get_user_model().objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
     if actor is not None:
-        with suppress(AttributeError):
-            del actor._platform_roles_cache  # the request's memo of its roles
+        _roles_asked_again(actor)
         _check_role_granter(actor)
 
 

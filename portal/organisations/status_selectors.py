@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from django.db.models import Case, Exists, OuterRef, Q, QuerySet, When
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext_lazy
 
@@ -344,16 +344,6 @@ def details_history(organisation: Organisation, *, limit: int = DETAILS_HISTORY_
 # below that were of its old state move to the new one with it (they stay below it).
 
 
-def organisation_by_short_code(code: str) -> Organisation | None:
-    """The organisation whose short code is ``code`` (letters in any case), an active one
-    first; None for none. One query; none for a blank code."""
-    code = (code or "").strip()
-    if not code:
-        return None
-    found = Organisation.objects.filter(short_code__iexact=code)
-    return found.order_by(Case(When(status=OrganisationStatus.ACTIVE, then=0), default=1), "pk").first()
-
-
 def jurisdiction_after(organisation: Organisation, state: str) -> str:
     """The jurisdiction ``organisation`` has with the state ``state`` (its level kept)."""
     return CENTRAL if organisation.level == Level.CENTRAL or not state else state
@@ -386,11 +376,13 @@ class MoveEffect(NamedTuple):
     told: list[Told]
 
 
-def _admins_acting_at(ids: list[int]) -> list[tuple[Organisation, list[str]]]:
-    """Each organisation of ``ids`` (in that order) with the addresses of its admins who act for
-    it (admins_who_act, their role not ended; none for one not active). Two queries; none for none."""
+def _admins_acting_at(*lines: list[int]) -> list[list[tuple[Organisation, list[str]]]]:
+    """For each of ``lines`` (organisation ids), each of its organisations (in that order) with
+    the addresses of its admins who act for it (admins_who_act, their role not ended; none for
+    one not active). Two queries for all the lines; none for no ids."""
+    ids = [pk for line in lines for pk in line]
     if not ids:
-        return []
+        return [[] for _line in lines]
     organisations = Organisation.objects.in_bulk(ids)
     found: dict[int, list[str]] = {pk: [] for pk in ids}
     for organisation_id, email in admins_who_act(Membership.objects.filter(
@@ -398,7 +390,7 @@ def _admins_acting_at(ids: list[int]) -> list[tuple[Organisation, list[str]]]:
         role=MembershipRole.ADMIN, is_active=True,
     )).order_by("user__email").values_list("organisation_id", "user__email"):
         found[organisation_id].append(email)
-    return [(organisations[pk], found[pk]) for pk in ids if pk in organisations]
+    return [[(organisations[pk], found[pk]) for pk in line if pk in organisations] for line in lines]
 
 
 def offices_moving_with(organisation: Organisation, state: str) -> QuerySet[Organisation]:
@@ -410,48 +402,57 @@ def offices_moving_with(organisation: Organisation, state: str) -> QuerySet[Orga
                                        state=organisation.state).exclude(level=Level.CENTRAL)
 
 
-def domains_shared_by(ids: list[int]) -> list[tuple[str, str]]:
-    """(domain, organisation name) of the domains accepted for the organisations ``ids`` that
-    are not under an official suffix, in the order of the domains: those the offices below
-    them count as official because they are below them (OrganisationDomain.objects.official_for;
-    a domain under an official suffix is official everywhere). One query; none for no ids."""
-    if not ids:
-        return []
-    rules = email_rules()
-    rows = (OrganisationDomain.objects.filter(organisation_id__in=ids, is_verified=True)
-            .order_by("domain").values_list("domain", "organisation__name"))
-    return [(domain, name) for domain, name in rows if not official_suffix_of(domain, rules=rules)]
+def domains_shared_by(*lines: list[int]) -> list[list[tuple[str, str]]]:
+    """For each of ``lines`` (organisation ids), (domain, organisation name) of the domains
+    accepted for its organisations that are not under an official suffix, in the order of the
+    domains: those the offices below them count as official because they are below them
+    (OrganisationDomain.objects.official_for; a domain under an official suffix is official
+    everywhere). One query for all the lines, and one for the rules when a domain is found;
+    none for no ids."""
+    ids = [pk for line in lines for pk in line]
+    rows = list(OrganisationDomain.objects.filter(organisation_id__in=ids, is_verified=True).order_by("domain")
+                .values_list("organisation_id", "domain", "organisation__name")) if ids else []
+    rules = email_rules() if rows else []
+    shared = [(pk, domain, name) for pk, domain, name in rows if not official_suffix_of(domain, rules=rules)]
+    return [[(domain, name) for pk, domain, name in shared if pk in line] for line in lines]
 
 
 def move_leaves(organisation: Organisation, parent: Organisation | None) -> list[int]:
     """The ids of the organisations above ``organisation`` that are not above it once it is
     placed under ``parent`` (None: at the top), nearest last. No query."""
-    new_line = [*parent.ancestor_ids, parent.pk] if parent is not None else []
+    new_line = _line_under(parent)
     return [pk for pk in organisation.ancestor_ids if pk not in new_line]
 
 
-def move_effect(organisation: Organisation, *, state: str, parent: Organisation | None) -> MoveEffect:
+def _line_under(parent: Organisation | None) -> list[int]:
+    """The ids of the organisations above one placed under ``parent`` (None: at the top)."""
+    return [*parent.ancestor_ids, parent.pk] if parent is not None else []
+
+
+def move_effect(organisation: Organisation, *, state: str, parent: Organisation | None,
+                for_update: bool = False) -> MoveEffect:
     """What moving ``organisation`` to ``state`` under ``parent`` (None: at the top) does
-    (MoveEffect). A few queries, whatever the number of offices below it."""
+    (MoveEffect); ``for_update``: the admin roles that end locked, under the caller's
+    transaction (organisation_move ends them). A few queries, whatever the number of offices
+    below it."""
     old, new = organisation.jurisdiction, jurisdiction_after(organisation, state)
     losing_sight, gaining_sight = [], []
     if old != new:
         emails = state_admin_emails({old, new})
         losing_sight = sorted(set(emails.get(old, [])) - set(emails.get(new, [])))
         gaining_sight = sorted(set(emails.get(new, [])) - set(emails.get(old, [])))
-    old_line = organisation.ancestor_ids
-    new_line = [*parent.ancestor_ids, parent.pk] if parent is not None else []
     leaving = move_leaves(organisation, parent)
+    joining = [pk for pk in _line_under(parent) if pk not in organisation.ancestor_ids]
+    admins_losing, admins_gaining = _admins_acting_at(leaving, joining)
+    domains_losing, domains_gaining = domains_shared_by(leaving, joining)
     return MoveEffect(
         before=(organisation.state, organisation.ancestry, organisation.status), old_jurisdiction=old, new_jurisdiction=new,
         offices_moving=offices_moving_with(organisation, state).count() if old != new else 0,
         offices_below=offices_below_count(organisation),
         state_admins_losing=losing_sight, state_admins_gaining=gaining_sight,
-        admins_losing=_admins_acting_at(leaving),
-        admins_gaining=_admins_acting_at([pk for pk in new_line if pk not in old_line]),
-        admin_roles_ending=admin_roles_resting_on_move(organisation, leaving),
-        domains_losing=domains_shared_by(leaving),
-        domains_gaining=domains_shared_by([pk for pk in new_line if pk not in old_line]),
+        admins_losing=admins_losing, admins_gaining=admins_gaining,
+        admin_roles_ending=admin_roles_resting_on_move(organisation, leaving, for_update=for_update),
+        domains_losing=domains_losing, domains_gaining=domains_gaining,
         told=move_told(organisation, parent),
     )
 

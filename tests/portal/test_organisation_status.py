@@ -1326,3 +1326,35 @@ def test_the_offices_below_and_those_moving_with_it_are_counted_in_each_language
         client.cookies["django_language"] = language
         shown = text_of(well_formed(client.post(move_url(office), data)))
         assert three_below in shown and two_moving in shown, language
+
+
+# The move's pages: the same count however many offices are below it and admins at either line.
+#   1 session, 2 the user with their platform roles, 3 the organisation (with the one above it):
+#   the form. Its confirmation, besides: 4 the organisation named by its short code, 5 the state
+#   administrators of both states, 6 the offices below it of its old state, 7 all those below it,
+#   8 the organisations it leaves and joins, 9 their admins who act, 10 the admin roles above
+#   resting on it (none here: one more for each found), 11 the domains of both lines (none off
+#   the official suffixes here: with one, one more, the email rules), 12 its admins, who are told.
+MOVE_PAGE_QUERIES = 3
+MOVE_CONFIRM_QUERIES = 12
+
+
+@pytest.mark.parametrize("many", [1, 12])
+def test_the_move_pages_query_counts(world, many, django_assert_num_queries):
+    move_world(world)
+    office = world["office"]
+    for n in range(many):
+        OrganisationFactory(name=f"Taluka Agriculture Office {n}", state="MH", parent=office)
+        make_admin(world["parent"], email=f"admin{n}@mahaagri.gov.in")
+        make_admin(world["ka_parent"], email=f"admin{n}@raitamitra.karnataka.gov.in")
+        make_admin(office, email=f"admin{n}@pune.mahaagri.gov.in")
+    client = client_of(world, "superadmin")
+    assert client.get(move_url(office)).status_code == 200
+    with django_assert_num_queries(MOVE_PAGE_QUERIES):
+        assert client.get(move_url(office)).status_code == 200
+    with django_assert_num_queries(MOVE_CONFIRM_QUERIES):
+        response = client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
+                                                  "step": "review"})
+    shown = text_of(well_formed(response))
+    assert (f"The {many} offices below it stay below it" if many > 1 else "The 1 office below it stays") in shown
+    assert f"admin{many - 1}@raitamitra.karnataka.gov.in" in shown
