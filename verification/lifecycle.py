@@ -46,7 +46,7 @@ from django.utils import timezone
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record, audit_record_many
 from portal.deadlines import deadline_passed_if_set_before
-from portal.organisations.models import Membership, MembershipRole, Organisation, OrganisationStatus
+from portal.organisations.models import Membership, MembershipRole, Organisation, OrganisationStatus, in_or_below_q
 from portal.organisations.selectors import addresses_at_domains
 from portal.organisations.services import organisation_admins_lapse
 from portal.tokens import token_digest, token_new
@@ -427,18 +427,15 @@ def profiles_suspend_address_removed(*, user_id: int, email: str, now: datetime 
 def _invitations_at_domain(organisation: Organisation, domain: str) -> QuerySet:
     """The waiting invitations of ``organisation`` and of the offices below it (for whom its
     domains counted as official) to addresses at ``domain``."""
-    return Invitation.objects.filter(Q(organisation_id=organisation.pk)
-                                     | Q(organisation__ancestry__startswith=organisation.subtree_prefix),
-                                     addresses_at_domains("email", [domain]), status=InvitationStatus.PENDING)
+    return Invitation.objects.filter(in_or_below_q(organisation), addresses_at_domains("email", [domain]),
+                                     status=InvitationStatus.PENDING)
 
 
 def _verified_at_domain(organisation: Organisation, domain: str) -> QuerySet:
     """The verifications in force in ``organisation`` and in the offices below it (whose staff
     use its domains as theirs: their requests and rosters take addresses there as official)
     of people whose official address is at ``domain``."""
-    return GovernmentProfile.objects.filter(Q(organisation_id=organisation.pk)
-                                            | Q(organisation__ancestry__startswith=organisation.subtree_prefix),
-                                            addresses_at_domains("official_email", [domain]),
+    return GovernmentProfile.objects.filter(in_or_below_q(organisation), addresses_at_domains("official_email", [domain]),
                                             status=VerificationStatus.VERIFIED)
 
 

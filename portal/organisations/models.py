@@ -188,17 +188,17 @@ class OrganisationDomainQuerySet(models.QuerySet):
         those suffixes is official for its organisation's line (it, the offices above it,
         and the offices below it, which share it: onboarding places them there with it),
         not for any other."""
-        return self.filter(_own_to_q(organisation) | Q(organisation_id__in=organisation.ancestor_ids), is_verified=True)
+        return self.filter(in_or_below_q(organisation) | Q(organisation_id__in=organisation.ancestor_ids), is_verified=True)
 
     def own_to(self, organisation: Organisation) -> "OrganisationDomainQuerySet":
         """The domains verified for ``organisation`` or for an office below it: its own
         staff's, at which its roster verifies at once (not those it shares with the
         organisations above it, whose people its lists do not move)."""
-        return self.filter(_own_to_q(organisation), is_verified=True)
+        return self.filter(in_or_below_q(organisation), is_verified=True)
 
 
-def _own_to_q(organisation: Organisation) -> Q:
-    """Rows (of OrganisationDomain) of ``organisation`` or of an office below it."""
+def in_or_below_q(organisation: Organisation) -> Q:
+    """Rows (of any model with an ``organisation``) of ``organisation`` or of an office below it."""
     return Q(organisation_id=organisation.pk) | Q(organisation__ancestry__startswith=organisation.subtree_prefix)
 
 

@@ -35,6 +35,7 @@ from portal.organisations.models import (
     active_q,
     at_or_above,
     in_force_q,
+    in_or_below_q,
     not_ended_q,
 )
 from portal.permissions import AnyUser, admins_who_act, holds_official_powers, memberships_not_lapsed, superadmins
@@ -294,8 +295,7 @@ def admin_roles_resting_on_move(organisation: Organisation, leaving: list[int], 
         return []
     now = now or timezone.now()
     in_force = Q(role=MembershipRole.MEMBER) | not_ended_q(now=now)
-    moving = Q(organisation_id=organisation.pk) | Q(organisation__ancestry__startswith=organisation.subtree_prefix)
-    member_there = Membership.objects.filter(moving, in_force, user_id=OuterRef("user_id"), is_active=True)
+    member_there = Membership.objects.filter(in_or_below_q(organisation), in_force, user_id=OuterRef("user_id"), is_active=True)
     roles = Membership.objects.select_related("user", "organisation").filter(
         Exists(member_there), organisation_id__in=leaving, role=MembershipRole.ADMIN, is_active=True,
         granted_at__isnull=False, member_before_admin=False).order_by("pk")  # a member there rests on that
@@ -306,7 +306,7 @@ def admin_roles_resting_on_move(organisation: Organisation, leaving: list[int], 
         other_ground = Membership.objects.filter(
             in_force, user_id=membership.user_id, is_active=True,
             organisation__ancestry__startswith=membership.organisation.subtree_prefix,
-        ).exclude(moving).exclude(pk__in=[role.pk for role in ending])
+        ).exclude(in_or_below_q(organisation)).exclude(pk__in=[role.pk for role in ending])
         if not other_ground.exists():
             ending.append(membership)
     return ending

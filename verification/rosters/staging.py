@@ -23,6 +23,7 @@ from portal.organisations.models import (
     PlatformRole,
     PlatformRoleGrant,
     in_force_q,
+    in_or_below_q,
     not_ended_q,
 )
 from portal.permissions import admins_who_act
@@ -255,8 +256,7 @@ def held_elsewhere(organisation: Organisation) -> QuerySet[GovernmentProfile]:
 
 def powers_elsewhere(organisation: Organisation) -> QuerySet[Membership]:
     """Admin roles in force in organisations other than ``organisation`` and those below it."""
-    return Membership.objects.filter(role=MembershipRole.ADMIN, is_active=True).exclude(
-        Q(organisation_id=organisation.pk) | Q(organisation__ancestry__startswith=organisation.subtree_prefix))
+    return Membership.objects.filter(role=MembershipRole.ADMIN, is_active=True).exclude(in_or_below_q(organisation))
 
 
 def last_admins_elsewhere(organisation: Organisation) -> QuerySet[GovernmentProfile]:
