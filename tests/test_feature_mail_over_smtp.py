@@ -503,6 +503,23 @@ def _move_organisation(person, admin, root, organisation):
             "reason": REASON, "decider": root.email, "at": at}
 
 
+def _end_admin_role_by_move(person, admin, root, organisation):
+    """The person, a member of the organisation, was granted the admin role of the department
+    above it as such; a superadmin moves the organisation out from under the department: the
+    person's role there rests on nothing any more, ends with the move, and she is told."""
+    department = OrganisationFactory(name="Agriculture Department & Co", short_code="DEPT-FEAT-MOVE", state="MH")
+    organisation.parent = department
+    organisation.save(update_fields=["parent"])
+    Membership.objects.create(organisation=department, user=person, role=MembershipRole.ADMIN, granted_at=timezone.now())
+    at = timezone.now().replace(second=0, microsecond=0)
+    with time_machine.travel(at, tick=False):
+        role_services.organisation_move(organisation_id=organisation.pk, state="MH", parent_id=None, reason=REASON,
+                                       actor=root)
+    organisation.refresh_from_db()
+    return {"organisation": department, "moved": organisation, "member": False, "reason": REASON,
+            "decider": root.email, "at": at}
+
+
 def _change_organisation_details(person, admin, root, organisation):
     """A superadmin renames the organisation and changes its short code: its admin (the person) is told."""
     Membership.objects.filter(organisation=organisation, user=admin).delete()
@@ -543,6 +560,7 @@ ROLE_CHANGES = {"platform_role_granted": _grant_platform, "platform_role_revoked
                 "organisation_without_admin_acting": _left_without_acting_admin,
                 "organisation_admin_acting_again": _admin_acting_again,
                 "admin_role_resting_on_office": _admin_role_resting_on_office,
+                "admin_role_ended_by_move": _end_admin_role_by_move,
                 "organisation_suspended": _suspend_organisation, "organisation_reactivated": _reactivate_organisation,
                 "organisation_details_changed": _change_organisation_details,
                 "organisation_moved": _move_organisation, "organisation_domain_removed": _remove_domain}

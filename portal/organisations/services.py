@@ -686,7 +686,8 @@ def organisation_move(*, organisation_id: int, state: str, parent_id: int | None
     its new place do (portal.permissions reads both). Returns whether anything moved: nothing
     is written when it is there already. Audited; its admins whose role counts are told by
     mail, one each, in their language (with none, whoever acts for it where it was and
-    whoever acts for it where it goes: move_told), not the one who moved it. Refused
+    whoever acts for it where it goes: move_told), not the one who moved it; so is each whose
+    admin role of an organisation it leaves ended with it (admin_roles_resting_on_move). Refused
     (PermissionDenied) for anyone else, (OrganisationNotActive) while its
     application is being decided, (ValidationError by field) for a state, a parent (move_clean)
     or a reason that will not do, (portal.shown.ChangedMeanwhile) when ``shown``, the digest of
@@ -756,6 +757,7 @@ def organisation_move(*, organisation_id: int, state: str, parent_id: int | None
                 "domains_lost": [domain for domain, _name in effect.domains_losing],
                 "domains_gained": [domain for domain, _name in effect.domains_gaining],
                 "reason": note, "decider": actor.email, "at": now})
+        _admin_roles_ended_by_move_tell(roles_ended, moved=organisation, reason=note, actor=actor, at=now)
     return True
 
 
@@ -783,6 +785,17 @@ def _admin_roles_end_with_move(resting: list[Membership]) -> list[Membership]:
     if ending:
         _left_without_admin_tell(ending)
     return ending
+
+
+def _admin_roles_ended_by_move_tell(roles: list[Membership], *, moved: Organisation, reason: str, actor: AnyUser,
+                                    at: datetime) -> None:
+    """Tell each whose admin role ``roles`` ended with the move of ``moved`` why, in their
+    language (not the one who moved it: they know)."""
+    for role in roles:
+        if role.user_id != actor.pk:
+            send_role_mail(user=role.user, template="admin_role_ended_by_move", context={
+                "organisation": role.organisation, "moved": moved, "member": role.is_active, "reason": reason,
+                "decider": actor.email, "at": at})
 
 
 def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | None = None,

@@ -1244,6 +1244,8 @@ def test_an_admin_role_above_resting_on_a_membership_of_the_moved_office_ends_wi
     ending = text_of(tree.find(id="admin-roles-ending"))
     assert "asha.kulkarni@pune.mahaagri.gov.in" in ending and "Agriculture Department, Maharashtra" in ending
     assert "both@pune.mahaagri.gov.in" not in ending
+    assert "Its holder is told by mail, in their language, that it ended and why." in ending
+    speaks(member, "mr")
     digest = [n.get("value") for n in tree.find_all("input") if n.get("name") == "shown_values"][0]
     response = client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
                                               "shown_values": digest, "confirm": "on", "step": "save"})
@@ -1258,6 +1260,12 @@ def test_an_admin_role_above_resting_on_a_membership_of_the_moved_office_ends_wi
     assert revoked.old_values["user"] == member.email
     assert revoked.new_values == {"member": False, "reason": "organisation_moved"}
     assert audit_verify() == []
+    # The holder is told, in her language, why her role ended; the one whose role stands is not.
+    [told] = [m for m in messages_to(member.email) if "प्रशासक भूमिका संपली" in m.subject]
+    assert "Agriculture Department, Maharashtra" in told.subject and "District Agriculture Office, Pune" in told.body
+    assert MOVE_WHY in told.body and world["superadmin"].email in told.body and "/accounts/login/" in told.body
+    assert not [m for m in messages_to("both@pune.mahaagri.gov.in") if "प्रशासक भूमिका" in m.subject
+                or "admin role" in m.subject]
 
 
 def test_the_email_domains_it_shared_with_the_line_it_leaves_and_those_of_its_new_line_are_said_before_the_move(world):
