@@ -236,7 +236,8 @@ def _analysed():
     """Every table analysed, as a database in use has them: the planner's choice for the page
     then rests on this test's rows alone, not on statistics autovacuum happened to take of a
     table earlier tests of the same worker filled and emptied (the organisations, the
-    memberships), which once made it read every member's profile."""
+    memberships): the likely reason the first page once read every member's profile, in a
+    run with another order of tests."""
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
 
