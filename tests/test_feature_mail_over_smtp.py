@@ -440,14 +440,20 @@ def _admin_acting_again(person, admin, root, organisation):
     return {"organisation": department, "above": top, "holders": [holder.email], "suspended": organisation}
 
 
+def _under_department(organisation):
+    """The organisation placed under a department of its state, which is returned."""
+    department = OrganisationFactory(name="Agriculture Department & Co", short_code="DEPT-FEAT", state="MH")
+    organisation.parent = department
+    organisation.save(update_fields=["parent"])
+    return department
+
+
 def _admin_role_resting_on_office(person, admin, root, organisation):
     """The person, verified in the organisation, was granted the admin role of the department
     above it as such; a superadmin (its own admin too, whom the page told, and the one who
     acts for the department) suspends the organisation: the person's role counts for
     nothing until it is reactivated, and she is told."""
-    department = OrganisationFactory(name="Agriculture Department & Co", short_code="DEPT-FEAT", state="MH")
-    organisation.parent = department
-    organisation.save(update_fields=["parent"])
+    department = _under_department(organisation)
     Membership.objects.create(organisation=department, user=person, role=MembershipRole.ADMIN, granted_at=timezone.now())
     Membership.objects.filter(organisation=organisation, user=admin).update(user=root)
     role_services.organisation_suspend(organisation_id=organisation.pk, reason_code=SuspensionReason.MISUSE,
@@ -507,9 +513,7 @@ def _end_admin_role_by_move(person, admin, root, organisation):
     """The person, a member of the organisation, was granted the admin role of the department
     above it as such; a superadmin moves the organisation out from under the department: the
     person's role there rests on nothing any more, ends with the move, and she is told."""
-    department = OrganisationFactory(name="Agriculture Department & Co", short_code="DEPT-FEAT-MOVE", state="MH")
-    organisation.parent = department
-    organisation.save(update_fields=["parent"])
+    department = _under_department(organisation)
     Membership.objects.create(organisation=department, user=person, role=MembershipRole.ADMIN, granted_at=timezone.now())
     at = timezone.now().replace(second=0, microsecond=0)
     with time_machine.travel(at, tick=False):
