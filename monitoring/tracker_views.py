@@ -83,7 +83,8 @@ def _tracker_place(request, chosen: str | None = None, page=None) -> dict:
 
 
 def _back(request) -> str:
-    """The tracker as the viewer left it (``_tracker_place``), for an office's page's Cancel."""
+    """The tracker as the viewer left it (``_tracker_place``), for an office's page's Cancel
+    and where a reminder sent or an office taken off leads."""
     return place_url(reverse("monitoring:tracker"), _tracker_place(request))
 
 
@@ -186,7 +187,7 @@ def office_delete(request, pk):
                 messages.success(request, _("The office was taken off the list."))
             else:
                 messages.info(request, _("The office was already taken off the list."))
-            return redirect(_tracker_url(office.jurisdiction))
+            return redirect(_back(request))
     return render(request, "monitoring/office_confirm.html", {
         "office": office, "form": form, "action": "delete", "shown_values": services.expected_office_digest(office),
         "back": _back(request),
@@ -209,7 +210,7 @@ def office_remind(request, pk):
             messages.error(request, error.messages[0])
         else:
             messages.success(request, _("A reminder was sent to %(email)s.") % {"email": office.contact_email})
-        return redirect(_tracker_url(office.jurisdiction))
+        return redirect(_back(request))
     # Why none would be sent, said instead of offering it (the service would refuse it).
     refusal = services.expected_office_reminder_refusal(office=office, status=match.status, actor=request.user)
     return render(request, "monitoring/office_confirm.html", {

@@ -930,6 +930,28 @@ def test_an_offices_pages_lead_back_to_the_tracker_as_it_was_filtered(world):
         assert _link(html, "Cancel") == ["/monitoring/adoption/"]
 
 
+def test_a_reminder_sent_and_an_office_removed_lead_back_to_the_tracker_as_it_was_filtered(world):
+    """Sent from the tracker as it was filtered (every state, page 2), the reminder and the
+    removal come back to that place with what was done said, as their Cancel does (they led
+    to the first page of the office's own state)."""
+    for n in range(26):
+        office(name=f"Karnataka office {n:02}", jurisdiction="KA", short_code=f"KA-{n:02}",
+               contact_email=f"contact{n}@revenue.ka.gov.in", target_date=date(2020, 1, 1))
+    client = signed_in(world["superadmin"])
+    place = "page=2"
+    html = client.get(f"/monitoring/adoption/?{place}").content.decode()
+    [row] = [o for o in ExpectedOffice.objects.filter(jurisdiction="KA") if f">{o.name}<" in html]
+    response = client.post(f"/monitoring/adoption/{row.pk}/remind/?{place}")
+    assert response.status_code == 302 and response["Location"] == f"/monitoring/adoption/?{place}"
+    html = client.get(response["Location"]).content.decode()
+    assert "A reminder was sent to contact" in html and f">{row.name}<" in html
+    shown = field_value(page(client.get(f"/monitoring/adoption/{row.pk}/delete/?{place}")), "shown_values")
+    response = client.post(f"/monitoring/adoption/{row.pk}/delete/?{place}", {"shown_values": shown})
+    assert response.status_code == 302 and response["Location"] == f"/monitoring/adoption/?{place}"
+    html = client.get(response["Location"]).content.decode()
+    assert "The office was taken off the list." in html and f">{row.name}<" not in html
+
+
 def test_a_refused_reminders_way_back_leads_to_the_tracker_as_it_was_filtered(world, offices):
     """The reminder's page of an office that needs none (already active) offers no form,
     only a way back: to the tracker as it was filtered (every state, or the state and page
