@@ -404,7 +404,7 @@ def review_flags(application: Application, *, owners: list[OrganisationDomain] |
         flags.append(_("The level chosen sends this application to the administrators of %(chosen)s, but its parent "
                        "organisation %(parent)s belongs to %(theirs)s.") % {
             "chosen": _jurisdiction_label(chosen), "parent": parent.name, "theirs": _jurisdiction_label(parent.jurisdiction)})
-    flags += _proposed_parent_flags(application)
+    flags += _proposed_parent_flags(application, appeal)
     moved = officer_address_moved(application)
     if moved is not None:
         flags.append(_("The nodal officer's account no longer has the address the form names for them, %(email)s "
@@ -423,13 +423,20 @@ def review_flags(application: Application, *, owners: list[OrganisationDomain] |
     return flags
 
 
-def _proposed_parent_flags(application: Application) -> list[str]:
+def _proposed_parent_flags(application: Application, appeal: bool = False) -> list[str]:
     """The parent not yet on Sandes that the form names, put to whoever decides: there is
-    none to place the office under, so final approval makes it with no parent."""
+    none to place the office under, so final approval makes it with no parent. On an
+    ``appeal`` (no return for correction), what the superadmin can do."""
     proposed = proposed_parent(application)
     if proposed is None:
         return []
     kind = OrganisationType(proposed["org_type"]).label if proposed["org_type"] else "—"
+    if appeal:
+        return [_("The form names a parent organisation not yet on Sandes: %(name)s (%(type)s). An overturn makes this "
+                  "organisation with no parent, recording that name with its activation; an appeal cannot return the "
+                  "application for correction: if that parent is on Sandes already (under another name), a superadmin "
+                  "places the organisation under it afterwards, from its page (“Change its state or the organisation "
+                  "above it”).") % {"name": proposed["name"], "type": kind}]
     return [_("The form names a parent organisation not yet on Sandes: %(name)s (%(type)s). Final approval makes this "
               "organisation with no parent, recording that name with its activation; if that parent is on Sandes "
               "already (under another name), return the application for correction so that the nodal officer "

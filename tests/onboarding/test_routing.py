@@ -806,6 +806,32 @@ def test_a_parent_not_yet_on_sandes_is_put_to_the_deciders_and_recorded_with_the
     assert audit_verify() == []
 
 
+def test_a_parent_not_yet_on_sandes_is_put_to_the_superadmin_deciding_an_appeal_with_advice_an_appeal_can_follow(
+        officer):
+    """An appeal cannot be returned for correction: the flag of a parent not yet on Sandes
+    does not advise it there, but what a superadmin can do instead (an overturn makes the
+    organisation with no parent; a superadmin places it under that parent by moving it), in
+    English and in Hindi."""
+    hierarchy = {"parent_choice": "new", "parent": "", "new_parent_name": "Commissionerate of Agriculture",
+                 "new_parent_type": "department"}
+    application = application_with_state(nodal_officer=officer, data={**VALID, "hierarchy": hierarchy})
+    approvals.step_decide(step_id=state_step(application).pk, decision="reject", remarks="Duplicate.",
+                          actor=make_state_admin("MH"))
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="Not a duplicate.", actor=officer)
+    client = signed_in(make_superadmin())
+    tree = page(client.get(f"/onboarding/appeals/{appeal.pk}/"))
+    flags = " ".join(tree.by_id("flags-heading").parent.text().split())
+    assert ("The form names a parent organisation not yet on Sandes: Commissionerate of Agriculture (Department). "
+            "An overturn makes this organisation with no parent, recording that name with its activation; an appeal "
+            "cannot return the application for correction: if that parent is on Sandes already (under another name), "
+            "a superadmin places the organisation under it afterwards, from its page (“Change its state or the "
+            "organisation above it”).") in flags, flags
+    assert "return the application for correction so that" not in flags
+    client.post("/i18n/setlang/", {"language": "hi", "next": "/"})
+    hindi = " ".join(page(client.get(f"/onboarding/appeals/{appeal.pk}/")).by_id("flags-heading").parent.text().split())
+    assert "Commissionerate of Agriculture" in hindi and DEVANAGARI_RE.search(hindi) and "An overturn" not in hindi
+
+
 def test_the_organisation_is_made_with_the_answers_as_the_form_checked_them(officer):
     """The draft keeps what was typed, spaces around an answer included (the form strips them
     when it checks it): the organisation is named without them (it used to be named with
