@@ -383,15 +383,17 @@ def organisations_left_without_admin(roles: list[Membership]) -> set[int]:
                                        leaving_user_ids={role.user_id for role in roles})
 
 
-def organisations_without_admin(organisation_ids: set[int], *, leaving_user_ids: set[int] = frozenset()) -> set[int]:
-    """Of ``organisation_ids``, those where nobody (but ``leaving_user_ids``) holds the admin
+def organisations_without_admin(organisation_ids: set[int], *, leaving_user_ids: set[int] = frozenset(),
+                                leaving_roles: set[tuple[int, int]] = frozenset()) -> set[int]:
+    """Of ``organisation_ids``, those where nobody (but ``leaving_user_ids``, and the roles
+    ``leaving_roles``: (organisation id, user id) pairs of roles about to end) holds the admin
     role without an end date with a right to act (admins_who_act). One query; none for none."""
     if not organisation_ids:
         return set()
     kept = admins_who_act(Membership.objects.filter(
         organisation_id__in=organisation_ids, role=MembershipRole.ADMIN, is_active=True, ends_at__isnull=True,
-    ).exclude(user_id__in=leaving_user_ids)).values_list("organisation_id", flat=True)
-    return set(organisation_ids) - set(kept)
+    ).exclude(user_id__in=leaving_user_ids)).values_list("organisation_id", "user_id")
+    return set(organisation_ids) - {pk for pk, user_id in kept if (pk, user_id) not in leaving_roles}
 
 
 def admins_acting_above(organisation: Organisation, *,

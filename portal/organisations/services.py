@@ -736,7 +736,7 @@ def organisation_move(*, organisation_id: int, state: str, parent_id: int | None
         organisation.save(update_fields=["state", "parent"])
         # Admin roles above it resting on a membership of it, or of an office below it, lose their
         # ground with the move: they end as a lapse ends them (organisation_admins_lapse).
-        roles_ended = _admin_roles_end_with_move(effect.admin_roles_ending)
+        roles_ended = _admin_roles_end_with_move(effect.admin_roles_ending, actor)
         told = [one for one in effect.told if one.user.pk != actor.pk]  # the one who moved it knows
         audit_record(actor=actor, action=AuditAction.ORGANISATION_MOVED, target=organisation, request=request,
                      old={"state": old_state, "parent_id": old_parent.pk if old_parent else None,
@@ -766,11 +766,12 @@ def organisation_move(*, organisation_id: int, state: str, parent_id: int | None
 ORGANISATION_MOVED_REASON = "organisation_moved"
 
 
-def _admin_roles_end_with_move(resting: list[Membership]) -> list[Membership]:
+def _admin_roles_end_with_move(resting: list[Membership], actor: AnyUser) -> list[Membership]:
     """End the admin roles ``resting`` (admin_roles_resting_on_move, locked) as a lapse ends
     them: by the system, with an audit row each, not held back by the last-admin rule (whoever
-    acts for an organisation left without an admin is told: _left_without_admin_tell); one past
-    its end date is recorded as expired. Returns those that ended now."""
+    acts for an organisation left without an admin is told, but ``actor``, who moved it:
+    _left_without_admin_tell); one past its end date is recorded as expired. Returns those
+    that ended now."""
     now = timezone.now()
     ending = []
     for membership in resting:
@@ -783,7 +784,7 @@ def _admin_roles_end_with_move(resting: list[Membership]) -> list[Membership]:
                      new={"member": membership.is_active, "reason": ORGANISATION_MOVED_REASON})
         ending.append(membership)
     if ending:
-        _left_without_admin_tell(ending)
+        _left_without_admin_tell(ending, actor=actor)
     return ending
 
 
@@ -1836,9 +1837,10 @@ def organisation_admins_lapse(*, pairs: list[tuple[int, int]], reason: str,
 ORGANISATIONS_LISTED = 50
 
 
-def _left_without_admin_tell(ending: list[Membership]) -> None:
+def _left_without_admin_tell(ending: list[Membership], *, actor: AnyUser | None = None) -> None:
     """Of the organisations of the admin roles the system just ended (``ending``), those
-    left with no admin whose role does not end: whoever acts for each now is told, in their
+    left with no admin whose role does not end: whoever acts for each now is told (but
+    ``actor``, whose change ended them), in their
     language (who_acts_for: the admins above it, or the superadmins), written to the outbox
     in the caller's transaction and so sent once it commits. One mail to each person: of
     its one organisation (organisation_without_admin), or listing those it acts for
@@ -1854,6 +1856,8 @@ def _left_without_admin_tell(ending: list[Membership]) -> None:
     for organisation_id, organisation in sorted(organisations.items()):
         holders = sorted({m.user.email for m in ending if m.organisation_id == organisation_id})
         for user, above in acting[organisation_id]:
+            if actor is not None and user.pk == actor.pk:
+                continue
             told.setdefault(user.pk, (user, []))[1].append(
                 {"organisation": organisation, "above": above, "holders": holders})
     for user, acts_for in told.values():

@@ -35,6 +35,7 @@ from portal.organisations.selectors import (
     admin_roles_resting_on_move,
     admins_acting_above,
     left_without_acting_admin,
+    organisations_without_admin,
     who_acts_for,
     without_acting_admin_above,
 )
@@ -471,6 +472,26 @@ def move_told(organisation: Organisation, parent: Organisation | None) -> list[T
     gaining = [Told(user, above, False, True) for user, above in who_acts_for([placed])[organisation.pk]
                if user.pk not in known]
     return told + sorted(gaining, key=lambda one: (one.user.email, one.user.pk))
+
+
+def move_leaves_without_admin(ending: list[Membership]) -> list[LeftWithoutAdmin]:
+    """Of the organisations of the admin roles a move ends (``ending``:
+    admin_roles_resting_on_move), those left with no admin who acts for them once they end
+    (as the move finds them after ending them: organisations_without_admin), in the order of
+    their ids, each with the addresses of those roles' holders there and whoever acts for it
+    then (who_acts_for). None for none; else one query, three at most."""
+    if not ending:
+        return []
+    left_ids = organisations_without_admin({role.organisation_id for role in ending},
+                                           leaving_roles={(role.organisation_id, role.user_id) for role in ending})
+    left = sorted({role.organisation_id: role.organisation for role in ending
+                   if role.organisation_id in left_ids}.values(), key=lambda organisation: organisation.pk)
+    if not left:
+        return []
+    acting = who_acts_for(left)
+    return [LeftWithoutAdmin(organisation, sorted({role.user.email for role in ending
+                                                   if role.organisation_id == organisation.pk}), acting[organisation.pk])
+            for organisation in left]
 
 
 def move_shown(effect: MoveEffect) -> dict:

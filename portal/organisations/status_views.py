@@ -46,6 +46,7 @@ from portal.organisations.status_selectors import (
     members_count,
     members_off_domains_count,
     move_effect,
+    move_leaves_without_admin,
     move_shown,
     offices_below_count,
     organisation_for_status_change,
@@ -210,6 +211,12 @@ def move(request, pk):
                 "organisation": organisation, "form": form, "effect": effect, "parent": parent,
                 "old_jurisdiction": labels[effect.old_jurisdiction], "new_jurisdiction": labels[effect.new_jurisdiction],
                 **_move_told_groups([one for one in effect.told if one.user.pk != request.user.pk]),
+                # Mailed as their role ends, and whoever acts for an organisation it leaves with no
+                # admin (not the one moving it: they know).
+                "told_roles_ending": [role for role in effect.admin_roles_ending if role.user_id != request.user.pk],
+                "left_without_admin": [entry._replace(acting=[(user, by) for user, by in entry.acting
+                                                              if user.pk != request.user.pk])
+                                       for entry in move_leaves_without_admin(effect.admin_roles_ending)],
                 "shown_values": shown_digest(move_shown(effect)), "changed_meanwhile": changed_meanwhile,
             })
     return render(request, "portal/organisations/move.html", {"organisation": organisation, "form": form})

@@ -24,6 +24,7 @@ from portal.organisations.models import (
     Membership,
     Organisation,
     OrganisationStatus,
+    PlatformRoleGrant,
     ReactivationReason,
     SuspensionReason,
 )
@@ -1244,7 +1245,12 @@ def test_an_admin_role_above_resting_on_a_membership_of_the_moved_office_ends_wi
     ending = text_of(tree.find(id="admin-roles-ending"))
     assert "asha.kulkarni@pune.mahaagri.gov.in" in ending and "Agriculture Department, Maharashtra" in ending
     assert "both@pune.mahaagri.gov.in" not in ending
-    assert "Its holder is told by mail, in their language, that it ended and why." in ending
+    # Under "Who is told", the holder is named with the role that ends, as she is mailed.
+    told = text_of(tree.find(id="move-told"))
+    assert ("The holder of the admin role that ends with the move is told by mail, in their language, that it ended "
+            "and why:") in told
+    assert "asha.kulkarni@pune.mahaagri.gov.in (Agriculture Department, Maharashtra)" in told
+    assert "both@pune.mahaagri.gov.in" not in told
     speaks(member, "mr")
     digest = [n.get("value") for n in tree.find_all("input") if n.get("name") == "shown_values"][0]
     response = client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
@@ -1266,6 +1272,71 @@ def test_an_admin_role_above_resting_on_a_membership_of_the_moved_office_ends_wi
     assert MOVE_WHY in told.body and world["superadmin"].email in told.body and "/accounts/login/" in told.body
     assert not [m for m in messages_to("both@pune.mahaagri.gov.in") if "प्रशासक भूमिका" in m.subject
                 or "admin role" in m.subject]
+
+
+def test_the_superadmin_whose_own_admin_role_ends_with_the_move_is_not_said_to_be_told(world):
+    """The superadmin moving the office holds, as a member of it, an admin role of the
+    department it leaves: the confirmation says that role ends, but does not say its holder
+    is told, as the move mails everyone but the one moving it; nor are they mailed that the
+    department it leaves has no admin now; with nobody else mailed it says so."""
+    move_world(world)
+    office, parent, superadmin = world["office"], world["parent"], world["superadmin"]
+    Membership.objects.filter(organisation=office).delete()  # no admin of its own
+    Membership.objects.filter(organisation=parent).delete()  # nobody else acts for it where it was
+    Membership.objects.create(organisation=office, user=superadmin, role="member")
+    second = make_superadmin(email="second.root@nic.in")
+    organisation_admin_grant(organisation_id=parent.pk, user_id=superadmin.pk, actor=fresh(second))
+    PlatformRoleGrant.objects.filter(user=second).delete()  # gone since: none else acts for it as a superadmin
+    Membership.objects.filter(organisation=world["ka_parent"]).delete()  # nobody acts for it where it goes
+    client = client_of(world, "superadmin")
+    tree = well_formed(client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
+                                                      "step": "review"}))
+    ending = text_of(tree.find(id="admin-roles-ending"))
+    assert superadmin.email in ending
+    # The department is left with no admin: the superadmin moving it acts for it, and is not mailed.
+    assert ("Agriculture Department, Maharashtra will have no admin who acts for it once the move ends these roles. "
+            "Nobody else is told by email: you will act for it, as a superadmin.") in ending
+    told = tree.find(id="move-told")
+    assert superadmin.email not in text_of(told)
+    assert not told.find_all("li")
+    assert "Nobody else is told by email" in text_of(told)
+    assert "is told by mail" not in text_of(tree)
+    digest = [n.get("value") for n in tree.find_all("input") if n.get("name") == "shown_values"][0]
+    OutboxMessage.objects.all().delete()
+    response = client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
+                                              "shown_values": digest, "confirm": "on", "step": "save"})
+    assert response.status_code == 302
+    assert not Membership.objects.get(organisation=parent, user=superadmin).is_active
+    assert [m.subject for m in OutboxMessage.objects.all() if superadmin.email in m.to] == []
+
+
+def test_the_department_a_move_leaves_with_no_admin_is_said_with_who_then_acts_for_it_and_they_are_told(world):
+    """The move ends the department's only admin role (its holder a member of the office):
+    the confirmation says the department will have no admin who acts for it and names who
+    will (the other superadmin), who is mailed so; the holder is told their role ended."""
+    move_world(world)
+    office, parent = world["office"], world["parent"]
+    member = world["member"]
+    Membership.objects.filter(organisation=office, user=member).update(is_active=True)
+    organisation_admin_grant(organisation_id=parent.pk, user_id=member.pk, actor=fresh(world["superadmin"]))
+    Membership.objects.filter(organisation=parent).exclude(user=member).delete()
+    second = make_superadmin(email="second.root@nic.in")
+    client = client_of(world, "superadmin")
+    tree = well_formed(client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
+                                                      "step": "review"}))
+    ending = text_of(tree.find(id="admin-roles-ending"))
+    assert ("Agriculture Department, Maharashtra will have no admin who acts for it once the move ends these roles. "
+            "Those who will act for it instead are told by email, each in their language: second.root@nic.in "
+            "(Superadmin)") in ending
+    assert world["superadmin"].email not in ending
+    digest = [n.get("value") for n in tree.find_all("input") if n.get("name") == "shown_values"][0]
+    OutboxMessage.objects.all().delete()
+    response = client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
+                                              "shown_values": digest, "confirm": "on", "step": "save"})
+    assert response.status_code == 302
+    without = [m for m in OutboxMessage.objects.all() if "has no admin any more" in m.subject]
+    assert [m.to for m in without] == [[second.email]]
+    assert "Agriculture Department, Maharashtra" in without[0].subject
 
 
 def test_the_email_domains_it_shared_with_the_line_it_leaves_and_those_of_its_new_line_are_said_before_the_move(world):
@@ -1341,7 +1412,8 @@ def test_the_offices_below_and_those_moving_with_it_are_counted_in_each_language
 #   the form. Its confirmation, besides: 4 the organisation named by its short code, 5 the state
 #   administrators of both states, 6 the offices below it of its old state, 7 all those below it,
 #   8 the organisations it leaves and joins, 9 their admins who act, 10 the admin roles above
-#   resting on it (none here: one more for each found), 11 the domains of both lines (none off
+#   resting on it (none here: one more for each found, and one to three more for the
+#   organisations they leave with no admin: move_leaves_without_admin), 11 the domains of both lines (none off
 #   the official suffixes here: with one, one more, the email rules), 12 its admins, who are told.
 MOVE_PAGE_QUERIES = 3
 MOVE_CONFIRM_QUERIES = 12
