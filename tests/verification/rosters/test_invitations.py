@@ -22,6 +22,7 @@ from portal.mail.models import OutboxMessage, OutboxPriority
 from portal.mail.services import outbox_enqueue
 from portal.organisations.models import OrganisationStatus
 from tests.factories import UserFactory
+from tests.html_tree import page as html_page
 from tests.onboarding.approval_helpers import delivered_body, with_totp
 from tests.smtp import text_of
 from tests.verification.helpers import GovernmentProfileFactory, contacts_shown_to_verified_users, make_admin, signed_in
@@ -804,6 +805,12 @@ def test_one_mailbox_gets_at_most_so_many_invitation_mails_a_day_from_all_organi
     assert "Invited, not mailed:" in text and "person4+agri@pune.mahaagri.gov.in" in text
     assert "The invitation was made but not mailed: this address was sent 2 invitation mails" in text
     assert "person to invite was sent the most" not in text  # the preview's forecast, once applied
+    # No row refused: the table of the rows not mailed is not titled as refusals.
+    table = html_page(page).by_id("roster-refused-caption").parent
+    assert table.find("caption").squashed_text() == "Invitations not mailed, with the reason"
+    assert [th.squashed_text() for th in table.find("thead").find_all("th")] == ["Row", "Name and email",
+                                                                                 "Why it was not mailed"]
+    assert "refused" not in table.squashed_text().lower()
     listing = signed_in(world["admin_parent"]).get(f"/verification/organisations/{world['parent'].pk}/invitations/")
     assert "Not mailed yet" in listing.content.decode()
 
