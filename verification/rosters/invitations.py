@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from portal.accounts.official_email import classify_email
+from portal.advisory import advisory_locks
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record, audit_record_many
 from portal.deadlines import end_of_local_day
@@ -254,6 +255,12 @@ MAIL_HELD = "mail_held"
 MAIL_HELD_PREVIEW = "invite_mail_held"
 
 
+# The lock of a mailbox's invitation mails of the day, held from counting them to committing
+# the one recorded (advisory_locks): two organisations inviting one person at the same moment
+# cannot both pass its last mail of the day.
+INVITATION_MAILBOX_LOCK_NAMESPACE = 0x494E564D
+
+
 def _mailboxes_at_limit(mailboxes, now: datetime):
     """Those of ``mailboxes`` (a collection, or a query of them) sent
     INVITATION_MAILS_PER_ADDRESS_PER_DAY invitation mails in the 24 hours before ``now``, by
@@ -296,10 +303,12 @@ def invite_rows(roster: RosterImport, rows: list, *, actor: AnyUser) -> dict[str
     marked MAIL_HELD.
     {"invited": n, "unchanged": n, "mail_held": n}.
 
-    Set-based whatever the number: the tokens made at once, the mailboxes' mails of the
-    day counted by one query, the invitations by one statement, their emails (the message
-    rendered once) by another, the mails recorded by another, one audit event; those held
-    back marked by two more."""
+    Set-based whatever the number: the tokens made at once, the mailboxes locked by one
+    statement (advisory_locks: held to the commit, so that no other organisation's
+    invitation passes the day's limit meanwhile) and their mails of the day counted by one
+    query, the invitations by one statement, their emails (the message rendered once) by
+    another, the mails recorded by another, one audit event; those held back marked by two
+    more."""
     if not rows:
         return {}
     now = timezone.now()
@@ -314,6 +323,8 @@ def invite_rows(roster: RosterImport, rows: list, *, actor: AnyUser) -> dict[str
     ).values_list("pk", flat=True))
     if expired:
         Invitation.objects.filter(pk__in=expired).update(status=InvitationStatus.CANCELLED)
+    # Taken after the row locks above (expired invitations), as sending one again takes them.
+    advisory_locks(INVITATION_MAILBOX_LOCK_NAMESPACE, {row.mailbox for row in rows})
     at_limit = set(_mailboxes_at_limit({row.mailbox for row in rows}, now))
     insert = _insert_set_based if connection.vendor == "postgresql" else _insert_each
     made = insert(roster, rows, [digest for _raw, digest in tokens], actor=actor, now=now, expires=expires)
@@ -414,6 +425,7 @@ def invitation_resend(*, invitation_id: int, actor: AnyUser, request: HttpReques
                 _("This invitation was sent at %(at)s and its link works: it can be sent again from %(from)s.")
                 % {"at": shown(invitation.sent_at), "from": shown_from(invitation.sent_at + RESEND_GAP)}, code="too_soon")
         _resends_within_limit(actor, now)
+        advisory_locks(INVITATION_MAILBOX_LOCK_NAMESPACE, [invitation.mailbox])
         _mails_to_address_within_limit(invitation, now)
         raw, digest = token_new()
         invitation.token_hash, invitation.sent_at, invitation.expires_at = digest, now, expiry(now)

@@ -2,9 +2,11 @@
 concurrent transactions on PostgreSQL (tests/onboarding/test_race_pg.py's race)."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 
 from portal.audit.services import _CHAIN_LOCK_KEY, audit_verify
+from portal.mail.models import OutboxMessage
 from tests.factories import UserFactory
 from tests.onboarding.approval_helpers import TRANSACTIONAL
 from tests.onboarding.test_race_pg import race
@@ -14,7 +16,8 @@ from verification import services as verification_services
 from verification.models import GovernmentProfile, VerificationStatus
 from verification.rosters import services as rosters_services
 from verification.rosters.apply import roster_apply_run
-from verification.rosters.models import RosterImport, RosterStatus
+from verification.rosters.invitations import invitation_resend
+from verification.rosters.models import Invitation, InvitationMail, RosterImport, RosterStatus
 
 pytestmark = [TRANSACTIONAL, pytest.mark.usefixtures("require_postgresql")]
 
@@ -154,3 +157,56 @@ def test_two_runs_of_the_apply_at_once_apply_each_row_once(world):
     assert AuditEvent.objects.filter(action=AuditAction.ROSTER_APPLIED).count() == 1
     # Told once each: the two verified, the two invited.
     assert OutboxMessage.objects.count() - mails_before == 4
+
+
+def _queued(organisation, admin, rows):
+    """A roster of ``rows`` checked and queued as roster_apply_request leaves it."""
+    roster = upload(organisation, admin, csv_bytes(rows))
+    RosterImport.objects.filter(pk=roster.pk).update(status=RosterStatus.QUEUED, apply_requested_by=admin,
+                                                     progress_total=len(rows))
+    return roster
+
+
+# The contenders count a mailbox's mails of the day, mail it, then wait on the audit log's
+# lock, held here: without a lock of the mailbox from counting to committing, both counted
+# before either's mail was recorded, and both mailed it.
+
+def test_two_organisations_rosters_applied_at_once_mail_one_address_no_more_than_the_day_allows(world, settings):
+    """Two organisations' rosters list the same person, applied at the same moment, one mail
+    short of the day's limit for that address: one roster mails them, the other invites them
+    without a mail (each used to count before either's mail was recorded: both mailed)."""
+    settings.INVITATION_MAILS_PER_ADDRESS_PER_DAY = 1
+    rosters = [_queued(world["office"], world["admin_office"], [person(4)]),
+               _queued(world["other"], world["admin_other"], [person(4)])]
+    results = race([lambda roster=roster: roster_apply_run(roster_id=roster.pk) for roster in rosters],
+                   hold_sql="SELECT pg_advisory_xact_lock(%s)", hold_params=[_CHAIN_LOCK_KEY])
+    assert [outcome for outcome, _value in results] == ["ok", "ok"], results
+    for roster in rosters:
+        _applied(roster)
+    assert OutboxMessage.objects.filter(to=["person4@pune.mahaagri.gov.in"]).count() == 1
+    assert InvitationMail.objects.filter(mailbox="person4@pune.mahaagri.gov.in").count() == 1
+    assert sorted(Invitation.objects.values_list("send_count", flat=True)) == [0, 1]
+
+
+def test_two_organisations_sending_one_address_its_invitation_at_once_mail_it_no_more_than_the_day_allows(
+        world, settings):
+    """Each of two organisations has an invitation to the same person made but not mailed;
+    their admins send them at the same moment, one mail short of the day's limit: one is
+    sent, the other refused naming the limit (both used to be sent)."""
+    settings.INVITATION_MAILS_PER_ADDRESS_PER_DAY = 1
+    for roster in (_queued(world["office"], world["admin_office"], [person(4)]),
+                   _queued(world["other"], world["admin_other"], [person(4)])):
+        roster_apply_run(roster_id=roster.pk)
+    Invitation.objects.update(send_count=0)  # made, not mailed
+    InvitationMail.objects.all().delete()
+    OutboxMessage.objects.all().delete()
+    invitations = {invitation.organisation_id: invitation for invitation in Invitation.objects.all()}
+    results = race([
+        lambda: invitation_resend(invitation_id=invitations[world["office"].pk].pk, actor=world["admin_office"]),
+        lambda: invitation_resend(invitation_id=invitations[world["other"].pk].pk, actor=world["admin_other"]),
+    ], hold_sql="SELECT pg_advisory_xact_lock(%s)", hold_params=[_CHAIN_LOCK_KEY])
+    assert sorted(outcome for outcome, _value in results) == ["error", "ok"], results
+    [refusal] = [value for outcome, value in results if outcome == "error"]
+    assert isinstance(refusal, ValidationError) and refusal.code == "address_too_many", refusal
+    assert OutboxMessage.objects.filter(to=["person4@pune.mahaagri.gov.in"]).count() == 1
+    assert audit_verify() == []
