@@ -60,17 +60,26 @@ def person_language(user_id: int) -> str:
     return person_known_language(user_id) or settings.LANGUAGE_CODE
 
 
-def build_role_mail(*, user, template: str, context: dict) -> EmailMessage:
+def people_languages(user_ids: Iterable[int]) -> dict[int, str]:
+    """{user id: the language to tell the person in} of each of ``user_ids``
+    (person_language for many at once: a query or so per source, whatever their number)."""
+    wanted = set(user_ids)
+    known = people_known_languages(wanted) if wanted else {}
+    return {user_id: known.get(user_id, settings.LANGUAGE_CODE) for user_id in wanted}
+
+
+def build_role_mail(*, user, template: str, context: dict, language: str | None = None) -> EmailMessage:
     """The email from ``portal/roles/email/<template>.txt`` (and its ``_subject.txt``) to
-    ``user``, in their language, not yet sent."""
+    ``user``, in their language (``language``, when the caller read it: people_languages),
+    not yet sent."""
     context = {"site_url": settings.SITE_URL, "person": user, **context}
-    with translation.override(person_language(user.pk)):
+    with translation.override(language or person_language(user.pk)):
         subject = " ".join(render_to_string(f"portal/roles/email/{template}_subject.txt", context).split())
         body = render_to_string(f"portal/roles/email/{template}.txt", context).strip() + "\n"
     return EmailMessage(subject=subject, body=body, to=[user.email])
 
 
-def send_role_mail(*, user, template: str, context: dict) -> EmailMessage:
-    message = build_role_mail(user=user, template=template, context=context)
+def send_role_mail(*, user, template: str, context: dict, language: str | None = None) -> EmailMessage:
+    message = build_role_mail(user=user, template=template, context=context, language=language)
     message.send()
     return message

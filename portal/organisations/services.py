@@ -49,7 +49,7 @@ from portal.organisations.models import (
     last_day_of,
     not_ended_q,
 )
-from portal.organisations.notifications import send_role_mail
+from portal.organisations.notifications import people_languages, send_role_mail
 from portal.organisations.selectors import (
     LeftWithoutAdmin,
     admin_acting_again,
@@ -250,10 +250,12 @@ def organisation_domain_remove(*, domain_id: int, reason: str, actor: AnyUser,
             now = timezone.now()
             counts = domain_removal_counts(organisation_domain_removed.send(
                 sender=OrganisationDomain, organisation=organisation, domain=old["domain"], at=now))
+            languages = people_languages(one.user.pk for one in told)
             for one in told:
-                send_role_mail(user=one.user, template="organisation_domain_removed", context={
-                    "organisation": organisation, "own": one.own, "above": one.above, "domain": old["domain"],
-                    "reason": note, "decider": actor.email, "at": now, **counts})
+                send_role_mail(user=one.user, template="organisation_domain_removed", language=languages[one.user.pk],
+                               context={"organisation": organisation, "own": one.own, "above": one.above,
+                                        "domain": old["domain"], "reason": note, "decider": actor.email, "at": now,
+                                        **counts})
     return row
 
 
@@ -506,8 +508,10 @@ def _organisation_status_change(*, organisation_id: int, to: str, reason_code: s
         organisation_status_changed.send(sender=Organisation, organisation=organisation, old=old, new=to, at=now)
         # Who decided, as each is told in their own language: a superadmin, or an administrator of its state.
         jurisdiction = None if is_superadmin(actor) else dict(JURISDICTION_CHOICES)[organisation.jurisdiction]
+        languages = people_languages([*(one.user.pk for one in told), *(user.pk for _entry, user, _above in told_above),
+                                      *(user.pk for user in holders)])
         for one in told:
-            send_role_mail(user=one.user, template=change.template, context={
+            send_role_mail(user=one.user, template=change.template, language=languages[one.user.pk], context={
                 "organisation": organisation, "own": one.own, "above": one.above,
                 "reason_code": change.reasons(reason_code),
                 "reason": note, "decider": actor.email, "jurisdiction": jurisdiction, "at": now})
@@ -518,11 +522,11 @@ def _organisation_status_change(*, organisation_id: int, to: str, reason_code: s
         template = ("organisation_without_admin_acting" if to == OrganisationStatus.SUSPENDED
                     else "organisation_admin_acting_again")
         for entry, user, above in told_above:
-            send_role_mail(user=user, template=template, context={
+            send_role_mail(user=user, template=template, language=languages[user.pk], context={
                 "organisation": entry.organisation, "above": above, "holders": entry.holders,
                 "suspended": organisation})
         for user in holders:
-            send_role_mail(user=user, template="admin_role_resting_on_office", context={
+            send_role_mail(user=user, template="admin_role_resting_on_office", language=languages[user.pk], context={
                 "office": organisation, "organisations": held[user.email],
                 "suspended": to == OrganisationStatus.SUSPENDED})
     return organisation
@@ -615,10 +619,12 @@ def organisation_details_change(*, organisation: Organisation, name: str, name_l
                           "reason": note, "told": [one.user.email for one in told]})
         jurisdiction = None if is_superadmin(actor) else dict(JURISDICTION_CHOICES)[locked.jurisdiction]
         now = timezone.now()
+        languages = people_languages(one.user.pk for one in told)
         for one in told:
-            send_role_mail(user=one.user, template="organisation_details_changed", context={
-                "organisation": locked, "own": one.own, "above": one.above, "changes": details_changes(changed),
-                "reason": note, "decider": actor.email, "jurisdiction": jurisdiction, "at": now})
+            send_role_mail(user=one.user, template="organisation_details_changed", language=languages[one.user.pk],
+                           context={"organisation": locked, "own": one.own, "above": one.above,
+                                    "changes": details_changes(changed), "reason": note, "decider": actor.email,
+                                    "jurisdiction": jurisdiction, "at": now})
     return changed
 
 
@@ -747,8 +753,9 @@ def organisation_move(*, organisation_id: int, state: str, parent_id: int | None
                           **({"admin_roles_ended": [[role.organisation.name, role.user.email] for role in roles_ended]}
                              if roles_ended else {})})
         now = timezone.now()
+        languages = people_languages([*(one.user.pk for one in told), *(role.user_id for role in roles_ended)])
         for one in told:
-            send_role_mail(user=one.user, template="organisation_moved", context={
+            send_role_mail(user=one.user, template="organisation_moved", language=languages[one.user.pk], context={
                 "organisation": organisation, "own": one.own, "above": one.above, "gains": one.gains,
                 # Labels translated as each mail is rendered, in its reader's language.
                 "old_jurisdiction": dict(JURISDICTION_CHOICES)[effect.old_jurisdiction],
@@ -757,7 +764,8 @@ def organisation_move(*, organisation_id: int, state: str, parent_id: int | None
                 "domains_lost": [domain for domain, _name in effect.domains_losing],
                 "domains_gained": [domain for domain, _name in effect.domains_gaining],
                 "reason": note, "decider": actor.email, "at": now})
-        _admin_roles_ended_by_move_tell(roles_ended, moved=organisation, reason=note, actor=actor, at=now)
+        _admin_roles_ended_by_move_tell(roles_ended, moved=organisation, reason=note, actor=actor, at=now,
+                                        languages=languages)
     return True
 
 
@@ -789,14 +797,14 @@ def _admin_roles_end_with_move(resting: list[Membership], actor: AnyUser) -> lis
 
 
 def _admin_roles_ended_by_move_tell(roles: list[Membership], *, moved: Organisation, reason: str, actor: AnyUser,
-                                    at: datetime) -> None:
+                                    at: datetime, languages: dict[int, str]) -> None:
     """Tell each whose admin role ``roles`` ended with the move of ``moved`` why, in their
-    language (not the one who moved it: they know)."""
+    language (``languages``: people_languages; not the one who moved it: they know)."""
     for role in roles:
         if role.user_id != actor.pk:
-            send_role_mail(user=role.user, template="admin_role_ended_by_move", context={
-                "organisation": role.organisation, "moved": moved, "member": role.is_active, "reason": reason,
-                "decider": actor.email, "at": at})
+            send_role_mail(user=role.user, template="admin_role_ended_by_move", language=languages[role.user_id],
+                           context={"organisation": role.organisation, "moved": moved, "member": role.is_active,
+                                    "reason": reason, "decider": actor.email, "at": at})
 
 
 def official_powers_end(*, user: AnyUser, reason: str, request: HttpRequest | None = None,
@@ -1860,11 +1868,13 @@ def _left_without_admin_tell(ending: list[Membership], *, actor: AnyUser | None 
                 continue
             told.setdefault(user.pk, (user, []))[1].append(
                 {"organisation": organisation, "above": above, "holders": holders})
+    languages = people_languages(told)
     for user, acts_for in told.values():
         if len(acts_for) == 1:
-            send_role_mail(user=user, template="organisation_without_admin", context=acts_for[0])
+            send_role_mail(user=user, template="organisation_without_admin", language=languages[user.pk],
+                           context=acts_for[0])
         else:
-            send_role_mail(user=user, template="organisations_without_admin", context={
+            send_role_mail(user=user, template="organisations_without_admin", language=languages[user.pk], context={
                 "count": len(acts_for), "listed": acts_for[:ORGANISATIONS_LISTED],
                 "more": max(len(acts_for) - ORGANISATIONS_LISTED, 0)})
 

@@ -415,6 +415,27 @@ def test_a_printed_suspension_or_reactivation_shows_what_is_decided_without_its_
     assert "Reactivating District Agriculture Office, Pune makes it count again" in printed_text(tree)
 
 
+def test_the_languages_of_those_a_suspension_mails_are_read_together_however_many_they_are(world):
+    """Each told is mailed in their language: the languages of all of them are read at once,
+    not one person at a time (two queries each), so that the change's transaction, which
+    holds the organisation's lock, grows by no more than each one's mail."""
+    def statements(where, admins):
+        world[where] = OrganisationFactory(name=f"Directorate of {where.title()}", state="MH")
+        for n in range(admins):
+            speaks(make_admin(world[where], email=f"admin{n}@{where}.maharashtra.gov.in"), "mr" if n % 2 else "hi")
+        with CaptureQueriesContext(connection) as queries:
+            suspend(world, where=where)
+        return len(queries)
+
+    # Five more people told: five more mails written to the outbox, one statement each, and
+    # nothing more (their languages were two more statements each).
+    assert statements("sericulture", 6) - statements("fisheries", 1) == 5
+    subjects = {m.to[0]: m.subject for m in OutboxMessage.objects.all() if "@sericulture." in m.to[0]}
+    hindi, marathi = subjects["admin0@sericulture.maharashtra.gov.in"], subjects["admin1@sericulture.maharashtra.gov.in"]
+    assert "संदेस" in hindi and "संदेस" in marathi and hindi != marathi
+    assert [subjects[f"admin{n}@sericulture.maharashtra.gov.in"] for n in range(6)] == [hindi, marathi] * 3
+
+
 def test_a_superadmin_suspends_an_organisation_from_its_page_and_reactivates_it(world):
     office = world["office"]
     client = client_of(world, "superadmin")
