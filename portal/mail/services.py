@@ -3,6 +3,7 @@ lifting the refusal of an address as unknown. Sending it is portal.mail.delivery
 by portal.mail.tasks."""
 
 import base64
+import re
 import uuid
 from collections.abc import Iterable
 from email.utils import parseaddr
@@ -27,10 +28,17 @@ def _message_domain() -> str:
     return settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(">").strip() or "localhost"
 
 
+# An address with nothing around it (no name, comment, quotes or list), as a roster's
+# thousands are: read as it is, what parsing it would give.
+_PLAIN_ADDRESS = re.compile(r'[^\s<>()",;:\\\[\]@]+@[^\s<>()",;:\\\[\]@]+')
+
+
 def is_mailable(address: str) -> bool:
     """Whether mail may be written to this address: not to the placeholder an account is
     given when its erasure is granted (the person gets no more mail from the portal)."""
-    return parseaddr(str(address))[1].rsplit("@", 1)[-1].strip().lower() != ERASED_EMAIL_DOMAIN
+    text = str(address)
+    plain = text if _PLAIN_ADDRESS.fullmatch(text) else parseaddr(text)[1]
+    return plain.rsplit("@", 1)[-1].strip().lower() != ERASED_EMAIL_DOMAIN
 
 
 def _mailable(addresses: Iterable[str]) -> list[str]:
