@@ -271,8 +271,16 @@ def _mailboxes_at_limit(mailboxes, now: datetime):
 
 
 def mails_record(mailboxes: list[str], now: datetime) -> None:
-    """Record an invitation mail sent to each of ``mailboxes`` now (one statement)."""
-    InvitationMail.objects.bulk_create([InvitationMail(mailbox=mailbox, sent_at=now) for mailbox in mailboxes])
+    """Record an invitation mail sent to each of ``mailboxes`` now (one statement: on
+    PostgreSQL the rows made from the list by the database, not a model object each)."""
+    if not mailboxes:
+        return
+    if connection.vendor != "postgresql":
+        InvitationMail.objects.bulk_create([InvitationMail(mailbox=mailbox, sent_at=now) for mailbox in mailboxes])
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {InvitationMail._meta.db_table} (mailbox, sent_at) SELECT unnest(%s::text[]), %s",
+                       [list(mailboxes), now])
 
 
 def mails_forget(now: datetime | None = None) -> int:
