@@ -380,20 +380,20 @@ def organisations_left_without_admin(roles: list[Membership]) -> set[int]:
     that gives no right to act not counted (portal.permissions.admins_who_act: an inactive
     account's, an auditor's, a lapsed one)."""
     return organisations_without_admin({role.organisation_id for role in roles},
-                                       leaving_user_ids={role.user_id for role in roles})
+                                       leaving={(role.organisation_id, role.user_id) for role in roles})
 
 
-def organisations_without_admin(organisation_ids: set[int], *, leaving_user_ids: set[int] = frozenset(),
-                                leaving_roles: set[tuple[int, int]] = frozenset()) -> set[int]:
-    """Of ``organisation_ids``, those where nobody (but ``leaving_user_ids``, and the roles
-    ``leaving_roles``: (organisation id, user id) pairs of roles about to end) holds the admin
-    role without an end date with a right to act (admins_who_act). One query; none for none."""
+def organisations_without_admin(organisation_ids: set[int], *,
+                                leaving: set[tuple[int, int]] = frozenset()) -> set[int]:
+    """Of ``organisation_ids``, those where nobody (but the roles ``leaving``: (organisation
+    id, user id) pairs of roles about to end) holds the admin role without an end date with
+    a right to act (admins_who_act). One query; none for none."""
     if not organisation_ids:
         return set()
     kept = admins_who_act(Membership.objects.filter(
         organisation_id__in=organisation_ids, role=MembershipRole.ADMIN, is_active=True, ends_at__isnull=True,
-    ).exclude(user_id__in=leaving_user_ids)).values_list("organisation_id", "user_id")
-    return set(organisation_ids) - {pk for pk, user_id in kept if (pk, user_id) not in leaving_roles}
+    )).values_list("organisation_id", "user_id")
+    return set(organisation_ids) - {pk for pk, user_id in kept if (pk, user_id) not in leaving}
 
 
 def admins_acting_above(organisation: Organisation, *,

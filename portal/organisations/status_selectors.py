@@ -35,7 +35,7 @@ from portal.organisations.selectors import (
     admin_roles_resting_on_move,
     admins_acting_above,
     left_without_acting_admin,
-    organisations_without_admin,
+    organisations_left_without_admin,
     who_acts_for,
     without_acting_admin_above,
 )
@@ -477,13 +477,12 @@ def move_told(organisation: Organisation, parent: Organisation | None) -> list[T
 def move_leaves_without_admin(ending: list[Membership]) -> list[LeftWithoutAdmin]:
     """Of the organisations of the admin roles a move ends (``ending``:
     admin_roles_resting_on_move), those left with no admin who acts for them once they end
-    (as the move finds them after ending them: organisations_without_admin), in the order of
-    their ids, each with the addresses of those roles' holders there and whoever acts for it
-    then (who_acts_for). None for none; else one query, three at most."""
+    (organisations_left_without_admin, as the move finds them after ending them), in the
+    order of their ids, each with the addresses of those roles' holders there and whoever
+    acts for it then (who_acts_for). None for none; else one query, three at most."""
     if not ending:
         return []
-    left_ids = organisations_without_admin({role.organisation_id for role in ending},
-                                           leaving_roles={(role.organisation_id, role.user_id) for role in ending})
+    left_ids = organisations_left_without_admin(ending)
     left = sorted({role.organisation_id: role.organisation for role in ending
                    if role.organisation_id in left_ids}.values(), key=lambda organisation: organisation.pk)
     if not left:

@@ -1348,3 +1348,17 @@ def test_a_printed_revocation_of_a_role_shows_whose_role_ends_without_its_form(w
     printed = printed_text(tree)
     assert "Remove an admin" in printed and "admin@pune.mahaagri.gov.in" in printed
     assert "They are told by email, in their language, with your reason." in printed
+
+
+def test_roles_ending_leave_without_an_admin_only_the_organisations_where_no_other_role_stands(db):
+    """Two roles end, one in each of two offices: the first office keeps the holder of the
+    other ending role, whose own role there does not end; the second keeps nobody (each
+    ending role is of one organisation, not of its holder everywhere)."""
+    from tests.factories import OrganisationFactory  # noqa: PLC0415
+
+    first, second = OrganisationFactory(state="MH"), OrganisationFactory(state="MH")
+    one = make_admin(first, email="one@first.maharashtra.gov.in")
+    both = make_admin(second, email="both@second.maharashtra.gov.in")
+    Membership.objects.create(organisation=first, user=both, role="admin")
+    ending = [Membership.objects.get(organisation=first, user=one), Membership.objects.get(organisation=second, user=both)]
+    assert organisations_left_without_admin(ending) == {second.pk}
