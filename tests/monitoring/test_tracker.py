@@ -898,18 +898,28 @@ def _link(html, text):
     return [html_module.unescape(href) for href in found]
 
 
+def _karnataka_offices_on_two_pages():
+    for n in range(26):
+        office(name=f"Karnataka office {n:02}", jurisdiction="KA", short_code=f"KA-{n:02}",
+               contact_email=f"contact{n}@revenue.ka.gov.in", target_date=date(2020, 1, 1))
+
+
+def _listed_on(client, place):
+    """The tracker's page at ``place``, and the one Karnataka office it lists."""
+    html = client.get(f"/monitoring/adoption/?{place}").content.decode()
+    [row] = [o for o in ExpectedOffice.objects.filter(jurisdiction="KA") if f">{o.name}<" in html]
+    return html, row
+
+
 def test_an_offices_pages_lead_back_to_the_tracker_as_it_was_filtered(world):
     """A superadmin looks at Karnataka's offices, page 2: the links to add, upload, edit,
     remove and remind carry that place, and each of those pages' Cancel leads back to it
     (it led to the first page of every state). A place that is not one (an unknown state,
     a page that is not a number) is dropped, not carried."""
-    for n in range(26):
-        office(name=f"Karnataka office {n:02}", jurisdiction="KA", short_code=f"KA-{n:02}",
-               contact_email=f"contact{n}@revenue.ka.gov.in", target_date=date(2020, 1, 1))
+    _karnataka_offices_on_two_pages()
     client = signed_in(world["superadmin"])
     place = "jurisdiction=KA&page=2"
-    html = client.get(f"/monitoring/adoption/?{place}").content.decode()
-    [row] = [o for o in ExpectedOffice.objects.filter(jurisdiction="KA") if f">{o.name}<" in html]
+    html, row = _listed_on(client, place)
     links = {text: _link(html, text) for text in ("Add an office", "Upload a list (CSV)", "Edit", "Remove",
                                                   "Send a reminder")}
     assert links == {
@@ -934,13 +944,10 @@ def test_a_reminder_sent_and_an_office_removed_lead_back_to_the_tracker_as_it_wa
     """Sent from the tracker as it was filtered (every state, page 2), the reminder and the
     removal come back to that place with what was done said, as their Cancel does (they led
     to the first page of the office's own state)."""
-    for n in range(26):
-        office(name=f"Karnataka office {n:02}", jurisdiction="KA", short_code=f"KA-{n:02}",
-               contact_email=f"contact{n}@revenue.ka.gov.in", target_date=date(2020, 1, 1))
+    _karnataka_offices_on_two_pages()
     client = signed_in(world["superadmin"])
     place = "page=2"
-    html = client.get(f"/monitoring/adoption/?{place}").content.decode()
-    [row] = [o for o in ExpectedOffice.objects.filter(jurisdiction="KA") if f">{o.name}<" in html]
+    html, row = _listed_on(client, place)
     response = client.post(f"/monitoring/adoption/{row.pk}/remind/?{place}")
     assert response.status_code == 302 and response["Location"] == f"/monitoring/adoption/?{place}"
     html = client.get(response["Location"]).content.decode()

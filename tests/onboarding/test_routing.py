@@ -806,6 +806,20 @@ def test_a_parent_not_yet_on_sandes_is_put_to_the_deciders_and_recorded_with_the
     assert audit_verify() == []
 
 
+def _appealed(officer, data=None):
+    """The officer's application, rejected by the state's administrator and appealed."""
+    application = application_with_state(nodal_officer=officer, **({"data": data} if data else {}))
+    approvals.step_decide(step_id=state_step(application).pk, decision="reject", remarks="Duplicate.",
+                          actor=make_state_admin("MH"))
+    return approvals.application_appeal(application_id=application.pk, grounds="Not a duplicate.", actor=officer)
+
+
+def _appeal_flags(client, appeal):
+    """The appeal's decision page, and its "Check before deciding" section's text."""
+    tree = page(client.get(f"/onboarding/appeals/{appeal.pk}/"))
+    return tree, " ".join(tree.by_id("flags-heading").parent.text().split())
+
+
 def test_a_parent_not_yet_on_sandes_is_put_to_the_superadmin_deciding_an_appeal_with_advice_an_appeal_can_follow(
         officer):
     """An appeal cannot be returned for correction: the flag of a parent not yet on Sandes
@@ -814,13 +828,9 @@ def test_a_parent_not_yet_on_sandes_is_put_to_the_superadmin_deciding_an_appeal_
     English and in Hindi."""
     hierarchy = {"parent_choice": "new", "parent": "", "new_parent_name": "Commissionerate of Agriculture",
                  "new_parent_type": "department"}
-    application = application_with_state(nodal_officer=officer, data={**VALID, "hierarchy": hierarchy})
-    approvals.step_decide(step_id=state_step(application).pk, decision="reject", remarks="Duplicate.",
-                          actor=make_state_admin("MH"))
-    appeal = approvals.application_appeal(application_id=application.pk, grounds="Not a duplicate.", actor=officer)
+    appeal = _appealed(officer, {**VALID, "hierarchy": hierarchy})
     client = signed_in(make_superadmin())
-    tree = page(client.get(f"/onboarding/appeals/{appeal.pk}/"))
-    flags = " ".join(tree.by_id("flags-heading").parent.text().split())
+    flags = _appeal_flags(client, appeal)[1]
     assert ("The form names a parent organisation not yet on Sandes: Commissionerate of Agriculture (Department). "
             "An overturn makes this organisation with no parent, recording that name with its activation; an appeal "
             "cannot return the application for correction: if that parent is on Sandes already (under another name), "
@@ -828,7 +838,7 @@ def test_a_parent_not_yet_on_sandes_is_put_to_the_superadmin_deciding_an_appeal_
             "organisation above it”).") in flags, flags
     assert "return the application for correction so that" not in flags
     client.post("/i18n/setlang/", {"language": "hi", "next": "/"})
-    hindi = " ".join(page(client.get(f"/onboarding/appeals/{appeal.pk}/")).by_id("flags-heading").parent.text().split())
+    hindi = _appeal_flags(client, appeal)[1]
     assert "Commissionerate of Agriculture" in hindi and DEVANAGARI_RE.search(hindi) and "An overturn" not in hindi
 
 
@@ -2590,21 +2600,17 @@ def test_the_appeal_decision_page_shows_what_to_check_before_deciding(officer):
     (the same flags, possible duplicates, who is who): here the short code given to another
     organisation since, worded for an appeal (it cannot be returned for correction, so an
     overturn is refused while that organisation has it), in English and in Hindi."""
-    application = application_with_state(nodal_officer=officer)
-    approvals.step_decide(step_id=state_step(application).pk, decision="reject", remarks="Duplicate.",
-                          actor=make_state_admin("MH"))
-    appeal = approvals.application_appeal(application_id=application.pk, grounds="Not a duplicate.", actor=officer)
+    appeal = _appealed(officer)
     OrganisationFactory(name="Ministry of Home Affairs", short_code=VALID["organisation"]["short_code"])
     client = signed_in(make_superadmin())
-    tree = page(client.get(f"/onboarding/appeals/{appeal.pk}/"))
-    flags = " ".join(tree.by_id("flags-heading").parent.text().split())
+    tree, flags = _appeal_flags(client, appeal)
     assert ("The short code the form names, DOA-MH, has been given to Ministry of Home Affairs on Sandes since the "
             "application was submitted: an overturn is refused while that organisation has it, and an appeal cannot "
             "return the application for correction; upheld, its nodal officer can apply again with another "
             "short code.") in flags, flags
     assert tree.by_id("people-heading") is not None
     client.post("/i18n/setlang/", {"language": "hi", "next": "/"})
-    hindi = " ".join(page(client.get(f"/onboarding/appeals/{appeal.pk}/")).by_id("flags-heading").parent.text().split())
+    hindi = _appeal_flags(client, appeal)[1]
     assert "DOA-MH" in hindi and DEVANAGARI_RE.search(hindi) and "overturn" not in hindi, hindi
 
 
