@@ -552,7 +552,7 @@ def _remove_domain(person, admin, root, organisation):
         role_services.organisation_domain_remove(domain_id=row.pk, reason=REASON, actor=root)
     return {"organisation": organisation, "own": True, "above": None, "domain": "pune.mahaagri.gov.in",
             "reason": REASON, "decider": root.email, "at": at, "invitations_withdrawn": 0,
-            "verifications_suspended": 0, "verified_by_hand": 2}
+            "verifications_suspended": 0, "verified_by_hand": 2, "verified_by_hand_below": 0}
 
 
 # Each role mail, by the service that sends it: the change made, returning the template's context.

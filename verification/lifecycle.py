@@ -38,7 +38,7 @@ from datetime import datetime, timedelta
 from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Case, DateTimeField, Exists, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, Count, DateTimeField, Exists, OuterRef, Q, QuerySet, Value, When
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -446,14 +446,18 @@ def domain_removal_weighed(*, organisation: Organisation, domain: str) -> dict[s
     return {"invitations_withdrawn": _invitations_at_domain(organisation, domain).count(),
             "verifications_suspended": _verified_at_domain(organisation, domain).filter(
                 method=VerificationMethod.OFFICIAL_EMAIL).count(),
-            "verified_by_hand": verified_by_hand_at_domain(organisation=organisation, domain=domain)}
+            **verified_by_hand_at_domain(organisation=organisation, domain=domain)}
 
 
-def verified_by_hand_at_domain(*, organisation: Organisation, domain: str) -> int:
+def verified_by_hand_at_domain(*, organisation: Organisation, domain: str) -> dict[str, int]:
     """How many verifications in force in ``organisation`` and in the offices below it an
     administrator decided (by hand, from a roster) for people whose official address is at
-    ``domain``: those that stand when it is removed. One query."""
-    return _verified_at_domain(organisation, domain).exclude(method=VerificationMethod.OFFICIAL_EMAIL).count()
+    ``domain``: those that stand when it is removed (``verified_by_hand``), and how many of
+    them are in the offices below it (``verified_by_hand_below``: each office's own members
+    page lists them, not the organisation's). One query."""
+    counted = _verified_at_domain(organisation, domain).exclude(method=VerificationMethod.OFFICIAL_EMAIL).aggregate(
+        verified_by_hand=Count("pk"), verified_by_hand_below=Count("pk", filter=~Q(organisation_id=organisation.pk)))
+    return {key: counted[key] or 0 for key in ("verified_by_hand", "verified_by_hand_below")}
 
 
 def domain_removed_consequences(*, organisation_id: int, domain: str, now: datetime | None = None) -> tuple[int, int]:

@@ -74,7 +74,7 @@ def on_organisation_domain_removed(sender, *, organisation, domain, at, **kwargs
     # (the verifications an administrator decided at it) is counted for its admins to check.
     withdrawn, suspended = domain_removed_consequences(organisation_id=organisation.pk, domain=domain, now=at)
     return {"invitations_withdrawn": withdrawn, "verifications_suspended": suspended,
-            "verified_by_hand": verified_by_hand_at_domain(organisation=organisation, domain=domain)}
+            **verified_by_hand_at_domain(organisation=organisation, domain=domain)}
 
 
 @receiver(organisation_domain_weighed, dispatch_uid="verification_domain_weighed")

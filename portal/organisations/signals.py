@@ -48,8 +48,10 @@ organisation_members_off_domains = Signal()
 # ``verifications_suspended``: verifications made automatically at it, suspended;
 # ``verified_by_hand``: verifications an administrator decided (by hand, from a roster) of
 # people whose official address is at it, which stand. Each of them in the organisation and in
-# the offices below it (whose staff use its domains as theirs).
-DOMAIN_REMOVAL_COUNTS = ("invitations_withdrawn", "verifications_suspended", "verified_by_hand")
+# the offices below it (whose staff use its domains as theirs); ``verified_by_hand_below``: of
+# ``verified_by_hand``, those in the offices below it (each office's members page lists its own).
+DOMAIN_REMOVAL_COUNTS = ("invitations_withdrawn", "verifications_suspended", "verified_by_hand",
+                         "verified_by_hand_below")
 
 
 def domain_removal_counts(answers: list[tuple[object, object]]) -> dict[str, int]:

@@ -745,7 +745,9 @@ def test_removing_a_departments_domain_reaches_the_offices_below_that_use_it(wor
     for its administrators. Removing the department's domain treats the offices below as
     the department itself: their invitations there are withdrawn, a verification made
     automatically at it suspended, and the members an administrator verified at it counted
-    on the confirmation page and in the mail to the department's admins."""
+    on the confirmation page and in the mail to the department's admins, which say how many
+    of them are in the offices below (listed on those offices' members pages, not the
+    department's)."""
     from portal.organisations.services import organisation_domain_remove
     from portal.organisations.status_selectors import domain_removal_weighed
     from verification.models import VerificationMethod
@@ -761,7 +763,13 @@ def test_removing_a_departments_domain_reaches_the_offices_below_that_use_it(wor
                                          official_email="ravi@mahaagri.gov.in", method=VerificationMethod.OFFICIAL_EMAIL)
     row = OrganisationDomain.objects.get(organisation=parent, domain="mahaagri.gov.in")
     weighed = domain_removal_weighed(row)
-    assert (weighed["verifications_suspended"], weighed["verified_by_hand"]) == (1, 1)
+    assert (weighed["verifications_suspended"], weighed["verified_by_hand"], weighed["verified_by_hand_below"]) == (1, 1, 1)
+    # The department's members page does not list her: the page says where she is listed.
+    shown = " ".join(signed_in(world["superadmin"]).get(
+        f"/portal/organisations/{parent.pk}/domains/{row.pk}/remove/").content.decode().split())
+    assert ("1 member verified by an administrator keeps an official address at mahaagri.gov.in: their verification "
+            "stands.") in shown
+    assert "1 of them is verified in an office below it, whose own members page lists them." in shown
 
     with django_capture_on_commit_callbacks(execute=True):
         organisation_domain_remove(domain_id=row.pk, reason="The department moved to a new domain",
@@ -769,6 +777,8 @@ def test_removing_a_departments_domain_reaches_the_offices_below_that_use_it(wor
     [told] = messages_to(world["admin_parent"].email)
     assert "1 verification made automatically at it was suspended" in told.body
     assert "1 member verified by an administrator keeps an official address at mahaagri.gov.in" in told.body
+    assert "1 of them is verified in an office below it, whose own members page lists them." in " ".join(
+        told.body.split())
     automatic.refresh_from_db()
     assert (automatic.status, automatic.reason_code) == (VerificationStatus.SUSPENDED, EndReason.DOMAIN_REMOVED)
     assert GovernmentProfile.objects.get(pk=by_hand.pk).status == VerificationStatus.VERIFIED
