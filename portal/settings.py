@@ -490,6 +490,10 @@ CELERY_BEAT_SCHEDULE = {
     # queued again once idle for 10 minutes.
     "verification-roster-applies-resume": {"task": "verification.rosters.tasks.roster_applies_resume",
                                            "schedule": timedelta(minutes=5)},
+    # Invitations made but not mailed (the address had had the day's invitation mails), mailed
+    # once it is under the limit.
+    "verification-held-invitations-send": {"task": "verification.rosters.tasks.held_invitations_send",
+                                           "schedule": timedelta(hours=1)},
     # Rosters' rows (people's details as uploaded) removed ROSTER_ROWS_KEEP_DAYS after use.
     "verification-roster-rows-remove": {"task": "verification.rosters.tasks.roster_rows_remove",
                                         "schedule": crontab(hour=1, minute=45)},

@@ -454,6 +454,57 @@ def invitation_resend(*, invitation_id: int, actor: AnyUser, request: HttpReques
     return invitation
 
 
+# The invitations made but not mailed that one run of the hourly job mails, at most.
+HELD_SENT_PER_RUN = 500
+
+
+def held_invitations_send(*, now: datetime | None = None, limit: int = HELD_SENT_PER_RUN) -> int:
+    """Mail the waiting invitations made but not mailed (MAIL_HELD: their mailbox had been
+    sent INVITATION_MAILS_PER_ADDRESS_PER_DAY invitation mails in 24 hours) whose mailbox is
+    under that limit now (the hourly job): each with a new link and expiry, still in the name
+    of the administrator who invited the person, recorded as the system's sending
+    (INVITATION_RESENT), one a mailbox a run. One expired, of an organisation not active, or
+    to an address no longer official waits for an administrator (invitation_resend says why);
+    one an administrator is sending now (its row locked) is left to them. Returns how many
+    were mailed."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        waiting = list(Invitation.objects.select_for_update(skip_locked=True, of=("self",)).select_related("organisation")
+                       .filter(status=InvitationStatus.PENDING, send_count=0, expires_at__gt=now,
+                               organisation__status=OrganisationStatus.ACTIVE).order_by("pk")[:limit])
+        if not waiting:
+            return 0
+        advisory_locks(INVITATION_MAILBOX_LOCK_NAMESPACE, {invitation.mailbox for invitation in waiting})
+        at_limit = set(_mailboxes_at_limit({invitation.mailbox for invitation in waiting}, now))
+        chosen: dict[str, Invitation] = {}
+        for invitation in waiting:
+            if (invitation.mailbox not in at_limit and invitation.mailbox not in chosen
+                    and classify_email(invitation.email, organisation=invitation.organisation).is_official_mail):
+                chosen[invitation.mailbox] = invitation
+        if not chosen:
+            return 0
+        sending, expires = list(chosen.values()), expiry(now)
+        tokens = tokens_new(len(sending))
+        for invitation, (_raw, digest) in zip(sending, tokens, strict=True):
+            invitation.token_hash, invitation.sent_at, invitation.expires_at = digest, now, expires
+            invitation.send_count = 1
+        Invitation.objects.bulk_update(sending, ["token_hash", "sent_at", "expires_at", "send_count"])
+        by_organisation: dict[int, list[tuple[Invitation, str]]] = {}
+        for invitation, (raw, _digest) in zip(sending, tokens, strict=True):
+            by_organisation.setdefault(invitation.organisation_id, []).append((invitation, raw))
+        for pairs in by_organisation.values():
+            outbox_enqueue(messages=build_invitation_mails(
+                organisation=pairs[0][0].organisation, expires_at=expires,
+                invitees=[(invitation.email, invitation.name, raw) for invitation, raw in pairs]))
+        mails_record([invitation.mailbox for invitation in sending], now)
+        audit_record_many([
+            {"action": AuditAction.INVITATION_RESENT, "target": invitation, "actor_role": SYSTEM,
+             "new": {"email": invitation.email, "send_count": 1, "expires_at": expires.isoformat(),
+                     "held_until_under_the_limit": True}}
+            for invitation in sending])
+    return len(sending)
+
+
 def invitation_cancel(*, invitation_id: int, actor: AnyUser, request: HttpRequest | None = None) -> Invitation:
     """Cancel a waiting invitation (sent by mistake, or to someone a corrected roster leaves
     out): its link stops working at once and confirming the address verifies nobody through

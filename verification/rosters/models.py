@@ -235,7 +235,11 @@ class Invitation(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["email", "status"]), models.Index(fields=["organisation", "status"]),
-                   models.Index(fields=["accepted_by"], condition=Q(accepted_by__isnull=False), name="rosters_inv_accepted_by")]
+                   models.Index(fields=["accepted_by"], condition=Q(accepted_by__isnull=False), name="rosters_inv_accepted_by"),
+                   # Those made but not mailed, which the hourly job mails (invitations.held_invitations_send):
+                   # a new invitation, mailed, adds nothing to it.
+                   models.Index(fields=["id"], condition=Q(status=InvitationStatus.PENDING, send_count=0),
+                                name="rosters_inv_held")]
         constraints = [
             models.UniqueConstraint(fields=["organisation", "mailbox"], condition=Q(status=InvitationStatus.PENDING),
                                     name="rosters_one_pending_invitation_per_mailbox"),

@@ -31,11 +31,11 @@ PROBLEMS = {
     # Not refused: invited when the roster is applied, but not mailed (invitations.MAIL_HELD_PREVIEW).
     "invite_mail_held": ngettext_lazy(
         "%(n)s person to invite was sent the most invitation mails allowed in 24 hours, by any organisation: they are "
-        "invited when the roster is applied, but not mailed; the invitation can be sent from the invitations page "
-        "a day later",
+        "invited when the roster is applied, and mailed once the address is under the limit again (checked every "
+        "hour)",
         "%(n)s people to invite were sent the most invitation mails allowed in 24 hours, by any organisation: they "
-        "are invited when the roster is applied, but not mailed; the invitations can be sent from the invitations "
-        "page a day later", "n"),
+        "are invited when the roster is applied, and each mailed once the address is under the limit again (checked "
+        "every hour)", "n"),
 }
 
 REASONS = {
@@ -59,9 +59,11 @@ REASONS = {
     # Not a refusal: the row was applied (invitations.MAIL_HELD).
     "mail_held": ngettext_lazy(
         "The invitation was made but not mailed: this address was sent %(limit)s invitation mail in the last 24 "
-        "hours, by any organisation, the most one address may receive. Send it from the invitations page a day later.",
+        "hours, by any organisation, the most one address may receive. It is mailed by itself once the address is "
+        "under the limit again (checked every hour).",
         "The invitation was made but not mailed: this address was sent %(limit)s invitation mails in the last 24 "
-        "hours, by any organisation, the most one address may receive. Send it from the invitations page a day later.",
+        "hours, by any organisation, the most one address may receive. It is mailed by itself once the address is "
+        "under the limit again (checked every hour).",
         "limit"),
     "not_held_here": _("This person was no longer verified or invited here when the roster was applied (the "
                        "verification ended, or the invitation was accepted, cancelled or expired): upload the file "

@@ -7,6 +7,7 @@ import logging
 from celery import shared_task
 
 from verification.rosters.apply import roster_applies_idle_claim, roster_apply_run
+from verification.rosters.invitations import held_invitations_send as held_send
 from verification.rosters.invitations import mails_forget
 from verification.rosters.retention import roster_rows_remove as rows_remove
 
@@ -54,3 +55,11 @@ def roster_rows_remove():
         removed = rows_remove()
         total += removed
     return total
+
+
+@shared_task(name="verification.rosters.tasks.held_invitations_send", acks_late=True, reject_on_worker_lost=True,
+             time_limit=300, soft_time_limit=260)
+def held_invitations_send():
+    """Beat, hourly: the invitations made but not mailed (their address had had the day's
+    invitation mails) mailed once the address is under the limit; returns how many."""
+    return held_send()

@@ -887,3 +887,54 @@ def test_the_records_of_invitation_mails_are_kept_a_day(db):
     assert mails_forget(now) == 2
     assert sorted(InvitationMail.objects.values_list("sent_at", flat=True)) == [now - timedelta(hours=23),
                                                                                now - timedelta(hours=1)]
+
+
+def test_an_invitation_held_at_the_address_s_daily_limit_is_mailed_by_itself_once_under_it(
+        world, settings, django_capture_on_commit_callbacks):
+    """An invitation made but not mailed (its address had had the day's invitation mails) is
+    mailed by the hourly job once the address is under the limit again, with a new link and
+    expiry, audited as the system's; not while the address is still at the limit, nor twice,
+    nor one of an organisation no longer active. The link mailed verifies the person."""
+    from verification.rosters.invitations import held_invitations_send  # noqa: PLC0415
+    from verification.rosters.tasks import held_invitations_send as held_invitations_send_task  # noqa: PLC0415
+
+    settings.INVITATION_MAILS_PER_ADDRESS_PER_DAY = 1
+    _apply(world["office"], world["admin_office"], [person(4)], django_capture_on_commit_callbacks)
+    held_roster = _apply(world["other"], world["admin_other"], [person(4)], django_capture_on_commit_callbacks)
+    assert held_roster.outcome == {"invited": 1, "mail_held": 1}
+    held = Invitation.objects.get(organisation=world["other"])
+    assert held.send_count == 0
+    assert held_invitations_send() == 0  # still at the limit: the first mail is of today
+    assert OutboxMessage.objects.filter(to=["person4@pune.mahaagri.gov.in"]).count() == 1
+    entry = settings.CELERY_BEAT_SCHEDULE["verification-held-invitations-send"]
+    assert entry == {"task": "verification.rosters.tasks.held_invitations_send", "schedule": timedelta(hours=1)}
+
+    later = timezone.now() + timedelta(days=1, minutes=1)
+    with time_machine.travel(later, tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert held_invitations_send_task.apply().get() == 1  # the Celery task's own code
+        assert held_invitations_send() == 0  # mailed once
+    held.refresh_from_db()
+    assert (held.status, held.send_count, held.sent_at) == (InvitationStatus.PENDING, 1, later)
+    assert held.expires_at > later + timedelta(days=settings.ROSTER_INVITATION_TTL_DAYS - 1)
+    mail = OutboxMessage.objects.filter(to=["person4@pune.mahaagri.gov.in"]).latest("id")
+    assert world["other"].name in mail.subject + mail.body
+    [event] = AuditEvent.objects.filter(action=AuditAction.INVITATION_RESENT, target_id=str(held.pk))
+    assert (event.actor_id, event.actor_role) == (None, "system:roster_import")
+    assert event.new_values["held_until_under_the_limit"] is True
+    assert InvitationMail.objects.filter(mailbox="person4@pune.mahaagri.gov.in").count() == 2
+
+    # The link mailed is the invitation's own.
+    assert Client().get(LINK.search(delivered_body(mail))[0]).status_code == 200
+
+
+def test_a_held_invitation_of_an_organisation_no_longer_active_waits(world, settings, django_capture_on_commit_callbacks):
+    from verification.rosters.invitations import held_invitations_send  # noqa: PLC0415
+
+    settings.INVITATION_MAILS_PER_ADDRESS_PER_DAY = 1
+    _apply(world["office"], world["admin_office"], [person(4)], django_capture_on_commit_callbacks)
+    _apply(world["other"], world["admin_other"], [person(4)], django_capture_on_commit_callbacks)
+    world["other"].__class__.objects.filter(pk=world["other"].pk).update(status=OrganisationStatus.SUSPENDED)
+    with time_machine.travel(timezone.now() + timedelta(days=1, minutes=1), tick=False):
+        assert held_invitations_send() == 0
+    assert Invitation.objects.get(organisation=world["other"]).send_count == 0
