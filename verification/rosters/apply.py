@@ -20,7 +20,14 @@ from portal.audit.models import AuditAction
 from portal.audit.services import audit_record_many
 from portal.organisations.models import OrganisationStatus
 from verification.models import GovernmentProfile
-from verification.rosters.invitations import DETAILS, invite_rows, people_lock, unofficial_rows, verify_row
+from verification.rosters.invitations import (
+    DETAILS,
+    invite_rows,
+    mailboxes_lock,
+    people_lock,
+    unofficial_rows,
+    verify_row,
+)
 from verification.rosters.models import (
     NOT_ALLOWED,
     Invitation,
@@ -228,6 +235,9 @@ def _apply_rest(roster_id: int, after_line: int, last_line: int | None) -> int |
             left = left.filter(line__lte=last_line)
         rows = list(left.order_by("line").values_list("pk", "line", "outcome", "email", "name", "mailbox"))
         outcome = dict(roster.outcome)
+        # The mailboxes of the rows to invite locked first (mailboxes_lock), before the people's
+        # rows and the audit log's lock this batch takes before it invites.
+        mailboxes_lock({mailbox for _pk, _line, kind, _email, _name, mailbox in rows if kind == RowOutcome.INVITE})
         if rows:
             # Confirmed since the rows to verify were read, or left by a run stopped before
             # verifying them (both rare): verified here, each row

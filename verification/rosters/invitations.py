@@ -23,7 +23,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record, audit_record_many
 from portal.deadlines import end_of_local_day
 from portal.limits import WINDOW, refuse_over, shown, shown_from
-from portal.mail.models import OutboxPriority
+from portal.mail.models import OutboxPriority, with_priority
 from portal.mail.services import outbox_enqueue, outbox_enqueue_each
 from portal.organisations.models import OrganisationStatus
 from portal.organisations.services import LastAdmin
@@ -261,6 +261,15 @@ MAIL_HELD_PREVIEW = "invite_mail_held"
 INVITATION_MAILBOX_LOCK_NAMESPACE = 0x494E564D
 
 
+def mailboxes_lock(mailboxes) -> None:
+    """Hold until the transaction ends the lock of ``mailboxes``' invitation mails of the
+    day (advisory_locks), from before their count is read to the commit that records the
+    mails sent. Taken before any row lock and before the audit log's lock (a roster batch
+    audits before it invites): every path that mails invitations takes the locks in that
+    order, so that none waits for another the other way round."""
+    advisory_locks(INVITATION_MAILBOX_LOCK_NAMESPACE, mailboxes)
+
+
 def _mailboxes_at_limit(mailboxes, now: datetime):
     """Those of ``mailboxes`` (a collection, or a query of them) sent
     INVITATION_MAILS_PER_ADDRESS_PER_DAY invitation mails in the 24 hours before ``now``, by
@@ -307,14 +316,16 @@ def invite_rows(roster: RosterImport, rows: list, *, actor: AnyUser) -> dict[str
     expired one is cancelled and replaced), mailed
     through the outbox, audited. A mailbox sent INVITATION_MAILS_PER_ADDRESS_PER_DAY
     invitation mails in the last 24 hours (by any organisation) is invited but not mailed
-    (``send_count`` 0: an administrator sends it from the invitations page later), its row
-    marked MAIL_HELD.
+    (``send_count`` 0: the hourly job mails it once the mailbox is under the limit,
+    held_invitations_send, or an administrator from the invitations page), its row marked
+    MAIL_HELD.
     {"invited": n, "unchanged": n, "mail_held": n}.
 
-    Set-based whatever the number: the tokens made at once, the mailboxes locked by one
-    statement (advisory_locks: held to the commit, so that no other organisation's
-    invitation passes the day's limit meanwhile) and their mails of the day counted by one
-    query, the invitations by one statement, their emails (the message rendered once) by
+    The caller holds the rows' mailboxes' lock (mailboxes_lock), taken at the start of its
+    transaction: no other organisation's invitation passes the day's limit meanwhile.
+
+    Set-based whatever the number: the tokens made at once, the mailboxes' mails of the day
+    counted by one query, the invitations by one statement, their emails (the message rendered once) by
     another, the mails recorded by another, one audit event; those held back marked by two
     more."""
     if not rows:
@@ -331,8 +342,6 @@ def invite_rows(roster: RosterImport, rows: list, *, actor: AnyUser) -> dict[str
     ).values_list("pk", flat=True))
     if expired:
         Invitation.objects.filter(pk__in=expired).update(status=InvitationStatus.CANCELLED)
-    # Taken after the row locks above (expired invitations), as sending one again takes them.
-    advisory_locks(INVITATION_MAILBOX_LOCK_NAMESPACE, {row.mailbox for row in rows})
     at_limit = set(_mailboxes_at_limit({row.mailbox for row in rows}, now))
     insert = _insert_set_based if connection.vendor == "postgresql" else _insert_each
     made = insert(roster, rows, [digest for _raw, digest in tokens], actor=actor, now=now, expires=expires)
@@ -413,6 +422,8 @@ def invitation_resend(*, invitation_id: int, actor: AnyUser, request: HttpReques
     INVITATION_RESENDS_PER_DAY, and past the mailbox's INVITATION_MAILS_PER_ADDRESS_PER_DAY.
     Raises ValidationError or PermissionDenied."""
     with transaction.atomic():
+        # The mailbox's lock first (mailboxes_lock: before any row lock); a mailbox never changes.
+        mailboxes_lock(Invitation.objects.filter(pk=invitation_id).values_list("mailbox", flat=True))
         verification_services.person_lock(actor.pk)  # two sent at once cannot both pass the day's last
         invitation = _waiting_invitation_lock(invitation_id, actor, _(
             "This invitation was accepted or cancelled: there is nothing to send."))
@@ -433,7 +444,6 @@ def invitation_resend(*, invitation_id: int, actor: AnyUser, request: HttpReques
                 _("This invitation was sent at %(at)s and its link works: it can be sent again from %(from)s.")
                 % {"at": shown(invitation.sent_at), "from": shown_from(invitation.sent_at + RESEND_GAP)}, code="too_soon")
         _resends_within_limit(actor, now)
-        advisory_locks(INVITATION_MAILBOX_LOCK_NAMESPACE, [invitation.mailbox])
         _mails_to_address_within_limit(invitation, now)
         raw, digest = token_new()
         invitation.token_hash, invitation.sent_at, invitation.expires_at = digest, now, expiry(now)
@@ -468,13 +478,19 @@ def held_invitations_send(*, now: datetime | None = None, limit: int = HELD_SENT
     one an administrator is sending now (its row locked) is left to them. Returns how many
     were mailed."""
     now = now or timezone.now()
+    held = Invitation.objects.filter(status=InvitationStatus.PENDING, send_count=0, expires_at__gt=now,
+                                     organisation__status=OrganisationStatus.ACTIVE)
     with transaction.atomic():
-        waiting = list(Invitation.objects.select_for_update(skip_locked=True, of=("self",)).select_related("organisation")
-                       .filter(status=InvitationStatus.PENDING, send_count=0, expires_at__gt=now,
-                               organisation__status=OrganisationStatus.ACTIVE).order_by("pk")[:limit])
-        if not waiting:
+        # Those whose mailbox is at the limit now left out before the run's limit is counted
+        # (else the same unsendable ones would fill every run), then their mailboxes locked
+        # before any row (mailboxes_lock), then the rows, one an administrator sends now left.
+        candidates = dict(held.exclude(mailbox__in=_mailboxes_at_limit(held.values("mailbox"), now))
+                          .order_by("pk").values_list("pk", "mailbox")[:limit])
+        if not candidates:
             return 0
-        advisory_locks(INVITATION_MAILBOX_LOCK_NAMESPACE, {invitation.mailbox for invitation in waiting})
+        mailboxes_lock(set(candidates.values()))
+        waiting = list(held.select_for_update(skip_locked=True, of=("self",)).select_related("organisation")
+                       .filter(pk__in=candidates).order_by("pk"))
         at_limit = set(_mailboxes_at_limit({invitation.mailbox for invitation in waiting}, now))
         chosen: dict[str, Invitation] = {}
         for invitation in waiting:
@@ -493,9 +509,10 @@ def held_invitations_send(*, now: datetime | None = None, limit: int = HELD_SENT
         for invitation, (raw, _digest) in zip(sending, tokens, strict=True):
             by_organisation.setdefault(invitation.organisation_id, []).append((invitation, raw))
         for pairs in by_organisation.values():
-            outbox_enqueue(messages=build_invitation_mails(
+            # Mass mail, as a roster's: sent after any other.
+            outbox_enqueue(messages=[with_priority(message, OutboxPriority.BULK) for message in build_invitation_mails(
                 organisation=pairs[0][0].organisation, expires_at=expires,
-                invitees=[(invitation.email, invitation.name, raw) for invitation, raw in pairs]))
+                invitees=[(invitation.email, invitation.name, raw) for invitation, raw in pairs])])
         mails_record([invitation.mailbox for invitation in sending], now)
         audit_record_many([
             {"action": AuditAction.INVITATION_RESENT, "target": invitation, "actor_role": SYSTEM,

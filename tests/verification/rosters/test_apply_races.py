@@ -210,3 +210,26 @@ def test_two_organisations_sending_one_address_its_invitation_at_once_mail_it_no
     assert isinstance(refusal, ValidationError) and refusal.code == "address_too_many", refusal
     assert OutboxMessage.objects.filter(to=["person4@pune.mahaagri.gov.in"]).count() == 1
     assert audit_verify() == []
+
+
+def test_a_roster_batch_that_audits_before_it_invites_and_an_invitation_sent_again_at_once_do_not_deadlock(world):
+    """A batch changing one person's details (audited, holding the audit log's lock to its
+    commit) and inviting another, while an administrator elsewhere sends that other person
+    an invitation again: the batch took the mailbox's lock after the audit log's, the sending
+    the other way round, and PostgreSQL ended one of them as a deadlock. Both now take the
+    mailboxes' lock first: both finish."""
+    first = _queued(world["other"], world["admin_other"], [person(5)])
+    roster_apply_run(roster_id=first.pk)
+    _applied(first)
+    roster_apply_run(roster_id=_queued(world["office"], world["admin_office"], [person(4)]).pk)
+    sending = Invitation.objects.get(organisation=world["office"])
+    Invitation.objects.filter(pk=sending.pk).update(send_count=0)  # made, not mailed: no wait before sending again
+    batch = _queued(world["other"], world["admin_other"], [person(5, Designation="Senior Clerk"), person(4)])
+    assert (batch.change_count, batch.invite_count) == (1, 1)
+    results = race([
+        lambda: roster_apply_run(roster_id=batch.pk),
+        lambda: invitation_resend(invitation_id=sending.pk, actor=world["admin_office"]),
+    ], hold_sql="SELECT pg_advisory_xact_lock(%s)", hold_params=[_CHAIN_LOCK_KEY], staggered=True)
+    assert [outcome for outcome, _value in results] == ["ok", "ok"], results
+    _applied(batch)
+    assert Invitation.objects.get(pk=sending.pk).send_count == 1

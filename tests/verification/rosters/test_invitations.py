@@ -919,6 +919,7 @@ def test_an_invitation_held_at_the_address_s_daily_limit_is_mailed_by_itself_onc
     assert held.expires_at > later + timedelta(days=settings.ROSTER_INVITATION_TTL_DAYS - 1)
     mail = OutboxMessage.objects.filter(to=["person4@pune.mahaagri.gov.in"]).latest("id")
     assert world["other"].name in mail.subject + mail.body
+    assert mail.priority == OutboxPriority.BULK  # mass mail, as a roster's
     [event] = AuditEvent.objects.filter(action=AuditAction.INVITATION_RESENT, target_id=str(held.pk))
     assert (event.actor_id, event.actor_role) == (None, "system:roster_import")
     assert event.new_values["held_until_under_the_limit"] is True
