@@ -25,6 +25,7 @@ from portal.organisations.models import (
     ReactivationReason,
     StatusAsIf,
     SuspensionReason,
+    ended,
 )
 from portal.organisations.services import (
     OrganisationNotActive,
@@ -207,16 +208,18 @@ def move(request, pk):
                     return back
             effect = move_effect(organisation, state=state, parent=parent)
             labels = dict(JURISDICTION_CHOICES)
+            # The roles the move ends now (one past its end date is only recorded as expired, and
+            # nobody is told of it), whose holders are mailed, and whoever acts for an
+            # organisation they leave with no admin; not the one moving it: they know.
+            ending = [role for role in effect.admin_roles_ending if not ended(role.ends_at)]
+            left = [entry._replace(acting=[(user, by) for user, by in entry.acting if user.pk != request.user.pk])
+                    for entry in move_leaves_without_admin(ending)]
             return render(request, "portal/organisations/move_confirm.html", {
                 "organisation": organisation, "form": form, "effect": effect, "parent": parent,
                 "old_jurisdiction": labels[effect.old_jurisdiction], "new_jurisdiction": labels[effect.new_jurisdiction],
                 **_move_told_groups([one for one in effect.told if one.user.pk != request.user.pk]),
-                # Mailed as their role ends, and whoever acts for an organisation it leaves with no
-                # admin (not the one moving it: they know).
-                "told_roles_ending": [role for role in effect.admin_roles_ending if role.user_id != request.user.pk],
-                "left_without_admin": [entry._replace(acting=[(user, by) for user, by in entry.acting
-                                                              if user.pk != request.user.pk])
-                                       for entry in move_leaves_without_admin(effect.admin_roles_ending)],
+                "told_roles_ending": [role for role in ending if role.user_id != request.user.pk],
+                "left_without_admin": left, "left_told": any(entry.acting for entry in left),
                 "shown_values": shown_digest(move_shown(effect)), "changed_meanwhile": changed_meanwhile,
             })
     return render(request, "portal/organisations/move.html", {"organisation": organisation, "form": form})

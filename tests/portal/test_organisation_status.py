@@ -1360,6 +1360,26 @@ def test_the_department_a_move_leaves_with_no_admin_is_said_with_who_then_acts_f
     assert "Agriculture Department, Maharashtra" in without[0].subject
 
 
+def test_an_admin_role_past_its_end_date_is_not_said_to_be_told_of_the_move(world):
+    """A role resting on the office whose end date has passed (not yet recorded as expired)
+    ends with the move only as a record: nobody is mailed of it, and the page does not say
+    its holder is."""
+    move_world(world)
+    office, parent, member = world["office"], world["parent"], world["member"]
+    Membership.objects.filter(organisation=office, user=member).update(is_active=True)
+    organisation_admin_grant(organisation_id=parent.pk, user_id=member.pk, actor=fresh(world["superadmin"]))
+    Membership.objects.filter(organisation=parent, user=member).update(ends_at=timezone.now() - timedelta(minutes=5))
+    client = client_of(world, "superadmin")
+    tree = well_formed(client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
+                                                      "step": "review"}))
+    assert member.email not in text_of(tree.find(id="move-told"))
+    digest = [n.get("value") for n in tree.find_all("input") if n.get("name") == "shown_values"][0]
+    OutboxMessage.objects.all().delete()
+    assert client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
+                                          "shown_values": digest, "confirm": "on", "step": "save"}).status_code == 302
+    assert not [m for m in OutboxMessage.objects.all() if member.email in m.to]
+
+
 def test_the_email_domains_it_shared_with_the_line_it_leaves_and_those_of_its_new_line_are_said_before_the_move(world):
     """An office counts as official the domains accepted off the official suffixes for the
     organisations above it (OrganisationDomain.objects.official_for): those of the line it
