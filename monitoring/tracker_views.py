@@ -90,7 +90,7 @@ def _back(request) -> str:
 
 def _gone(request, gone: _OfficeGone):
     messages.info(request, _("The office was already taken off the list."))
-    return redirect(_tracker_url(gone.jurisdiction))
+    return redirect(_back(request))
 
 
 @rule("adoption_tracker")

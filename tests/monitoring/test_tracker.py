@@ -833,11 +833,14 @@ def test_an_office_taken_off_the_list_meanwhile_is_said_so_not_a_404(world):
     client = signed_in(world["state_admin_mh"])
     ports = office(name="Ports", short_code="MH-PORTS", contact_email="ports@mh.gov.in")
     assert client.post(f"/monitoring/adoption/{ports.pk}/delete/").status_code == 302
-    for response in (client.post(f"/monitoring/adoption/{ports.pk}/delete/", follow=True),
-                     client.get(f"/monitoring/adoption/{ports.pk}/edit/", follow=True),
-                     client.post(f"/monitoring/adoption/{ports.pk}/edit/", OFFICE_FORM, follow=True),
-                     client.get(f"/monitoring/adoption/{ports.pk}/remind/", follow=True)):
-        assert response.redirect_chain == [("/monitoring/adoption/?jurisdiction=MH", 302)]
+    # Each page leads back to the tracker as the viewer left it (the place its links carry).
+    for place, response in (
+            ("?jurisdiction=MH", client.post(f"/monitoring/adoption/{ports.pk}/delete/?jurisdiction=MH", follow=True)),
+            ("", client.get(f"/monitoring/adoption/{ports.pk}/edit/", follow=True)),
+            ("?jurisdiction=MH", client.post(f"/monitoring/adoption/{ports.pk}/edit/?jurisdiction=MH", OFFICE_FORM,
+                                             follow=True)),
+            ("", client.get(f"/monitoring/adoption/{ports.pk}/remind/", follow=True))):
+        assert response.redirect_chain == [(f"/monitoring/adoption/{place}", 302)]
         assert "The office was already taken off the list." in response.content.decode()
     assert not ExpectedOffice.objects.exists()
     assert AuditEvent.objects.filter(action=AuditAction.ADOPTION_LIST_CHANGED).count() == 1  # removed, once
