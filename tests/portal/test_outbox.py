@@ -1059,6 +1059,10 @@ def test_an_action_that_writes_mail_answers_within_seconds_while_the_broker_take
     "Asha Kulkarni <asha@mahaagri.gov.in>", "Erased <x@erased.invalid>", '"Kulkarni, Asha" <asha@erased.invalid>',
     " asha@erased.invalid ", "asha@mahaagri.gov.in, x@erased.invalid", "x@erased.invalid (note)", "", "@", "no-at",
     "a@b@erased.invalid", "<x@erased.invalid>",
+    # Plain addresses, read as they are: every character parsing treats alike.
+    "first.last@dept.gov.in", "a_b-c+tag@erased.invalid", "x.y@erased.invalid.", "x@sub.erased.invalid",
+    "o'brien@erased.invalid", "x!#$%&*/=?^`{|}~@erased.invalid", "x..y@erased.invalid", ".x@erased.invalid",
+    "x@Erased.Invalid", "\u0915@erased.invalid", "x@erased.invalid\u200b",
 ])
 def test_whether_an_address_is_mailable_is_what_parsing_it_whole_says(address):
     """A plain address is read as it is (a roster's batch asks it of thousands), any other
