@@ -23,7 +23,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record, audit_record_many
 from portal.deadlines import end_of_local_day
 from portal.limits import WINDOW, refuse_over, shown, shown_from
-from portal.mail.models import OutboxPriority, with_priority
+from portal.mail.models import OutboxPriority
 from portal.mail.services import outbox_enqueue, outbox_enqueue_each
 from portal.organisations.models import OrganisationStatus
 from portal.organisations.services import LastAdmin
@@ -509,10 +509,11 @@ def held_invitations_send(*, now: datetime | None = None, limit: int = HELD_SENT
         for invitation, (raw, _digest) in zip(sending, tokens, strict=True):
             by_organisation.setdefault(invitation.organisation_id, []).append((invitation, raw))
         for pairs in by_organisation.values():
-            # Mass mail, as a roster's: sent after any other.
-            outbox_enqueue(messages=[with_priority(message, OutboxPriority.BULK) for message in build_invitation_mails(
-                organisation=pairs[0][0].organisation, expires_at=expires,
-                invitees=[(invitation.email, invitation.name, raw) for invitation, raw in pairs])])
+            # As a roster's batch mails them (invite_rows): the message rendered once, mass mail.
+            subject, body = invitation_text(organisation=pairs[0][0].organisation, expires_at=expires)
+            invitees = [(invitation.email, invitation.name, raw) for invitation, raw in pairs]
+            outbox_enqueue_each(subject=subject, body=body, to=[email for email, _n, _r in invitees],
+                                fills=invitee_fills(invitees), priority=OutboxPriority.BULK)
         mails_record([invitation.mailbox for invitation in sending], now)
         audit_record_many([
             {"action": AuditAction.INVITATION_RESENT, "target": invitation, "actor_role": SYSTEM,
