@@ -50,10 +50,6 @@ class _OfficeGone(Exception):
     """The office was taken off a list the viewer edits (a double click on "Remove it",
     another administrator meanwhile)."""
 
-    def __init__(self, jurisdiction: str):
-        super().__init__(jurisdiction)
-        self.jurisdiction = jurisdiction
-
 
 def _editable_office(request, pk):
     """An office the viewer may edit, or 404; _OfficeGone when it was taken off one of
@@ -62,10 +58,9 @@ def _editable_office(request, pk):
     try:
         office = _office(request, pk)
     except Http404:
-        jurisdiction = removed_office_jurisdiction(pk, editable)
-        if jurisdiction is None:
+        if removed_office_jurisdiction(pk, editable) is None:
             raise
-        raise _OfficeGone(jurisdiction) from None
+        raise _OfficeGone from None
     if not _may_edit(editable, office.jurisdiction):
         raise Http404
     return office, editable
@@ -88,7 +83,7 @@ def _back(request) -> str:
     return place_url(reverse("monitoring:tracker"), _tracker_place(request))
 
 
-def _gone(request, gone: _OfficeGone):
+def _gone(request):
     messages.info(request, _("The office was already taken off the list."))
     return redirect(_back(request))
 
@@ -135,8 +130,8 @@ def office_edit(request, pk=None):
         raise Http404
     try:
         office = _editable_office(request, pk)[0] if pk is not None else None  # (0 is an office not found)
-    except _OfficeGone as gone:  # what was typed is not saved: the office is no longer there to change
-        return _gone(request, gone)
+    except _OfficeGone:  # what was typed is not saved: the office is no longer there to change
+        return _gone(request)
     initial = services.office_values(office) if office else {}
     form = ExpectedOfficeForm(request.POST or None, initial=initial, jurisdictions=editable, office=office)
     shown = office and shown_on_page(request, services.expected_office_digest(office))  # once the form took kept input
@@ -148,8 +143,8 @@ def office_edit(request, pk=None):
         except ChangedMeanwhile:
             try:
                 office = _editable_office(request, pk)[0]
-            except _OfficeGone as gone:
-                return _gone(request, gone)
+            except _OfficeGone:
+                return _gone(request)
             shown = services.expected_office_digest(office)
             form.say_changed_meanwhile(services.office_values(office))
         except ValidationError as error:
@@ -167,8 +162,8 @@ def office_edit(request, pk=None):
 def office_delete(request, pk):
     try:
         office, editable = _editable_office(request, pk)
-    except _OfficeGone as gone:
-        return _gone(request, gone)
+    except _OfficeGone:
+        return _gone(request)
     form = ConfirmForm(request.POST if request.method == "POST" else None)
     if form.is_valid():  # a POST (its CSRF token is the confirmation)
         try:
@@ -177,8 +172,8 @@ def office_delete(request, pk):
         except ChangedMeanwhile:  # the page showed it as it was: it is shown again as it is now
             try:
                 office, editable = _editable_office(request, pk)
-            except _OfficeGone as gone:
-                return _gone(request, gone)
+            except _OfficeGone:
+                return _gone(request)
             form.add_error(None, ValidationError(
                 _("Since this page was opened, this office was changed by someone else or in another tab: nothing was "
                   "taken off the list. Check it as it is now, then confirm again."), code="changed_meanwhile"))
@@ -199,8 +194,8 @@ def office_delete(request, pk):
 def office_remind(request, pk):
     try:
         office, editable = _editable_office(request, pk)
-    except _OfficeGone as gone:
-        return _gone(request, gone)
+    except _OfficeGone:
+        return _gone(request)
     match = match_offices([office])[office.pk]
     if request.method == "POST":
         try:
