@@ -27,6 +27,7 @@ from portal.organisations.models import (
     SuspensionReason,
     ended,
 )
+from portal.organisations.selectors import LeftWithoutAdmin
 from portal.organisations.services import (
     OrganisationNotActive,
     OrganisationStatusUnchanged,
@@ -55,7 +56,7 @@ from portal.organisations.status_selectors import (
     status_change_told,
     status_history,
 )
-from portal.permissions import is_superadmin
+from portal.permissions import AnyUser, is_superadmin
 from portal.shown import ChangedMeanwhile, shown_digest, shown_sent
 from portal.text import before_full_stop
 
@@ -137,8 +138,7 @@ def _change(request, pk, action):
     # them (a suspension), or given their admin back (a reactivation); and the admins above it whose
     # role rests on a verification in it, which stops counting, or counts again: said before it is done.
     above = status_change_above(organisation, page.to)
-    departments = [entry._replace(acting=[(user, by) for user, by in entry.acting if user.pk != request.user.pk])
-                   for entry in above.departments]
+    departments = _acting_but(above.departments, request.user)
     # Each told by mail, but the one who changes it (the page tells them).
     held = [(address, names) for address, names in above.held.items() if address != request.user.email]
     # Sent back with the confirmation: the service refuses it if what the page says has changed by then.
@@ -212,8 +212,7 @@ def move(request, pk):
             # nobody is told of it), whose holders are mailed, and whoever acts for an
             # organisation they leave with no admin; not the one moving it: they know.
             ending = [role for role in effect.admin_roles_ending if not ended(role.ends_at)]
-            left = [entry._replace(acting=[(user, by) for user, by in entry.acting if user.pk != request.user.pk])
-                    for entry in move_leaves_without_admin(ending)]
+            left = _acting_but(move_leaves_without_admin(ending), request.user)
             return render(request, "portal/organisations/move_confirm.html", {
                 "organisation": organisation, "form": form, "effect": effect, "parent": parent,
                 "old_jurisdiction": labels[effect.old_jurisdiction], "new_jurisdiction": labels[effect.new_jurisdiction],
@@ -223,6 +222,12 @@ def move(request, pk):
                 "shown_values": shown_digest(move_shown(effect)), "changed_meanwhile": changed_meanwhile,
             })
     return render(request, "portal/organisations/move.html", {"organisation": organisation, "form": form})
+
+
+def _acting_but(left: list[LeftWithoutAdmin], viewer: AnyUser) -> list[LeftWithoutAdmin]:
+    """The organisations left without an admin, each with those who act for it instead less
+    ``viewer``: the page tells the one making the change, who is not mailed."""
+    return [entry._replace(acting=[(user, by) for user, by in entry.acting if user.pk != viewer.pk]) for entry in left]
 
 
 def _move_told_groups(told: list) -> dict:
