@@ -457,7 +457,7 @@ def verified_by_hand_at_domain(*, organisation: Organisation, domain: str) -> di
     page lists them, not the organisation's). One query."""
     counted = _verified_at_domain(organisation, domain).exclude(method=VerificationMethod.OFFICIAL_EMAIL).aggregate(
         verified_by_hand=Count("pk"), verified_by_hand_below=Count("pk", filter=~Q(organisation_id=organisation.pk)))
-    return {key: counted[key] or 0 for key in ("verified_by_hand", "verified_by_hand_below")}
+    return counted
 
 
 def domain_removed_consequences(*, organisation_id: int, domain: str, now: datetime | None = None) -> tuple[int, int]:
