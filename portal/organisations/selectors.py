@@ -1,6 +1,6 @@
 """Reads of organisations (who may see which is decided in portal.permissions)."""
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from contextlib import suppress
 from datetime import datetime
 from typing import NamedTuple
@@ -500,7 +500,8 @@ def admin_acting_again(reactivated: Organisation, before: list[LeftWithoutAdmin]
     return [entry._replace(holders=after[entry.organisation.pk][1]) for entry in before if entry.organisation.pk in after]
 
 
-def who_acts_for(organisations: list[Organisation], *, its_own: bool = False, as_if: StatusAsIf | None = None
+def who_acts_for(organisations: list[Organisation], *, its_own: bool = False, as_if: StatusAsIf | None = None,
+                 leaving: Collection[tuple[int, int]] = frozenset()
                  ) -> dict[int, list[tuple[AnyUser, Organisation | None]]]:
     """For each of ``organisations`` (by id), who acts for it when it has no admin of its
     own: the admins of the active organisations above it who may act (admins_who_act, their
@@ -509,7 +510,8 @@ def who_acts_for(organisations: list[Organisation], *, its_own: bool = False, as
     every superadmin (with None). ``its_own``: its own admins count too (when it is active),
     with it as theirs: everyone who acts for it (an office is placed under it, say).
     ``as_if``: as it will be once a change of one organisation's status (StatusAsIf) is made,
-    asked before. Two queries at most."""
+    asked before; ``leaving``: as it will be once the admin roles of these (organisation id,
+    user id) pairs end (a move's, asked before it ends them). Two queries at most."""
     def line(organisation: Organisation) -> list[int]:
         return [*organisation.ancestor_ids, *([organisation.pk] if its_own else [])]
 
@@ -519,6 +521,7 @@ def who_acts_for(organisations: list[Organisation], *, its_own: bool = False, as
         role=MembershipRole.ADMIN, is_active=True,
     ), as_if=as_if).select_related("user", "organisation"),
         key=lambda m: (-len(m.organisation.ancestry), m.pk)) if above_ids else []
+    above = [membership for membership in above if (membership.organisation_id, membership.user_id) not in leaving]
     superadmin_list: list[AnyUser] | None = None
     found = {}
     for organisation in organisations:

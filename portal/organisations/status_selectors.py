@@ -479,7 +479,8 @@ def move_leaves_without_admin(ending: list[Membership]) -> list[LeftWithoutAdmin
     admin_roles_resting_on_move), those left with no admin who acts for them once they end
     (organisations_left_without_admin, as the move finds them after ending them), in the
     order of their ids, each with the addresses of those roles' holders there and whoever
-    acts for it then (who_acts_for). None for none; else one query, three at most."""
+    acts for it then (who_acts_for, as it will be once they end: a role above it that ends
+    too acts for nothing). None for none; else one query, three at most."""
     if not ending:
         return []
     left_ids = organisations_left_without_admin(ending)
@@ -487,7 +488,7 @@ def move_leaves_without_admin(ending: list[Membership]) -> list[LeftWithoutAdmin
                    if role.organisation_id in left_ids}.values(), key=lambda organisation: organisation.pk)
     if not left:
         return []
-    acting = who_acts_for(left)
+    acting = who_acts_for(left, leaving={(role.organisation_id, role.user_id) for role in ending})
     return [LeftWithoutAdmin(organisation, sorted({role.user.email for role in ending
                                                    if role.organisation_id == organisation.pk}), acting[organisation.pk])
             for organisation in left]

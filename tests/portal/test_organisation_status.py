@@ -42,7 +42,7 @@ from portal.shown import ChangedMeanwhile, shown_digest
 from tests.factories import OrganisationFactory, UserFactory
 from tests.html_tree import field_error, field_value, html_problems, parse, printed_controls, printed_text
 from tests.onboarding.approval_helpers import make_superadmin, messages_to
-from tests.portal.role_helpers import client_of, make_admin
+from tests.portal.role_helpers import client_of, make_admin, make_member
 from tests.verification.helpers import GovernmentProfileFactory
 from verification.models import GovernmentProfile, VerificationStatus
 
@@ -1358,6 +1358,37 @@ def test_the_department_a_move_leaves_with_no_admin_is_said_with_who_then_acts_f
     without = [m for m in OutboxMessage.objects.all() if "has no admin any more" in m.subject]
     assert [m.to for m in without] == [[second.email]]
     assert "Agriculture Department, Maharashtra" in without[0].subject
+
+def test_an_organisation_left_without_an_admin_is_not_said_to_be_acted_for_by_a_role_the_move_also_ends(world):
+    """A member of the unit moved holds the only admin roles of the division above it and
+    of the ministry above that: the move ends both. The division is then acted for by the
+    superadmins, not by her role in the ministry, which ends with the same move: the page
+    says so, as the move mails it (who_acts_for asked as it will be once they end)."""
+    move_world(world)
+    ministry = OrganisationFactory(name="Ministry of Water Resources", short_code="MOWR", state="MH")
+    division = OrganisationFactory(name="Irrigation Division, Nashik", short_code="IRR-NSK", state="MH", parent=ministry)
+    unit = OrganisationFactory(name="Dam Safety Unit, Gangapur", short_code="DSU-GNG", state="MH", parent=division)
+    holder = make_member(unit, email="meera.patil@wrd.maharashtra.gov.in", full_name="Meera Patil")
+    for organisation in (ministry, division):
+        organisation_admin_grant(organisation_id=organisation.pk, user_id=holder.pk, actor=fresh(world["superadmin"]))
+    second = make_superadmin(email="second.root@nic.in")
+    client = client_of(world, "superadmin")
+    tree = well_formed(client.post(move_url(unit), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
+                                                    "step": "review"}))
+    ending = text_of(tree.find(id="admin-roles-ending"))
+    for name in ("Ministry of Water Resources", "Irrigation Division, Nashik"):
+        assert (f"{name} will have no admin who acts for it once the move ends these roles. Those who will act for "
+                "it instead are told by email, each in their language: second.root@nic.in (Superadmin)") in ending
+    assert "(Admin of Ministry of Water Resources)" not in ending
+    digest = [n.get("value") for n in tree.find_all("input") if n.get("name") == "shown_values"][0]
+    OutboxMessage.objects.all().delete()
+    response = client.post(move_url(unit), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
+                                            "shown_values": digest, "confirm": "on", "step": "save"})
+    assert response.status_code == 302
+    without = [m for m in OutboxMessage.objects.all() if "no admin" in m.subject]
+    assert [m.to for m in without] == [[second.email]]
+    assert holder.email not in str([m.to for m in without])
+
 
 
 def test_an_admin_role_past_its_end_date_is_not_said_to_be_told_of_the_move(world):
