@@ -59,6 +59,9 @@ def production(tmp_path_factory):
     stack = Stack(tmp_path_factory.mktemp("production"), smtp.port)
     try:
         stack.start_redis()
+        # Beat needs only the broker and the cache (its lock): started first, its first
+        # minute (the outbox sweep's interval) passes while the rest starts.
+        beat = stack.start_beat()
         stack.start_s3()
         stack.bucket_create()
         stack.database_setup()
@@ -66,7 +69,6 @@ def production(tmp_path_factory):
         web_a = stack.start_web("web-a")
         web_b = stack.start_web("web-b")
         worker = stack.start_worker()
-        beat = stack.start_beat()
         yield SimpleNamespace(stack=stack, smtp=smtp, a=web_a, b=web_b, worker=worker, beat=beat, **seeded)
     finally:
         stack.close()
