@@ -32,6 +32,7 @@ from onboarding.application.pdf import (
     render_lock,
     render_pdf,
 )
+from onboarding.approval.selectors import authority_steps_refused
 from onboarding.models import Application, ApplicationDocument, ApplicationStatus, ApprovalStep, Decision, DocumentKind, Stage
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
@@ -180,7 +181,10 @@ def _approval_letter_store(application: Application, *, contents: dict[str, byte
             return existing.get("en") or next(iter(existing.values()))
         documents = {language: _store(application, language, content, files) for language, content in contents.items()}
         recipients = [application.nodal_officer.email]
-        if authority and authority.assignee_email and authority.assignee_email not in recipients:
+        # Copied to the competent authority who approved it, unless its address can no longer
+        # act as one (authority_steps_refused: no link nor reminder goes to it either).
+        if (authority and authority.assignee_email and authority.assignee_email not in recipients
+                and authority.pk not in authority_steps_refused([authority])):
             recipients.append(authority.assignee_email)
         notifications.send_bilingual(
             to=recipients, template="approval_letter",

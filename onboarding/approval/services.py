@@ -285,10 +285,13 @@ def _tell_withdrawn(application: Application, steps: list[ApprovalStep], *, for_
     each: the competent authority its link went to (the link no longer works), and the
     administrators the step was in the queue of or escalated to (``told_of_waiting``; as
     ``deciders_to_tell`` chooses them now, so nobody the decision would refuse), with a
-    link to their queue, since the application is no longer theirs to open."""
+    link to their queue, since the application is no longer theirs to open. An authority whose
+    address can no longer act as one (authority_steps_refused) is not mailed, as no link nor
+    reminder goes to it."""
+    refused = authority_steps_refused(steps)
     for step in steps:
         context = {"application": application, "step": step, "for_officer": for_officer}
-        if step.assignee_email:
+        if step.assignee_email and step.pk not in refused:
             notifications.send_bilingual(to=[step.assignee_email], template="authority_withdrawn", context=context)
         asks = told_of_waiting(step)
         if asks:

@@ -1546,6 +1546,41 @@ def test_an_authority_named_in_a_correction_is_the_one_the_letter_is_copied_to(
     assert new_authority in letter.to and AUTHORITY_EMAIL not in letter.to
 
 
+@pytest.mark.parametrize("kind", [SuffixKind.CONTRACTOR, SuffixKind.CONSUMER])
+def test_the_letter_is_not_copied_to_an_authority_address_no_longer_official(officer, kind,
+                                                                             django_capture_on_commit_callbacks):
+    """The authority approved; before the state's final approval its domain is made a
+    contractor's or a personal mail service. The letter, with the organisation's details,
+    goes to the officer alone: no link nor reminder goes to such an address, nor does it."""
+    authority = "secretary@agri.maharashtra.gov.in"
+    data = {**VALID, "competent_authority": {**VALID["competent_authority"], "official_email": authority}}
+    admin = make_state_admin("MH")
+    application = authority_approved(officer, data)
+    EmailSuffixRule.objects.create(suffix="agri.maharashtra.gov.in", kind=kind, note="reclassified")
+    sent = len(messages_to(authority))
+    with django_capture_on_commit_callbacks(execute=True):
+        approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=admin)
+    [letter] = [m for m in OutboxMessage.objects.order_by("id") if m.subject.startswith("Approval letter")]
+    assert letter.to == [officer.email]
+    assert len(messages_to(authority)) == sent
+
+
+def test_a_withdrawal_is_not_mailed_to_an_authority_address_no_longer_official(officer):
+    """The application waits on an authority whose domain was made a personal mail service
+    since: the officer's page says to withdraw it, and the withdrawal mails that address
+    nothing (nothing went to it since); an authority who can still decide is told."""
+    authority = "secretary@agri.maharashtra.gov.in"
+    data = {**VALID, "competent_authority": {**VALID["competent_authority"], "official_email": authority}}
+    application = submitted_application(officer, data)
+    EmailSuffixRule.objects.create(suffix="agri.maharashtra.gov.in", kind=SuffixKind.CONSUMER, note="reclassified")
+    sent = len(messages_to(authority))
+    services.application_withdraw(application_id=application.pk, actor=officer)
+    assert len(messages_to(authority)) == sent
+    told = submitted_application(officer)
+    services.application_withdraw(application_id=told.pk, actor=officer)
+    assert any("withdrawn" in m.subject for m in messages_to(AUTHORITY_EMAIL))
+
+
 def test_a_new_application_in_the_queue_is_told_to_those_who_may_decide_it(officer):
     """The nodal officer is also Maharashtra's state administrator: nobody decides on their
     own application, so the mail goes to the superadmins, who can, not to them alone."""
