@@ -128,6 +128,21 @@ def test_one_json_line_per_task(production, journey):
                "a task queued by the submit logged with the submit's request id")
 
 
+def test_beat_runs_once_and_its_jobs_reach_the_worker(production, journey):
+    assert production.beat.poll() is None, production.beat.tail()
+    wait_until(lambda: "portal.mail.tasks.outbox_sweep" in production.worker.output(), 120,
+               "beat's outbox sweep run by the worker")
+    # A second beat finds the first one's lock and stops, saying so.
+    second = production.stack.start_beat("beat-second")
+    try:
+        second.popen.wait(90)
+    finally:
+        second.stop()
+    assert second.returncode != 0
+    assert "Another Celery beat is running" in second.output()
+    assert production.beat.poll() is None
+
+
 # Celery's warning to a worker run as root (only a test run as root sees it; the units run as portal).
 ROOT_WARNING = re.compile(r"^[^\n]*SecurityWarning: You're running the worker with superuser privileges.*?"
                           r"^\s*_warn_or_raise_security_error\(.*?$\n?", re.M | re.S)
@@ -514,20 +529,3 @@ def test_nginx_logs_no_secret_of_a_link_when_gunicorn_does_not_answer(nginx_site
     assert logs.count("/[redacted]/") == 2 * len(paths)  # each request was logged, its secret redacted
     assert token not in logs, [line for line in logs.splitlines() if token in line]
     assert re.search(r'connect\(\) failed .* request: "GET /onboarding/ HTTP/1\.1"', logs), logs
-
-
-# Last of the file: the outbox sweep comes a minute after beat starts, and the tests above
-# run meanwhile.
-def test_beat_runs_once_and_its_jobs_reach_the_worker(production, journey):
-    assert production.beat.poll() is None, production.beat.tail()
-    wait_until(lambda: "portal.mail.tasks.outbox_sweep" in production.worker.output(), 120,
-               "beat's outbox sweep run by the worker")
-    # A second beat finds the first one's lock and stops, saying so.
-    second = production.stack.start_beat("beat-second")
-    try:
-        second.popen.wait(90)
-    finally:
-        second.stop()
-    assert second.returncode != 0
-    assert "Another Celery beat is running" in second.output()
-    assert production.beat.poll() is None
