@@ -12,7 +12,6 @@ from functools import cache
 from allauth.account.models import EmailAddress
 from django.db import InterfaceError, OperationalError, connection
 from django.db.models import (
-    BigIntegerField,
     BooleanField,
     Case,
     CharField,
@@ -20,7 +19,6 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
-    Func,
     OuterRef,
     Q,
     QuerySet,
@@ -37,6 +35,7 @@ from django.utils.translation import gettext as _
 from portal import prepared
 from portal.accounts.mail_limits import same_mailbox
 from portal.accounts.official_email import normalise_domain
+from portal.among import among
 from portal.ids import DB_INT_MAX
 from portal.organisations.models import Membership, Organisation, OrganisationDomain, OrganisationStatus
 from portal.organisations.selectors import (
@@ -428,18 +427,6 @@ def _member_candidates(organisation: Organisation, query: str) -> QuerySet[Gover
     return first.union(*others, all=True).order_by()
 
 
-def _among(found: QuerySet[GovernmentProfile], ids: list[int]) -> QuerySet[GovernmentProfile]:
-    """``found`` among the profiles ``ids``: on PostgreSQL ``id = ANY(%s)``, the ids one
-    array parameter (as ``id IN (...)`` each would be one, several thousand in each of the
-    page's subqueries); read by the primary key."""
-    if connection.vendor != "postgresql":
-        return found.filter(pk__in=ids)
-    from django.contrib.postgres.fields import ArrayField  # (PostgreSQL's driver: not the embedded default's)
-
-    return found.filter(Func(F("id"), Value(ids, output_field=ArrayField(BigIntegerField())), arg_joiner=" = ANY(",
-                             template="(%(expressions)s))", output_field=BooleanField()))
-
-
 def members_at_domains(organisation: Organisation, domains: list[str]) -> QuerySet[GovernmentProfile]:
     """The verified members of ``organisation`` whose official address is at one of
     ``domains`` (normalised), however the address's domain was stored."""
@@ -472,7 +459,7 @@ def members_of(organisation: Organisation, *, viewer: AnyUser, query: str = "",
         rows = list(_member_candidates(organisation, query))
         per_field = [sum(1 for row in rows if row["field"] == field) for field in range(3)]
         truncated_at = MEMBER_CANDIDATES_PER_FIELD if max(per_field) >= MEMBER_CANDIDATES_PER_FIELD else 0
-        found = _among(found, sorted({row["pk"] for row in rows})).filter(
+        found = found.filter(among("id", sorted({row["pk"] for row in rows}), "bigint")).filter(
             search_q(query, fields=(ProfileField.NAME, ProfileField.OFFICIAL_EMAIL)) | Q(user__email__icontains=query))
         listed = found
     return MembersInOrder(found=found, listed=listed, organisation_id=organisation.pk, viewer=viewer,

@@ -16,6 +16,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
+from portal.among import among
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record_many
 from portal.organisations.models import OrganisationStatus
@@ -288,7 +289,7 @@ def _invitable(roster: RosterImport, invites: list[Staged], outcome: dict) -> li
     invites = [row for row in invites if row.pk not in left_out]
     if not invites:
         return invites
-    passed = set(RosterRow.objects.filter(pk__in=[row.pk for row in invites],
+    passed = set(RosterRow.objects.filter(among("pk", [row.pk for row in invites], "bigint"),
                                           superannuation_date__lt=timezone.localdate()).values_list("pk", flat=True))
     _skip(outcome, {"superannuation_passed": list(passed)})
     return [row for row in invites if row.pk not in passed]

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -19,6 +19,7 @@ from django.utils.translation import ngettext
 
 from portal.accounts.official_email import classify_email
 from portal.advisory import advisory_locks
+from portal.among import among
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record, audit_record_many
 from portal.deadlines import end_of_local_day
@@ -274,7 +275,8 @@ def _mailboxes_at_limit(mailboxes, now: datetime):
     """Those of ``mailboxes`` (a collection, or a query of them) sent
     INVITATION_MAILS_PER_ADDRESS_PER_DAY invitation mails in the 24 hours before ``now``, by
     any organisation: a further invitation to one is made but not mailed. One query."""
-    return (InvitationMail.objects.filter(mailbox__in=mailboxes, sent_at__gt=now - WINDOW).order_by()
+    chosen = Q(mailbox__in=mailboxes) if isinstance(mailboxes, QuerySet) else among("mailbox", mailboxes, "text")
+    return (InvitationMail.objects.filter(chosen, sent_at__gt=now - WINDOW).order_by()
             .values("mailbox").annotate(n=Count("pk")).filter(n__gte=settings.INVITATION_MAILS_PER_ADDRESS_PER_DAY)
             .values_list("mailbox", flat=True))
 
@@ -337,8 +339,8 @@ def invite_rows(roster: RosterImport, rows: list, *, actor: AnyUser) -> dict[str
     # An invitation of these people here that expired waits no longer: it is closed
     # (cancelled), and a new one made in its place.
     expired = list(Invitation.objects.filter(
+        among("mailbox", [row.mailbox for row in rows], "text"),
         organisation_id=roster.organisation_id, status=InvitationStatus.PENDING, expires_at__lte=now,
-        mailbox__in=[row.mailbox for row in rows],
     ).values_list("pk", flat=True))
     if expired:
         Invitation.objects.filter(pk__in=expired).update(status=InvitationStatus.CANCELLED)
