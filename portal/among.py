@@ -35,7 +35,9 @@ class _Among(Expression):
 def among(column: str, values: Collection, db_type: str) -> Q | Expression:
     """A filter: ``column`` (a field's name, or a path through relations) is one of ``values``
     (of the column's type as stored: ids, or text as written), ``db_type`` the array's element
-    type in PostgreSQL (``bigint``, ``text``). An empty ``values`` matches nothing."""
-    if connection.vendor != "postgresql":
+    type in PostgreSQL (``bigint``, ``text``). An empty ``values`` matches nothing, as ``IN``
+    does: a query filtered by it is not sent at all (Django's EmptyResultSet)."""
+    values = list(values)
+    if connection.vendor != "postgresql" or not values:
         return Q(**{f"{column}__in": values})
-    return _Among(column, list(values), db_type)
+    return _Among(column, values, db_type)

@@ -83,10 +83,10 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> 
     by_mailbox = {row.mailbox: row for row in rows}
     # A verification whose address has left its holder's account since the preview (a
     # successor may hold it now) is no longer known here: the row is skipped (not_held_here).
-    profiles = list(held_here(roster.organisation_id).select_for_update().filter(official_email__in=by_email))
+    profiles = list(held_here(roster.organisation_id).select_for_update().filter(among("official_email", by_email, "text")))
     invitations = list(Invitation.objects.select_for_update().filter(
-        organisation_id=roster.organisation_id, status=InvitationStatus.PENDING, expires_at__gt=timezone.now(),
-        mailbox__in=by_mailbox))
+        among("mailbox", by_mailbox, "text"),
+        organisation_id=roster.organisation_id, status=InvitationStatus.PENDING, expires_at__gt=timezone.now()))
     events, taken, past, passed, auditors, own = [], [], [], [], [], []
     today = timezone.localdate()
     # Made an auditor since the preview (staging.classify refuses the row of one): an
@@ -246,8 +246,9 @@ def _apply_rest(roster_id: int, after_line: int, last_line: int | None) -> int |
             # the batch commits (someone deciding about one of these people locks them
             # first and audits after: a deadlock the other way).
             verify = set(_to_verify(left, roster.organisation).values_list("pk", flat=True))
-            whole = {row.pk: row for row in RosterRow.objects.filter(
-                pk__in=[pk for pk, _line, kind, _email, _name, _mailbox in rows if kind == RowOutcome.CHANGE or pk in verify])}
+            whole = {row.pk: row for row in RosterRow.objects.filter(among(
+                "pk", [pk for pk, _line, kind, _email, _name, _mailbox in rows if kind == RowOutcome.CHANGE or pk in verify],
+                "bigint"))}
             people_lock([email for pk, _line, _kind, email, _name, _mailbox in rows if pk in verify])
             changes = _change_rows(roster, [row for row in whole.values() if row.outcome == RowOutcome.CHANGE], outcome)
             for pk, _line, _kind, _email, _name, _mailbox in rows:
