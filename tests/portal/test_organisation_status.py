@@ -1050,6 +1050,21 @@ def test_its_admins_are_told_of_the_move_one_mail_each_in_their_language(world):
     assert not messages_to(world["member"].email) and not messages_to(world["admin_parent"].email)
 
 
+# The move the tests below review and confirm: to Karnataka, under its department (move_world).
+MOVE_TO_KA = {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY}
+
+
+def move_reviewed(client, organisation):
+    """The confirmation page of ``organisation``'s move (MOVE_TO_KA), as a tree."""
+    return well_formed(client.post(move_url(organisation), {**MOVE_TO_KA, "step": "review"}))
+
+
+def move_confirmed(client, organisation, tree):
+    """The move confirmed from its confirmation page ``tree`` (the values it showed): the response."""
+    digest = [n.get("value") for n in tree.find_all("input") if n.get("name") == "shown_values"][0]
+    return client.post(move_url(organisation), {**MOVE_TO_KA, "shown_values": digest, "confirm": "on", "step": "save"})
+
+
 def move_url(organisation):
     return f"/portal/organisations/{organisation.pk}/move/"
 
@@ -1098,12 +1113,9 @@ def test_a_confirmation_page_drawn_before_a_change_meanwhile_moves_nothing_and_s
     move_world(world)
     office = world["office"]
     client = client_of(world, "superadmin")
-    tree = well_formed(client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
-                                                      "step": "review"}))
-    digest = [n.get("value") for n in tree.find_all("input") if n.get("name") == "shown_values"][0]
+    tree = move_reviewed(client, office)
     make_admin(world["ka_parent"], email="second.admin@raitamitra.karnataka.gov.in")
-    tree = well_formed(client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
-                                                      "shown_values": digest, "confirm": "on", "step": "save"}))
+    tree = well_formed(move_confirmed(client, office, tree))
     shown = text_of(tree)
     assert "Since this page was opened, what the move does has changed: nothing was done." in shown
     assert "second.admin@raitamitra.karnataka.gov.in" in text_of(tree.find(id="admins-gaining"))
@@ -1214,16 +1226,13 @@ def test_with_no_admin_of_its_own_the_admins_of_the_line_it_leaves_and_of_the_on
     speaks(world["admin_parent"], "hi")
     speaks(world["admin_ka_parent"], "mr")
     client = client_of(world, "superadmin")
-    tree = well_formed(client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
-                                                      "step": "review"}))
+    tree = move_reviewed(client, office)
     told = tree.find(id="move-told")
     listed = sorted(li.text().strip() for li in told.find_all("li"))
     assert listed == ["admin@mahaagri.gov.in", "admin@raitamitra.karnataka.gov.in"]
     assert "Agriculture Department, Maharashtra" in text_of(told)
     assert "Agriculture Department, Karnataka" in text_of(told)
-    digest = [n.get("value") for n in tree.find_all("input") if n.get("name") == "shown_values"][0]
-    response = client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
-                                              "shown_values": digest, "confirm": "on", "step": "save"})
+    response = move_confirmed(client, office, tree)
     assert response.status_code == 302
     mails = moved_mails()
     assert sorted(mails) == listed
@@ -1261,8 +1270,7 @@ def test_an_admin_role_above_resting_on_a_membership_of_the_moved_office_ends_wi
     assert permissions.may_administer(fresh(member), parent)
 
     client = client_of(world, "superadmin")
-    tree = well_formed(client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
-                                                      "step": "review"}))
+    tree = move_reviewed(client, office)
     ending = text_of(tree.find(id="admin-roles-ending"))
     assert "asha.kulkarni@pune.mahaagri.gov.in" in ending and "Agriculture Department, Maharashtra" in ending
     assert "both@pune.mahaagri.gov.in" not in ending
@@ -1273,9 +1281,7 @@ def test_an_admin_role_above_resting_on_a_membership_of_the_moved_office_ends_wi
     assert "asha.kulkarni@pune.mahaagri.gov.in (Agriculture Department, Maharashtra)" in told
     assert "both@pune.mahaagri.gov.in" not in told
     speaks(member, "mr")
-    digest = [n.get("value") for n in tree.find_all("input") if n.get("name") == "shown_values"][0]
-    response = client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
-                                              "shown_values": digest, "confirm": "on", "step": "save"})
+    response = move_confirmed(client, office, tree)
     assert response.status_code == 302
     assert not permissions.may_administer(fresh(member), parent)
     assert permissions.may_administer(fresh(both), parent)
@@ -1310,8 +1316,7 @@ def test_the_superadmin_whose_own_admin_role_ends_with_the_move_is_not_said_to_b
     PlatformRoleGrant.objects.filter(user=second).delete()  # gone since: none else acts for it as a superadmin
     Membership.objects.filter(organisation=world["ka_parent"]).delete()  # nobody acts for it where it goes
     client = client_of(world, "superadmin")
-    tree = well_formed(client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
-                                                      "step": "review"}))
+    tree = move_reviewed(client, office)
     ending = text_of(tree.find(id="admin-roles-ending"))
     assert superadmin.email in ending
     # The department is left with no admin: the superadmin moving it acts for it, and is not mailed.
@@ -1322,10 +1327,8 @@ def test_the_superadmin_whose_own_admin_role_ends_with_the_move_is_not_said_to_b
     assert not told.find_all("li")
     assert "Nobody else is told by email" in text_of(told)
     assert "is told by mail" not in text_of(tree)
-    digest = [n.get("value") for n in tree.find_all("input") if n.get("name") == "shown_values"][0]
     OutboxMessage.objects.all().delete()
-    response = client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
-                                              "shown_values": digest, "confirm": "on", "step": "save"})
+    response = move_confirmed(client, office, tree)
     assert response.status_code == 302
     assert not Membership.objects.get(organisation=parent, user=superadmin).is_active
     assert [m.subject for m in OutboxMessage.objects.all() if superadmin.email in m.to] == []
@@ -1343,21 +1346,19 @@ def test_the_department_a_move_leaves_with_no_admin_is_said_with_who_then_acts_f
     Membership.objects.filter(organisation=parent).exclude(user=member).delete()
     second = make_superadmin(email="second.root@nic.in")
     client = client_of(world, "superadmin")
-    tree = well_formed(client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
-                                                      "step": "review"}))
+    tree = move_reviewed(client, office)
     ending = text_of(tree.find(id="admin-roles-ending"))
     assert ("Agriculture Department, Maharashtra will have no admin who acts for it once the move ends these roles. "
             "Those who will act for it instead are told by email, each in their language: second.root@nic.in "
             "(Superadmin)") in ending
     assert world["superadmin"].email not in ending
-    digest = [n.get("value") for n in tree.find_all("input") if n.get("name") == "shown_values"][0]
     OutboxMessage.objects.all().delete()
-    response = client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
-                                              "shown_values": digest, "confirm": "on", "step": "save"})
+    response = move_confirmed(client, office, tree)
     assert response.status_code == 302
     without = [m for m in OutboxMessage.objects.all() if "has no admin any more" in m.subject]
     assert [m.to for m in without] == [[second.email]]
     assert "Agriculture Department, Maharashtra" in without[0].subject
+
 
 def test_an_organisation_left_without_an_admin_is_not_said_to_be_acted_for_by_a_role_the_move_also_ends(world):
     """A member of the unit moved holds the only admin roles of the division above it and
@@ -1373,22 +1374,18 @@ def test_an_organisation_left_without_an_admin_is_not_said_to_be_acted_for_by_a_
         organisation_admin_grant(organisation_id=organisation.pk, user_id=holder.pk, actor=fresh(world["superadmin"]))
     second = make_superadmin(email="second.root@nic.in")
     client = client_of(world, "superadmin")
-    tree = well_formed(client.post(move_url(unit), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
-                                                    "step": "review"}))
+    tree = move_reviewed(client, unit)
     ending = text_of(tree.find(id="admin-roles-ending"))
     for name in ("Ministry of Water Resources", "Irrigation Division, Nashik"):
         assert (f"{name} will have no admin who acts for it once the move ends these roles. Those who will act for "
                 "it instead are told by email, each in their language: second.root@nic.in (Superadmin)") in ending
     assert "(Admin of Ministry of Water Resources)" not in ending
-    digest = [n.get("value") for n in tree.find_all("input") if n.get("name") == "shown_values"][0]
     OutboxMessage.objects.all().delete()
-    response = client.post(move_url(unit), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
-                                            "shown_values": digest, "confirm": "on", "step": "save"})
+    response = move_confirmed(client, unit, tree)
     assert response.status_code == 302
     without = [m for m in OutboxMessage.objects.all() if "no admin" in m.subject]
     assert [m.to for m in without] == [[second.email]]
     assert holder.email not in str([m.to for m in without])
-
 
 
 def test_an_admin_role_past_its_end_date_is_not_said_to_be_told_of_the_move(world):
@@ -1401,13 +1398,10 @@ def test_an_admin_role_past_its_end_date_is_not_said_to_be_told_of_the_move(worl
     organisation_admin_grant(organisation_id=parent.pk, user_id=member.pk, actor=fresh(world["superadmin"]))
     Membership.objects.filter(organisation=parent, user=member).update(ends_at=timezone.now() - timedelta(minutes=5))
     client = client_of(world, "superadmin")
-    tree = well_formed(client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
-                                                      "step": "review"}))
+    tree = move_reviewed(client, office)
     assert member.email not in text_of(tree.find(id="move-told"))
-    digest = [n.get("value") for n in tree.find_all("input") if n.get("name") == "shown_values"][0]
     OutboxMessage.objects.all().delete()
-    assert client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
-                                          "shown_values": digest, "confirm": "on", "step": "save"}).status_code == 302
+    assert move_confirmed(client, office, tree).status_code == 302
     assert not [m for m in OutboxMessage.objects.all() if member.email in m.to]
 
 
@@ -1431,14 +1425,11 @@ def test_the_email_domains_it_shared_with_the_line_it_leaves_and_those_of_its_ne
     assert not classify_email("clerk@raitamitra.org.in", organisation=office).is_official_mail
 
     client = client_of(world, "superadmin")
-    tree = well_formed(client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY,
-                                                      "step": "review"}))
+    tree = move_reviewed(client, office)
     losing, gaining = text_of(tree.find(id="domains-losing")), text_of(tree.find(id="domains-gaining"))
     assert "mahaagri.org.in" in losing and "mahaagri.gov.in" not in losing and "raitamitra" not in losing
     assert "raitamitra.org.in" in gaining and "mahaagri" not in gaining
-    digest = [n.get("value") for n in tree.find_all("input") if n.get("name") == "shown_values"][0]
-    client.post(move_url(office), {"state": "KA", "parent": "AGRI-KA", "reason": MOVE_WHY, "shown_values": digest,
-                                   "confirm": "on", "step": "save"})
+    move_confirmed(client, office, tree)
     office = Organisation.objects.get(pk=office.pk)
     assert not classify_email("clerk@mahaagri.org.in", organisation=office).is_official_mail
     assert classify_email("clerk@raitamitra.org.in", organisation=office).is_official_mail
