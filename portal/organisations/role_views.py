@@ -25,7 +25,7 @@ from portal.downloads import kept_out_of_caches
 from portal.limits import next_hourly, shown, shown_from
 from portal.organisations import role_report
 from portal.organisations import role_selectors as selectors
-from portal.organisations.models import PlatformRole
+from portal.organisations.models import OrganisationStatus, PlatformRole
 from portal.organisations.role_forms import AdminGrantForm, EmailSearchForm, PlatformGrantForm, RevokeForm
 from portal.organisations.role_report import jurisdiction_label, report_download_lines
 from portal.organisations.selectors import first_found
@@ -196,10 +196,12 @@ def organisation(request, pk):
     offices below it) for someone to make admin."""
     organisation = selectors.organisation_for_role_admin(request.user, pk)
     search, email = _search(request)
-    candidates = list(selectors.candidates_for_admin(organisation, email, viewer=request.user)) if email else None
+    # Nobody is made admin of one not active (organisation_admin_grant): no search offered.
+    active = organisation.status == OrganisationStatus.ACTIVE
+    candidates = list(selectors.candidates_for_admin(organisation, email, viewer=request.user)) if email and active else None
     page = Paginator(selectors.admins_of(organisation, viewer=request.user), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "portal/roles/organisation.html", {
-        "organisation": organisation, "page": page, "search": search, "candidates": candidates,
+        "organisation": organisation, "page": page, "search": search, "candidates": candidates, "active": active,
         "may_change_status": may_change_organisation_status(request.user, organisation),
         # The admins' pages keep the search shown beside them (as the form takes it).
         "query": urlencode({"email": email} if email else {}),
@@ -213,8 +215,9 @@ def organisation_grant(request, pk):
     person = selectors.candidate_for_admin(organisation, request.POST.get("user") or request.GET.get("user"),
                                         viewer=request.user)
     current = selectors.admins_of(organisation).filter(user=person).first()
-    context = {"organisation": organisation, "person": person, "current": current, "own": person.pk == request.user.pk}
-    if context["own"]:
+    context = {"organisation": organisation, "person": person, "current": current, "own": person.pk == request.user.pk,
+               "not_active": current is None and organisation.status != OrganisationStatus.ACTIVE}
+    if context["own"] or context["not_active"]:
         return render(request, "portal/roles/organisation_grant.html", {**context, "form": None})
 
     def make(form):

@@ -1679,9 +1679,10 @@ def organisation_admin_grant(
 ) -> Membership:
     """Make a person an admin of the organisation (membership and guardian object
     permissions), until ``ends_at`` (None: until revoked), with an audit row. The
-    person must be an active member of it or of an office below it. Granting it to a
-    current admin changes nothing but the end date (refused when that would leave
-    the organisation without an admin whose role does not end)."""
+    person must be an active member of it or of an office below it, and it must be
+    active (ValidationError ``organisation_not_active``). Granting it to a current admin
+    changes nothing but the end date (refused when that would leave the organisation
+    without an admin whose role does not end)."""
     now = timezone.now()
     _check_end(ends_at, now)
     reason = _bounded_reason(reason)
@@ -1712,6 +1713,14 @@ def organisation_admin_grant(
                                        reason=reason))
                 _admin_granted_mail(membership, organisation=organisation, user=user, reason=reason, changed=True)
                 return membership
+        # A new admin (a last day given to one in force is not): none while it is not active,
+        # when it vouches for none of its members (a role resting on one counts for nothing).
+        if organisation.status != OrganisationStatus.ACTIVE:
+            raise ValidationError(
+                _("Nobody can be made an admin of %(organisation)s while it is not active (its status: %(status)s).")
+                % {"organisation": organisation.name, "status": organisation.get_status_display()},
+                code="organisation_not_active",
+            )
         _check_within_granter(ends_at, granter_end)
         if not _eligible_for_admin(organisation, user, now):
             raise ValidationError(

@@ -21,7 +21,14 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_verify
 from portal.limits import shown_from
 from portal.mail.models import OutboxMessage
-from portal.organisations.models import Membership, MembershipRole, PlatformRole, PlatformRoleGrant, in_force_q
+from portal.organisations.models import (
+    Membership,
+    MembershipRole,
+    Organisation,
+    PlatformRole,
+    PlatformRoleGrant,
+    in_force_q,
+)
 from portal.organisations.selectors import organisations_left_without_admin
 from portal.organisations.services import (
     LastAdmin,
@@ -278,6 +285,38 @@ def test_a_member_of_a_suspended_office_is_not_made_admin_of_the_department_abov
     office.save(update_fields=["status"])
     organisation_admin_grant(organisation_id=parent.pk, user_id=member.pk, actor=fresh(world["admin_parent"]))
     assert permissions.may_administer(fresh(member), parent)
+
+
+@pytest.mark.parametrize("status", ["suspended", "pending"])
+def test_nobody_is_made_admin_of_an_organisation_that_is_not_active(world, status):
+    """A suspended office vouches for none of its members (a role resting on one counts for
+    nothing while it is): the department's admin may not make one of them admin of the office
+    meanwhile, by the service nor from the pages, which say why instead of offering it. Its
+    admins' end dates may still change; once it is active again the role is given."""
+    member, office = world["member"], world["office"]
+    make_admin(office, email="second.admin@pune.mahaagri.gov.in")
+    Organisation.objects.filter(pk=office.pk).update(status=status)
+    with pytest.raises(ValidationError) as refused:
+        organisation_admin_grant(organisation_id=office.pk, user_id=member.pk, actor=fresh(world["admin_parent"]))
+    assert refused.value.code == "organisation_not_active"
+    assert not Membership.objects.filter(user=member, organisation=office, role="admin").exists()
+    assert not events(AuditAction.MEMBERSHIP_GRANTED)
+    client = client_of(world, "admin_parent")
+    said = "While this organisation is not active, nobody can be made its admin"
+    page = client.get(f"/portal/roles/organisations/{office.pk}/?email=asha").content.decode()
+    assert said in page and "Make admin" not in page and 'role="search"' not in page
+    grant_url = f"/portal/roles/organisations/{office.pk}/grant/?user={member.pk}"
+    page = client.get(grant_url).content.decode()
+    assert said in page and 'name="reason"' not in page
+    response = client.post(grant_url, {"user": member.pk, "reason": "Needed.", "step": "confirm"})
+    assert said in response.content.decode()
+    assert not Membership.objects.filter(user=member, organisation=office, role="admin").exists()
+    # Its admin's role may still be given a last day.
+    organisation_admin_grant(organisation_id=office.pk, user_id=world["admin_office"].pk,
+                             ends_at=timezone.now() + timedelta(days=30), actor=fresh(world["admin_parent"]))
+    Organisation.objects.filter(pk=office.pk).update(status="active")
+    organisation_admin_grant(organisation_id=office.pk, user_id=member.pk, actor=fresh(world["admin_parent"]))
+    assert permissions.may_administer(fresh(member), office)
 
 
 def test_a_member_whose_address_cannot_hold_official_powers_is_not_made_admin(world):
