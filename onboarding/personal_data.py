@@ -2,7 +2,8 @@
 (portal/privacy/personal_data.py), registered from OnboardingConfig.ready. Only
 applications whose nodal officer is the person, and of their answers only those that
 are not about another person: the competent authority's section and the technical
-contact's details are replaced by a note (they are those persons' data).
+contact's details are replaced by a note (they are those persons' data), as is the Nodal
+officer section of an application handed over to them until they give their own.
 
 For the same reason the application's stored documents are not in the zip, only listed
 (which, how many copies, why): each names another person. The form's PDF holds the
@@ -18,6 +19,7 @@ from django.db.models import Count
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from onboarding.application.selectors import addresses_of_users
 from onboarding.models import (
     Application,
     ApplicationDocument,
@@ -27,6 +29,7 @@ from onboarding.models import (
     DocumentKind,
     Section,
 )
+from portal.accounts.official_email import normalise_address
 from portal.privacy.breach import breach_person_field_register, breach_record_kind_register
 from portal.privacy.breach_reads import breach_read_route_register
 from portal.privacy.personal_data import PersonalDataSection, personal_data_register
@@ -40,10 +43,17 @@ OTHER_PERSONS_ANSWERS: dict[str, tuple[str, ...] | None] = {
 }
 
 
-def own_answers(data: dict) -> dict:
-    """The form's answers ``data`` with those about another person replaced by a note."""
+def own_answers(data: dict, addresses: set[str]) -> dict:
+    """The form's answers ``data`` with those about another person replaced by a note: the
+    competent authority's and the technical contact's (OTHER_PERSONS_ANSWERS), and the Nodal
+    officer section when its official address is none of ``addresses`` (the person's,
+    normalised): an application handed over keeps its previous officer's answers there until
+    the new one gives their own."""
     note = _("details of another person, not included")
     kept = dict(data)
+    officer = kept.get(Section.NODAL_OFFICER)
+    if isinstance(officer, dict) and normalise_address(str(officer.get("official_email") or "")) not in addresses:
+        kept[Section.NODAL_OFFICER] = dict.fromkeys(officer, note)
     for section, fields in OTHER_PERSONS_ANSWERS.items():
         answers = kept.get(section)
         if not isinstance(answers, dict):
@@ -66,8 +76,9 @@ def applications_of(user) -> list:
                   .exclude(reply="").order_by("application_id", "number").values("application_id", "number", "reply",
                                                                                   "created_at")):
         replies.setdefault(reply.pop("application_id"), []).append(reply)
+    addresses = addresses_of_users({user.pk}) if applications else set()
     for application in applications:
-        application["data"] = own_answers(application["data"] or {})
+        application["data"] = own_answers(application["data"] or {}, addresses)
         application["decisions"] = by_application.get(application["id"], [])
         # Their replies to the remarks a return came with, by the version sent with each.
         application["replies_to_remarks"] = replies.get(application["id"], [])

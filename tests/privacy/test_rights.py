@@ -15,6 +15,8 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.utils import timezone
 
+from onboarding.approval.handover import application_officer_change
+from onboarding.models import Application, ApplicationStatus
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import _CHAIN_LOCK_KEY, audit_record, audit_verify
 from portal.mail.models import OutboxMessage
@@ -119,6 +121,26 @@ def test_the_download_of_an_application_leaves_out_the_details_of_the_other_pers
     assert hindi != note
     _archive, data = unzip(client.get("/privacy/my-data/download/", HTTP_ACCEPT_LANGUAGE="hi"))
     assert data["onboarding_applications"][0]["data"]["integration"]["tech_name"] == hindi
+
+
+def test_the_download_of_an_application_handed_over_leaves_out_the_previous_officers_details():
+    """An application handed over to a new nodal officer keeps the Nodal officer section
+    its previous officer filled until the new one gives their own: until then those answers
+    are the previous officer's, not the new one's to download; once replaced, they are."""
+    officer = UserFactory(email="sunil.patil@mahaagri.gov.in", full_name="Sunil Patil")
+    application = ApplicationFactory(nodal_officer=officer, status=ApplicationStatus.CHANGES_REQUESTED)
+    successor = UserFactory(email="anita.pawar@mahaagri.gov.in", full_name="Anita Pawar")
+    application_officer_change(application_id=application.pk, new_officer=successor, actor=make_superadmin())
+    archive, data = unzip(client_of(successor).get("/privacy/my-data/download/"))
+    everything = b"".join(archive.read(name) for name in archive.namelist()).decode()
+    assert [value for value in ("Sunil Patil", "sunil.patil@mahaagri.gov.in", "9876543210") if value in everything] == []
+    [answers] = [application["data"] for application in data["onboarding_applications"]]
+    assert set(answers["nodal_officer"].values()) == {"details of another person, not included"}
+    assert answers["organisation"]["landline"] == "020-26123456"
+    Application.objects.filter(pk=application.pk).update(data={**application.data, "nodal_officer": {
+        **application.data["nodal_officer"], "name": "Anita Pawar", "official_email": "Anita.Pawar@mahaagri.gov.in"}})
+    _archive, data = unzip(client_of(successor).get("/privacy/my-data/download/"))
+    assert data["onboarding_applications"][0]["data"]["nodal_officer"]["name"] == "Anita Pawar"
 
 
 def test_the_download_holds_the_appeal_grounds_the_nodal_officer_wrote():
