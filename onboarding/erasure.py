@@ -1,12 +1,13 @@
 """What an erasure granted to a person (portal/privacy/requests.py) removes of their
 applications: their drafts, with their files and saved versions, as retention erases
 an abandoned one; the events of handovers to or from them (another nodal officer) lose
-their address. Their submitted applications stay (their reference and decisions are
-kept by other rules, with the account id); those still waiting for a decision, or
-returned for correction, are withdrawn first (``applications_withdraw_on_erasure``):
-nobody could act on them any more; one under appeal has its appeal closed, the rejection
-upheld by the system. The approval steps they decided as an
-administrator lose their address (who decided stays, as the account) and the client
+their address, and an application handed over from them that its successor still edits
+loses their answers in its Nodal officer section (to be filled again). Their submitted
+applications stay (their reference and decisions are kept by other rules, with the account
+id); those still waiting for a decision, or returned for correction, are withdrawn first
+(``applications_withdraw_on_erasure``): nobody could act on them any more; one under appeal
+has its appeal closed, the rejection upheld by the system. The approval steps they decided
+as an administrator lose their address (who decided stays, as the account) and the client
 address and browser they decided from; a step decided through an emailed link names the
 competent authority's official address, not an account, and that address stays. Each
 application can be held on its own, and a hold on one stops the erasure. Registered from
@@ -16,8 +17,17 @@ from django.db.models import Q
 from django.utils import timezone
 
 from onboarding.application.services import applications_withdraw_on_erasure
-from onboarding.models import Application, ApplicationStatus, ApprovalStep, Stage
+from onboarding.models import (
+    EDITABLE_STATUSES,
+    Application,
+    ApplicationStatus,
+    ApprovalStep,
+    Section,
+    SectionStatus,
+    Stage,
+)
 from onboarding.retention import applications_audit, drafts_erase
+from portal.accounts.official_email import normalise_address
 from portal.audit.models import AuditAction, AuditEvent
 from portal.permissions import AnyUser
 from portal.privacy.models import HoldTarget, RetentionKind, RetentionMark
@@ -28,6 +38,26 @@ def person_applications_held(user_id: int) -> list[tuple[str, int]]:
     """The person's applications, as legal holds name them."""
     return [(HoldTarget.APPLICATION, pk)
             for pk in Application.objects.filter(nodal_officer_id=user_id).values_list("pk", flat=True)]
+
+
+def _handed_over_answers_erase(user: AnyUser, addresses: list[str]) -> None:
+    """The answers of the Nodal officer section that name one of ``addresses`` in the
+    applications handed over from ``user`` to another nodal officer and still being edited (a
+    draft, or returned for correction): the successor replaces them with their own before it
+    is sent again; until then they are the erased person's details in someone else's
+    application. The section is left to fill again. One sent for a decision keeps them, as
+    the form it is decided on (its submitted versions keep them in any case, as the person's
+    own submitted applications do)."""
+    mailboxes = {normalise_address(address) for address in addresses} - {""}
+    typed = {address.strip() for address in addresses} | {address.strip().lower() for address in addresses}
+    for application in Application.objects.select_for_update(of=("self",)).filter(
+            status__in=EDITABLE_STATUSES, data__nodal_officer__official_email__in=sorted(typed)).exclude(nodal_officer=user):
+        if normalise_address(str(application.data[Section.NODAL_OFFICER]["official_email"])) not in mailboxes:
+            continue
+        application.data = {**application.data, Section.NODAL_OFFICER.value: {}}
+        application.section_status = {**application.section_status,
+                                      Section.NODAL_OFFICER.value: SectionStatus.NOT_STARTED.value}
+        application.save(update_fields=["data", "section_status", "updated_at"])
 
 
 def person_applications_erase(user: AnyUser, addresses: list[str]) -> list[tuple[str, str]]:
@@ -41,6 +71,7 @@ def person_applications_erase(user: AnyUser, addresses: list[str]) -> list[tuple
     # waited on told, by the system for the erasure (before the account loses its addresses: the
     # deciders told are chosen leaving the officer out, by those addresses).
     applications_withdraw_on_erasure(user=user)
+    _handed_over_answers_erase(user, addresses)
     # The handovers that name them (as the officer before or after) name them by address.
     named = Q(old_values__user_id=user.pk) | Q(new_values__user_id=user.pk)
     handovers = [(EVENT_TARGET, str(pk)) for pk in AuditEvent.objects.filter(

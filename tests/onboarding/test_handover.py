@@ -261,6 +261,32 @@ def test_erasing_the_previous_officer_erases_their_address_from_the_handover(off
     assert audit_verify() == []
 
 
+@pytest.mark.parametrize("status", [ApplicationStatus.DRAFT, ApplicationStatus.CHANGES_REQUESTED])
+def test_erasing_the_previous_officer_erases_their_answers_from_an_application_still_being_edited(officer, status):
+    """A draft, or an application returned for correction, handed over keeps the Nodal
+    officer section its previous officer filled until the successor gives their own: the
+    erasure granted to the previous officer erases those answers (the section is to fill
+    again), in an application that is not theirs any more. One sent for a decision keeps
+    them, as the form it was decided on (as their own submitted applications do)."""
+    from portal.privacy.requests import person_erase
+
+    application = ApplicationFactory(nodal_officer=officer, status=status)
+    sent = ApplicationFactory(nodal_officer=officer, status=ApplicationStatus.WITH_STATE)
+    successor = UserFactory(email=SUCCESSOR)
+    for handed in (application, sent):
+        application_officer_change(application_id=handed.pk, new_officer=successor, actor=make_superadmin(
+            email=f"root{handed.pk}@nic.in"))
+    mine = ApplicationFactory(nodal_officer=successor, status=status)
+    person_erase(user_id=officer.pk, actor=None)
+    application.refresh_from_db()
+    assert application.data["nodal_officer"] == {}
+    assert application.section_status["nodal_officer"] == "not_started"
+    assert "Sunil Patil" not in str(application.data) and officer.email not in str(application.data)
+    assert application.data["organisation"] == ApplicationFactory.build().data["organisation"]
+    assert Application.objects.get(pk=sent.pk).data["nodal_officer"]["name"] == "Sunil Patil"
+    assert Application.objects.get(pk=mine.pk).data == mine.data
+
+
 def test_a_state_admin_cannot_hand_an_application_to_another_account_of_their_own_mailbox(officer):
     """Refused by account as by mailbox: a second account at a "+tag" address of the
     administrator's own mailbox (the same mailbox, normalised, as every decision check
