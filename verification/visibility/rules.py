@@ -56,6 +56,7 @@ from portal.permissions import (
     AnyUser,
     admin_role_subtrees,
     administered_organisations,
+    auditor_reads_only,
     directly_administered_ids,
     inactive_administered_ids,
     is_superadmin,
@@ -99,6 +100,10 @@ class Viewer:
     # (``_vouching_roles``), their ids: they administer them and the active offices below.
     vouching_tops: tuple[int, ...] = ()
     verified_organisation_id: int | None = None  # where they hold a verified profile
+    # An auditor who is no superadmin (portal.permissions.auditor_reads_only): their admin
+    # roles make them a verified government user, not their organisations' administrator
+    # viewer (an auditor decides nothing, and its members pages are not theirs either).
+    reads_only: bool = False
 
     @property
     def user_id(self) -> int | None:
@@ -267,7 +272,8 @@ def viewer_of(user: AnyUser) -> Viewer:
                 .values("verified_in", "vouching").first()
             ) or {"verified_in": None, "vouching": None}
             tops = tuple(sorted({int(top) for top in (row["vouching"] or "").split(",") if top}))
-            cached = Viewer(user=user, vouching_tops=tops, verified_organisation_id=row["verified_in"])
+            cached = Viewer(user=user, vouching_tops=tops, verified_organisation_id=row["verified_in"],
+                            reads_only=auditor_reads_only(user))
         user._visibility_viewer = cached
     return cached
 
@@ -277,13 +283,15 @@ def level_expression(viewer: Viewer, *, by_right: bool = False):
     pages an administrator reaches by their right over an organisation
     (``administered_in_force``), they see its people as administrators whether or not it
     is active (a suspended organisation vouches for nobody: elsewhere only active ones
-    count)."""
+    count). An auditor (``reads_only``) sees nobody as their administrator."""
     if viewer.user_id is None:
         return Value(VERIFIED if viewer.client else EVERYONE)
     whens = [When(user_id=viewer.user_id, then=Value(SELF))]
     if viewer.superadmin:
         return Case(*whens, default=Value(ADMIN))
-    if by_right:
+    if viewer.reads_only:  # an auditor: no administrator's sight (Viewer.reads_only)
+        pass
+    elif by_right:
         whens.append(When(organisation_id__in=administered_in_force(viewer.user).values("pk"), then=Value(ADMIN)))
     elif viewer.administers:
         # The active organisations administered through a role that still vouches: a

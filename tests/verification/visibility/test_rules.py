@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from portal.organisations.models import Membership, MembershipRole, OrganisationStatus
 from portal.organisations.services import organisation_admin_grant
-from tests.factories import OrganisationFactory, UserFactory
+from tests.factories import OrganisationFactory, PlatformRoleFactory, UserFactory
 from tests.verification.helpers import GovernmentProfileFactory, make_admin, signed_in
 from tests.verification.visibility.conftest import client_of, set_policy
 from verification import lifecycle, services
@@ -293,6 +293,29 @@ def test_an_admin_of_a_suspended_organisation_vouches_for_nobody_and_is_no_admin
     set_policy(people["home"], {ProfileField.NAME: Audience.PUBLIC})
     assert rules.visible_profile(fresh, people["profile"].pk).values == rules.visible_profile(
         people["public"], people["profile"].pk).values
+
+
+def test_an_admin_who_is_also_an_auditor_sees_its_people_as_a_verified_user_not_as_their_admin(people):
+    """An auditor decides nothing, even one who administers an organisation: its members
+    pages are not theirs (selectors.administers), nor are the details its policy keeps to
+    its administrators, in the directory, a person's page or the names on other pages. They
+    are still a verified government user (an administrator of an active organisation)."""
+    from verification.selectors import administers
+
+    admin = people["admin"]
+    PlatformRoleFactory(user=admin, role="auditor", jurisdiction="")
+    fresh = type(admin).objects.get(pk=admin.pk)
+    assert not administers(fresh, people["home"])
+    viewer = rules.viewer_of(fresh)
+    assert viewer.verified
+    seen = rules.visible_profile(fresh, people["profile"].pk).values
+    assert seen[ProfileField.MOBILE] is None and seen[ProfileField.EMPLOYEE_CODE] is None
+    assert seen[ProfileField.NAME] is not None  # verified government users see the name (the default)
+    set_policy(people["home"], {ProfileField.NAME: Audience.ADMINS})
+    found = rules.annotated_for(fresh, GovernmentProfile.objects.filter(pk=people["profile"].pk)
+                                .select_related("user", "organisation")).get()
+    assert rules.view_of(found).values[ProfileField.NAME] is None
+    assert not GovernmentProfile.objects.filter(rules.name_shown(fresh, "user"), pk=people["profile"].pk).exists()
 
 
 def test_an_admin_of_a_suspended_directorate_is_no_admin_viewer_of_its_active_offices(people):
