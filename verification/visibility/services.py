@@ -116,9 +116,10 @@ def personal_visibility_set(
     *, choices: dict, actor: AnyUser, request: HttpRequest | None = None, shown_values: str | None = None,
 ) -> PersonalVisibility:
     """The person's own choices ({field: Audience or None for the organisation's}). A
-    choice wider than the organisation's is refused: a person narrows, never widens
-    (and the narrower of the two always applies, also when the organisation later
-    narrows or widens its own).
+    person narrows, never widens: the narrower of the two always applies, also when the
+    organisation later narrows or widens its own, so a choice wider than the organisation's
+    is stored but shows the field to nobody more (the form refuses one wider than the
+    organisation's now, PersonalVisibilityForm, saying so at the field).
 
     ``shown_values``: the ``audiences_digest`` of the choices the page showed; when they
     were changed since (in another tab or window) and this would change them, raises
