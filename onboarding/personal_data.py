@@ -3,7 +3,9 @@
 applications whose nodal officer is the person, and of their answers only those that
 are not about another person: the competent authority's section and the technical
 contact's details are replaced by a note (they are those persons' data), as is the Nodal
-officer section of an application handed over to them until they give their own.
+officer section of an application handed over to them until they give their own. Of an
+application handed over from them, which and when, with their own answers in it (that
+section), not the rest of it (no longer theirs).
 
 For the same reason the application's stored documents are not in the zip, only listed
 (which, how many copies, why): each names another person. The form's PDF holds the
@@ -30,6 +32,7 @@ from onboarding.models import (
     Section,
 )
 from portal.accounts.official_email import normalise_address
+from portal.audit.models import AuditAction, AuditEvent
 from portal.privacy.breach import breach_person_field_register, breach_record_kind_register
 from portal.privacy.breach_reads import breach_read_route_register
 from portal.privacy.personal_data import PersonalDataSection, personal_data_register
@@ -88,6 +91,39 @@ def applications_of(user) -> list:
     return applications
 
 
+def applications_handed_over_from(user) -> list:
+    """The applications handed over from the person to another nodal officer (each
+    handover's audit row names them by account) and not back: which (reference,
+    organisation, status), when, and the person's own answers in it: the Nodal officer
+    section as it holds it now while it names one of their addresses, else as the last
+    version sent that did (none once replaced and never sent with them). Four queries."""
+    handed = dict(AuditEvent.objects.filter(
+        action=AuditAction.APPLICATION_OFFICER_CHANGED, target_type="onboarding.application",
+        old_values__user_id=user.pk).order_by("target_id", "id").values_list("target_id", "created_at"))
+    ids = [int(pk) for pk in handed if str(pk).isdigit()]
+    applications = list(Application.objects.filter(pk__in=ids).exclude(nodal_officer=user).order_by("id").values(
+        "id", "reference", "status", "organisation_name", "data")[:MAX_APPLICATIONS])
+    if not applications:
+        return []
+    addresses = addresses_of_users({user.pk})
+
+    def theirs(data) -> dict | None:
+        officer = (data or {}).get(Section.NODAL_OFFICER)
+        named = isinstance(officer, dict) and normalise_address(str(officer.get("official_email") or "")) in addresses
+        return dict(officer) if named else None
+
+    sent: dict[int, dict] = {}
+    for application_id, data in (ApplicationVersion.objects.filter(application_id__in=[a["id"] for a in applications])
+                                 .order_by("application_id", "number").values_list("application_id", "data")):
+        answers = theirs(data)
+        if answers is not None:
+            sent[application_id] = answers  # the last version naming them
+    for application in applications:
+        application["handed_over_at"] = handed[str(application["id"])]
+        application["your_answers"] = theirs(application.pop("data")) or sent.get(application["id"])
+    return applications
+
+
 def documents_not_included(applications: list[dict]) -> dict[int, list[dict]]:
     """By application id, the stored documents of ``applications`` left out of the
     download (each names another person): which, how many copies (versions and
@@ -129,3 +165,5 @@ def register() -> None:
     for route in ("queue_step", "appeal_step"):
         breach_read_route_register(f"onboarding:{route}", "onboarding.approvalstep")
     personal_data_register(PersonalDataSection(name="onboarding_applications", collect=applications_of))
+    personal_data_register(PersonalDataSection(name="onboarding_applications_handed_over",
+                                               collect=applications_handed_over_from))

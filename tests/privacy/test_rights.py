@@ -143,6 +143,31 @@ def test_the_download_of_an_application_handed_over_leaves_out_the_previous_offi
     assert data["onboarding_applications"][0]["data"]["nodal_officer"]["name"] == "Anita Pawar"
 
 
+def test_the_download_of_the_previous_officer_holds_their_answers_in_an_application_handed_over():
+    """The application handed over is no longer theirs, but it holds their details: their
+    download says which and when, with their own answers (the Nodal officer section), as it
+    holds them while they name them, then as the last version sent with them; nothing else
+    of it (the competent authority's details, the organisation's answers)."""
+    officer = UserFactory(email="sunil.patil@mahaagri.gov.in", full_name="Sunil Patil")
+    application = ApplicationFactory(nodal_officer=officer, status=ApplicationStatus.CHANGES_REQUESTED)
+    successor = UserFactory(email="anita.pawar@mahaagri.gov.in", full_name="Anita Pawar")
+    application_officer_change(application_id=application.pk, new_officer=successor, actor=make_superadmin())
+    archive, data = unzip(client_of(officer).get("/privacy/my-data/download/"))
+    assert data["onboarding_applications"] == []
+    [handed] = data["onboarding_applications_handed_over"]
+    assert (handed["id"], handed["reference"], handed["status"]) == (application.pk, application.reference,
+                                                                     ApplicationStatus.CHANGES_REQUESTED)
+    assert handed["handed_over_at"] and handed["your_answers"]["name"] == "Sunil Patil"
+    everything = b"".join(archive.read(name) for name in archive.namelist()).decode()
+    assert "director@mahaagri.gov.in" not in everything and "020-26123456" not in everything
+    Application.objects.filter(pk=application.pk).update(data={**application.data, "nodal_officer": {
+        "name": "Anita Pawar", "official_email": "anita.pawar@mahaagri.gov.in"}})
+    _archive, data = unzip(client_of(officer).get("/privacy/my-data/download/"))
+    assert data["onboarding_applications_handed_over"][0]["your_answers"]["name"] == "Sunil Patil"  # as sent
+    _archive, data = unzip(client_of(successor).get("/privacy/my-data/download/"))
+    assert data["onboarding_applications_handed_over"] == []
+
+
 def test_the_download_holds_the_appeal_grounds_the_nodal_officer_wrote():
     """The grounds of an appeal are the officer's own words: in the download with the decisions."""
     officer = UserFactory(email="nodal.officer@mahaagri.gov.in")
