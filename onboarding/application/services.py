@@ -299,12 +299,35 @@ def application_save_section(
             fields += _declarations_record(application, accepted=status == SectionStatus.COMPLETE,
                                            shown_notice=shown_notice, actor=actor, request=request)
         application.save(update_fields=fields)
+        _dependents_check(application, section)
         audit_record(
             actor=actor, action=AuditAction.APPLICATION_SECTION_SAVED, target=application, request=request,
             old={"section": section.value, "status": old_status},
             new={"section": section.value, "status": status.value, "changed_fields": changed},
         )
     return application, form
+
+
+# The sections whose checks read another's answers, by the section they read: the
+# competent authority's address is compared with the nodal officer's addresses, and both
+# with the domains official for the place in the hierarchy (official_within).
+DEPENDENT_SECTIONS = {
+    Section.NODAL_OFFICER: (Section.COMPETENT_AUTHORITY,),
+    Section.HIERARCHY: (Section.NODAL_OFFICER, Section.COMPETENT_AUTHORITY),
+}
+
+
+def _dependents_check(application: Application, saved: Section) -> None:
+    """Once ``saved`` is stored, the status of each section whose checks read it
+    (DEPENDENT_SECTIONS) and that has answers, worked out again as its own save would (and
+    as the submission checks it): the task list says what the submission will find."""
+    statuses = dict(application.section_status)
+    for section in DEPENDENT_SECTIONS.get(saved, ()):
+        if application.section_data(section):
+            statuses[section.value] = status_of_form(bound_section_form(application, section)).value
+    if statuses != application.section_status:
+        application.section_status = statuses
+        application.save(update_fields=["section_status"])
 
 
 def _authority_address_refused(address: str) -> str | None:

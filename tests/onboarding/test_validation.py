@@ -618,6 +618,25 @@ def test_competent_authority_cannot_use_the_nodal_officers_alternate_email(offic
                    valid("competent_authority", official_email="sunil.patil@mahaagri.gov.in"), "official_email", SAME_PERSON, HAS_ERRORS)
 
 
+def test_a_section_whose_checks_read_another_is_checked_again_when_that_one_is_saved(officer_client, officer):
+    """The competent authority's address is checked against the nodal officer's addresses,
+    and both against the domains of the chosen parent: saving the officer's section (or the
+    place in the hierarchy) checks the authority's again, so that the task list says what
+    the submission will find, either way."""
+    application = complete(officer_client, new_application(officer))
+    authority = VALID["competent_authority"]["official_email"]
+    assert post_section(officer_client, application, "nodal_officer",
+                        valid("nodal_officer", alternate_email=authority)).status_code == 302
+    assert reload(application).status_of("competent_authority") == SectionStatus.HAS_ERRORS
+    tasks = page(officer_client.get(f"/onboarding/{application.pk}/tasks/")).squashed_text()
+    assert "You have completed 6 of 7 sections." in tasks
+    # The officer takes that address off their section: the authority's is whole again.
+    assert post_section(officer_client, application, "nodal_officer", valid("nodal_officer")).status_code == 302
+    assert set(reload(application).section_status.values()) == {SectionStatus.COMPLETE}
+    tasks = page(officer_client.get(f"/onboarding/{application.pk}/tasks/")).squashed_text()
+    assert "You have completed 7 of 7 sections." in tasks
+
+
 # Integration ----------------------------------------------------------------------------
 
 def test_integration_not_wanted_needs_nothing_else(officer_client, application):
