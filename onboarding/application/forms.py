@@ -58,11 +58,25 @@ def _answered(value) -> bool:
     return has_visible_characters(value) if isinstance(value, str) else bool(value)
 
 
+def applies(field, answers) -> bool:
+    """Whether ``field``'s answer counts with these ``answers`` of its section: a parent
+    searched for and then replaced by "It has no parent" is kept in the draft, and is no
+    parent to show (see SectionForm)."""
+    condition = getattr(field, "applies_when", None)
+    if condition is None:
+        return True
+    name, wanted = condition
+    answer = answers.get(name) or ""  # an answer not given (in an older draft, not stored) as none chosen
+    return answer in wanted if isinstance(wanted, tuple) else answer == wanted
+
+
 class SectionForm(AccessibleForm):
     """A field's ``applies_when`` (another field's name, and its value or a tuple of its
     values) says that its answer counts only when that other answer is given: the draft
     keeps it (choosing back brings it back), the summaries, the PDF and the list of changes
-    leave it out otherwise."""
+    leave it out otherwise, and it is not checked (a parent chosen before "It has no parent",
+    suspended since, or a technical contact's address kept under "No", refuses nothing).
+    """
 
     section = None
     # The most lines a multi-line answer keeps, by field (others: DEFAULT_MAX_LINES).
@@ -83,6 +97,13 @@ class SectionForm(AccessibleForm):
     def require(self, field, message):
         """An answer this section needs is missing: the section is "in progress", not "has errors"."""
         self.add_error(field, ValidationError(message, code="required"))
+
+    def full_clean(self):
+        super().full_clean()
+        if self.is_bound and self._errors:
+            for name, field in self.fields.items():
+                if name in self._errors and not applies(field, self.data):
+                    del self._errors[name]
 
 
 class OrganisationSectionForm(SectionForm):

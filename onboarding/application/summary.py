@@ -5,7 +5,7 @@ from functools import cache
 from django import forms
 from django.utils.translation import gettext
 
-from onboarding.application.forms import SECTION_FORMS
+from onboarding.application.forms import SECTION_FORMS, applies
 from onboarding.models import Section
 from portal.forms import CountField
 from portal.organisations.models import Organisation
@@ -51,18 +51,6 @@ def display_value(field, value, choices=None):
     if choices:
         return str(choices.get(str(value), value))
     return "" if value is None else str(value)
-
-
-def applies(field, answers) -> bool:
-    """Whether ``field``'s answer counts with these ``answers`` of its section: a parent
-    searched for and then replaced by "It has no parent" is kept in the draft, and is no
-    parent to show (see SectionForm)."""
-    condition = getattr(field, "applies_when", None)
-    if condition is None:
-        return True
-    name, wanted = condition
-    answer = answers.get(name) or ""  # an answer not given (in an older draft, not stored) as none chosen
-    return answer in wanted if isinstance(wanted, tuple) else answer == wanted
 
 
 def section_rows(application, section, data=None):

@@ -637,6 +637,34 @@ def test_a_section_whose_checks_read_another_is_checked_again_when_that_one_is_s
     assert "You have completed 7 of 7 sections." in tasks
 
 
+def test_an_answer_that_does_not_count_is_not_checked(officer_client, officer):
+    """A parent chosen and then replaced by "It has no parent" stays in the draft (choosing
+    back brings it back), as does a technical contact's address under "No, people only":
+    neither counts (the summary and the PDF leave them out), so neither is checked: the
+    parent suspended since, or the address a personal one, refuses nothing, and the section
+    stays complete for the submission too."""
+    parent = OrganisationFactory(name="Agriculture Department, Maharashtra", short_code="AGRI-MH")
+    application = complete(officer_client, new_application(officer))
+    assert post_section(officer_client, application, "hierarchy",
+                        valid("hierarchy", parent_choice="none", parent=str(parent.pk))).status_code == 302
+    Organisation.objects.filter(pk=parent.pk).update(status=OrganisationStatus.SUSPENDED)
+    assert post_section(officer_client, application, "hierarchy",
+                        valid("hierarchy", parent_choice="none", parent=str(parent.pk))).status_code == 302
+    assert reload(application).section_data("hierarchy")["parent"] == str(parent.pk)  # kept in the draft
+    assert post_section(officer_client, application, "integration",
+                        valid("integration", wants_integration="no", tech_email="kiran.joshi@gmail.com")).status_code == 302
+    assert set(reload(application).section_status.values()) == {SectionStatus.COMPLETE}
+    # Chosen again, the parent is checked again: refused at the search box.
+    response = post_section(officer_client, application, "hierarchy",
+                            valid("hierarchy", parent_choice="existing", parent=str(parent.pk)))
+    assert field_error(page(response), "parent") == "Choose the parent organisation from the search results."
+    assert reload(application).status_of("hierarchy") == SectionStatus.HAS_ERRORS
+    assert post_section(officer_client, application, "hierarchy",
+                        valid("hierarchy", parent_choice="none", parent=str(parent.pk))).status_code == 302
+    assert officer_client.post(f"/onboarding/{application.pk}/submit/").status_code == 302
+    assert reload(application).status == ApplicationStatus.WITH_AUTHORITY
+
+
 # Integration ----------------------------------------------------------------------------
 
 def test_integration_not_wanted_needs_nothing_else(officer_client, application):
