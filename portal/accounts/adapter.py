@@ -19,7 +19,7 @@ from portal.accounts.official_email import classify_email, is_contractor_address
 from portal.accounts.signals import password_refusal_record, primary_address_replaced
 from portal.client import client_ip, ipv4_unmapped
 from portal.mail.models import OutboxPriority, with_priority
-from portal.organisations.selectors import roles_ended_by
+from portal.organisations.selectors import official_powers_of, roles_ended_by
 from portal.organisations.services import OfficialPowersHeld, holder_ends_own_grounds, official_powers_end_check
 from portal.permissions import is_state_admin, is_superadmin
 
@@ -184,9 +184,21 @@ class PortalAccountAdapter(DefaultAccountAdapter):
                     official_powers_end_check(user=email_address.user, new_primary=email_address.email)
                     # Named to the person before (forms.RolesEndConfirmed, the code's page) and after.
                     ending = roles_ended_by(email_address.user, email_address.email)
+                    # Also those that end with a verification at the old address, which leaves the
+                    # account (the new one official too): told after, by what ended.
+                    old, held = email_address.user.email, official_powers_of(email_address.user)
                     with (holder_ends_own_grounds(user=email_address.user),
                           primary_address_replaced(request=request, user=email_address.user)):
                         confirmed = super().confirm_email(request, email_address)
+                    lapsed = [] if not confirmed else [
+                        name for name in held if name not in ending and name not in official_powers_of(email_address.user)]
+                    if lapsed:
+                        request.roles_ended = [*ending, *lapsed]  # get_email_verification_redirect_url
+                        self.add_message(request, messages.WARNING, message=gettext(
+                            "Your primary address is now %(email)s. Your verification with %(old)s ended as that address "
+                            "left your account, and these roles, which rested on it, ended: %(roles)s. Ask to be verified "
+                            "again with your new address.") % {"email": email_address.email, "old": old,
+                                                                "roles": ", ".join(lapsed)})
                     if confirmed and ending:
                         request.roles_ended = ending  # get_email_verification_redirect_url
                         if is_contractor_address(email_address.email):

@@ -4,6 +4,7 @@ verification is suspended by the system, the person told, the verification API n
 longer answers for the address, and whoever confirms it next (a successor in the post)
 may be verified with it. Reinstating waits until the address is confirmed again."""
 
+import html
 import re
 from datetime import timedelta
 
@@ -521,6 +522,27 @@ def test_the_last_admin_cannot_change_the_official_address_their_role_rests_on(
     profile.refresh_from_db()
     assert (profile.status, profile.reason_code) == (VerificationStatus.SUSPENDED, EndReason.ADDRESS_REMOVED)
     assert not Membership.objects.get(organisation=world["office"], user=asha).admin_in_force
+
+
+def test_an_admin_role_that_ends_with_the_verification_at_the_old_address_is_named_after_the_change(
+        world, smtp_server, django_capture_on_commit_callbacks):
+    """Another official address of the same office: the verification at the old address is
+    suspended as it leaves the account, and the admin role resting on it ends (someone else
+    holds the role without an end date). The email page says so, naming the role, as it
+    names the roles an address that cannot hold them ends."""
+    asha = world["person"]
+    profile = verified(world, asha)
+    organisation_admin_grant(organisation_id=world["office"].pk, user_id=asha.pk, actor=world["admin_office"])
+    old = asha.email
+    client = signed_in(asha)
+    add_and_confirm(client, "asha.k@pune.mahaagri.gov.in", smtp_server, django_capture_on_commit_callbacks)
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.SUSPENDED
+    assert not Membership.objects.get(organisation=world["office"], user=asha).admin_in_force
+    page = client.get("/accounts/email/").content.decode()
+    assert (f"Your primary address is now asha.k@pune.mahaagri.gov.in. Your verification with {old} ended as that "
+            "address left your account, and these roles, which rested on it, ended: Organisation admin (District "
+            "Agriculture Office, Pune). Ask to be verified again with your new address.") in html.unescape(page)
 
 
 def test_the_last_admin_cannot_remove_the_address_their_role_rests_on(world):
