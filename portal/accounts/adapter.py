@@ -190,8 +190,8 @@ class PortalAccountAdapter(DefaultAccountAdapter):
                     with (holder_ends_own_grounds(user=email_address.user),
                           primary_address_replaced(request=request, user=email_address.user)):
                         confirmed = super().confirm_email(request, email_address)
-                    lapsed = [] if not confirmed else [
-                        name for name in held if name not in ending and name not in official_powers_of(email_address.user)]
+                    kept = set(official_powers_of(email_address.user)) if confirmed else set(held)
+                    lapsed = [name for name in held if name not in ending and name not in kept]
                     if lapsed:
                         request.roles_ended = [*ending, *lapsed]  # get_email_verification_redirect_url
                         self.add_message(request, messages.WARNING, message=gettext(
