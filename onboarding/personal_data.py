@@ -96,7 +96,8 @@ def applications_handed_over_from(user) -> list:
     handover's audit row names them by account) and not back: which (reference,
     organisation, status), when, and the person's own answers in it: the Nodal officer
     section as it holds it now while it names one of their addresses, else as the last
-    version sent that did (none once replaced and never sent with them). Four queries."""
+    version sent that did (none once replaced and never sent with them). Five queries (the
+    person's addresses two), whatever the number; one when none was handed over."""
     handed = dict(AuditEvent.objects.filter(
         action=AuditAction.APPLICATION_OFFICER_CHANGED, target_type="onboarding.application",
         old_values__user_id=user.pk).order_by("target_id", "id").values_list("target_id", "created_at"))

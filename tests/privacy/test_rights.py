@@ -168,6 +168,22 @@ def test_the_download_of_the_previous_officer_holds_their_answers_in_an_applicat
     assert data["onboarding_applications_handed_over"] == []
 
 
+@pytest.mark.parametrize("handed", [1, 3])
+def test_the_applications_handed_over_from_a_person_are_read_in_five_queries(handed, django_assert_num_queries):
+    """The handovers naming them, the applications, their addresses (two), the versions: as
+    many whether one application or several were handed over from them."""
+    from onboarding.personal_data import applications_handed_over_from
+
+    officer = UserFactory(email="sunil.patil@mahaagri.gov.in", full_name="Sunil Patil")
+    successor = UserFactory(email="anita.pawar@mahaagri.gov.in", full_name="Anita Pawar")
+    root = make_superadmin()
+    for _ in range(handed):
+        application = ApplicationFactory(nodal_officer=officer, status=ApplicationStatus.CHANGES_REQUESTED)
+        application_officer_change(application_id=application.pk, new_officer=successor, actor=root)
+    with django_assert_num_queries(5):
+        assert len(applications_handed_over_from(officer)) == handed
+
+
 def test_the_download_holds_the_appeal_grounds_the_nodal_officer_wrote():
     """The grounds of an appeal are the officer's own words: in the download with the decisions."""
     officer = UserFactory(email="nodal.officer@mahaagri.gov.in")
