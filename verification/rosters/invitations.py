@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from portal.accounts.official_email import classify_email
+from portal.accounts.official_email import classify_email, classify_emails_within, email_rules
 from portal.advisory import advisory_locks
 from portal.among import among
 from portal.audit.models import AuditAction, AuditEvent
@@ -470,6 +470,35 @@ def invitation_resend(*, invitation_id: int, actor: AnyUser, request: HttpReques
 HELD_SENT_PER_RUN = 500
 
 
+# The held invitations one statement of the hourly job reads, at most, looking for those it may mail.
+HELD_READ_PAGE = 2000
+
+
+def _held_to_mail(held: QuerySet[Invitation], now: datetime, limit: int) -> dict[int, str]:
+    """{id: mailbox} of the oldest ``limit`` of ``held`` the run may mail: one a mailbox, its
+    mailbox under the day's limit, its address still official for its organisation. Read a
+    page at a time in the order of their ids until ``limit`` are found, so that those that
+    may not be mailed (they wait for an administrator) do not take the places of those
+    after them: else as many of them as a run mails would fill every run."""
+    rules = email_rules()
+    unsent = held.exclude(mailbox__in=_mailboxes_at_limit(held.values("mailbox"), now)).order_by("pk")
+    chosen: dict[int, str] = {}
+    mailboxes: set[str] = set()
+    after = 0
+    while len(chosen) < limit:
+        rows = list(unsent.filter(pk__gt=after).values_list("pk", "mailbox", "email", "organisation_id")[:HELD_READ_PAGE])
+        if not rows:
+            break
+        after = rows[-1][0]
+        verdicts = classify_emails_within({(email, organisation) for _pk, _mailbox, email, organisation in rows},
+                                          lambda organisations: {pk: pk for pk in organisations}, rules=rules)
+        for pk, mailbox, email, organisation in rows:
+            if len(chosen) < limit and mailbox not in mailboxes and verdicts[email, organisation].is_official_mail:
+                chosen[pk] = mailbox
+                mailboxes.add(mailbox)
+    return chosen
+
+
 def held_invitations_send(*, now: datetime | None = None, limit: int = HELD_SENT_PER_RUN) -> int:
     """Mail the waiting invitations made but not mailed (MAIL_HELD: their mailbox had been
     sent INVITATION_MAILS_PER_ADDRESS_PER_DAY invitation mails in 24 hours) whose mailbox is
@@ -483,22 +512,16 @@ def held_invitations_send(*, now: datetime | None = None, limit: int = HELD_SENT
     held = Invitation.objects.filter(status=InvitationStatus.PENDING, send_count=0, expires_at__gt=now,
                                      organisation__status=OrganisationStatus.ACTIVE)
     with transaction.atomic():
-        # Those whose mailbox is at the limit now left out before the run's limit is counted
-        # (else the same unsendable ones would fill every run), then their mailboxes locked
-        # before any row (mailboxes_lock), then the rows, one an administrator sends now left.
-        candidates = dict(held.exclude(mailbox__in=_mailboxes_at_limit(held.values("mailbox"), now))
-                          .order_by("pk").values_list("pk", "mailbox")[:limit])
+        candidates = _held_to_mail(held, now, limit)
         if not candidates:
             return 0
+        # Their mailboxes locked before any row (mailboxes_lock), then the rows, one an
+        # administrator sends now left, and the mailboxes' limit asked again under the lock.
         mailboxes_lock(set(candidates.values()))
         waiting = list(held.select_for_update(skip_locked=True, of=("self",)).select_related("organisation")
                        .filter(pk__in=candidates).order_by("pk"))
         at_limit = set(_mailboxes_at_limit({invitation.mailbox for invitation in waiting}, now))
-        chosen: dict[str, Invitation] = {}
-        for invitation in waiting:
-            if (invitation.mailbox not in at_limit and invitation.mailbox not in chosen
-                    and classify_email(invitation.email, organisation=invitation.organisation).is_official_mail):
-                chosen[invitation.mailbox] = invitation
+        chosen = {invitation.mailbox: invitation for invitation in waiting if invitation.mailbox not in at_limit}
         if not chosen:
             return 0
         sending, expires = list(chosen.values()), expiry(now)

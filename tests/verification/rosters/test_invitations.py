@@ -939,3 +939,29 @@ def test_a_held_invitation_of_an_organisation_no_longer_active_waits(world, sett
     with time_machine.travel(timezone.now() + timedelta(days=1, minutes=1), tick=False):
         assert held_invitations_send() == 0
     assert Invitation.objects.get(organisation=world["other"]).send_count == 0
+
+
+def test_held_invitations_to_addresses_no_longer_official_do_not_stop_the_others_being_mailed(world, monkeypatch):
+    """A run mails at most ``limit`` held invitations, the oldest first; those it may not mail
+    (their domain since made a consumer mail service) wait for an administrator, and are not
+    counted against the run: else as many of them as the run mails would fill every run, and
+    nobody after them would be mailed again."""
+    from verification.rosters import invitations  # noqa: PLC0415
+
+    monkeypatch.setattr(invitations, "HELD_READ_PAGE", 2)  # read two at a time: the one it may mail is on the second page
+    office, now = world["office"], timezone.now()
+
+    def held(address):
+        return Invitation.objects.create(
+            organisation=office, email=address, mailbox=address, name="Held", designation="Clerk", office="Section",
+            employee_code="E1", mobile="+919876500000", token_hash=address.ljust(64, "0")[:64],
+            invited_by=world["admin_office"], created_at=now, sent_at=now, send_count=0,
+            expires_at=now + timedelta(days=7))
+
+    unofficial = [held(f"held{i}@old.pune.mahaagri.gov.in") for i in range(3)]
+    sendable = held("held9@pune.mahaagri.gov.in")
+    EmailSuffixRule.objects.create(suffix="old.pune.mahaagri.gov.in", kind=SuffixKind.CONSUMER)
+    assert invitations.held_invitations_send(limit=2) == 1
+    assert Invitation.objects.get(pk=sendable.pk).send_count == 1
+    assert OutboxMessage.objects.filter(to=[sendable.email]).count() == 1
+    assert [i.send_count for i in Invitation.objects.filter(pk__in=[i.pk for i in unofficial])] == [0, 0, 0]
