@@ -17,6 +17,7 @@ from portal.organisations.signals import (
     organisation_domain_weighed,
     organisation_members_off_domains,
     organisation_status_changed,
+    verifications_at_addresses,
 )
 from verification.lifecycle import (
     confirmations_pause_in,
@@ -25,7 +26,7 @@ from verification.lifecycle import (
     profiles_suspend_address_removed,
     verified_by_hand_at_domain,
 )
-from verification.selectors import members_at_domains
+from verification.selectors import members_at_domains, verified_at_addresses
 from verification.tasks import confirmations_resume_dispatch
 
 
@@ -85,3 +86,8 @@ def on_organisation_domain_weighed(sender, *, organisation, domain, **kwargs):
 @receiver(organisation_members_off_domains, dispatch_uid="verification_members_off_domains")
 def on_organisation_members_off_domains(sender, *, organisation, domains, **kwargs):
     return members_at_domains(organisation, domains).count()
+
+
+@receiver(verifications_at_addresses, dispatch_uid="verification_verifications_at_addresses")
+def on_verifications_at_addresses(sender, *, user_id, addresses, **kwargs):
+    return verified_at_addresses(user_id, addresses)

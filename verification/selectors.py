@@ -434,6 +434,14 @@ def members_at_domains(organisation: Organisation, domains: list[str]) -> QueryS
                                             organisation=organisation, status=VerificationStatus.VERIFIED)
 
 
+def verified_at_addresses(user_id: int, addresses: Iterable[str]) -> set[int]:
+    """The organisations in which ``user_id`` is verified with one of ``addresses`` (lower
+    case) as their official address: the verifications that end if those addresses leave
+    their account (lifecycle.profiles_suspend_address_removed). One query."""
+    return set(GovernmentProfile.objects.filter(user_id=user_id, official_email__in=set(addresses),
+                                                status=VerificationStatus.VERIFIED).values_list("organisation_id", flat=True))
+
+
 def members_of(organisation: Organisation, *, viewer: AnyUser, query: str = "",
                verified_only: bool = False, off_domains: list[str] | None = None) -> "MembersInOrder":
     """The organisation's verified and suspended members (only the verified ones when

@@ -16,8 +16,15 @@ from django.utils.translation import gettext_lazy as _
 from portal.accounts.models import SuffixKind
 from portal.accounts.official_email import classify_email, is_contractor_address, normalise_mailbox
 from portal.forms import AccessibleForm, ShowsKeptInput
-from portal.organisations.selectors import official_powers_of, roles_ended_by
-from portal.organisations.services import official_powers_end_check
+from portal.organisations.models import Membership
+from portal.organisations.selectors import (
+    admin_roles_lapsing_by,
+    admin_roles_named,
+    official_powers_of,
+    organisations_left_without_admin,
+    roles_ended_by,
+)
+from portal.organisations.services import official_powers_end_check, own_grounds_last_admin
 from portal.permissions import holds_official_powers
 
 
@@ -159,11 +166,35 @@ class AddEmailForm(ShowsKeptInput, AllauthAddEmailForm):
     def clean(self):
         cleaned = super().clean()
         email = cleaned.get("email")
-        if "end_roles" in self.fields and email and not cleaned.get("end_roles"):
-            ending = roles_ended_by(self.user, email)
-            if ending:
-                self.add_error("end_roles", roles_end_unconfirmed(email, ending))
+        if "end_roles" not in self.fields or not email:
+            return cleaned
+        # The admin roles resting on a verification at an address that leaves the account
+        # with the change: refused outright where nobody else would hold one (as the
+        # confirmation would refuse it, after the code), else confirmed by the box too.
+        lapsing = admin_roles_lapsing_by(self.user, email)
+        last = organisations_left_without_admin(lapsing)
+        for role in lapsing:
+            if role.organisation_id in last:
+                self.add_error("email", own_grounds_last_admin(role.organisation))
+        if last or cleaned.get("end_roles"):
+            return cleaned
+        ending = roles_ended_by(self.user, email)
+        if ending:
+            self.add_error("end_roles", roles_end_unconfirmed(email, ending))
+        if lapsing:
+            self.add_error("end_roles", roles_lapse_unconfirmed(email, lapsing))
         return cleaned
+
+
+def roles_lapse_unconfirmed(email: str, lapsing: list[Membership]) -> str:
+    """What a person is told when making ``email`` their primary address would end the admin
+    roles ``lapsing`` (admin_roles_lapsing_by: resting on a verification at an address that then
+    leaves the account) and they have not ticked the box confirming it."""
+    return gettext(
+        "When %(email)s becomes your primary address, your other addresses leave your account: your verification "
+        "with one of them ends, and these roles, which rest on it, end with it: %(roles)s. Tick the box to confirm; "
+        "you can then ask to be verified again with your new address.") % {
+        "email": email, "roles": ", ".join(admin_roles_named(lapsing))}
 
 
 def roles_end_unconfirmed(email: str, ending: list[str]) -> str:

@@ -5,6 +5,7 @@ from contextlib import suppress
 from datetime import datetime
 from typing import NamedTuple
 
+from allauth.account.models import EmailAddress
 from django.db.models import Case, CharField, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Cast, Concat
 from django.db.models.lookups import Contains, EndsWith
@@ -34,10 +35,12 @@ from portal.organisations.models import (
     StatusAsIf,
     active_q,
     at_or_above,
+    ended,
     in_force_q,
     in_or_below_q,
     not_ended_q,
 )
+from portal.organisations.signals import verifications_at_addresses
 from portal.permissions import AnyUser, admins_who_act, holds_official_powers, memberships_not_lapsed, superadmins
 from portal.text import as_searched, single_line
 
@@ -572,6 +575,33 @@ def primary_change_ends_powers(user: AnyUser, new_primary: str, *, old: str | No
     return not classify_email(new_primary).eligible_as_officer and holds_official_powers(user)
 
 
+def admin_roles_lapsing_by(user: AnyUser, new_primary: str) -> list[Membership]:
+    """The admin roles in force of ``user`` that end when ``new_primary``, an address that can
+    hold them, becomes their primary address by being confirmed (ACCOUNT_CHANGE_EMAIL: every
+    other address then leaves the account): those resting on a verification at an address that
+    leaves (the feature apps say which: verifications_at_addresses), as admin_roles_resting_on
+    has them, but the first admin roles the new address ends itself (roles_ended_by). None for
+    an address that cannot hold them (roles_ended_by names every role then)."""
+    if not user.is_authenticated or not new_primary or primary_change_ends_powers(user, new_primary):
+        return []
+    leaving = {address.lower() for address in EmailAddress.objects.filter(user_id=user.pk, verified=True)
+               .values_list("email", flat=True)} - {new_primary.strip().lower()}
+    organisations: set[int] = set()
+    for _receiver, answer in (verifications_at_addresses.send(sender=None, user_id=user.pk, addresses=leaving)
+                              if leaving else []):
+        organisations |= set(answer or ())
+    if not organisations:
+        return []
+    left = {role.pk for role in first_admin_roles_left_by(user, new_primary)}
+    return [role for role in admin_roles_resting_on([(pk, user.pk) for pk in sorted(organisations)])
+            if role.pk not in left and not ended(role.ends_at)]
+
+
+def admin_roles_named(roles: Iterable[Membership]) -> list[str]:
+    """Admin roles (with their organisation), named as official_powers_of names them."""
+    return [f"{MembershipRole.ADMIN.label} ({single_line(role.organisation.name)})" for role in roles]
+
+
 def roles_ended_by(user: AnyUser, new_primary: str) -> list[str]:
     """The roles (official_powers_of) that ``new_primary`` ends when it becomes the primary
     address of ``user`` in place of the one they have: every one when it cannot hold them;
@@ -581,5 +611,4 @@ def roles_ended_by(user: AnyUser, new_primary: str) -> list[str]:
         return []
     if primary_change_ends_powers(user, new_primary):
         return official_powers_of(user)
-    return [f"{MembershipRole.ADMIN.label} ({single_line(role.organisation.name)})"
-            for role in first_admin_roles_left_by(user, new_primary)]
+    return admin_roles_named(first_admin_roles_left_by(user, new_primary))

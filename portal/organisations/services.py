@@ -987,11 +987,19 @@ def _check_holder_keeps_an_admin(membership: Membership) -> None:
     try:
         _check_keeps_an_admin(membership.organisation, leaving_user_id=membership.user_id)
     except LastAdmin:
-        raise OfficialPowersHeld([ValidationError(
-            _("You are the last admin of %(organisation)s whose role does not end, and the role rests on your "
-              "verification with the official address that would leave your account: hand it over first by granting "
-              "the admin role there to someone else (without an end date).") % {"organisation": membership.organisation.name},
-            code="last_admin")]) from None
+        raise OfficialPowersHeld([own_grounds_last_admin(membership.organisation)]) from None
+
+
+def own_grounds_last_admin(organisation: Organisation) -> ValidationError:
+    """The refusal of a change of the person's own that would end their admin role of
+    ``organisation``, resting on their verification at an address leaving their account,
+    while nobody else holds the role there without an end date (holder_ends_own_grounds;
+    the email page asks it before a code is sent)."""
+    return ValidationError(
+        _("You are the last admin of %(organisation)s whose role does not end, and the role rests on your "
+          "verification with the official address that would leave your account: hand it over first by granting "
+          "the admin role there to someone else (without an end date).") % {"organisation": organisation.name},
+        code="last_admin")
 
 
 # Roles -------------------------------------------------------------------------------------

@@ -43,6 +43,13 @@ organisation_domain_weighed = Signal()
 # number, read without changing anything.
 organisation_members_off_domains = Signal()
 
+# Which organisations' verifications of a person rest on one of ``addresses`` (confirmed
+# addresses of their account, normalised to lower case), asked before those addresses leave the
+# account (a new primary address takes the place of every other: the email page names the admin
+# roles that would end with them). Arguments: ``user_id``, ``addresses`` (a set). Each receiver
+# returns the ids of those organisations, read without changing anything.
+verifications_at_addresses = Signal()
+
 # The numbers the receivers of the two signals above answer with (any they leave out: none).
 # ``invitations_withdrawn``: waiting invitations to addresses at the domain, withdrawn;
 # ``verifications_suspended``: verifications made automatically at it, suspended;

@@ -21,7 +21,7 @@ from portal.accounts.middleware import page_asked_for_before_setup
 from portal.accounts.official_email import classify_email, is_contractor_address
 from portal.figures import counted, grouped
 from portal.linked_language import language_marked
-from portal.organisations.selectors import roles_ended_by
+from portal.organisations.selectors import admin_roles_lapsing_by, admin_roles_named, roles_ended_by
 from portal.text import inert as inert_text
 from portal.text import inert_lines as inert_lines_text
 
@@ -124,6 +124,15 @@ def roles_ending(context, email):
     (the page asking for the code that makes it so names them)."""
     request = context.get("request")
     return roles_ended_by(request.user, email) if request is not None else []
+
+
+@register.simple_tag(takes_context=True)
+def roles_lapsing(context, email):
+    """The admin roles of the person signed in that end once ``email`` is their primary address
+    because they rest on a verification at an address that leaves their account then
+    (admin_roles_lapsing_by), named (the page asking for the code names them)."""
+    request = context.get("request")
+    return admin_roles_named(admin_roles_lapsing_by(request.user, email)) if request is not None else []
 
 
 @register.filter

@@ -22,6 +22,8 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import DomainClaim, Membership, OrganisationDomain
 from portal.organisations.services import organisation_admin_grant, organisation_admin_revoke
 from tests.factories import UserFactory
+from tests.html_tree import field_error, field_value
+from tests.html_tree import page as html_page
 from tests.onboarding.approval_helpers import messages_to, post_confirming_access
 from tests.smtp import text_of
 from tests.verification.helpers import DETAILS, GovernmentProfileFactory, contacts_shown_to_verified_users, signed_in
@@ -60,11 +62,12 @@ def api(world, **params):
     return response.json()
 
 
-def add_and_confirm(client, address, smtp_server, capture):
-    """allauth's page: add an address, then enter the code mailed to it."""
+def add_and_confirm(client, address, smtp_server, capture, **fields):
+    """allauth's page: add an address (with ``fields``: the box ending roles ticked), then
+    enter the code mailed to it."""
     before = len(smtp_server.messages)
     with capture(execute=True):
-        response = post_confirming_access(client, "/accounts/email/", {"email": address, "action_add": ""})
+        response = post_confirming_access(client, "/accounts/email/", {"email": address, "action_add": "", **fields})
     assert response.status_code == 302, response.content.decode()[-6000:]
     with capture(execute=True):
         response = client.post(response["Location"], {"code": code_in(smtp_server, before)})
@@ -488,21 +491,39 @@ def test_the_last_admin_cannot_change_the_official_address_their_role_rests_on(
         world, smtp_server, django_capture_on_commit_callbacks):
     """Changing the account's address to another official one would suspend the
     verification at the old one and, with it, the office's last admin role: refused at the
-    confirmation, nothing changed, the person told what to do first."""
+    address, before any code is mailed, nothing changed, the person told what to do first;
+    so is a confirmation that gets that far (the role's last other holder gone meanwhile)."""
     asha, profile = asha_the_only_admin(world)
     old = asha.email
     client = signed_in(asha)
     before = len(smtp_server.messages)
-    with django_capture_on_commit_callbacks(execute=True):
+    last_admin = ("You are the last admin of District Agriculture Office, Pune whose role does not end, and the role "
+                  "rests on your verification with the official address that would leave your account: hand it over "
+                  "first by granting the admin role there to someone else (without an end date).")
+    for box in ({}, {"end_roles": "on"}):
         response = post_confirming_access(client, "/accounts/email/",
-                                          {"email": "asha.k@pune.mahaagri.gov.in", "action_add": ""})
+                                          {"email": "asha.k@pune.mahaagri.gov.in", "action_add": "", **box})
+        assert response.status_code == 200
+        assert field_error(html_page(response), "email") == last_admin
+        assert field_value(html_page(response), "email") == "asha.k@pune.mahaagri.gov.in"  # kept to correct
+    assert len(smtp_server.messages) == before
+    assert not EmailAddress.objects.filter(user=asha, email="asha.k@pune.mahaagri.gov.in").exists()
+
+    # Another admin when the code is sent, gone when it is entered: refused there.
+    other = UserFactory(email="meera.joshi@pune.mahaagri.gov.in", full_name="Meera Joshi")
+    services.join_request_decide(profile_id=services.join_request_create(
+        organisation_id=world["office"].pk, language="en", actor=other,
+        details={**DETAILS, "official_email": other.email, "employee_code": "EMP-2003", "mobile": "9822000003"}).pk,
+        decision="verify", actor=asha)
+    organisation_admin_grant(organisation_id=world["office"].pk, user_id=other.pk, actor=asha)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_confirming_access(client, "/accounts/email/", {"email": "asha.k@pune.mahaagri.gov.in",
+                                                                       "action_add": "", "end_roles": "on"})
     assert response.status_code == 302
+    organisation_admin_revoke(organisation_id=world["office"].pk, user_id=other.pk, actor=asha)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(response["Location"], {"code": code_in(smtp_server, before)}, follow=True)
-    page = response.content.decode()
-    assert ("You are the last admin of District Agriculture Office, Pune whose role does not end, and the role rests "
-            "on your verification with the official address that would leave your account: hand it over first by "
-            "granting the admin role there to someone else (without an end date).") in page
+    assert last_admin in response.content.decode()
     assert EmailAddress.objects.get(user=asha, email=old).verified
     assert not EmailAddress.objects.filter(user=asha, email="asha.k@pune.mahaagri.gov.in", verified=True).exists()
     profile.refresh_from_db()
@@ -518,24 +539,46 @@ def test_the_last_admin_cannot_change_the_official_address_their_role_rests_on(
     services.join_request_decide(profile_id=request.pk, decision="verify", actor=asha)
     organisation_admin_grant(organisation_id=world["office"].pk, user_id=successor.pk, actor=asha)
     cache.clear()  # allauth's limit of confirmation codes sent to one address
-    add_and_confirm(client, "asha.k@pune.mahaagri.gov.in", smtp_server, django_capture_on_commit_callbacks)
+    add_and_confirm(client, "asha.k@pune.mahaagri.gov.in", smtp_server, django_capture_on_commit_callbacks,
+                    end_roles="on")
     profile.refresh_from_db()
     assert (profile.status, profile.reason_code) == (VerificationStatus.SUSPENDED, EndReason.ADDRESS_REMOVED)
     assert not Membership.objects.get(organisation=world["office"], user=asha).admin_in_force
 
 
-def test_an_admin_role_that_ends_with_the_verification_at_the_old_address_is_named_after_the_change(
+def test_an_admin_role_that_ends_with_the_verification_at_the_old_address_is_named_before_and_after_the_change(
         world, smtp_server, django_capture_on_commit_callbacks):
     """Another official address of the same office: the verification at the old address is
     suspended as it leaves the account, and the admin role resting on it ends (someone else
-    holds the role without an end date). The email page says so, naming the role, as it
-    names the roles an address that cannot hold them ends."""
+    holds the role without an end date). As for the roles an address that cannot hold them
+    ends, the box names the role and refuses the address until ticked (no code mailed, the
+    address kept in its field), the page asking for the code names it again, and the email
+    page says so after."""
     asha = world["person"]
     profile = verified(world, asha)
     organisation_admin_grant(organisation_id=world["office"].pk, user_id=asha.pk, actor=world["admin_office"])
-    old = asha.email
+    old, new, role = asha.email, "asha.k@pune.mahaagri.gov.in", "Organisation admin (District Agriculture Office, Pune)"
     client = signed_in(asha)
-    add_and_confirm(client, "asha.k@pune.mahaagri.gov.in", smtp_server, django_capture_on_commit_callbacks)
+    before = len(smtp_server.messages)
+    response = post_confirming_access(client, "/accounts/email/", {"email": new, "action_add": ""})
+    assert response.status_code == 200
+    assert field_error(html_page(response), "end_roles") == (
+        f"When {new} becomes your primary address, your other addresses leave your account: your verification with "
+        f"one of them ends, and these roles, which rest on it, end with it: {role}. Tick the box to confirm; you can "
+        "then ask to be verified again with your new address.")
+    assert field_value(html_page(response), "email") == new
+    assert len(smtp_server.messages) == before and not EmailAddress.objects.filter(email=new).exists()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_confirming_access(client, "/accounts/email/", {"email": new, "action_add": "",
+                                                                       "end_roles": "on"})
+    assert response.status_code == 302
+    assert (f"Entering the code makes {new} your primary address, and your other addresses leave your account: your "
+            f"verification with one of them ends, and these roles, which rest on it, end with it: {role}."
+            ) in html_page(client.get(response["Location"])).squashed_text()
+    assert Membership.objects.get(organisation=world["office"], user=asha).admin_in_force  # nothing ended yet
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(response["Location"], {"code": code_in(smtp_server, before)})
+    assert response.status_code == 302
     profile.refresh_from_db()
     assert profile.status == VerificationStatus.SUSPENDED
     assert not Membership.objects.get(organisation=world["office"], user=asha).admin_in_force
