@@ -41,10 +41,10 @@ class OutboxMessage(models.Model):
 
     message_id = models.CharField(max_length=200, unique=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    # The longest subject the portal builds: an onboarding subject in two languages,
-    # each naming an organisation (200 characters typed, up to four times that once its
-    # addresses are made inert, portal/text.py). Stored whole: it is sent from here.
-    subject = models.CharField(max_length=2000)
+    # Stored whole, however long: it is sent from here. The longest the portal builds names
+    # organisations in two languages (placement_made: two in each), each of 200 characters
+    # typed and up to four times that once its addresses are made inert (portal/text.py).
+    subject = models.TextField()
     from_email = models.CharField(max_length=300)
     to = models.JSONField(default=list)
     cc = models.JSONField(default=list)

@@ -21,8 +21,6 @@ from portal.mail.models import OutboxMessage, OutboxPriority, OutboxStatus, Unkn
 from portal.mail.tasks import BULK_QUEUE, outbox_dispatch, outbox_dispatch_many
 from portal.permissions import AnyUser
 
-SUBJECT_MAX_LENGTH = OutboxMessage._meta.get_field("subject").max_length
-
 
 def _message_domain() -> str:
     return settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(">").strip() or "localhost"
@@ -63,7 +61,7 @@ def _outbox_row(message: EmailMessage) -> OutboxMessage:
     headers = {k: str(v) for k, v in (message.extra_headers or {}).items() if k.lower() != "message-id"}
     return OutboxMessage(
         message_id=f"<{uuid.uuid4().hex}@{_message_domain()}>",
-        subject=str(message.subject)[:SUBJECT_MAX_LENGTH],
+        subject=str(message.subject),
         from_email=str(message.from_email or settings.DEFAULT_FROM_EMAIL),
         to=_mailable(message.to), cc=_mailable(message.cc), bcc=_mailable(message.bcc),
         reply_to=_mailable(message.reply_to),
@@ -144,7 +142,7 @@ def outbox_enqueue_each(*, subject: str, body: str, to: list[str], fills: dict[s
             f" SELECT '<' || {_TIME_ORDERED_HEX} || %s, %s, %s, %s, jsonb_build_array(f.address),"
             f" '[]', '[]', '[]', {text}, '', '[]', '{{}}', %s, 0, 0, '', %s, %s"
             f" FROM unnest({arrays}) WITH ORDINALITY AS f({columns}) ORDER BY f.n RETURNING id",
-            [f"@{_message_domain()}>", now, str(subject)[:SUBJECT_MAX_LENGTH], settings.DEFAULT_FROM_EMAIL, body,
+            [f"@{_message_domain()}>", now, str(subject), settings.DEFAULT_FROM_EMAIL, body,
              *fills, OutboxStatus.PENDING, now, int(priority), list(to), *fills.values()],
         )
         ids = [row[0] for row in cursor.fetchall()]

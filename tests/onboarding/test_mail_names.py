@@ -10,9 +10,12 @@ as typed; only mail clients turn text into links.
 
 import pytest
 
+from onboarding.approval.placement import placement_made_tell
 from onboarding.models import Application
+from onboarding.notifications import build_bilingual
 from portal.mail.models import OutboxMessage
 from portal.text import inert, inert_lines
+from tests.factories import ApplicationFactory, OrganisationFactory
 from tests.onboarding.approval_helpers import (
     AUTHORITY_EMAIL,
     appeal_confirmed,
@@ -167,3 +170,25 @@ def settings_site():
     from django.conf import settings
 
     return settings.SITE_URL
+
+
+@pytest.mark.django_db
+def test_a_subject_naming_two_long_organisations_in_two_languages_is_sent_whole(
+        smtp_server, django_capture_on_commit_callbacks):
+    """The superadmins' mail that an office now sits under its parent names both, in English
+    and in the state's language: four names of up to 200 characters, each up to four times
+    as long once its addresses are broken. Stored and delivered as built, not cut at a length
+    (here it was, inside a Marathi conjunct)."""
+    superadmin = make_superadmin()
+    parent = OrganisationFactory(name="a@" * 93 + "x" * 14, state="MH")  # 200 characters
+    office = OrganisationFactory(name="b@" * 100, state="MH", parent=parent)
+    application = ApplicationFactory(jurisdiction="MH", organisation_name=office.name, organisation=office)
+    meant = build_bilingual(to=[superadmin.email], template="placement_made", languages=("en", "mr"),
+                            context={"application": application, "parent": parent, "organisation": office,
+                                     "officer": application.nodal_officer, "domains": [], "acting": None}).subject
+    assert len(meant) > 2000
+    with django_capture_on_commit_callbacks(execute=True):
+        placement_made_tell(application=application, organisation=office, actor=None)
+    assert OutboxMessage.objects.get().subject == meant
+    [message] = smtp_server.messages
+    assert str(message["Subject"]) == meant
