@@ -277,6 +277,35 @@ def _added_meanwhile(row: dict) -> ValidationError:
         code="added_meanwhile")
 
 
+def _offices_write(adding: list[tuple[dict, ExpectedOffice]], changing: list[tuple[dict, ExpectedOffice, list[str]]],
+                   jurisdiction: str) -> None:
+    """Write an upload's changed offices (one statement) and new ones (another), in the
+    caller's transaction. An office with the short code or domain of one of them added by
+    another upload or change at the same moment refuses the whole upload, naming the first
+    row it meets (_added_meanwhile)."""
+    try:
+        with transaction.atomic():
+            if changing:
+                now = timezone.now()
+                for _row, office, _changed in changing:
+                    office.updated_at = now
+                fields = sorted({name for _row, _office, changed in changing for name in changed})
+                ExpectedOffice.objects.bulk_update([office for _row, office, _changed in changing],
+                                                   [*fields, "updated_at"])
+            if adding:
+                ExpectedOffice.objects.bulk_create([office for _row, office in adding])
+    except IntegrityError:
+        rows = [row for row, *_rest in changing] + [row for row, _office in adding]
+        taken = ExpectedOffice.objects.filter(
+            Q(jurisdiction=jurisdiction, short_code__in=[row["short_code"] for row in rows if row["short_code"]])
+            | Q(official_domain__in=[row["official_domain"] for row in rows if row["official_domain"]]))
+        codes = {(code, domain) for code, domain in taken.values_list("short_code", "official_domain")}
+        known_codes, known_domains = {code for code, _d in codes if code}, {domain for _c, domain in codes if domain}
+        first = next((row for row, _office in adding if row["short_code"] in known_codes
+                      or row["official_domain"] in known_domains), rows[0])
+        raise _added_meanwhile(first) from None
+
+
 @dataclass
 class ImportOutcome:
     added: int = 0
@@ -302,6 +331,8 @@ def expected_offices_import(
     _check_editable(jurisdiction, editable)
     outcome = ImportOutcome()
     events = []
+    adding: list[tuple[dict, ExpectedOffice]] = []
+    changing: list[tuple[dict, ExpectedOffice, list[str]]] = []
     with transaction.atomic():
         existing = list(ExpectedOffice.objects.select_for_update().filter(
             Q(jurisdiction=jurisdiction) | Q(official_domain__in=[r["official_domain"] for r in rows if r["official_domain"]])
@@ -345,30 +376,24 @@ def expected_offices_import(
                     message % {"domain": row["official_domain"], "office": holder.name, "code": row["short_code"]},
                     code="domain_taken")
             if office is None:
-                try:
-                    with transaction.atomic():
-                        office = ExpectedOffice.objects.create(created_by=actor, **values)
-                except IntegrityError:
-                    raise _added_meanwhile(row) from None
-                outcome.added += 1
+                office = ExpectedOffice(created_by=actor, **values)
+                adding.append((row, office))
+                # Its target's id is set when the offices are written (_offices_write), before the events are.
                 events.append({"action": AuditAction.ADOPTION_LIST_CHANGED, "target": office,
                                "new": {"added": _plain({name: values[name] for name in OFFICE_FIELDS})}})
-            else:
-                changed = [name for name in OFFICE_FIELDS if getattr(office, name) != values[name]]
-                if not changed:
-                    outcome.unchanged += 1
-                    continue
-                old = _plain({name: getattr(office, name) for name in changed})
-                for name in changed:
-                    setattr(office, name, values[name])
-                try:
-                    with transaction.atomic():
-                        office.save(update_fields=[*changed, "updated_at"])
-                except IntegrityError:
-                    raise _added_meanwhile(row) from None
-                outcome.changed += 1
-                events.append({"action": AuditAction.ADOPTION_LIST_CHANGED, "target": office, "old": old,
-                               "new": _plain({name: values[name] for name in changed})})
+                continue
+            changed = [name for name in OFFICE_FIELDS if getattr(office, name) != values[name]]
+            if not changed:
+                outcome.unchanged += 1
+                continue
+            events.append({"action": AuditAction.ADOPTION_LIST_CHANGED, "target": office,
+                           "old": _plain({name: getattr(office, name) for name in changed}),
+                           "new": _plain({name: values[name] for name in changed})})
+            for name in changed:
+                setattr(office, name, values[name])
+            changing.append((row, office, changed))
+        _offices_write(adding, changing, jurisdiction)
+        outcome.added, outcome.changed = len(adding), len(changing)
         # The upload's own event has no target: the state auditors' scope finds it by the
         # jurisdiction it names (monitoring.auditlog).
         events.append({"action": AuditAction.ADOPTION_LIST_CHANGED, "new": {

@@ -9,6 +9,8 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from monitoring import services
@@ -443,6 +445,44 @@ def test_upload(world):
     assert "Select a valid choice" in upload(client, good, jurisdiction="KA").content.decode()
     # The two uploads that went through: each office added (2) or changed (1), and each upload.
     assert AuditEvent.objects.filter(action=AuditAction.ADOPTION_LIST_CHANGED).count() == 5
+
+
+def _upload_queries(client, numbers, *, domain, change=False):
+    """The queries of one upload of a list of offices ``numbers``, each with a contact address at ``domain``."""
+    date_ = "2030-02-01" if change else "2030-01-01"
+    text = "name,short_code,official_domain,contact_email,target_date\n" + "".join(
+        f"Office {i},C{i},,o{i}@{domain},{date_}\n" for i in numbers)
+    with CaptureQueriesContext(connection) as queries:
+        response = upload(client, text)
+    return response.status_code, len(queries)
+
+
+# An upload of offices, however many rows: the session and the account with its roles, the
+# official-email rules (read once for the file); refused at its contact addresses, the domains
+# accepted off the official suffixes (once); saved, in a transaction: the offices of the
+# jurisdiction locked, then in a savepoint the new ones written in one statement (or the changed
+# ones in another), then the audit log's lock, its head, the events in one statement and the
+# head written, each savepoint released.
+UPLOAD_REFUSED_QUERIES = 4
+UPLOAD_ADDING_QUERIES = 15
+UPLOAD_CHANGING_QUERIES = 15
+
+
+def test_an_upload_of_offices_asks_as_many_queries_for_2_rows_as_for_100(world):
+    """Checking the rows' contact addresses read the rules (and the domains accepted off
+    them) for each row, and saving wrote each office in a savepoint of its own: a list of
+    2,000 offices cost some 8,000 queries."""
+    client = signed_in(world["state_admin_mh"])
+    client.get("/monitoring/adoption/")
+    assert _upload_queries(client, range(2), domain="example.com") == (200, UPLOAD_REFUSED_QUERIES)
+    assert _upload_queries(client, range(100, 200), domain="example.com") == (200, UPLOAD_REFUSED_QUERIES)
+    assert _upload_queries(client, range(2), domain="mh.gov.in") == (302, UPLOAD_ADDING_QUERIES)
+    assert _upload_queries(client, range(100, 200), domain="mh.gov.in") == (302, UPLOAD_ADDING_QUERIES)
+    assert _upload_queries(client, range(100, 200), domain="mh.gov.in", change=True) == (302, UPLOAD_CHANGING_QUERIES)
+    assert ExpectedOffice.objects.count() == 102
+    assert set(ExpectedOffice.objects.filter(short_code__in=["C100", "C199"]).values_list("target_date", flat=True)) == {
+        date(2030, 2, 1)}
+    assert AuditEvent.objects.filter(action=AuditAction.ADOPTION_LIST_CHANGED).count() == 102 + 100 + 3
 
 
 @pytest.mark.parametrize("delimiter", [";", "\t"])
