@@ -309,3 +309,17 @@ def test_the_command_takes_a_period_of_at_most_90_days(end, allowed):
     else:
         with pytest.raises(CommandError, match="at most 90 days"):
             call_command("breach_report", "--from", "2025-01-01T00:00", "--to", end, stdout=out)
+
+
+def test_the_report_to_the_board_and_cert_in_says_in_which_time_zone_its_times_are():
+    """A breach that began at 18:30 UTC on 6 December began at midnight in India: the report
+    writes its times in India's, and says so (the notice to the people does too)."""
+    from datetime import UTC  # noqa: PLC0415
+
+    from portal.privacy.breach import breach_drafts, breach_findings  # noqa: PLC0415
+
+    findings = breach_findings(start=datetime(2026, 12, 6, 18, 30, tzinfo=UTC), end=datetime(2026, 12, 7, 18, 30, tzinfo=UTC))
+    with time_machine.travel(datetime(2026, 12, 8, 4, 0, tzinfo=UTC), tick=False):
+        lines = breach_drafts(findings)["report"].splitlines()
+    assert "Period of the breach: 7 December 2026 00:00 to 8 December 2026 00:00 (Indian Standard Time, UTC+05:30)" in lines
+    assert "Report drafted: 8 December 2026 09:30 (Indian Standard Time, UTC+05:30)" in lines
