@@ -6,6 +6,7 @@ constant number of queries per batch."""
 import importlib
 from datetime import UTC, datetime, timedelta
 from io import StringIO
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -54,6 +55,7 @@ from verification.models import GovernmentProfile, VerificationStatus
 pytestmark = pytest.mark.django_db
 
 T0 = datetime(2026, 1, 5, 10, 0, tzinfo=UTC)
+IST = ZoneInfo("Asia/Kolkata")
 
 
 def at(days):
@@ -134,6 +136,25 @@ def test_the_draft_reminder_names_the_day_of_erasure_in_indian_time(draft, djang
     [mail] = messages_to(draft.nodal_officer.email)
     assert "5 August 2026" in mail.body and "4 August 2026" not in mail.body, mail.body[:600]
 
+
+
+def test_a_reminded_draft_is_erased_by_the_run_of_the_day_its_reminder_named_whatever_its_hour():
+    """The daily run (02:00 IST) that reminds a draft began at 02:00:05 on 6 July, behind other
+    work; its mail names 5 August. The run of 5 August, begun at 02:00:01, erases the draft:
+    the day named has come, though 30 times 24 hours have not quite (it was kept until the run
+    of 6 August)."""
+    with time_machine.travel(datetime(2026, 1, 6, 1, 0, tzinfo=IST), tick=False):
+        draft = ApplicationFactory(status="draft", reference=None, submitted_at=None)
+    only(RetentionKind.DRAFT_APPLICATION)
+    with time_machine.travel(datetime(2026, 7, 6, 2, 0, 5, tzinfo=IST), tick=False):
+        assert retention_run().counts["draft_application"]["reminded"] == 1
+    [mail] = messages_to(draft.nodal_officer.email)
+    assert "5 August 2026" in mail.body
+    with time_machine.travel(datetime(2026, 8, 4, 23, 59, tzinfo=IST), tick=False):
+        assert retention_run().counts["draft_application"]["erased"] == 0  # not before the day named
+    with time_machine.travel(datetime(2026, 8, 5, 2, 0, 1, tzinfo=IST), tick=False):
+        assert retention_run().counts["draft_application"]["erased"] == 1
+    assert not Application.objects.filter(pk=draft.pk).exists()
 
 
 @pytest.mark.parametrize(("name", "english", "hindi"), [
