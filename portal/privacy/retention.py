@@ -236,8 +236,24 @@ def legal_hold_release_effects(hold: LegalHold, *, now: datetime | None = None) 
             reminded = _not_held(rule, to_remind, but=hold.pk)[:NEWLY_DUE_COUNTED].count()
         if count or reminded:
             effects.append(ReleaseEffect(kind=rule.kind, due=count, reminded=reminded,
-                                         acted_on=reminder_names(policy, now) if reminded else None))
+                                         acted_on=reminder_names(policy, next_run_at(now)) if reminded else None))
     return effects
+
+
+def next_run_at(now: datetime) -> datetime:
+    """When the daily run that follows ``now`` starts: at its hour of India's night
+    (CELERY_BEAT_SCHEDULE's "retention-run", a crontab in India's time), today's if it has
+    not come yet, else tomorrow's. The day a reminder it sends names counts from it."""
+    schedule = settings.CELERY_BEAT_SCHEDULE["retention-run"]["schedule"]
+    local = timezone.localtime(now)
+    hours, minutes = sorted(schedule.hour), sorted(schedule.minute)
+    for day in (local.date(), local.date() + timedelta(days=1)):
+        for hour in hours:
+            for minute in minutes:
+                start = timezone.make_aware(datetime.combine(day, time(hour, minute)))
+                if start > now:
+                    return start
+    return now
 
 
 def legal_held(*targets: tuple[str, int | None]) -> bool:

@@ -1,9 +1,11 @@
 """The superadmins' retention and legal-hold pages: who may see them, audited
 changes through them, errors at their fields, and constant query counts."""
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
@@ -481,12 +483,16 @@ def test_the_release_page_says_what_the_next_run_erases_once_the_hold_ends(root_
     assert root_client.post(url, {"reason": "Case closed"}).status_code == 302
 
     url = f"/portal/privacy/holds/{on_person.pk}/release/"
-    said = _release_effects(root_client.get(url))
-    assert ("Withdrawn and finally rejected applications: 1 record is past its retention time: the next daily run "
-            "reduces it to what the policy keeps.") in said, said
-    erase_on = (timezone.localdate() + timedelta(days=30)).strftime("%-d %B %Y")
-    assert ("Draft applications left untouched: 1 record is past its retention time: the next daily run sends its "
-            f"reminder, and erases it from {erase_on} unless it is saved meanwhile.") in said, said
+    # The next daily run (02:00 in India) is tonight's before it, tomorrow night's after it:
+    # the reminder that run sends names the day 30 days after its own.
+    today = timezone.localdate()
+    for hour, erase_on in ((1, today + timedelta(days=30)), (10, today + timedelta(days=31))):
+        with time_machine.travel(timezone.make_aware(datetime.combine(today, time(hour))), tick=False):
+            said = _release_effects(root_client.get(url))
+        assert ("Withdrawn and finally rejected applications: 1 record is past its retention time: the next daily "
+                "run reduces it to what the policy keeps.") in said, said
+        assert ("Draft applications left untouched: 1 record is past its retention time: the next daily run sends "
+                f"its reminder, and erases it from {erase_on:%-d %B %Y} unless it is saved meanwhile.") in said, said
     response = root_client.post(url, {"reason": "Inquiry closed"})
     assert response.status_code == 200
     tree = parse(response.content)
@@ -495,6 +501,33 @@ def test_the_release_page_says_what_the_next_run_erases_once_the_hold_ends(root_
     assert LegalHold.objects.get(pk=on_person.pk).released_at is None
     assert root_client.post(url, {"reason": "Inquiry closed", "confirm": "on"}).status_code == 302
     assert LegalHold.objects.get(pk=on_person.pk).released_at is not None
+
+
+def test_the_release_page_names_the_day_the_reminder_of_the_next_run_names():
+    """Read at 10:00 in India, the release page says the next daily run (02:00 the next night)
+    reminds the held officer's draft and erases it from a day: the day the reminder that run
+    sends names (it said one day earlier: 30 days from the day the page was read)."""
+    import re  # noqa: PLC0415
+
+    from portal.privacy.retention import legal_hold_set, retention_run  # noqa: PLC0415
+    from tests.onboarding.approval_helpers import messages_to  # noqa: PLC0415
+
+    india = ZoneInfo("Asia/Kolkata")
+    with time_machine.travel(datetime(2026, 12, 6, 10, 0, tzinfo=india), tick=False):
+        root = make_superadmin(email="root@sandes.nic.in")
+        client = Client()
+        client.force_login(root)
+        second_factor_given(client, root)
+        draft = ApplicationFactory(status="draft", reference=None, submitted_at=None)
+        Application.objects.filter(pk=draft.pk).update(updated_at=timezone.now() - timedelta(days=400))
+        hold = legal_hold_set(target_type="accounts.user", target_id=draft.nodal_officer_id, reason="Inquiry", actor=root)
+        url = f"/portal/privacy/holds/{hold.pk}/release/"
+        page_day = re.search(r"erases it from (\d+ \w+ \d{4})", _release_effects(client.get(url)))[1]
+        assert client.post(url, {"reason": "Inquiry closed", "confirm": "on"}).status_code == 302
+    with time_machine.travel(datetime(2026, 12, 7, 2, 0, tzinfo=india), tick=False):  # the crontab's run
+        assert retention_run().counts["draft_application"]["reminded"] == 1
+    [mail] = messages_to(draft.nodal_officer.email)
+    assert page_day == "6 January 2027" == re.search(r"before (\d+ \w+ \d{4})", mail.body)[1]
 
 
 @pytest.mark.parametrize("language, words", [("hi", "प्रतिधारण"), ("mr", "जतन")])
