@@ -120,8 +120,9 @@ def letter_check_given_back(actor):
 
 
 def inspect_letter(uploaded, *, actor=None):
-    """Validate an uploaded letter; return (content, content_type, sha256, pages). The
-    check of its content counts against ``actor``'s LETTER_CHECKS_PER_HOUR."""
+    """Validate an uploaded letter; return (content, content_type, sha256, pages): a PDF's
+    content from its header on. The check of its content counts against ``actor``'s
+    LETTER_CHECKS_PER_HOUR."""
     max_bytes = settings.ONBOARDING_UPLOAD_MAX_BYTES
     if uploaded.size > max_bytes:
         raise ValidationError(letter_too_large(f"{uploaded.size / (1024 * 1024):.1f}"), code="too_large")
@@ -144,6 +145,9 @@ def inspect_letter(uploaded, *, actor=None):
     _check_counted(actor)
     pages = 1
     if content_type == PDF:
+        # The letter is the PDF from its header on: what readers skip before it (a line break
+        # a mail gateway left, or a web page with a script) is neither checked nor stored.
+        content = content[pdf_worker.pdf_header_at(content):]
         pages = _pdf_pages(content)
         if pages == 0:  # a well-formed PDF with nothing in it for the competent authority to read
             raise ValidationError(_("The PDF has no pages. Upload the signed letter itself."), code="no_pages")

@@ -806,6 +806,21 @@ def test_a_pdf_whose_header_comes_after_a_few_bytes_is_accepted_and_checked(offi
     assert (attachment.content_type, attachment.pages) == ("application/pdf", 2)
 
 
+def test_what_comes_before_a_pdfs_header_is_not_stored_nor_served_with_the_letter(officer_client, application):
+    """A web page with a script, then a PDF: readers open the PDF, and the letter was stored
+    and served as uploaded, page and script first (a browser shown that file another way
+    than the download, or someone opening it from the store, would run it). The letter is
+    the PDF from its header on, checked, fingerprinted, stored and served so."""
+    pdf = minimal_pdf()
+    response = upload(officer_client, application,
+                      b"<!DOCTYPE html><html><body><script>alert(document.domain)</script></body></html>\n" + pdf)
+    assert response.status_code == 302, field_error(page(response), "letter")
+    attachment = Attachment.objects.get(application=application)
+    assert (attachment.size, attachment.sha256) == (len(pdf), hashlib.sha256(pdf).hexdigest())
+    served = officer_client.get(f"/onboarding/{application.pk}/letter/{attachment.pk}/")
+    assert b"".join(served.streaming_content) == pdf
+
+
 def test_a_pdf_header_after_the_first_1024_bytes_is_not_a_pdf_and_one_before_is_still_checked(officer_client,
                                                                                              application):
     _upload_refused(officer_client, application, b" " * 1020 + minimal_pdf(), "letter.pdf", TYPE_MESSAGE)
