@@ -9,13 +9,15 @@ example instead (``EXAMPLE``, in the page's language)."""
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from portal import csv_files
 from portal.csv_files import neutralise
+from verification.rosters.models import RosterRow
 from verification.rosters.parsing import HEADERS
 from verification.rosters.refusals import left_out_because
 
@@ -53,14 +55,20 @@ def template_xlsx() -> bytes:
     return out.getvalue()
 
 
-def refusals_csv(rows) -> Iterator[str]:
+def refusals_csv(rows: Iterable[RosterRow], *, language: str) -> Iterator[str]:
     """The rows left out as CSV lines (streamed): the row's number in the uploaded file,
     why it was refused (or skipped when applied), as the preview says it, and its cells
-    as they were, made inert."""
+    as they were, made inert. Each line is written with ``language`` (the request's)
+    active, and only while it is written: the lines are read after the view returns, on
+    whatever thread the server iterates the body, in whatever language it has then."""
     writer = csv_files.writer(_Echo())
-    yield csv_files.UTF8_MARK + _csv_line(writer, [_("Row"), _("Why it was refused"), *HEADERS], [])
-    for row in rows.iterator(chunk_size=2000):
-        yield _csv_line(writer, [row.line, left_out_because(row)],
-                        [row.name, row.email, row.mobile, row.designation, row.employee_code, row.office,
-                         row.superannuation_raw])
+    with translation.override(language):
+        header = csv_files.UTF8_MARK + _csv_line(writer, [_("Row"), _("Why it was refused"), *HEADERS], [])
+    yield header
+    for row in rows:
+        with translation.override(language):
+            line = _csv_line(writer, [row.line, left_out_because(row)],
+                             [row.name, row.email, row.mobile, row.designation, row.employee_code, row.office,
+                              row.superannuation_raw])
+        yield line
 

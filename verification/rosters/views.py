@@ -14,13 +14,14 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from portal import pending
 from portal.access import rule
+from portal.csv_files import started
 from portal.downloads import kept_out_of_caches
 from portal.limits import shown_from
 from portal.linked_language import opens_in_linked_language
@@ -141,7 +142,10 @@ def roster_refusals(request, pk):
             "You have downloaded the refused rows of rosters %(n)s times in the last hour, the most an administrator "
             "may. The next download is possible from %(when)s.", n) % {"n": n, "when": shown_from(allowed)})
         return redirect("verification:roster", pk=pk)
-    response = StreamingHttpResponse(export.refusals_csv(refused_rows(roster)), content_type="text/csv; charset=utf-8")
+    # The first rows read now (started): a query that fails is an error page, not a file of its header alone.
+    response = StreamingHttpResponse(export.refusals_csv(started(refused_rows(roster), 2000),
+                                                         language=translation.get_language()),
+                                     content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="roster-{roster.pk}-refused-rows.csv"'
     response["X-Content-Type-Options"] = "nosniff"
     return kept_out_of_caches(response)

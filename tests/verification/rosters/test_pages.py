@@ -6,10 +6,12 @@ preview with 10 and 1,000 rows."""
 
 import csv
 import io
+import re
 from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import translation
 
 from portal.audit.models import AuditAction, AuditEvent
 from portal.csv_files import FORMULA_STARTS as FORMULA_START
@@ -20,6 +22,8 @@ from tests.verification.rosters.helpers import csv_bytes, person, upload, xlsx_b
 from verification.rosters import services
 from verification.rosters.models import Invitation, RosterImport, RosterRow, RosterStatus
 from verification.rosters.parsing import HEADERS, RosterFileError
+
+DEVANAGARI = re.compile("[\u0900-\u097F]")
 
 pytestmark = pytest.mark.django_db
 
@@ -96,6 +100,38 @@ def test_the_refusals_download_is_kept_out_of_caches(world):
     response = signed_in(world["admin_office"]).get(f"/verification/rosters/{roster.pk}/refused-rows.csv")
     assert response.status_code == 200
     assert {"no-store", "private"} <= set(response["Cache-Control"].split(", ")), response.get("Cache-Control")
+
+
+def _refusals_read(response):
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+
+
+def test_the_refusals_download_is_written_in_the_language_it_was_asked_in(world):
+    """The file is read after the view has returned, on whatever thread the server reads it,
+    in whatever language that thread has then: asked for in Hindi, it was written in the
+    language active when it was read (here English)."""
+    roster = upload(world["office"], world["admin_office"],
+                    csv_bytes([person(1, **{"Official email": "x@gmail.com"})]))
+    client = signed_in(world["admin_office"])
+    client.cookies["django_language"] = "hi"
+    response = client.get(f"/verification/rosters/{roster.pk}/refused-rows.csv")
+    with translation.override("en"):
+        rows = _refusals_read(response)
+    with translation.override("hi"):
+        header = [translation.gettext("Row"), translation.gettext("Why it was refused")]
+    assert rows[0][:2] == header and header[0] != "Row"
+    assert DEVANAGARI.search(rows[1][1]) and not re.search("[A-Za-z]{4}", rows[1][1].replace("x@gmail.com", "")), rows[1]
+
+
+def test_the_refusals_download_reads_its_rows_before_it_is_answered(world):
+    """Rows removed between the answer and its reading (the roster's rows removed by the daily
+    job, a newer upload) gave a file of its header alone, answered 200 and audited as a
+    download of them: the first rows are read before the answer."""
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1, **{"Official email": "x@gmail.com"})]))
+    response = signed_in(world["admin_office"]).get(f"/verification/rosters/{roster.pk}/refused-rows.csv")
+    RosterRow.objects.filter(roster=roster).delete()
+    rows = _refusals_read(response)
+    assert len(rows) == 2 and rows[1][3] == "x@gmail.com", rows
 
 
 def test_the_refusals_download_is_audited_as_every_export_of_peoples_details(world):
