@@ -386,7 +386,7 @@ def attachment_upload(
             application = application_lock_for_officer(application_id=application_id, actor=actor)
             if not application.is_editable:
                 raise ApplicationNotEditable
-            _letters_replace(application)
+            replaced = _letters_replace(application)
             # The uploaded name (say "पत्र.exe") is kept only as a record, without control or
             # bidi characters; the file is stored and served as "<reference>-letter.<type>".
             attachment = Attachment(
@@ -402,8 +402,8 @@ def attachment_upload(
             application.save(update_fields=["section_status", "version", "updated_at"])
             audit_record(
                 actor=actor, action=AuditAction.APPLICATION_ATTACHMENT_UPLOADED, target=application, request=request,
-                new={"sha256": sha256, "size": len(content), "content_type": content_type, "pages": pages,
-                     "name": attachment.original_name},
+                old=replaced, new={"sha256": sha256, "size": len(content), "content_type": content_type, "pages": pages,
+                                   "name": attachment.original_name},
             )
     except FileNotStored:  # rolled back: the draft as it was
         letter_check_given_back(actor)
@@ -412,20 +412,26 @@ def attachment_upload(
     return attachment
 
 
-def _letters_replace(application: Application) -> None:
+def _letters_replace(application: Application) -> dict:
     """The current letter stops being current; removed when no decision was asked on it
-    and neither the application nor its officer is under a legal hold."""
+    and neither the application nor its officer is under a legal hold. Returns what the
+    upload's audit row says of it: {"sha256": ..., "size": ..., "content_type": ...,
+    "pages": ..., "name": ..., "removed": bool}, or {} with none."""
     submitted_at = application.versions.order_by("-number").values_list("created_at", flat=True).first()
     held = None  # asked once, when a letter would be removed
+    replaced: dict = {}
     for old in Attachment.objects.filter(application=application, is_current=True):
         sent = submitted_at is not None and old.uploaded_at <= submitted_at
         if not sent and held is None:
             held = legal_held((HoldTarget.APPLICATION, application.pk), (HoldTarget.PERSON, application.nodal_officer_id))
+        replaced = {"sha256": old.sha256, "size": old.size, "content_type": old.content_type, "pages": old.pages,
+                    "name": old.original_name, "removed": not (sent or held)}
         if sent or held:
             Attachment.objects.filter(pk=old.pk).update(is_current=False)
             continue
         files_delete_after_commit([(old.file.storage, old.file.name)])
         old.delete()
+    return replaced
 
 
 def _draft_files_remove(application: Application) -> dict:

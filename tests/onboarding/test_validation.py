@@ -38,6 +38,7 @@ from pypdf.generic import (
 from onboarding.application.declarations import NOTICE_VERSION
 from onboarding.application.services import duplicate_warnings
 from onboarding.models import Application, ApplicationStatus, ApplicationVersion, Attachment, SectionStatus
+from portal.audit.models import AuditAction, AuditEvent
 from portal.limits import shown_from
 from portal.organisations.models import Organisation, OrganisationStatus
 from portal.organisations.states import CENTRAL
@@ -1397,7 +1398,9 @@ def test_valid_letters_are_stored_with_their_sha256(officer_client, officer, app
 
 def test_replacing_the_letter_keeps_one_current(officer_client, application, django_capture_on_commit_callbacks):
     """A letter replaced before anyone was asked to decide on it goes, file and all; one
-    that was sent for a decision (a version submitted after it) is kept, not current."""
+    that was sent for a decision (a version submitted after it) is kept, not current. The
+    upload's audit row names the letter it replaced, and whether it was removed (it named
+    only the new one: a removed letter left no trace of what it was)."""
     upload(officer_client, application, minimal_pdf())
     first = Attachment.objects.get(application=application)
     with django_capture_on_commit_callbacks(execute=True):
@@ -1412,6 +1415,15 @@ def test_replacing_the_letter_keeps_one_current(officer_client, application, dja
     rows = list(Attachment.objects.filter(application=application).order_by("pk"))
     assert [(row.pk == current.pk, row.is_current) for row in rows] == [(True, False), (False, True)]
     assert current.file.storage.exists(current.file.name)
+    replaced = [event.old_values for event in AuditEvent.objects.filter(
+        action=AuditAction.APPLICATION_ATTACHMENT_UPLOADED, target_id=str(application.pk)).order_by("id")]
+    assert replaced == [
+        {},
+        {"sha256": first.sha256, "size": first.size, "content_type": "application/pdf", "pages": 1, "name": "letter.pdf",
+         "removed": True},
+        {"sha256": current.sha256, "size": current.size, "content_type": "image/png", "pages": 1, "name": "scan.png",
+         "removed": False},
+    ]
 
 
 def test_a_replaced_letter_is_kept_while_a_legal_hold_covers_the_application(officer_client, application,
