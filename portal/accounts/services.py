@@ -104,7 +104,7 @@ def email_rule_save(
             except IntegrityError:
                 raise duplicate from None
             audit_record(actor=actor, action=AuditAction.EMAIL_RULE_CREATED, target=rule, request=request,
-                         new={"suffix": suffix, "kind": kind, "note": note})
+                         new={"suffix": suffix, "kind": kind, "note": rule.note})
             return rule
         rule = EmailSuffixRule.objects.select_for_update().filter(pk=rule_id).first()
         if rule is None:  # deleted by someone else while this was edited

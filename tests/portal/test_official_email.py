@@ -621,3 +621,14 @@ def test_the_consumer_mail_rules_seeded_are_the_personal_mail_services_of_the_co
     assert not set(first.CONSUMER) & set(more.CONSUMER)
     seeded = set(EmailSuffixRule.objects.filter(kind=SuffixKind.CONSUMER, note="seed").values_list("suffix", flat=True))
     assert seeded == PERSONAL_MAIL_SERVICES
+
+
+@pytest.mark.django_db
+def test_a_rules_note_is_audited_as_it_is_stored():
+    """The service stores a note of at most 200 characters (the form's limit) and recorded
+    the note as it was given: a longer one from another caller was audited as never stored."""
+    from portal.accounts.services import email_rule_save  # noqa: PLC0415
+
+    rule = email_rule_save(suffix="iitb.ac.in", kind="official", note="n" * 250, actor=make_superadmin(email="r@nic.in"))
+    event = AuditEvent.objects.get(action=AuditAction.EMAIL_RULE_CREATED)
+    assert event.new_values["note"] == EmailSuffixRule.objects.get(pk=rule.pk).note == "n" * 200
