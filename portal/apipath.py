@@ -17,6 +17,8 @@ from django.core.handlers.base import BaseHandler
 from django.core.handlers.exception import convert_exception_to_response
 from django.http import HttpRequest, HttpResponse
 
+from portal.downloads import kept_out_of_caches
+
 API_PREFIX = "/api/v1/"
 
 
@@ -50,5 +52,7 @@ class ApiPathMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if is_api_call(request):
-            return self.api(request)
+            # An answer names a person, a refusal says how a client fares: neither is kept
+            # in a cache, as PrivatePagesMiddleware (which these calls skip) keeps pages out.
+            return kept_out_of_caches(self.api(request))
         return self.get_response(request)
