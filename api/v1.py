@@ -8,6 +8,7 @@ docs: they would load scripts a strict Content-Security-Policy refuses (and, in
 ninja's default, from a CDN)."""
 
 import json
+import unicodedata
 from functools import partial, wraps
 
 from django.core.exceptions import ValidationError
@@ -233,7 +234,9 @@ def email_forms(address: str) -> list[str]:
     ValueError for something that is not an address."""
     if has_control_characters(address):
         raise ValueError("a control character")
-    local, at, domain = address.strip().lower().rpartition("@")
+    # As the portal keeps an address (normalise_mailbox): compatibility forms folded (a
+    # full-width letter is the plain one), then lower case.
+    local, at, domain = unicodedata.normalize("NFKC", address).strip().lower().rpartition("@")
     if not at or not local or len(local) > 64 or any(c.isspace() for c in local) or "@" in local:
         raise ValueError("not an address")
     ascii_domain = normalise_domain(domain)

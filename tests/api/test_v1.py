@@ -229,8 +229,13 @@ def test_a_verified_person_renaming_themselves_is_answered_by_the_name_their_org
         assert api_get(URL, **params).json()["person"]["name"] == "Asha Kulkarni"
 
 
-@pytest.mark.parametrize("typed", ["  Asha.Kulkarni@MAHAAGRI.GOV.IN ", "asha.kulkarni@mahaagri.gov.in."])
+@pytest.mark.parametrize("typed", ["  Asha.Kulkarni@MAHAAGRI.GOV.IN ", "asha.kulkarni@mahaagri.gov.in.",
+                                   "\uff41sha.kulkarni@mahaagri.gov.in", "\uff21SHA.KULKARNI@MAHAAGRI.GOV.IN"],
+                         ids=["case-and-spaces", "final-dot", "full-width-a", "full-width-capital-a"])
 def test_addresses_are_compared_normalised(world, api_get, typed):
+    """As the portal keeps an address (normalise_mailbox: compatibility forms folded, lower
+    case): a full-width letter is the plain one, in the part before the "@" too (it was found
+    only written plainly there, while the domain was folded)."""
     assert api_get(URL, email=typed).json()["verified"] is True
 
 
@@ -674,3 +679,21 @@ def test_refused_tokens_are_counted_per_ipv6_network_not_per_address(world, sett
         other = Client(REMOTE_ADDR="2001:db8:0:2::1").get(URL, {"email": "x@mahaagri.gov.in"}, **unknown)
     assert statuses == [401, 401, 401, 429, 429]
     assert other.status_code == 401
+
+
+def test_api_answers_are_kept_out_of_caches(world, api_get, settings):
+    """An answer names a person (name, official address, mobile number): it carries
+    Cache-Control no-store and private, as every other answer with personal data of the
+    portal does (the API's calls skip the middleware that marks those); so do its refusals."""
+    settings.API_RATE_PER_MINUTE = 1
+    cache.clear()
+    answers = {
+        200: api_get(URL, email="asha.kulkarni@mahaagri.gov.in"),
+        429: api_get(URL, email="asha.kulkarni@mahaagri.gov.in"),
+        401: Client().get(URL, {"email": "asha.kulkarni@mahaagri.gov.in"}),
+        422: api_get(URL, token=world["token_b"], email="not an address"),
+    }
+    assert answers[200].json()["person"]["mobile"] == "+919876543210"
+    assert {status: answer.status_code for status, answer in answers.items()} == {200: 200, 429: 429, 401: 401, 422: 422}
+    assert {status: {"no-store", "private"} <= set(answer.get("Cache-Control", "").split(", "))
+            for status, answer in answers.items()} == dict.fromkeys(answers, True)
