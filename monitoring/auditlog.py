@@ -244,6 +244,7 @@ TARGET_LABELS = {
     "rosters.invitation": (r"Invitation #(?P<id>\d+)", _("Invitation #%(id)s")),
     "api.apiclient": (r"API client #(?P<id>\d+) \((?P<prefix>[^()]*)…\)", _("API client #%(id)s (%(prefix)s…)")),
     "mail.outboxmessage": (r"Outbox message #(?P<id>\d+)", _("Outbox message #%(id)s")),
+    "mail.unknownmailbox": (r"Unknown mailbox #(?P<id>\d+)", _("Unknown mailbox #%(id)s")),
     "verification.addressconfirmation": (r"Address confirmation #(?P<id>\d+)", _("Address confirmation #%(id)s")),
     "visibility.visibilitypolicy": (r"Visibility policy of organisation #(?P<id>\d+)",
                                     _("Visibility policy of organisation #%(id)s")),

@@ -657,6 +657,22 @@ def test_what_an_event_is_about_is_said_in_the_pages_language(world, language, p
     assert cells[:6] == [*labels, "ONB-2026-900009", "Agriculture Department, Maharashtra"][::-1]
 
 
+@pytest.mark.parametrize(("language", "label"), [
+    ("en", "Unknown mailbox #{}"), ("hi", "अज्ञात मेलबॉक्स #{}"), ("mr", "अज्ञात मेलबॉक्स #{}")])
+def test_a_lifted_refusal_of_an_unknown_mailbox_is_said_in_the_pages_language(world, language, label):
+    """The refusal of an address as unknown, lifted by a superadmin: its snapshot is the model's
+    English "Unknown mailbox #N", which the log showed as stored on a Hindi or Marathi page."""
+    from portal.mail.models import UnknownMailbox  # noqa: PLC0415
+    from portal.mail.services import unknown_mailbox_lift  # noqa: PLC0415
+
+    now = timezone.now()
+    record = UnknownMailbox.objects.create(mailbox="gone@agri.gov.in", first_refused_at=now, last_refused_at=now,
+                                           reply="550 5.1.1 User unknown")
+    assert unknown_mailbox_lift(unknown_mailbox_id=record.pk, actor=world["superadmin"])
+    html = signed_in(world["superadmin"]).get("/monitoring/audit/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    assert re.findall(r'<td class="breakable">([^<]*)</td>', html)[0] == label.format(record.pk)
+
+
 @pytest.mark.parametrize(("language", "acting", "hold", "policy", "rule"), [
     ("en", "hi", "Onboarding application {}", "Withdrawn and finally rejected applications", "dept-rule.in (Official)"),
     ("hi", "mr", "ऑनबोर्डिंग आवेदन {}", "वापस लिए गए और अंतिम रूप से अस्वीकृत आवेदन", "dept-rule.in (आधिकारिक)"),
