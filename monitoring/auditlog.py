@@ -47,6 +47,7 @@ ACTOR_LABELS = {
     "system:address_removed": _("System: official address removed from the account"),
     "system:domain_removed": _("System: the organisation's email domain removed"),
     "system:roster_import": _("System: roster import"),
+    "system:migration": _("System: upgrade of the portal's database"),
     "system:manage.py api_client_create": _("System: registration of an API client"),
     "system:manage.py createsuperuser": _("System: superuser created from the command line"),
     "system:manage.py changepassword": _("System: password set from the command line"),

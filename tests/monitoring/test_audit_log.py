@@ -876,7 +876,7 @@ def test_an_event_appended_while_the_chain_is_checked_is_no_problem(world, monke
 
 @pytest.mark.parametrize("code", [lifecycle.SUPERANNUATION, lifecycle.RECONFIRMATION, lifecycle.ADDRESS_REMOVED,
                                   roster_apply.SYSTEM, "system:transfer", "system:retention",
-                                  createsuperuser.COMMAND, changepassword.COMMAND])
+                                  createsuperuser.COMMAND, changepassword.COMMAND, "system:migration"])
 def test_each_job_that_acts_in_the_log_is_named_in_each_language(world, code):
     """The jobs that end, suspend or import verifications act in the log under their own
     codes, as the commands that create superusers and set passwords do: each is named, in
@@ -890,6 +890,21 @@ def test_each_job_that_acts_in_the_log_is_named_in_each_language(world, code):
         assert code not in cells, (language, cells)
         names[language] = cells[0]
     assert len(set(names.values())) == 3, names
+
+
+def test_every_code_of_the_system_written_as_an_actor_is_named():
+    """Each "system:..." code the apps (their migrations included) write as an event's actor
+    has a label (one written by an upgrade of the rosters had none, and showed as its code)."""
+    from pathlib import Path  # noqa: PLC0415
+
+    from monitoring.auditlog import ACTOR_LABELS  # noqa: PLC0415
+
+    root = Path(__file__).resolve().parents[2]
+    written = {code for folder in ("portal", "onboarding", "verification", "monitoring", "api")
+               for path in (root / folder).rglob("*.py")
+               for code in re.findall(r'"(system:[^"{}]+)"', path.read_text(encoding="utf-8"))}
+    assert "system:migration" in written
+    assert sorted(written - set(ACTOR_LABELS)) == []
 
 
 def test_what_the_removal_of_a_domain_ended_is_said_to_be_the_systems_in_the_pages_language(world):
