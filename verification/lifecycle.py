@@ -59,6 +59,7 @@ from verification.models import (
     GovernmentProfile,
     VerificationMethod,
     VerificationStatus,
+    resting_on_address_q,
     verified_in_force,
 )
 from verification.rosters.models import Invitation, InvitationStatus
@@ -408,10 +409,8 @@ def profiles_suspend_address_removed(*, user_id: int, email: str, now: datetime 
                          .order_by("-primary", "id").values_list("email", flat=True))
         if email in (address.lower() for address in confirmed):
             return 0  # still confirmed on the account
-        resting = Q(status=VerificationStatus.VERIFIED) | Q(status=VerificationStatus.SUSPENDED,
-                                                             reason_code=EndReason.UNCONFIRMED)
         profiles = list(
-            GovernmentProfile.objects.filter(resting, user_id=user_id, official_email=email)
+            GovernmentProfile.objects.filter(resting_on_address_q(), user_id=user_id, official_email=email)
             .select_related("user", "organisation").select_for_update(of=("self",)).order_by("id")
         )
         if profiles:

@@ -57,6 +57,15 @@ def person_verified_in_force(today: date) -> Q:
         Q(superannuation_date__isnull=True) | Q(superannuation_date__gte=today))
 
 
+def resting_on_address_q() -> Q:
+    """The verifications that rest on their official address, and end when it leaves the
+    person's account (lifecycle.profiles_suspend_address_removed): verified, or suspended by
+    the system because the address was not confirmed in time (its reason becomes the
+    address's removal, so that asking again is open to them)."""
+    return Q(status=VerificationStatus.VERIFIED) | Q(status=VerificationStatus.SUSPENDED,
+                                                     reason_code=EndReason.UNCONFIRMED)
+
+
 class VerificationMethod(models.TextChoices):
     # Stored values are stable: they appear in audit rows.
     MANUAL = "manual", _("By hand, by an administrator")

@@ -60,6 +60,7 @@ from verification.models import (
     VerificationMethod,
     VerificationSettings,
     VerificationStatus,
+    resting_on_address_q,
     verified_in_force,
 )
 from verification.visibility.models import ProfileField
@@ -435,11 +436,12 @@ def members_at_domains(organisation: Organisation, domains: list[str]) -> QueryS
 
 
 def verified_at_addresses(user_id: int, addresses: Iterable[str]) -> set[int]:
-    """The organisations in which ``user_id`` is verified with one of ``addresses`` (lower
-    case) as their official address: the verifications that end if those addresses leave
-    their account (lifecycle.profiles_suspend_address_removed). One query."""
-    return set(GovernmentProfile.objects.filter(user_id=user_id, official_email__in=set(addresses),
-                                                status=VerificationStatus.VERIFIED).values_list("organisation_id", flat=True))
+    """The organisations in which ``user_id`` has a verification resting on one of
+    ``addresses`` (lower case) as their official address, which ends if those addresses
+    leave their account, as lifecycle.profiles_suspend_address_removed takes them: verified,
+    or suspended by the system because the address was not confirmed in time. One query."""
+    return set(GovernmentProfile.objects.filter(resting_on_address_q(), user_id=user_id,
+                                                official_email__in=set(addresses)).values_list("organisation_id", flat=True))
 
 
 def members_of(organisation: Organisation, *, viewer: AnyUser, query: str = "",

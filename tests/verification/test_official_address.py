@@ -963,3 +963,30 @@ def test_removing_a_claim_no_superadmin_accepted_ends_nothing(world):
     assert not OrganisationDomain.objects.filter(pk=claim.pk).exists()
     assert Invitation.objects.get(pk=invitation.pk).status == InvitationStatus.PENDING
     assert not AuditEvent.objects.filter(action=AuditAction.INVITATION_CANCELLED).exists()
+
+
+def test_a_role_resting_on_a_verification_suspended_as_unconfirmed_is_named_before_the_address_change(db):
+    """A verification the system suspended because its address was not confirmed in time still
+    rests on that address: it ends (and the admin roles resting on it) when the address leaves
+    the account. The email page's reckoning of the roles a change ends named none of them."""
+    from django.utils import timezone  # noqa: PLC0415
+
+    from portal.organisations.models import MembershipRole, OrganisationDomain  # noqa: PLC0415
+    from portal.organisations.selectors import admin_roles_lapsing_by  # noqa: PLC0415
+    from tests.factories import OrganisationFactory  # noqa: PLC0415
+    from tests.verification.helpers import make_admin  # noqa: PLC0415
+
+    parent = OrganisationFactory(name="Agriculture Department, Maharashtra")
+    office = OrganisationFactory(name="District Agriculture Office, Pune", parent=parent)
+    OrganisationDomain.objects.create(organisation=parent, domain="mahaagri.gov.in", is_verified=True)
+    make_admin(parent, email="other.admin@mahaagri.gov.in")  # not the last admin
+    asha = UserFactory(email="asha@mahaagri.gov.in")
+    Membership.objects.create(organisation=office, user=asha, role=MembershipRole.ADMIN)  # the office's first admin
+    Membership.objects.create(organisation=parent, user=asha, role=MembershipRole.ADMIN, granted_at=timezone.now())
+    GovernmentProfileFactory(user=asha, organisation=parent, status=VerificationStatus.SUSPENDED,
+                             reason_code=EndReason.UNCONFIRMED, official_email=asha.email)
+    named = [role.organisation.name for role in admin_roles_lapsing_by(asha, "asha.k@mahaagri.gov.in")]
+    before = {m.pk: m.organisation.name for m in Membership.objects.filter(user=asha) if m.admin_in_force}
+    EmailAddress.objects.filter(user=asha, email=asha.email).delete()  # as the confirmation of the new one does
+    ended = [name for pk, name in before.items() if not Membership.objects.get(pk=pk).admin_in_force]
+    assert named == ended == ["Agriculture Department, Maharashtra"]
