@@ -46,7 +46,7 @@ from portal.organisations.selectors import domain_claims_of, short_code_holders
 from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import AnyUser, ObjectScope
 from portal.privacy.models import HoldTarget, LegalHold, RetentionKind, RetentionMark, RetentionPolicy
-from portal.privacy.retention import legal_held, reminder_names, retention_policies
+from portal.privacy.retention import legal_held, next_run_at, reminder_names, retention_policies
 from portal.text import has_visible_characters
 
 # The nodal officer holds "change_application" on their application (given when it is
@@ -597,9 +597,10 @@ def correction_deadline(application: Application, *, now: datetime | None = None
     if policy.reminded:
         return withdrawal_day(policy, policy.reminded)
     # Not reminded yet: reminded by the first run once it has been left the policy's whole
-    # days (the day it was last touched not counted), today's at the earliest.
+    # days (the day it was last touched not counted), the next run at the earliest (today's
+    # before its hour, tomorrow's after it).
     reminded_on = timezone.localdate(application.updated_at) + timedelta(days=policy.days + 1)
-    return max(reminded_on, timezone.localdate(now)) + timedelta(days=policy.days_after_reminder)
+    return max(reminded_on, timezone.localdate(next_run_at(now))) + timedelta(days=policy.days_after_reminder)
 
 
 def last_return(application: Application) -> ApprovalStep | None:

@@ -240,10 +240,12 @@ def legal_hold_release_effects(hold: LegalHold, *, now: datetime | None = None) 
     return effects
 
 
-def next_run_at(now: datetime) -> datetime:
-    """When the daily run that follows ``now`` starts: at its hour of India's night
-    (CELERY_BEAT_SCHEDULE's "retention-run", a crontab in India's time), today's if it has
-    not come yet, else tomorrow's. The day a reminder it sends names counts from it."""
+def next_run_at(now: datetime | None = None) -> datetime:
+    """When the daily run that follows ``now`` (by default the present) starts: at its hour
+    of India's night (CELERY_BEAT_SCHEDULE's "retention-run", a crontab in India's time),
+    today's if it has not come yet, else tomorrow's. The day a reminder it sends names
+    counts from it."""
+    now = now or timezone.now()
     schedule = settings.CELERY_BEAT_SCHEDULE["retention-run"]["schedule"]
     local = timezone.localtime(now)
     hours, minutes = sorted(schedule.hour), sorted(schedule.minute)

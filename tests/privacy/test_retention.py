@@ -4,7 +4,7 @@ nothing, the audit chain verifying after the redaction that goes with it, and a
 constant number of queries per batch."""
 
 import importlib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from io import StringIO
 from zoneinfo import ZoneInfo
 
@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from onboarding.application import services
 from onboarding.approval import services as approvals
@@ -390,6 +391,25 @@ def test_an_application_returned_and_left_is_reminded_once_then_withdrawn_by_the
     assert counts_of(run(212 + 1096), "closed_application")["erased"] == 1
     reduced = Application.objects.get(pk=returned.pk)
     assert (reduced.status, reduced.reference, reduced.data) == ("withdrawn", returned.reference, {})
+
+
+def test_a_returned_applications_page_read_after_the_days_run_names_the_day_the_next_runs_reminder_names():
+    """Read at 10:00 in India, after the day's run (02:00), the deadline the application's
+    page gives for an application left past the policy's days but not reminded yet (a hold
+    on it released since the run) is counted from the next run, which sends the reminder: it
+    was counted from today's, one day earlier than the day the reminder names."""
+    from onboarding.application.selectors import correction_deadline  # noqa: PLC0415
+
+    with time_machine.travel(datetime(2026, 12, 6, 10, 0, tzinfo=IST), tick=False):
+        only(RetentionKind.RETURNED_APPLICATION)
+        application = ApplicationFactory(status="changes_requested")
+        Application.objects.filter(pk=application.pk).update(updated_at=timezone.now() - timedelta(days=400))
+        application.refresh_from_db()
+        shown = correction_deadline(application)
+    with time_machine.travel(datetime(2026, 12, 7, 2, 0, tzinfo=IST), tick=False):  # the crontab's run
+        assert retention_run().counts["returned_application"]["reminded"] == 1
+    named = RetentionMark.objects.get(kind=RetentionKind.RETURNED_APPLICATION, target_id=application.pk).due_on
+    assert shown == named == date(2027, 1, 6)
 
 
 def test_a_returned_application_its_officer_saved_recently_is_not_reminded(returned, officer):
