@@ -282,7 +282,7 @@ def _offices_write(adding: list[tuple[dict, ExpectedOffice]], changing: list[tup
     """Write an upload's changed offices (one statement) and new ones (another), in the
     caller's transaction. An office with the short code or domain of one of them added by
     another upload or change at the same moment refuses the whole upload, naming the first
-    row it meets (_added_meanwhile)."""
+    row (a changed office first) whose code or domain another office has now (_added_meanwhile)."""
     try:
         with transaction.atomic():
             if changing:
@@ -295,15 +295,19 @@ def _offices_write(adding: list[tuple[dict, ExpectedOffice]], changing: list[tup
             if adding:
                 ExpectedOffice.objects.bulk_create([office for _row, office in adding])
     except IntegrityError:
-        rows = [row for row, *_rest in changing] + [row for row, _office in adding]
-        taken = ExpectedOffice.objects.filter(
-            Q(jurisdiction=jurisdiction, short_code__in=[row["short_code"] for row in rows if row["short_code"]])
-            | Q(official_domain__in=[row["official_domain"] for row in rows if row["official_domain"]]))
-        codes = {(code, domain) for code, domain in taken.values_list("short_code", "official_domain")}
-        known_codes, known_domains = {code for code, _d in codes if code}, {domain for _c, domain in codes if domain}
-        first = next((row for row, _office in adding if row["short_code"] in known_codes
-                      or row["official_domain"] in known_domains), rows[0])
-        raise _added_meanwhile(first) from None
+        # The first row whose code (in the jurisdiction) or domain another office has now.
+        rows = [(row, office.pk) for row, office, _changed in changing] + [(row, None) for row, _office in adding]
+        taken = list(ExpectedOffice.objects.filter(
+            Q(jurisdiction=jurisdiction, short_code__in=[row["short_code"] for row, _pk in rows if row["short_code"]])
+            | Q(official_domain__in=[row["official_domain"] for row, _pk in rows if row["official_domain"]])
+        ).values_list("pk", "jurisdiction", "short_code", "official_domain"))
+
+        def clashes(row: dict, pk: int | None) -> bool:
+            return any(other != pk and ((row["short_code"] and (where, code) == (jurisdiction, row["short_code"]))
+                                        or (row["official_domain"] and domain == row["official_domain"]))
+                       for other, where, code, domain in taken)
+
+        raise _added_meanwhile(next((row for row, pk in rows if clashes(row, pk)), rows[0][0])) from None
 
 
 @dataclass

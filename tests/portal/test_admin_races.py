@@ -223,3 +223,31 @@ def test_the_services_refuse_to_change_what_was_deleted_meanwhile(db):
               "contact_email": "ports@mh.gov.in", "target_date": date(2030, 1, 1)}
     with pytest.raises(ValidationError, match="The office was already taken off the list."):
         expected_office_save(office=office, values=values, editable=None, actor=root)
+
+
+def test_an_upload_refused_as_another_took_a_domain_it_gives_an_office_names_that_office():
+    """Two lists saved at once: Karnataka's adds an office on new.mh.gov.in while
+    Maharashtra's renames office A and moves office B onto that domain. Maharashtra's is
+    refused, naming B (the office whose new domain was taken), not A (the first it changes)."""
+    def row(name, code, domain=""):
+        return {"name": name, "short_code": code, "official_domain": domain, "contact_email": "x@mh.gov.in",
+                "target_date": date(2030, 1, 1)}
+
+    for code in ("A", "B"):
+        ExpectedOffice.objects.create(jurisdiction="MH", name=f"Office {code}", short_code=code,
+                                      contact_email="x@mh.gov.in", target_date=date(2030, 1, 1))
+    contenders = [
+        lambda: monitoring_services.expected_offices_import(jurisdiction="KA", rows=[row("Other", "K", "new.mh.gov.in")],
+                                                            editable=None, actor=None),
+        lambda: monitoring_services.expected_offices_import(
+            jurisdiction="MH", rows=[row("Office A renamed", "A"), row("Office B", "B", "new.mh.gov.in")],
+            editable=None, actor=None),
+    ]
+    results = race(contenders, staggered=True, **CHAIN)  # Karnataka's written first, then waiting for the log
+    assert results[0][0] == "ok", results
+    outcome, refusal = results[1]
+    assert outcome == "error" and refusal.messages == [
+        "Nothing was saved: an office with the short code or domain of B was added to a list meanwhile (another "
+        "upload or change at the same moment). Send the file again: the offices listed by then are updated, not "
+        "added twice."], results
+    assert ExpectedOffice.objects.get(short_code="A").name == "Office A"
