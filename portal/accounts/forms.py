@@ -132,7 +132,7 @@ class AddEmailForm(ShowsKeptInput, AllauthAddEmailForm):
     them again). An address typed when the session ended, or on a page
     older than the last sign-in, is in the box again (ShowsKeptInput)."""
 
-    end_roles = forms.BooleanField(label=_("Yes, end these roles if the new address cannot hold them"), required=False)
+    end_roles = forms.BooleanField(label=_("Yes, end these roles if the change of address ends them"), required=False)
     confirming_fields = ("end_roles",)  # shown again after a sign-in, the roles' ending is ticked again by hand
 
     def __init__(self, *args, **kwargs):
