@@ -8,7 +8,6 @@ docs: they would load scripts a strict Content-Security-Policy refuses (and, in
 ninja's default, from a CDN)."""
 
 import json
-import unicodedata
 from functools import partial, wraps
 
 from django.core.exceptions import ValidationError
@@ -25,7 +24,7 @@ from ninja.openapi.views import openapi_json
 
 from api.auth import ClientToken, RateLimited, RefusedTooOften, client_token
 from portal.access import rule
-from portal.accounts.official_email import normalise_domain
+from portal.accounts.official_email import normalise_domain, normalise_mailbox
 from portal.text import has_control_characters
 from portal.views import page_not_found
 from verification.selectors import verified_person_by_contact
@@ -234,9 +233,9 @@ def email_forms(address: str) -> list[str]:
     ValueError for something that is not an address."""
     if has_control_characters(address):
         raise ValueError("a control character")
-    # As the portal keeps an address (normalise_mailbox): compatibility forms folded (a
-    # full-width letter is the plain one), then lower case.
-    local, at, domain = unicodedata.normalize("NFKC", address).strip().lower().rpartition("@")
+    # As the portal keeps an address: compatibility forms folded (a full-width letter is the
+    # plain one), lower case, the domain IDNA-encoded (left as it is when it cannot be).
+    local, at, domain = normalise_mailbox(address).rpartition("@")
     if not at or not local or len(local) > 64 or any(c.isspace() for c in local) or "@" in local:
         raise ValueError("not an address")
     ascii_domain = normalise_domain(domain)
