@@ -19,7 +19,6 @@ from monitoring.selectors import DEFAULT_SORT, ORGANISATION_SORTS
 from onboarding.application.validators import split_domain_list
 from portal.accounts.official_email import (
     EmailVerdict,
-    classify_email,
     classify_emails,
     normalise_host_name,
     validate_official_email,
@@ -212,26 +211,6 @@ def _first_line(last_line: int, raw: dict) -> int:
     return last_line - sum(len(_LINE_BREAK.findall(cell)) for cell in _cells(raw) if cell)
 
 
-def _contact_verdicts(text: str, delimiter: str, header: list[str]) -> dict[str, EmailVerdict]:
-    """The official-email verdict of each contact address of the file's first UPLOAD_MAX_ROWS
-    rows (as the check of a row reads it), asked at once: two queries at most however many
-    rows (classify_emails), where asking each row's would read the rules for each."""
-    reader = csv.DictReader(io.StringIO(text, newline=""), fieldnames=header, delimiter=delimiter)
-    addresses, count = set(), 0
-    try:
-        next(reader, None)  # the header
-        for raw in reader:
-            if is_blank(_cells(raw)):
-                continue
-            count += 1
-            if count > UPLOAD_MAX_ROWS:
-                break
-            addresses.add((raw.get("contact_email") or "").strip().lower())
-    except csv.Error:
-        pass  # the check of the rows says what is wrong
-    return classify_emails(addresses)
-
-
 class ExpectedOfficeUploadForm(AccessibleForm):
     jurisdiction = forms.ChoiceField(label=_("State / UT or central"))
     file = forms.FileField(label=_("List of offices (CSV)"), help_text=_(
@@ -269,7 +248,6 @@ class ExpectedOfficeUploadForm(AccessibleForm):
             raise ValidationError(_("Columns missing from the first line: %(columns)s.") % {"columns": ", ".join(missing)},
                                   code="columns")
         reader.fieldnames = header
-        self.verdicts = _contact_verdicts(text, delimiter, header)
         errors, rows, lines = self._read_rows(reader)
         if errors:
             raise ValidationError(_("Nothing was saved. %(errors)s") % {"errors": _wrong_lines(errors)}, code="rows")
@@ -280,32 +258,35 @@ class ExpectedOfficeUploadForm(AccessibleForm):
 
     def _read_rows(self, reader: csv.DictReader) -> tuple[dict[str, list[int]], list[dict], list[int]]:
         """(the wrong lines' numbers by their problem, in the order first met; the rows;
-        the line of the file each row starts on). Rows of only blank cells are read past."""
-        errors: dict[str, list[int]] = {}
-        rows, lines, seen_codes, seen_domains = [], [], set(), set()
-        count = 0
+        the line of the file each row starts on). Rows of only blank cells are read past.
+        The rows' contact addresses are classified at once (classify_emails: two queries at
+        most however many rows, where asking each row's would read the rules for each)."""
+        read = []
         try:
             for raw in reader:
                 if is_blank(_cells(raw)):  # the rows of bare separators a spreadsheet writes below a list
                     continue
-                count += 1
-                if count > UPLOAD_MAX_ROWS:
+                if len(read) == UPLOAD_MAX_ROWS:
                     raise ValidationError(_("The file has more than 2,000 rows."), code="rows")
-                line = _first_line(reader.line_num, raw)
-                row, problem = self._row(raw)
-                if problem is None and row["short_code"] and row["short_code"] in seen_codes:
-                    problem = _("the short code is listed twice")
-                if problem is None and row["official_domain"] and row["official_domain"] in seen_domains:
-                    problem = _("the domain is listed twice")
-                if problem is not None:
-                    errors.setdefault(str(problem), []).append(line)
-                    continue
-                seen_codes.add(row["short_code"])
-                seen_domains.add(row["official_domain"])
-                rows.append(row)
-                lines.append(line)
+                read.append((_first_line(reader.line_num, raw), raw))
         except csv.Error:
             raise ValidationError(_("The file is not a CSV file."), code="csv") from None
+        self.verdicts = classify_emails({(raw.get("contact_email") or "").strip().lower() for _line, raw in read})
+        errors: dict[str, list[int]] = {}
+        rows, lines, seen_codes, seen_domains = [], [], set(), set()
+        for line, raw in read:
+            row, problem = self._row(raw)
+            if problem is None and row["short_code"] and row["short_code"] in seen_codes:
+                problem = _("the short code is listed twice")
+            if problem is None and row["official_domain"] and row["official_domain"] in seen_domains:
+                problem = _("the domain is listed twice")
+            if problem is not None:
+                errors.setdefault(str(problem), []).append(line)
+                continue
+            seen_codes.add(row["short_code"])
+            seen_domains.add(row["official_domain"])
+            rows.append(row)
+            lines.append(line)
         return errors, rows, lines
 
     def _row(self, raw: dict) -> tuple[dict, str | None]:
@@ -331,7 +312,7 @@ class ExpectedOfficeUploadForm(AccessibleForm):
             validate_email(row["contact_email"])
         except ValidationError:
             return row, _("the contact address is not an email address")
-        verdict = self.verdicts.get(row["contact_email"]) or classify_email(row["contact_email"])
+        verdict = self.verdicts[row["contact_email"]]
         if not verdict.is_official_mail:
             return row, _("the contact address is not on an official government domain")
         # Kept as the office form keeps it (validate_official_email): "ports@ｍh.gov.in" (a
