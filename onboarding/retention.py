@@ -35,7 +35,7 @@ from onboarding.models import (
 from onboarding.notifications import build_bilingual, send_many
 from portal.privacy.models import RetentionKind, RetentionMark, RetentionPolicy
 from portal.privacy.registry import RetentionRule, retention_rule_register
-from portal.privacy.retention import days_ago, named_day_reached, whole_days_before
+from portal.privacy.retention import days_ago, grace_passed
 from portal.stored_files import files_delete_after_commit
 
 CLOSED_STATUSES = (ApplicationStatus.WITHDRAWN, ApplicationStatus.REJECTED_FINAL)
@@ -53,14 +53,11 @@ def drafts_to_remind(policy: RetentionPolicy, now: datetime) -> QuerySet:
 
 
 def drafts_due(policy: RetentionPolicy, now: datetime) -> QuerySet:
-    """Drafts reminded at least ``days_after_reminder`` days of India before the day of ``now``
-    (a day at least, even for a policy stored with none: never in the run that reminds them;
-    whatever the hour of either run, as the returned applications' days are counted) and
-    untouched since, once the day the reminder named has come (a grace shortened since does
-    not bring it forward)."""
+    """Drafts reminded long enough ago (grace_passed: a day at least, even for a policy stored
+    with none, counted in whole days of India as the returned applications' are) and
+    untouched since."""
     return Application.objects.filter(status=ApplicationStatus.DRAFT, updated_at__lt=days_ago(now, policy.days)) \
-        .filter(Exists(_reminded(named_day_reached(now), reminded_at__gte=OuterRef("updated_at"),
-                                 reminded_at__lt=whole_days_before(now, policy.days_after_reminder - 1))))
+        .filter(Exists(_reminded(grace_passed(policy, now), reminded_at__gte=OuterRef("updated_at"))))
 
 
 def drafts_remind(ids: list[int], now: datetime) -> None:

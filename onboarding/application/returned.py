@@ -28,7 +28,7 @@ from portal.audit.models import AuditAction
 from portal.audit.services import audit_record_many
 from portal.privacy.models import RetentionMark, RetentionPolicy
 from portal.privacy.registry import RetentionRule, retention_rule_register
-from portal.privacy.retention import named_day_reached, retention_policies, whole_days_before
+from portal.privacy.retention import grace_passed, retention_policies, whole_days_before
 
 
 def _left(policy: RetentionPolicy, now: datetime) -> QuerySet:
@@ -53,8 +53,7 @@ def returned_due(policy: RetentionPolicy, now: datetime) -> QuerySet:
     """Returned for correction, reminded at least ``days_after_reminder`` ago (never in the
     run that reminds them) and untouched since, once the day the reminder named has come:
     a grace shortened after the reminder does not withdraw it before that day."""
-    return _left(policy, now).filter(Exists(_reminded(named_day_reached(now),
-                                                      reminded_at__lt=whole_days_before(now, policy.days_after_reminder - 1))))
+    return _left(policy, now).filter(Exists(_reminded(grace_passed(policy, now))))
 
 
 def returned_remind(ids: list[int], now: datetime) -> None:

@@ -456,6 +456,14 @@ def reminder_names(policy: RetentionPolicy, now: datetime) -> date:
     return timezone.localdate(now) + timedelta(days=policy.days_after_reminder)
 
 
+def grace_passed(policy: RetentionPolicy, now: datetime) -> Q:
+    """Of a rule's marks (``RetentionMark``): reminded at least the policy's
+    ``days_after_reminder`` whole days of India before the day of ``now``, whatever the hour
+    of either run (never in the run that reminds), and the day the reminder named has come (a
+    grace shortened since does not bring it forward)."""
+    return named_day_reached(now) & Q(reminded_at__lt=whole_days_before(now, policy.days_after_reminder - 1))
+
+
 def named_day_reached(now: datetime) -> Q:
     """Of a rule's marks (``RetentionMark``): the day its reminder named has come (or it
     named none, as marks stored before the day was)."""
