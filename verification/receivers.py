@@ -26,7 +26,7 @@ from verification.lifecycle import (
     profiles_suspend_address_removed,
     verified_by_hand_at_domain,
 )
-from verification.selectors import members_at_domains, verified_at_addresses
+from verification.selectors import members_at_domains, resting_at_addresses
 from verification.tasks import confirmations_resume_dispatch
 
 
@@ -90,4 +90,4 @@ def on_organisation_members_off_domains(sender, *, organisation, domains, **kwar
 
 @receiver(verifications_at_addresses, dispatch_uid="verification_verifications_at_addresses")
 def on_verifications_at_addresses(sender, *, user_id, addresses, **kwargs):
-    return verified_at_addresses(user_id, addresses)
+    return resting_at_addresses(user_id, addresses)

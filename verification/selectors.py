@@ -435,7 +435,7 @@ def members_at_domains(organisation: Organisation, domains: list[str]) -> QueryS
                                             organisation=organisation, status=VerificationStatus.VERIFIED)
 
 
-def verified_at_addresses(user_id: int, addresses: Iterable[str]) -> set[int]:
+def resting_at_addresses(user_id: int, addresses: Iterable[str]) -> set[int]:
     """The organisations in which ``user_id`` has a verification resting on one of
     ``addresses`` (lower case) as their official address, which ends if those addresses
     leave their account, as lifecycle.profiles_suspend_address_removed takes them: verified,
