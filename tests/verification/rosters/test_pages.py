@@ -134,6 +134,27 @@ def test_the_refusals_download_reads_its_rows_before_it_is_answered(world):
     assert len(rows) == 2 and rows[1][3] == "x@gmail.com", rows
 
 
+# The refused rows' download, whatever their number (up to a chunk of 2,000): the session and the
+# account with its roles, the roster; in a transaction (its savepoint), the admin's lock, the
+# downloads of the hour counted, the roster's organisation named, then the audit event (savepoint,
+# the log's lock, its head, the event, the head written, both released); then the rows.
+REFUSALS_DOWNLOAD_QUERIES = 15
+
+
+@pytest.mark.parametrize("refused", [2, 40])
+def test_the_refusals_download_asks_as_many_queries_for_2_rows_as_for_40(world, refused):
+    from django.db import connection  # noqa: PLC0415
+    from django.test.utils import CaptureQueriesContext  # noqa: PLC0415
+
+    roster = upload(world["office"], world["admin_office"],
+                    csv_bytes([person(i, **{"Official email": f"x{i}@gmail.com"}) for i in range(refused)]))
+    client = signed_in(world["admin_office"])
+    with CaptureQueriesContext(connection) as queries:
+        rows = _refusals_read(client.get(f"/verification/rosters/{roster.pk}/refused-rows.csv"))
+    assert len(rows) == refused + 1
+    assert len(queries) == REFUSALS_DOWNLOAD_QUERIES, [q["sql"][:90] for q in queries.captured_queries]
+
+
 def test_the_refusals_download_is_audited_as_every_export_of_peoples_details(world):
     """The refused rows are up to 100,000 people's names, addresses and mobile numbers:
     the download is in the audit log as the directory's, the dashboard's and the role
