@@ -75,6 +75,8 @@ def _task_finished_log(task_id=None, task=None, state=None, **kwargs):
 # a beat that died ends by itself after BEAT_LOCK_SECONDS, so its replacement starts then.
 BEAT_LOCK_KEY = "portal:celery-beat"
 BEAT_LOCK_SECONDS = 60
+BEAT_LOCK_START_ATTEMPTS = 10
+BEAT_LOCK_RETRY_SECONDS = 3
 beat_logger = logging.getLogger("portal.beat")
 
 
@@ -111,12 +113,29 @@ def _beat_lock_take_from_dead(holder: str) -> bool:
         return False
 
 
+def _beat_lock_take(holder: str) -> bool:
+    """Whether this beat now holds the lock. A cache that does not answer (Redis restarting, a
+    loaded host) is asked again a while; after that the beat stops (systemd starts it again):
+    Celery logs and ignores an exception of a beat_init receiver and would run the beat unlocked."""
+    from django.core.cache import cache
+
+    for attempt in range(1, BEAT_LOCK_START_ATTEMPTS + 1):
+        try:
+            return cache.add(BEAT_LOCK_KEY, holder, timeout=BEAT_LOCK_SECONDS) or _beat_lock_take_from_dead(holder)
+        except Exception:
+            beat_logger.warning("Could not reach the cache to take the beat lock (attempt %d of %d)",
+                                attempt, BEAT_LOCK_START_ATTEMPTS, exc_info=True)
+            time.sleep(BEAT_LOCK_RETRY_SECONDS)
+    beat_logger.error("The cache holding the beat lock does not answer: this beat does not run without it.")
+    raise SystemExit(1)
+
+
 @beat_init.connect
 def _only_one_beat(sender=None, **kwargs):
     from django.core.cache import cache
 
     holder = f"{socket.gethostname()}:{os.getpid()}"
-    if not cache.add(BEAT_LOCK_KEY, holder, timeout=BEAT_LOCK_SECONDS) and not _beat_lock_take_from_dead(holder):
+    if not _beat_lock_take(holder):
         beat_logger.error("Another Celery beat is running (%s): this one stops. Run exactly one beat.",
                           cache.get(BEAT_LOCK_KEY))
         raise SystemExit(1)

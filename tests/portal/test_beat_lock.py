@@ -4,7 +4,9 @@ a second one stops; the lock of a beat of this host that died is taken over at o
 import socket
 
 import pytest
+from celery.signals import beat_init
 from django.core.cache import cache
+from django.test import override_settings
 
 from portal import celery as portal_celery
 
@@ -35,3 +37,21 @@ def test_the_lock_of_a_dead_beat_of_this_host_is_taken_over(no_renewal_thread):
     cache.set(portal_celery.BEAT_LOCK_KEY, f"{socket.gethostname()}:999999999", timeout=60)
     portal_celery._only_one_beat()
     assert cache.get(portal_celery.BEAT_LOCK_KEY) == f"{socket.gethostname()}:{portal_celery.os.getpid()}"
+
+
+def test_a_beat_that_cannot_reach_the_cache_does_not_run_without_the_lock(no_renewal_thread, monkeypatch, caplog):
+    """Celery logs and swallows an exception a beat_init receiver raises, and the beat then runs:
+    a cache that does not answer at the start (Redis restarting, a loaded host) would leave it
+    running unlocked beside the one that holds the lock. It tries again a while, then stops."""
+    monkeypatch.setattr(portal_celery, "BEAT_LOCK_RETRY_SECONDS", 0)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    unreachable = {"default": {"BACKEND": "portal.rediscache.RedisCache",
+                               "LOCATION": f"redis://127.0.0.1:{closed_port}/0",
+                               "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1}}}
+    with override_settings(CACHES=unreachable), pytest.raises(SystemExit) as stopped:
+        beat_init.send(sender=None)
+    assert stopped.value.code == 1 and no_renewal_thread == []
+    assert caplog.text.count("Could not reach the cache to take the beat lock") == portal_celery.BEAT_LOCK_START_ATTEMPTS
+    assert "this beat does not run without it" in caplog.text
