@@ -2,6 +2,7 @@
 CSV export, and the audit log viewer."""
 
 from functools import lru_cache
+from itertools import chain
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -20,13 +21,12 @@ from django.views.decorators.http import require_http_methods
 
 from monitoring import selectors, services
 from monitoring.auditlog import AuditFilters, audit_events
-from monitoring.export import csv_lines
 from monitoring.forms import AuditFilterForm, DashboardFilterForm
 from monitoring.scope import Scope, audit_scope, dashboard_scope
 from onboarding.models import ApplicationStatus, Stage
 from portal.access import asked_on_this_site, rule
 from portal.audit.models import AuditAction, AuditEvent
-from portal.csv_files import started
+from portal.csv_files import inert_lines, started
 from portal.ids import DB_INT_MAX
 from portal.limits import next_hourly, shown_from
 from portal.organisations.models import Level, Organisation, OrganisationStatus
@@ -226,10 +226,11 @@ def dashboard_export(request):
         }, status=429)
     header = [_("Organisation"), _("Short code"), _("State / UT"), _("Level"), _("Status"), _("Onboarded on"),
               _("Verified users"), _("Waiting users")]
-    lines = csv_lines(header, started(rows[:EXPORT_MAX_ROWS], 2000), lambda o: [
+    organisations = started(rows[:EXPORT_MAX_ROWS], 2000)
+    lines = inert_lines(chain([header], ([
         o.name, o.short_code, o.get_state_display(), o.get_level_display(), o.get_status_display(),
         timezone.localdate(o.activated_at).isoformat() if o.activated_at else "", o.verified, o.pending,
-    ], language=get_language())
+    ] for o in organisations)), language=get_language())
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="organisations-{timezone.localdate():%Y-%m-%d}.csv"'
     return response

@@ -1,6 +1,6 @@
 """CSV files the portal offers for download, made inert in a spreadsheet (OWASP's advice
-on CSV injection): every exported file goes through ``writer`` and ``neutralise``, and starts with
-``UTF8_MARK``. And what the readers of uploaded files (a roster, a list of offices)
+on CSV injection): every exported file goes through ``inert_lines`` (or ``writer`` and
+``neutralise``), and starts with ``UTF8_MARK``. And what the readers of uploaded files (a roster, a list of offices)
 share: ``is_blank``, ``delimiter_of``.
 
 A cell that starts like a formula (=, +, -, @, a tab or a carriage return) gets a
@@ -16,12 +16,13 @@ typed (a mobile number "+91 98765 43210" as one, a formula as a formula)."""
 
 import csv
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import chain
 
 from django.db.models import Model, QuerySet
+from django.utils import translation
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # The first character of every exported file: the byte-order mark, so that spreadsheets
@@ -73,6 +74,35 @@ def writer(out):
     """A csv writer quoting every cell, to ``out`` (a file, or an object whose write()
     returns the line, for streaming)."""
     return csv.writer(out, quoting=csv.QUOTE_ALL)
+
+
+class _Line:
+    """A file whose write() returns what it is given: the writer's line, for streaming."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def inert_lines(rows: Iterable[Iterable[object]], *, language: str, own_cells: int = 0) -> Iterator[str]:
+    """A streamed CSV file, line by line: ``UTF8_MARK``, then each of ``rows`` (its cells
+    made inert, each quoted; the first ``own_cells`` of each row, the portal's own words such
+    as why a row was refused, written as they are, as the page shows them). Each row is
+    taken from ``rows`` and written with ``language`` (the request's) active, and only then:
+    the lines are read after the view returns, on whatever thread the server iterates the
+    body, in whatever language that thread has active then. So ``rows`` is best a
+    generator: the words it puts in a row are translated as the row is taken."""
+    line = writer(_Line())
+    rows = iter(rows)
+    mark = UTF8_MARK
+    while True:
+        with translation.override(language):
+            cells = next(rows, None)
+            if cells is None:
+                return
+            cells = list(cells)
+            text = mark + line.writerow([*cells[:own_cells], *(neutralise(cell) for cell in cells[own_cells:])])
+        mark = ""
+        yield text
 
 
 def started(rows: QuerySet, chunk_size: int) -> Iterator[Model]:

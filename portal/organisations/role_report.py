@@ -3,15 +3,15 @@ is bounded whatever the number of rows, and every cell a spreadsheet could take 
 a formula made inert. A person's name is there where the viewer may see it (the rows'
 ``seen_name``, role_selectors), else left blank."""
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from itertools import chain
 
 from django.db.models import QuerySet
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from portal import csv_files
-from portal.csv_files import neutralise, started
+from portal.csv_files import started
 from portal.organisations.models import Membership, PlatformRoleGrant, last_day_of
 from portal.organisations.states import JURISDICTION_CHOICES
 
@@ -35,13 +35,6 @@ def _last_day(ends_at) -> str:
     00:00); empty for a role held until revoked."""
     day = last_day_of(ends_at)
     return day.isoformat() if day else ""
-
-
-class _Line:
-    """A file-like object whose write() returns what was written (for csv.writer)."""
-
-    def write(self, value: str) -> str:
-        return value
 
 
 def header() -> list[str]:
@@ -72,24 +65,19 @@ def report_csv(grants: Iterable[PlatformRoleGrant], admins: Iterable[Membership]
     """The CSV lines in ``language`` (the portal's words: the header, the roles, "Everywhere"):
     a header, the platform roles, then the organisations' admins, at most ``most`` of them
     (REPORT_MAX_ROWS): when there are more, a last line says the file holds the first ``most``.
-    Each line is written with ``language`` active and only while it is written: the lines
-    are read after the view returns, on whatever thread the server iterates the body, in
-    whatever language that thread has active then."""
+    Each line in ``language``, whatever thread reads it (csv_files.inert_lines)."""
     most = REPORT_MAX_ROWS if most is None else most
-    writer = csv_files.writer(_Line())
 
-    def line(cells: Callable[..., list[str]], *args) -> str:
-        with translation.override(language):
-            return writer.writerow([neutralise(cell) for cell in cells(*args)])
+    def lines():
+        yield header()
+        rows = chain(((platform_row, grant) for grant in grants), ((admin_row, membership) for membership in admins))
+        for written, (cells, record) in enumerate(rows):
+            if written == most:
+                yield _more_line(most)
+                return
+            yield cells(record)
 
-    yield csv_files.UTF8_MARK
-    yield line(header)
-    rows = chain(((platform_row, grant) for grant in grants), ((admin_row, membership) for membership in admins))
-    for written, (cells, record) in enumerate(rows):
-        if written == most:
-            yield line(_more_line, most)
-            return
-        yield line(cells, record)
+    return csv_files.inert_lines(lines(), language=language)
 
 
 def report_download_lines(grants: QuerySet[PlatformRoleGrant] | None, admins: QuerySet[Membership], *,

@@ -11,12 +11,10 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 
-from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from portal import csv_files
-from portal.csv_files import neutralise
 from verification.rosters.models import RosterRow
 from verification.rosters.parsing import HEADERS
 from verification.rosters.refusals import left_out_because
@@ -24,17 +22,6 @@ from verification.rosters.refusals import left_out_because
 # A row of the template as the rosters page shows it, by column.
 EXAMPLE = [gettext_lazy("Asha Kulkarni"), "asha.kulkarni@mahaagri.gov.in", "+91 98765 43210",
            gettext_lazy("Section Officer"), "EMP-1042", gettext_lazy("Establishment Section"), "2041-03-31"]
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _csv_line(writer, portals, typed) -> str:
-    """A line of ``portals`` cells (the portal's own text: a row's number, why it was
-    refused) written as they are, then the ``typed`` ones (what the file held) made inert."""
-    return writer.writerow([*portals, *(neutralise(value) for value in typed)])
 
 
 def template_csv() -> bytes:
@@ -58,17 +45,12 @@ def template_xlsx() -> bytes:
 def refusals_csv(rows: Iterable[RosterRow], *, language: str) -> Iterator[str]:
     """The rows left out as CSV lines (streamed): the row's number in the uploaded file,
     why it was refused (or skipped when applied), as the preview says it, and its cells
-    as they were, made inert. Each line is written with ``language`` (the request's)
-    active, and only while it is written: the lines are read after the view returns, on
-    whatever thread the server iterates the body, in whatever language it has then."""
-    writer = csv_files.writer(_Echo())
-    with translation.override(language):
-        header = csv_files.UTF8_MARK + _csv_line(writer, [_("Row"), _("Why it was refused"), *HEADERS], [])
-    yield header
-    for row in rows:
-        with translation.override(language):
-            line = _csv_line(writer, [row.line, left_out_because(row)],
-                             [row.name, row.email, row.mobile, row.designation, row.employee_code, row.office,
-                              row.superannuation_raw])
-        yield line
+    as they were, made inert; each line in ``language`` (the request's), whatever thread
+    reads it (csv_files.inert_lines)."""
+    def lines():
+        yield [_("Row"), _("Why it was refused"), *HEADERS]
+        for row in rows:
+            yield [row.line, left_out_because(row), row.name, row.email, row.mobile, row.designation,
+                   row.employee_code, row.office, row.superannuation_raw]
 
+    return csv_files.inert_lines(lines(), language=language, own_cells=2)
