@@ -42,6 +42,10 @@ from portal.downloads import content_response, stored_file_response
 from portal.organisations.selectors import PICKER_LIMIT, first_found, organisation_search
 
 SECTION_ORDER = list(Section)
+# The reply to the remarks typed on a submission refused at the authority's address (the
+# officer goes to the competent authority's section from there): {"application": pk, "reply": text},
+# put back in its box on the check page until the application is sent.
+SESSION_REPLY = "onboarding:reply"
 
 
 def _next_section(section):
@@ -430,7 +434,8 @@ def submit(request, pk):
     if problem:
         return _not_eligible(request, pk, problem)
     returned = application.status == ApplicationStatus.CHANGES_REQUESTED
-    reply_form = (ResubmitReplyForm(request.POST if request.method == "POST" else None) if returned else None)
+    reply_form = ((ResubmitReplyForm(request.POST) if request.method == "POST"
+                   else ResubmitReplyForm(initial={"reply": _kept_reply(request, pk)})) if returned else None)
     if request.method == "POST":
         if reply_form is not None and not reply_form.is_valid():
             return _submit_page(request, application, reply_form)
@@ -449,6 +454,10 @@ def submit(request, pk):
             return redirect("onboarding:submit", pk=pk)
         except ValidationError as exc:
             if getattr(exc, "code", None) in services.REFUSED_AT_AUTHORITY_ADDRESS:
+                if reply_form is not None:
+                    request.session[SESSION_REPLY] = {"application": str(pk), "reply": reply_form.cleaned_data["reply"]}
+                    messages.info(request, _("Your reply to the remarks is kept: it is in its box when you send the "
+                                             "application again."))
                 return _refused_at_authority_address(request, application_for_officer(request.user, pk), exc)
             if getattr(exc, "code", None) == services.REPLY_REQUIRED and reply_form is not None:
                 reply_form.add_error("reply", exc)
@@ -459,12 +468,22 @@ def submit(request, pk):
             return redirect("onboarding:task_list", pk=pk)
         except workflow.InvalidTransition:  # submitted or withdrawn from another tab meanwhile
             return _not_editable(request, application_for_officer(request.user, pk), submitting=True)
+        request.session.pop(SESSION_REPLY, None)
         messages.success(
             request,
             _("Application %(ref)s has been submitted to the competent authority.") % {"ref": application.reference},
         )
         return redirect("onboarding:detail", pk=pk)
     return _submit_page(request, application, reply_form)
+
+
+def _kept_reply(request, pk) -> str:
+    """The reply kept for application ``pk`` when its submission was refused at the authority's
+    address (SESSION_REPLY), or ""."""
+    kept = request.session.get(SESSION_REPLY)
+    if isinstance(kept, dict) and kept.get("application") == str(pk) and isinstance(kept.get("reply"), str):
+        return kept["reply"]
+    return ""
 
 
 def _submit_page(request, application, reply_form):

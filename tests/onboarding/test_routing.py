@@ -677,6 +677,33 @@ def test_a_reply_to_the_remarks_typed_on_a_submission_refused_for_another_reason
     assert application.status == ApplicationStatus.CHANGES_REQUESTED and application.versions.count() == 1
 
 
+def test_a_reply_typed_on_a_resubmission_refused_at_the_authoritys_address_is_kept(officer, settings):
+    """The authority's mailbox had had its day's requests for a decision: the competent
+    authority's section is shown with the refusal at the address; the reply the officer typed
+    is said to be kept, and is in its box when they come back to send the application again."""
+    application = submitted_application(officer)
+    path, _token = latest_link()
+    assert decide_by_link(path, "return", "Give the correct number of users.").status_code == 302
+    settings.ONBOARDING_AUTHORITY_MAILS_PER_DAY = 1
+    application.refresh_from_db()
+    reply = "The count now includes the field offices.\nNothing else changed."
+    client = signed_in(officer)
+    response = client.post(f"/onboarding/{application.pk}/submit/",
+                           {"reply": reply, "shown_version": str(application.version)}, follow=True)
+    refused = page(response).squashed_text()
+    assert "requests for a decision" in refused
+    assert "Your reply to the remarks is kept: it is in its box when you send the application again." in refused
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.CHANGES_REQUESTED
+    assert field_value(page(client.get(f"/onboarding/{application.pk}/submit/")), "reply") == reply
+    # Sent (the mailbox may have more), it is the version's reply, and no longer kept for the next return.
+    settings.ONBOARDING_AUTHORITY_MAILS_PER_DAY = 10
+    response = client.post(f"/onboarding/{application.pk}/submit/", {"reply": reply, "shown_version": str(application.version)})
+    assert response.status_code == 302 and response["Location"] == f"/onboarding/{application.pk}/"
+    assert application.versions.latest("number").reply == reply
+    assert "onboarding:reply" not in client.session
+
+
 def test_the_reminders_other_link_after_a_return_answered_points_to_the_newest_mail(officer):
     """The authority held two links (the first mail's and the reminder's), returned the
     application with the reminder's, and the officer sent it again: the first link says the
