@@ -37,9 +37,6 @@ class DecisionForm(AccessibleForm):
         super().__init__(*args, **kwargs)
         self.stage = stage
         self.offer_return(True)
-        if stage == "appeal":
-            self.fields["remarks"].help_text = _("Required when you uphold the rejection: the nodal officer reads them.")
-            self.fields["confirm"].help_text = _("Required: overturning or upholding the rejection is final.")
 
     def offer_return(self, may_return):
         """Offer a return for correction or not (``workflow.returns_left``: none left, the page
@@ -48,7 +45,11 @@ class DecisionForm(AccessibleForm):
         self.may_return = may_return
         self.fields["decision"].choices = [(d.value, Decision(d).label)
                                            for d in workflow.decisions_for(self.stage, may_return=may_return)]
-        if not may_return:  # the hints speak of the decisions offered
+        # The hints speak of the decisions offered (an appeal is upheld or overturned, never returned).
+        if self.stage == "appeal":
+            self.fields["remarks"].help_text = _("Required when you uphold the rejection: the nodal officer reads them.")
+            self.fields["confirm"].help_text = _("Required: overturning or upholding the rejection is final.")
+        elif not may_return:
             self.fields["remarks"].help_text = _("Required when you reject: the nodal officer reads them.")
             self.fields["confirm"].help_text = _("Required: approving or rejecting the application is final.")
 

@@ -2899,6 +2899,12 @@ def test_an_application_is_returned_for_correction_at_most_the_returns_allowed(o
     appeal = approvals.application_appeal(application_id=application.pk, grounds="It was corrected.", actor=officer)
     application.refresh_from_db()
     assert application.status == ApplicationStatus.UNDER_APPEAL and appeal.stage == Stage.APPEAL
+    # The appeal's page, with no return left, speaks of upholding and overturning, not of a rejection.
+    hearing = signed_in(make_superadmin(email="second.root@nic.in")).get(f"/onboarding/appeals/{appeal.pk}/")
+    said = page(hearing).squashed_text()
+    assert "Required when you uphold the rejection: the nodal officer reads them." in said
+    assert "Required: overturning or upholding the rejection is final." in said
+    assert "Required when you reject" not in said and "approving or rejecting" not in said
 
 
 def test_the_competent_authority_sees_the_returns_and_cannot_return_once_none_is_left(officer, settings):
