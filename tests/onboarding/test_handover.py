@@ -4,7 +4,10 @@ jurisdiction, hands the application over to the colleague who takes their place
 their behalf. The form keeps what it says until the new officer gives their own details."""
 
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 from django.conf import settings
 from django.contrib.messages import get_messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -29,6 +32,7 @@ from tests.html_tree import field_error, page
 from tests.onboarding.approval_helpers import (
     AUTHORITY_EMAIL,
     DEVANAGARI_RE,
+    latest_link,
     make_state_admin,
     make_superadmin,
     messages_to,
@@ -191,6 +195,24 @@ def test_a_waiting_application_handed_over_is_not_approved_on_the_previous_offic
             "application.") in told
     [to_her] = messages_to(SUCCESSOR)
     assert "which you can correct when it is returned to you for correction." in to_her.body
+
+
+def test_the_authority_reads_the_nodal_officer_the_form_names_and_writes_to_the_one_who_holds_it(officer):
+    """Handed over while with its competent authority: the decision page names the nodal officer
+    as the form does (name, designation and address: whom the approval is about), not the form's
+    name beside the successor's address; an expired link tells the authority to write to the
+    successor, who may send a new one."""
+    application = application_with_authority(nodal_officer=officer)
+    path, _token = latest_link()
+    successor = UserFactory(email=SUCCESSOR, full_name="Anita Pawar")
+    application_officer_change(application_id=application.pk, new_officer=successor, actor=make_superadmin())
+    said = page(Client().get(path, follow=True)).squashed_text()
+    assert "Its nodal officer, Sunil Patil, Deputy Director (IT) (nodal.officer@mahaagri.gov.in), asks you" in said
+    assert SUCCESSOR not in said
+    step = ApprovalStep.objects.get(application=application, decision="")
+    with time_machine.travel(step.due_at + timedelta(days=30)):
+        expired = page(Client().get(path, follow=True)).squashed_text()
+    assert f"Write to the nodal officer, Anita Pawar, at {SUCCESSOR} to ask for a new link" in expired
 
 
 def test_who_may_hand_an_application_over_and_to_whom(officer):
