@@ -183,7 +183,8 @@ def step_resend_authority_link(
     by this officer or by all (``authority_mailbox_check``)."""
     with transaction.atomic():
         officer_lock(actor=actor)  # two asked for at once cannot both pass the daily limit
-        application = application_lock_for_officer(application_id=application_id, actor=actor)
+        # A link asks for a decision in the officer's name: not for one out of service, as submitting is not.
+        application = application_lock_for_officer(application_id=application_id, actor=actor, in_service=True)
         step = application.steps.select_for_update().filter(decision="", stage=Stage.AUTHORITY).first()
         if step is None:
             raise workflow.InvalidTransition(application.status, "resend_link")

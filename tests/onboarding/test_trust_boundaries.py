@@ -671,6 +671,26 @@ def test_an_officer_who_left_government_service_can_neither_submit_nor_become_fi
     assert not Membership.objects.filter(user=officer, role="admin").exists()
 
 
+def test_an_officer_who_left_government_service_sends_the_authority_no_new_link(officer, officer_client):
+    """A new link asks the competent authority for a decision in the officer's name, which
+    final approval would refuse: refused with the reason, as submitting is, none mailed."""
+    from onboarding.models import AuthorityToken
+    from tests.verification.helpers import GovernmentProfileFactory
+
+    application = submitted_application(officer)
+    GovernmentProfileFactory(user=officer, organisation=OrganisationFactory(name=OFFICE), status="revoked",
+                             reason_code="left_service")
+    expected = (f"The latest government verification of this account, in {OFFICE}, was ended for this reason: Left "
+                "government service." + OUT_OF_SERVICE)
+    with time_machine.travel(timezone.now() + timedelta(minutes=11)):
+        with pytest.raises(ValidationError) as refused:
+            approvals.step_resend_authority_link(application_id=application.pk, actor=officer)
+        assert refused.value.messages == [expected]
+        told = page(officer_client.post(f"/onboarding/{application.pk}/resend-link/", follow=True)).squashed_text()
+    assert f"You can no longer change, submit or send links for this application. {expected}" in told
+    assert AuthorityToken.objects.filter(step__application=application).count() == 1
+
+
 def test_an_officer_transferred_or_verified_again_after_leaving_service_may_submit(officer):
     """Only the latest verification counts, and only a reason of leaving service: a
     verification revoked on a transfer says nothing of it, and someone re-employed (verified
