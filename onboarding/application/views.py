@@ -454,11 +454,8 @@ def submit(request, pk):
             return redirect("onboarding:submit", pk=pk)
         except ValidationError as exc:
             if getattr(exc, "code", None) in services.REFUSED_AT_AUTHORITY_ADDRESS:
-                if reply_form is not None:
-                    request.session[SESSION_REPLY] = {"application": str(pk), "reply": reply_form.cleaned_data["reply"]}
-                    messages.info(request, _("Your reply to the remarks is kept: it is in its box when you send the "
-                                             "application again."))
-                return _refused_at_authority_address(request, application_for_officer(request.user, pk), exc)
+                return _refused_at_authority_address(request, application_for_officer(request.user, pk), exc,
+                                                     reply_form)
             if getattr(exc, "code", None) == services.REPLY_REQUIRED and reply_form is not None:
                 reply_form.add_error("reply", exc)
                 return _submit_page(request, application_for_officer(request.user, pk), reply_form)
@@ -499,12 +496,17 @@ def _submit_page(request, application, reply_form):
     )
 
 
-def _refused_at_authority_address(request, application, refusal):
+def _refused_at_authority_address(request, application, refusal, reply_form):
     """A submission refused at the authority's address (its mailbox had its day's requests
     for a decision, or this officer their share of them; the mail server refused it as an
     address that does not exist): the competent authority's section, as stored (the draft
     is unchanged), with the refusal at the authority's address, where the officer sees whom
-    it would go to. Its form posts to the section's own page."""
+    it would go to. Its form posts to the section's own page. The reply to the remarks of a
+    returned application is kept for the check page (SESSION_REPLY)."""
+    if reply_form is not None:
+        request.session[SESSION_REPLY] = {"application": str(application.pk), "reply": reply_form.cleaned_data["reply"]}
+        messages.info(request, _("Your reply to the remarks is kept: it is in its box when you send the application "
+                                 "again."))
     section = Section.COMPETENT_AUTHORITY
     form = services.bound_section_form(application, section)
     form.is_valid()

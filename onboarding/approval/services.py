@@ -769,12 +769,13 @@ def appeal_deadline(application: Application) -> datetime | None:
 def _appeal_shown_values(application: Application) -> dict:
     """What the appeal's confirmation shows of the application: the rejection appealed
     against (its reason), until when it may be appealed, and whether its short code was
-    given to another organisation (then the appeal could only be upheld)."""
+    given to another organisation or the form names another address for the nodal officer
+    than their account's (then the appeal could only be upheld)."""
     rejection = last_rejection(application)
     if rejection is None:
         return {}
     return {"rejection": rejection.pk, "remarks": rejection.remarks, "until": appeal_until(rejection.decided_at),
-            "short_code_lost": short_code_lost(application)}
+            "short_code_lost": short_code_lost(application), "officer_address_moved": officer_address_moved(application)}
 
 
 def appeal_shown(application: Application) -> str:
@@ -797,7 +798,8 @@ def application_appeal(
         application = Application.objects.select_for_update(of=("self",)).select_related("nodal_officer").get(pk=application_id)
         if application.nodal_officer_id != actor.pk:
             raise PermissionDenied
-        problem = officer_eligibility(actor)
+        # Overturned, the rejection makes them the first admin: not someone out of service (as submitting).
+        problem = officer_eligibility(actor, in_service=True)
         if problem:
             raise OfficerNotEligible(problem, code="not_eligible")
         workflow.next_status(application.status, workflow.Event.APPEAL)

@@ -24,6 +24,7 @@ from onboarding.application.selectors import (
     application_for_officer,
     application_for_viewer,
     current_letter,
+    officer_address_moved,
     officer_eligibility,
     people_of,
 )
@@ -518,18 +519,20 @@ def appeal(request, pk):
     )
     # An officer whose account may no longer act (their address stopped being official...)
     # is told why instead of being offered the form, as application_appeal refuses them.
-    problem = officer_eligibility(request.user) if may_appeal else None
+    problem = officer_eligibility(request.user, in_service=True) if may_appeal else None
     can_appeal = may_appeal and not problem
     form = AppealForm(request.POST if request.method == "POST" and can_appeal else None)
     shown = shown_on_page(request, services.appeal_shown(application)) if can_appeal else None
     # Given to another organisation since: no superadmin could overturn the rejection. Said before the one appeal.
     code_lost = short_code_lost(application) if can_appeal else ""
+    # The form names another address for the nodal officer (handed over, or their address changed): the same.
+    officer_moved = officer_address_moved(application) if can_appeal else None
     step = request.POST.get("step")
     if request.method == "POST" and can_appeal and form.is_valid() and step not in ("save", "edit"):
         # Nothing is lodged yet: the confirmation shows the grounds with what lodging them does.
         return render(request, "onboarding/appeal_confirm.html", {
             "application": application, "form": form, "deadline": deadline, "rejection": rejection,
-            "shown_values": shown, "code_lost": code_lost})
+            "shown_values": shown, "code_lost": code_lost, "officer_moved": officer_moved})
     if request.method == "POST" and can_appeal and form.is_valid() and step == "save":
         try:
             services.application_appeal(application_id=application.pk, grounds=form.cleaned_data["grounds"],
@@ -549,6 +552,7 @@ def appeal(request, pk):
             rejection = last_rejection(application)
             deadline = services.appeal_until(rejection.decided_at) if rejection else None
             shown, code_lost = services.appeal_shown(application), short_code_lost(application)
+            officer_moved = officer_address_moved(application)
             form.add_error(None, ValidationError(_(
                 "Nothing was lodged: the rejection or the appeal period changed since your confirmation page was "
                 "opened. Check them and your grounds, then continue to lodge the appeal."), code="changed_meanwhile"))
@@ -566,6 +570,7 @@ def appeal(request, pk):
     return render(request, "onboarding/appeal.html", {
         "application": application, "form": form, "can_appeal": can_appeal, "deadline": deadline, "rejection": rejection,
         "problem": problem, "appeal_step": appeal_step, "shown_values": shown, "code_lost": code_lost,
+        "officer_moved": officer_moved,
     })
 
 

@@ -350,6 +350,46 @@ def test_an_officer_is_told_before_appealing_that_the_short_code_was_given_to_an
     assert client.post(url, form_as_sent(confirmation, step="save")).status_code == 302  # theirs to lodge all the same
 
 
+def test_a_successor_is_told_before_appealing_that_the_form_names_the_previous_officer(officer, state_admin):
+    """Handed over while with the state administrators, then rejected: the form still names the
+    previous officer, so no superadmin can overturn the rejection (final approval would make the
+    successor admin on a form naming someone else, and an appeal cannot return it for
+    correction). The appeal page and its confirmation say so before the one appeal is lodged."""
+    from onboarding.approval.handover import application_officer_change
+
+    application = application_with_state(nodal_officer=officer)
+    successor = UserFactory(email="anita.pawar@mahaagri.gov.in", full_name="Anita Pawar")
+    application_officer_change(application_id=application.pk, new_officer=successor, actor=make_superadmin())
+    approvals.step_decide(step_id=state_step(application).pk, decision="reject", remarks="Not eligible.",
+                          actor=state_admin)
+    said = ("The form names nodal.officer@mahaagri.gov.in as the nodal officer's address, and your account's address "
+            "is anita.pawar@mahaagri.gov.in: no superadmin can overturn the rejection while it is so, so an appeal "
+            "could only end with the rejection upheld.")
+    client = signed_in(successor)
+    assert said in page(client.get(f"/onboarding/{application.pk}/appeal/")).squashed_text()
+    assert said in page(appeal_confirmation(client, application, "Please hear it.")).squashed_text()
+
+
+def test_an_officer_who_left_government_service_cannot_appeal(rejected, officer):
+    """Overturning the rejection would make them the organisation's first admin, which final
+    approval refuses to someone out of service: the appeal is refused with the reason, as
+    submitting is, and the page says why instead of offering the form."""
+    from tests.factories import OrganisationFactory
+    from tests.verification.helpers import GovernmentProfileFactory
+
+    GovernmentProfileFactory(user=officer, organisation=OrganisationFactory(name="District Agriculture Office, Pune"),
+                             status="revoked", reason_code="left_service")
+    reason = ("The latest government verification of this account, in District Agriculture Office, Pune, was ended "
+              "for this reason: Left government service.")
+    with pytest.raises(ValidationError) as refused:
+        approvals.application_appeal(application_id=rejected.pk, grounds="Please.", actor=officer)
+    assert reason in refused.value.messages[0]
+    said = page(signed_in(officer).get(f"/onboarding/{rejected.pk}/appeal/"))
+    assert reason in said.squashed_text() and said.by_id("id_grounds") is None
+    rejected.refresh_from_db()
+    assert rejected.status == ApplicationStatus.REJECTED
+
+
 def test_a_superadmin_who_is_the_officer_is_told_on_opening_their_own_appeal_that_another_decides_it(state_admin):
     """A superadmin who applied as the nodal officer finds their own appeal among the appeals:
     its page says at once that another superadmin decides it, and offers no decision to make
