@@ -676,12 +676,25 @@ def _check_second_pair_of_eyes(actor: AnyUser, step: ApprovalStep, application: 
                                       or normalise_address(rejection.decided_by_email) in addresses):
             raise ValidationError({"decision": _(
                 "You made the rejection under appeal: another superadmin decides the appeal.")}, code="own_rejection")
-        raise ValidationError({"decision": _(
-            "You approved this application as its competent authority: another superadmin decides the appeal against "
-            "its rejection.")}, code="own_authority_decision")
+        if _approved_as_authority(actor, application, addresses):
+            raise ValidationError({"decision": _(
+                "You approved this application as its competent authority: another superadmin decides the appeal "
+                "against its rejection.")}, code="own_authority_decision")
+        raise ValidationError({"decision": _(  # returned it, or was signed in when its link decided
+            "You decided on this application as its competent authority: another superadmin decides the appeal "
+            "against its rejection.")}, code="own_authority_decision")
     raise ValidationError({"decision": _(
         "You decided on this application as its competent authority: another administrator decides it at this "
         "level.")}, code="own_authority_decision")
+
+
+def _approved_as_authority(actor: AnyUser, application: Application, addresses: set[str]) -> bool:
+    """Whether a competent authority's approval of ``application`` is ``actor``'s: made signed
+    in as them, or through a link to one of their ``addresses``."""
+    approvals = application.steps.filter(stage=Stage.AUTHORITY, decision=Decision.APPROVE)
+    return any(step.decided_by_id == actor.pk or normalise_address(step.assignee_email) in addresses
+               or normalise_address(step.decided_by_email) in addresses
+               for step in approvals.only("decided_by_id", "assignee_email", "decided_by_email"))
 
 
 def appeal_refused_why(*, step: ApprovalStep, actor: AnyUser) -> str:

@@ -2335,6 +2335,28 @@ OWN_APPLICATION = ("One of your addresses is this application's nodal officer's:
                    "application, so another administrator decides it.")
 
 
+
+def test_a_competent_authority_that_only_returned_is_told_so_at_the_appeal(officer):
+    """A superadmin's address was the competent authority that returned the application (the
+    officer then named another, who approved it): they do not hear the appeal, and are told
+    they decided on it as its competent authority, not that they approved it."""
+    root = make_superadmin(email="director@mahaagri.gov.in")
+    make_superadmin(email="other.root@nic.in")
+    application = submitted_application(officer)
+    assert decide_by_link(latest_link()[0], "return", "Ask the secretary.").status_code == 302
+    secretary = "secretary@mahaagri.gov.in"
+    services.application_save_section(application_id=application.pk, section="competent_authority", actor=officer,
+                                      querydict=as_querydict(dict(VALID["competent_authority"], official_email=secretary)))
+    services.application_submit(application_id=application.pk, actor=officer, reply="The secretary now.")
+    assert decide_by_link(latest_link(secretary)[0], "approve").status_code == 302
+    approvals.step_decide(step_id=state_step(application).pk, decision="reject", remarks="No.",
+                          actor=make_state_admin("MH"))
+    appeal = approvals.application_appeal(application_id=application.pk, grounds="Please.", actor=officer)
+    assert approvals.appeal_refused_why(step=ApprovalStep.objects.get(pk=appeal.pk), actor=root) == (
+        "You decided on this application as its competent authority: another superadmin decides the appeal against "
+        "its rejection.")
+
+
 def test_a_state_admin_on_the_officers_own_mailbox_does_not_decide_the_state_level(officer):
     """A state admin's account on the nodal officer's mailbox under a "+tag" is the officer:
     not told of the new application in the queue (the other state admin is), refused at the
