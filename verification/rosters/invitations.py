@@ -78,7 +78,7 @@ def _waiting_request(*, organisation, user, details: dict, language: str | None)
     """The person's waiting request in ``organisation``, or a new one made from the
     roster's details (the person is locked); and whether it was made now."""
     profile = GovernmentProfile.objects.filter(user=user, organisation=organisation,
-                                               status=VerificationStatus.PENDING).first()
+                                               status=VerificationStatus.PENDING).order_by("pk").first()
     if profile is not None:
         return profile, False
     profile = GovernmentProfile.objects.create(
@@ -86,6 +86,16 @@ def _waiting_request(*, organisation, user, details: dict, language: str | None)
         request_language=mail_language(language) if language else _person_language(user), **details,
     )
     return profile, True
+
+
+def _mobile_verified(*, organisation, user_id: int, mobile: str) -> str:
+    """The mobile number a verification of ``user_id`` in ``organisation`` would carry: that of
+    their waiting request there (``_waiting_request``: verified as they made it), else ``mobile``
+    (the roster's or the invitation's), which a new request is made with."""
+    waiting = (GovernmentProfile.objects.filter(user_id=user_id, organisation=organisation,
+                                                status=VerificationStatus.PENDING)
+               .order_by("pk").values_list("mobile", flat=True).first())
+    return mobile if waiting is None else waiting
 
 
 def _request_audit(profile: GovernmentProfile, *, source: dict, asked_by: AnyUser | None,
@@ -175,14 +185,16 @@ def verify_row(roster: RosterImport, row: RosterRow, *, actor: AnyUser) -> str:
     # no request is made in their name. Verified in another organisation since the preview,
     # at an address not on the roster's domains: not moved (staging.classify refuses such a
     # row; the person asks themselves). A mobile number another verified person holds now
-    # (an earlier row of the roster, say): not verified. The row is skipped, its reason kept on it.
+    # (an earlier row of the roster, say; or that of the person's own waiting request, which
+    # is what is verified): not verified. The row is skipped, its reason kept on it.
     if verification_services.join_refusal(user):
         refusal = "auditor"
     elif moves_from_elsewhere(roster.organisation, user_id=user_id, email=row.email):
         refusal = "verified_elsewhere"
     elif holds_power_elsewhere(roster.organisation, user_id=user_id, email=row.email):
         refusal = "holds_role_elsewhere"
-    elif mobile_taken(row.mobile, user_id=user_id):
+    elif mobile_taken(_mobile_verified(organisation=roster.organisation, user_id=user_id, mobile=row.mobile),
+                      user_id=user_id):
         refusal = "mobile_taken"
     else:
         refusal = ""
@@ -615,7 +627,8 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
             # refused (staging.classify, verify_row); confirming an address is no request to
             # be a verified member here. They ask the organisation themselves.
             outcome = "holds_role_elsewhere"
-        elif mobile_taken(invitation.mobile, user_id=user.pk):
+        elif mobile_taken(_mobile_verified(organisation=invitation.organisation, user_id=user.pk,
+                                           mobile=invitation.mobile), user_id=user.pk):
             # Another verified person holds the invitation's mobile number now: not verified
             # (the verification API answers for a number only when one verified person holds
             # it). The person asks to be verified, and an admin checks the number.

@@ -790,6 +790,25 @@ def test_a_mobile_number_another_person_was_verified_with_since_the_preview_is_n
     assert RosterRow.objects.get(roster=roster).problems == "mobile_taken"
 
 
+def test_a_waiting_request_whose_own_mobile_number_another_verified_person_holds_is_not_verified_by_a_roster(
+        world, django_capture_on_commit_callbacks):
+    """The person asked the office with a number another verified person holds; the roster
+    lists them with a free one. Applying it verifies their waiting request as they made it:
+    with their own number, which would then have two holders. The row is skipped instead,
+    its reason kept on it."""
+    verified_elsewhere_with(world, "+919999900000")
+    one = UserFactory(email="person1@pune.mahaagri.gov.in")
+    GovernmentProfileFactory(user=one, organisation=world["office"], official_email=one.email, mobile="+919999900000",
+                             designation="Peon")
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1)]))
+    assert roster.verify_count == 1
+    roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    assert roster.outcome == {"skipped": 1}
+    assert GovernmentProfile.objects.filter(status=VerificationStatus.VERIFIED, mobile="+919999900000").count() == 1
+    assert RosterRow.objects.get(roster=roster).problems == "mobile_taken"
+    assert GovernmentProfile.objects.get(user=one, organisation=world["office"]).status == VerificationStatus.PENDING
+
+
 def test_rows_skipped_when_applying_are_counted_and_listed_with_their_reasons(world, django_capture_on_commit_callbacks):
     """A row the preview counted as "verify" that applying skips (its mobile number taken by
     another verified person since) is said on the finished line and listed with its reason,
