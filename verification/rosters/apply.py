@@ -68,6 +68,11 @@ def _tally(outcome: dict, key: str, n: int = 1) -> None:
         outcome[key] = outcome.get(key, 0) + n
 
 
+def _tally_all(outcome: dict, counts: dict[str, int]) -> None:
+    for key, n in counts.items():
+        _tally(outcome, key, n)
+
+
 # A verified person's name as the roster gives it: vouched for by the admin who applies
 # it, as the name they are verified under (GovernmentProfile.verified_name).
 PROFILE_FIELDS = ("verified_name", *DETAILS)
@@ -176,7 +181,7 @@ def _verify_one(roster_id: int, row_id: int) -> bool:
         if row is None:  # done meanwhile by another run of the task
             return True
         outcome = dict(roster.outcome)
-        _tally(outcome, verify_row(roster, row, actor=roster.apply_requested_by))
+        _tally_all(outcome, verify_row(roster, row, actor=roster.apply_requested_by))
         row.done = True
         row.save(update_fields=["done"])
         roster.status, roster.outcome = RosterStatus.APPLYING, outcome
@@ -253,13 +258,12 @@ def _apply_rest(roster_id: int, after_line: int, last_line: int | None) -> int |
             changes = _change_rows(roster, [row for row in whole.values() if row.outcome == RowOutcome.CHANGE], outcome)
             for pk, _line, _kind, _email, _name, _mailbox in rows:
                 if pk in verify:
-                    _tally(outcome, verify_row(roster, whole[pk], actor=actor))
+                    _tally_all(outcome, verify_row(roster, whole[pk], actor=actor))
             audit_record_many(changes)
             invites = [Staged(pk, email, name, mailbox) for pk, _line, kind, email, name, mailbox in rows
                        if kind == RowOutcome.INVITE and pk not in verify]
             invites = _invitable(roster, invites, outcome)
-            for key, n in invite_rows(roster, invites, actor=actor).items():
-                _tally(outcome, key, n)
+            _tally_all(outcome, invite_rows(roster, invites, actor=actor))
             left.update(done=True)
         roster.status = RosterStatus.APPLYING if rows or last_line is not None else RosterStatus.APPLIED
         roster.progress_done, roster.progressed_at = F("progress_done") + len(rows), timezone.now()

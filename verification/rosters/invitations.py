@@ -170,15 +170,17 @@ def unofficial_rows(roster: RosterImport, rows: list) -> dict[str, list[int]]:
     return refused
 
 
-def verify_row(roster: RosterImport, row: RosterRow, *, actor: AnyUser) -> str:
-    """A row of someone who has an account with the address confirmed."""
+def verify_row(roster: RosterImport, row: RosterRow, *, actor: AnyUser) -> dict[str, int]:
+    """A row of someone who has an account with the address confirmed: what applying it did,
+    counted ({"verified": 1}, {"skipped": 1}...; invited instead: what inviting did)."""
     user_id = EmailAddress.objects.filter(email=row.email, verified=True).values_list("user_id", flat=True).first()
     if user_id is None:  # the address was removed meanwhile: invite them instead, if it is still official
         refusal = next((reason for reason, pks in unofficial_rows(roster, [row]).items() if pks), "")
         if refusal:
             RosterRow.objects.filter(pk=row.pk).update(problems=refusal)
-            return "skipped"
-        return next(iter(invite_rows(roster, [row], actor=actor)), "skipped")
+            return {"skipped": 1}
+        invited = {key: n for key, n in invite_rows(roster, [row], actor=actor).items() if n}
+        return invited or {"skipped": 1}
     verification_services.person_lock(user_id)
     user = get_user_model().objects.get(pk=user_id)
     # An auditor (made one since the preview, say): an auditor's account is read-only, and
@@ -200,7 +202,7 @@ def verify_row(roster: RosterImport, row: RosterRow, *, actor: AnyUser) -> str:
         refusal = ""
     if refusal:
         RosterRow.objects.filter(pk=row.pk).update(problems=refusal)
-        return "skipped"
+        return {"skipped": 1}
     try:
         done = _verify_person(organisation=roster.organisation, user=user, details=_details(row), actor=actor,
                               source={"roster": roster.pk}, name=row.name)
@@ -209,16 +211,16 @@ def verify_row(roster: RosterImport, row: RosterRow, *, actor: AnyUser) -> str:
         # without one: skipped with that reason kept on the row; the request waits here
         # while they hand the role over.
         RosterRow.objects.filter(pk=row.pk).update(problems="last_admin_elsewhere")
-        return "skipped"
+        return {"skipped": 1}
     except ValidationError:
         # Not verifiable now (a date of superannuation already past, an address no longer
         # official): the row is skipped, the request waits for an admin, who is told why on
         # its page; the rest of the roster is applied. The row says so.
         RosterRow.objects.filter(pk=row.pk).update(problems="not_verifiable")
-        return "skipped"
+        return {"skipped": 1}
     if done == "skipped":  # the admin's own address (confirmed since the preview)
         RosterRow.objects.filter(pk=row.pk).update(problems="own_address")
-    return done
+    return {done: 1}
 
 
 # Making invitations -----------------------------------------------------------------------------

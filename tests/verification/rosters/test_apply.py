@@ -32,6 +32,7 @@ from tests.verification.rosters.helpers import csv_bytes, person, upload
 from verification import tasks
 from verification.models import GovernmentProfile, VerificationMethod, VerificationStatus
 from verification.rosters import services
+from verification.rosters.invitations import mails_record
 from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow, RosterStatus
 from verification.rosters.parsing import HEADERS
 from verification.rosters.refusals import reasons_of
@@ -807,6 +808,29 @@ def test_a_waiting_request_whose_own_mobile_number_another_verified_person_holds
     assert GovernmentProfile.objects.filter(status=VerificationStatus.VERIFIED, mobile="+919999900000").count() == 1
     assert RosterRow.objects.get(roster=roster).problems == "mobile_taken"
     assert GovernmentProfile.objects.get(user=one, organisation=world["office"]).status == VerificationStatus.PENDING
+
+
+def test_a_row_to_verify_whose_address_left_its_account_counts_what_inviting_did(
+        world, settings, django_capture_on_commit_callbacks):
+    """The address of a row to verify was removed from its account before the apply: the
+    person is invited instead, and the finished line counts what inviting did. Already
+    invited here (by another roster): nothing is invited, and none is counted so; invited
+    but not mailed (the mailbox had its day's invitation mails): said so, its row listed."""
+    one = UserFactory(email="person1@pune.mahaagri.gov.in")
+    two = UserFactory(email="person2@pune.mahaagri.gov.in")
+    first = upload(world["office"], world["admin_office"], csv_bytes([person(1), person(2)]))
+    assert first.verify_count == 2
+    EmailAddress.objects.filter(user__in=[one, two]).delete()
+    second = upload(world["office"], world["admin_parent"], csv_bytes([person(1)]))
+    apply(second, world["admin_parent"], django_capture_on_commit_callbacks)
+    settings.INVITATION_MAILS_PER_ADDRESS_PER_DAY = 1
+    mails_record(["person2@pune.mahaagri.gov.in"], timezone.now())
+    first = apply(first, world["admin_office"], django_capture_on_commit_callbacks)
+    assert first.outcome == {"unchanged": 1, "invited": 1, "mail_held": 1}
+    assert Invitation.objects.get(email="person2@pune.mahaagri.gov.in").send_count == 0
+    assert RosterRow.objects.get(roster=first, line=3).problems == "mail_held"
+    page = signed_in(world["admin_office"]).get(f"/verification/rosters/{first.pk}/").content.decode()
+    assert "1 invited without a mail" in page
 
 
 def test_rows_skipped_when_applying_are_counted_and_listed_with_their_reasons(world, django_capture_on_commit_callbacks):
