@@ -33,7 +33,15 @@ from verification import services as verification_services
 from verification.models import HELD_STATUSES, STANDING, GovernmentProfile, VerificationMethod, VerificationStatus
 from verification.notifications import mail_language
 from verification.rosters.checks import EmailJudge, email_problem
-from verification.rosters.models import Invitation, InvitationMail, InvitationStatus, RosterImport, RosterRow, RowOutcome
+from verification.rosters.models import (
+    MAIL_HELD,
+    Invitation,
+    InvitationMail,
+    InvitationStatus,
+    RosterImport,
+    RosterRow,
+    RowOutcome,
+)
 from verification.rosters.notifications import build_invitation_mails, invitation_text, invitee_fills
 from verification.rosters.staging import holds_power_elsewhere, mobile_taken, moves_from_elsewhere
 from verification.rosters.tokens import token_new, tokens_new
@@ -264,8 +272,6 @@ def _insert_each(roster, rows, hashes, *, actor, now, expires) -> list[tuple[int
     return [(inv.pk, inv.email, inv.name, inv.token_hash, inv.mailbox) for inv in made]
 
 
-# Why a roster's row was invited but not mailed (RosterRow.problems; refusals.REASONS says it).
-MAIL_HELD = "mail_held"
 # The preview's count of such rows (RosterImport.problems; refusals.PROBLEMS says it).
 MAIL_HELD_PREVIEW = "invite_mail_held"
 

@@ -43,6 +43,11 @@ class RosterStatus(models.TextChoices):
     FAILED = "failed", _("Stopped by an error")
 
 
+# Why a roster's row was invited but not mailed (RosterRow.problems; refusals.REASONS says it):
+# applied, not refused, so not among the rows to correct (selectors.rows_to_correct).
+MAIL_HELD = "mail_held"
+
+
 class RowOutcome(models.TextChoices):
     """What applying a row does."""
 
@@ -117,7 +122,7 @@ class RosterImport(models.Model):
 
     @property
     def mail_held_count(self):
-        """Rows that applying invited without a mail (rosters.invitations.MAIL_HELD), listed with the others."""
+        """Rows that applying invited without a mail (MAIL_HELD), listed with the others."""
         return (self.outcome or {}).get("mail_held", 0)
 
     @property
@@ -177,7 +182,7 @@ class RosterRow(models.Model):
     @property
     def mail_held(self):
         """Whether applying the row invited the person without mailing them: their mailbox
-        had the day's invitation mails already (rosters.invitations.MAIL_HELD)."""
+        had the day's invitation mails already (MAIL_HELD)."""
         return self.problems == "mail_held"
 
     class Meta:

@@ -56,7 +56,7 @@ REASONS = {
     "not_verifiable": _("This person could not be verified now (a date of superannuation already past, or an address "
                         "no longer confirmed or no longer official): their request waits in your queue, whose page "
                         "says why."),
-    # Not a refusal: the row was applied (invitations.MAIL_HELD).
+    # Not a refusal: the row was applied (models.MAIL_HELD).
     "mail_held": ngettext_lazy(
         "The invitation was made but not mailed: this address was sent %(limit)s invitation mail in the last 24 "
         "hours, by any organisation, the most one address may receive. It is mailed by itself once the address is "

@@ -7,7 +7,7 @@ from django.http import Http404
 
 from portal.organisations.models import Organisation
 from portal.permissions import AnyUser
-from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow, RowOutcome
+from verification.rosters.models import MAIL_HELD, Invitation, InvitationStatus, RosterImport, RosterRow, RowOutcome
 from verification.selectors import organisations_administered_by
 
 
@@ -26,11 +26,18 @@ def roster_for_admin(viewer: AnyUser, pk: int) -> RosterImport:
 
 
 def refused_rows(roster: RosterImport) -> QuerySet[RosterRow]:
-    """The rows left out: refused at the preview, and those applying skipped, whose reason
-    it kept on them (a row to apply has none until then)."""
+    """The rows the roster's page lists: refused at the preview, and those applying skipped
+    or invited without a mail, whose reason it kept on them (a row to apply has none until then)."""
     applicable = [RowOutcome.VERIFY, RowOutcome.INVITE, RowOutcome.CHANGE]
     return RosterRow.objects.filter(
         Q(outcome=RowOutcome.REFUSED) | (Q(outcome__in=applicable) & ~Q(problems="")), roster=roster).order_by("line")
+
+
+def rows_to_correct(roster: RosterImport) -> QuerySet[RosterRow]:
+    """The rows left out (RosterImport.left_out_count of them), which the download of refused
+    rows holds for the admin to correct and upload again: ``refused_rows`` but those invited
+    without a mail (applied: nothing to correct; the invitation is mailed later)."""
+    return refused_rows(roster).exclude(problems=MAIL_HELD)
 
 
 def invitations_of(organisation: Organisation, *, status: str = InvitationStatus.PENDING) -> QuerySet[Invitation]:

@@ -41,6 +41,7 @@ from verification.rosters.selectors import (
     refused_rows,
     roster_for_admin,
     rosters_of,
+    rows_to_correct,
 )
 from verification.rosters.tokens import token_hash, token_is_well_formed
 from verification.selectors import organisation_for_admin
@@ -143,7 +144,7 @@ def roster_refusals(request, pk):
             "may. The next download is possible from %(when)s.", n) % {"n": n, "when": shown_from(allowed)})
         return redirect("verification:roster", pk=pk)
     # The first rows read now (started): a query that fails is an error page, not a file of its header alone.
-    response = StreamingHttpResponse(export.refusals_csv(started(refused_rows(roster), 2000),
+    response = StreamingHttpResponse(export.refusals_csv(started(rows_to_correct(roster), 2000),
                                                          language=translation.get_language()),
                                      content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="roster-{roster.pk}-refused-rows.csv"'

@@ -833,6 +833,26 @@ def test_a_row_to_verify_whose_address_left_its_account_counts_what_inviting_did
     assert "1 invited without a mail" in page
 
 
+def test_the_refused_rows_download_holds_the_rows_to_correct_and_is_audited_with_their_number(
+        world, settings, django_capture_on_commit_callbacks):
+    """A row refused and a row invited without a mail (its mailbox had the day's invitation
+    mails): the page lists both; the download, of the rows to correct and upload again, holds
+    the refused one, which its link and its audit row (the breach report counts it) count."""
+    settings.INVITATION_MAILS_PER_ADDRESS_PER_DAY = 1
+    mails_record(["person4@pune.mahaagri.gov.in"], timezone.now())
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(4), person(6, Mobile="1")]))
+    roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    assert roster.outcome == {"invited": 1, "mail_held": 1}
+    client = signed_in(world["admin_office"])
+    page = client.get(f"/verification/rosters/{roster.pk}/").content.decode()
+    assert re.findall(r"<tr>\s*<td>(\d+)</td>", page) == ["2", "3"]
+    assert re.search(r'refused-rows\.csv" download>([^<]*)<', page).group(1) == "Download the refused row (CSV)"
+    body = b"".join(client.get(f"/verification/rosters/{roster.pk}/refused-rows.csv").streaming_content)
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))[1:]
+    assert [(row[0], row[3]) for row in rows] == [("3", "person6@pune.mahaagri.gov.in")]
+    assert AuditEvent.objects.get(action=AuditAction.ROSTER_REFUSALS_EXPORTED).new_values["rows"] == len(rows)
+
+
 def test_rows_skipped_when_applying_are_counted_and_listed_with_their_reasons(world, django_capture_on_commit_callbacks):
     """A row the preview counted as "verify" that applying skips (its mobile number taken by
     another verified person since) is said on the finished line and listed with its reason,
