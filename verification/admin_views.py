@@ -89,6 +89,11 @@ def _skipped_message(code, n):
     elif code == "status_changed":
         text = ngettext("%(n)s request was decided by someone else meanwhile and was left as it is.",
                         "%(n)s requests were decided by someone else meanwhile and were left as they are.", n)
+    elif code == "verified_in_another_chosen":
+        text = ngettext("%(n)s request ended: its person was verified by another of the requests chosen, and a "
+                        "person is verified in one organisation at a time.",
+                        "%(n)s requests ended: their people were verified by others of the requests chosen, and a "
+                        "person is verified in one organisation at a time.", n)
     elif code == "name_changed":
         text = ngettext("%(n)s request was left: the person changed their name meanwhile. Open it to check the name "
                         "shown now.",

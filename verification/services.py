@@ -599,7 +599,8 @@ def join_request_decide(
 @dataclass
 class BulkOutcome:
     decided: list[GovernmentProfile] = field(default_factory=list)
-    # (profile id, why it was left): "status_changed", "own", "not_allowed", "name_changed", "invalid"
+    # (profile id, why it was left): "status_changed", "verified_in_another_chosen" (its person verified by
+    # another of the requests decided, which ended it), "own", "not_allowed", "name_changed", "invalid"
     skipped: list[tuple[int, str]] = field(default_factory=list)
 
 
@@ -617,12 +618,18 @@ def join_requests_decide(
     if decision == JoinDecision.REJECT and not clean_reason(reason):
         raise ValidationError({"reason": _("Give the reason for rejecting: the person is sent it.")}, code="required")
     outcome = BulkOutcome()
+    verified_people = set()  # a person verified here ends their other requests, some of them chosen too
     for profile_id in sorted(set(profile_ids)):
         try:
-            outcome.decided.append(join_request_decide(profile_id=profile_id, decision=decision, reason=reason,
-                                                       actor=actor, request=request, name=(names or {}).get(profile_id)))
+            decided = join_request_decide(profile_id=profile_id, decision=decision, reason=reason, actor=actor,
+                                          request=request, name=(names or {}).get(profile_id))
+            outcome.decided.append(decided)
+            if decided.status == VerificationStatus.VERIFIED:
+                verified_people.add(decided.user_id)
         except StatusChanged:
-            outcome.skipped.append((profile_id, "status_changed"))
+            ended_here = bool(verified_people) and GovernmentProfile.objects.filter(
+                pk=profile_id, user_id__in=verified_people, status=VerificationStatus.CANCELLED).exists()
+            outcome.skipped.append((profile_id, "verified_in_another_chosen" if ended_here else "status_changed"))
         except OwnProfile:
             outcome.skipped.append((profile_id, "own"))
         except (PermissionDenied, GovernmentProfile.DoesNotExist):

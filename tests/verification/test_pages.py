@@ -627,6 +627,25 @@ def test_a_bulk_decision_is_confirmed_before_anything_is_decided(world, requests
     assert AuditEvent.objects.filter(action=AuditAction.VERIFICATION_VERIFIED).count() == 2
 
 
+def test_a_bulk_verification_says_a_request_it_ended_itself_was_ended_by_it(world):
+    """The department's admin chose one person's requests to the department and to its office
+    and verified them: the first verified ends the other (one organisation at a time), which
+    is said so, not as decided by someone else meanwhile."""
+    asker = world["person"]
+    to_office = GovernmentProfileFactory(user=asker, organisation=world["office"], official_email=asker.email)
+    to_parent = GovernmentProfileFactory(user=asker, organisation=world["parent"], official_email=asker.email)
+    response = signed_in(world["admin_parent"]).post(
+        "/verification/queue/decide/",
+        {"profile": [to_office.pk, to_parent.pk], "decision": "verify", "step": "confirm", "confirm": "on"}, follow=True)
+    said = messages_of(response)
+    to_parent.refresh_from_db()
+    assert to_parent.status == VerificationStatus.CANCELLED
+    assert "1 person was verified." in said
+    assert ("1 request ended: its person was verified by another of the requests chosen, and a person is verified in "
+            "one organisation at a time.") in said
+    assert not any("decided by someone else" in message for message in said)
+
+
 def test_the_bulk_confirmation_and_the_queue_warn_of_a_mobile_number_another_verified_person_gave(world, requests_):
     """As the page of one request does: verifying several at once is no way past the warning."""
     older, newer, _elsewhere = requests_

@@ -662,7 +662,7 @@ def test_bulk_verifying_two_requests_of_one_person_verifies_one(world):
     first = GovernmentProfileFactory(user=person, organisation=world["office"])
     second = GovernmentProfileFactory(user=person, organisation=world["parent"])
     outcome = services.join_requests_decide(profile_ids=[first.pk, second.pk], decision="verify", actor=world["admin_parent"])
-    assert [p.pk for p in outcome.decided] == [first.pk] and outcome.skipped == [(second.pk, "status_changed")]
+    assert [p.pk for p in outcome.decided] == [first.pk] and outcome.skipped == [(second.pk, "verified_in_another_chosen")]
     second.refresh_from_db()
     assert second.status == VerificationStatus.CANCELLED
 
