@@ -47,13 +47,14 @@ class JoinRequestForm(AccessibleForm):
         help_text=_("The date you retire, if you know it."),
     )
 
-    def __init__(self, *args, organisation: Organisation, ending: list | None = None, automatic: bool = False,
-                 **kwargs):
+    def __init__(self, *args, organisation: Organisation, ending: list | None = None, roles_ending: list | None = None,
+                 automatic: bool = False, **kwargs):
         """``organisation``: the one asked (an address is official for it or not).
         ``ending``: the names of the organisations whose verification of the person being
-        verified here ends (selectors.held_elsewhere); when the organisation may verify them
-        at once (``automatic``), the request is sent only once a box says they know it, as an
-        admin verifying them ticks one (DecisionForm)."""
+        verified here ends (selectors.held_elsewhere); ``roles_ending``: those whose first
+        admin role it ends (selectors.first_admin_roles_ending). When the organisation may
+        verify them at once (``automatic``), the request is sent only once a box says they
+        know it, as an admin verifying them ticks one (DecisionForm)."""
         super().__init__(*args, **kwargs)
         self.organisation = organisation
         if ending and automatic:
@@ -63,6 +64,14 @@ class JoinRequestForm(AccessibleForm):
                 % {"organisation": organisation.name, "ending": names},
                 error_messages={"required": _("Tick the box to confirm that being verified here ends your "
                                               "verification in %(ending)s.") % {"ending": names}},
+            )
+        elif roles_ending and automatic:
+            names = ", ".join(roles_ending)
+            self.fields["confirm"] = forms.BooleanField(
+                label=_("I understand that being verified by %(organisation)s ends my admin role in %(roles)s")
+                % {"organisation": organisation.name, "roles": names},
+                error_messages={"required": _("Tick the box to confirm that being verified here ends your admin "
+                                              "role in %(roles)s.") % {"roles": names}},
             )
 
     def clean_official_email(self):

@@ -22,6 +22,7 @@ from verification.models import STANDING, VerificationStatus, verified_in_force
 from verification.selectors import (
     SEARCH_LIMIT,
     administered_with_pending,
+    first_admin_roles_ending,
     held_elsewhere,
     may_administer_verification,
     on_official_domain,
@@ -135,10 +136,11 @@ def join(request, pk):
         return render(request, "verification/join.html", {**context, "current": current})
     # What being verified here ends, told before asking; confirmed first where that may be at once.
     ending = held_elsewhere(request.user, organisation)
-    automatic = bool(ending) and verifies_automatically(request.user, organisation)
-    context.update({"ending": ending, "automatic": automatic})
+    roles_ending = first_admin_roles_ending(request.user, organisation)
+    automatic = bool(ending or roles_ending) and verifies_automatically(request.user, organisation)
+    context.update({"ending": ending, "roles_ending": roles_ending, "automatic": automatic})
     form_options = {"organisation": organisation, "ending": [profile.organisation.name for profile in ending],
-                    "automatic": automatic}
+                    "roles_ending": [role.organisation.name for role in roles_ending], "automatic": automatic}
     if request.method == "POST":
         form = JoinRequestForm(request.POST, **form_options)
         if form.is_valid():

@@ -627,6 +627,33 @@ def test_a_bulk_decision_is_confirmed_before_anything_is_decided(world, requests
     assert AuditEvent.objects.filter(action=AuditAction.VERIFICATION_VERIFIED).count() == 2
 
 
+def test_the_join_page_tells_a_first_admin_their_role_ends_and_asks_before_an_automatic_verification(world):
+    """The office's first admin, verified nowhere, asks an organisation outside its line that
+    verifies at once, with a confirmed address on its domain: being verified there ends their
+    admin role of the office. The page says so, and the request is sent only once a box says
+    they know it, as one ending a verification elsewhere is."""
+    from tests.verification.helpers import make_admin
+
+    admin, office, other = world["admin_office"], world["office"], world["other"]
+    make_admin(office, email="deputy@pune.mahaagri.gov.in")
+    EmailAddress.objects.create(user=admin, email="office.admin@karhealth.gov.in", verified=True)
+    VerificationSettings.objects.create(organisation=other, auto_verify_official_domain=True)
+    client = signed_in(admin)
+    url = f"/verification/organisations/{other.pk}/join/"
+    said = parse(well_formed(client.get(url))).squashed_text()
+    assert (f"Being verified by {other.name} ends your admin role in {office.name}, which you hold as its first admin "
+            "while you work in its line of offices; the role does not come back.") in said
+    refused = parse(well_formed(client.post(url, form_data(official_email="office.admin@karhealth.gov.in"))))
+    assert field_error(refused, "confirm") == (
+        f"Tick the box to confirm that being verified here ends your admin role in {office.name}.")
+    assert field_value(refused, "designation") == form_data()["designation"]
+    assert not GovernmentProfile.objects.filter(user=admin, organisation=other).exists()
+    client.post(url, {**form_data(official_email="office.admin@karhealth.gov.in"), "confirm": "on"})
+    assert GovernmentProfile.objects.get(user=admin, organisation=other).status == VerificationStatus.VERIFIED
+    assert not Membership.objects.filter(organisation=office, user=admin, role=MembershipRole.ADMIN,
+                                         is_active=True).exists()
+
+
 def test_a_bulk_verification_says_a_request_it_ended_itself_was_ended_by_it(world):
     """The department's admin chose one person's requests to the department and to its office
     and verified them: the first verified ends the other (one organisation at a time), which
