@@ -157,6 +157,14 @@ def _user_with_roles_query(vendor: str, *, pk: int, now) -> QuerySet[User]:
     return User.objects.filter(pk=pk).annotate(portal_roles_read=joined)
 
 
+def roles_asked_again(user: AnyUser) -> None:
+    """Forget the request's memo of ``user``'s roles (``_roles_of``), so that a right checked
+    after it, under a lock, is asked of the database again: a role ended meanwhile (another
+    request revoked it, or made them an auditor) is found ended."""
+    if hasattr(user, "_platform_roles_cache"):
+        del user._platform_roles_cache
+
+
 def platform_roles_of(user: AnyUser) -> set[tuple[str, str]]:
     """Platform role grants of a user in force (not revoked, not past their end date)
     as (role, jurisdiction) pairs, read once per request."""

@@ -4,7 +4,7 @@ organisation; granting, revoking and expiring roles (platform
 roles, an organisation's admins)."""
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
@@ -93,6 +93,7 @@ from portal.permissions import (
     may_change_organisation_status,
     may_grant_admin,
     may_grant_platform_roles,
+    roles_asked_again,
 )
 from portal.shown import check_shown, shown_digest
 from portal.text import before_full_stop, has_visible_characters, multi_line
@@ -467,7 +468,7 @@ def _organisation_status_change(*, organisation_id: int, to: str, reason_code: s
     change = _STATUS_CHANGES[to]
     with transaction.atomic():
         organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
-        _roles_asked_again(actor)
+        roles_asked_again(actor)
         if not may_change_organisation_status(actor, organisation):
             raise PermissionDenied(_("Only a superadmin, or an administrator of its state or UT, suspends or "
                                      "reactivates an organisation."))
@@ -584,7 +585,7 @@ def organisation_details_change(*, organisation: Organisation, name: str, name_l
     with transaction.atomic():
         short_code_lock(short_code if isinstance(short_code, str) else "")
         locked = Organisation.objects.select_for_update().get(pk=organisation.pk)
-        _roles_asked_again(actor)
+        roles_asked_again(actor)
         if not may_change_organisation_details(actor, locked):
             raise PermissionDenied(_("Only a superadmin, or an administrator of its state or UT, changes an "
                                      "organisation's details."))
@@ -709,7 +710,7 @@ def organisation_move(*, organisation_id: int, state: str, parent_id: int | None
         if organisation_id not in locked:
             raise Organisation.DoesNotExist
         organisation = locked[organisation_id]
-        _roles_asked_again(actor)
+        roles_asked_again(actor)
         if not is_superadmin(actor):
             raise PermissionDenied(_("Only a superadmin moves an organisation to another state or under another "
                                      "organisation."))
@@ -1018,13 +1019,6 @@ class LastSuperadmin(ValidationError):
     """Refused: the platform would have no superadmin left whose role does not end."""
 
 
-def _roles_asked_again(actor: AnyUser) -> None:
-    """Drop the request's memo of ``actor``'s roles (portal.permissions), so that a right
-    checked under a lock is asked again of the database: one ended meanwhile is found ended."""
-    with suppress(AttributeError):
-        del actor._platform_roles_cache
-
-
 def _check_role_granter(actor: AnyUser | None) -> None:
     """Platform roles are granted and revoked by a superadmin, or by the system
     (``actor`` None: management commands such as seed_demo)."""
@@ -1040,7 +1034,7 @@ def _lock_granter_and_holder(actor: AnyUser | None, user_id: int) -> None:
     ids = sorted({user_id} | ({actor.pk} if actor is not None and actor.is_authenticated else set()))
     list(get_user_model().objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
     if actor is not None:
-        _roles_asked_again(actor)
+        roles_asked_again(actor)
         _check_role_granter(actor)
 
 
@@ -1623,6 +1617,8 @@ def _locked_organisation(organisation_id: int, actor: AnyUser | None, user_id: i
     revocations racing cannot both pass the last-admin check), once the actor may
     grant its admin role and is not acting on themself."""
     organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
+    if actor is not None:
+        roles_asked_again(actor)  # an admin role of theirs ended meanwhile, or they were made an auditor: refused
     if actor is not None and not may_grant_admin(actor, organisation):
         raise PermissionDenied(_("You may grant and revoke the admin role only in the organisations you administer."))
     _check_not_own(actor, user_id)

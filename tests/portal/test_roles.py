@@ -1401,3 +1401,29 @@ def test_roles_ending_leave_without_an_admin_only_the_organisations_where_no_oth
     Membership.objects.create(organisation=first, user=both, role="admin")
     ending = [Membership.objects.get(organisation=first, user=one), Membership.objects.get(organisation=second, user=both)]
     assert organisations_left_without_admin(ending) == {second.pk}
+
+
+def test_an_admin_made_an_auditor_meanwhile_removes_no_admin(world):
+    """The request read the admin's roles, then another made them an auditor (whose account is
+    read-only): removing an admin is refused, the roles asked again under the lock."""
+    office, root, acting = world["office"], fresh(world["superadmin"]), fresh(world["admin_office"])
+    deputy = make_admin(office, email="deputy@pune.mahaagri.gov.in")
+    make_admin(office, email="third@pune.mahaagri.gov.in")
+    assert permissions.may_grant_admin(acting, office)  # read by the request
+    platform_role_grant(user=fresh(acting), role="auditor", jurisdiction="", actor=root, reason="Audit cell")
+    with pytest.raises(PermissionDenied):
+        organisation_admin_revoke(organisation_id=office.pk, user_id=deputy.pk, actor=acting, reason="Moved on")
+    assert Membership.objects.filter(organisation=office, user=deputy, is_active=True).exists()
+
+
+def test_a_superadmin_whose_role_was_revoked_meanwhile_grants_no_admin_role(world):
+    office = world["office"]
+    other = make_member(office, email="root2@nic.in")
+    PlatformRoleGrant.objects.create(user=other, role=PlatformRole.SUPERADMIN, jurisdiction="")
+    acting = fresh(world["superadmin"])
+    assert permissions.may_grant_admin(acting, office)  # read by the request
+    grant = PlatformRoleGrant.objects.get(user=acting, role=PlatformRole.SUPERADMIN)
+    platform_role_revoke(grant_id=grant.pk, actor=fresh(other), reason="Left")
+    with pytest.raises(PermissionDenied):
+        organisation_admin_grant(organisation_id=office.pk, user_id=world["member"].pk, actor=acting, reason="Deputy")
+    assert not Membership.objects.filter(organisation=office, user=world["member"], role=MembershipRole.ADMIN).exists()

@@ -15,7 +15,7 @@ from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.limits import hourly_audited
 from portal.organisations.models import Organisation
-from portal.permissions import AnyUser
+from portal.permissions import AnyUser, roles_asked_again
 from portal.shown import check_shown, shown_digest
 from verification.services import check_decider
 from verification.visibility.models import (
@@ -90,6 +90,7 @@ def visibility_policy_set(
     audiences = _checked(audiences, allow_blank=False)
     with transaction.atomic():
         organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
+        roles_asked_again(actor)  # a role of theirs ended meanwhile: refused
         check_decider(actor, organisation)
         policy, _created = VisibilityPolicy.objects.select_for_update().get_or_create(organisation=organisation)
         stored = _stored_audiences(policy)

@@ -32,6 +32,24 @@ def test_an_admin_sets_the_policy_and_the_change_is_audited(people):
     assert AuditEvent.objects.filter(action=AuditAction.VISIBILITY_POLICY_CHANGED).count() == 1
 
 
+def test_an_admin_made_an_auditor_meanwhile_sets_no_policy(people):
+    """The request read the admin's roles, then another made them an auditor (read-only): the
+    policy is not changed, the roles asked again under the organisation's lock."""
+    from portal import permissions
+    from portal.accounts.models import User
+    from portal.organisations.services import platform_role_grant
+
+    make_admin(people["home"], email="deputy@quixrec.gov.in")
+    admin = User.objects.get(pk=people["admin"].pk)
+    assert permissions.administers_some_organisation_by_right(admin)  # read by the request
+    platform_role_grant(user=User.objects.get(pk=admin.pk), role="auditor", jurisdiction="",
+                        actor=User.objects.get(pk=people["superadmin"].pk), reason="Audit cell")
+    with pytest.raises(PermissionDenied):
+        services.visibility_policy_set(organisation_id=people["home"].pk, actor=admin,
+                                       audiences={ProfileField.MOBILE: Audience.PUBLIC})
+    assert not VisibilityPolicy.objects.filter(organisation=people["home"], mobile=Audience.PUBLIC).exists()
+
+
 def test_an_admin_above_and_a_superadmin_may_too(people):
     from tests.factories import OrganisationFactory
 
