@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from portal import csv_files
 from portal.csv_files import started
-from portal.organisations.models import Membership, PlatformRoleGrant, last_day_of
+from portal.organisations.models import Membership, PlatformRole, PlatformRoleGrant, last_day_of
 from portal.organisations.states import JURISDICTION_CHOICES
 
 CHUNK = 2000
@@ -60,17 +60,25 @@ def _more_line(most: int) -> list[str]:
     return [_("The report holds more roles than the %(n)s a download holds: these are the first %(n)s.") % {"n": most}]
 
 
+def superuser_row(user) -> list[str]:
+    """A superadmin by their account's superuser flag (role_selectors.superusers): no grant."""
+    return [PlatformRole.SUPERADMIN.label, _("Everywhere"), "", "", user.email, user.seen_name or "",
+            _("the account's superuser flag"), "", ""]
+
+
 def report_csv(grants: Iterable[PlatformRoleGrant], admins: Iterable[Membership], *, language: str,
-               most: int | None = None) -> Iterator[str]:
+               most: int | None = None, superusers: Iterable = ()) -> Iterator[str]:
     """The CSV lines in ``language`` (the portal's words: the header, the roles, "Everywhere"):
-    a header, the platform roles, then the organisations' admins, at most ``most`` of them
-    (REPORT_MAX_ROWS): when there are more, a last line says the file holds the first ``most``.
+    a header, the superadmins by the superuser flag (``superusers``) and the platform roles,
+    then the organisations' admins, at most ``most`` of them (REPORT_MAX_ROWS): when there
+    are more, a last line says the file holds the first ``most``.
     Each line in ``language``, whatever thread reads it (csv_files.inert_lines)."""
     most = REPORT_MAX_ROWS if most is None else most
 
     def lines():
         yield header()
-        rows = chain(((platform_row, grant) for grant in grants), ((admin_row, membership) for membership in admins))
+        rows = chain(((superuser_row, user) for user in superusers), ((platform_row, grant) for grant in grants),
+                     ((admin_row, membership) for membership in admins))
         for written, (cells, record) in enumerate(rows):
             if written == most:
                 yield _more_line(most)
@@ -81,11 +89,11 @@ def report_csv(grants: Iterable[PlatformRoleGrant], admins: Iterable[Membership]
 
 
 def report_download_lines(grants: QuerySet[PlatformRoleGrant] | None, admins: QuerySet[Membership], *,
-                          language: str) -> Iterator[str]:
+                          language: str, superusers: list = ()) -> Iterator[str]:
     """The download's lines of these rows in ``language`` (no platform roles when ``grants``
-    is None): at most REPORT_MAX_ROWS (and one more, to tell there are more) read of each
-    list, the first chunk of each now (``started``: a query that fails is an error page, not
-    a file cut short)."""
+    is None; ``superusers``, read already, first): at most REPORT_MAX_ROWS (and one more, to
+    tell there are more) read of each list, the first chunk of each now (``started``: a
+    query that fails is an error page, not a file cut short)."""
     most = REPORT_MAX_ROWS
     return report_csv(started(grants[:most + 1], CHUNK) if grants is not None else (),
-                      started(admins[:most + 1], CHUNK), language=language, most=most)
+                      started(admins[:most + 1], CHUNK), language=language, most=most, superusers=superusers)

@@ -99,6 +99,18 @@ def platform_grants_in_force(viewer: AnyUser | None = None) -> QuerySet[Platform
     return _grants_in_force(viewer).filter(user__is_active=True).order_by("user__email", "role", "jurisdiction", "pk")
 
 
+def superusers(viewer: AnyUser) -> list[AbstractBaseUser]:
+    """The active accounts that are superadmins by their superuser flag (``manage.py
+    createsuperuser``: the installation's first superadmin; portal.permissions counts them
+    as superadmins, with or without a grant), by address, for a viewer who sees every
+    platform role (watched_jurisdictions None); none for the others. They are no grant:
+    the flag is changed on the command line or in the Django admin, not on the roles pages."""
+    if watched_jurisdictions(viewer) is not None:
+        return []
+    return list(_named(get_user_model().objects.filter(is_active=True, is_superuser=True), viewer, "")
+                .only("id", "email", "full_name").order_by("email"))
+
+
 def platform_grant_in_force(pk: int, *, viewer: AnyUser | None = None) -> PlatformRoleGrant:
     """A grant in force, or 404: an inactive account's too (not listed as held, but still
     there to revoke)."""

@@ -72,6 +72,7 @@ def home(request):
     if superadmin:
         context["grants"] = Paginator(selectors.platform_grants_in_force(request.user), PAGE_SIZE).get_page(
             request.GET.get("page"))
+        context["superusers"] = selectors.superusers(request.user)
         if len(query) >= 2:
             context["organisations"], context["more"] = first_found(
                 selectors.organisations_managed(request.user, query=query), selectors.SEARCH_LIMIT)
@@ -284,6 +285,7 @@ def report(request):
     page = Paginator(rows, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "portal/roles/report.html", {
         "page": page, "platform": platform, "sees_platform": _sees_platform_roles(request.user),
+        "superusers": selectors.superusers(request.user) if platform else [],
         "query": "kind=platform" if platform else "", "most": role_report.REPORT_MAX_ROWS,
     })
 
@@ -309,7 +311,8 @@ def report_download(request):
                       status=429)
     grants = selectors.report_platform_grants(request.user) if sees_platform else None
     # The language is the request's, said here: the lines are written after the view returns.
-    lines = report_download_lines(grants, selectors.report_admins(request.user), language=translation.get_language())
+    lines = report_download_lines(grants, selectors.report_admins(request.user), language=translation.get_language(),
+                                  superusers=selectors.superusers(request.user) if sees_platform else [])
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="roles-{timezone.localdate():%Y-%m-%d}.csv"'
     response["X-Content-Type-Options"] = "nosniff"

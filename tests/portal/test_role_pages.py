@@ -1168,17 +1168,17 @@ def _grow(world, n):
 BASE = {"superadmin": 2, "auditor": 2, "admin_parent": 2}
 PAGES = [
     # (who, url, queries of the page itself)
-    ("superadmin", "/portal/roles/", 2),                       # grants: count, page
-    ("superadmin", "/portal/roles/?q=Taluka", 3),               # + organisations found (with their admin counts)
+    ("superadmin", "/portal/roles/", 3),                       # grants: count, page; superadmins by the flag
+    ("superadmin", "/portal/roles/?q=Taluka", 4),               # + organisations found (with their admin counts)
     ("admin_parent", "/portal/roles/", 2),                     # organisations: count, page
     # organisation, may_administer, the viewer for the visibility rules (names: a
     # superadmin's needs no query), admins: count, page
     ("admin_parent", "/portal/roles/organisations/{office}/", 5),
     ("admin_parent", "/portal/roles/organisations/{office}/?email=asha", 6),  # + the members found
     ("superadmin", "/portal/roles/report/", 2),                # admins: count, page
-    ("superadmin", "/portal/roles/report/?kind=platform", 2),  # grants: count, page
+    ("superadmin", "/portal/roles/report/?kind=platform", 3),  # grants: count, page; superadmins by the flag
     ("admin_parent", "/portal/roles/report/", 3),              # the viewer; admins: count, page
-    ("auditor", "/portal/roles/report/?kind=platform", 3),   # the viewer; grants: count, page
+    ("auditor", "/portal/roles/report/?kind=platform", 4),   # the viewer; grants: count, page; by the flag
     ("superadmin", "/portal/roles/platform/grant/?email=audit", 1),  # people found
 ]
 
@@ -1203,10 +1203,10 @@ def test_query_count_of_the_csv_download(world, size, django_assert_num_queries)
     # with the audit row under the account's lock (savepoint, the account's lock on
     # PostgreSQL, the count; the row: savepoint, the chain's lock on PostgreSQL, head,
     # insert, head update, release; release): 5 more than before the downloads were
-    # limited per hour; the grants and the admins, each read in chunks.
+    # limited per hour; the superadmins by the flag; the grants and the admins, each read in chunks.
     audit = 11 if connection.vendor == "postgresql" else 9
     response = client.get("/portal/roles/report.csv")
-    with django_assert_num_queries(BASE["superadmin"] + audit + 2):
+    with django_assert_num_queries(BASE["superadmin"] + audit + 3):
         rows = read_csv(client.get("/portal/roles/report.csv"))
     assert response.status_code == 200
     assert len(rows) == 1 + (4 + size) + (3 + 2 * size)  # header, platform roles, admins
@@ -1233,3 +1233,32 @@ def test_odd_input_never_fails_the_pages(world, who):
                                {"user": world["member"].pk, "ends_on": value, "reason": value, "step": value})
         assert response.status_code in {200, 302}, (value, response.status_code)
     assert not Membership.objects.filter(user=world["member"], role=MembershipRole.ADMIN).exists()
+
+
+def test_a_superadmin_by_the_superuser_flag_is_named_on_the_roles_pages_and_in_the_report(roles_world):
+    """The installation's first superadmin is made with `manage.py createsuperuser`
+    (deploy/README.md): a superadmin by the flag, with no grant. The roles page names them,
+    not "No platform role is held by anyone"; the report and its download list them to a
+    viewer who sees every platform role, and not to a state administrator."""
+    from tests.onboarding.approval_helpers import second_factor_given, with_totp
+
+    first = UserFactory(email="first.root@nic.in", full_name="Meera Iyer", is_superuser=True, is_staff=True)
+    state = client_of(roles_world, "state_admin_mh")
+    assert "first.root@nic.in" not in state.get("/portal/roles/report/?kind=platform").content.decode()
+    PlatformRoleGrant.objects.all().delete()
+    with_totp(first)
+    client = Client()
+    client.force_login(first)
+    second_factor_given(client, first)
+    home = parse(client.get("/portal/roles/").content.decode())
+    said = home.squashed_text()
+    assert "No platform role is held by anyone." not in said
+    assert ("Superadmin by their account's superuser flag (set with manage.py createsuperuser, and changed there or "
+            "in the Django admin, not on these pages): Meera Iyer (first.root@nic.in)") in said
+    report = parse(client.get("/portal/roles/report/?kind=platform").content.decode()).squashed_text()
+    assert "Meera Iyer (first.root@nic.in)" in report and "Nobody holds such a role here." not in report
+    body = b"".join(client.get("/portal/roles/report.csv",
+                               HTTP_REFERER="http://testserver/portal/roles/report/").streaming_content)
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert ["Superadmin", "Everywhere", "", "", "first.root@nic.in", "Meera Iyer", "the account's superuser flag",
+            "", ""] in rows
