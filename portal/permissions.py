@@ -363,17 +363,22 @@ def memberships_not_lapsed(memberships: QuerySet[Membership], now=None, *,
 
 
 def admins_who_act(memberships: QuerySet[Membership], now=None, *,
-                   as_if: StatusAsIf | None = None) -> QuerySet[Membership]:
+                   as_if: StatusAsIf | None = None, for_good: bool = False) -> QuerySet[Membership]:
     """``memberships`` (admin roles) less those that give their holder no right to act for
     the organisation: of an account not active (``_holds_rights``), lapsed
     (``memberships_not_lapsed``), or of an auditor who is no superadmin (an auditor changes
     nothing, even one who administers an organisation: ``may_grant_admin``, and the
     verification services' deciders). The last-admin rule counts these, and only these, as
-    the admins who keep an organisation administered. ``as_if``: asked with one
-    organisation's status as a change would make it (StatusAsIf), before it is made."""
+    the admins who keep an organisation administered, ``for_good``: an auditor's only while
+    their superadmin role does not end by itself either (none with a last day: past it, the
+    admin role would give them no right to act). ``as_if``: asked with one organisation's
+    status as a change would make it (StatusAsIf), before it is made."""
     now = now or timezone.now()
     grants = PlatformRoleGrant.objects.filter(in_force_q(now=now), user_id=OuterRef("user_id"))
-    acting = (Q(user__is_superuser=True) | Exists(grants.filter(role=PlatformRole.SUPERADMIN))
+    superadmin = grants.filter(role=PlatformRole.SUPERADMIN)
+    if for_good:
+        superadmin = superadmin.filter(ends_at__isnull=True)
+    acting = (Q(user__is_superuser=True) | Exists(superadmin)
               | ~Exists(grants.filter(role=PlatformRole.AUDITOR)))
     return memberships_not_lapsed(memberships.filter(acting, user__is_active=True), now, as_if=as_if)
 

@@ -395,7 +395,7 @@ def organisations_without_admin(organisation_ids: set[int], *,
         return set()
     kept = admins_who_act(Membership.objects.filter(
         organisation_id__in=organisation_ids, role=MembershipRole.ADMIN, is_active=True, ends_at__isnull=True,
-    )).values_list("organisation_id", "user_id")
+    ), for_good=True).values_list("organisation_id", "user_id")
     return set(organisation_ids) - {pk for pk, user_id in kept if (pk, user_id) not in leaving}
 
 

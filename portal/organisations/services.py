@@ -1434,6 +1434,8 @@ def platform_role_grant(
                 return grant
             if superadmins is not None and grant.ends_at is None:
                 _check_keeps_a_superadmin(superadmins, leaving_user_id=user.pk)
+                # An auditor's superadmin role given a last day: past it, their admin roles act for nobody.
+                _check_auditor_leaves_admins(user, now, superadmin_ending=grant.pk)
             _check_within_granter(ends_at, granter_end)
             _platform_role_changes_within_limit(actor, user)
             old_end, grant.ends_at = grant.ends_at, ends_at
@@ -1472,11 +1474,13 @@ def _check_auditor_leaves_admins(user: AbstractBaseUser, now: datetime, *, audit
     order the role services lock them."""
     held = list(PlatformRoleGrant.objects.filter(
         in_force_q(now=now), user=user, role__in=[PlatformRole.SUPERADMIN, PlatformRole.AUDITOR],
-    ).values_list("pk", "role"))
-    auditor = any(role == PlatformRole.AUDITOR for _pk, role in held)
-    superadmin = user.is_superuser or any(role == PlatformRole.SUPERADMIN for _pk, role in held)
+    ).values_list("pk", "role", "ends_at"))
+    auditor = any(role == PlatformRole.AUDITOR for _pk, role, _ends in held)
+    superadmin = user.is_superuser or any(role == PlatformRole.SUPERADMIN for _pk, role, _ends in held)
+    # A superadmin role with a last day (or given one now: ``superadmin_ending``) is no stay:
+    # past it, the auditor's admin role gives no right to act.
     stays_superadmin = (user.is_superuser and not superuser_ending) or any(
-        role == PlatformRole.SUPERADMIN and pk != superadmin_ending for pk, role in held)
+        role == PlatformRole.SUPERADMIN and pk != superadmin_ending and ends is None for pk, role, ends in held)
     if stays_superadmin or not (auditor or auditor_granted) or (auditor and not superadmin):
         return
     roles = list(admins_who_act(Membership.objects.filter(
@@ -1633,7 +1637,7 @@ def _check_keeps_an_admin(organisation: Organisation, *, leaving_user_id: int) -
     superannuation)."""
     others = admins_who_act(Membership.objects.filter(
         organisation=organisation, role=MembershipRole.ADMIN, is_active=True, ends_at__isnull=True,
-    ).exclude(user_id=leaving_user_id))
+    ).exclude(user_id=leaving_user_id), for_good=True)
     if not others.exists():
         raise LastAdmin(
             _("%(organisation)s would have no admin left whose role does not end: grant the admin role to someone "

@@ -1427,3 +1427,45 @@ def test_a_superadmin_whose_role_was_revoked_meanwhile_grants_no_admin_role(worl
     with pytest.raises(PermissionDenied):
         organisation_admin_grant(organisation_id=office.pk, user_id=world["member"].pk, actor=acting, reason="Deputy")
     assert not Membership.objects.filter(organisation=office, user=world["member"], role=MembershipRole.ADMIN).exists()
+
+
+def _auditor_superadmin_alone(world):
+    """The office's only admin, also a superadmin (until revoked) and an auditor: they act as
+    its admin because they are a superadmin."""
+    office, root, first = world["office"], fresh(world["superadmin"]), world["admin_office"]
+    grant = PlatformRoleGrant.objects.create(user=first, role=PlatformRole.SUPERADMIN, jurisdiction="")
+    platform_role_grant(user=fresh(first), role="auditor", jurisdiction="MH", actor=root, reason="Audit cell")
+    return office, root, first, grant
+
+
+def test_a_last_day_on_the_superadmin_role_of_an_auditor_who_is_an_organisations_last_admin_is_refused(world):
+    """Revoking that superadmin role is refused (the office would keep no admin who may act);
+    giving it a last day is too: past it, the office would have none."""
+    office, root, first, grant = _auditor_superadmin_alone(world)
+    with pytest.raises(ValidationError):
+        platform_role_revoke(grant_id=grant.pk, actor=root, reason="Done")
+    with pytest.raises(ValidationError) as refused:
+        platform_role_grant(user=fresh(first), role="superadmin", jurisdiction="",
+                            ends_at=timezone.now() + timedelta(days=30), actor=root, reason="Until the audit ends")
+    assert "is the last admin of" in refused.value.messages[0]
+    grant.refresh_from_db()
+    assert grant.ends_at is None
+
+
+def test_the_only_admin_who_acts_for_good_is_not_removed_leaving_an_auditor_whose_superadmin_role_ends(world):
+    office, root, first, grant = _auditor_superadmin_alone(world)
+    grant.ends_at = timezone.now() + timedelta(days=30)
+    grant.save(update_fields=["ends_at"])
+    deputy = make_admin(office, email="deputy@pune.mahaagri.gov.in")
+    with pytest.raises(ValidationError):
+        organisation_admin_revoke(organisation_id=office.pk, user_id=deputy.pk, actor=root, reason="Moved on")
+    assert Membership.objects.filter(organisation=office, user=deputy, is_active=True).exists()
+
+
+def test_the_auditor_role_is_not_given_to_a_last_admin_whose_superadmin_role_ends(world):
+    root, first = fresh(world["superadmin"]), world["admin_office"]
+    PlatformRoleGrant.objects.create(user=first, role=PlatformRole.SUPERADMIN, jurisdiction="",
+                                     ends_at=timezone.now() + timedelta(days=30))
+    with pytest.raises(ValidationError):
+        platform_role_grant(user=fresh(first), role="auditor", jurisdiction="MH", actor=root, reason="Audit cell")
+    assert not PlatformRoleGrant.objects.filter(user=first, role=PlatformRole.AUDITOR).exists()
