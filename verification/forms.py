@@ -57,22 +57,17 @@ class JoinRequestForm(AccessibleForm):
         know it, as an admin verifying them ticks one (DecisionForm)."""
         super().__init__(*args, **kwargs)
         self.organisation = organisation
-        if ending and automatic:
-            names = ", ".join(ending)
-            self.fields["confirm"] = forms.BooleanField(
-                label=_("I understand that being verified by %(organisation)s ends my verification in %(ending)s")
-                % {"organisation": organisation.name, "ending": names},
-                error_messages={"required": _("Tick the box to confirm that being verified here ends your "
-                                              "verification in %(ending)s.") % {"ending": names}},
-            )
-        elif roles_ending and automatic:
-            names = ", ".join(roles_ending)
-            self.fields["confirm"] = forms.BooleanField(
-                label=_("I understand that being verified by %(organisation)s ends my admin role in %(roles)s")
-                % {"organisation": organisation.name, "roles": names},
-                error_messages={"required": _("Tick the box to confirm that being verified here ends your admin "
-                                              "role in %(roles)s.") % {"roles": names}},
-            )
+        if not automatic or not (ending or roles_ending):
+            return
+        values = {"organisation": organisation.name, "ending": ", ".join(ending or ()),
+                  "roles": ", ".join(roles_ending or ())}
+        if ending:
+            label = _("I understand that being verified by %(organisation)s ends my verification in %(ending)s")
+            required = _("Tick the box to confirm that being verified here ends your verification in %(ending)s.")
+        else:
+            label = _("I understand that being verified by %(organisation)s ends my admin role in %(roles)s")
+            required = _("Tick the box to confirm that being verified here ends your admin role in %(roles)s.")
+        self.fields["confirm"] = forms.BooleanField(label=label % values, error_messages={"required": required % values})
 
     def clean_official_email(self):
         address = self.cleaned_data["official_email"].strip().lower()
