@@ -291,7 +291,7 @@ def profile_detail(request, pk):
     profile = profile_for_admin(request.user, pk)
     kept = _queue_query(request.GET)
     query = urlencode(kept)
-    own = profile.user_id == request.user.pk
+    own = services.is_own(request.user, profile)
     form = None
     if profile.is_pending and not own:
         form = DecisionForm(request.POST if request.method == "POST" else None, moving=bool(profile.held_elsewhere))
@@ -380,7 +380,7 @@ def _act(request, pk, action):
     if profile.status not in spec["allowed"]:
         messages.info(request, _("This verification is no longer in a state that allows this."))
         return back
-    if profile.user_id == request.user.pk:
+    if services.is_own(request.user, profile):
         messages.error(request, _("You cannot decide on your own verification: another administrator does."))
         return back
     data = request.POST if request.method == "POST" else None

@@ -126,10 +126,18 @@ def check_decider(actor: AnyUser, organisation: Organisation) -> None:
         raise PermissionDenied
 
 
+def is_own(actor: AnyUser, profile: GovernmentProfile) -> bool:
+    """Whether ``profile`` is ``actor``'s: of their account, or of another account of their
+    mailbox (accounts are one per address, "+tag" and all: the same person)."""
+    return actor.pk == profile.user_id or mailbox_key(actor.email) == mailbox_key(profile.user.email)
+
+
 def _check_decider_of(actor: AnyUser, profile: GovernmentProfile) -> None:
     check_decider(actor, profile.organisation)
     if actor.pk == profile.user_id:
         raise OwnProfile(_("You cannot decide on your own verification: another administrator does."))
+    if is_own(actor, profile):
+        raise OwnProfile(_("This request is of another account of your own mailbox: another administrator decides it."))
 
 
 def _record_decision(profile: GovernmentProfile, *, actor: AnyUser | None, now: datetime, reason: str = "",

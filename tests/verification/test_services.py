@@ -560,6 +560,28 @@ def test_nobody_decides_their_own_request(world):
     assert Membership.objects.get(user=world["admin_office"], organisation=world["office"]).role == MembershipRole.ADMIN
 
 
+def test_nobody_decides_the_request_of_another_account_of_their_own_mailbox(world):
+    """Accounts are one per address, "+tag" and all: an admin's second account at
+    "name+tag@" is the same mailbox, the same person, whose request another admin decides."""
+    admin = world["admin_office"]
+    local, _at, domain = admin.email.partition("@")
+    second = UserFactory(email=f"{local}+second@{domain}")
+    profile = GovernmentProfileFactory(user=second, organisation=world["office"], official_email=second.email)
+    with pytest.raises(services.OwnProfile) as refused:
+        services.join_request_decide(profile_id=profile.pk, decision="verify", actor=admin)
+    assert refused.value.args[0] == ("This request is of another account of your own mailbox: another administrator "
+                                     "decides it.")
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.PENDING
+    # Its page says so in place of the decision, as for the admin's own account's request.
+    from tests.verification.helpers import signed_in
+
+    said = signed_in(admin).get(f"/verification/profiles/{profile.pk}/").content.decode()
+    assert "This is your own verification: another administrator decides on it." in said
+    assert 'name="decision"' not in said
+    services.join_request_decide(profile_id=profile.pk, decision="verify", actor=world["admin_parent"])
+
+
 def test_verifying_cancels_other_requests_and_ends_a_verification_elsewhere(world):
     person = world["person"]
     earlier = GovernmentProfileFactory(user=person, organisation=world["other"], status=VerificationStatus.VERIFIED)
