@@ -37,11 +37,11 @@ from portal.accounts.mail_limits import same_mailbox
 from portal.accounts.official_email import normalise_domain
 from portal.among import among
 from portal.ids import DB_INT_MAX
-from portal.organisations.models import Membership, MembershipRole, Organisation, OrganisationDomain, OrganisationStatus
+from portal.organisations.models import Membership, Organisation, OrganisationDomain, OrganisationStatus
 from portal.organisations.selectors import (
     addresses_at_domains,
     admin_roles_resting_on,
-    first_admin_roles_outside,
+    first_admin_memberships_outside,
     named_as_typed_first,
     organisations_left_without_admin,
 )
@@ -315,16 +315,12 @@ def held_elsewhere(user: AnyUser, organisation: Organisation) -> list[Government
 def first_admin_roles_ending(user: AnyUser, organisation: Organisation) -> list[Membership]:
     """The first admin roles of ``user`` (their organisation's first admin, on its approved
     application) that being verified in ``organisation`` ends, as outside its line
-    (first_admin_roles_outside; services._verify ends them), with their organisation, each
+    (first_admin_memberships_outside; services._verify ends them), with their organisation, each
     marked ``left_without_admin`` as admin_roles_ending_with marks its roles. What the join
     page tells the person before they ask. One query; two when there are such roles."""
     if not user.is_authenticated:
         return []
-    ids = [organisation_id for organisation_id, _user_id in first_admin_roles_outside(user.pk, organisation)]
-    if not ids:
-        return []
-    roles = list(Membership.objects.filter(user_id=user.pk, organisation_id__in=ids, role=MembershipRole.ADMIN,
-                                           is_active=True).select_related("organisation").order_by("organisation_id"))
+    roles = list(first_admin_memberships_outside(user.pk, organisation).select_related("organisation"))
     orphaned = organisations_left_without_admin(roles)
     for role in roles:
         role.left_without_admin = role.organisation_id in orphaned

@@ -339,18 +339,24 @@ def _admin_has_ground_below(membership: Membership, now: datetime, *, leaving: l
     ).exclude(gone).exists()
 
 
-def first_admin_roles_outside(user_id: int, organisation: Organisation) -> list[tuple[int, int]]:
+def first_admin_memberships_outside(user_id: int, organisation: Organisation) -> QuerySet[Membership]:
     """The first admin roles of ``user_id`` (an organisation's first admin: the role rests on
     its approved application, granted by nobody, and no membership below holds it up:
     admin_roles_resting_on leaves it out) in organisations outside the line of
-    ``organisation``: neither it, nor one above it, nor an office below it. As (organisation
-    id, user id) pairs, for organisation_admins_lapse, in the order of the organisations' ids.
-    Nothing ends such a role but this: the person now works in ``organisation``. One query."""
+    ``organisation``: neither it, nor one above it, nor an office below it, in the order of
+    the organisations' ids. Nothing ends such a role but this: the person now works in
+    ``organisation``."""
     line = (Q(organisation_id__in=[organisation.pk, *organisation.ancestor_ids])
             | Q(organisation__ancestry__startswith=organisation.subtree_prefix))
-    return list(Membership.objects.filter(user_id=user_id, role=MembershipRole.ADMIN, is_active=True,
-                                          granted_at__isnull=True)
-                .exclude(line).order_by("organisation_id").values_list("organisation_id", "user_id"))
+    return (Membership.objects.filter(user_id=user_id, role=MembershipRole.ADMIN, is_active=True,
+                                      granted_at__isnull=True)
+            .exclude(line).order_by("organisation_id"))
+
+
+def first_admin_roles_outside(user_id: int, organisation: Organisation) -> list[tuple[int, int]]:
+    """``first_admin_memberships_outside`` as (organisation id, user id) pairs, for
+    organisation_admins_lapse. One query."""
+    return list(first_admin_memberships_outside(user_id, organisation).values_list("organisation_id", "user_id"))
 
 
 def first_admin_roles_left_by(user: AnyUser, new_primary: str, *, old: str | None = None) -> list[Membership]:
