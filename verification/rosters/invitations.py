@@ -82,28 +82,25 @@ def _holds_standing(*, user, organisation) -> bool:
                                             status__in=HELD_STATUSES).exists()
 
 
-def _waiting_request(*, organisation, user, details: dict, language: str | None) -> tuple[GovernmentProfile, bool]:
-    """The person's waiting request in ``organisation``, or a new one made from the
-    roster's details (the person is locked); and whether it was made now."""
-    profile = GovernmentProfile.objects.filter(user=user, organisation=organisation,
-                                               status=VerificationStatus.PENDING).order_by("pk").first()
-    if profile is not None:
-        return profile, False
+def _waiting_of(*, organisation, user_id: int) -> GovernmentProfile | None:
+    """The person's waiting request in ``organisation`` (the person is locked), or None: what
+    verifying them there decides (``_waiting_request``), with its own details."""
+    return (GovernmentProfile.objects.filter(user_id=user_id, organisation=organisation,
+                                             status=VerificationStatus.PENDING).order_by("pk").first())
+
+
+def _waiting_request(*, organisation, user, details: dict, language: str | None,
+                     waiting: GovernmentProfile | None) -> tuple[GovernmentProfile, bool]:
+    """The person's waiting request in ``organisation`` (``waiting``, as ``_waiting_of`` read
+    it), or a new one made from the roster's details (the person is locked); and whether it
+    was made now."""
+    if waiting is not None:
+        return waiting, False
     profile = GovernmentProfile.objects.create(
         user=user, organisation=organisation, status=VerificationStatus.PENDING, requested_at=timezone.now(),
         request_language=mail_language(language) if language else _person_language(user), **details,
     )
     return profile, True
-
-
-def _mobile_verified(*, organisation, user_id: int, mobile: str) -> str:
-    """The mobile number a verification of ``user_id`` in ``organisation`` would carry: that of
-    their waiting request there (``_waiting_request``: verified as they made it), else ``mobile``
-    (the roster's or the invitation's), which a new request is made with."""
-    waiting = (GovernmentProfile.objects.filter(user_id=user_id, organisation=organisation,
-                                                status=VerificationStatus.PENDING)
-               .order_by("pk").values_list("mobile", flat=True).first())
-    return mobile if waiting is None else waiting
 
 
 def _request_audit(profile: GovernmentProfile, *, source: dict, asked_by: AnyUser | None,
@@ -119,11 +116,12 @@ def _request_audit(profile: GovernmentProfile, *, source: dict, asked_by: AnyUse
 
 
 def _verify_person(*, organisation, user, details: dict, actor: AnyUser, source: dict,
-                   asked_by: AnyUser | None = None, asked_from: HttpRequest | None = None,
-                   request: HttpRequest | None = None, language: str | None = None, name: str = "") -> str:
+                   waiting: GovernmentProfile | None, asked_by: AnyUser | None = None,
+                   asked_from: HttpRequest | None = None, request: HttpRequest | None = None,
+                   language: str | None = None, name: str = "") -> str:
     """Verify ``user`` in ``organisation`` for the roster of ``actor`` (the person is
     locked), under the ``name`` the roster gives (the admin vouches for it; none given:
-    the account's): their waiting request there, or a new one made from the roster's details,
+    the account's): their waiting request there (``waiting``), or a new one made from the roster's details,
     is decided as a decision by hand would be (one organisation at a time, other
     requests cancelled, audited, the person told: in ``language``, the page's when they
     confirm an invited address, else in the one they last asked in). "verified",
@@ -137,7 +135,8 @@ def _verify_person(*, organisation, user, details: dict, actor: AnyUser, source:
         # Nobody verifies themselves (join_request_decide refuses it: OwnProfile), and no
         # request is made in their name either: they ask another administrator themselves.
         return "skipped"
-    profile, made = _waiting_request(organisation=organisation, user=user, details=details, language=language)
+    profile, made = _waiting_request(organisation=organisation, user=user, details=details, language=language,
+                                     waiting=waiting)
     try:
         with transaction.atomic():
             verification_services.join_request_decide(
@@ -197,14 +196,14 @@ def verify_row(roster: RosterImport, row: RosterRow, *, actor: AnyUser) -> dict[
     # row; the person asks themselves). A mobile number another verified person holds now
     # (an earlier row of the roster, say; or that of the person's own waiting request, which
     # is what is verified): not verified. The row is skipped, its reason kept on it.
+    waiting = _waiting_of(organisation=roster.organisation, user_id=user_id)
     if verification_services.join_refusal(user):
         refusal = "auditor"
     elif moves_from_elsewhere(roster.organisation, user_id=user_id, email=row.email):
         refusal = "verified_elsewhere"
     elif holds_power_elsewhere(roster.organisation, user_id=user_id, email=row.email):
         refusal = "holds_role_elsewhere"
-    elif mobile_taken(_mobile_verified(organisation=roster.organisation, user_id=user_id, mobile=row.mobile),
-                      user_id=user_id):
+    elif mobile_taken(waiting.mobile if waiting is not None else row.mobile, user_id=user_id):
         refusal = "mobile_taken"
     else:
         refusal = ""
@@ -213,7 +212,7 @@ def verify_row(roster: RosterImport, row: RosterRow, *, actor: AnyUser) -> dict[
         return {"skipped": 1}
     try:
         done = _verify_person(organisation=roster.organisation, user=user, details=_details(row), actor=actor,
-                              source={"roster": roster.pk}, name=row.name)
+                              source={"roster": roster.pk}, waiting=waiting, name=row.name)
     except LastAdmin:
         # The last admin of another organisation, which verifying them here would leave
         # without one: skipped with that reason kept on the row; the request waits here
@@ -619,6 +618,7 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
         invitation.status, invitation.accepted_at, invitation.accepted_by = InvitationStatus.ACCEPTED, now, user
         invitation.save(update_fields=["status", "accepted_at", "accepted_by"])
         outcome = "waiting"
+        waiting = _waiting_of(organisation=invitation.organisation, user_id=user.pk)
         if verification_services.join_refusal(get_user_model().objects.get(pk=user.pk)):
             # An auditor (their roles read under their lock): the account is read-only, nobody's
             # verified member, and asks nothing; the roster's row would have been refused too.
@@ -635,8 +635,7 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
             # refused (staging.classify, verify_row); confirming an address is no request to
             # be a verified member here. They ask the organisation themselves.
             outcome = "holds_role_elsewhere"
-        elif mobile_taken(_mobile_verified(organisation=invitation.organisation, user_id=user.pk,
-                                           mobile=invitation.mobile), user_id=user.pk):
+        elif mobile_taken(waiting.mobile if waiting is not None else invitation.mobile, user_id=user.pk):
             # Another verified person holds the invitation's mobile number now: not verified
             # (the verification API answers for a number only when one verified person holds
             # it). The person asks to be verified, and an admin checks the number.
@@ -645,7 +644,7 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
             try:
                 outcome = _verify_person(organisation=invitation.organisation, user=user, details=_details(invitation),
                                          actor=invitation.invited_by, source={"invitation": invitation.pk},
-                                         asked_by=user, asked_from=request, name=invitation.name,
+                                         waiting=waiting, asked_by=user, asked_from=request, name=invitation.name,
                                          language=getattr(request, "LANGUAGE_CODE", None))
             except (PermissionDenied, ValidationError):
                 outcome = "waiting"
@@ -655,10 +654,10 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
             # Suspended (or otherwise not active) meanwhile: nobody verifies anyone in it now;
             # the request waits in its queue for when it is active again.
             details = _details(invitation)
-            waiting, made = _waiting_request(organisation=invitation.organisation, user=user, details=details,
-                                             language=getattr(request, "LANGUAGE_CODE", None))
+            profile, made = _waiting_request(organisation=invitation.organisation, user=user, details=details,
+                                             language=getattr(request, "LANGUAGE_CODE", None), waiting=waiting)
             if made:
-                _request_audit(waiting, source={"invitation": invitation.pk}, asked_by=user, request=request,
+                _request_audit(profile, source={"invitation": invitation.pk}, asked_by=user, request=request,
                                details=details)
         audit_record(actor=user, action=AuditAction.INVITATION_ACCEPTED, target=invitation, request=request,
                      old={"status": InvitationStatus.PENDING},
