@@ -19,7 +19,9 @@ client named (RCPT TO), taken or not, ``refused`` the recipients it answers
 ``answer_after`` seconds after the data ends (a relay that is slow to take a message: it takes
 it only if the client is still there to hear its answer), and ``connections()``
 how many connections they came over; ``stop()`` takes the server down (connections
-are then refused) and ``start()`` brings it back on the same port.
+are then refused) and ``start()`` brings it back on the same port, which a stopped
+server keeps (bound, not listening) so that the system gives it to no other test
+worker's server meanwhile; ``close()`` stops it and gives the port back.
 ``SmtpServer.running`` lists the servers started and not stopped.
 """
 
@@ -89,6 +91,7 @@ class SmtpServer:
         self.sessions = 0  # connections that delivered messages
         self._lock = threading.Lock()
         self._controller = None
+        self._held = None  # a stopped server's port: bound, never listening (connections refused)
 
     def _received(self, envelope, session=None):
         message = email.message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
@@ -106,13 +109,7 @@ class SmtpServer:
 
     def start(self):
         if self._controller is None:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.bind((self.host, self.port))
-            except OSError:
-                sock.close()
-                raise
+            sock, self._held = self._held or self._bound(), None
             self.port = sock.getsockname()[1]
             controller = _BoundController(_Handler(self), sock)
             controller.start()
@@ -125,6 +122,23 @@ class SmtpServer:
             self._controller.stop()
             self._controller = None
             SmtpServer.running.remove(self)
+            self._held = self._bound()
+
+    def close(self):
+        self.stop()
+        if self._held is not None:
+            self._held.close()
+            self._held = None
+
+    def _bound(self):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, self.port))
+        except OSError:
+            sock.close()
+            raise
+        return sock
 
     def mailer_settings(self, timeout=5):
         """A MAILERS entry that sends to this server with the portal's SMTP transport (portal/mail/transport.py)."""
@@ -146,7 +160,7 @@ def smtp_server(settings):
     try:
         yield server
     finally:
-        server.stop()
+        server.close()
 
 
 def text_of(message):

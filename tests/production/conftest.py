@@ -72,7 +72,7 @@ def production(tmp_path_factory):
         yield SimpleNamespace(stack=stack, smtp=smtp, a=web_a, b=web_b, worker=worker, beat=beat, **seeded)
     finally:
         stack.close()
-        smtp.stop()
+        smtp.close()
 
 
 LINK_RE = re.compile(r"https://portal\.test(/onboarding/review/([A-Za-z0-9_-]{43})/)")
