@@ -655,6 +655,11 @@ API_REFUSED_PER_MINUTE = env_number("API_REFUSED_PER_MINUTE", 30, 1, 1_000_000)
 # office share its address), up to DIRECTORY_SEARCHES_PER_MINUTE_VERIFIED.
 DIRECTORY_SEARCHES_PER_MINUTE = env_number("DIRECTORY_SEARCHES_PER_MINUTE", 30, 1, 1_000_000)
 DIRECTORY_SEARCHES_PER_MINUTE_VERIFIED = env_number("DIRECTORY_SEARCHES_PER_MINUTE_VERIFIED", 60, 1, 1_000_000)
+# People's pages (/people/<id>/, open to everyone, one person each: their ids follow one
+# another) opened a minute, counted the same way: without it the directory could be read out
+# whole by id, whatever the searches' limit.
+DIRECTORY_PEOPLE_PER_MINUTE = env_number("DIRECTORY_PEOPLE_PER_MINUTE", 60, 1, 1_000_000)
+DIRECTORY_PEOPLE_PER_MINUTE_VERIFIED = env_number("DIRECTORY_PEOPLE_PER_MINUTE_VERIFIED", 120, 1, 1_000_000)
 
 # Verification lifecycle (verification/lifecycle.py) ---------------------------
 # Each verified person confirms every VERIFICATION_RECONFIRM_DAYS that their official

@@ -53,22 +53,48 @@ def _search_refused(request, viewer):
     else the portal's 429 page saying when to try again."""
     if viewer.verified:
         limit = settings.DIRECTORY_SEARCHES_PER_MINUTE_VERIFIED
-        wait = per_minute_wait(f"directory-searches:person:{request.user.pk}", limit)
         reached = ngettext("You searched the directory %(n)s time this minute, as many searches as it answers for "
                            "one person in a minute.",
                            "You searched the directory %(n)s times this minute, as many searches as it answers for "
                            "one person in a minute.", limit)
     else:
         limit = settings.DIRECTORY_SEARCHES_PER_MINUTE
-        wait = per_minute_wait(f"directory-searches:network:{client_digest(client_network(request)) or 'unknown'}",
-                               limit)
         reached = ngettext("The directory was searched %(n)s time this minute from your network, as many searches as "
                            "it answers from one network in a minute.",
                            "The directory was searched %(n)s times this minute from your network, as many searches as "
                            "it answers from one network in a minute.", limit)
+    return _refused_past(request, viewer, "directory-searches", limit, reached % {"n": limit})
+
+
+def _person_page_refused(request, viewer):
+    """Count one person's page opened, as ``_search_refused`` counts a search (their own
+    counters and limits: DIRECTORY_PEOPLE_PER_MINUTE, DIRECTORY_PEOPLE_PER_MINUTE_VERIFIED)."""
+    if viewer.verified:
+        limit = settings.DIRECTORY_PEOPLE_PER_MINUTE_VERIFIED
+        reached = ngettext("You opened %(n)s person's page of the directory this minute, as many as it shows to one "
+                           "person in a minute.",
+                           "You opened %(n)s people's pages of the directory this minute, as many as it shows to one "
+                           "person in a minute.", limit)
+    else:
+        limit = settings.DIRECTORY_PEOPLE_PER_MINUTE
+        reached = ngettext("%(n)s person's page of the directory was opened this minute from your network, as many "
+                           "as it shows to one network in a minute.",
+                           "%(n)s people's pages of the directory were opened this minute from your network, as many "
+                           "as it shows to one network in a minute.", limit)
+    return _refused_past(request, viewer, "directory-people", limit, reached % {"n": limit})
+
+
+def _refused_past(request, viewer, counted, limit, reached):
+    """Count one request as ``counted`` (a verified viewer's on their account, anyone
+    else's on their network); None within ``limit`` a minute, else the 429 page saying
+    ``reached`` and when to try again."""
+    if viewer.verified:
+        wait = per_minute_wait(f"{counted}:person:{request.user.pk}", limit)
+    else:
+        wait = per_minute_wait(f"{counted}:network:{client_digest(client_network(request)) or 'unknown'}", limit)
     if not wait:
         return None
-    response = render(request, "429.html", {"limit_reached": reached % {"n": limit}, "wait": wait,
+    response = render(request, "429.html", {"limit_reached": reached, "wait": wait,
                                             "again": request.get_full_path()}, status=429)
     response["Retry-After"] = str(wait)
     return response
@@ -102,7 +128,10 @@ def directory(request):
 @rule("public")
 @require_http_methods(["GET"])
 def person(request, pk):
-    """One person, as the viewer may see them; 404 when they may see nothing of them."""
+    """One person, as the viewer may see them; 404 when they may see nothing of them. Each
+    page asked for, found or not, is counted (``_person_page_refused``)."""
+    if refused := _person_page_refused(request, viewer_of(request.user)):
+        return refused
     seen = visible_profile(request.user, pk)
     if seen is None:
         raise Http404

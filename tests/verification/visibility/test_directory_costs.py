@@ -2,6 +2,7 @@
 to anyone, signed out included), and what a list's order may tell."""
 
 from datetime import timedelta
+from html import unescape
 
 import pytest
 import time_machine
@@ -167,6 +168,47 @@ def test_a_verified_viewer_searching_is_counted_on_their_own_account(people, set
         assert ("You searched the directory 2 times this minute, as many searches as it answers for one person in "
                 "a minute. Try again in 50 seconds.") in html
         assert client_of(people, "outsider").get("/people/", {"q": "quillfeath"}).status_code == 200
+
+
+def test_people_pages_are_limited_per_client_address_and_per_verified_person(people, settings):
+    """A person's page (/people/<id>/) shows one person to anyone, and the ids follow one
+    another: with no limit of its own, the directory could be read out whole by id, however
+    its searches were limited. One network may open DIRECTORY_PEOPLE_PER_MINUTE of them a
+    minute, found or not (asking for ids that are not there counts too), then gets the 429
+    page, nothing looked up; a verified viewer is counted on their account
+    (DIRECTORY_PEOPLE_PER_MINUTE_VERIFIED); searches keep their own counts."""
+    cache.clear()
+    settings.DIRECTORY_PEOPLE_PER_MINUTE = 3
+    settings.DIRECTORY_PEOPLE_PER_MINUTE_VERIFIED = 4
+    settings.DIRECTORY_SEARCHES_PER_MINUTE = 1
+    set_policy(people["home"], dict.fromkeys(ProfileField, Audience.PUBLIC))
+    pk = people["profile"].pk
+    start = timezone.now().replace(second=10, microsecond=0)
+    with time_machine.travel(start, tick=False):
+        client = Client(REMOTE_ADDR="2001:db8:7:8::1")
+        answers = [client.get(f"/people/{pk}/").status_code for _ in range(2)] + [client.get("/people/999999/").status_code]
+        assert answers == [200, 200, 404]
+        assert client.get("/people/", {"q": "quillfeath"}).status_code == 200  # a search: counted apart
+        with CaptureQueriesContext(connection) as captured:
+            refused = Client(REMOTE_ADDR="2001:db8:7:8::2").get(f"/people/{pk}/")
+        assert refused.status_code == 429 and refused["Retry-After"] == "50"
+        assert not [q for q in captured.captured_queries if "verification_governmentprofile" in q["sql"]]
+        html = refused.content.decode()
+        assert html_problems(html) == [] and "<h1>Too many requests</h1>" in html
+        assert ("3 people&#x27;s pages of the directory were opened this minute from your network, as many as it shows "
+                "to one network in a minute. Try again in 50 seconds.") in html
+        assert f'href="/people/{pk}/"' in html and "Zorawar" not in html
+        hindi = Client(REMOTE_ADDR="2001:db8:7:8::2", HTTP_ACCEPT_LANGUAGE="hi").get(f"/people/{pk}/").content.decode()
+        assert "इस मिनट में आपके नेटवर्क से निर्देशिका में लोगों के 3 पृष्ठ खोले गए" in hindi
+        marathi = Client(REMOTE_ADDR="2001:db8:7:8::2", HTTP_ACCEPT_LANGUAGE="mr").get(f"/people/{pk}/").content.decode()
+        assert "या मिनिटात तुमच्या नेटवर्कवरून निर्देशिकेतील लोकांची 3 पाने उघडली गेली" in marathi
+        assert Client(REMOTE_ADDR="203.0.113.30").get(f"/people/{pk}/").status_code == 200
+        colleague = client_of(people, "colleague")
+        assert [colleague.get(f"/people/{pk}/").status_code for _ in range(5)] == [200] * 4 + [429]
+        assert ("You opened 4 people's pages of the directory this minute, as many as it shows to one person in a "
+                "minute.") in unescape(colleague.get(f"/people/{pk}/").content.decode())
+    with time_machine.travel(start + timedelta(minutes=1), tick=False):
+        assert client.get(f"/people/{pk}/").status_code == 200
 
 
 def test_the_directory_search_limit_holds_at_its_default(people):
