@@ -35,9 +35,18 @@ from portal.privacy.requests import EVENT_TARGET
 
 
 def person_applications_held(user_id: int) -> list[tuple[str, int]]:
-    """The person's applications, as legal holds name them."""
-    return [(HoldTarget.APPLICATION, pk)
-            for pk in Application.objects.filter(nodal_officer_id=user_id).values_list("pk", flat=True)]
+    """The applications an erasure of the person would change, as legal holds name them:
+    theirs, those with a step they decided (its address, client address and browser, and the
+    events of their decision), and those handed over to or from them (the handover's event,
+    their answers in a successor's draft)."""
+    handed_over = AuditEvent.objects.filter(
+        Q(old_values__user_id=user_id) | Q(new_values__user_id=user_id),
+        action=AuditAction.APPLICATION_OFFICER_CHANGED, target_type="onboarding.application",
+    ).values_list("target_id", flat=True)
+    applications = Application.objects.filter(
+        Q(nodal_officer_id=user_id) | Q(pk__in=ApprovalStep.objects.filter(decided_by_id=user_id).values("application_id"))
+        | Q(pk__in=[int(pk) for pk in handed_over if pk.isdigit()]))
+    return [(HoldTarget.APPLICATION, pk) for pk in applications.values_list("pk", flat=True)]
 
 
 def _handed_over_answers_erase(user: AnyUser, addresses: list[str]) -> None:

@@ -32,9 +32,10 @@ from verification.services import TRANSFER
 
 
 def person_verification_held(user_id: int) -> list[tuple[str, int]]:
-    """The person's verification records, as legal holds name them."""
-    return [(HoldTarget.VERIFICATION, pk)
-            for pk in GovernmentProfile.objects.filter(user_id=user_id).values_list("pk", flat=True)]
+    """The verification records an erasure of the person would change, as legal holds name
+    them: theirs, and those of others they decided (which lose their address)."""
+    return [(HoldTarget.VERIFICATION, pk) for pk in GovernmentProfile.objects.filter(
+        Q(user_id=user_id) | Q(decided_by_id=user_id)).values_list("pk", flat=True)]
 
 
 def person_verification_addresses(user: AnyUser) -> list[str]:

@@ -36,11 +36,12 @@ class LegalHoldForm(AccessibleForm):
     target_id = forms.IntegerField(label=_("Record number"), min_value=1, max_value=2**62,
                                    help_text=_("The number of the account, application or verification record."))
     reason = forms.CharField(label=_("Reason"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}),
+                             validators=[refuse_invisible_only],
                              help_text=_("Why retention must not touch it, e.g. a court case or an appeal."))
 
 
 class LegalHoldReleaseForm(AccessibleForm):
-    reason = forms.CharField(label=_("Why the hold ends"), max_length=500)
+    reason = forms.CharField(label=_("Why the hold ends"), max_length=500, validators=[refuse_invisible_only])
 
     def __init__(self, *args, acts: bool = False, **kwargs):
         """``acts``: released, the hold lets the next daily run act on records past their
@@ -69,7 +70,7 @@ class NoticePublishForm(AccessibleForm):
                                help_text=_("A new name for the new text, e.g. 2026.2 (letters, digits, dots, dashes)."),
                                error_messages={"invalid": _("Use only letters, digits, dots and dashes.")})
     body_en = forms.CharField(label=_("Notice in English"), max_length=20000, widget=forms.Textarea(attrs={"rows": 12}),
-                              help_text=_("Paragraphs separated by an empty line."))
+                              validators=[refuse_invisible_only], help_text=_("Paragraphs separated by an empty line."))
     body_hi = forms.CharField(label=_("Notice in Hindi"), max_length=20000, required=False,
                               widget=forms.Textarea(attrs={"rows": 6}), help_text=_("English is shown when empty."))
     body_mr = forms.CharField(label=_("Notice in Marathi"), max_length=20000, required=False,
@@ -87,6 +88,7 @@ class PrivacyRequestForm(AccessibleForm):
     kind = forms.ChoiceField(label=_("What you ask"), choices=PrivacyRequestKind.choices,
                              widget=forms.RadioSelect(attrs={"class": "form-check-input"}))
     details = forms.CharField(label=_("Details"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
+                              validators=[refuse_invisible_only],
                               help_text=_("For a correction: which details are wrong and what they should be."))
 
 
@@ -100,7 +102,7 @@ class DecisionForm(AccessibleForm):
     decision = forms.ChoiceField(label=_("Decision"), widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
                                  choices=[("grant", _("Grant")), ("refuse", _("Refuse"))])
     reason = forms.CharField(label=_("Reason (the person reads it)"), max_length=2000,
-                             widget=forms.Textarea(attrs={"rows": 3}))
+                             widget=forms.Textarea(attrs={"rows": 3}), validators=[refuse_invisible_only])
 
     def __init__(self, *args, erasure: bool = False, **kwargs):
         """``erasure``: granting it closes the account for good, once confirmed."""

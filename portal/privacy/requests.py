@@ -116,8 +116,9 @@ def privacy_request_decide(*, request_id: int, grant: bool, reason: str, actor: 
                 raise ValidationError(_("This person's records are under a legal hold: release the hold before "
                                         "granting the erasure, or refuse the request."), code="held")
             if legal_held(*person_hold_targets(made.user_id)):
-                raise ValidationError(_("One of this person's records is under a legal hold: release the hold "
-                                        "before granting the erasure, or refuse the request."), code="held")
+                raise ValidationError(_("A record the erasure would change (one of this person's, or one they "
+                                        "decided on or handed over) is under a legal hold: release the hold before "
+                                        "granting the erasure, or refuse the request."), code="held")
             try:
                 person_erase(user_id=made.user_id, actor=actor, granted_request_id=made.pk)
             except LastAdmin as refused:
@@ -343,10 +344,19 @@ def _membership_events(user: AnyUser, addresses: list[str]) -> list[int]:
     organisation_ids = [str(pk) for pk in Membership.objects.filter(user=user).values_list("organisation_id", flat=True)]
     if not organisation_ids:
         return []
-    return list(AuditEvent.objects.filter(
-        Q(old_values__user__in=addresses) | Q(new_values__user__in=addresses),
-        target_type="organisations.organisation", target_id__in=organisation_ids,
-    ).values_list("pk", flat=True))
+    events = AuditEvent.objects.filter(target_type="organisations.organisation", target_id__in=organisation_ids)
+    named = list(events.filter(Q(old_values__user__in=addresses) | Q(new_values__user__in=addresses))
+                 .values_list("pk", flat=True))
+    # And those that list them among the admins told (suspended, moved, its details changed...)
+    # or among those whose admin role a move ended ([organisation, address] pairs).
+    wanted = {address.lower() for address in addresses}
+    for pk, values in events.filter(Q(new_values__has_key="told") | Q(new_values__has_key="admin_roles_ended"),
+                                    redacted_at=None).values_list("pk", "new_values"):
+        listed = [*(values.get("told") or []),
+                  *(pair[-1] for pair in values.get("admin_roles_ended") or [] if isinstance(pair, list) and pair)]
+        if wanted & {str(address).lower() for address in listed}:
+            named.append(pk)
+    return named
 
 
 def person_correct(*, user: AnyUser, full_name: str, request: HttpRequest | None = None) -> None:
