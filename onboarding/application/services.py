@@ -312,6 +312,9 @@ def application_save_section(
 # competent authority's address is compared with the nodal officer's addresses, and both
 # with the domains official for the place in the hierarchy (official_within).
 DEPENDENT_SECTIONS = {
+    # The authority's address may not be another open application's officer for the same
+    # organisation, by its name (CompetentAuthoritySectionForm.clean_official_email).
+    Section.ORGANISATION: (Section.COMPETENT_AUTHORITY,),
     Section.NODAL_OFFICER: (Section.COMPETENT_AUTHORITY,),
     Section.HIERARCHY: (Section.NODAL_OFFICER, Section.COMPETENT_AUTHORITY),
 }
@@ -319,11 +322,12 @@ DEPENDENT_SECTIONS = {
 
 def _dependents_check(application: Application, saved: Section) -> None:
     """Once ``saved`` is stored, the status of each section whose checks read it
-    (DEPENDENT_SECTIONS) and that has answers, worked out again as its own save would (and
-    as the submission checks it): the task list says what the submission will find."""
+    (DEPENDENT_SECTIONS) and that was saved (not one never opened, though it may hold what
+    the portal filled in for the officer), worked out again as its own save would (and as
+    the submission checks it): the task list says what the submission will find."""
     statuses = dict(application.section_status)
     for section in DEPENDENT_SECTIONS.get(saved, ()):
-        if application.section_data(section):
+        if application.status_of(section) != SectionStatus.NOT_STARTED and application.section_data(section):
             statuses[section.value] = status_of_form(bound_section_form(application, section)).value
     if statuses != application.section_status:
         application.section_status = statuses

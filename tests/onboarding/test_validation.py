@@ -42,7 +42,14 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.limits import shown_from
 from portal.organisations.models import Organisation, OrganisationStatus
 from portal.organisations.states import CENTRAL
-from tests.factories import PASSWORD, OrganisationDomainFactory, OrganisationFactory, PlatformRoleFactory, UserFactory
+from tests.factories import (
+    PASSWORD,
+    ApplicationFactory,
+    OrganisationDomainFactory,
+    OrganisationFactory,
+    PlatformRoleFactory,
+    UserFactory,
+)
 from tests.html_tree import field_container, field_error, field_value, page
 from tests.onboarding.approval_helpers import second_factor_given, with_totp
 from tests.onboarding.form_helpers import (
@@ -636,6 +643,41 @@ def test_a_section_whose_checks_read_another_is_checked_again_when_that_one_is_s
     assert set(reload(application).section_status.values()) == {SectionStatus.COMPLETE}
     tasks = page(officer_client.get(f"/onboarding/{application.pk}/tasks/")).squashed_text()
     assert "You have completed 7 of 7 sections." in tasks
+
+
+def test_the_authority_section_is_checked_again_when_the_organisation_is_renamed(officer_client, officer):
+    """The authority's address may not be the officer of another open application for an
+    organisation of the same name: renaming the organisation in its own section checks the
+    authority's again, either way, so that the task list offers the submission exactly when
+    the submission takes it."""
+    rival = UserFactory(email="rival.officer@mahaagri.gov.in")
+    ApplicationFactory(nodal_officer=rival, status="draft", reference=None, organisation_name=VALID["organisation"]["name"])
+    application = complete(officer_client, new_application(officer))
+    assert post_section(officer_client, application, "competent_authority",
+                        valid("competent_authority", official_email=rival.email)).status_code == 200
+    assert reload(application).status_of("competent_authority") == SectionStatus.HAS_ERRORS
+    submit_link = f'href="/onboarding/{application.pk}/submit/"'
+    assert submit_link not in officer_client.get(f"/onboarding/{application.pk}/tasks/").content.decode()
+    renamed = valid("organisation", name="Directorate of Horticulture, Maharashtra", short_code="DOH-MH")
+    assert post_section(officer_client, application, "organisation", renamed).status_code == 302
+    assert reload(application).status_of("competent_authority") == SectionStatus.COMPLETE
+    assert submit_link in officer_client.get(f"/onboarding/{application.pk}/tasks/").content.decode()
+    # Named back as the other application's organisation: not offered, as it would be refused.
+    assert post_section(officer_client, application, "organisation", valid("organisation")).status_code == 302
+    assert reload(application).status_of("competent_authority") == SectionStatus.HAS_ERRORS
+    assert submit_link not in officer_client.get(f"/onboarding/{application.pk}/tasks/").content.decode()
+
+
+def test_a_section_never_opened_is_not_checked_when_one_it_reads_is_saved(officer_client, officer):
+    """The portal fills in the officer's name and address in the Nodal officer section of a
+    new draft: saving the place in the hierarchy (which that section's checks read) leaves it
+    "Not started", not "In progress" with errors shown on its first visit."""
+    application = new_application(officer)
+    assert reload(application).status_of("nodal_officer") == SectionStatus.NOT_STARTED
+    assert post_section(officer_client, application, "hierarchy", valid("hierarchy")).status_code == 302
+    assert reload(application).status_of("nodal_officer") == SectionStatus.NOT_STARTED
+    html = officer_client.get(section_url(application, "nodal_officer")).content.decode()
+    assert "is-invalid" not in html
 
 
 def test_an_answer_that_does_not_count_is_not_checked(officer_client, officer):
