@@ -465,7 +465,7 @@ def submit(request, pk):
             return redirect("onboarding:task_list", pk=pk)
         except workflow.InvalidTransition:  # submitted or withdrawn from another tab meanwhile
             return _not_editable(request, application_for_officer(request.user, pk), submitting=True)
-        request.session.pop(SESSION_REPLY, None)
+        _kept_reply_drop(request, pk)
         messages.success(
             request,
             _("Application %(ref)s has been submitted to the competent authority.") % {"ref": application.reference},
@@ -481,6 +481,12 @@ def _kept_reply(request, pk) -> str:
     if isinstance(kept, dict) and kept.get("application") == str(pk) and isinstance(kept.get("reply"), str):
         return kept["reply"]
     return ""
+
+
+def _kept_reply_drop(request, pk) -> None:
+    """Application ``pk`` sent: its reply is kept no longer (one kept for another stays)."""
+    if _kept_reply(request, pk):
+        request.session.pop(SESSION_REPLY, None)
 
 
 def _submit_page(request, application, reply_form):

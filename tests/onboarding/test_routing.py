@@ -704,6 +704,25 @@ def test_a_reply_typed_on_a_resubmission_refused_at_the_authoritys_address_is_ke
     assert "onboarding:reply" not in client.session
 
 
+def test_a_reply_kept_for_one_application_outlives_the_submission_of_another(officer):
+    """The reply kept for a returned application whose sending was refused at the authority's
+    address is that application's: the officer sending another application meanwhile keeps it."""
+    returned = submitted_application(officer)
+    path, _token = latest_link()
+    assert decide_by_link(path, "return", "Give the correct number of users.").status_code == 302
+    client = signed_in(officer)
+    session = client.session
+    session["onboarding:reply"] = {"application": str(returned.pk), "reply": "The count now includes the field offices."}
+    session.save()
+    other = filled_application(officer, {**VALID, "organisation": dict(
+        VALID["organisation"], name="Directorate of Horticulture, Maharashtra", short_code="DOH-MH")})
+    other.refresh_from_db()
+    response = client.post(f"/onboarding/{other.pk}/submit/", {"shown_version": str(other.version)})
+    assert response.status_code == 302 and response["Location"] == f"/onboarding/{other.pk}/"
+    assert field_value(page(client.get(f"/onboarding/{returned.pk}/submit/")), "reply") == (
+        "The count now includes the field offices.")
+
+
 def test_the_reminders_other_link_after_a_return_answered_points_to_the_newest_mail(officer):
     """The authority held two links (the first mail's and the reminder's), returned the
     application with the reminder's, and the officer sent it again: the first link says the
