@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, ngettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from portal.access import asked_on_this_site, rule
@@ -46,55 +46,46 @@ def _page_number(request) -> int:
         return 1
 
 
-def _search_refused(request, viewer):
-    """Count one search of the directory: against the account of a verified viewer (up to
-    DIRECTORY_SEARCHES_PER_MINUTE_VERIFIED a minute), else against the client's address (its
-    network, as a keyed digest: DIRECTORY_SEARCHES_PER_MINUTE). None while within the limit,
-    else the portal's 429 page saying when to try again."""
-    if viewer.verified:
-        limit = settings.DIRECTORY_SEARCHES_PER_MINUTE_VERIFIED
-        reached = ngettext("You searched the directory %(n)s time this minute, as many searches as it answers for "
-                           "one person in a minute.",
-                           "You searched the directory %(n)s times this minute, as many searches as it answers for "
-                           "one person in a minute.", limit)
-    else:
-        limit = settings.DIRECTORY_SEARCHES_PER_MINUTE
-        reached = ngettext("The directory was searched %(n)s time this minute from your network, as many searches as "
-                           "it answers from one network in a minute.",
-                           "The directory was searched %(n)s times this minute from your network, as many searches as "
-                           "it answers from one network in a minute.", limit)
-    return _refused_past(request, viewer, "directory-searches", limit, reached % {"n": limit})
+# What the directory counts a minute, for a verified viewer (on their account) and for anyone
+# else (on their network): the setting of its limit, and what the 429 page says when it is
+# reached. Without a limit on people's pages (their ids in sequence) the directory could be
+# read out whole by id, whatever the searches' limit.
+_COUNTED = {
+    ("directory-searches", True): ("DIRECTORY_SEARCHES_PER_MINUTE_VERIFIED", ngettext_lazy(
+        "You searched the directory %(n)s time this minute, as many searches as it answers for one person in a minute.",
+        "You searched the directory %(n)s times this minute, as many searches as it answers for one person in a minute.",
+        "n")),
+    ("directory-searches", False): ("DIRECTORY_SEARCHES_PER_MINUTE", ngettext_lazy(
+        "The directory was searched %(n)s time this minute from your network, as many searches as it answers from "
+        "one network in a minute.",
+        "The directory was searched %(n)s times this minute from your network, as many searches as it answers from "
+        "one network in a minute.", "n")),
+    ("directory-people", True): ("DIRECTORY_PEOPLE_PER_MINUTE_VERIFIED", ngettext_lazy(
+        "You opened %(n)s person's page of the directory this minute, as many as it shows to one person in a minute.",
+        "You opened %(n)s people's pages of the directory this minute, as many as it shows to one person in a minute.",
+        "n")),
+    ("directory-people", False): ("DIRECTORY_PEOPLE_PER_MINUTE", ngettext_lazy(
+        "%(n)s person's page of the directory was opened this minute from your network, as many as it shows to one "
+        "network in a minute.",
+        "%(n)s people's pages of the directory were opened this minute from your network, as many as it shows to one "
+        "network in a minute.", "n")),
+}
 
 
-def _person_page_refused(request, viewer):
-    """Count one person's page opened, as ``_search_refused`` counts a search (their own
-    counters and limits: DIRECTORY_PEOPLE_PER_MINUTE, DIRECTORY_PEOPLE_PER_MINUTE_VERIFIED)."""
-    if viewer.verified:
-        limit = settings.DIRECTORY_PEOPLE_PER_MINUTE_VERIFIED
-        reached = ngettext("You opened %(n)s person's page of the directory this minute, as many as it shows to one "
-                           "person in a minute.",
-                           "You opened %(n)s people's pages of the directory this minute, as many as it shows to one "
-                           "person in a minute.", limit)
-    else:
-        limit = settings.DIRECTORY_PEOPLE_PER_MINUTE
-        reached = ngettext("%(n)s person's page of the directory was opened this minute from your network, as many "
-                           "as it shows to one network in a minute.",
-                           "%(n)s people's pages of the directory were opened this minute from your network, as many "
-                           "as it shows to one network in a minute.", limit)
-    return _refused_past(request, viewer, "directory-people", limit, reached % {"n": limit})
-
-
-def _refused_past(request, viewer, counted, limit, reached):
-    """Count one request as ``counted`` (a verified viewer's on their account, anyone
-    else's on their network); None within ``limit`` a minute, else the 429 page saying
-    ``reached`` and when to try again."""
+def _refused(request, viewer, counted: str):
+    """Count one request as ``counted`` (a search: "directory-searches"; a person's page:
+    "directory-people") against the account of a verified viewer, else against the client's
+    address (its network, as a keyed digest), up to its limit a minute (_COUNTED). None
+    while within the limit, else the portal's 429 page saying when to try again."""
+    setting, reached = _COUNTED[counted, viewer.verified]
+    limit = getattr(settings, setting)
     if viewer.verified:
         wait = per_minute_wait(f"{counted}:person:{request.user.pk}", limit)
     else:
         wait = per_minute_wait(f"{counted}:network:{client_digest(client_network(request)) or 'unknown'}", limit)
     if not wait:
         return None
-    response = render(request, "429.html", {"limit_reached": reached, "wait": wait,
+    response = render(request, "429.html", {"limit_reached": reached % {"n": limit}, "wait": wait,
                                             "again": request.get_full_path()}, status=429)
     response["Retry-After"] = str(wait)
     return response
@@ -104,7 +95,7 @@ def _refused_past(request, viewer, counted, limit, reached):
 @require_http_methods(["GET"])
 def directory(request):
     """Search the people verified on the portal; each shown as the viewer may see them. Each
-    search is counted (``_search_refused``): past its limit, a 429 page and nothing searched.
+    search is counted (``_refused``): past its limit, a 429 page and nothing searched.
     A page past the last one of a search (none found there, some before it) says on which
     page the results end, and links to it."""
     form = DirectorySearchForm(request.GET or None)
@@ -112,7 +103,7 @@ def directory(request):
     viewer = viewer_of(request.user)
     if form.is_bound and form.is_valid():
         query = normalise_search(form.cleaned_data["q"])
-        if has_searchable_word(query) and (refused := _search_refused(request, viewer)):
+        if has_searchable_word(query) and (refused := _refused(request, viewer, "directory-searches")):
             return refused
         found = directory_search(request.user, query, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE + 1)
         people, more = found[:PAGE_SIZE], len(found) > PAGE_SIZE and page < MAX_PAGES
@@ -129,8 +120,8 @@ def directory(request):
 @require_http_methods(["GET"])
 def person(request, pk):
     """One person, as the viewer may see them; 404 when they may see nothing of them. Each
-    page asked for, found or not, is counted (``_person_page_refused``)."""
-    if refused := _person_page_refused(request, viewer_of(request.user)):
+    page asked for, found or not, is counted (``_refused``)."""
+    if refused := _refused(request, viewer_of(request.user), "directory-people"):
         return refused
     seen = visible_profile(request.user, pk)
     if seen is None:
