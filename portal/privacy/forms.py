@@ -75,6 +75,11 @@ class NoticePublishForm(AccessibleForm):
                               widget=forms.Textarea(attrs={"rows": 6}), help_text=_("English is shown when empty."))
     body_mr = forms.CharField(label=_("Notice in Marathi"), max_length=20000, required=False,
                               widget=forms.Textarea(attrs={"rows": 6}), help_text=_("English is shown when empty."))
+    # Published, a version is never changed, and everyone must accept it before going on.
+    confirm = forms.BooleanField(
+        label=_("I understand that a published version cannot be changed or withdrawn, and that everyone is asked "
+                "to accept it at their next sign-in"),
+        error_messages={"required": _("Tick the box to publish this version.")})
 
 
 class CorrectionForm(AccessibleForm):

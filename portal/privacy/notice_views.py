@@ -68,7 +68,9 @@ def publish(request):
     form = NoticePublishForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            notice_publish(actor=request.user, request=request, **form.cleaned_data)
+            notice_publish(actor=request.user, request=request, version=form.cleaned_data["version"],
+                           body_en=form.cleaned_data["body_en"], body_hi=form.cleaned_data["body_hi"],
+                           body_mr=form.cleaned_data["body_mr"])
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 for error in errors:

@@ -9,6 +9,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.privacy.models import NoticeAcceptance, PrivacyNotice
 from portal.privacy.notice import notice_publish
 from tests.factories import PASSWORD, UserFactory
+from tests.html_tree import field_error, field_value, parse
 from tests.onboarding.approval_helpers import make_superadmin, second_factor_given
 
 pytestmark = pytest.mark.django_db
@@ -103,9 +104,15 @@ def test_superadmins_publish_versions_audited_and_never_reuse_one(root):
     client = Client()
     client.login(email=root.email, password=PASSWORD)
     second_factor_given(client, root)
-    response = client.post("/portal/privacy/notice/", {"version": "2026.2", "body_en": "Text one."})
+    # Published, a version is never changed and everyone must accept it: confirmed with a box first.
+    unconfirmed = client.post("/portal/privacy/notice/", {"version": "2026.2", "body_en": "Text one."})
+    assert unconfirmed.status_code == 200 and not PrivacyNotice.objects.filter(version="2026.2").exists()
+    tree = parse(unconfirmed.content.decode())
+    assert field_error(tree, "confirm") == "Tick the box to publish this version."
+    assert field_value(tree, "version") == "2026.2" and field_value(tree, "body_en") == "Text one."
+    response = client.post("/portal/privacy/notice/", {"version": "2026.2", "body_en": "Text one.", "confirm": "on"})
     assert response.status_code == 302
-    again = client.post("/portal/privacy/notice/", {"version": "2026.2", "body_en": "Text two."})
+    again = client.post("/portal/privacy/notice/", {"version": "2026.2", "body_en": "Text two.", "confirm": "on"})
     assert again.status_code == 200 and b"This version was published already" in again.content
     assert b"Text two." in again.content
     bad = client.post("/portal/privacy/notice/", {"version": "two words", "body_en": ""})
