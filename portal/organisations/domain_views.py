@@ -24,15 +24,19 @@ def domain_remove(request, pk, domain_pk):
     organisation = get_object_or_404(Organisation, pk=pk)
     back = redirect("organisations:status", pk=organisation.pk)
     row = OrganisationDomain.objects.filter(pk=domain_pk, organisation=organisation).select_related("organisation").first()
+    gone = _("That domain is no longer one of %(organisation)s's: there is nothing to remove.") % {
+        "organisation": before_full_stop(organisation.name)}
     if row is None:  # removed meanwhile (sent twice, another tab, another superadmin)
-        messages.info(request, _("That domain is no longer one of %(organisation)s's: there is nothing to remove.")
-                      % {"organisation": before_full_stop(organisation.name)})
+        messages.info(request, gone)
         return back
     form = DomainRemoveForm(request.POST if request.method == "POST" else None)
     if form.is_bound and form.is_valid():
         try:
             organisation_domain_remove(domain_id=row.pk, reason=form.cleaned_data["reason"], actor=request.user,
                                        request=request)
+        except OrganisationDomain.DoesNotExist:  # removed while this removal waited for the organisation
+            messages.info(request, gone)
+            return back
         except PermissionDenied as exc:
             form.add_error(None, str(exc))
         except ValidationError as exc:

@@ -149,7 +149,9 @@ def organisation_domain_accept(*, domain_id: int, actor: AnyUser, request: HttpR
         # below (it met the unique index of verified domains, a 500).
         claims = {claim.pk: claim for claim in OrganisationDomain.objects.select_for_update(of=("self",))
                   .select_related("organisation").filter(domain=domain).order_by("pk")}
-        row = claims[domain_id]
+        row = claims.get(domain_id)
+        if row is None:  # removed by another superadmin meanwhile
+            raise OrganisationDomain.DoesNotExist
         if row.is_verified:
             return row
         rules = email_rules()
@@ -230,7 +232,8 @@ def organisation_domain_remove(*, domain_id: int, reason: str, actor: AnyUser,
     official suffix stays official mail everywhere, as the rules have it. The organisation's
     admins (or whoever acts for it) are told by mail what it ended and how many members
     verified by an administrator keep an address there, to check them. Audited
-    (DOMAIN_REMOVED, with who was told). Only a superadmin's (PermissionDenied), as accepting one is."""
+    (DOMAIN_REMOVED, with who was told). Only a superadmin's (PermissionDenied), as accepting one is;
+    OrganisationDomain.DoesNotExist for a domain removed meanwhile, as accepting one gives."""
     if not is_superadmin(actor):
         raise PermissionDenied
     note = _note_clean(reason, missing=_("Give the reason the domain is removed."))
@@ -238,7 +241,9 @@ def organisation_domain_remove(*, domain_id: int, reason: str, actor: AnyUser,
         organisation_id = OrganisationDomain.objects.filter(pk=domain_id).values_list("organisation_id", flat=True).get()
         # The organisation first, as the services that change it lock it.
         organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
-        row = OrganisationDomain.objects.select_for_update().get(pk=domain_id)
+        row = OrganisationDomain.objects.select_for_update().filter(pk=domain_id).first()
+        if row is None:  # removed by another superadmin (or this form sent twice) meanwhile
+            raise OrganisationDomain.DoesNotExist
         old = {"domain": row.domain, "verified": row.is_verified, "claim": row.claim}
         row.delete()
         # Its admins (or whoever acts for it) are told what it ended and who stays verified at an

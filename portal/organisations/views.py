@@ -76,6 +76,9 @@ def domain_claim_accept(request, pk):
         return _claims_page(request, refused=DomainClaimConfirmForm.refused(claim))
     try:
         organisation_domain_accept(domain_id=claim.pk, actor=request.user, request=request)
+    except OrganisationDomain.DoesNotExist:  # removed by another superadmin while this waited
+        messages.info(request, _("%(domain)s was removed from %(organisation)s meanwhile: there is nothing to accept.")
+                      % {"domain": claim.domain, "organisation": before_full_stop(claim.organisation.name)})
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:

@@ -52,6 +52,55 @@ def test_two_superadmins_accepting_two_claims_to_one_domain_at_once(db):
     assert OrganisationDomain.objects.filter(domain="iisr.res.in", is_verified=True).count() == 1
 
 
+def _superadmin_clients(*emails):
+    clients = []
+    for email in emails:
+        client = Client(raise_request_exception=False)
+        root = make_superadmin(email=email)
+        client.force_login(root)
+        second_factor_given(client, root)
+        clients.append(client)
+    return clients
+
+
+def test_two_superadmins_removing_one_domain_at_once_both_land_on_the_status_page(db):
+    """Both confirmed the removal of one domain (or one sent it twice): the second, which
+    found the domain there before the first removed it, is told there is nothing to remove
+    (it was a 500: the domain read again under the organisation's lock, gone)."""
+    office = OrganisationFactory(name="District Agriculture Office, Pune")
+    row = OrganisationDomain.objects.create(organisation=office, domain="pune.mahaagri.gov.in", is_verified=True)
+    clients = _superadmin_clients("root.one@nic.in", "root.two@nic.in")
+    url = f"/portal/organisations/{office.pk}/domains/{row.pk}/remove/"
+    results = race([lambda i=i: clients[i].post(url, {"reason": "A lookalike of the department's.", "confirm": "on"})
+                    for i in range(2)],
+                   hold_sql="SELECT id FROM organisations_organisation WHERE id = %s FOR UPDATE", hold_params=[office.pk])
+    assert [value.status_code for _outcome, value in results] == [302, 302], results
+    said = [" ".join(str(m) for m in client.get(f"/portal/organisations/{office.pk}/").context["messages"])
+            for client in clients]
+    assert sum("pune.mahaagri.gov.in was removed from" in text for text in said) == 1, said
+    assert sum("is no longer one of District Agriculture Office, Pune's: there is nothing to remove" in text
+               for text in said) == 1, said
+    assert AuditEvent.objects.filter(action=AuditAction.DOMAIN_REMOVED).count() == 1
+
+
+def test_a_claim_accepted_while_another_superadmin_removes_it_is_said_gone(db):
+    office = OrganisationFactory(name="Krishi Seva Kendra")
+    claim = OrganisationDomain.objects.create(organisation=office, domain="krishi-seva.org", is_verified=False,
+                                              claim=DomainClaim.NOT_OFFICIAL)
+    remover, accepter = _superadmin_clients("root.one@nic.in", "root.two@nic.in")
+    results = race(
+        [lambda: remover.post(f"/portal/organisations/{office.pk}/domains/{claim.pk}/remove/",
+                              {"reason": "Not theirs.", "confirm": "on"}),
+         lambda: accepter.post(f"/portal/organisations/domain-claims/{claim.pk}/accept/", {"confirm": "yes"})],
+        hold_sql="SELECT id FROM organisations_organisationdomain WHERE id = %s FOR UPDATE", hold_params=[claim.pk],
+        staggered=True,
+    )
+    assert [value.status_code for _outcome, value in results] == [302, 302], results
+    said = " ".join(str(m) for m in accepter.get("/portal/organisations/domain-claims/").context["messages"])
+    assert "krishi-seva.org was removed from Krishi Seva Kendra meanwhile: there is nothing to accept." in said
+    assert not OrganisationDomain.objects.filter(domain="krishi-seva.org").exists()
+
+
 def test_two_superadmins_revoking_each_other_at_once_revoke_only_one(db):
     one, two = make_superadmin(email="root.one@nic.in"), make_superadmin(email="root.two@nic.in")
     grant_one, grant_two = (PlatformRoleGrant.objects.get(user=u, role=PlatformRole.SUPERADMIN) for u in (one, two))
