@@ -102,10 +102,21 @@ def _labels(domain):
     return domain.split(".")
 
 
+def _as_typed(label):
+    """A label as it is written (an "xn--" label decoded: "xn--acm-external-deb" is
+    "acmé-external"), or as it is when it encodes nothing."""
+    try:
+        return label.encode("ascii").decode("idna")
+    except UnicodeError:
+        return label
+
+
 def suffix_matches(domain, suffix):
     """True when ``domain`` equals ``suffix`` or ends with "." + suffix, label by label."""
     if suffix.startswith("-"):
-        # A label ending: "-external.gov.in" matches "acme-external.gov.in".
+        # A label ending: "-external.gov.in" matches "acme-external.gov.in", and "acmé-external.gov.in"
+        # too: compared as written, not IDNA-encoded, where a label with a letter outside ASCII moves
+        # its ASCII part to the front ("xn--acm-external-deb"), as does a label ending typed so ("-बाहरी").
         rest = suffix[1:]
         d_labels, r_labels = _labels(domain), _labels(rest)
         if len(d_labels) < len(r_labels):
@@ -113,7 +124,8 @@ def suffix_matches(domain, suffix):
         head = d_labels[-len(r_labels) :]
         if head[1:] != r_labels[1:]:
             return False
-        return head[0] != r_labels[0] and head[0].endswith("-" + r_labels[0])
+        label, ending = _as_typed(head[0]), _as_typed(r_labels[0])
+        return label != ending and label.endswith("-" + ending)
     d_labels, s_labels = _labels(domain), _labels(suffix)
     return len(d_labels) >= len(s_labels) and d_labels[-len(s_labels) :] == s_labels
 

@@ -210,6 +210,29 @@ def test_contractor_domain_is_official_mail_but_not_eligible_as_officer():
     assert classify_email("dev@acme-external.nic.in").kind == CONTRACTOR
 
 
+@pytest.mark.parametrize("address", ["dev@acmé-external.gov.in", "dev@विक्रेता-external.gov.in",
+                                     "dev@mail.acmé-external.nic.in"])
+def test_a_contractor_domain_with_a_letter_outside_ascii_is_still_a_contractors(address):
+    """IDNA moves a label's ASCII part to its front ("acmé-external" is "xn--acm-external-deb"):
+    compared encoded, the label ending "-external" matched no such domain, which then counted
+    as official and eligible as the nodal officer's or the competent authority's."""
+    verdict = classify_email(address)
+    assert verdict.kind == CONTRACTOR and not verdict.eligible_as_officer
+    with pytest.raises(ValidationError):
+        validate_official_email(address, for_officer=True)
+
+
+def test_a_label_ending_typed_in_devanagari_matches_its_domains():
+    from portal.accounts.services import email_rule_save
+
+    rule = email_rule_save(suffix="-बाहरी.gov.in", kind=SuffixKind.CONTRACTOR, actor=make_superadmin())
+    assert rule.suffix == "-xn--p2bi0atm.gov.in"
+    assert classify_email("dev@विक्रेता-बाहरी.gov.in").kind == CONTRACTOR
+    assert classify_email("dev@बाहरी.gov.in").kind == OFFICIAL  # the ending alone is no label ending
+    assert suffix_matches("xn--acm-external-deb.gov.in", "-external.gov.in")
+    assert not suffix_matches("xn--acmexternal-dbb.gov.in", "-external.gov.in")  # "acméexternal"
+
+
 def test_academic_domain_needs_manual_review_until_registered_to_an_organisation():
     verdict = classify_email("registrar@iitb.ac.in")
     assert verdict.kind == MANUAL_REVIEW
