@@ -20,6 +20,7 @@ from portal.organisations.notifications import person_known_language
 # two are switched off in settings; listed so that turning them on keeps the rule).
 TO_THE_ACCOUNT_ON_ANYONES_REQUEST = {
     "account/email/account_already_exists",
+    "account/email/account_closed",  # sent instead of the two around it when the account is closed
     "account/email/password_reset_key",
     "account/email/password_reset_code",
     "account/email/login_code",

@@ -372,3 +372,23 @@ def test_allauths_forms_are_sent_without_the_browsers_own_checks():
         assert forms, path
         assert all("novalidate" in form.attrs for form in forms), path
     cache.clear()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("active", [True, False], ids=["active", "closed"])
+@pytest.mark.parametrize("asked_on", ["signup", "reset"])
+def test_mail_anyone_causes_to_an_account_is_in_the_holders_language_closed_or_not(active, asked_on):
+    """Whoever types an address on an English page, the mail it causes to the account is in
+    the holder's language: "account already exists" and the password reset, and the notice
+    that the account is closed, which allauth sends instead of either for a closed account."""
+    from portal.mail.models import OutboxMessage
+
+    cache.clear()
+    holder = UserFactory(email="asha.kulkarni@mahaagri.gov.in", language="mr", is_active=active)
+    browser = Client(HTTP_ACCEPT_LANGUAGE="en")
+    if asked_on == "signup":
+        browser.post("/accounts/signup/", {"email": holder.email, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD})
+    else:
+        browser.post("/accounts/password/reset/", {"email": holder.email})
+    [message] = [m for m in OutboxMessage.objects.order_by("id") if holder.email in m.to]
+    assert re.search(r"[\u0900-\u097F]", message.subject), message.subject
