@@ -551,8 +551,14 @@ def address_confirm(*, digest: str, request: HttpRequest | None = None) -> tuple
         if user_id is None:
             return LinkState.UNKNOWN, None
         person_lock(user_id)
-        row = (AddressConfirmation.objects.select_for_update(of=("self", "profile"))
-               .select_related("profile", "profile__organisation", "profile__user")
+        # The link and its profile locked first, then read: a statement that waited for their locks
+        # reads what else it asks (whether the verification is in force: its organisation, its
+        # domains) as it was when it started, before whatever held them (a domain removed, the
+        # organisation suspended) committed; the next statement reads that committed.
+        if AddressConfirmation.objects.select_for_update(of=("self", "profile")).select_related("profile").filter(
+                token_hash=digest).first() is None:  # removed meanwhile (the retention of used links)
+            return LinkState.UNKNOWN, None
+        row = (AddressConfirmation.objects.select_related("profile", "profile__organisation", "profile__user")
                .annotate(profile_in_force=_profile_in_force(now)).get(token_hash=digest))
         state = link_state(row, now)
         if state != LinkState.VALID:

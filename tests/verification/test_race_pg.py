@@ -9,7 +9,7 @@ from django.test import Client
 
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import _CHAIN_LOCK_KEY
-from tests.onboarding.approval_helpers import TRANSACTIONAL
+from tests.onboarding.approval_helpers import TRANSACTIONAL, official_email_rules  # noqa: F401 (a fixture)
 from tests.onboarding.test_race_pg import race
 from tests.verification.helpers import GovernmentProfileFactory
 from verification import services
@@ -154,3 +154,44 @@ def test_refusals_downloads_asked_at_once_make_no_more_than_the_hourly_limit(wor
     assert sorted(value for _outcome, value in results) == [200, 302], results
     assert AuditEvent.objects.filter(actor_id=admin.pk, action=AuditAction.ROSTER_REFUSALS_EXPORTED).count() == (
         roster_services.REFUSALS_DOWNLOADS_PER_HOUR)
+
+
+@pytest.mark.usefixtures("official_email_rules")
+def test_a_link_confirmed_while_a_domain_removal_suspends_its_verification_confirms_nothing(world):
+    """The person presses Confirm on their yearly link while a superadmin removes the domain
+    their verification was made at: the confirmation waited for the removal's locks, then
+    read the verification as in force as the statement started, and confirmed a verification
+    the removal had suspended. It finds the verification no longer in force."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from portal.organisations.models import Membership, MembershipRole, OrganisationDomain
+    from portal.organisations.services import organisation_domain_remove
+    from portal.tokens import token_new
+    from verification.lifecycle import LinkState, address_confirm
+    from verification.models import AddressConfirmation, VerificationMethod
+
+    person, office = world["person"], world["office"]
+    now = timezone.now()
+    profile = GovernmentProfileFactory(user=person, organisation=office, status=VerificationStatus.VERIFIED,
+                                       official_email=person.email, method=VerificationMethod.OFFICIAL_EMAIL,
+                                       verified_at=now - timedelta(days=400), address_confirmed_at=now - timedelta(days=400),
+                                       confirmation_requested_at=now - timedelta(days=1),
+                                       confirmation_mailed_at=now - timedelta(days=1))
+    membership = Membership.objects.create(organisation=office, user=person, role=MembershipRole.MEMBER)
+    _raw, digest = token_new()
+    AddressConfirmation.objects.create(profile=profile, token_hash=digest, email=person.email, created_at=now,
+                                       expires_at=profile.confirmation_deadline)
+    row = OrganisationDomain.objects.get(organisation=office, domain="pune.mahaagri.gov.in")
+    results = race(
+        [lambda: organisation_domain_remove(domain_id=row.pk, reason="A lookalike", actor=world["superadmin"]),
+         lambda: address_confirm(digest=digest)[0]],
+        hold_sql="SELECT id FROM organisations_membership WHERE id = %s FOR UPDATE", hold_params=[membership.pk],
+        staggered=True,
+    )
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.SUSPENDED
+    assert results[1] == ("ok", LinkState.CLOSED), results
+    assert profile.address_confirmed_at == now - timedelta(days=400)
+    assert not AuditEvent.objects.filter(action=AuditAction.VERIFICATION_ADDRESS_CONFIRMED).exists()
