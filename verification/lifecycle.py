@@ -47,7 +47,7 @@ from portal.audit.models import AuditAction
 from portal.audit.services import audit_record, audit_record_many
 from portal.deadlines import deadline_passed_if_set_before
 from portal.organisations.models import Membership, MembershipRole, Organisation, OrganisationStatus, in_or_below_q
-from portal.organisations.selectors import addresses_at_domains
+from portal.organisations.selectors import addresses_at_domains, admin_roles_resting_on
 from portal.organisations.services import organisation_admins_lapse
 from portal.tokens import token_digest, token_new
 from verification import notifications
@@ -439,12 +439,18 @@ def _verified_at_domain(organisation: Organisation, domain: str) -> QuerySet:
 
 
 def domain_removal_weighed(*, organisation: Organisation, domain: str) -> dict[str, int]:
-    """What removing ``domain`` from ``organisation`` would end (domain_removed_consequences)
-    and which verifications an administrator decided at it would stand, counted
-    (organisations.signals.DOMAIN_REMOVAL_COUNTS). Three queries, changing nothing."""
+    """What removing ``domain`` from ``organisation`` would end (domain_removed_consequences:
+    with the verifications suspended, the admin roles resting on them, which do not come back
+    when one is reinstated) and which verifications an administrator decided at it would
+    stand, counted (organisations.signals.DOMAIN_REMOVAL_COUNTS). Four queries (one more for
+    each admin among those suspended), changing nothing."""
+    suspended = _verified_at_domain(organisation, domain).filter(method=VerificationMethod.OFFICIAL_EMAIL)
+    admins = suspended.filter(Exists(Membership.objects.filter(user_id=OuterRef("user_id"), role=MembershipRole.ADMIN,
+                                                               is_active=True)))
+    pairs = list(admins.values_list("organisation_id", "user_id"))
     return {"invitations_withdrawn": _invitations_at_domain(organisation, domain).count(),
-            "verifications_suspended": _verified_at_domain(organisation, domain).filter(
-                method=VerificationMethod.OFFICIAL_EMAIL).count(),
+            "verifications_suspended": suspended.count(),
+            "admin_roles_ended": len(admin_roles_resting_on(pairs)) if pairs else 0,
             **verified_by_hand_at_domain(organisation=organisation, domain=domain)}
 
 

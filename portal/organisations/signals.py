@@ -58,7 +58,7 @@ verifications_at_addresses = Signal()
 # people whose official address is at it, which stand. Each of them in the organisation and in
 # the offices below it (whose staff use its domains as theirs); ``verified_by_hand_below``: of
 # ``verified_by_hand``, those in the offices below it (each office's members page lists its own).
-DOMAIN_REMOVAL_COUNTS = ("invitations_withdrawn", "verifications_suspended", "verified_by_hand",
+DOMAIN_REMOVAL_COUNTS = ("invitations_withdrawn", "verifications_suspended", "admin_roles_ended", "verified_by_hand",
                          "verified_by_hand_below")
 
 

@@ -835,6 +835,33 @@ def test_removing_a_domain_says_who_stays_verified_at_it_on_the_confirmation_and
     assert removed.new_values == {"reason": "Merged into the department's domain", "told": [world["admin_office"].email]}
 
 
+def test_removing_a_domain_says_the_admin_roles_it_ends(world):
+    """An admin role resting on a verification made automatically at the domain ends with its
+    suspension, for good (reinstating the verification does not bring it back): the
+    confirmation says so, before the superadmin removes it."""
+    from django.utils import timezone
+
+    from portal.organisations.models import Membership, MembershipRole, OrganisationDomain
+    from portal.organisations.services import organisation_admin_grant
+    from verification.models import VerificationMethod
+
+    office = world["office"]
+    row = OrganisationDomain.objects.create(organisation=office, domain="pune.mahaagri.gov.in", is_verified=True)
+    asha = UserFactory(email="meera.joshi@pune.mahaagri.gov.in")
+    GovernmentProfileFactory(user=asha, organisation=office, status=VerificationStatus.VERIFIED,
+                             official_email=asha.email, method=VerificationMethod.OFFICIAL_EMAIL, verified_at=timezone.now())
+    Membership.objects.create(organisation=office, user=asha, role=MembershipRole.MEMBER)
+    organisation_admin_grant(organisation_id=office.pk, user_id=asha.pk, actor=world["superadmin"])
+    remove_url = f"/portal/organisations/{office.pk}/domains/{row.pk}/remove/"
+    client = client_of(world, "superadmin")
+    shown = text_of(well_formed(client.get(remove_url)))
+    assert ("1 admin role rests on those verifications and ends with them: it does not come back when a "
+            "verification is reinstated.") in shown, shown
+    client.post(remove_url, {"reason": "A lookalike of the department's", "confirm": "on"})
+    assert not Membership.objects.filter(organisation=office, user=asha, role=MembershipRole.ADMIN,
+                                         is_active=True).exists()
+
+
 def test_a_superadmin_adds_an_email_domain_from_the_organisations_page(world):
     """The status page offers a superadmin (only) to add a domain; what the service refuses is
     said at the domain's field, what was typed kept; added, it is listed as official."""
