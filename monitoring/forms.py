@@ -34,6 +34,8 @@ from verification.visibility.rules import SEARCH_MIN, has_searchable_word
 UPLOAD_MAX_BYTES = 512 * 1024
 TOO_LARGE = _("The file is larger than 512 KB.")
 UPLOAD_MAX_ROWS = 2000
+# Columns of the first line: the five it needs, with room for a spreadsheet's own (notes, a serial number).
+UPLOAD_MAX_COLUMNS = 50
 CSV_COLUMNS = ("name", "short_code", "official_domain", "contact_email", "target_date")
 DATE_MIN = date(2000, 1, 1)
 
@@ -243,6 +245,13 @@ class ExpectedOfficeUploadForm(AccessibleForm):
             header = [(name or "").strip().lower() for name in (reader.fieldnames or [])]
         except csv.Error:
             raise ValidationError(_("The file is not a CSV file."), code="csv") from None
+        if len(header) > UPLOAD_MAX_COLUMNS:
+            # Each row is filled out to the header's every column: a first line of thousands of
+            # (empty) columns over thousands of lines of bare separators kept a worker for minutes.
+            raise ValidationError(_("The first line has %(count)s columns, more than the %(most)s a list of offices may "
+                                    "have: it needs only name, short_code, official_domain, contact_email and "
+                                    "target_date.") % {"count": f"{len(header):,}", "most": UPLOAD_MAX_COLUMNS},
+                                  code="columns")
         missing = [column for column in CSV_COLUMNS if column not in header]
         if missing:
             raise ValidationError(_("Columns missing from the first line: %(columns)s.") % {"columns": ", ".join(missing)},

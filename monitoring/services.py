@@ -7,12 +7,14 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from monitoring.models import AuditChainCheck, ExpectedOffice, FiguresRun, OrganisationFigures
 from monitoring.notifications import send_adoption_reminder
@@ -24,7 +26,7 @@ from portal.advisory import advisory_lock
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.publish import mail_superadmins
 from portal.audit.services import audit_record, audit_record_many, audit_verify_report
-from portal.limits import hourly_audited, shown_from
+from portal.limits import hourly_audited, refuse_over, shown_from
 from portal.organisations.models import Organisation, jurisdiction_expression
 from portal.permissions import AnyUser
 from portal.shown import check_shown, shown_digest
@@ -457,6 +459,30 @@ def _last_reminder_to(address: str, now: datetime) -> AuditEvent | None:
     return next((event for event in sent if _mailbox(str(event.new_values.get("to", ""))) == mailbox), None)
 
 
+# The second of PostgreSQL's two advisory-lock keys' namespaces here: an administrator's
+# reminders ("RMDA").
+REMINDER_ACTOR_LOCK_NAMESPACE = 0x524D4441
+
+
+def _reminders_within_limit(actor: AnyUser, now: datetime) -> None:
+    """Refuse (ValidationError "too_many") when ``actor`` sent ADOPTION_REMINDERS_PER_DAY
+    reminders in the 24 hours before ``now``, counted from the audit log under a lock of the
+    administrator's (two sent at once cannot both find one left)."""
+    advisory_lock(REMINDER_ACTOR_LOCK_NAMESPACE, actor.pk)
+    _reminders_over(actor, now)
+
+
+def _reminders_over(actor: AnyUser, now: datetime) -> None:
+    """``_reminders_within_limit``'s count and refusal, without its lock."""
+    limit = settings.ADOPTION_REMINDERS_PER_DAY
+    refuse_over(AuditEvent.objects.filter(actor_id=actor.pk, action=AuditAction.ADOPTION_REMINDER_SENT), "created_at",
+                limit, now, ngettext(
+                    "You have sent %(n)s reminder in the last 24 hours, the most one administrator may: this one was "
+                    "not sent. You can send it from %(when)s.",
+                    "You have sent %(n)s reminders in the last 24 hours, the most one administrator may: this one "
+                    "was not sent. You can send it from %(when)s.", limit))
+
+
 def _already_active() -> ValidationError:
     return ValidationError(_("This office is already active on Sandes: it needs no reminder."), code="active")
 
@@ -514,7 +540,13 @@ def expected_office_reminder_refusal(
     office = ExpectedOffice.objects.annotate(is_active=active_match()).filter(pk=office.pk).first()
     if office is None:
         return None  # taken off the list: the service says so
-    refusal = _reminder_refusal(office, actor=actor, now=now or timezone.now())
+    now = now or timezone.now()
+    refusal = _reminder_refusal(office, actor=actor, now=now)
+    if refusal is None:
+        try:
+            _reminders_over(actor, now)
+        except ValidationError as over:
+            refusal = over
     return refusal.messages[0] if refusal is not None else None
 
 
@@ -540,6 +572,7 @@ def expected_office_remind(
         refusal = _reminder_refusal(office, actor=actor, now=now)  # active whatever status the caller read
         if refusal is not None:
             raise refusal
+        _reminders_within_limit(actor, now)
         office.last_reminded_at = now
         office.reminders_sent += 1
         office.save(update_fields=["last_reminded_at", "reminders_sent"])

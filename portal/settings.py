@@ -583,6 +583,10 @@ PDF_RENDERS_PER_HOUR = env_number("PDF_RENDERS_PER_HOUR", 30, 1, 1000)
 # CSV exports of the monitoring dashboard's organisations one account may have in an hour:
 # each reads the whole of its scope again.
 MONITORING_EXPORTS_PER_HOUR = env_number("MONITORING_EXPORTS_PER_HOUR", 20, 1, 1000)
+# Adoption reminders (monitoring's tracker) one administrator may send in 24 hours: each office
+# and each mailbox is reminded at most once a week, but a list may hold thousands of offices,
+# each with its own mailbox, and each reminder mails one.
+ADOPTION_REMINDERS_PER_DAY = env_number("ADOPTION_REMINDERS_PER_DAY", 50, 1, 10_000)
 # An uploaded PDF letter is read (page count, scripts, attached files) in such a child
 # too, stopped at this wall-clock and processor time and PDF_RENDER_MEMORY_MB; a letter
 # that needs more is refused as too complex to check. A signed letter takes well under

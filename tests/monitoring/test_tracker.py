@@ -284,6 +284,44 @@ def test_reminder_at_most_once_a_week(world, offices):
     assert OutboxMessage.objects.filter(to=["contact@office.mh.gov.in"]).count() == 2
 
 
+def test_one_administrator_sends_at_most_adoption_reminders_per_day_in_24_hours(world, settings):
+    """Each office and each mailbox is reminded at most once a week, but one upload lists up
+    to 2,000 offices, each with a mailbox of its own: an administrator sends at most
+    ADOPTION_REMINDERS_PER_DAY in 24 hours, then is told when the next may go (on the
+    confirmation page too), nothing sent; another administrator's are their own."""
+    settings.ADOPTION_REMINDERS_PER_DAY = 3
+    client = signed_in(world["state_admin_mh"])
+    text = "name,short_code,official_domain,contact_email,target_date\n" + "".join(
+        f"Office {i},R{i},,desk{i}@mh.gov.in,2020-01-01\n" for i in range(5))
+    assert upload(client, text).status_code == 302
+    offices = list(ExpectedOffice.objects.filter(short_code__startswith="R").order_by("short_code"))
+    said = [client.post(f"/monitoring/adoption/{office.pk}/remind/", follow=True).content.decode() for office in offices[:4]]
+    assert ["A reminder was sent to" in text for text in said] == [True, True, True, False]
+    assert ("You have sent 3 reminders in the last 24 hours, the most one administrator may: this one was not sent. "
+            "You can send it from") in said[3]
+    assert OutboxMessage.objects.filter(to__0__startswith="desk").count() == 3
+    assert "the most one administrator may" in client.get(f"/monitoring/adoption/{offices[4].pk}/remind/").content.decode()
+    services.expected_office_remind(office=offices[4], editable=None, status="not_started", actor=world["superadmin"])
+    assert AuditEvent.objects.filter(action=AuditAction.ADOPTION_REMINDER_SENT).count() == 4
+
+
+def test_an_upload_whose_first_line_has_thousands_of_columns_is_refused_before_its_rows_are_read(world):
+    """Each row is filled out to every column of the first line: a first line of 10,000 empty
+    columns over 10,000 lines of bare separators (30 KB, read past as blank rows) took seconds,
+    growing with the square of the file's size. Refused at the file, what it says why."""
+    client = signed_in(world["state_admin_mh"])
+    text = "name,short_code,official_domain,contact_email,target_date" + "," * 10_000 + "\n" + ",\n" * 10_000
+    with CaptureQueriesContext(connection):
+        tree = page(upload(client, text))
+    assert field_error(tree, "file") == (
+        "The first line has 10,005 columns, more than the 50 a list of offices may have: it needs only name, "
+        "short_code, official_domain, contact_email and target_date.")
+    assert not ExpectedOffice.objects.filter(jurisdiction="MH", name__startswith="Office").exists()
+    # A spreadsheet's few columns of its own are taken.
+    ok = "name,short_code,official_domain,contact_email,target_date,notes,,\nPorts,MH-P,,p@mh.gov.in,2030-01-01,x,,\n"
+    assert upload(client, ok).status_code == 302
+
+
 @pytest.mark.parametrize(("language", "when", "next_one"), [
     ("en", "5 Jan 2026, 10:00", "12 Jan 2026, 10:00"),
     ("hi", "5 जन 2026, 10:00", "12 जन 2026, 10:00"),
