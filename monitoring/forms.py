@@ -37,6 +37,7 @@ UPLOAD_MAX_ROWS = 2000
 # Columns of the first line: the five it needs, with room for a spreadsheet's own (notes, a serial number).
 UPLOAD_MAX_COLUMNS = 50
 CSV_COLUMNS = ("name", "short_code", "official_domain", "contact_email", "target_date")
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}")
 DATE_MIN = date(2000, 1, 1)
 
 
@@ -331,7 +332,9 @@ class ExpectedOfficeUploadForm(AccessibleForm):
         if len(row["contact_email"]) > 254:
             return row, _("the contact address is too long")
         try:
-            row["target_date"] = parse_date(values["target_date"])
+            # Written YYYY-MM-DD in ASCII digits (a month or day of one digit taken), as the help says: parse_date also takes
+            # 20260101 and ISO week dates (2026-W01-1 is 29 December 2025), never meant here.
+            row["target_date"] = parse_date(values["target_date"]) if _ISO_DAY.fullmatch(values["target_date"]) else None
         except ValueError:
             row["target_date"] = None
         if row["target_date"] is None or not DATE_MIN <= row["target_date"] <= DATE_MIN.replace(year=2100):

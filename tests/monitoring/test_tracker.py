@@ -284,6 +284,17 @@ def test_reminder_at_most_once_a_week(world, offices):
     assert OutboxMessage.objects.filter(to=["contact@office.mh.gov.in"]).count() == 2
 
 
+@pytest.mark.parametrize("written", ["20300101", "2030-W01-1", "２０３０-０１-０１"])
+def test_an_uploads_date_is_written_yyyy_mm_dd_as_its_help_says(world, written):
+    """Django's parse_date also takes 20300101 and ISO week dates (2030-W01-1 is 31 December
+    2029), which the upload then stored: a line whose date is not written YYYY-MM-DD is named."""
+    client = signed_in(world["state_admin_mh"])
+    text = f"name,short_code,official_domain,contact_email,target_date\nPorts,MH-PORTS,,ports@mh.gov.in,{written}\n"
+    html = page(upload(client, text)).squashed_text()
+    assert "line 2: the date is not a date between 2000 and 2100 written YYYY-MM-DD" in html
+    assert not ExpectedOffice.objects.filter(short_code="MH-PORTS").exists()
+
+
 def test_one_administrator_sends_at_most_adoption_reminders_per_day_in_24_hours(world, settings):
     """Each office and each mailbox is reminded at most once a week, but one upload lists up
     to 2,000 offices, each with a mailbox of its own: an administrator sends at most
