@@ -30,7 +30,7 @@ from onboarding.retention import applications_audit, drafts_erase
 from portal.accounts.official_email import normalise_address
 from portal.audit.models import AuditAction, AuditEvent
 from portal.permissions import AnyUser
-from portal.privacy.models import HoldTarget, RetentionKind, RetentionMark
+from portal.privacy.models import HoldTarget, LegalHold, RetentionKind, RetentionMark
 from portal.privacy.requests import EVENT_TARGET
 
 
@@ -38,14 +38,18 @@ def person_applications_held(user_id: int) -> list[tuple[str, int]]:
     """The applications an erasure of the person would change, as legal holds name them:
     theirs, those with a step they decided (its address, client address and browser, and the
     events of their decision), and those handed over to or from them (the handover's event,
-    their answers in a successor's draft)."""
+    their answers in a successor's draft), of those others' the ones held now (a state
+    administrator may have decided thousands: only those a hold names count)."""
+    held = list(LegalHold.objects.filter(target_type=HoldTarget.APPLICATION, released_at__isnull=True)
+                .values_list("target_id", flat=True))
     handed_over = AuditEvent.objects.filter(
         Q(old_values__user_id=user_id) | Q(new_values__user_id=user_id),
         action=AuditAction.APPLICATION_OFFICER_CHANGED, target_type="onboarding.application",
-    ).values_list("target_id", flat=True)
+        target_id__in=[str(pk) for pk in held],
+    ).values_list("target_id", flat=True) if held else []
+    others = Q(pk__in=ApprovalStep.objects.filter(decided_by_id=user_id, application_id__in=held).values("application_id"))
     applications = Application.objects.filter(
-        Q(nodal_officer_id=user_id) | Q(pk__in=ApprovalStep.objects.filter(decided_by_id=user_id).values("application_id"))
-        | Q(pk__in=[int(pk) for pk in handed_over if pk.isdigit()]))
+        Q(nodal_officer_id=user_id) | others | Q(pk__in=[int(pk) for pk in handed_over if pk.isdigit()]))
     return [(HoldTarget.APPLICATION, pk) for pk in applications.values_list("pk", flat=True)]
 
 

@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from portal.audit.models import AuditAction, AuditEvent
 from portal.permissions import AnyUser
-from portal.privacy.models import HoldTarget
+from portal.privacy.models import HoldTarget, LegalHold
 from portal.privacy.requests import EVENT_TARGET
 from verification.models import HELD_STATUSES, AddressConfirmation, EndReason, GovernmentProfile, VerificationStatus
 from verification.retention import profiles_details_erase
@@ -33,9 +33,11 @@ from verification.services import TRANSFER
 
 def person_verification_held(user_id: int) -> list[tuple[str, int]]:
     """The verification records an erasure of the person would change, as legal holds name
-    them: theirs, and those of others they decided (which lose their address)."""
+    them: theirs, and those of others they decided (which lose their address) that are held
+    now (an administrator may have decided thousands: only those a hold names count)."""
+    held = LegalHold.objects.filter(target_type=HoldTarget.VERIFICATION, released_at__isnull=True).values("target_id")
     return [(HoldTarget.VERIFICATION, pk) for pk in GovernmentProfile.objects.filter(
-        Q(user_id=user_id) | Q(decided_by_id=user_id)).values_list("pk", flat=True)]
+        Q(user_id=user_id) | Q(decided_by_id=user_id, pk__in=held)).values_list("pk", flat=True)]
 
 
 def person_verification_addresses(user: AnyUser) -> list[str]:

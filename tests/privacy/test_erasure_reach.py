@@ -165,3 +165,23 @@ def test_an_erasure_redacts_the_move_that_ended_the_persons_admin_role(roles_wor
     moved.refresh_from_db()
     assert moved.redacted_at is not None and address not in json.dumps(moved.new_values)
     assert audit_verify() == []
+
+
+def test_the_records_of_others_the_hold_check_reads_are_only_those_held():
+    """An administrator may have decided thousands of verifications and steps: the hold
+    check of their erasure names those of others only when a hold names them, not every one
+    (each would be a condition of the hold's query)."""
+    from portal.privacy.requests import person_hold_targets
+
+    root = make_superadmin(email="root@sandes.nic.in")
+    office = OrganisationFactory()
+    admin = make_admin(office, email="admin@pune.mahaagri.gov.in")
+    decided = [GovernmentProfileFactory(organisation=office, status=VerificationStatus.VERIFIED, decided_by=admin,
+                                        decided_at=timezone.now()) for _ in range(3)]
+    steps = [ApprovalStepFactory(decided_by=admin, decision="approve", decided_at=timezone.now()) for _ in range(3)]
+    own = {("verification.governmentprofile", pk) for pk in admin.government_profiles.values_list("pk", flat=True)}
+    assert set(person_hold_targets(admin.pk)) == own
+    legal_hold_set(target_type="verification.governmentprofile", target_id=decided[1].pk, reason="Inquiry", actor=root)
+    legal_hold_set(target_type="onboarding.application", target_id=steps[2].application_id, reason="Writ", actor=root)
+    assert set(person_hold_targets(admin.pk)) == own | {("verification.governmentprofile", decided[1].pk),
+                                                        ("onboarding.application", steps[2].application_id)}
