@@ -104,7 +104,10 @@ def _labels(domain):
 
 def _as_typed(label):
     """A label as it is written (an "xn--" label decoded: "xn--acm-external-deb" is
-    "acmé-external"), or as it is when it encodes nothing."""
+    "acmé-external"), or as it is when it encodes nothing. Every official address under a
+    label-ending rule's suffix asks this: only an "xn--" label is decoded."""
+    if not label.startswith("xn--"):
+        return label
     try:
         return label.encode("ascii").decode("idna")
     except UnicodeError:
