@@ -4,8 +4,10 @@ policy's days after the revocation, keeps what an audit needs (the person, the
 organisation, the status, the dates, the reason's code, who decided) and loses the
 details they gave (designation, office, employee code, official address, mobile,
 superannuation date, the free-text reason), the name it was verified under and its
-address confirmations. The addresses a held person's records name (or a held record
-does) are the core's to keep records at while the hold lasts (held_verification_addresses)."""
+address confirmations. A request rejected or withdrawn (or cancelled as its person was
+verified elsewhere) is reduced the same way, its own policy's days after it closed.
+The addresses a held person's records name (or a held record does) are the core's to
+keep records at while the hold lasts (held_verification_addresses)."""
 
 from datetime import datetime
 
@@ -38,7 +40,20 @@ def revoked_reduce(ids: list[int], now: datetime) -> None:
                                 .values_list("pk", flat=True)))
 
 
-def revoked_audit(ids: list[int]) -> tuple[list[int], list[tuple[str, str]]]:
+CLOSED_REQUEST_STATUSES = (VerificationStatus.REJECTED, VerificationStatus.CANCELLED)
+
+
+def closed_requests_due(policy: RetentionPolicy, now: datetime) -> QuerySet:
+    return GovernmentProfile.objects.filter(status__in=CLOSED_REQUEST_STATUSES,
+                                            decided_at__lt=days_ago(now, policy.days))
+
+
+def closed_requests_reduce(ids: list[int], now: datetime) -> None:
+    profiles_details_erase(list(GovernmentProfile.objects.filter(pk__in=ids, status__in=CLOSED_REQUEST_STATUSES)
+                                .values_list("pk", flat=True)))
+
+
+def profiles_audit(ids: list[int]) -> tuple[list[int], list[tuple[str, str]]]:
     return [], [("verification.governmentprofile", str(pk)) for pk in ids]
 
 
@@ -61,5 +76,10 @@ def register() -> None:
     held_addresses_register(held_verification_addresses)
     retention_rule_register(RetentionRule(
         kind=RetentionKind.REVOKED_VERIFICATION, target_type="verification.governmentprofile", person_field="user_id",
-        due=revoked_due, apply=revoked_reduce, audit_of=revoked_audit, deletes=False,
+        due=revoked_due, apply=revoked_reduce, audit_of=profiles_audit, deletes=False,
+    ))
+    retention_rule_register(RetentionRule(
+        kind=RetentionKind.CLOSED_VERIFICATION_REQUEST, target_type="verification.governmentprofile",
+        person_field="user_id", due=closed_requests_due, apply=closed_requests_reduce, audit_of=profiles_audit,
+        deletes=False,
     ))

@@ -15,6 +15,7 @@ class RetentionKind(models.TextChoices):
     # closed applications' policy reduces them later, as any withdrawn one.
     RETURNED_APPLICATION = "returned_application", _("Applications returned for correction and left uncorrected")
     REVOKED_VERIFICATION = "revoked_verification", _("Verification records of revoked people")
+    CLOSED_VERIFICATION_REQUEST = "closed_verification_request", _("Verification requests rejected or withdrawn")
     UNUSED_ACCOUNT = "unused_account", _("Accounts never verified and unused")
 
 
@@ -27,6 +28,7 @@ DEFAULT_POLICIES = {
     RetentionKind.CLOSED_APPLICATION: {"days": 3 * 365, "grace_days": 0},
     RetentionKind.RETURNED_APPLICATION: {"days": 180, "grace_days": 30},
     RetentionKind.REVOKED_VERIFICATION: {"days": 365, "grace_days": 0},
+    RetentionKind.CLOSED_VERIFICATION_REQUEST: {"days": 365, "grace_days": 0},
     RetentionKind.UNUSED_ACCOUNT: {"days": 365, "grace_days": 0},
 }
 # The kinds whose records get a reminder before the run acts on them (drafts are erased,

@@ -79,4 +79,5 @@ def test_log_retention_below_cert_in_minimum_is_refused(settings):
 
 def test_no_retention_rule_is_about_logs():
     assert {rule.kind for rule in retention_rules()} == {
-        "draft_application", "closed_application", "returned_application", "revoked_verification", "unused_account"}
+        "draft_application", "closed_application", "returned_application", "revoked_verification",
+        "closed_verification_request", "unused_account"}

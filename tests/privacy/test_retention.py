@@ -81,7 +81,7 @@ def test_the_default_policies_are_the_issues():
     assert {p.kind: (p.days, p.grace_days, p.enabled) for p in RetentionPolicy.objects.all()} == {
         "draft_application": (180, 30, True), "closed_application": (1095, 0, True),
         "returned_application": (180, 30, True), "revoked_verification": (365, 0, True),
-        "unused_account": (365, 0, True),
+        "closed_verification_request": (365, 0, True), "unused_account": (365, 0, True),
     }
 
 
@@ -655,6 +655,31 @@ def test_a_revoked_persons_verification_record_is_reduced_to_what_an_audit_needs
     assert (kept.mobile, kept.verified_name) == (verified.mobile, verified.verified_name)
     assert AuditEvent.objects.get(action=AuditAction.VERIFICATION_REVOKED).new_values == {"status": "revoked"}
     assert counts_of(run(367), "revoked_verification")["erased"] == 0
+    assert audit_verify() == []
+
+
+@pytest.mark.parametrize("status", [VerificationStatus.REJECTED, VerificationStatus.CANCELLED])
+def test_a_rejected_or_withdrawn_verification_request_is_reduced_to_what_an_audit_needs_after_a_year(status):
+    only(RetentionKind.CLOSED_VERIFICATION_REQUEST)
+    with at(0):
+        closed = GovernmentProfileFactory(status=status, reason="Not on our rolls",
+                                          designation="Section Officer", employee_code="EMP-77")
+        pending = GovernmentProfileFactory(status=VerificationStatus.PENDING)
+        revoked = GovernmentProfileFactory(status=VerificationStatus.REVOKED)
+        audit_record(actor=None, action=AuditAction.VERIFICATION_REJECTED, target=closed, actor_role="system",
+                     new={"status": status, "details": {"mobile": closed.mobile}})
+    assert counts_of(run(300), "closed_verification_request")["erased"] == 0
+    assert counts_of(run(366), "closed_verification_request") == {
+        "reminded": 0, "erased": 1, "audit_events_redacted": 1}
+    reduced = GovernmentProfile.objects.get(pk=closed.pk)
+    assert (reduced.user_id, reduced.organisation_id, reduced.status, reduced.decided_by_id, reduced.decided_at) == (
+        closed.user_id, closed.organisation_id, status, closed.decided_by_id, closed.decided_at)
+    assert (reduced.designation, reduced.office, reduced.employee_code, reduced.official_email, reduced.mobile,
+            reduced.reason) == ("", "", "", "", "", "")
+    for kept in (pending, revoked):  # a waiting request is no one's to reduce; a revoked record has its own policy
+        assert GovernmentProfile.objects.get(pk=kept.pk).mobile == kept.mobile
+    assert AuditEvent.objects.get(action=AuditAction.VERIFICATION_REJECTED).new_values == {"status": status}
+    assert counts_of(run(367), "closed_verification_request")["erased"] == 0
     assert audit_verify() == []
 
 
