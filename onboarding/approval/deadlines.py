@@ -323,6 +323,24 @@ def steps_deciders_watch(*, endings: Iterable[RoleEnding]) -> Callable[[], int] 
     return partial(steps_deciders_tell, step_ids=sorted(steps), before=before, told_since=told_since)
 
 
+def application_deciders_watch(application: Application) -> Callable[[], int] | None:
+    """As ``application`` (locked) is about to change in a way that changes who may decide
+    its open state step or appeal (handed over to another nodal officer: nobody decides their
+    own application): whom each is told of is read now. Returns the function that, called
+    once it has changed, tells each to those who may decide it then and were not told of it
+    (``steps_deciders_tell``); None when it has no such step open."""
+    steps = list(ApprovalStep.objects.filter(application=application, decision="", stage__in=[Stage.STATE, Stage.APPEAL])
+                 .select_related("application", "application__nodal_officer")
+                 .defer("application__data", "application__section_status").order_by("id"))
+    if not steps:
+        return None
+    asks = [(step.pk, ask) for step in steps for ask in _asks(step)]
+    before: dict[int, set[str]] = {step.pk: set() for step in steps}
+    for (pk, _ask), emails in zip(asks, deciders_to_tell([ask for _pk, ask in asks]), strict=True):
+        before[pk].update(emails)
+    return partial(steps_deciders_tell, step_ids=sorted(before), before=before)
+
+
 def _steps_concerned(role: str, jurisdiction: str, holder_id: int | None, now: datetime | None) -> list[ApprovalStep]:
     """The open steps whose deciders the end of a role of ``role`` (one of
     ``_DECIDING_ROLES``) over ``jurisdiction``, held by ``holder_id``, may change (an

@@ -27,6 +27,7 @@ from onboarding.application.selectors import (
     official_within,
 )
 from onboarding.application.services import bound_section_form, status_of_form
+from onboarding.approval.deadlines import application_deciders_watch
 from onboarding.approval.services import authority_of
 from onboarding.models import Application, ApplicationStatus, Section
 from portal.accounts.official_email import normalise_address
@@ -67,7 +68,9 @@ def application_officer_change(
     they become its nodal officer (the owner's permissions move to them, the previous
     officer can no longer open it), its Nodal officer section is marked as needing their
     own details (checked as the form checks it: ``status_of_form``), the audit row names
-    both, and both are told by email. Refused (ValidationError, nothing changed) when it
+    both, and both are told by email. Its open state step or appeal is told to whoever may
+    decide it now and was not told of it (the new officer decided it: it passes to the
+    superadmins; the previous one may decide it now). Refused (ValidationError, nothing changed) when it
     is closed (``officer_change_open``), when ``new_officer`` is its officer already, the
     actor (their account, or another account of one of their mailboxes: addresses
     compared normalised), an account closed, one that may not act as a nodal officer for
@@ -82,6 +85,7 @@ def application_officer_change(
             raise ValidationError(officer_change_refusal(application),
                                   code="rejected" if application.status in REJECTED else "closed")
         _check_new_officer(application, new_officer, actor)
+        deciders_tell = application_deciders_watch(application)
         previous = application.nodal_officer
         application.nodal_officer = new_officer
         form_status = status_of_form(bound_section_form(application, Section.NODAL_OFFICER))
@@ -96,6 +100,8 @@ def application_officer_change(
         context = {"application": application, "editable": application.is_editable}
         notifications.send_bilingual(to=[previous.email], template="officer_replaced", context=context)
         notifications.send_bilingual(to=[new_officer.email], template="officer_assigned", context=context)
+        if deciders_tell is not None:
+            deciders_tell()
     return application
 
 

@@ -385,3 +385,37 @@ def test_a_draft_not_yet_named_is_handed_over_in_whole_sentences(officer):
     for message in (to_him, to_her):
         assert DEVANAGARI_RE.search(message.body)
         assert not [line for line in message.body.splitlines() if "  " in line or " ," in line], message.body
+
+
+
+def test_handing_an_application_to_the_only_administrator_of_its_state_tells_its_step_to_the_superadmins(officer):
+    """Nobody decides their own application: handed to the one state administrator who was
+    told of its state step, the step passes to the superadmins, told as if it opened now."""
+    admin = make_state_admin("MH", email="only.admin@mahaagri.gov.in")
+    root = make_superadmin(email="root.one@nic.in")
+    application = application_with_state(nodal_officer=officer)
+    step = state_step(application)
+    assert messages_to("only.admin@mahaagri.gov.in") and not messages_to("root.one@nic.in")
+    application_officer_change(application_id=application.pk, new_officer=admin, actor=root)
+    with pytest.raises(ValidationError, match="nobody decides on their own application"):
+        approvals.step_decide(step_id=step.pk, decision="return", remarks="Wrong address", actor=admin)
+    [told] = messages_to("root.one@nic.in")
+    assert application.reference in told.subject
+    step.refresh_from_db()
+    assert step.nobody_may_decide_since is None and step.reopened_at is not None
+    assigned = AuditEvent.objects.get(action=AuditAction.STEP_ASSIGNED)
+    assert assigned.new_values["to"] == ["root.one@nic.in"]
+
+
+def test_handing_an_application_to_one_of_two_administrators_of_its_state_tells_nobody_again(officer):
+    admin = make_state_admin("MH", email="first.admin@mahaagri.gov.in")
+    make_state_admin("MH", email="second.admin@mahaagri.gov.in")
+    root = make_superadmin(email="root.one@nic.in")
+    application = application_with_state(nodal_officer=officer)
+    step = state_step(application)
+    due = step.due_at
+    application_officer_change(application_id=application.pk, new_officer=admin, actor=root)
+    step.refresh_from_db()
+    assert (step.due_at, step.reopened_at) == (due, None)
+    assert not messages_to("root.one@nic.in") and len(messages_to("second.admin@mahaagri.gov.in")) == 1
+    assert not AuditEvent.objects.filter(action=AuditAction.STEP_ASSIGNED).exists()
