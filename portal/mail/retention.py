@@ -6,6 +6,7 @@ mailboxes the relay refused as unknown (portal/mail/refusals.py): a record not r
 again for OUTBOX_KEEP_DAYS is removed (the address is then tried once more), and an
 erasure removes the person's at once."""
 
+import re
 from datetime import datetime, timedelta
 from email.utils import parseaddr
 
@@ -17,6 +18,9 @@ from django.utils import timezone
 from portal.mail.models import OutboxMessage, OutboxStatus, UnknownMailbox
 from portal.mail.refusals import mailbox_of
 from portal.privacy.retention import held_person_addresses
+
+# What a delivery record (``last_error``, read by superadmins) says in place of an erased person's address.
+ERASED_IN_RECORD = "(an erased address)"
 
 
 def outbox_old_remove(*, now: datetime | None = None, batch_size: int = 5000, after: int = 0) -> tuple[int, int | None]:
@@ -39,28 +43,35 @@ def outbox_old_remove(*, now: datetime | None = None, batch_size: int = 5000, af
 def outbox_person_remove(*, addresses: list[str]) -> int:
     """Remove the mail to a person whose erasure was granted (at one of ``addresses``,
     in any case), sent or still to send: a message only to them is deleted; one to
-    others too loses their addresses and still goes to the others. The rows are found
+    others too loses their addresses and still goes to the others. A message to others
+    that names them as the address to reply to, or whose delivery record names them
+    (delivered to them, refused for them), loses their address there too. The rows are found
     by their recipients' text (the same lookup on PostgreSQL and SQLite), then checked
     address by address. Returns how many rows were deleted or changed."""
     erased = {address.lower() for address in addresses}
     near = Q()
     for address in erased:
-        near |= Q(to__icontains=address) | Q(cc__icontains=address) | Q(bcc__icontains=address)
+        for field in ("to", "cc", "bcc", "reply_to", "last_error"):
+            near |= Q(**{f"{field}__icontains": address})
     if not near:
         return 0
-    rows = list(OutboxMessage.objects.select_for_update().filter(near).order_by("id").only("id", "to", "cc", "bcc"))
+    rows = list(OutboxMessage.objects.select_for_update().filter(near).order_by("id")
+                .only("id", "to", "cc", "bcc", "reply_to", "last_error"))
+    named = re.compile("|".join(re.escape(address) for address in sorted(erased, key=len, reverse=True)), re.IGNORECASE)
     deleted, changed = [], []
     for row in rows:
         kept = {field: [value for value in getattr(row, field) if parseaddr(value)[1].lower() not in erased]
-                for field in ("to", "cc", "bcc")}
-        if not any(kept.values()):
+                for field in ("to", "cc", "bcc", "reply_to")}
+        last_error = named.sub(ERASED_IN_RECORD, row.last_error)
+        if not any(kept[field] for field in ("to", "cc", "bcc")):
             deleted.append(row.pk)
-        elif any(kept[field] != getattr(row, field) for field in kept):
-            row.to, row.cc, row.bcc = kept["to"], kept["cc"], kept["bcc"]
+        elif last_error != row.last_error or any(kept[field] != getattr(row, field) for field in kept):
+            row.to, row.cc, row.bcc, row.reply_to = kept["to"], kept["cc"], kept["bcc"], kept["reply_to"]
+            row.last_error = last_error
             changed.append(row)
     OutboxMessage.objects.filter(pk__in=deleted).delete()
     if changed:
-        OutboxMessage.objects.bulk_update(changed, ["to", "cc", "bcc"])
+        OutboxMessage.objects.bulk_update(changed, ["to", "cc", "bcc", "reply_to", "last_error"])
     return len(deleted) + len(changed)
 
 

@@ -1182,6 +1182,31 @@ def test_an_erasure_removes_the_mail_to_the_person_from_the_outbox():
                     "Not her": (["basha@mha.gov.in"], [])}
 
 
+def test_an_erasure_removes_the_persons_address_from_the_reply_to_and_the_delivery_record_of_mail_to_others():
+    """A mail to others that names the person as the address to reply to (a decision's
+    confirmation names the administrators who may decide next), or whose delivery record
+    names them (delivered to them, refused for another), keeps going to the others without
+    the person's address anywhere in its row."""
+    from django.core.mail import EmailMessage
+
+    from portal.mail.services import outbox_enqueue
+
+    asha = UserFactory(email="asha@mha.gov.in", full_name="Asha Kulkarni")
+    outbox_enqueue(messages=[
+        EmailMessage(subject="Recorded", body="Your decision was recorded.", to=["authority@mahaagri.gov.in"],
+                     reply_to=["Asha@mha.gov.in", "ravi@mha.gov.in"]),
+        EmailMessage(subject="Minutes", body="Attached.", to=["director@mha.gov.in"]),
+    ])
+    OutboxMessage.objects.filter(subject="Minutes").update(
+        status="sent", last_error="Delivered to ASHA@mha.gov.in. Failed for director@mha.gov.in: 552 Mailbox full")
+    made = privacy_request_make(user=asha, kind="erasure", details="Please erase my account.")
+    assert privacy_request_decide_as(make_superadmin(email="root@sandes.nic.in"), made).status_code == 302
+    recorded, minutes = OutboxMessage.objects.get(subject="Recorded"), OutboxMessage.objects.get(subject="Minutes")
+    assert (recorded.to, recorded.reply_to) == (["authority@mahaagri.gov.in"], ["ravi@mha.gov.in"])
+    assert minutes.to == ["director@mha.gov.in"]
+    assert minutes.last_error == "Delivered to (an erased address). Failed for director@mha.gov.in: 552 Mailbox full"
+
+
 def test_an_erasure_removes_the_mail_to_the_persons_official_addresses_that_left_the_account():
     """The yearly confirmation mail went to the person's official address, a second address
     of their account that they later removed (their verification is suspended for it): the
