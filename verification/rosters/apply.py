@@ -20,6 +20,7 @@ from portal.among import among
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record_many
 from portal.organisations.models import OrganisationStatus
+from portal.permissions import AnyUser
 from verification.models import GovernmentProfile
 from verification.rosters.invitations import (
     DETAILS,
@@ -39,7 +40,7 @@ from verification.rosters.models import (
     RowOutcome,
 )
 from verification.rosters.staging import auditors_among, held_here, mobile_taken, own_domains_of_row
-from verification.services import check_decider
+from verification.services import check_decider, is_own
 
 logger = logging.getLogger(__name__)
 SYSTEM = "system:roster_import"
@@ -79,7 +80,7 @@ PROFILE_FIELDS = ("verified_name", *DETAILS)
 ROW_COLUMN = {"verified_name": "name"}
 
 
-def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> list[dict]:
+def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict, *, actor: AnyUser) -> list[dict]:
     """New details for people already verified (their profile, and the name they are
     verified under) or invited (their invitation, waiting for the row's mailbox however its
     address was written) here; returns the audit events, for the caller to record once
@@ -88,7 +89,8 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> 
     by_mailbox = {row.mailbox: row for row in rows}
     # A verification whose address has left its holder's account since the preview (a
     # successor may hold it now) is no longer known here: the row is skipped (not_held_here).
-    profiles = list(held_here(roster.organisation_id).select_for_update().filter(among("official_email", by_email, "text")))
+    profiles = list(held_here(roster.organisation_id).select_for_update(of=("self",)).select_related("user")
+                    .filter(among("official_email", by_email, "text")))
     invitations = list(Invitation.objects.select_for_update().filter(
         among("mailbox", by_mailbox, "text"),
         organisation_id=roster.organisation_id, status=InvitationStatus.PENDING, expires_at__gt=timezone.now()))
@@ -111,10 +113,11 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict) -> 
             if model is GovernmentProfile and obj.user_id in auditor_ids:
                 auditors.append(row.pk)
                 continue
-            if model is GovernmentProfile and obj.user_id == roster.apply_requested_by_id:
-                # The applying admin's own verification (another admin uploaded the roster,
-                # whose preview refuses the uploader's own address): nobody decides on
-                # their own, as verify_row skips a row of theirs to verify.
+            if model is GovernmentProfile and is_own(actor, obj):
+                # The applying admin's own verification, or that of another account of their
+                # mailbox (another admin uploaded the roster, whose preview refuses the
+                # uploader's own addresses): nobody decides on their own, as verify_row
+                # skips a row of theirs to verify.
                 own.append(row.pk)
                 continue
             if old == new:
@@ -255,7 +258,8 @@ def _apply_rest(roster_id: int, after_line: int, last_line: int | None) -> int |
                 "pk", [pk for pk, _line, kind, _email, _name, _mailbox in rows if kind == RowOutcome.CHANGE or pk in verify],
                 "bigint"))}
             people_lock([email for pk, _line, _kind, email, _name, _mailbox in rows if pk in verify])
-            changes = _change_rows(roster, [row for row in whole.values() if row.outcome == RowOutcome.CHANGE], outcome)
+            changes = _change_rows(roster, [row for row in whole.values() if row.outcome == RowOutcome.CHANGE], outcome,
+                                   actor=actor)
             for pk, _line, _kind, _email, _name, _mailbox in rows:
                 if pk in verify:
                     _tally_all(outcome, verify_row(roster, whole[pk], actor=actor))

@@ -18,7 +18,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.accounts.official_email import normalise_mailbox
+from portal.accounts.mail_limits import mailbox_key
 from portal.advisory import advisory_lock
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
@@ -102,11 +102,12 @@ def _uploads_within_limit(organisation: Organisation) -> None:
 
 
 def _own_addresses(actor: AnyUser) -> set[str]:
-    """The uploader's addresses, as a row's address is compared (normalised): their
-    account's and every other one they confirmed (one query). A row of any of them is
-    refused as their own: another administrator verifies them."""
+    """The uploader's mailboxes (``mailbox_key``: accounts are one per address, "+tag" and
+    all, so another account of one of them is theirs too): their account's and every other
+    address they confirmed (one query). A row reaching any of them is refused as their own
+    (checks.check_batch): another administrator verifies them."""
     confirmed = EmailAddress.objects.filter(user_id=actor.pk, verified=True).values_list("email", flat=True)
-    return {normalise_mailbox(address) for address in [actor.email, *confirmed]} - {""}
+    return {mailbox_key(address) for address in [actor.email, *confirmed] if address}
 
 
 def roster_upload(

@@ -435,6 +435,27 @@ def test_the_admin_who_applies_a_roster_changes_none_of_their_own_details_throug
     assert not AuditEvent.objects.filter(action=AuditAction.ROSTER_DETAILS_CHANGED).exists()
 
 
+def test_the_admin_who_applies_a_roster_changes_none_of_the_details_of_another_account_of_their_mailbox(
+        world, django_capture_on_commit_callbacks):
+    """Accounts are one per address, "+tag" and all: the verified details of the applying
+    admin's other account ("person1+2@" for "person1@") are theirs too, and stay."""
+    applier = make_admin(world["office"], email="person1@pune.mahaagri.gov.in", full_name="Person 1")
+    mine = UserFactory(email="person1+2@pune.mahaagri.gov.in", full_name="Person 1")
+    EmailAddress.objects.update_or_create(user=mine, email=mine.email, defaults={"verified": True, "primary": True})
+    own = GovernmentProfileFactory(user=mine, organisation=world["office"], status=VerificationStatus.VERIFIED,
+                                   official_email=mine.email, employee_code="OWN-1", mobile="+919800000001")
+    row = person(1, **{"Official email": mine.email, "Name": "Chief Secretary"})
+    roster = upload(world["office"], world["admin_office"], csv_bytes([row, person(2)]))
+    assert (roster.change_count, roster.invite_count) == (1, 1)
+    roster = apply(roster, applier, django_capture_on_commit_callbacks)
+    assert roster.outcome == {"skipped": 1, "invited": 1}
+    own.refresh_from_db()
+    assert (own.employee_code, own.mobile, own.verified_name) == ("OWN-1", "+919800000001", mine.full_name)
+    assert reasons_of(RosterRow.objects.get(roster=roster, line=2)) == [
+        "This is your own address: another administrator verifies you."]
+    assert not AuditEvent.objects.filter(action=AuditAction.ROSTER_DETAILS_CHANGED).exists()
+
+
 def test_a_roster_changes_no_verified_auditor_s_details(world, django_capture_on_commit_callbacks):
     """Someone verified here who was made an auditor since holds a read-only account: a row
     giving other details for them is refused at the preview with the reason, as a row

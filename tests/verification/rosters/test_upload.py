@@ -309,6 +309,20 @@ def test_every_confirmed_address_of_the_uploader_is_their_own(world):
     assert rows == {2: (RowOutcome.REFUSED, "own_address"), 3: (RowOutcome.REFUSED, "own_address")}
 
 
+def test_a_row_of_another_account_of_the_uploaders_mailbox_is_their_own(world):
+    """Accounts are one per address, "+tag" and all: a row at an address that reaches the
+    uploader's mailbox ("admin+2@" for "admin@") is refused as their own, verified there or not."""
+    admin = world["admin_office"]
+    mine = UserFactory(email="admin+2@pune.mahaagri.gov.in", full_name="Office Admin")
+    GovernmentProfileFactory(user=mine, organisation=world["office"], status=VerificationStatus.VERIFIED,
+                             official_email=mine.email)
+    EmailAddress.objects.update_or_create(user=mine, email=mine.email, defaults={"verified": True, "primary": True})
+    for address in ("Admin+2@pune.mahaagri.gov.in", "admin+3@pune.mahaagri.gov.in"):
+        roster = upload(world["office"], admin, csv_bytes([person(1, **{"Official email": address}), person(2)]))
+        rows = {row.line: (row.outcome, row.problems) for row in RosterRow.objects.filter(roster=roster)}
+        assert rows == {2: (RowOutcome.REFUSED, "own_address"), 3: (RowOutcome.INVITE, "")}
+
+
 def test_a_mobile_number_on_an_earlier_row_too_is_refused(world):
     """Two rows giving one mobile number would verify two people holding it (the
     verification API then answers nobody for it, or the wrong person): the later row is
