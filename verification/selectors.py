@@ -259,20 +259,27 @@ def mark_seen(profiles: Iterable[GovernmentProfile]) -> list[GovernmentProfile]:
     return profiles
 
 
-def automatic_verification_withheld(user: AnyUser, organisation: Organisation) -> bool:
-    """Whether a request of ``user`` to ``organisation`` waits for an administrator even
-    where the organisation verifies addresses on its domains automatically: the person's
-    verification in another organisation is suspended, or one here was revoked, for a
-    reason of theirs (misuse, retirement, left service), or an administrator here rejected
-    an earlier request of theirs. Verifying them would end that suspension, or undo that
-    revocation or rejection: a decision for a person, not for the system. (A suspension
-    during a transfer, or by the system for an address, is no such reason.)"""
+def decisions_to_undo(organisation: Organisation) -> QuerySet[GovernmentProfile]:
+    """The verifications whose decision verifying their person in ``organisation`` would
+    undo, which an administrator makes on the person's request, never the system or a
+    roster: one in another organisation suspended, or one here revoked, for a reason of the
+    person's (misuse, retirement, left service), or a request here an administrator
+    rejected. (A suspension during a transfer, or by the system for an address, is no such
+    reason.)"""
     caused = (
         Q(status=VerificationStatus.SUSPENDED) & ~Q(organisation=organisation)
         | Q(organisation=organisation, status=VerificationStatus.REVOKED)
     ) & Q(reason_code__in=CAUSED_REVOCATIONS)
     rejected = Q(organisation=organisation, status=VerificationStatus.REJECTED)
-    return GovernmentProfile.objects.filter(caused | rejected, user_id=user.pk).exists()
+    return GovernmentProfile.objects.filter(caused | rejected)
+
+
+def automatic_verification_withheld(user: AnyUser, organisation: Organisation) -> bool:
+    """Whether a request of ``user`` to ``organisation`` waits for an administrator even
+    where the organisation verifies addresses on its domains automatically, and a roster's
+    row or an invitation does not verify them (rosters): verifying them would undo a
+    decision about them (``decisions_to_undo``), a decision for a person, not for the system."""
+    return decisions_to_undo(organisation).filter(user_id=user.pk).exists()
 
 
 def verifies_automatically(user: AnyUser, organisation: Organisation) -> bool:

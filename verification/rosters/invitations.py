@@ -45,7 +45,7 @@ from verification.rosters.models import (
 from verification.rosters.notifications import build_invitation_mails, invitation_text, invitee_fills
 from verification.rosters.staging import holds_power_elsewhere, mobile_taken, moves_from_elsewhere
 from verification.rosters.tokens import token_new, tokens_new
-from verification.selectors import person_request_language
+from verification.selectors import automatic_verification_withheld, person_request_language
 
 logger = logging.getLogger(__name__)
 DETAILS = ("designation", "office", "employee_code", "mobile", "superannuation_date")
@@ -203,6 +203,8 @@ def verify_row(roster: RosterImport, row: RosterRow, *, actor: AnyUser) -> dict[
         refusal = "verified_elsewhere"
     elif holds_power_elsewhere(roster.organisation, user_id=user_id, email=row.email):
         refusal = "holds_role_elsewhere"
+    elif automatic_verification_withheld(user, roster.organisation):  # since the preview (staging.classify)
+        refusal = "decided_by_hand"
     elif mobile_taken(waiting.mobile if waiting is not None else row.mobile, user_id=user_id):
         refusal = "mobile_taken"
     else:
@@ -640,7 +642,8 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
             # (the verification API answers for a number only when one verified person holds
             # it). The person asks to be verified, and an admin checks the number.
             outcome = "mobile_taken"
-        elif invitation.organisation.status == OrganisationStatus.ACTIVE:
+        elif (invitation.organisation.status == OrganisationStatus.ACTIVE
+              and not automatic_verification_withheld(user, invitation.organisation)):
             try:
                 outcome = _verify_person(organisation=invitation.organisation, user=user, details=_details(invitation),
                                          actor=invitation.invited_by, source={"invitation": invitation.pk},
@@ -652,7 +655,10 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
             outcome = "unchanged"
         else:
             # Suspended (or otherwise not active) meanwhile: nobody verifies anyone in it now;
-            # the request waits in its queue for when it is active again.
+            # the request waits in its queue for when it is active again. Or verifying the
+            # person would undo a decision about them (automatic_verification_withheld: a
+            # suspension elsewhere, a revocation or refusal here, for a reason of theirs),
+            # which an administrator makes: the request waits for one.
             details = _details(invitation)
             profile, made = _waiting_request(organisation=invitation.organisation, user=user, details=details,
                                              language=getattr(request, "LANGUAGE_CODE", None), waiting=waiting)

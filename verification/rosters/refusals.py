@@ -19,6 +19,11 @@ PROBLEMS = {
     "auditor": ngettext_lazy(
         "%(n)s person is an auditor, whose account is read-only: no organisation verifies it",
         "%(n)s people are auditors, whose accounts are read-only: no organisation verifies them", "n"),
+    "decided_by_hand": ngettext_lazy(
+        "%(n)s person's verification was suspended or revoked for a reason of theirs, or refused here: an "
+        "administrator decides on their request",
+        "%(n)s people's verifications were suspended or revoked for a reason of theirs, or refused here: an "
+        "administrator decides on their requests", "n"),
     "last_admin_elsewhere": ngettext_lazy(
         "%(n)s person is the last admin of another organisation and would leave it without one",
         "%(n)s people are the last admins of other organisations and would leave them without one", "n"),
@@ -44,6 +49,10 @@ REASONS = {
                               "and the address is not on this organisation's domains: they ask to be verified "
                               "themselves."),
     "auditor": _("This person is an auditor: an auditor's account is read-only, and no organisation verifies it."),
+    "decided_by_hand": _("This person's verification in another organisation is suspended, or one here was revoked, "
+                         "for a reason of theirs (misuse, retirement, leaving service), or an administrator here "
+                         "refused their request: being verified would undo that decision, which an administrator "
+                         "makes on their request's page. They ask to be verified themselves."),
     "last_admin_elsewhere": _("This person is the last admin of another organisation whose role does not end, and "
                               "being verified here would end that role: they hand it over there first (an admin "
                               "there grants it to someone else, without an end date), then they can be verified "

@@ -30,7 +30,7 @@ from portal.permissions import admins_who_act
 from verification.models import HELD_STATUSES, GovernmentProfile
 from verification.rosters.checks import CheckedRow
 from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow, RowOutcome
-from verification.selectors import mobile_holders
+from verification.selectors import decisions_to_undo, mobile_holders
 
 BATCH = 2000
 _COPY_COLUMNS = ("roster_id", "line", "name", "email", "mailbox", "mobile", "designation", "employee_code", "office",
@@ -187,6 +187,15 @@ def classify(roster: RosterImport) -> None:
         Exists(PlatformRoleGrant.objects.filter(in_force_q(), user_id=OuterRef("user_id"), role=PlatformRole.AUDITOR)))
     rows.filter(outcome__in=[RowOutcome.VERIFY, RowOutcome.CHANGE]).filter(Exists(auditors)).update(
         outcome=RowOutcome.REFUSED, problems="auditor")
+    # Someone left to verify whose verification elsewhere is suspended, or here was revoked,
+    # for a reason of theirs, or whose request here was rejected (decisions_to_undo): verifying
+    # them would undo that decision, which an administrator makes on their request's page (the
+    # organisation's automatic verification leaves it to one too); checked again when the row
+    # is applied, and when an invitation is accepted (invitations).
+    undone = EmailAddress.objects.filter(email=OuterRef("email"), verified=True).filter(
+        Exists(decisions_to_undo(roster.organisation).filter(user_id=OuterRef("user_id"))))
+    rows.filter(outcome=RowOutcome.VERIFY).filter(Exists(undone)).update(
+        outcome=RowOutcome.REFUSED, problems="decided_by_hand")
     # Someone left to verify, at an address on its domains, who is the last admin of the
     # organisation whose verification that would end: verify_row finds it refused
     # (LastAdmin) and skips the row; the preview says so first, with the same reason.

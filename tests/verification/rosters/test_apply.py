@@ -32,8 +32,8 @@ from tests.verification.rosters.helpers import csv_bytes, person, upload
 from verification import tasks
 from verification.models import GovernmentProfile, VerificationMethod, VerificationStatus
 from verification.rosters import services
-from verification.rosters.invitations import mails_record
-from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow, RosterStatus
+from verification.rosters.invitations import invitation_accept, mails_record
+from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow, RosterStatus, RowOutcome
 from verification.rosters.parsing import HEADERS
 from verification.rosters.refusals import reasons_of
 from verification.rosters.tasks import roster_apply
@@ -1086,3 +1086,74 @@ def test_a_successor_who_confirmed_a_predecessor_s_address_is_verified_and_the_p
     new = GovernmentProfile.objects.get(user=successor, organisation=world["office"])
     assert (new.status, new.employee_code, new.mobile) == (VerificationStatus.VERIFIED, "E00007", "+919876500007")
     assert not AuditEvent.objects.filter(action=AuditAction.ROSTER_DETAILS_CHANGED).exists()
+
+
+DECIDED_BY_HAND = (
+    "This person's verification in another organisation is suspended, or one here was revoked, for a reason of "
+    "theirs (misuse, retirement, leaving service), or an administrator here refused their request: being verified "
+    "would undo that decision, which an administrator makes on their request's page. They ask to be verified "
+    "themselves.")
+
+
+def _decided_before(world, where):
+    """The person's earlier verification, whose decision verifying them would undo."""
+    user = world["person"]
+    EmailAddress.objects.update_or_create(user=user, email=user.email, defaults={"verified": True, "primary": True})
+    status, organisation, reason_code = {
+        "suspended_elsewhere": (VerificationStatus.SUSPENDED, world["other"], "misuse"),
+        "revoked_here": (VerificationStatus.REVOKED, world["office"], "misuse"),
+        "rejected_here": (VerificationStatus.REJECTED, world["office"], ""),
+    }[where]
+    return GovernmentProfileFactory(user=user, organisation=organisation, status=status, reason_code=reason_code,
+                                    official_email=user.email)
+
+
+@pytest.mark.parametrize("where", ["suspended_elsewhere", "revoked_here", "rejected_here"])
+def test_a_roster_verifies_nobody_whose_earlier_decision_only_an_administrator_undoes(
+        world, where, django_capture_on_commit_callbacks):
+    """As the organisation's automatic verification leaves them to an administrator
+    (automatic_verification_withheld), a roster's row does not end a suspension elsewhere, nor
+    undo a revocation or a refusal here, for a reason of the person's: refused at the preview."""
+    _decided_before(world, where)
+    user = world["person"]
+    roster = upload(world["office"], world["admin_office"],
+                    csv_bytes([person(1, **{"Official email": user.email}), person(2)]))
+    row = RosterRow.objects.get(roster=roster, line=2)
+    assert (row.outcome, row.problems, reasons_of(row)) == (RowOutcome.REFUSED, "decided_by_hand", [DECIDED_BY_HAND])
+    assert roster.problems == {"decided_by_hand": 1}
+    roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    assert roster.outcome == {"invited": 1}
+    assert not GovernmentProfile.objects.filter(user=user, status=VerificationStatus.VERIFIED).exists()
+
+
+def test_a_suspension_for_misuse_since_the_preview_is_not_ended_by_applying_the_roster(
+        world, django_capture_on_commit_callbacks):
+    user = world["person"]
+    EmailAddress.objects.update_or_create(user=user, email=user.email, defaults={"verified": True, "primary": True})
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1, **{"Official email": user.email})]))
+    assert roster.verify_count == 1
+    suspended = GovernmentProfileFactory(user=user, organisation=world["other"], status=VerificationStatus.SUSPENDED,
+                                         reason_code="misuse", official_email="asha@karhealth.gov.in")
+    roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    assert roster.outcome == {"skipped": 1}
+    assert reasons_of(RosterRow.objects.get(roster=roster, line=2)) == [DECIDED_BY_HAND]
+    suspended.refresh_from_db()
+    assert suspended.status == VerificationStatus.SUSPENDED
+    assert not GovernmentProfile.objects.filter(user=user, status=VerificationStatus.VERIFIED).exists()
+
+
+@pytest.mark.parametrize("where", ["suspended_elsewhere", "revoked_here", "rejected_here"])
+def test_an_invitation_accepted_by_someone_whose_earlier_decision_an_administrator_undoes_waits_for_one(
+        world, where, django_capture_on_commit_callbacks):
+    earlier = _decided_before(world, where)
+    roster = apply(upload(world["office"], world["admin_office"], csv_bytes([person(5)])), world["admin_office"],
+                   django_capture_on_commit_callbacks)
+    assert roster.outcome == {"invited": 1}
+    user = world["person"]
+    EmailAddress.objects.create(user=user, email="person5@pune.mahaagri.gov.in", verified=True, primary=False)
+    assert invitation_accept(user=user, email="person5@pune.mahaagri.gov.in").outcome == "waiting"
+    earlier.refresh_from_db()
+    assert earlier.status == {"suspended_elsewhere": VerificationStatus.SUSPENDED, "revoked_here": VerificationStatus.REVOKED,
+                              "rejected_here": VerificationStatus.REJECTED}[where]
+    [waiting] = GovernmentProfile.objects.filter(user=user, status=VerificationStatus.PENDING)
+    assert (waiting.organisation, waiting.official_email) == (world["office"], "person5@pune.mahaagri.gov.in")
