@@ -1236,7 +1236,7 @@ def moved_mails():
     """The move's mails: {address: message}, one each."""
     found = {}
     for message in OutboxMessage.objects.order_by("id"):
-        if "/details/" in message.body and "root@sandes.nic.in" in message.body:
+        if "GAD/2026/77" in message.body and "root@sandes.nic.in" in message.body:  # MOVE_WHY, the decider
             for address in message.to:
                 assert address not in found, address
                 found[address] = message
@@ -1269,6 +1269,11 @@ def test_with_no_admin_of_its_own_the_admins_of_the_line_it_leaves_and_of_the_on
     # Each says why its reader is told: the one acted for it, the other acts for it from now.
     assert "जो इसके लिए कार्य करते थे" in hindi.body
     assert "जे आतापासून तिच्यासाठी कार्य करतात" in marathi.body
+    # The link to its details is for the one who acts for it now: the other can no longer open them.
+    details = f"/portal/organisations/{office.pk}/details/"
+    assert details in marathi.body and details not in hindi.body
+    assert client_of(world, "admin_parent").get(details).status_code == 404
+    assert client_of(world, "admin_ka_parent").get(details).status_code == 200
     [event] = events(AuditAction.ORGANISATION_MOVED)
     assert sorted(event.new_values["told"]) == listed
     with translation.override("en"):
