@@ -1,5 +1,7 @@
 """The verification emails: rendered from ``templates/verification/email/``, in the
-language the person asked in (stored on their request), and sent through the
+language the person chose on their account (the one they last chose signed in), else the
+one they asked in (stored on their request), as every mail to a person is
+(portal.organisations.notifications.person_language), and sent through the
 default mailer (the outbox), so that each is written in the transaction of the
 decision it reports. Depends on no service."""
 
@@ -24,7 +26,7 @@ def build_decision_mail(*, profile, template: str, context: dict | None = None, 
     confirmation names how often it comes (``reconfirm_days``, VERIFICATION_RECONFIRM_DAYS)."""
     context = {"site_url": settings.SITE_URL, "reconfirm_days": settings.VERIFICATION_RECONFIRM_DAYS,
                "profile": profile, "organisation": profile.organisation, **(context or {})}
-    with translation.override(mail_language(profile.request_language)):
+    with translation.override(mail_language(profile.user.language or profile.request_language)):
         subject = " ".join(render_to_string(f"verification/email/{template}_subject.txt", context).split())
         body = render_to_string(f"verification/email/{template}.txt", context).strip() + "\n"
     return EmailMessage(subject=subject, body=body, to=[to or profile.user.email])

@@ -66,6 +66,21 @@ def test_the_decision_reaches_the_person_over_smtp_in_the_language_they_asked_in
     assert OutboxMessage.objects.get(message_id=message["Message-ID"]).status == "sent"
 
 
+def test_the_decision_is_written_in_the_language_last_chosen_on_the_account_before_the_one_asked_in(world):
+    """As every mail to a person (portal.organisations.notifications.person_language): the
+    language they chose on the account since asking (Marathi) before the request's (English)."""
+    from verification import services as verification_services
+
+    person = world["person"]
+    profile = GovernmentProfileFactory(user=person, organisation=world["office"], request_language="en")
+    person.language = "mr"
+    person.save(update_fields=["language"])
+    verification_services.join_request_decide(profile_id=profile.pk, decision=verification_services.JoinDecision.VERIFY,
+                                              actor=world["admin_office"])
+    [message] = OutboxMessage.objects.filter(to__contains=[person.email])
+    assert message.subject == "तुमची District Agriculture Office, Pune चे सरकारी वापरकर्ता म्हणून पडताळणी झाली आहे"
+
+
 def test_a_long_hindi_subject_is_sent_whole(world, smtp_server, django_capture_on_commit_callbacks):
     """A long mixed English and Devanagari subject is not folded into raw encoded-word pieces."""
     organisation = world["office"]
