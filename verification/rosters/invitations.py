@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from portal.accounts.official_email import classify_email, classify_emails_within, email_rules
+from portal.accounts.official_email import classify_email, classify_emails_within, email_rules, normalise_mailbox
 from portal.advisory import advisory_locks
 from portal.among import among
 from portal.audit.models import AuditAction, AuditEvent
@@ -154,6 +154,19 @@ def _verify_person(*, organisation, user, details: dict, actor: AnyUser, source:
     return "verified"
 
 
+def _request_differs(waiting: GovernmentProfile | None, details: dict) -> bool:
+    """Whether the person's own waiting request (``waiting``) names another official
+    address, mobile number or employee code than the roster's row or invitation
+    (``details``): verifying it, which is what verifying them there decides, would vouch
+    for what the admin never saw (the verification API answers by address and number).
+    It waits for an admin, who compares them on its page."""
+    if waiting is None:
+        return False
+    return (normalise_mailbox(waiting.official_email) != normalise_mailbox(details["official_email"])
+            or waiting.mobile != details["mobile"]
+            or waiting.employee_code.strip().casefold() != details["employee_code"].strip().casefold())
+
+
 def _details(row) -> dict:
     return {"official_email": row.email, **{name: getattr(row, name) for name in DETAILS}}
 
@@ -177,6 +190,31 @@ def unofficial_rows(roster: RosterImport, rows: list) -> dict[str, list[int]]:
     return refused
 
 
+def _verify_refusal(roster: RosterImport, row: RosterRow, *, user: AnyUser, waiting: GovernmentProfile | None) -> str:
+    """Why the row of ``user`` (locked) is not verified now ("" when it may be): an auditor
+    (made one since the preview, say: an auditor's account is read-only, and no request is
+    made in their name); verified in another organisation since the preview, at an address
+    not on the roster's domains (not moved: staging.classify refuses such a row; the person
+    asks themselves); holding a role elsewhere; a decision about them an admin undoes
+    (automatic_verification_withheld); a mobile number another verified person holds now
+    (an earlier row of the roster, say; or that of the person's own waiting request, which
+    is what is verified); their own waiting request naming another address, number or
+    employee code than the row (_request_differs): an admin decides it."""
+    if verification_services.join_refusal(user):
+        return "auditor"
+    if moves_from_elsewhere(roster.organisation, user_id=user.pk, email=row.email):
+        return "verified_elsewhere"
+    if holds_power_elsewhere(roster.organisation, user_id=user.pk, email=row.email):
+        return "holds_role_elsewhere"
+    if automatic_verification_withheld(user, roster.organisation):  # since the preview (staging.classify)
+        return "decided_by_hand"
+    if mobile_taken(waiting.mobile if waiting is not None else row.mobile, user_id=user.pk):
+        return "mobile_taken"
+    if _request_differs(waiting, _details(row)):
+        return "request_differs"
+    return ""
+
+
 def verify_row(roster: RosterImport, row: RosterRow, *, actor: AnyUser) -> dict[str, int]:
     """A row of someone who has an account with the address confirmed: what applying it did,
     counted ({"verified": 1}, {"skipped": 1}...; invited instead: what inviting did)."""
@@ -190,25 +228,8 @@ def verify_row(roster: RosterImport, row: RosterRow, *, actor: AnyUser) -> dict[
         return invited or {"skipped": 1}
     verification_services.person_lock(user_id)
     user = get_user_model().objects.get(pk=user_id)
-    # An auditor (made one since the preview, say): an auditor's account is read-only, and
-    # no request is made in their name. Verified in another organisation since the preview,
-    # at an address not on the roster's domains: not moved (staging.classify refuses such a
-    # row; the person asks themselves). A mobile number another verified person holds now
-    # (an earlier row of the roster, say; or that of the person's own waiting request, which
-    # is what is verified): not verified. The row is skipped, its reason kept on it.
     waiting = _waiting_of(organisation=roster.organisation, user_id=user_id)
-    if verification_services.join_refusal(user):
-        refusal = "auditor"
-    elif moves_from_elsewhere(roster.organisation, user_id=user_id, email=row.email):
-        refusal = "verified_elsewhere"
-    elif holds_power_elsewhere(roster.organisation, user_id=user_id, email=row.email):
-        refusal = "holds_role_elsewhere"
-    elif automatic_verification_withheld(user, roster.organisation):  # since the preview (staging.classify)
-        refusal = "decided_by_hand"
-    elif mobile_taken(waiting.mobile if waiting is not None else row.mobile, user_id=user_id):
-        refusal = "mobile_taken"
-    else:
-        refusal = ""
+    refusal = _verify_refusal(roster, row, user=user, waiting=waiting)
     if refusal:
         RosterRow.objects.filter(pk=row.pk).update(problems=refusal)
         return {"skipped": 1}
@@ -643,7 +664,8 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
             # it). The person asks to be verified, and an admin checks the number.
             outcome = "mobile_taken"
         elif (invitation.organisation.status == OrganisationStatus.ACTIVE
-              and not automatic_verification_withheld(user, invitation.organisation)):
+              and not automatic_verification_withheld(user, invitation.organisation)
+              and not _request_differs(waiting, _details(invitation))):
             try:
                 outcome = _verify_person(organisation=invitation.organisation, user=user, details=_details(invitation),
                                          actor=invitation.invited_by, source={"invitation": invitation.pk},
@@ -658,7 +680,8 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
             # the request waits in its queue for when it is active again. Or verifying the
             # person would undo a decision about them (automatic_verification_withheld: a
             # suspension elsewhere, a revocation or refusal here, for a reason of theirs),
-            # which an administrator makes: the request waits for one.
+            # which an administrator makes, or their own request waiting there gives other
+            # details than the invitation (_request_differs): the request waits for one.
             details = _details(invitation)
             profile, made = _waiting_request(organisation=invitation.organisation, user=user, details=details,
                                              language=getattr(request, "LANGUAGE_CODE", None), waiting=waiting)

@@ -74,6 +74,8 @@ REASONS = {
         "hours, by any organisation, the most one address may receive. It is mailed by itself once the address is "
         "under the limit again (checked every hour).",
         "limit"),
+    "request_differs": _("This person's own request waits here with another official address, mobile number or "
+                         "employee code than the roster gives: decide it on its page, where both can be compared."),
     "not_held_here": _("This person was no longer verified or invited here when the roster was applied (the "
                        "verification ended, or the invitation was accepted, cancelled or expired): upload the file "
                        "again."),

@@ -1157,3 +1157,59 @@ def test_an_invitation_accepted_by_someone_whose_earlier_decision_an_administrat
                               "rejected_here": VerificationStatus.REJECTED}[where]
     [waiting] = GovernmentProfile.objects.filter(user=user, status=VerificationStatus.PENDING)
     assert (waiting.organisation, waiting.official_email) == (world["office"], "person5@pune.mahaagri.gov.in")
+
+
+REQUEST_DIFFERS = (
+    "This person's own request waits here with another official address, mobile number or employee code than the "
+    "roster gives: decide it on its page, where both can be compared.")
+
+
+def _asked_with_other_details(world):
+    user = world["person"]
+    EmailAddress.objects.update_or_create(user=user, email=user.email, defaults={"verified": True, "primary": True})
+    return GovernmentProfileFactory(user=user, organisation=world["office"], status=VerificationStatus.PENDING,
+                                    official_email=user.email, mobile="+919123456789", employee_code="X1",
+                                    designation="Director")
+
+
+def test_a_roster_leaves_waiting_a_request_that_gives_other_details_than_its_row(
+        world, django_capture_on_commit_callbacks):
+    """The admin vouches for what the roster says: a person's own waiting request with
+    another official address, mobile or employee code is not verified in its stead."""
+    waiting = _asked_with_other_details(world)
+    user = world["person"]
+    EmailAddress.objects.create(user=user, email="person1@pune.mahaagri.gov.in", verified=True, primary=False)
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1)]))
+    assert roster.verify_count == 1
+    roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    assert roster.outcome == {"skipped": 1}
+    assert reasons_of(RosterRow.objects.get(roster=roster, line=2)) == [REQUEST_DIFFERS]
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.mobile) == (VerificationStatus.PENDING, "+919123456789")
+
+
+def test_a_roster_verifies_a_waiting_request_that_gives_the_same_details_as_its_row(
+        world, django_capture_on_commit_callbacks):
+    user = world["person"]
+    EmailAddress.objects.update_or_create(user=user, email=user.email, defaults={"verified": True, "primary": True})
+    waiting = GovernmentProfileFactory(user=user, organisation=world["office"], status=VerificationStatus.PENDING,
+                                       official_email=user.email, mobile="+919876500001", employee_code="e00001 ")
+    row = person(1, **{"Official email": user.email.upper()})
+    roster = apply(upload(world["office"], world["admin_office"], csv_bytes([row])), world["admin_office"],
+                   django_capture_on_commit_callbacks)
+    assert roster.outcome == {"verified": 1}
+    waiting.refresh_from_db()
+    assert waiting.status == VerificationStatus.VERIFIED
+
+
+def test_an_invitation_accepted_with_a_request_of_other_details_waiting_leaves_it_for_an_admin(
+        world, django_capture_on_commit_callbacks):
+    waiting = _asked_with_other_details(world)
+    roster = apply(upload(world["office"], world["admin_office"], csv_bytes([person(4)])), world["admin_office"],
+                   django_capture_on_commit_callbacks)
+    assert roster.outcome == {"invited": 1}
+    user = world["person"]
+    EmailAddress.objects.create(user=user, email="person4@pune.mahaagri.gov.in", verified=True, primary=False)
+    assert invitation_accept(user=user, email="person4@pune.mahaagri.gov.in").outcome == "waiting"
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.official_email) == (VerificationStatus.PENDING, user.email)
