@@ -31,6 +31,20 @@ def mailbox_key(address: str) -> str:
     return normalise_address(normalise_mailbox(address)) or address
 
 
+def one_mailbox(first: str, second: str) -> bool:
+    """Whether two addresses reach one mailbox (``mailbox_key``): accounts are kept one per
+    address, "+tag" and all, so the accounts of one mailbox are one person's."""
+    return mailbox_key(first) == mailbox_key(second)
+
+
+def own_account(account, viewer) -> str:
+    """Whether ``account`` is ``viewer``'s: "self" (the same account), "mailbox" (another
+    account of their mailbox: one_mailbox), or "" (someone else's)."""
+    if account.pk == viewer.pk:
+        return "self"
+    return "mailbox" if one_mailbox(account.email, viewer.email) else ""
+
+
 def person_key(address: str) -> str:
     """Who one person is for a limit counted in the cache (portal.limits.hourly_slot_take):
     the digest of their mailbox's key, so that every account of one mailbox ("+tag" forms)

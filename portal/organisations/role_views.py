@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from portal.access import asked_on_this_site, rule
+from portal.accounts.mail_limits import own_account
 from portal.audit.models import AuditAction
 from portal.downloads import kept_out_of_caches
 from portal.limits import next_hourly, shown, shown_from
@@ -130,7 +131,7 @@ def platform_grant(request):
         people = list(selectors.people_by_email(email, viewer=request.user)) if email else None
         return render(request, "portal/roles/platform_search.html", {"search": search, "people": people})
     person = selectors.person(chosen, viewer=request.user)
-    context = {"person": person, "own": person.pk == request.user.pk,
+    context = {"person": person, "own": own_account(person, request.user),
                "held": [grant for grant in selectors.platform_grants_in_force().filter(user=person)]}
     if context["own"]:
         return render(request, "portal/roles/platform_grant.html", {**context, "form": None})
@@ -173,7 +174,7 @@ def platform_revoke(request, pk):
                        text=_("This role had already ended: %(email)s was %(role)s (%(where)s) until %(when)s. "
                               "Nothing was changed."))
         return redirect("roles:home")
-    own = grant.user_id == request.user.pk
+    own = own_account(grant.user, request.user)
     form = None if own else RevokeForm(request.POST if request.method == "POST" else None)
     if form is not None and form.is_bound and form.is_valid():
         try:
@@ -216,7 +217,7 @@ def organisation_grant(request, pk):
     person = selectors.candidate_for_admin(organisation, request.POST.get("user") or request.GET.get("user"),
                                         viewer=request.user)
     current = selectors.admins_of(organisation).filter(user=person).first()
-    context = {"organisation": organisation, "person": person, "current": current, "own": person.pk == request.user.pk,
+    context = {"organisation": organisation, "person": person, "current": current, "own": own_account(person, request.user),
                "not_active": current is None and organisation.status != OrganisationStatus.ACTIVE}
     if context["own"] or context["not_active"]:
         return render(request, "portal/roles/organisation_grant.html", {**context, "form": None})
@@ -253,7 +254,7 @@ def organisation_revoke(request, pk):
                        text=_("This role had already ended: %(email)s was an admin of %(organisation)s until "
                               "%(when)s. Nothing was changed."))
         return redirect("roles:organisation", pk=organisation.pk)
-    own = membership.user_id == request.user.pk
+    own = own_account(membership.user, request.user)
     form = None if own else RevokeForm(request.POST if request.method == "POST" else None)
     if form is not None and form.is_bound and form.is_valid():
         try:

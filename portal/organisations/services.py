@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext_lazy
 from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
 
+from portal.accounts.mail_limits import one_mailbox
 from portal.accounts.official_email import classify_email, email_rules, normalise_host_name, personal_mail_service
 from portal.advisory import advisory_lock
 from portal.audit.models import AuditAction, AuditEvent
@@ -1043,9 +1044,19 @@ def _lock_granter_and_holder(actor: AnyUser | None, user_id: int) -> None:
         _check_role_granter(actor)
 
 
-def _check_not_own(actor: AnyUser | None, user_id: int) -> None:
-    if actor is not None and actor.pk == user_id:
+def _check_not_own(actor: AnyUser | None, user_id: int, email: str | None = None) -> None:
+    """Refuse ``actor`` a change of a role of the account ``user_id`` (its address ``email``,
+    read when not given): their own, or another account of their mailbox ("+tag" forms:
+    one person's, as verification.services.is_own has it)."""
+    if actor is None:
+        return
+    if actor.pk == user_id:
         raise PermissionDenied(_("Nobody grants, changes or revokes a role of their own: another administrator does."))
+    if email is None:
+        email = get_user_model().objects.filter(pk=user_id).values_list("email", flat=True).first() or ""
+    if email and one_mailbox(actor.email, email):
+        raise PermissionDenied(_("This is another account of your own mailbox: nobody grants, changes or revokes a "
+                                 "role of their own, another administrator does."))
 
 
 def _check_end(ends_at: datetime | None, now: datetime) -> None:
@@ -1410,7 +1421,7 @@ def platform_role_grant(
     but its end date (refused when that would leave the platform without a superadmin
     whose role does not end)."""
     _check_role_granter(actor)
-    _check_not_own(actor, user.pk)
+    _check_not_own(actor, user.pk, user.email)
     if role not in PlatformRole.values:
         raise ValueError(f"unknown platform role {role!r}")
     if jurisdiction and (role == PlatformRole.SUPERADMIN or jurisdiction not in dict(JURISDICTION_CHOICES)):
@@ -1567,7 +1578,7 @@ def platform_role_revoke(
         _lock_granter_and_holder(actor, holder)
         superadmins = _lock_superadmin_grants() if role == PlatformRole.SUPERADMIN else None
         grant = PlatformRoleGrant.objects.select_for_update().select_related("user").get(pk=grant_id)
-        _check_not_own(actor, grant.user_id)
+        _check_not_own(actor, grant.user_id, grant.user.email)
         if grant.revoked_at is not None:
             return grant
         if ended(grant.ends_at):

@@ -17,6 +17,7 @@ from django.utils.safestring import mark_safe
 from django.utils.timezone import get_current_timezone_name
 from django.utils.translation import get_language, gettext
 
+from portal.accounts.mail_limits import own_account
 from portal.accounts.middleware import page_asked_for_before_setup
 from portal.accounts.official_email import classify_email, is_contractor_address
 from portal.figures import counted, grouped
@@ -26,6 +27,12 @@ from portal.text import inert as inert_text
 from portal.text import inert_lines as inert_lines_text
 
 register = template.Library()
+
+
+@register.filter(name="own_account")
+def own_account_filter(account, viewer):
+    """{% with own=grant.user|own_account:user %}: "self", "mailbox" or "" (mail_limits.own_account)."""
+    return own_account(account, viewer)
 
 
 @register.filter

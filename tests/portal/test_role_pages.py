@@ -700,6 +700,30 @@ def test_removing_the_last_admin_is_refused_on_the_page(world):
     assert AuditEvent.objects.filter(action=AuditAction.MEMBERSHIP_REVOKED).count() == 1
 
 
+def test_the_roles_pages_treat_another_account_of_ones_mailbox_as_ones_own(world):
+    """Another account of one's mailbox ("+tag") is one's own: its grant and revocation pages
+    say so and offer no form, and the lists name it where they would offer to change it."""
+    office = world["office"]
+    root_second = UserFactory(email="root+ops@sandes.nic.in")
+    grant = PlatformRoleGrant.objects.create(user=root_second, role="auditor", jurisdiction="")
+    admin_second = make_admin(office, email="admin+second@pune.mahaagri.gov.in")
+    root = client_of(world, "superadmin")
+    for url in (f"/portal/roles/platform/grant/?user={root_second.pk}", f"/portal/roles/platform/{grant.pk}/revoke/"):
+        page = well_formed(root.get(url))
+        assert "This is another account of your own mailbox." in page and 'name="reason"' not in page
+    assert "Another account of your own mailbox" in well_formed(root.get("/portal/roles/"))
+    admin = client_of(world, "admin_office")
+    for url in (f"/portal/roles/organisations/{office.pk}/grant/?user={admin_second.pk}",
+                f"/portal/roles/organisations/{office.pk}/revoke/?user={admin_second.pk}"):
+        page = well_formed(admin.get(url))
+        assert "This is another account of your own mailbox." in page and 'name="reason"' not in page
+    listed = parse(well_formed(admin.get(f"/portal/roles/organisations/{office.pk}/")))
+    [row] = [tr for tr in listed.find_all("tr") if "admin+second@" in tr.text()]
+    assert "Another account of your own mailbox" in row.text() and not row.find_all("a")
+    admin.post(f"/portal/roles/organisations/{office.pk}/revoke/?user={admin_second.pk}", {"reason": "x", "confirm": "on"})
+    assert Membership.objects.get(user=admin_second).role == MembershipRole.ADMIN
+
+
 def test_an_admin_cannot_remove_themself(world):
     office = world["office"]
     make_admin(office, email="deputy@pune.mahaagri.gov.in")

@@ -230,6 +230,27 @@ def test_nobody_changes_their_own_admin_role(world, who):
     assert not AuditEvent.objects.exists()
 
 
+def test_nobody_grants_changes_or_revokes_a_role_of_another_account_of_their_own_mailbox(world):
+    """Accounts are kept one per address, "+tag" and all: the accounts of one mailbox are
+    one person's, whose roles another administrator grants (as verification has it)."""
+    root = fresh(world["superadmin"])
+    admin = fresh(world["admin_office"])  # admin@pune.mahaagri.gov.in
+    second_root = UserFactory(email=root.email.replace("@", "+ops@"))
+    second_admin = make_member(world["office"], email=admin.email.replace("@", "+second@").upper())
+    with pytest.raises(PermissionDenied, match="another account of your own mailbox"):
+        platform_role_grant(user=second_root, role="superadmin", jurisdiction="", actor=root)
+    with pytest.raises(PermissionDenied, match="another account of your own mailbox"):
+        organisation_admin_grant(organisation_id=world["office"].pk, user_id=second_admin.pk, actor=admin)
+    grant = PlatformRoleGrant.objects.create(user=second_root, role="auditor", jurisdiction="")
+    with pytest.raises(PermissionDenied, match="another account of your own mailbox"):
+        platform_role_revoke(grant_id=grant.pk, actor=root)
+    organisation_admin_grant(organisation_id=world["office"].pk, user_id=second_admin.pk, actor=fresh(world["admin_parent"]))
+    with pytest.raises(PermissionDenied, match="another account of your own mailbox"):
+        organisation_admin_revoke(organisation_id=world["office"].pk, user_id=second_admin.pk, actor=admin)
+    assert not PlatformRoleGrant.objects.filter(user=second_root, role="superadmin").exists()
+    assert PlatformRoleGrant.objects.get(pk=grant.pk).revoked_at is None
+
+
 # Who may be made an admin --------------------------------------------------------------------
 
 def test_only_a_verified_member_of_the_organisation_or_below_it_is_made_admin(world):
