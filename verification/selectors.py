@@ -252,10 +252,13 @@ def mark_seen(profiles: Iterable[GovernmentProfile]) -> list[GovernmentProfile]:
     A waiting request: every detail given, for the admins deciding it. Any other (a
     verified or suspended person, an ended request): each detail only as the visibility
     rules let the viewer see it (the profiles were annotated by ``annotated_for``), as on
-    every other page; a detail set to "nobody but the person" is left out."""
+    every other page; a detail set to "nobody but the person" is left out, and so is what
+    it would tell (``on_official_domain``, mark_official_domain: said of an address not seen)."""
     profiles = list(profiles)
     for profile in profiles:
         profile.seen = request_view_of(profile) if profile.is_pending else view_of(profile)
+        if getattr(profile, "on_official_domain", False) and profile.seen.values.get("official_email") is None:
+            profile.on_official_domain = False
     return profiles
 
 

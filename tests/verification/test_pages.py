@@ -1759,3 +1759,19 @@ def test_an_official_address_the_person_has_not_confirmed_is_refused_at_its_fiel
     assert tree.by_id("id_official_email").get("value") == "secretary@pune.mahaagri.gov.in"  # nothing lost
     assert tree.by_id("id_designation").get("value") == "Section Officer (Accounts)"
     assert not GovernmentProfile.objects.filter(user=world["person"]).exists()
+
+
+@pytest.mark.parametrize("status", [VerificationStatus.VERIFIED, VerificationStatus.PENDING])
+def test_the_official_domain_badge_tells_nothing_of_an_address_kept_from_the_admins(world, status):
+    """The badge says where the official address is: of a verified person who keeps it to
+    themselves, it would tell the admins what the page leaves out. A waiting request shows
+    every detail to the admins deciding it, the badge with it."""
+    user = UserFactory(email="ravi.private@gmail.com", full_name="Ravi Patil")
+    EmailAddress.objects.create(user=user, email="ravi.patil@pune.mahaagri.gov.in", verified=True)
+    profile = GovernmentProfileFactory(user=user, organisation=world["office"], status=status,
+                                       official_email="ravi.patil@pune.mahaagri.gov.in")
+    PersonalVisibility.objects.create(user=user, official_email=Audience.NOBODY)
+    html = signed_in(world["admin_office"]).get(f"/verification/profiles/{profile.pk}/").content.decode()
+    shown = status == VerificationStatus.PENDING
+    assert ("ravi.patil@pune.mahaagri.gov.in" in html) is shown
+    assert ("Address on the organisation's official domain" in html) is shown
