@@ -11,7 +11,7 @@ from django.core.mail import EmailMultiAlternatives, mailers
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from portal.mail.models import OutboxPriority, with_priority
+from portal.mail.models import OutboxPriority, with_priority, with_topic
 
 # Jurisdictions whose offices work in a language of their own: it replaces Hindi
 # as the second language of their onboarding mail.
@@ -59,10 +59,11 @@ def build_bilingual(*, to, template, context=None, reply_to=None, attachments=()
     return message
 
 
-def send_bilingual(*, priority=OutboxPriority.NORMAL, **kwargs):
+def send_bilingual(*, priority=OutboxPriority.NORMAL, topic="", **kwargs):
     """Build (build_bilingual) and send through the outbox, with ``priority``
-    (URGENT for the competent authority's link: portal.mail.models.OutboxPriority)."""
-    message = with_priority(build_bilingual(**kwargs), priority)
+    (URGENT for the competent authority's link: portal.mail.models.OutboxPriority) and
+    under ``topic`` (OutboxMessage.topic: tokens.authority_link_topic)."""
+    message = with_topic(with_priority(build_bilingual(**kwargs), priority), topic)
     if message.recipients():
         message.send()
     return message

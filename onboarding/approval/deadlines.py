@@ -40,7 +40,7 @@ from onboarding.approval.selectors import (
     escalation_tell,
 )
 from onboarding.approval.timings import approval_timings, due_days, opened_in
-from onboarding.approval.tokens import review_url, token_build
+from onboarding.approval.tokens import authority_link_topic, review_url, token_build
 from onboarding.models import (
     Application,
     ApplicationStatus,
@@ -53,6 +53,7 @@ from onboarding.models import (
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record_many
 from portal.deadlines import deadline_passed_if_set_before, end_of_local_day
+from portal.mail.models import with_topic
 from portal.organisations.models import PlatformRole, PlatformRoleGrant, in_force_q
 from portal.permissions import EVERYWHERE
 
@@ -141,11 +142,11 @@ def deadline_sweep_batch(*, now: datetime | None = None, limit: int | None = Non
         for step in to_remind:
             application = step.application
             if step.stage == Stage.AUTHORITY:
-                messages.append(notifications.build_bilingual(
+                messages.append(with_topic(notifications.build_bilingual(
                     to=[step.assignee_email], template="authority_reminder",
                     context={"application": application, "step": step, "link": links[step.pk][0],
                              "link_expires": links[step.pk][1], "officer": application.nodal_officer},
-                ))
+                ), authority_link_topic(application.pk)))
                 recipients = [step.assignee_email]
             else:
                 recipients = told[step.pk]

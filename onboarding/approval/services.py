@@ -56,7 +56,15 @@ from onboarding.approval.selectors import (
 )
 from onboarding.approval.tasks import approval_letter_enqueue
 from onboarding.approval.timings import approval_timings
-from onboarding.approval.tokens import LinkState, link_state, review_url, token_build, token_lookup, token_lookup_digest
+from onboarding.approval.tokens import (
+    LinkState,
+    authority_link_topic,
+    link_state,
+    review_url,
+    token_build,
+    token_lookup,
+    token_lookup_digest,
+)
 from onboarding.models import (
     Application,
     ApplicationStatus,
@@ -74,6 +82,7 @@ from portal.client import request_meta
 from portal.limits import refuse_over
 from portal.mail.models import OutboxPriority
 from portal.mail.refusals import unknown_mailboxes
+from portal.mail.services import outbox_drop
 from portal.organisations.models import Organisation, OrganisationStatus
 from portal.organisations.services import organisation_activate, short_code_lock
 from portal.permissions import AnyUser, decided_jurisdictions, is_superadmin
@@ -123,6 +132,8 @@ def _send_link(application: Application, step: ApprovalStep, now: datetime, *, r
     officer's address to write to instead."""
     raw, row = token_build(step=step, email=step.assignee_email, now=now)
     row.save(force_insert=True)
+    # A mail with a link the caller superseded, still waiting for the relay: not sent after this one.
+    outbox_drop(topics=[authority_link_topic(application.pk)])
     resubmitted = last_seen_step(step) is not None
     # Sent again after a return for correction, to this authority or to one the correction named:
     # the remarks and the officer's reply to them, quoted (as the state administrators' mail does).
@@ -130,6 +141,7 @@ def _send_link(application: Application, step: ApprovalStep, now: datetime, *, r
                if step.version_number > 1 else None)
     notifications.send_bilingual(
         to=[step.assignee_email], template="authority_request", priority=OutboxPriority.URGENT,
+        topic=authority_link_topic(application.pk),
         context={"application": application, "step": step, "link": review_url(raw), "resent": resent,
                  "resubmitted": resubmitted, "officer": application.nodal_officer,
                  **(reply_to_remarks(step, version) if version is not None else {})},
@@ -277,6 +289,7 @@ def steps_close_on_withdrawal(*, application: Application, actor: AnyUser | None
     AuthorityToken.objects.filter(
         step__application=application, used_at__isnull=True, superseded_at__isnull=True
     ).update(superseded_at=now)
+    outbox_drop(topics=[authority_link_topic(application.pk)])  # links void: none delivered after this
     _tell_withdrawn(application, steps, for_officer=for_officer)
     return steps
 
@@ -574,6 +587,8 @@ def step_decide(
         if token_row is not None:
             token_row.used_at = now
             token_row.save(update_fields=["used_at"])
+        if step.stage == Stage.AUTHORITY:  # its links decide nothing now: a reminder still to send is not sent
+            outbox_drop(topics=[authority_link_topic(application.pk)])
         fields = ["status", "updated_at"]
         if new_status in TERMINAL:
             application.closed_at = now

@@ -69,6 +69,13 @@ def token_build(*, step: ApprovalStep, email: str, now: datetime | None = None,
     return raw, row
 
 
+def authority_link_topic(application_id: int) -> str:
+    """The outbox topic of every mail carrying a competent authority's link for the
+    application (portal.mail.services.outbox_drop: dropped while still waiting to be sent
+    when its links are replaced, or its authority's step decided or closed)."""
+    return f"authority_link:{application_id}"
+
+
 def review_url(raw: str) -> str:
     return f"{settings.SITE_URL}{reverse('onboarding:review_link', kwargs={'token': raw})}"
 

@@ -36,6 +36,12 @@ def with_priority(message, priority: OutboxPriority, *, asked_for: bool = False)
     return message
 
 
+def with_topic(message, topic: str):
+    """``message``, marked to be stored under ``topic`` (OutboxMessage.topic)."""
+    message.outbox_topic = topic
+    return message
+
+
 class OutboxMessage(models.Model):
     """An email the portal sends, written in the transaction that caused it (DESIGN §5)."""
 
@@ -81,6 +87,10 @@ class OutboxMessage(models.Model):
     # was refused as unknown before they asked (UnknownMailbox: created since, a new joiner's).
     # A database default too, as priority's.
     asked_for = models.BooleanField(default=False, db_default=False)
+    # What the message is about when a later event may make it wrong to send: a competent
+    # authority's link (replaced by a new one, or its application decided or withdrawn).
+    # outbox_drop removes the messages under it still waiting to be sent; "" for most.
+    topic = models.CharField(max_length=100, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-id"]
@@ -90,6 +100,8 @@ class OutboxMessage(models.Model):
             # are taken, so that a claim reads its batch from the front of the index.
             models.Index(fields=["priority", "next_attempt_at", "id"], name="outbox_claim_order",
                          condition=Q(status__in=[OutboxStatus.PENDING, OutboxStatus.SENDING])),
+            models.Index(fields=["topic"], name="outbox_topic_pending",
+                         condition=Q(status=OutboxStatus.PENDING) & ~Q(topic="")),
         ]
 
     def __str__(self):

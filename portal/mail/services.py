@@ -20,6 +20,7 @@ from portal.audit.services import audit_record
 from portal.mail.models import OutboxMessage, OutboxPriority, OutboxStatus, UnknownMailbox, with_priority
 from portal.mail.tasks import BULK_QUEUE, outbox_dispatch, outbox_dispatch_many
 from portal.permissions import AnyUser
+from portal.redaction import remove_secret_links
 
 
 def _message_domain() -> str:
@@ -67,7 +68,7 @@ def _outbox_row(message: EmailMessage) -> OutboxMessage:
         reply_to=_mailable(message.reply_to),
         body=str(message.body), html_body=html, attachments=attachments, headers=headers,
         next_attempt_at=timezone.now(), priority=getattr(message, "outbox_priority", OutboxPriority.NORMAL),
-        asked_for=getattr(message, "outbox_asked_for", False),
+        asked_for=getattr(message, "outbox_asked_for", False), topic=getattr(message, "outbox_topic", ""),
     )
 
 
@@ -148,6 +149,31 @@ def outbox_enqueue_each(*, subject: str, body: str, to: list[str], fills: dict[s
         ids = [row[0] for row in cursor.fetchall()]
     _dispatch_after_commit(ids, priority)
     return ids
+
+
+# What a message left unsent by outbox_drop says (its page reads it).
+NOT_SENT_NO_LONGER_HOLDS = ("Not sent: what it said no longer held before the mail server could take it (its link was "
+                            "replaced, or what it asked for was decided or closed).")
+
+
+def outbox_drop(*, topics: Iterable[str]) -> int:
+    """Give up the messages under ``topics`` (OutboxMessage.topic) still waiting to be sent,
+    tried before or not (a relay down: waiting for their next attempt): what they say no
+    longer holds (a link replaced, its step closed). Kept as failed, saying why, without the
+    links that worked as a key, as a message given up is; one being sent at this moment is
+    left to its sender. Returns how many; a query, and one more when there are some."""
+    topics = sorted({topic for topic in topics if topic})
+    if not topics:
+        return 0
+    with transaction.atomic():
+        rows = list(OutboxMessage.objects.select_for_update(skip_locked=True)
+                    .filter(topic__in=topics, status=OutboxStatus.PENDING).only("id", "body", "html_body"))
+        for row in rows:
+            row.status, row.last_error = OutboxStatus.FAILED, NOT_SENT_NO_LONGER_HOLDS
+            row.body, row.html_body = remove_secret_links(row.body), remove_secret_links(row.html_body)
+        if rows:
+            OutboxMessage.objects.bulk_update(rows, ["status", "last_error", "body", "html_body"])
+    return len(rows)
 
 
 def outbox_requeue(*, outbox_id: int, actor: AnyUser, request: HttpRequest | None = None) -> bool:

@@ -559,3 +559,81 @@ def test_each_half_of_the_authoritys_mails_opens_the_review_page_in_its_own_lang
                                                      {"language": language}, follow=True)
     assert unknown.status_code == 404 and f'<html lang="{language}"' in page(unknown)
     assert ApprovalStep.objects.get().decision == ""
+
+
+# A link's mail still waiting for the relay -------------------------------------------------------
+
+def _delivered_to(smtp_server, address):
+    from tests.smtp import text_of
+
+    return [(str(m["Subject"]), text_of(m)) for m in smtp_server.messages if m["To"].addresses[0].addr_spec == address]
+
+
+def test_a_link_mail_still_waiting_for_the_relay_is_not_delivered_once_its_link_was_replaced(
+        officer, smtp_server, django_capture_on_commit_callbacks):
+    """The relay was down when the link went out and when the officer asked for a new one:
+    once it is back, the authority gets the new link only, not a mail whose link answers
+    that it was replaced."""
+    from portal.mail.delivery import outbox_deliver_due
+    from tests.onboarding.approval_helpers import LINK_RE
+
+    smtp_server.stop()
+    with django_capture_on_commit_callbacks(execute=True):
+        application = application_with_authority(nodal_officer=officer)
+    authority = application.steps.get().assignee_email
+    with time_machine.travel(timezone.now() + timedelta(minutes=11), tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            approvals.step_resend_authority_link(application_id=application.pk, actor=officer)
+    smtp_server.start()
+    with time_machine.travel(timezone.now() + timedelta(hours=1)):
+        outbox_deliver_due()
+    [(_subject, body)] = [(s, b) for s, b in _delivered_to(smtp_server, authority) if LINK_RE.search(b)]
+    path = LINK_RE.search(body).group(1)
+    assert Client().get(path, follow=True).status_code == 200
+    assert AuthorityToken.objects.get(token_hash=token_hash(path.rstrip("/").rsplit("/", 1)[1])).superseded_at is None
+
+
+def test_a_link_mail_still_waiting_for_the_relay_is_not_delivered_once_the_application_was_withdrawn(
+        officer, smtp_server, django_capture_on_commit_callbacks):
+    from onboarding.application.services import application_withdraw
+    from portal.mail.delivery import outbox_deliver_due
+    from tests.onboarding.approval_helpers import LINK_RE
+
+    smtp_server.stop()
+    with django_capture_on_commit_callbacks(execute=True):
+        application = application_with_authority(nodal_officer=officer)
+    authority = application.steps.get().assignee_email
+    with django_capture_on_commit_callbacks(execute=True):
+        application_withdraw(application_id=application.pk, actor=officer)
+    smtp_server.start()
+    with time_machine.travel(timezone.now() + timedelta(hours=1)):
+        outbox_deliver_due()
+    delivered = _delivered_to(smtp_server, authority)
+    assert not [subject for subject, body in delivered if LINK_RE.search(body)]
+    assert [subject for subject, _body in delivered if "withdrawn" in subject]
+    # Kept on the outbox page as not sent, saying why, without the link that worked as a key.
+    [kept] = OutboxMessage.objects.filter(topic=f"authority_link:{application.pk}")
+    assert (kept.status, kept.last_error.startswith("Not sent: what it said no longer held")) == ("failed", True)
+    assert not LINK_RE.search(kept.body) and kept.links_removed
+
+
+def test_a_reminder_still_waiting_for_the_relay_is_not_delivered_once_the_authority_decided(
+        officer, smtp_server, django_capture_on_commit_callbacks):
+    from portal.mail.delivery import outbox_deliver_due
+    from tests.onboarding.approval_helpers import LINK_RE
+
+    with django_capture_on_commit_callbacks(execute=True):
+        application = application_with_authority(nodal_officer=officer)
+    step = application.steps.get()
+    [(_subject, body)] = _delivered_to(smtp_server, step.assignee_email)
+    smtp_server.stop()
+    with time_machine.travel(step.due_at - timedelta(days=1)):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert deadline_sweep()["reminded"] == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        assert Client().post(LINK_RE.search(body).group(1), {"decision": "approve", "confirm": "on"}).status_code == 302
+    smtp_server.start()
+    with time_machine.travel(step.due_at):
+        outbox_deliver_due()
+    [first] = [subject for subject, body in _delivered_to(smtp_server, step.assignee_email) if LINK_RE.search(body)]
+    assert "reminder" not in first.lower() and "Decision needed" in first  # the first request only
