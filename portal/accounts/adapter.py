@@ -91,6 +91,15 @@ class PortalAccountAdapter(DefaultAccountAdapter):
             raise PermissionDenied("Unable to determine client IP address")
         return ipv4_unmapped(ip)
 
+    def _get_login_attempts_cache_key(self, request, **credentials) -> str:
+        """The key allauth counts failed sign-ins of one account under ("login_failed"):
+        the mailbox the typed address reaches, however written (normalise_mailbox: accounts
+        are kept in that form), and not allauth's host of the request, which Django takes as
+        the client writes it ("host:port", upper case, a trailing dot): each form counted
+        afresh, and a guess past the limit was let through under another one."""
+        login = credentials.get("email", credentials.get("username", ""))
+        return f"login:{normalise_mailbox(str(login))}"
+
     def authentication_failed(self, request, **credentials):
         """A password allauth refused (counted by its "login_failed" rate limit): audited
         against the account the address names, none for an address without one
