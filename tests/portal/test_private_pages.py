@@ -43,3 +43,13 @@ def test_pages_to_people_signed_out_keep_their_caching():
     assert response.status_code == 302 and not response.has_header("Cache-Control")
     # allauth's sign-in page sets its own (never_cache), whoever asks.
     assert client.get("/accounts/login/")["Cache-Control"] == "max-age=0, no-cache, no-store, must-revalidate, private"
+
+
+def test_a_sign_up_waiting_for_its_code_is_kept_out_of_caches():
+    """Nobody is signed in yet, but the page names the address the code went to."""
+    client = Client()
+    response = client.post("/accounts/signup/", {"email": "asha.kulkarni@mha.gov.in", "password1": "Sturdy-pass-4471",
+                                                 "password2": "Sturdy-pass-4471"})
+    page = client.get(response["Location"])
+    assert "asha.kulkarni@mha.gov.in" in page.content.decode()
+    assert "no-store" in page["Cache-Control"]
