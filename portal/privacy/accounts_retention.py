@@ -21,11 +21,15 @@ from portal.privacy.retention import days_ago
 
 
 def _protected_by() -> list:
-    """(model, field name) of every relation that forbids deleting a user (on_delete PROTECT)."""
+    """(model, field name) of every relation that forbids deleting a user (on_delete PROTECT
+    or RESTRICT), those with no reverse name (``related_name="+"``: who decided a step,
+    uploaded a file or a roster, invited someone) included: a due account one of them names
+    would make its whole batch fail, every day."""
     return [
         (relation.related_model, relation.field.name)
-        for relation in get_user_model()._meta.related_objects
-        if relation.on_delete is models.PROTECT
+        for relation in get_user_model()._meta.get_fields(include_hidden=True)
+        if relation.is_relation and relation.auto_created and not relation.concrete
+        and getattr(relation, "on_delete", None) in (models.PROTECT, models.RESTRICT)
     ]
 
 

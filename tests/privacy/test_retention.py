@@ -34,7 +34,7 @@ from portal.privacy.retention import (
     retention_policy_update,
     retention_run,
 )
-from tests.factories import ApplicationFactory, ApprovalStepFactory, UserFactory
+from tests.factories import ApplicationFactory, ApprovalStepFactory, OrganisationFactory, UserFactory
 from tests.html_tree import field_error, field_value, form_as_sent, page, parse
 from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
     TRANSACTIONAL,
@@ -717,6 +717,30 @@ def test_accounts_never_verified_and_unused_for_a_year_are_erased_with_their_aud
     assert signed_up.new_values == {} and signed_up.actor_email == "" and signed_up.actor_id == unused.pk
     assert "never@example.org" not in str(list(AuditEvent.objects.values()))
     assert audit_verify() == []
+
+
+def test_an_unused_account_a_record_names_without_a_reverse_name_is_kept_and_the_others_are_erased():
+    """Who decided a step (an account signed in on an authority's link), uploaded a file or a
+    roster, or invited someone is kept (the relation forbids deleting it), though the relation
+    has no reverse name; before, deleting it failed the whole batch, every day."""
+    from verification.rosters.models import Invitation, RosterImport
+
+    only(RetentionKind.UNUSED_ACCOUNT)
+    with at(0):
+        decider = UserFactory(email="forwarded@example.org", verified=False)
+        ApprovalStepFactory(stage="authority", decision="approve", decided_at=T0, decided_by=decider)
+        uploader = UserFactory(email="uploader@example.org", verified=False)
+        RosterImport.objects.create(organisation=OrganisationFactory(), uploaded_by=uploader, uploaded_at=T0,
+                                    file_name="r.csv", file_sha256="0" * 64, file_format="csv")
+        inviter = UserFactory(email="inviter@example.org", verified=False)
+        Invitation.objects.create(organisation=OrganisationFactory(), email="someone@mha.gov.in",
+                                  mailbox="someone@mha.gov.in", name="Someone", invited_by=inviter,
+                                  token_hash="1" * 64, created_at=T0, sent_at=T0, expires_at=T0 + timedelta(days=30))
+        UserFactory(email="never@example.org", verified=False)
+    assert counts_of(run(400), "unused_account")["erased"] == 1
+    assert RetentionRun.objects.latest("pk").failed == []
+    assert set(User.objects.filter(email__endswith="@example.org").values_list("email", flat=True)) == {
+        "forwarded@example.org", "uploader@example.org", "inviter@example.org"}
 
 
 def test_an_erased_account_and_one_with_a_data_protection_request_are_not_unused_accounts():
