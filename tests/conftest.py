@@ -359,6 +359,14 @@ def redis_url(tmp_path_factory):
 
 
 @pytest.fixture
+def empty_cache():
+    """Django's cache emptied before and after the test: the rate limits count there."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
 def redis_cache(redis_url, settings):
     """Django's cache on that redis-server, emptied before and after; a client of it."""
     settings.CACHES = {"default": {"BACKEND": "portal.rediscache.RedisCache", "LOCATION": redis_url}}

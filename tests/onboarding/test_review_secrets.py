@@ -23,7 +23,6 @@ from types import SimpleNamespace
 
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.servers.basehttp import WSGIRequestHandler, WSGIServer
 from django.db import connection
@@ -43,15 +42,10 @@ from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
 )
 from tests.onboarding_data import VALID
 
+pytestmark = pytest.mark.usefixtures("empty_cache")
+
 REMARKS = "State the number of users correctly."
 FORMAT = logging.Formatter("%(levelname)s %(name)s %(message)s")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limit_counters():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 class _Keep(logging.Handler):

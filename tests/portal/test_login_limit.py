@@ -2,19 +2,11 @@
 once per mailbox, however the request's Host or the address is written."""
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from tests.factories import PASSWORD, UserFactory
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("empty_cache")]
 
 
 def _fail(email, n, **extra):

@@ -1095,6 +1095,16 @@ DECIDED_BY_HAND = (
     "themselves.")
 
 
+def _invited_and_accepted(world, capture, n):
+    """Row ``n`` of a roster applied by the office's admin invites its address; the person
+    of the world confirms it on their account: what accepting the invitation came to."""
+    roster = apply(upload(world["office"], world["admin_office"], csv_bytes([person(n)])), world["admin_office"], capture)
+    assert roster.outcome == {"invited": 1}
+    address = f"person{n}@pune.mahaagri.gov.in"
+    EmailAddress.objects.create(user=world["person"], email=address, verified=True, primary=False)
+    return invitation_accept(user=world["person"], email=address).outcome
+
+
 def _decided_before(world, where):
     """The person's earlier verification, whose decision verifying them would undo."""
     user = world["person"]
@@ -1146,12 +1156,8 @@ def test_a_suspension_for_misuse_since_the_preview_is_not_ended_by_applying_the_
 def test_an_invitation_accepted_by_someone_whose_earlier_decision_an_administrator_undoes_waits_for_one(
         world, where, django_capture_on_commit_callbacks):
     earlier = _decided_before(world, where)
-    roster = apply(upload(world["office"], world["admin_office"], csv_bytes([person(5)])), world["admin_office"],
-                   django_capture_on_commit_callbacks)
-    assert roster.outcome == {"invited": 1}
     user = world["person"]
-    EmailAddress.objects.create(user=user, email="person5@pune.mahaagri.gov.in", verified=True, primary=False)
-    assert invitation_accept(user=user, email="person5@pune.mahaagri.gov.in").outcome == "waiting"
+    assert _invited_and_accepted(world, django_capture_on_commit_callbacks, 5) == "waiting"
     earlier.refresh_from_db()
     assert earlier.status == {"suspended_elsewhere": VerificationStatus.SUSPENDED, "revoked_here": VerificationStatus.REVOKED,
                               "rejected_here": VerificationStatus.REJECTED}[where]
@@ -1205,11 +1211,7 @@ def test_a_roster_verifies_a_waiting_request_that_gives_the_same_details_as_its_
 def test_an_invitation_accepted_with_a_request_of_other_details_waiting_leaves_it_for_an_admin(
         world, django_capture_on_commit_callbacks):
     waiting = _asked_with_other_details(world)
-    roster = apply(upload(world["office"], world["admin_office"], csv_bytes([person(4)])), world["admin_office"],
-                   django_capture_on_commit_callbacks)
-    assert roster.outcome == {"invited": 1}
     user = world["person"]
-    EmailAddress.objects.create(user=user, email="person4@pune.mahaagri.gov.in", verified=True, primary=False)
-    assert invitation_accept(user=user, email="person4@pune.mahaagri.gov.in").outcome == "waiting"
+    assert _invited_and_accepted(world, django_capture_on_commit_callbacks, 4) == "waiting"
     waiting.refresh_from_db()
     assert (waiting.status, waiting.official_email) == (VerificationStatus.PENDING, user.email)
