@@ -32,10 +32,12 @@ def outbox_old_remove(*, now: datetime | None = None, batch_size: int = 5000, af
     held = set(held_person_addresses())
     old = (OutboxMessage.objects.filter(status__in=[OutboxStatus.SENT, OutboxStatus.FAILED], created_at__lt=before,
                                         pk__gt=after)
-           .order_by("id").values_list("id", "to")[:batch_size])
+           .order_by("id").values_list("id", "to", "cc", "bcc", "reply_to")[:batch_size])
     with transaction.atomic():
         rows = list(old)
-        ids = [pk for pk, to in rows if not held & {address.lower() for address in to}]
+        # A held person named anywhere in a message (in copy, as the address to reply to) keeps it.
+        ids = [pk for pk, *named in rows
+               if not held & {parseaddr(address)[1].lower() for addresses in named for address in addresses}]
         OutboxMessage.objects.filter(pk__in=ids).delete()
     return len(ids), (rows[-1][0] if rows else None)
 

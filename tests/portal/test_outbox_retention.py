@@ -60,3 +60,17 @@ def test_old_mail_to_the_official_address_a_held_person_took_off_their_account_s
     message(2, "asha@mha.gov.in", OutboxStatus.SENT, keep + 1)
     assert outbox_old_remove.delay().get() == 1
     assert set(OutboxMessage.objects.values_list("pk", flat=True)) == {under_hold}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("field", ["cc", "bcc", "reply_to"])
+def test_old_mail_naming_a_held_person_in_copy_or_as_the_address_to_reply_to_stays(field):
+    keep = settings.OUTBOX_KEEP_DAYS
+    held = UserFactory(email="held@mha.gov.in")
+    legal_hold_set(target_type="accounts.user", target_id=held.pk, reason="Vigilance inquiry",
+                   actor=make_superadmin(email="root@sandes.nic.in"))
+    under_hold = message(1, "asha@mha.gov.in", OutboxStatus.SENT, keep + 1)
+    OutboxMessage.objects.filter(pk=under_hold).update(**{field: ["Held@MHA.gov.in"]})
+    message(2, "asha@mha.gov.in", OutboxStatus.SENT, keep + 1)
+    assert outbox_old_remove.delay().get() == 1
+    assert set(OutboxMessage.objects.values_list("pk", flat=True)) == {under_hold}
