@@ -273,9 +273,21 @@ class GovernmentProfile(models.Model):
         """The reason of the latest decision as pages and mail show it: an administrator's
         words, or the sentence of the note the system wrote (SystemNote), in the active
         language; "" when none was given."""
-        if self.status in SYSTEM_NOTE_STATUSES and self.reason in SystemNote.values:
+        if self.status in SYSTEM_NOTE_STATUSES and self.reason in SystemNote.values and self._note_by_system():
             return str(SystemNote(self.reason).label)
         return self.reason
+
+    def _note_by_system(self) -> bool:
+        """Whether the reason (one of SystemNote's values) is the system's note, not an
+        administrator's words that read the same ("withdrawn", typed when revoking): no
+        administrator withdraws a request (cancelled: the person's or the system's own); a
+        revocation is the system's when it names nobody as its decider (a transfer), or when
+        its reason is one only the system gives (an address, or a domain, that left)."""
+        if self.status == VerificationStatus.CANCELLED:
+            return True
+        if self.reason == SystemNote.VERIFIED_AGAIN:
+            return self.reason_code in (EndReason.ADDRESS_REMOVED, EndReason.DOMAIN_REMOVED)
+        return self.reason == SystemNote.VERIFIED_ELSEWHERE and self.decided_by_id is None
 
     @property
     def suspended_elsewhere_label(self) -> str:

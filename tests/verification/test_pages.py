@@ -1775,3 +1775,23 @@ def test_the_official_domain_badge_tells_nothing_of_an_address_kept_from_the_adm
     shown = status == VerificationStatus.PENDING
     assert ("ravi.patil@pune.mahaagri.gov.in" in html) is shown
     assert ("Address on the organisation's official domain" in html) is shown
+
+
+def test_an_admins_note_that_reads_as_a_system_note_is_shown_as_typed_and_the_systems_own_as_sentences(world):
+    profile = GovernmentProfileFactory(organisation=world["office"], status=VerificationStatus.VERIFIED)
+    response = signed_in(world["admin_office"]).post(f"/verification/profiles/{profile.pk}/revoke/",
+                                                     {"reason_code": "misuse", "reason": "withdrawn", "confirm": "on"})
+    assert response.status_code == 302
+    profile.refresh_from_db()
+    assert profile.decision_note == "withdrawn"
+    with translation.override("en"):
+        for status, reason, reason_code, said in (
+            (VerificationStatus.CANCELLED, SystemNote.WITHDRAWN, "", "The person withdrew their request."),
+            (VerificationStatus.REVOKED, SystemNote.VERIFIED_ELSEWHERE, EndReason.TRANSFER,
+             "Ended when the person was verified in another organisation."),
+            (VerificationStatus.REVOKED, SystemNote.VERIFIED_AGAIN, EndReason.ADDRESS_REMOVED,
+             "Replaced when the person was verified again in this organisation."),
+        ):
+            ended = GovernmentProfileFactory(organisation=world["office"], status=status, reason=reason,
+                                             reason_code=reason_code, decided_by=None)
+            assert ended.decision_note == said
