@@ -204,7 +204,7 @@ def undecided_steps_assign(*, limit: int | None = None) -> int:
     on the officer's page and the monitoring. The audit log records each step told, its
     due date before and after, and to whom. Locked as the sweep locks (``SKIP LOCKED``), so
     a second run at the same moment tells nobody twice. Returns how many were told; a
-    constant number of queries."""
+    constant number of queries for each ``limit`` of steps read."""
     now = timezone.now()
     with transaction.atomic():
         queryset = (
@@ -214,11 +214,20 @@ def undecided_steps_assign(*, limit: int | None = None) -> int:
             .select_for_update(skip_locked=True, of=("self",))
             .order_by("id")
         )
-        steps = list(queryset[:limit] if limit else queryset)
-        if not steps:
-            return 0
-        asks = [Tell(step.application, Stage(step.stage), jurisdiction=step.jurisdiction) for step in steps]
-        found = [(step, to) for step, to in zip(steps, deciders_to_tell(asks), strict=True) if to]
+        found, after = [], 0
+        while True:
+            # Page by id past those nobody may decide still (they keep their mark): they would
+            # otherwise fill every run's ``limit`` and keep a later one from the decider
+            # appointed for it.
+            steps = list(queryset.filter(pk__gt=after)[:limit] if limit else queryset)
+            if not steps:
+                break
+            asks = [Tell(step.application, Stage(step.stage), jurisdiction=step.jurisdiction) for step in steps]
+            found += [(step, to) for step, to in zip(steps, deciders_to_tell(asks), strict=True) if to]
+            after = steps[-1].pk
+            if not limit or len(found) >= limit:
+                break
+        found = found[:limit] if limit else found
         _steps_assign(found, now)
     return len(found)
 

@@ -1677,6 +1677,22 @@ def test_a_state_step_nobody_may_decide_is_shown_and_reaches_the_first_administr
     assert undecided_steps_assign() == 0  # told once
 
 
+def test_steps_nobody_may_decide_still_keep_no_later_one_from_its_new_decider():
+    """Two Maharashtra steps nobody may decide still come first by id: a run of at most
+    two steps reads past them to the Karnataka one, whose administrator was appointed."""
+    now = timezone.now()
+    for _n in range(2):
+        ApprovalStepFactory(application=ApplicationFactory(jurisdiction="MH"), stage="state",
+                            nobody_may_decide_since=now)
+    karnataka = ApprovalStepFactory(application=ApplicationFactory(jurisdiction="KA"), stage="state",
+                                    nobody_may_decide_since=now)
+    make_state_admin("KA")
+    assert undecided_steps_assign(limit=2) == 1
+    karnataka.refresh_from_db()
+    assert karnataka.nobody_may_decide_since is None
+    assert ApprovalStep.objects.filter(nobody_may_decide_since__isnull=False).count() == 2
+
+
 # Queries of undecided_steps_assign that tells steps, however many: savepoint, the locked
 # steps, deciders_to_tell (five), the approval timings (their new due date), the steps' update, the audit rows (savepoint, chain lock,
 # chain head, the rows, the head's update, release), the deciders' accounts and languages
