@@ -100,13 +100,18 @@ def _beat_lock_take_from_dead(holder: str) -> bool:
     BEAT_LOCK_SECONDS of a crash, or `make run` started again at once)."""
     from django.core.cache import cache
 
-    host, _, pid = str(cache.get(BEAT_LOCK_KEY) or "").rpartition(":")
+    dead = str(cache.get(BEAT_LOCK_KEY) or "")
+    host, _, pid = dead.rpartition(":")
     if host != socket.gethostname() or not (pid.isascii() and pid.isdigit()):
         return False
     try:
         os.kill(int(pid), 0)
         return False  # it is running
     except ProcessLookupError:
+        # Two beats that read the same dead holder (a restart and `make run` at once): the
+        # one that adds the key naming it takes the lock over; the other does not run.
+        if not cache.add(f"{BEAT_LOCK_KEY}:taken-from:{dead}", holder, timeout=BEAT_LOCK_SECONDS):
+            return False
         cache.set(BEAT_LOCK_KEY, holder, timeout=BEAT_LOCK_SECONDS)
         return True
     except PermissionError:  # running, as another user

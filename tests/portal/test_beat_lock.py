@@ -39,6 +39,42 @@ def test_the_lock_of_a_dead_beat_of_this_host_is_taken_over(no_renewal_thread):
     assert cache.get(portal_celery.BEAT_LOCK_KEY) == f"{socket.gethostname()}:{portal_celery.os.getpid()}"
 
 
+def test_two_beats_finding_the_same_dead_beats_lock_do_not_both_take_it(monkeypatch, settings):
+    """Both read the dead holder before either writes (a restart by systemd and `make run` at
+    once): one takes the lock over, the other does not run. (A cache shared by the threads
+    outside the test's transaction: Redis in production.)"""
+    import threading
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "beat"}}
+
+    dead = f"{socket.gethostname()}:999999999"
+    cache.set(portal_celery.BEAT_LOCK_KEY, dead, timeout=60)
+    cache.delete(f"{portal_celery.BEAT_LOCK_KEY}:taken-from:{dead}")
+    both_read = threading.Barrier(2, timeout=5)
+    kill = portal_celery.os.kill
+
+    def kill_after_both_read(pid, signal):
+        if pid == 999999999:
+            both_read.wait()
+        return kill(pid, signal)
+
+    monkeypatch.setattr(portal_celery.os, "kill", kill_after_both_read)
+    taken = {}
+
+    def start(holder):
+        taken[holder] = portal_celery._beat_lock_take(holder)
+
+    holders = [f"{socket.gethostname()}:{n}" for n in (111, 222)]
+    threads = [threading.Thread(target=start, args=(holder,)) for holder in holders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(taken.values()) == [False, True]
+    assert cache.get(portal_celery.BEAT_LOCK_KEY) == next(holder for holder, won in taken.items() if won)
+    cache.delete_many([portal_celery.BEAT_LOCK_KEY, f"{portal_celery.BEAT_LOCK_KEY}:taken-from:{dead}"])
+
+
 def test_a_beat_that_cannot_reach_the_cache_does_not_run_without_the_lock(no_renewal_thread, monkeypatch, caplog):
     """Celery logs and swallows an exception a beat_init receiver raises, and the beat then runs:
     a cache that does not answer at the start (Redis restarting, a loaded host) would leave it
