@@ -59,7 +59,9 @@ def outbox_person_remove(*, addresses: list[str]) -> int:
         return 0
     rows = list(OutboxMessage.objects.select_for_update().filter(near).order_by("id")
                 .only("id", "to", "cc", "bcc", "reply_to", "last_error"))
-    named = re.compile("|".join(re.escape(address) for address in sorted(erased, key=len, reverse=True)), re.IGNORECASE)
+    # Whole addresses only: not "asha@" inside "basha@", nor a domain that goes on.
+    named = re.compile(r"(?<![\w.+-])(?:" + "|".join(re.escape(address) for address in sorted(erased, key=len, reverse=True))
+                       + r")(?![\w-]|\.[\w-])", re.IGNORECASE)
     deleted, changed = [], []
     for row in rows:
         kept = {field: [value for value in getattr(row, field) if parseaddr(value)[1].lower() not in erased]

@@ -1199,12 +1199,18 @@ def test_an_erasure_removes_the_persons_address_from_the_reply_to_and_the_delive
     ])
     OutboxMessage.objects.filter(subject="Minutes").update(
         status="sent", last_error="Delivered to ASHA@mha.gov.in. Failed for director@mha.gov.in: 552 Mailbox full")
+    outbox_enqueue(messages=[EmailMessage(subject="To Basha", body="Attached.", to=["basha@mha.gov.in"])])
+    OutboxMessage.objects.filter(subject="To Basha").update(
+        status="sent", last_error="Delivered to basha@mha.gov.in, asha@mha.gov.in.org.example")
     made = privacy_request_make(user=asha, kind="erasure", details="Please erase my account.")
     assert privacy_request_decide_as(make_superadmin(email="root@sandes.nic.in"), made).status_code == 302
     recorded, minutes = OutboxMessage.objects.get(subject="Recorded"), OutboxMessage.objects.get(subject="Minutes")
     assert (recorded.to, recorded.reply_to) == (["authority@mahaagri.gov.in"], ["ravi@mha.gov.in"])
     assert minutes.to == ["director@mha.gov.in"]
     assert minutes.last_error == "Delivered to (an erased address). Failed for director@mha.gov.in: 552 Mailbox full"
+    # Others' addresses that hold hers stay whole.
+    assert OutboxMessage.objects.get(subject="To Basha").last_error == (
+        "Delivered to basha@mha.gov.in, asha@mha.gov.in.org.example")
 
 
 def test_an_erasure_removes_the_mail_to_the_persons_official_addresses_that_left_the_account():
