@@ -6,10 +6,10 @@ verified, the queue, an organisation's members, an application, a dashboard. Wit
 decision, or after signing out on a shared computer) and a proxy on the way may too.
 ``PrivatePagesMiddleware`` marks every answer to a signed-in session ``Cache-Control:
 no-store, private``, as the downloads are marked (``portal.downloads.kept_out_of_caches``),
-unless the view set its own (a download, a ``never_cache`` page): that one is kept. So is
-an answer to someone signed out whose page read what their session holds (a sign-up waiting
-for its code, which names the address; a form kept through a sign-in): it is theirs only.
-Any other answer to someone signed out keeps what it had; static files are served before this
+unless the view set its own (a download, a ``never_cache`` page): that one is kept. So are
+allauth's pages to someone signed out: some show what their session holds before anyone is
+signed in (a sign-up waiting for its code names the address it went to). Any other answer
+to someone signed out keeps what it had; static files are served before this
 middleware (whitenoise, or the development server's handler) and keep their long caching.
 With nothing stored there is no conditional request to answer: no page here sends an ETag.
 """
@@ -29,13 +29,13 @@ class PrivatePagesMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if not response.has_header("Cache-Control") and (user_id_of(request) is not None or _session_read(request)):
+        if not response.has_header("Cache-Control") and (user_id_of(request) is not None or _accounts_page(request)):
             kept_out_of_caches(response)
         return response
 
 
-def _session_read(request: HttpRequest) -> bool:
-    """Whether answering ``request`` read a session that holds something (no query: a
-    session not read is not loaded here)."""
-    session = getattr(request, "session", None)
-    return session is not None and session.accessed and not session.is_empty()
+def _accounts_page(request: HttpRequest) -> bool:
+    """Whether ``request`` was answered by one of allauth's views (sign-up, its code, sign-in
+    and its stages, password reset)."""
+    match = getattr(request, "resolver_match", None)
+    return match is not None and getattr(match.func, "__module__", "").startswith("allauth.")

@@ -53,3 +53,6 @@ def test_a_sign_up_waiting_for_its_code_is_kept_out_of_caches():
     page = client.get(response["Location"])
     assert "asha.kulkarni@mha.gov.in" in page.content.decode()
     assert "no-store" in page["Cache-Control"]
+    # The start page, which shows nothing of it, keeps its caching.
+    response = client.get("/")
+    assert response.status_code == 200 and not response.has_header("Cache-Control")
