@@ -4,6 +4,7 @@ sent again by an admin, accepted when the person confirms the invited address
 (rosters.receivers)."""
 
 import logging
+import unicodedata
 from datetime import datetime, timedelta
 
 from allauth.account.models import EmailAddress
@@ -17,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from portal.accounts.mail_limits import one_mailbox
 from portal.accounts.official_email import classify_email, classify_emails_within, email_rules, normalise_mailbox
 from portal.advisory import advisory_locks
 from portal.among import among
@@ -131,9 +133,10 @@ def _verify_person(*, organisation, user, details: dict, actor: AnyUser, source:
     one verified has the decision's audit event, which comes after every row it locks."""
     if _holds_standing(user=user, organisation=organisation):
         return "unchanged"
-    if user.pk == actor.pk:
-        # Nobody verifies themselves (join_request_decide refuses it: OwnProfile), and no
-        # request is made in their name either: they ask another administrator themselves.
+    if user.pk == actor.pk or one_mailbox(user.email, actor.email):
+        # Nobody verifies themselves, nor another account of their mailbox (join_request_decide
+        # refuses it: OwnProfile), and no request is made in its name either: they ask another
+        # administrator themselves.
         return "skipped"
     profile, made = _waiting_request(organisation=organisation, user=user, details=details, language=language,
                                      waiting=waiting)
@@ -164,7 +167,12 @@ def _request_differs(waiting: GovernmentProfile | None, details: dict) -> bool:
         return False
     return (normalise_mailbox(waiting.official_email) != normalise_mailbox(details["official_email"])
             or waiting.mobile != details["mobile"]
-            or waiting.employee_code.strip().casefold() != details["employee_code"].strip().casefold())
+            or _code_key(waiting.employee_code) != _code_key(details["employee_code"]))
+
+
+def _code_key(code: str) -> str:
+    """An employee code as two are compared: however its letters were composed or cased."""
+    return unicodedata.normalize("NFKC", code or "").strip().casefold()
 
 
 def _details(row) -> dict:

@@ -456,6 +456,20 @@ def test_the_admin_who_applies_a_roster_changes_none_of_the_details_of_another_a
     assert not AuditEvent.objects.filter(action=AuditAction.ROSTER_DETAILS_CHANGED).exists()
 
 
+def test_the_admin_who_applies_a_roster_makes_no_request_in_the_name_of_another_account_of_their_mailbox(
+        world, django_capture_on_commit_callbacks):
+    applier = make_admin(world["office"], email="person1@pune.mahaagri.gov.in", full_name="Person 1")
+    mine = UserFactory(email="person1+2@pune.mahaagri.gov.in", full_name="Person 1")
+    EmailAddress.objects.update_or_create(user=mine, email=mine.email, defaults={"verified": True, "primary": True})
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1, **{"Official email": mine.email})]))
+    assert roster.verify_count == 1
+    roster = apply(roster, applier, django_capture_on_commit_callbacks)
+    assert roster.outcome == {"skipped": 1}
+    assert reasons_of(RosterRow.objects.get(roster=roster, line=2)) == [
+        "This is your own address: another administrator verifies you."]
+    assert not GovernmentProfile.objects.filter(user=mine).exists()
+
+
 def test_a_roster_changes_no_verified_auditor_s_details(world, django_capture_on_commit_callbacks):
     """Someone verified here who was made an auditor since holds a read-only account: a row
     giving other details for them is refused at the preview with the reason, as a row
@@ -1201,6 +1215,26 @@ def test_a_roster_verifies_a_waiting_request_that_gives_the_same_details_as_its_
     waiting = GovernmentProfileFactory(user=user, organisation=world["office"], status=VerificationStatus.PENDING,
                                        official_email=user.email, mobile="+919876500001", employee_code="e00001 ")
     row = person(1, **{"Official email": user.email.upper()})
+    roster = apply(upload(world["office"], world["admin_office"], csv_bytes([row])), world["admin_office"],
+                   django_capture_on_commit_callbacks)
+    assert roster.outcome == {"verified": 1}
+    waiting.refresh_from_db()
+    assert waiting.status == VerificationStatus.VERIFIED
+
+
+def test_a_roster_verifies_a_waiting_request_whose_employee_code_is_only_composed_otherwise(
+        world, django_capture_on_commit_callbacks):
+    """A code typed with a decomposed letter (as a form keeps it) and the roster's, composed
+    as every cell is: the same code."""
+    import unicodedata
+
+    user = world["person"]
+    EmailAddress.objects.update_or_create(user=user, email=user.email, defaults={"verified": True, "primary": True})
+    typed = "\u0958E00001"
+    assert unicodedata.normalize("NFC", typed) != typed
+    waiting = GovernmentProfileFactory(user=user, organisation=world["office"], status=VerificationStatus.PENDING,
+                                       official_email=user.email, mobile="+919876500001", employee_code=typed)
+    row = person(1, **{"Official email": user.email, "Employee code": typed})
     roster = apply(upload(world["office"], world["admin_office"], csv_bytes([row])), world["admin_office"],
                    django_capture_on_commit_callbacks)
     assert roster.outcome == {"verified": 1}
