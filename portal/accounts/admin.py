@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from portal.accounts.mail_limits import own_account
 from portal.accounts.middleware import code_asked_again
 from portal.accounts.models import User
 from portal.accounts.official_email import normalise_mailbox
@@ -316,7 +317,7 @@ class UserAdmin(LegalHoldMixin, RoleHolderDeletionMixin, AuditedDeletionMixin, B
         if obj is None:
             return fields
         fields = [*fields, "email"]
-        if not request.user.is_superuser or obj.pk == request.user.pk:
+        if not request.user.is_superuser or own_account(obj, request.user):  # "+tag" accounts included
             fields += GRANTING_FIELDS
         # "Active" takes a role holder's roles away with it (and gives them back): for such
         # an account (``holds_a_role``), as for its password, a superuser's decision.

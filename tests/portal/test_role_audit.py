@@ -159,6 +159,14 @@ def post_change(client, user, **change):
     return response
 
 
+def test_a_superuser_makes_no_other_account_of_their_own_mailbox_a_superuser_in_the_admin(root, admin_client):
+    mine = UserFactory(email="root+ops@nic.in")
+    admin_client.post(f"/admin/accounts/user/{mine.pk}/change/", change_form(mine, is_superuser="on", is_staff="on"))
+    mine.refresh_from_db()
+    assert not (mine.is_superuser or mine.is_staff)
+    assert not events(AuditAction.USER_ACCESS_CHANGED)
+
+
 def test_making_an_account_superuser_and_staff_in_the_admin_is_audited(root, admin_client):
     user = UserFactory(email="clerk@mha.gov.in")
     post_change(admin_client, user, is_superuser="on", is_staff="on")

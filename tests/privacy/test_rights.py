@@ -1424,3 +1424,16 @@ def test_an_erasure_closes_the_persons_other_requests_and_empties_what_they_wrot
     assert (closing.actor_id, closing.old_values, closing.new_values) == (
         root.pk, {"status": "open"}, {"status": "closed", "reason": "account_erased"})
     assert audit_verify() == []
+
+
+def test_a_superadmin_decides_no_request_of_another_account_of_their_own_mailbox():
+    from portal.privacy.requests import privacy_request_decide
+
+    root = make_superadmin(email="root@sandes.nic.in")
+    make_superadmin(email="other.root@sandes.nic.in")
+    mine = UserFactory(email="root+me@sandes.nic.in")
+    made = privacy_request_make(user=mine, kind="correction", details="My designation is Under Secretary.")
+    with pytest.raises(ValidationError, match="Someone else must decide your own request"):
+        privacy_request_decide(request_id=made.pk, grant=False, reason="No.", actor=root)
+    made.refresh_from_db()
+    assert made.status == "open"
