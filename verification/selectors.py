@@ -267,13 +267,16 @@ def decisions_to_undo(organisation: Organisation) -> QuerySet[GovernmentProfile]
     undo, which an administrator makes on the person's request, never the system or a
     roster: one in another organisation suspended, or one here revoked, for a reason of the
     person's (misuse, retirement, left service), or a request here an administrator
-    rejected. (A suspension during a transfer, or by the system for an address, is no such
-    reason.)"""
+    rejected (unless one here verified them since). (A suspension during a transfer, or by
+    the system for an address, is no such reason.)"""
     caused = (
         Q(status=VerificationStatus.SUSPENDED) & ~Q(organisation=organisation)
         | Q(organisation=organisation, status=VerificationStatus.REVOKED)
     ) & Q(reason_code__in=CAUSED_REVOCATIONS)
-    rejected = Q(organisation=organisation, status=VerificationStatus.REJECTED)
+    # A refusal an administrator here undid already, verifying the person here since, is over.
+    verified_since = GovernmentProfile.objects.filter(user_id=OuterRef("user_id"), organisation=organisation,
+                                                      verified_at__gt=OuterRef("decided_at"))
+    rejected = Q(organisation=organisation, status=VerificationStatus.REJECTED) & ~Exists(verified_since)
     return GovernmentProfile.objects.filter(caused | rejected)
 
 

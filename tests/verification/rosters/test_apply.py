@@ -1249,3 +1249,23 @@ def test_an_invitation_accepted_with_a_request_of_other_details_waiting_leaves_i
     assert _invited_and_accepted(world, django_capture_on_commit_callbacks, 4) == "waiting"
     waiting.refresh_from_db()
     assert (waiting.status, waiting.official_email) == (VerificationStatus.PENDING, user.email)
+
+
+def test_a_refusal_here_an_admin_undid_since_by_verifying_the_person_refuses_no_row(world):
+    """Refused here long ago, verified here later by an admin, moved on since (revoked here as
+    a transfer): the roster's row at their address is no decision of an admin's to undo."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    user = world["person"]
+    EmailAddress.objects.update_or_create(user=user, email=user.email, defaults={"verified": True, "primary": True})
+    GovernmentProfileFactory(user=user, organisation=world["office"], status=VerificationStatus.REJECTED,
+                             official_email=user.email, decided_at=timezone.now() - timedelta(days=900))
+    GovernmentProfileFactory(user=user, organisation=world["office"], status=VerificationStatus.REVOKED,
+                             reason_code="transfer", official_email=user.email,
+                             verified_at=timezone.now() - timedelta(days=400),
+                             decided_at=timezone.now() - timedelta(days=30))
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1, **{"Official email": user.email})]))
+    row = RosterRow.objects.get(roster=roster, line=2)
+    assert (row.outcome, row.problems) == (RowOutcome.VERIFY, "")
