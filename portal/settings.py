@@ -329,7 +329,7 @@ DATETIME_INPUT_FORMATS = formats.DATETIME_INPUT_FORMATS
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(os.environ.get("PORTAL_STATIC_ROOT", BASE_DIR / "staticfiles"))
-# whitenoise (production): hashed names are cached for a year by whitenoise itself; the
+# whitenoise (production): hashed names are cached for ten years by whitenoise itself (its "immutable" files); the
 # few files without a hash in their name (of the pages, only nginx's for a body too large,
 # static/errors/request-too-large.html, links them) for an hour.
 WHITENOISE_MAX_AGE = 3600
