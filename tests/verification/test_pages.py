@@ -1220,6 +1220,27 @@ def test_the_members_page_lists_verified_and_suspended_people_for_admins_only(wo
         assert signed_in(world[who]).get(url).status_code == 404, who
 
 
+def test_the_members_page_says_a_lapsed_verification_no_longer_counts_and_offers_nothing_on_ones_own(world):
+    """Past the date of superannuation a verification no longer counts, before the hourly job
+    revokes it; another account of the admin's own mailbox is theirs: no suspension or
+    revocation is offered on it (the services refuse both)."""
+    from datetime import timedelta
+
+    lapsed = GovernmentProfileFactory(user=UserFactory(email="old@pune.mahaagri.gov.in", full_name="Old Officer"),
+                                      organisation=world["office"], status=VerificationStatus.VERIFIED)
+    GovernmentProfile.objects.filter(pk=lapsed.pk).update(superannuation_date=timezone.localdate() - timedelta(days=1))
+    mine = GovernmentProfileFactory(user=UserFactory(email="admin+2@pune.mahaagri.gov.in", full_name="Office Admin"),
+                                    organisation=world["office"], status=VerificationStatus.VERIFIED)
+    tree = parse(well_formed(signed_in(world["admin_office"]).get(
+        f"/verification/organisations/{world['office'].pk}/members/")))
+    rows = {row.find_all("td")[0].text(): row for row in tree.find("tbody").find_all("tr")}
+    [old] = [row for name, row in rows.items() if "Old Officer" in name]
+    assert "No longer counts" in old.text() and "Suspend" in old.text()
+    [own] = [row for name, row in rows.items() if "admin+2@" in name]
+    assert "No longer counts" not in own.text()
+    assert [a.get("href") for a in own.find_all("a")] == [f"/verification/profiles/{mine.pk}/"]
+
+
 def test_an_admin_sees_a_name_the_person_changed_and_accepts_it(world, verified):
     """The person renames themselves: their administrators see both names on the members
     list and the person's page, where they accept the new one (audited with both names);
