@@ -1208,33 +1208,17 @@ def test_a_roster_leaves_waiting_a_request_that_gives_other_details_than_its_row
     assert (waiting.status, waiting.mobile) == (VerificationStatus.PENDING, "+919123456789")
 
 
+@pytest.mark.parametrize(("code", "in_row"), [
+    ("e00001 ", "E00001"),  # case and spaces aside
+    ("\u0958E00001", "\u0958E00001"),  # typed with a decomposed letter (a form keeps it so; every cell is composed)
+])
 def test_a_roster_verifies_a_waiting_request_that_gives_the_same_details_as_its_row(
-        world, django_capture_on_commit_callbacks):
+        world, django_capture_on_commit_callbacks, code, in_row):
     user = world["person"]
     EmailAddress.objects.update_or_create(user=user, email=user.email, defaults={"verified": True, "primary": True})
     waiting = GovernmentProfileFactory(user=user, organisation=world["office"], status=VerificationStatus.PENDING,
-                                       official_email=user.email, mobile="+919876500001", employee_code="e00001 ")
-    row = person(1, **{"Official email": user.email.upper()})
-    roster = apply(upload(world["office"], world["admin_office"], csv_bytes([row])), world["admin_office"],
-                   django_capture_on_commit_callbacks)
-    assert roster.outcome == {"verified": 1}
-    waiting.refresh_from_db()
-    assert waiting.status == VerificationStatus.VERIFIED
-
-
-def test_a_roster_verifies_a_waiting_request_whose_employee_code_is_only_composed_otherwise(
-        world, django_capture_on_commit_callbacks):
-    """A code typed with a decomposed letter (as a form keeps it) and the roster's, composed
-    as every cell is: the same code."""
-    import unicodedata
-
-    user = world["person"]
-    EmailAddress.objects.update_or_create(user=user, email=user.email, defaults={"verified": True, "primary": True})
-    typed = "\u0958E00001"
-    assert unicodedata.normalize("NFC", typed) != typed
-    waiting = GovernmentProfileFactory(user=user, organisation=world["office"], status=VerificationStatus.PENDING,
-                                       official_email=user.email, mobile="+919876500001", employee_code=typed)
-    row = person(1, **{"Official email": user.email, "Employee code": typed})
+                                       official_email=user.email, mobile="+919876500001", employee_code=code)
+    row = person(1, **{"Official email": user.email.upper(), "Employee code": in_row})
     roster = apply(upload(world["office"], world["admin_office"], csv_bytes([row])), world["admin_office"],
                    django_capture_on_commit_callbacks)
     assert roster.outcome == {"verified": 1}
