@@ -33,7 +33,6 @@ from email_validator import EmailNotValidError
 from email_validator.rfc_constants import DOT_ATOM_TEXT, EMAIL_MAX_LENGTH
 
 from portal.accounts import official_email
-from portal.accounts.mail_limits import mailbox_key
 from portal.csv_files import FORMULA_STARTS, as_typed
 from portal.formats import DATE_INPUT_FORMATS
 from portal.organisations.models import Organisation
@@ -100,6 +99,7 @@ class CheckedRow:
     line: int
     cells: dict[str, str]  # as the file had them (on one line, cut at RAW_MAX)
     email: str = ""
+    mailbox: str = ""  # normalise_address of ``email``: the form people are compared in
     mobile: str = ""
     superannuation_date: datetime.date | None = None
     problems: list[str] = field(default_factory=list)
@@ -313,19 +313,11 @@ def check_batch(batch: list[tuple[int, dict[str, object]]], *, judge: EmailJudge
         problem = email_problem(judge.kind(parsed[1]))
         if problem:
             _add(row, problem)
-        if _reaches(row.email, own_emails):
+        # The mailbox people are compared in (staged with the row); the uploader's own refused.
+        row.mailbox = official_email.normalise_address(row.email)
+        if row.mailbox in own_emails:
             _add(row, "own_address")
     return checked
-
-
-def _reaches(address: str, mailboxes: set[str]) -> bool:
-    """Whether ``address`` (normalise_mailbox's form, as a row holds it) reaches one of
-    ``mailboxes`` (mailbox_key's form): its key is the address without its "+tag", but at a
-    provider that ignores dots (mailbox_key worked out whole, which costs a row more)."""
-    local, _at, domain = address.rpartition("@")
-    if domain in official_email.DOTLESS_PROVIDERS:
-        return mailbox_key(address) in mailboxes
-    return f"{local.split('+', 1)[0]}@{domain}" in mailboxes
 
 
 def email_problem(kind: str) -> str | None:

@@ -14,7 +14,6 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import StrIndex, Substr
 from django.utils import timezone
 
-from portal.accounts.official_email import normalise_address
 from portal.organisations.models import (
     Membership,
     MembershipRole,
@@ -49,7 +48,7 @@ def _values(roster_id: int, row: CheckedRow) -> tuple:
     cells = row.cells
     return (
         roster_id, row.line, cells.get("name", ""), row.email or cells.get("email", ""),
-        normalise_address(row.email) if row.email else "", row.mobile or cells.get("mobile", ""),
+        row.mailbox, row.mobile or cells.get("mobile", ""),
         cells.get("designation", ""), cells.get("employee_code", ""), cells.get("office", ""),
         row.superannuation_date, cells.get("superannuation", ""),
         RowOutcome.REFUSED if row.problems else RowOutcome.INVITE, _problems_text(row), False,
