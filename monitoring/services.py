@@ -26,7 +26,7 @@ from portal.advisory import advisory_lock
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.publish import mail_superadmins
 from portal.audit.services import audit_record, audit_record_many, audit_verify_report
-from portal.limits import hourly_audited, refuse_over, shown_from
+from portal.limits import hourly_audited, refuse_over_actions, shown_from
 from portal.organisations.models import Organisation, jurisdiction_expression
 from portal.permissions import AnyUser
 from portal.shown import check_shown, shown_digest
@@ -475,12 +475,11 @@ def _reminders_within_limit(actor: AnyUser, now: datetime) -> None:
 def _reminders_over(actor: AnyUser, now: datetime) -> None:
     """``_reminders_within_limit``'s count and refusal, without its lock."""
     limit = settings.ADOPTION_REMINDERS_PER_DAY
-    refuse_over(AuditEvent.objects.filter(actor_id=actor.pk, action=AuditAction.ADOPTION_REMINDER_SENT), "created_at",
-                limit, now, ngettext(
-                    "You have sent %(n)s reminder in the last 24 hours, the most one administrator may: this one was "
-                    "not sent. You can send it from %(when)s.",
-                    "You have sent %(n)s reminders in the last 24 hours, the most one administrator may: this one "
-                    "was not sent. You can send it from %(when)s.", limit))
+    refuse_over_actions(actor=actor, action=AuditAction.ADOPTION_REMINDER_SENT, limit=limit, now=now, message=ngettext(
+        "You have sent %(n)s reminder in the last 24 hours, the most one administrator may: this one was "
+        "not sent. You can send it from %(when)s.",
+        "You have sent %(n)s reminders in the last 24 hours, the most one administrator may: this one "
+        "was not sent. You can send it from %(when)s.", limit))
 
 
 def _already_active() -> ValidationError:

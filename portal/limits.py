@@ -77,6 +77,11 @@ def refuse_over(rows: QuerySet, field: str, limit: int, now: datetime, message: 
         raise ValidationError(message % {**(values or {}), "n": limit, "when": shown_from(allowed)}, code=code)
 
 
+def refuse_over_actions(*, actor, action: str, limit: int, now: datetime, message: str) -> None:
+    """``refuse_over`` for the actions ``action`` that ``actor`` took, as the audit log records them."""
+    refuse_over(AuditEvent.objects.filter(actor_id=actor.pk, action=action), "created_at", limit, now, message)
+
+
 HOUR = timedelta(hours=1)
 
 

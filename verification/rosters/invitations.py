@@ -22,10 +22,10 @@ from portal.accounts.mail_limits import one_mailbox
 from portal.accounts.official_email import classify_email, classify_emails_within, email_rules, normalise_mailbox
 from portal.advisory import advisory_locks
 from portal.among import among
-from portal.audit.models import AuditAction, AuditEvent
+from portal.audit.models import AuditAction
 from portal.audit.services import audit_record, audit_record_many
 from portal.deadlines import end_of_local_day
-from portal.limits import WINDOW, refuse_over, shown, shown_from
+from portal.limits import WINDOW, refuse_over, refuse_over_actions, shown, shown_from
 from portal.mail.models import OutboxPriority
 from portal.mail.services import outbox_enqueue, outbox_enqueue_each
 from portal.organisations.models import OrganisationStatus
@@ -443,12 +443,11 @@ def _resends_within_limit(actor: AnyUser, now: datetime) -> None:
     (RESEND_GAP, MAX_SENDS), but an organisation may have thousands waiting, and each
     sending mails a person. Counted from the audit log; the caller holds the actor's lock."""
     limit = settings.INVITATION_RESENDS_PER_DAY
-    refuse_over(AuditEvent.objects.filter(actor_id=actor.pk, action=AuditAction.INVITATION_RESENT), "created_at",
-                limit, now, ngettext(
-                    "You have sent %(n)s invitation again in the last 24 hours, the most one administrator may: this "
-                    "one was not sent. You can send it again from %(when)s.",
-                    "You have sent %(n)s invitations again in the last 24 hours, the most one administrator may: "
-                    "this one was not sent. You can send it again from %(when)s.", limit))
+    refuse_over_actions(actor=actor, action=AuditAction.INVITATION_RESENT, limit=limit, now=now, message=ngettext(
+        "You have sent %(n)s invitation again in the last 24 hours, the most one administrator may: this "
+        "one was not sent. You can send it again from %(when)s.",
+        "You have sent %(n)s invitations again in the last 24 hours, the most one administrator may: "
+        "this one was not sent. You can send it again from %(when)s.", limit))
 
 
 def _mails_to_address_within_limit(invitation: Invitation, now: datetime) -> None:
