@@ -20,11 +20,6 @@ from verification.models import AddressConfirmation, GovernmentProfile, Verifica
 from verification.rosters.models import Invitation
 
 
-def revoked_due(policy: RetentionPolicy, now: datetime) -> QuerySet:
-    return GovernmentProfile.objects.filter(status=VerificationStatus.REVOKED,
-                                            decided_at__lt=days_ago(now, policy.days))
-
-
 def profiles_details_erase(ids: list[int]) -> None:
     """The profiles lose the details their person gave (and the free-text reason), the
     name they were verified under and their address confirmations; what an audit needs
@@ -35,22 +30,18 @@ def profiles_details_erase(ids: list[int]) -> None:
         verified_name="")
 
 
-def revoked_reduce(ids: list[int], now: datetime) -> None:
-    profiles_details_erase(list(GovernmentProfile.objects.filter(pk__in=ids, status=VerificationStatus.REVOKED)
-                                .values_list("pk", flat=True)))
+def _decided_in(statuses: tuple[str, ...]) -> tuple:
+    """The rule's ``due`` and ``apply`` for the profiles in ``statuses``: due the policy's
+    days after they were decided; reduced (``profiles_details_erase``) if still in one."""
 
+    def due(policy: RetentionPolicy, now: datetime) -> QuerySet:
+        return GovernmentProfile.objects.filter(status__in=statuses, decided_at__lt=days_ago(now, policy.days))
 
-CLOSED_REQUEST_STATUSES = (VerificationStatus.REJECTED, VerificationStatus.CANCELLED)
+    def reduce(ids: list[int], now: datetime) -> None:
+        profiles_details_erase(list(GovernmentProfile.objects.filter(pk__in=ids, status__in=statuses)
+                                    .values_list("pk", flat=True)))
 
-
-def closed_requests_due(policy: RetentionPolicy, now: datetime) -> QuerySet:
-    return GovernmentProfile.objects.filter(status__in=CLOSED_REQUEST_STATUSES,
-                                            decided_at__lt=days_ago(now, policy.days))
-
-
-def closed_requests_reduce(ids: list[int], now: datetime) -> None:
-    profiles_details_erase(list(GovernmentProfile.objects.filter(pk__in=ids, status__in=CLOSED_REQUEST_STATUSES)
-                                .values_list("pk", flat=True)))
+    return due, reduce
 
 
 def profiles_audit(ids: list[int]) -> tuple[list[int], list[tuple[str, str]]]:
@@ -74,12 +65,11 @@ def held_verification_addresses(holds: QuerySet) -> list[QuerySet]:
 
 def register() -> None:
     held_addresses_register(held_verification_addresses)
-    retention_rule_register(RetentionRule(
-        kind=RetentionKind.REVOKED_VERIFICATION, target_type="verification.governmentprofile", person_field="user_id",
-        due=revoked_due, apply=revoked_reduce, audit_of=profiles_audit, deletes=False,
-    ))
-    retention_rule_register(RetentionRule(
-        kind=RetentionKind.CLOSED_VERIFICATION_REQUEST, target_type="verification.governmentprofile",
-        person_field="user_id", due=closed_requests_due, apply=closed_requests_reduce, audit_of=profiles_audit,
-        deletes=False,
-    ))
+    for kind, statuses in ((RetentionKind.REVOKED_VERIFICATION, (VerificationStatus.REVOKED,)),
+                           (RetentionKind.CLOSED_VERIFICATION_REQUEST,
+                            (VerificationStatus.REJECTED, VerificationStatus.CANCELLED))):
+        due, reduce = _decided_in(statuses)
+        retention_rule_register(RetentionRule(
+            kind=kind, target_type="verification.governmentprofile", person_field="user_id", due=due, apply=reduce,
+            audit_of=profiles_audit, deletes=False,
+        ))
