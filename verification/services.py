@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext, ngettext_lazy
 
-from portal.accounts.mail_limits import mailbox_key, one_mailbox, same_mailbox
+from portal.accounts.mail_limits import mailbox_key, own_account, same_mailbox
 from portal.accounts.official_email import classify_email
 from portal.advisory import advisory_lock
 from portal.audit.models import AuditAction, AuditEvent
@@ -129,7 +129,7 @@ def check_decider(actor: AnyUser, organisation: Organisation) -> None:
 def is_own(actor: AnyUser, profile: GovernmentProfile) -> bool:
     """Whether ``profile`` is ``actor``'s: of their account, or of another account of their
     mailbox (accounts are one per address, "+tag" and all: the same person)."""
-    return actor.pk == profile.user_id or one_mailbox(actor.email, profile.user.email)
+    return bool(own_account(profile.user, actor))
 
 
 def _check_decider_of(actor: AnyUser, profile: GovernmentProfile) -> None:

@@ -25,7 +25,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.accounts.mail_limits import one_mailbox
+from portal.accounts.mail_limits import own_account
 from portal.accounts.models import address_naming, erased_email
 from portal.audit.erasure import audit_redact
 from portal.audit.models import AuditAction, AuditEvent
@@ -106,7 +106,7 @@ def privacy_request_decide(*, request_id: int, grant: bool, reason: str, actor: 
         if made.status != PrivacyRequestStatus.OPEN:
             raise decided_already(made)
         # Another account of their mailbox ("+tag") is theirs too: one person's.
-        if made.user_id == actor.pk or (made.user_id and one_mailbox(made.user.email, actor.email)):
+        if made.user_id and own_account(made.user, actor):
             raise ValidationError(_("Someone else must decide your own request."))
         made.status = PrivacyRequestStatus.GRANTED if grant else PrivacyRequestStatus.REFUSED
         made.decided_at, made.decided_by, made.decision_reason = timezone.now(), actor, reason[:2000]

@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from portal.accounts.mail_limits import one_mailbox
+from portal.accounts.mail_limits import own_account
 from portal.accounts.official_email import classify_email, classify_emails_within, email_rules, normalise_mailbox
 from portal.advisory import advisory_locks
 from portal.among import among
@@ -133,7 +133,7 @@ def _verify_person(*, organisation, user, details: dict, actor: AnyUser, source:
     one verified has the decision's audit event, which comes after every row it locks."""
     if _holds_standing(user=user, organisation=organisation):
         return "unchanged"
-    if user.pk == actor.pk or one_mailbox(user.email, actor.email):
+    if own_account(user, actor):
         # Nobody verifies themselves, nor another account of their mailbox (join_request_decide
         # refuses it: OwnProfile), and no request is made in its name either: they ask another
         # administrator themselves.
