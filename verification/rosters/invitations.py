@@ -4,7 +4,6 @@ sent again by an admin, accepted when the person confirms the invited address
 (rosters.receivers)."""
 
 import logging
-import unicodedata
 from datetime import datetime, timedelta
 
 from allauth.account.models import EmailAddress
@@ -19,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from portal.accounts.mail_limits import own_account
-from portal.accounts.official_email import classify_email, classify_emails_within, email_rules, normalise_mailbox
+from portal.accounts.official_email import classify_email, classify_emails_within, email_rules
 from portal.advisory import advisory_locks
 from portal.among import among
 from portal.audit.models import AuditAction
@@ -45,7 +44,7 @@ from verification.rosters.models import (
     RowOutcome,
 )
 from verification.rosters.notifications import build_invitation_mails, invitation_text, invitee_fills
-from verification.rosters.staging import holds_power_elsewhere, mobile_taken, moves_from_elsewhere
+from verification.rosters.staging import holds_power_elsewhere, mobile_taken, moves_from_elsewhere, request_differs
 from verification.rosters.tokens import token_new, tokens_new
 from verification.selectors import automatic_verification_withheld, person_request_language
 
@@ -157,24 +156,6 @@ def _verify_person(*, organisation, user, details: dict, actor: AnyUser, source:
     return "verified"
 
 
-def _request_differs(waiting: GovernmentProfile | None, details: dict) -> bool:
-    """Whether the person's own waiting request (``waiting``) names another official
-    address, mobile number or employee code than the roster's row or invitation
-    (``details``): verifying it, which is what verifying them there decides, would vouch
-    for what the admin never saw (the verification API answers by address and number).
-    It waits for an admin, who compares them on its page."""
-    if waiting is None:
-        return False
-    return (normalise_mailbox(waiting.official_email) != normalise_mailbox(details["official_email"])
-            or waiting.mobile != details["mobile"]
-            or _code_key(waiting.employee_code) != _code_key(details["employee_code"]))
-
-
-def _code_key(code: str) -> str:
-    """An employee code as two are compared: however its letters were composed or cased."""
-    return unicodedata.normalize("NFKC", code or "").strip().casefold()
-
-
 def _details(row) -> dict:
     return {"official_email": row.email, **{name: getattr(row, name) for name in DETAILS}}
 
@@ -207,7 +188,7 @@ def _verify_refusal(roster: RosterImport, row: RosterRow, *, user: AnyUser, wait
     (automatic_verification_withheld); a mobile number another verified person holds now
     (an earlier row of the roster, say; or that of the person's own waiting request, which
     is what is verified); their own waiting request naming another address, number or
-    employee code than the row (_request_differs): an admin decides it."""
+    employee code than the row (request_differs): an admin decides it."""
     if verification_services.join_refusal(user):
         return "auditor"
     if moves_from_elsewhere(roster.organisation, user_id=user.pk, email=row.email):
@@ -218,7 +199,7 @@ def _verify_refusal(roster: RosterImport, row: RosterRow, *, user: AnyUser, wait
         return "decided_by_hand"
     if mobile_taken(waiting.mobile if waiting is not None else row.mobile, user_id=user.pk):
         return "mobile_taken"
-    if _request_differs(waiting, _details(row)):
+    if request_differs(waiting, _details(row)):
         return "request_differs"
     return ""
 
@@ -672,7 +653,7 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
             outcome = "mobile_taken"
         elif (invitation.organisation.status == OrganisationStatus.ACTIVE
               and not automatic_verification_withheld(user, invitation.organisation)
-              and not _request_differs(waiting, _details(invitation))):
+              and not request_differs(waiting, _details(invitation))):
             try:
                 outcome = _verify_person(organisation=invitation.organisation, user=user, details=_details(invitation),
                                          actor=invitation.invited_by, source={"invitation": invitation.pk},
@@ -688,7 +669,7 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
             # person would undo a decision about them (automatic_verification_withheld: a
             # suspension elsewhere, a revocation or refusal here, for a reason of theirs),
             # which an administrator makes, or their own request waiting there gives other
-            # details than the invitation (_request_differs): the request waits for one.
+            # details than the invitation (request_differs): the request waits for one.
             details = _details(invitation)
             profile, made = _waiting_request(organisation=invitation.organisation, user=user, details=details,
                                              language=getattr(request, "LANGUAGE_CODE", None), waiting=waiting)

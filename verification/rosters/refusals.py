@@ -24,6 +24,11 @@ PROBLEMS = {
         "administrator decides on their request",
         "%(n)s people's verifications were suspended or revoked for a reason of theirs, or refused here: an "
         "administrator decides on their requests", "n"),
+    "request_differs": ngettext_lazy(
+        "%(n)s person's own request waits here with another official address, mobile number or employee code than "
+        "the roster gives: an administrator decides it on its page",
+        "%(n)s people's own requests wait here with another official address, mobile number or employee code than "
+        "the roster gives: an administrator decides each on its page", "n"),
     "last_admin_elsewhere": ngettext_lazy(
         "%(n)s person is the last admin of another organisation and would leave it without one",
         "%(n)s people are the last admins of other organisations and would leave them without one", "n"),

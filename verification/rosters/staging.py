@@ -6,14 +6,16 @@ On PostgreSQL the rows are loaded with COPY (psycopg's ``cursor.copy``); elsewhe
 is read one batch at a time: memory does not grow with the file.
 """
 
+import unicodedata
 from collections.abc import Iterable, Iterator
 
 from allauth.account.models import EmailAddress
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Value
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import StrIndex, Substr
 from django.utils import timezone
 
+from portal.accounts.official_email import normalise_mailbox
 from portal.organisations.models import (
     Membership,
     MembershipRole,
@@ -26,7 +28,7 @@ from portal.organisations.models import (
     not_ended_q,
 )
 from portal.permissions import admins_who_act
-from verification.models import HELD_STATUSES, GovernmentProfile
+from verification.models import HELD_STATUSES, GovernmentProfile, VerificationStatus
 from verification.rosters.checks import CheckedRow
 from verification.rosters.models import Invitation, InvitationStatus, RosterImport, RosterRow, RowOutcome
 from verification.selectors import decisions_to_undo, mobile_holders
@@ -214,6 +216,44 @@ def classify(roster: RosterImport) -> None:
              .exclude(official_email=OuterRef("email")).exclude(Exists(theirs)))
     rows.exclude(outcome=RowOutcome.REFUSED).exclude(mobile="").filter(Exists(taken)).update(
         outcome=RowOutcome.REFUSED, problems="mobile_taken")
+    # Someone left to verify whose own request waits here naming another official address,
+    # mobile number or employee code than the row: verifying them decides that request, and
+    # would vouch for what the admin never saw (request_differs; checked again when the row is
+    # applied). The people on the roster with a request waiting here read first (few), then
+    # compared as applying compares them.
+    waiting = GovernmentProfile.objects.filter(
+        organisation_id=roster.organisation_id, status=VerificationStatus.PENDING,
+        user__emailaddress__email=OuterRef("email"), user__emailaddress__verified=True)
+    asked = dict(rows.filter(outcome=RowOutcome.VERIFY).annotate(request_id=Subquery(waiting.values("pk")[:1]))
+                 .exclude(request_id=None).values_list("pk", "request_id"))
+    if asked:
+        requests = GovernmentProfile.objects.only("official_email", "mobile", "employee_code").in_bulk(asked.values())
+        differ = [row.pk for row in RosterRow.objects.filter(pk__in=list(asked)).only("email", *REQUEST_DETAILS)
+                  if request_differs(requests[asked[row.pk]], {"official_email": row.email,
+                                                               **{name: getattr(row, name) for name in REQUEST_DETAILS}})]
+        if differ:
+            RosterRow.objects.filter(pk__in=differ).update(outcome=RowOutcome.REFUSED, problems="request_differs")
+
+
+REQUEST_DETAILS = ("mobile", "employee_code")
+
+
+def request_differs(waiting: GovernmentProfile | None, details: dict) -> bool:
+    """Whether the person's own waiting request (``waiting``) names another official
+    address, mobile number or employee code than the roster's row or invitation
+    (``details``): verifying it, which is what verifying them there decides, would vouch
+    for what the admin never saw (the verification API answers by address and number).
+    It waits for an admin, who compares them on its page."""
+    if waiting is None:
+        return False
+    return (normalise_mailbox(waiting.official_email) != normalise_mailbox(details["official_email"])
+            or waiting.mobile != details["mobile"]
+            or _code_key(waiting.employee_code) != _code_key(details["employee_code"]))
+
+
+def _code_key(code: str) -> str:
+    """An employee code as two are compared: however its letters were composed or cased."""
+    return unicodedata.normalize("NFKC", code or "").strip().casefold()
 
 
 def auditors_among(user_ids: Iterable[int]) -> set[int]:

@@ -829,15 +829,16 @@ def test_a_mobile_number_another_person_was_verified_with_since_the_preview_is_n
 def test_a_waiting_request_whose_own_mobile_number_another_verified_person_holds_is_not_verified_by_a_roster(
         world, django_capture_on_commit_callbacks):
     """The person asked the office with a number another verified person holds; the roster
-    lists them with a free one. Applying it verifies their waiting request as they made it:
-    with their own number, which would then have two holders. The row is skipped instead,
-    its reason kept on it."""
+    lists them with a free one (the request made after the preview, which refuses a row whose
+    person's request gives other details). Applying it would verify their waiting request as
+    they made it: with their own number, which would then have two holders. The row is skipped
+    instead, its reason kept on it."""
     verified_elsewhere_with(world, "+919999900000")
     one = UserFactory(email="person1@pune.mahaagri.gov.in")
-    GovernmentProfileFactory(user=one, organisation=world["office"], official_email=one.email, mobile="+919999900000",
-                             designation="Peon")
     roster = upload(world["office"], world["admin_office"], csv_bytes([person(1)]))
     assert roster.verify_count == 1
+    GovernmentProfileFactory(user=one, organisation=world["office"], official_email=one.email, mobile="+919999900000",
+                             designation="Peon")
     roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
     assert roster.outcome == {"skipped": 1}
     assert GovernmentProfile.objects.filter(status=VerificationStatus.VERIFIED, mobile="+919999900000").count() == 1
@@ -1192,15 +1193,32 @@ def _asked_with_other_details(world):
                                     designation="Director")
 
 
-def test_a_roster_leaves_waiting_a_request_that_gives_other_details_than_its_row(
+def test_a_roster_refuses_at_its_preview_a_row_whose_person_asked_with_other_details(
         world, django_capture_on_commit_callbacks):
     """The admin vouches for what the roster says: a person's own waiting request with
-    another official address, mobile or employee code is not verified in its stead."""
+    another official address, mobile or employee code is not verified in its stead, and the
+    preview says so, counted with the refusals, rather than counting the row as verified."""
     waiting = _asked_with_other_details(world)
+    user = world["person"]
+    EmailAddress.objects.create(user=user, email="person1@pune.mahaagri.gov.in", verified=True, primary=False)
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1), person(2)]))
+    row = RosterRow.objects.get(roster=roster, line=2)
+    assert (row.outcome, row.problems, reasons_of(row)) == (RowOutcome.REFUSED, "request_differs", [REQUEST_DIFFERS])
+    assert (roster.verify_count, roster.problems) == (0, {"request_differs": 1})
+    roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
+    assert roster.outcome == {"invited": 1}
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.mobile) == (VerificationStatus.PENDING, "+919123456789")
+
+
+def test_a_roster_leaves_waiting_a_request_made_after_its_preview_with_other_details(
+        world, django_capture_on_commit_callbacks):
+    """Asked between the preview and the apply: applying the row checks again."""
     user = world["person"]
     EmailAddress.objects.create(user=user, email="person1@pune.mahaagri.gov.in", verified=True, primary=False)
     roster = upload(world["office"], world["admin_office"], csv_bytes([person(1)]))
     assert roster.verify_count == 1
+    waiting = _asked_with_other_details(world)
     roster = apply(roster, world["admin_office"], django_capture_on_commit_callbacks)
     assert roster.outcome == {"skipped": 1}
     assert reasons_of(RosterRow.objects.get(roster=roster, line=2)) == [REQUEST_DIFFERS]
