@@ -20,7 +20,16 @@ def admin_login(request, extra_context=None):
     raise PermissionDenied
 
 
+def admin_password_change(request, extra_context=None):
+    """The admin's link to change one's own password leads to allauth's page, as every
+    change of one's password goes: audited, its guesses of the current password limited
+    (Django's own page did neither)."""
+    return redirect("account_change_password")
+
+
 admin.site.login = admin_login
+admin.site.password_change = admin_password_change
+admin.site.password_change_done = admin_password_change
 admin.site.site_header = _("Sandes onboarding portal")
 admin.site.site_title = _("Sandes onboarding portal")  # each page's title in the browser's tab, after the page's own
 

@@ -4,18 +4,10 @@ only shows them; nothing is added, changed or deleted here."""
 
 from django.contrib import admin
 
-from portal.text import as_searched
 from verification.models import AddressConfirmation, GovernmentProfile, VerificationSettings
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    def get_search_results(self, request, queryset, search_term):
-        """The words typed are searched as every search of the portal takes them
-        (``as_searched``): composed, without the invisible characters (a zero-width space,
-        a direction mark, a soft hyphen) pasted with an address or a code, with which the
-        search found nobody."""
-        return super().get_search_results(request, queryset, as_searched(search_term))
-
     def has_add_permission(self, request, obj=None):
         return False
 

@@ -1,3 +1,4 @@
+from allauth.account.adapter import get_adapter as get_account_adapter
 from allauth.account.admin import EmailAddressAdmin as BaseEmailAddressAdmin
 from allauth.account.models import EmailAddress
 from allauth.mfa.admin import AuthenticatorAdmin as BaseAuthenticatorAdmin
@@ -8,10 +9,12 @@ from django.contrib.admin.options import ActionLocation
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as BaseUserChangeForm
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models.constants import LOOKUP_SEP
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -41,7 +44,6 @@ from portal.organisations.services import (
 )
 from portal.permissions import gave_code_lately, holds_object_role, is_superadmin
 from portal.privacy.requests import person_held
-from portal.text import as_searched
 
 ACCESS_FLAGS = ("is_active", "is_staff", "is_superuser")
 # What makes an account staff or superuser, or gives it permissions: changed in the admin only
@@ -236,6 +238,19 @@ class RoleHolderDeletionMixin:
             super().delete_queryset(request, queryset.exclude(pk__in=kept))
 
 
+class UserCreationForm(AdminUserCreationForm):
+    """Django's, but the address is taken as sign-up takes it (the account adapter's
+    clean_email: one form per mailbox, "ROOT@nic.in" is root@nic.in's), and refused when
+    an account has it, or another account has it confirmed: one account a mailbox."""
+
+    def clean_email(self):
+        email = get_account_adapter().clean_email(self.cleaned_data["email"])
+        if (User.objects.filter(email__iexact=email).exists()
+                or EmailAddress.objects.filter(email__iexact=email, verified=True).exists()):
+            raise ValidationError(gettext("An account with this address exists already."), code="taken")
+        return email
+
+
 class UserChangeForm(BaseUserChangeForm):
     """Django's, but "Active" is not unticked for the last holder of a role whose role does
     not end (an organisation's last admin, the platform's last superadmin): an inactive
@@ -286,6 +301,7 @@ class UserAdmin(LegalHoldMixin, RoleHolderDeletionMixin, AuditedDeletionMixin, B
     and superuser flags, groups and permissions, and not on their own account (GRANTING_FIELDS)."""
 
     form = UserChangeForm
+    add_form = UserCreationForm
     ordering = ["email"]
     list_display = ["email", "full_name", "is_staff", "is_active", "date_joined"]
     search_fields = ["email", "full_name"]
@@ -299,13 +315,6 @@ class UserAdmin(LegalHoldMixin, RoleHolderDeletionMixin, AuditedDeletionMixin, B
     # year by these dates, so one backdated here was erased with nothing naming who did it.
     # The language is the person's own choice, made on the portal's pages.
     readonly_fields = ["last_login", "date_joined", "language"]
-
-    def get_search_results(self, request, queryset, search_term):
-        """Names are stored composed (portal.text): the words typed are searched composed too
-        (a nukta typed as one character, U+095B, finds the name stored as the letter and
-        the nukta), without the invisible characters pasted with them, as every search of
-        the portal takes its words (``as_searched``)."""
-        return super().get_search_results(request, queryset, as_searched(search_term))
 
     def get_readonly_fields(self, request, obj=None):
         # An account's address is shown, not edited: it changes only through the account's
@@ -476,6 +485,14 @@ class AddressGroundsForm(forms.ModelForm):
         for name in AddressGroundsForm.TRIED:
             if name in cleaned:
                 setattr(trial, name, cleaned[name])
+        others = EmailAddress.objects.filter(email__iexact=trial.email).exclude(pk=trial.pk)
+        if others.filter(user=trial.user).exists():
+            self.add_error("email", gettext("This account has this address already."))
+            return cleaned
+        if trial.verified and others.filter(verified=True).exists():
+            self.add_error("email", gettext("Another account has this address confirmed: an address is confirmed on "
+                                            "one account at most."))
+            return cleaned
         try:
             with transaction.atomic(), holder_ends_own_grounds(user=holder):
                 trial.save()
@@ -695,6 +712,13 @@ class AuthenticatorAdmin(AuditedDeletionMixin, BaseAuthenticatorAdmin):
 
     fields = ["user", "type", "created_at", "last_used_at"]
     readonly_fields = fields
+
+    def lookup_allowed(self, lookup, value, request):
+        """Only what the page shows filters its list: the admin lets a list's query string
+        look up any field of its model, and a pattern matched against ``data``
+        (``?data__secret__regex=^A``) told, a row or none, another person's secret a letter
+        at a time."""
+        return lookup.split(LOOKUP_SEP, 1)[0] in {"id", *self.fields} and super().lookup_allowed(lookup, value, request)
 
     @staticmethod
     def code_asked(request):
