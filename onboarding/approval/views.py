@@ -141,10 +141,17 @@ def _link_page(request, state, token_row, *, keep=False):
             # correction that the officer has since answered, sending the application to this
             # address again: the page says so, and when (the latest), so that the authority
             # looks for that mail. Not when the correction named another authority.
+            # Not a step closed by a withdrawal since: its link no longer works either.
             resent_at = (application.steps.filter(stage=Stage.AUTHORITY, opened_at__gt=step.opened_at,
                                                   assignee_email__iexact=token_row.email)
+                         .exclude(decision=Decision.CANCELLED)
                          .order_by("-opened_at", "-id").values_list("opened_at", flat=True).first())
             context["resent_at"] = resent_at
+        if state == LinkState.USED and application.status == ApplicationStatus.WITHDRAWN:
+            # Used, and the application withdrawn since: nothing waits for the authority.
+            closed = application.steps.filter(decision=Decision.CANCELLED).order_by("-decided_at", "-id").first()
+            context.update({"withdrawn": True, "withdrawn_for_officer": closed is not None
+                            and closed.decided_by_id != application.nodal_officer_id})
         if state in (LinkState.SUPERSEDED, LinkState.CLOSED, LinkState.DECIDED):
             newer = step.tokens.filter(created_at__gt=token_row.created_at).order_by("-created_at").first()
             context.update({
@@ -268,6 +275,10 @@ def review_link(request, token):
     state = link_state(row)
     if state != LinkState.VALID:
         return _link_page(request, state, row, keep=request.method == "POST")
+    # The session the link is kept in is a new one (its key), as signing in makes: a session
+    # key planted in the browser beforehand (a cookie set from a neighbouring host) must not
+    # come to hold the link.
+    request.session.cycle_key()
     request.session[SESSION_LINK] = row.token_hash
     links = {step: digest for step, digest in (request.session.get(SESSION_LINKS) or {}).items()
              if step != str(row.step_id)}
@@ -276,7 +287,9 @@ def review_link(request, token):
     request.session.pop(SESSION_DECIDED, None)
     if request.method == "POST":
         return _review_page(request, row)
-    response = redirect("onboarding:review")
+    # The page of this link's step (``?step=``), which a reload or the language switch opens
+    # again, whatever link is opened later in another tab.
+    response = redirect(_review_of_the_form(request, row.step_id))
     response["Referrer-Policy"] = "no-referrer"
     return response
 

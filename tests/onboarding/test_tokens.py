@@ -388,6 +388,65 @@ def test_each_open_page_decides_and_serves_its_own_application():
     assert Client().get(f"/onboarding/review/{step_first.pk}/letter/").status_code == 404
 
 
+def test_a_links_page_reloaded_after_another_link_was_opened_is_still_its_own_application():
+    """The authority of two offices opens link A, then link B in another tab. Reloading tab A,
+    or switching its language (whose "next" is the tab's address), showed application B, the
+    link opened last: the link sent the browser to a page naming no step."""
+    application_with_authority(reference="ONB-FIRST")
+    path_first, _ = latest_link()
+    application_with_authority(reference="ONB-SECOND")
+    path_second, _ = latest_link()
+    browser = Client()
+    opened = browser.get(path_first, follow=True)
+    [(tab_a, _status)] = opened.redirect_chain
+    assert "ONB-FIRST" in page(opened)
+    assert "ONB-SECOND" in page(browser.get(path_second, follow=True))
+    again = page(browser.get(tab_a))
+    assert "ONB-FIRST" in again and "ONB-SECOND" not in again
+    switched = page(browser.post("/i18n/setlang/", {"language": "hi", "next": tab_a}, follow=True))
+    assert "ONB-FIRST" in switched and "ONB-SECOND" not in switched
+
+
+def test_opening_a_link_gives_the_browser_a_new_session_key():
+    """The link's hash in the session lets that session decide: as signing in does, opening it
+    gives the session a new key, so a session id planted in the authority's browser beforehand
+    (a cookie set from a neighbouring host) does not let whoever planted it decide."""
+    application = application_with_authority()
+    path, _token = latest_link()
+    attacker = Client()
+    attacker.get("/onboarding/review/")
+    attacker.session.save()
+    planted = attacker.session.session_key
+    authority = Client()
+    authority.cookies[settings.SESSION_COOKIE_NAME] = planted
+    assert authority.get(path).status_code == 302
+    assert authority.cookies[settings.SESSION_COOKIE_NAME].value != planted
+    step = ApprovalStep.objects.get(application=application)
+    response = attacker.post("/onboarding/review/", {"step": step.pk, "decision": "reject", "remarks": "No.",
+                                                     "confirm": "on"})
+    assert response.status_code == 404
+    step.refresh_from_db()
+    assert step.decision == ""
+    assert "Decision on application" in page(authority.get(f"/onboarding/review/?step={step.pk}"))
+
+
+def test_a_used_link_of_an_application_withdrawn_since_says_nothing_waits(officer):
+    """The authority returned the application with its link; the officer sent it back corrected
+    (a new link went to the authority) and then withdrew it. The first link's page sent the
+    authority to "the link in the most recent email", which the withdrawal had ended."""
+    application = submitted_application(officer)
+    path, _token = latest_link()
+    assert Client().post(path, {"decision": "return", "remarks": "Give the number of users.",
+                                "confirm": "on"}).status_code == 302
+    services.application_submit(application_id=application.pk, actor=officer, reply="Corrected as asked.")
+    newest, _ = latest_link()
+    services.application_withdraw(application_id=application.pk, actor=officer, reason="Not needed")
+    assert "withdrew application" in page(Client().get(newest, follow=True))
+    html = page(Client().get(path, follow=True))
+    assert f"The nodal officer withdrew application {application.reference}. No decision is needed from you." in html
+    assert "Use the link in the most recent email" not in html and "you will receive a new email" not in html
+
+
 def test_competent_authoritys_remarks_survive_a_session_that_ended(officer):
     """The authority has no account: its session holds only the link. When it ends while
     they read and type, what they typed waits for the link opened again (once), and
@@ -534,7 +593,7 @@ def test_each_half_of_the_authoritys_mails_opens_the_review_page_in_its_own_lang
         assert response["Cache-Control"].startswith("max-age=0") and response["Referrer-Policy"] == "no-referrer"
         assert browser.cookies[settings.LANGUAGE_COOKIE_NAME].value == language
         response = browser.get(path, follow=True)
-        assert response.status_code == 200 and response.redirect_chain == [("/onboarding/review/", 302)]
+        assert response.status_code == 200 and response.redirect_chain == [(f"/onboarding/review/?step={step.pk}", 302)]
         html = page(response)
         assert f'<html lang="{language}"' in html and response["Content-Language"] == language
         switched = browser.post("/i18n/setlang/", {"language": "en", "next": "/onboarding/review/"}, follow=True)
