@@ -45,6 +45,7 @@ from verification.selectors import (
     organisation_for_admin,
     profile_for_admin,
     profiles_for_admin,
+    with_roles_verifying_ends,
 )
 
 PAGE_SIZE = 50
@@ -294,7 +295,11 @@ def profile_detail(request, pk):
     own = services.is_own(request.user, profile)
     form = None
     if profile.is_pending and not own:
-        form = DecisionForm(request.POST if request.method == "POST" else None, moving=bool(profile.held_elsewhere))
+        # Verifying ends a verification held elsewhere, and the admin roles named on the page
+        # (roles_ending), for good: the box to confirm it is ticked first.
+        with_roles_verifying_ends([profile])
+        form = DecisionForm(request.POST if request.method == "POST" else None,
+                            moving=bool(profile.held_elsewhere or profile.roles_ending))
         if request.method == "POST" and form.is_valid():
             try:
                 services.join_request_decide(profile_id=profile.pk, decision=form.cleaned_data["decision"],

@@ -108,7 +108,8 @@ class DecisionForm(AccessibleForm):
     confirm.required_when = True
 
     def __init__(self, *args, moving: bool = False, **kwargs):
-        """``moving``: the person is verified in another organisation, which verifying them here ends."""
+        """``moving``: the person is verified in another organisation, or holds an admin role,
+        which verifying them here ends."""
         super().__init__(*args, **kwargs)
         self.moving = moving
 

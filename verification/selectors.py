@@ -37,7 +37,14 @@ from portal.accounts.mail_limits import same_mailbox
 from portal.accounts.official_email import normalise_domain
 from portal.among import among
 from portal.ids import DB_INT_MAX
-from portal.organisations.models import Membership, Organisation, OrganisationDomain, OrganisationStatus
+from portal.organisations.models import (
+    Membership,
+    MembershipRole,
+    Organisation,
+    OrganisationDomain,
+    OrganisationStatus,
+    not_ended_q,
+)
 from portal.organisations.selectors import (
     addresses_at_domains,
     admin_roles_resting_on,
@@ -420,10 +427,37 @@ def admin_roles_ending_with(profile: GovernmentProfile, *, verified_in: Organisa
 
 
 def profiles_for_admin(viewer: AnyUser, pks: Iterable[int]) -> list[GovernmentProfile]:
-    """The profiles among ``pks`` the viewer administers, oldest request first (others are left out)."""
+    """The profiles among ``pks`` the viewer administers, oldest request first (others are left
+    out), each waiting one with the admin roles verifying it ends (``roles_ending``:
+    with_roles_verifying_ends)."""
     pks = [pk for pk in pks if isinstance(pk, int)]
     queryset = profiles_administered_by(viewer).filter(pk__in=pks).select_related("user", "organisation")
-    return mark_official_domain(_with_badges(queryset).order_by("requested_at", "id"))
+    return with_roles_verifying_ends(mark_official_domain(_with_badges(queryset).order_by("requested_at", "id")))
+
+
+def roles_verifying_ends(profile: GovernmentProfile) -> list[Membership]:
+    """The admin roles that verifying ``profile``, a waiting request, in its organisation ends
+    for good (services._verify ends the same): the person's first admin roles outside its
+    line (first_admin_roles_ending) and those resting on a verification they hold elsewhere
+    (held_elsewhere), each marked ``left_without_admin``. What the deciding administrator is
+    told, and asked to confirm, before verifying."""
+    roles = first_admin_roles_ending(profile.user, profile.organisation)
+    for held in held_elsewhere(profile.user, profile.organisation):
+        roles += held.ending_roles
+    return list({role.pk: role for role in roles}.values())
+
+
+def with_roles_verifying_ends(profiles: list[GovernmentProfile]) -> list[GovernmentProfile]:
+    """``profiles``, each waiting one with ``roles_ending`` (roles_verifying_ends; [] for the
+    others): one query, which finds who holds an admin role at all, and then
+    roles_verifying_ends for those few."""
+    waiting = [profile for profile in profiles if profile.is_pending]
+    holders = set(Membership.objects.filter(
+        not_ended_q(), role=MembershipRole.ADMIN, is_active=True, user_id__in={profile.user_id for profile in waiting},
+    ).values_list("user_id", flat=True)) if waiting else set()
+    for profile in profiles:
+        profile.roles_ending = roles_verifying_ends(profile) if profile.is_pending and profile.user_id in holders else []
+    return profiles
 
 
 MEMBER_QUERY_MAX = 100
