@@ -175,7 +175,7 @@ def may_withdraw_for_officer(user: AnyUser, application: Application) -> bool:
 
 def officer_eligibility(user: AnyUser, *, rules: list[tuple[str, str]] | None = None,
                         verified: bool | None = None, within: int | None | object = ANY_ORGANISATION,
-                        in_service: bool = False) -> str | None:
+                        in_service: bool = False, someone_else: bool = False) -> str | None:
     """None if the user may act as a nodal officer, else a message saying why not.
     Asked at every action an officer takes, not only when starting. ``rules``
     (``email_rules``) and ``verified`` (whether the account's address is verified): when
@@ -187,7 +187,9 @@ def officer_eligibility(user: AnyUser, *, rules: list[tuple[str, str]] | None = 
     service as far as the apps know (``service_ended``: their latest verification past its
     date of superannuation, or ended on retirement or on leaving service), a query more:
     asked where the role is used up, at submission (the application goes out for decisions
-    in their name) and at final approval (they become the organisation's first admin)."""
+    in their name) and at final approval (they become the organisation's first admin).
+    ``someone_else``: said to an administrator about ``user`` (a handover, a final approval),
+    not to ``user``."""
     if permissions.is_auditor(user):
         return _("An auditor's account has read-only access and cannot act as a nodal officer.")
     verdict = classify_email_within(user.email, within, rules=rules)
@@ -196,6 +198,9 @@ def officer_eligibility(user: AnyUser, *, rules: list[tuple[str, str]] | None = 
     if verified is None:  # asked on every page of an officer: its SQL built once per process
         verified = bool(compiled.rows(_verified_address_query, user_id=user.pk, email=user.email))
     if not verified:
+        if someone_else:
+            return _("%(email)s has not been confirmed by its holder yet: they confirm it with the code the portal "
+                     "mails them when they sign in.") % {"email": user.email}
         return _("Verify your email address first: we sent a code to %(email)s.") % {"email": user.email}
     if in_service:
         return service_ended(user.pk)

@@ -29,9 +29,9 @@ from onboarding.application.selectors import (
 from onboarding.application.services import bound_section_form, status_of_form
 from onboarding.approval.deadlines import application_deciders_watch
 from onboarding.approval.services import authority_of
-from onboarding.models import Application, ApplicationStatus, Section
+from onboarding.models import Application, ApplicationStatus, Decision, Section, Stage
 from portal.accounts.official_email import normalise_address
-from portal.audit.models import AuditAction
+from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from portal.permissions import AnyUser
 
@@ -121,7 +121,7 @@ def _check_new_officer(application: Application, new_officer: AnyUser, actor: An
     if not new_officer.is_active:
         raise ValidationError(_("The account %(email)s has been deactivated: it cannot be the nodal officer.")
                               % {"email": email}, code="not_active")
-    problem = officer_eligibility(new_officer, within=official_within(application), in_service=True)
+    problem = officer_eligibility(new_officer, within=official_within(application), in_service=True, someone_else=True)
     if problem:
         raise ValidationError(_("%(email)s cannot be this application's nodal officer: %(problem)s")
                               % {"email": email, "problem": problem}, code="not_eligible")
@@ -129,6 +129,23 @@ def _check_new_officer(application: Application, new_officer: AnyUser, actor: An
     if authority and normalise_address(authority) in addresses:
         raise ValidationError(_("%(email)s is this application's competent authority: the nodal officer must be "
                                 "someone else.") % {"email": email}, code="same_person")
+    # Whoever decided as its competent authority (signed in where a link decided, or the
+    # address a deciding link went to), as the state level refuses them (refused_deciders).
+    decided = (application.steps.filter(stage=Stage.AUTHORITY, decided_at__isnull=False)
+               .exclude(decision=Decision.CANCELLED).values_list("decided_by_id", "assignee_email", "decided_by_email"))
+    if any(by == new_officer.pk or {normalise_address(assignee), normalise_address(by_email)} & addresses
+           for by, assignee, by_email in decided):
+        raise ValidationError(_("%(email)s decided on this application as its competent authority: the nodal officer "
+                                "must be someone else.") % {"email": email}, code="same_person")
+
+
+def handed_over_by(application: Application, actor: AnyUser) -> bool:
+    """Whether the application's last handover was ``actor``'s: a handover to its nodal
+    officer sent again by them (a double click, Back and send) is done, not refused. One query."""
+    last = (AuditEvent.objects.filter(target_type="onboarding.application", target_id=str(application.pk),
+                                      action=AuditAction.APPLICATION_OFFICER_CHANGED)
+            .order_by("-id").values_list("actor_id", flat=True).first())
+    return last is not None and last == actor.pk
 
 
 def account_at(address: str) -> AnyUser | None:

@@ -13,6 +13,7 @@ from onboarding.approval.forms import OfficerChangeForm
 from onboarding.approval.handover import (
     account_at,
     application_officer_change,
+    handed_over_by,
     officer_change_open,
     officer_change_refusal,
 )
@@ -40,6 +41,12 @@ def officer_change(request, pk):
             except PermissionDenied:  # their role ended meanwhile
                 raise Http404 from None
             except ValidationError as exc:
+                if getattr(exc, "code", None) == "same_officer" and handed_over_by(application, request.user):
+                    # Sent again (a double click, Back and send): done already, by them.
+                    messages.info(request, _("Application %(ref)s is with %(email)s already: you handed it over to "
+                                             "them.") % {"ref": application.display_reference,
+                                                         "email": new_officer.email})
+                    return redirect("onboarding:detail", pk=pk)
                 form.add_error("email", exc)
             else:
                 messages.success(request, _("Application %(ref)s was handed over to %(email)s, who was told by email, "

@@ -394,7 +394,8 @@ def _check_officer_may_become_admin(application: Application, stage: Stage, may_
             "Reject the application, or approve it once their account is active again."
         )}, code="officer_not_eligible")
     # Their address's domain, if one accepted for an organisation, counts only where it is official.
-    problem = officer_eligibility(application.nodal_officer, within=official_within(application), in_service=True)
+    problem = officer_eligibility(application.nodal_officer, within=official_within(application), in_service=True,
+                                  someone_else=True)
     if problem:
         if stage == Stage.APPEAL:
             message = _(

@@ -215,6 +215,47 @@ def test_the_authority_reads_the_nodal_officer_the_form_names_and_writes_to_the_
     assert f"Write to the nodal officer, Anita Pawar, at {SUCCESSOR} to ask for a new link" in expired
 
 
+def test_whoever_decided_as_its_competent_authority_is_not_made_its_nodal_officer():
+    """Someone signed in decided the authority's step with its (forwarded) link: the portal
+    counts them as its competent authority (the state level refuses them too). A handover
+    made them the application's nodal officer all the same: only the form's authority address
+    was compared."""
+    application = application_with_authority()
+    path, _token = latest_link()
+    assistant = UserFactory(email="pa.director@mahaagri.gov.in", full_name="Personal Assistant")
+    assert signed_in(assistant).post(path, {"decision": "approve", "confirm": "on"}).status_code == 302
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_STATE
+    with pytest.raises(ValidationError) as refused:
+        application_officer_change(application_id=application.pk, new_officer=assistant, actor=make_state_admin("MH"))
+    assert refused.value.messages == [
+        "pa.director@mahaagri.gov.in decided on this application as its competent authority: the nodal officer must "
+        "be someone else."]
+    assert Application.objects.get(pk=application.pk).nodal_officer_id != assistant.pk
+
+
+def test_a_handover_sent_twice_says_it_was_done(officer):
+    """A double click, or Back and send again: the second post found the application with the
+    new officer already and showed the form with "... is already this application's nodal
+    officer" at the field. It says the application is with them, done by this administrator;
+    another administrator's handover to them is still said at the field."""
+    application = ApplicationFactory(nodal_officer=officer, status=ApplicationStatus.CHANGES_REQUESTED, letter=True)
+    UserFactory(email=SUCCESSOR, full_name="Anita Pawar")
+    state_admin = make_state_admin("MH")
+    client = signed_in(state_admin)
+    url = f"/onboarding/{application.pk}/officer/"
+    assert client.post(url, {"email": SUCCESSOR, "confirm": "on"}).status_code == 302
+    again = client.post(url, {"email": SUCCESSOR, "confirm": "on"})
+    assert (again.status_code, again["Location"]) == (302, f"/onboarding/{application.pk}/")
+    assert [str(message) for message in get_messages(again.wsgi_request)][-1] == (
+        f"Application {application.display_reference} is with {SUCCESSOR} already: you handed it over to them.")
+    assert AuditEvent.objects.filter(action=AuditAction.APPLICATION_OFFICER_CHANGED).count() == 1
+    other = signed_in(make_superadmin())
+    response = other.post(url, {"email": SUCCESSOR, "confirm": "on"})
+    assert response.status_code == 200
+    assert field_error(page(response), "email") == f"{SUCCESSOR} is already this application's nodal officer."
+
+
 def test_who_may_hand_an_application_over_and_to_whom(officer):
     """Only a superadmin, or a state administrator deciding the application's jurisdiction
     (not another state's, not an auditor, not its officer), hands an application over, and
@@ -248,6 +289,11 @@ def test_who_may_hand_an_application_over_and_to_whom(officer):
     assert Application.objects.get(pk=application.pk).nodal_officer_id == officer.pk
     assert not AuditEvent.objects.filter(action=AuditAction.APPLICATION_OFFICER_CHANGED).exists()
 
+    unconfirmed = UserFactory(email="raj.unconfirmed@mahaagri.gov.in", verified=False)
+    assert refusal(unconfirmed) == [  # said to the administrator, about the person
+        "raj.unconfirmed@mahaagri.gov.in cannot be this application's nodal officer: raj.unconfirmed@mahaagri.gov.in "
+        "has not been confirmed by its holder yet: they confirm it with the code the portal mails them when they "
+        "sign in."]
     # A draft: a superadmin's (the state administrators see no drafts).
     draft = ApplicationFactory(nodal_officer=officer, status=ApplicationStatus.DRAFT, reference=None)
     assert signed_in(make_state_admin("MH")).get(f"/onboarding/{draft.pk}/officer/").status_code == 404
