@@ -20,6 +20,7 @@ from django.db.models import (
     Prefetch,
     Q,
     QuerySet,
+    StringAgg,
     Subquery,
     Value,
     When,
@@ -161,13 +162,17 @@ def match_offices(offices: list[ExpectedOffice]) -> dict[int, Match]:
     organisations: list[Organisation] = []
     by_domain: dict[str, list[Organisation]] = {}
     if codes or domains:
-        # With each, the last of the page's codes it had before its details changed (``former``).
-        former = _former_code_events().filter(former__in=codes).order_by("-id").values("former")[:1]
+        # With each, every one of the page's codes it had before its details changed (``formers``,
+        # a line each: a short code holds none), as active_match reads them: any of them.
+        formers = (_former_code_events().filter(former__in=codes).order_by().values("target_id")
+                   .annotate(codes=StringAgg("former", Value("\n"))).values("codes"))
         had = (_former_code_events(of_outer=False).filter(former__in=codes)
                .annotate(organisation_id=Cast("target_id", IntegerField())).values("organisation_id"))
-        organisations = list(Organisation.objects.annotate(code=Upper("short_code"), former=Subquery(former))
+        organisations = list(Organisation.objects.annotate(code=Upper("short_code"), formers=Subquery(formers))
                              .filter(Q(code__in=codes) | Q(pk__in=had))
                              .only("id", "name", "short_code", "state", "level", "status"))
+        for organisation in organisations:
+            organisation.former_codes = set((organisation.formers or "").split("\n")) - {""}
         # A domain's holder is the organisation that has it verified; while none does, each
         # that claims it (as active_match reads them).
         verified: set[str] = set()
@@ -217,7 +222,8 @@ def _match_one(office, organisations, by_domain, applications) -> Match:
              and _same_jurisdiction(office, o.jurisdiction)]
     if office.short_code and not any(o.code == office.short_code for o in organisations):
         # Nobody has the code now: the organisation that had it (its short code changed since).
-        found += [o for o in organisations if o.former == office.short_code and _same_jurisdiction(office, o.jurisdiction)]
+        found += [o for o in organisations
+                  if office.short_code in o.former_codes and _same_jurisdiction(office, o.jurisdiction)]
     found += [o for o in by_domain.get(office.official_domain, []) if _same_jurisdiction(office, o.jurisdiction)]
     active = next((o for o in found if o.status == OrganisationStatus.ACTIVE), None)
     if active is not None:

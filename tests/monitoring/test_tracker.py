@@ -108,6 +108,26 @@ def test_an_office_listed_under_a_code_its_organisation_no_longer_has_is_still_m
     assert (row.is_active, row.overdue) == (False, True)
 
 
+def test_offices_listed_under_each_of_an_organisations_former_codes_are_all_matched_on_one_page(world):
+    """Renamed twice (MH-AGRI, then MH-AGRI2, now MH-AGRI3), an office listed under each former
+    code: the page matched each organisation by the newest of the page's former codes only, so
+    the office under the oldest read "Not started" beside the other (and "Active" alone), while
+    its row was not flagged overdue, and its reminder was refused as already active."""
+    agri = world["agri"]
+    for code in ("MH-AGRI2", "MH-AGRI3"):
+        agri.refresh_from_db()
+        organisation_details_change(organisation=agri, name=agri.name, name_local=agri.name_local, short_code=code,
+                                    district=agri.district, reason="Renamed by the government order of 1 December 2026.",
+                                    actor=User.objects.get(pk=world["state_admin_mh"].pk))
+    oldest = office(name="Agriculture (first list)", short_code="MH-AGRI", target_date=date(2020, 1, 1))
+    newer = office(name="Agriculture (second list)", short_code="MH-AGRI2", target_date=date(2020, 1, 1))
+    for page_of in ([oldest], [newer], [oldest, newer], [newer, oldest]):
+        matches = match_offices(page_of)
+        assert {(m.status, m.organisation) for m in matches.values()} == {(TrackerStatus.ACTIVE, agri)}, page_of
+    html = signed_in(world["state_admin_mh"]).get("/monitoring/adoption/").content.decode()
+    assert "Not started</span>" not in html
+
+
 def test_an_office_on_another_states_domain_shows_nothing_of_that_states_applications(world):
     """A domain is anyone's to type on their list: matched by it, another state's
     applications (their drafts, who holds each) were shown on this list."""
