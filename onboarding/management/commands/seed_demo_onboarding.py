@@ -91,4 +91,3 @@ class Command(BaseCommand):
                                               used_at__isnull=True, superseded_at__isnull=True)
             step_decide(step_id=link.step_id, decision=Decision.APPROVE, token_digest=link.token_hash)
             _filled(officer, DRAFT)
-        self.stdout.write(f"  {OFFICER:40} an application with the state administrator, a draft")

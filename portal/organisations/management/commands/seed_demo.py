@@ -35,11 +35,12 @@ ORGANISATIONS = [
 
 USERS = [
     # email, full name, platform role, jurisdiction, description
-    ("superadmin@nic.in", "Asha Superadmin", PlatformRole.SUPERADMIN, "", "superadmin (asked to set up TOTP at first sign-in)"),
+    ("superadmin@nic.in", "Asha Superadmin", PlatformRole.SUPERADMIN, "", "superadmin (second factor, below)"),
     ("stateadmin.mh@maharashtra.gov.in", "Ravi State Admin", PlatformRole.STATE_ADMIN, "MH",
-     "state administrator, Maharashtra (asked to set up TOTP)"),
-    ("auditor@nic.in", "Meena Auditor", PlatformRole.AUDITOR, "", "auditor (read-only; asked to set up TOTP)"),
-    ("nodal.officer@mahaagri.gov.in", "Sunil Nodal Officer", None, "", "nodal officer (official email, verified)"),
+     "state administrator, Maharashtra (second factor, below)"),
+    ("auditor@nic.in", "Meena Auditor", PlatformRole.AUDITOR, "", "auditor (read-only; second factor, below)"),
+    ("nodal.officer@mahaagri.gov.in", "Sunil Nodal Officer", None, "",
+     "nodal officer (official email, verified; an application waiting for the state administrator, a draft)"),
     ("citizen@gmail.com", "Public User", None, "", "public user (not official)"),
 ]
 
@@ -79,3 +80,5 @@ class Command(BaseCommand):
         # the core names no feature app.
         for name in sorted(command for command in get_commands() if command.startswith("seed_demo_")):
             call_command(name, stdout=self.stdout, stderr=self.stderr)
+        self.stdout.write("Second factor: a role holder's first sign-in asks the password again, then shows the secret of "
+                          "an authenticator app\n(any TOTP app) to set up; later sign-ins ask a code of that app.")
