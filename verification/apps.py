@@ -1,8 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class VerificationConfig(AppConfig):
     name = "verification"
+    verbose_name = _("Verification")
 
     def ready(self):
         # The link to confirm the official address carries a secret in its path: log

@@ -137,9 +137,10 @@ class GovernmentProfile(models.Model):
     """A person as a government user of one organisation, and where their
     verification stands: who decided last, when, how (for a verification) and why."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="government_profiles")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="government_profiles",
+                             verbose_name=_("account"))
     organisation = models.ForeignKey("organisations.Organisation", on_delete=models.PROTECT,
-                                     related_name="government_profiles")
+                                     related_name="government_profiles", verbose_name=_("organisation"))
     designation = ComposedCharField(_("designation"), max_length=150)
     office = ComposedCharField(_("office or unit"), max_length=200)
     employee_code = models.CharField(_("employee code"), max_length=50)
@@ -155,22 +156,23 @@ class GovernmentProfile(models.Model):
     # Empty by default in the database too: profiles written by the code before it.
     verified_name = ComposedCharField(_("verified name"), max_length=150, blank=True, default="", db_default="")
 
-    status = models.CharField(max_length=20, choices=VerificationStatus.choices, default=VerificationStatus.PENDING)
-    requested_at = models.DateTimeField()
+    status = models.CharField(_("status"), max_length=20, choices=VerificationStatus.choices,
+                              default=VerificationStatus.PENDING)
+    requested_at = models.DateTimeField(_("requested at"))
     # The language the person asked in: what they are told about the decision in.
-    request_language = models.CharField(max_length=10, default="en")
+    request_language = models.CharField(_("language of the request"), max_length=10, default="en")
     # How and by whom it was verified (kept while suspended, and after revocation).
-    method = models.CharField(max_length=20, choices=VerificationMethod.choices, blank=True)
-    verified_at = models.DateTimeField(null=True, blank=True)
+    method = models.CharField(_("method"), max_length=20, choices=VerificationMethod.choices, blank=True)
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
     verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="+")
+                                    related_name="+", verbose_name=_("verified by"))
     # The latest decision (verify, reject, suspend, reinstate, revoke, cancel): who, when, why.
-    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
-    decided_by_email = models.CharField(max_length=254, blank=True)  # a snapshot; "" for the system
-    reason_code = models.CharField(max_length=20, choices=EndReason.choices, blank=True)
-    reason = models.TextField(blank=True)
+                                   related_name="+", verbose_name=_("decided by"))
+    decided_by_email = models.CharField(_("decided by (address)"), max_length=254, blank=True)  # a snapshot; "" for the system
+    reason_code = models.CharField(_("reason code"), max_length=20, choices=EndReason.choices, blank=True)
+    reason = models.TextField(_("reason"), blank=True)
     # The yearly confirmation that the official address still reaches the person
     # (verification/lifecycle.py): when it was last confirmed (verifying and reinstating
     # count as confirming), and when this year's request and its one reminder were
@@ -180,13 +182,15 @@ class GovernmentProfile(models.Model):
     # counts again, moves ``confirmation_requested_at`` (from which the deadline is counted)
     # on by the time it did not; ``confirmation_mailed_at`` keeps the moment the request
     # was really mailed, which the pages give.
-    address_confirmed_at = models.DateTimeField(null=True, blank=True)
-    confirmation_requested_at = models.DateTimeField(null=True, blank=True)
-    confirmation_mailed_at = models.DateTimeField(null=True, blank=True)
-    confirmation_reminded_at = models.DateTimeField(null=True, blank=True)
-    confirmation_paused_at = models.DateTimeField(null=True, blank=True)
+    address_confirmed_at = models.DateTimeField(_("official address confirmed at"), null=True, blank=True)
+    confirmation_requested_at = models.DateTimeField(_("confirmation asked at"), null=True, blank=True)
+    confirmation_mailed_at = models.DateTimeField(_("confirmation mailed at"), null=True, blank=True)
+    confirmation_reminded_at = models.DateTimeField(_("confirmation reminder mailed at"), null=True, blank=True)
+    confirmation_paused_at = models.DateTimeField(_("confirmation paused at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("government profile")
+        verbose_name_plural = _("government profiles")
         ordering = ["requested_at", "id"]
         indexes = [
             models.Index(fields=["organisation", "status", "requested_at"]),
@@ -301,13 +305,13 @@ class VerificationSettings(models.Model):
     """How an organisation verifies people. Absent means the defaults (all off)."""
 
     organisation = models.OneToOneField("organisations.Organisation", on_delete=models.PROTECT, primary_key=True,
-                                        related_name="verification_settings")
+                                        related_name="verification_settings", verbose_name=_("organisation"))
     # Verify at once whoever asks with a verified primary address on one of the
     # organisation's own verified domains.
-    auto_verify_official_domain = models.BooleanField(default=False)
-    changed_at = models.DateTimeField(null=True, blank=True)
+    auto_verify_official_domain = models.BooleanField(_("verify official addresses automatically"), default=False)
+    changed_at = models.DateTimeField(_("changed at"), null=True, blank=True)
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
+                                   related_name="+", verbose_name=_("changed by"))
 
     class Meta:
         # One organisation's settings is one row: the plural is the same words.
@@ -321,14 +325,17 @@ class AddressConfirmation(models.Model):
     (portal/tokens.py); it expires when the profile would be suspended for want of a
     confirmation, and confirming uses every open link of the profile."""
 
-    profile = models.ForeignKey(GovernmentProfile, on_delete=models.PROTECT, related_name="address_confirmations")
+    profile = models.ForeignKey(GovernmentProfile, on_delete=models.PROTECT, related_name="address_confirmations",
+                                verbose_name=_("government profile"))
     token_hash = models.CharField(max_length=64, unique=True)
-    email = models.EmailField(max_length=254)  # the address it was sent to
-    created_at = models.DateTimeField()
-    expires_at = models.DateTimeField()
-    used_at = models.DateTimeField(null=True, blank=True)
+    email = models.EmailField(_("address"), max_length=254)  # the address it was sent to
+    created_at = models.DateTimeField(_("created at"))
+    expires_at = models.DateTimeField(_("expires at"))
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("address confirmation")
+        verbose_name_plural = _("address confirmations")
         indexes = [models.Index(fields=["profile", "used_at"])]
 
     def __str__(self):

@@ -1503,6 +1503,26 @@ def test_the_admins_address_search_drops_the_invisible_characters_pasted_with_an
     assert [address.user for address in listing.context["cl"].result_list] == [person]
 
 
+@pytest.mark.parametrize("language", ["hi", "mr"])
+def test_the_admins_verification_pages_are_in_hindi_and_marathi(admin_client, language):
+    """The verification models and their fields, and the portal's accounts app, had no
+    translated names: the admin's index, list and record were in English under hi and mr."""
+    from tests.verification.helpers import GovernmentProfileFactory
+
+    profile = GovernmentProfileFactory(status="verified")
+    english = []
+    for url in ["/admin/", "/admin/verification/governmentprofile/",
+                f"/admin/verification/governmentprofile/{profile.pk}/change/",
+                "/admin/verification/addressconfirmation/", "/admin/verification/verificationsettings/"]:
+        html = admin_client.get(url, HTTP_ACCEPT_LANGUAGE=language).content.decode()
+        text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+        english += [(url, words) for words in ["Government profiles", "Address confirmations", "government profile",
+                                               "Requested at", "Verified at", "Decided by", "Reason code",
+                                               "Language of the request", "Accounts", "Verification settings"]
+                    if words in text]
+    assert english == []
+
+
 def test_which_address_is_primary_is_not_changed_in_the_admin(root, admin_client):
     """The primary address is the account's address, changed on the account's email page
     (which ends what an official one gave): in the admin it is shown, not edited; ticked
