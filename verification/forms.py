@@ -102,8 +102,8 @@ class DecisionForm(AccessibleForm):
     reason.required_when = True  # neither "optional" nor starred: the hint says when
     confirm = forms.BooleanField(
         label=_("I have checked this request"), required=False,
-        help_text=_("Required to reject it, or to verify someone verified in another organisation (that verification "
-                    "ends)."),
+        help_text=_("Required to reject it, or to verify someone verified in another organisation or holding an admin "
+                    "role there (that verification, or that role, ends)."),
     )
     confirm.required_when = True
 
