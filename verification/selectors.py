@@ -511,6 +511,7 @@ def members_of(organisation: Organisation, *, viewer: AnyUser, query: str = "",
                verified_only: bool = False, off_domains: list[str] | None = None) -> "MembersInOrder":
     """The organisation's verified and suspended members (only the verified ones when
     ``verified_only``), by name as ``viewer`` sees it (sort_name), annotated for ``mark_seen`` as ``viewer`` sees them;
+    ``verified_only``: not one past its date of superannuation either (verified_in_force);
     ``query`` (a word of MEMBER_QUERY_MIN letters or digits or more) finds them by name or
     address where ``viewer`` sees it (a name kept from them finds no one), or by the account's
     address, among at most MEMBER_CANDIDATES_PER_FIELD matches of each (``_member_candidates``:
@@ -522,6 +523,8 @@ def members_of(organisation: Organisation, *, viewer: AnyUser, query: str = "",
     statuses = [VerificationStatus.VERIFIED] if verified_only else list(HELD_STATUSES)
     truncated_at = 0
     listed = GovernmentProfile.objects.filter(organisation=organisation, status__in=statuses)
+    if verified_only:  # not one past its date of superannuation, before the hourly job writes it down
+        listed = listed.filter(Q(superannuation_date__isnull=True) | Q(superannuation_date__gte=timezone.localdate()))
     if off_domains is not None:
         listed = listed.filter(addresses_at_domains("official_email", off_domains))
     found = annotated_for(viewer, listed)

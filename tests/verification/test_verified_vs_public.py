@@ -55,6 +55,19 @@ def test_the_member_list_can_be_limited_to_verified_users(world, people):
     assert "checked" in parse(verified).find("input", name="verified_only").attrs
 
 
+def test_a_verification_past_its_superannuation_is_not_listed_among_the_verified_only(world, people):
+    """The day after superannuation a verification is over, whether or not the hourly job has
+    written it down yet: "Verified only" listed such a member until it had."""
+    GovernmentProfile.objects.filter(pk=people["verified"].pk).update(
+        superannuation_date=timezone.localdate() - timedelta(days=1))
+    admin = signed_in(world["admin_office"])
+    assert "Vijay Verified" in admin.get(members_url(world)).content.decode()
+    verified = admin.get(members_url(world, "?verified_only=on")).content.decode()
+    assert "Vijay Verified" not in verified
+    GovernmentProfile.objects.filter(pk=people["verified"].pk).update(superannuation_date=timezone.localdate())
+    assert "Vijay Verified" in admin.get(members_url(world, "?verified_only=on")).content.decode()
+
+
 @pytest.mark.parametrize("query, found", [("vijay", ["Vijay Verified"]), ("SUNITA@PUNE", ["Sunita Suspended"]),
                                           ("nobody", []), ("vij", ["Vijay Verified"]),
                                           ("\u200bvij\u00aday", ["Vijay Verified"])])
