@@ -12,6 +12,7 @@ client is, also for a request with fewer hops than trusted proxies (allauth woul
 import hashlib
 import hmac
 import ipaddress
+import logging
 from functools import cache
 
 from allauth import app_settings as allauth_settings
@@ -23,16 +24,35 @@ from django.http import HttpRequest
 USER_AGENT_MAX = 400
 CLIENT_DIGEST_LENGTH = 32
 
+logger = logging.getLogger(__name__)
+_forwarding_told = False  # whether this process has said it sees X-Forwarded-For that no setting believes
+
 
 def client_ip(request: HttpRequest | None) -> str | None:
     if request is None:
         return None
+    if not allauth_settings.TRUSTED_PROXY_COUNT and request.META.get("HTTP_X_FORWARDED_FOR"):
+        _tell_forwarding_not_believed()
     try:
         return DefaultAccountAdapter(request).get_client_ip(request) or None
     except (PermissionDenied, ImproperlyConfigured):
         # No usable address, or fewer X-Forwarded-For hops than trusted proxies (a
         # request that did not come through them): the peer's own address.
         return request.META.get("REMOTE_ADDR") or None
+
+
+def _tell_forwarding_not_believed() -> None:
+    """Once a process, a warning in its log: a request carried X-Forwarded-For while no proxy
+    is trusted (PORTAL_TRUSTED_PROXY_COUNT 0). Behind a reverse proxy every request does,
+    and every client is then the proxy: one rate-limit count for all, the proxy's address in
+    every audit row. (Without a proxy, anyone may send the header: it is not believed, and
+    this is said once.) Neither the header nor an address is logged."""
+    global _forwarding_told  # noqa: PLW0603 (once a process)
+    if not _forwarding_told:
+        _forwarding_told = True
+        logger.warning("A request came with X-Forwarded-For while PORTAL_TRUSTED_PROXY_COUNT is 0: the header is not "
+                       "believed. Behind a reverse proxy, set PORTAL_TRUSTED_PROXY_COUNT to the number of proxies, or "
+                       "every client is counted and audited as the proxy's address.")
 
 
 def ipv4_unmapped(ip: str) -> str:

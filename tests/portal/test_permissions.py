@@ -597,6 +597,27 @@ def test_the_client_address_is_the_peer_without_trusted_proxies(settings):
     assert client_ip(request) == "10.0.0.2"  # a header anyone can send is not believed
 
 
+def test_a_forwarded_request_while_no_proxy_is_trusted_is_said_once_in_the_log(settings, caplog, monkeypatch):
+    """Behind a reverse proxy with PORTAL_TRUSTED_PROXY_COUNT left at 0, every client is the
+    proxy (one rate-limit count for all, its address in every audit row) and nothing said so:
+    the first request that carries X-Forwarded-For then puts a warning in the process's log,
+    without the header or an address; once."""
+    from portal import client
+
+    monkeypatch.setattr(client, "_forwarding_told", False)
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    client_ip(RequestFactory().get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.5"))
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 0
+    client_ip(RequestFactory().get("/", REMOTE_ADDR="10.0.0.2"))
+    assert [r for r in caplog.records if r.name == "portal.client"] == []
+    for _ in range(3):
+        assert client_ip(RequestFactory().get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.5")) == (
+            "10.0.0.2")
+    [told] = [r for r in caplog.records if r.name == "portal.client"]
+    assert told.levelname == "WARNING" and "PORTAL_TRUSTED_PROXY_COUNT" in told.getMessage()
+    assert "203.0.113.5" not in told.getMessage() and "10.0.0.2" not in told.getMessage()
+
+
 def test_the_client_address_behind_one_trusted_proxy(settings, officer):
     settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
     # The proxy appends the address it saw; what the client put before it is not believed.
