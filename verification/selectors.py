@@ -48,7 +48,7 @@ from portal.organisations.models import (
 from portal.organisations.selectors import (
     addresses_at_domains,
     admin_roles_resting_on,
-    first_admin_memberships_outside,
+    first_admin_roles_outside,
     named_as_typed_first,
     organisations_left_without_admin,
 )
@@ -332,15 +332,37 @@ def held_elsewhere(user: AnyUser, organisation: Organisation) -> list[Government
     return profiles
 
 
-def first_admin_roles_ending(user: AnyUser, organisation: Organisation) -> list[Membership]:
-    """The first admin roles of ``user`` (their organisation's first admin, on its approved
-    application) that being verified in ``organisation`` ends, as outside its line
-    (first_admin_memberships_outside; services._verify ends them), with their organisation, each
-    marked ``left_without_admin`` as admin_roles_ending_with marks its roles. What the join
-    page tells the person before they ask. One query; two when there are such roles."""
+def first_admin_roles_ending(user: AnyUser, organisation: Organisation,
+                             held: list[GovernmentProfile] | None = None) -> list[Membership]:
+    """The admin roles of ``user`` that being verified in ``organisation`` ends besides those
+    resting on a verification held elsewhere (``held``: held_elsewhere, whose ``ending_roles``
+    they are): their first admin roles (their organisation's first admin, on its approved
+    application) outside its line (first_admin_memberships_outside), and the roles above
+    that rested on those, each marked ``left_without_admin``. What the join page tells the
+    person before they ask."""
     if not user.is_authenticated:
         return []
-    roles = list(first_admin_memberships_outside(user.pk, organisation).select_related("organisation"))
+    held = held_elsewhere(user, organisation) if held is None else held
+    listed = {role.pk for profile in held for role in profile.ending_roles}
+    return [role for role in admin_roles_verifying_ends(user, organisation, held=held) if role.pk not in listed]
+
+
+def admin_roles_verifying_ends(user: AnyUser, organisation: Organisation,
+                               held: list[GovernmentProfile] | None = None) -> list[Membership]:
+    """Every admin role of ``user`` that being verified in ``organisation`` ends for good, as
+    services._verify works them out, in one call: those resting on the verifications they
+    hold elsewhere (``held``: held_elsewhere), their first admin roles outside its line, and
+    the roles above resting on either; each with its organisation, marked
+    ``left_without_admin``."""
+    held = held_elsewhere(user, organisation) if held is None else held
+    pairs = [(profile.organisation_id, user.pk) for profile in held]
+    pairs += [pair for pair in first_admin_roles_outside(user.pk, organisation) if pair not in pairs]
+    return _marked_left_without_admin(admin_roles_resting_on(pairs, member_of=organisation))
+
+
+def _marked_left_without_admin(roles: list[Membership]) -> list[Membership]:
+    """``roles`` (ending), each marked ``left_without_admin`` when its organisation would keep
+    no admin whose role does not end. One query."""
     orphaned = organisations_left_without_admin(roles)
     for role in roles:
         role.left_without_admin = role.organisation_id in orphaned
@@ -419,11 +441,8 @@ def admin_roles_ending_with(profile: GovernmentProfile, *, verified_in: Organisa
     they are verified in ``verified_in`` (which holds up their roles of it and above it),
     each marked ``left_without_admin`` when its organisation would keep no admin whose
     role does not end. What the confirmation pages say; the services end the same roles."""
-    roles = admin_roles_resting_on([(profile.organisation_id, profile.user_id)], member_of=verified_in)
-    orphaned = organisations_left_without_admin(roles)
-    for role in roles:
-        role.left_without_admin = role.organisation_id in orphaned
-    return roles
+    return _marked_left_without_admin(
+        admin_roles_resting_on([(profile.organisation_id, profile.user_id)], member_of=verified_in))
 
 
 def profiles_for_admin(viewer: AnyUser, pks: Iterable[int]) -> list[GovernmentProfile]:
@@ -441,10 +460,7 @@ def roles_verifying_ends(profile: GovernmentProfile) -> list[Membership]:
     line (first_admin_roles_ending) and those resting on a verification they hold elsewhere
     (held_elsewhere), each marked ``left_without_admin``. What the deciding administrator is
     told, and asked to confirm, before verifying."""
-    roles = first_admin_roles_ending(profile.user, profile.organisation)
-    for held in held_elsewhere(profile.user, profile.organisation):
-        roles += held.ending_roles
-    return list({role.pk: role for role in roles}.values())
+    return admin_roles_verifying_ends(profile.user, profile.organisation)
 
 
 def with_roles_verifying_ends(profiles: list[GovernmentProfile]) -> list[GovernmentProfile]:

@@ -136,7 +136,7 @@ def join(request, pk):
         return render(request, "verification/join.html", {**context, "current": current})
     # What being verified here ends, told before asking; confirmed first where that may be at once.
     ending = held_elsewhere(request.user, organisation)
-    roles_ending = first_admin_roles_ending(request.user, organisation)
+    roles_ending = first_admin_roles_ending(request.user, organisation, held=ending)
     automatic = bool(ending or roles_ending) and verifies_automatically(request.user, organisation)
     context.update({"ending": ending, "roles_ending": roles_ending, "automatic": automatic})
     form_options = {"organisation": organisation, "ending": [profile.organisation.name for profile in ending],

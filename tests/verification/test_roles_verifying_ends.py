@@ -73,6 +73,29 @@ def test_the_request_page_names_the_admin_role_verifying_ends_and_asks_to_confir
     assert request_.status == VerificationStatus.VERIFIED and not office_admin(world, person)
 
 
+def test_a_role_above_resting_on_a_first_admins_role_is_named_too_on_the_request_and_the_join_page(world):
+    """The office's first admin was also granted the department's admin role above it, which
+    rests on the office's: verifying them in the unrelated directorate ends both. The
+    request's page named the office's only (and so did the person's join page)."""
+    person, request_ = first_admin_asking_elsewhere(world)
+    Membership.objects.create(organisation=world["parent"], user=person, role=MembershipRole.ADMIN,
+                              granted_by=world["admin_parent"], granted_at=timezone.now())
+    department = world["parent"].name
+    client = signed_in(world["admin_other"])
+    warning = main_of(client.get(f"/verification/profiles/{request_.pk}/")).find(id="admin-roles-end")
+    assert [item.squashed_text() for item in warning.find_all("li")] == [f"Admin of {OFFICE}", f"Admin of {department}"]
+    request_.delete()
+    join = main_of(signed_in(person).get(f"/verification/organisations/{world['other'].pk}/join/"))
+    said = join.find(id="ending-elsewhere").squashed_text()
+    assert f"ends your admin role in {OFFICE}, which you hold as its first admin" in said
+    assert (f"ends your admin role in {department}, granted to you as an admin of an office below it whose role ends "
+            "too; the role does not come back.") in said
+    request_ = GovernmentProfileFactory(user=person, organisation=world["other"])
+    assert client.post(f"/verification/profiles/{request_.pk}/", {"decision": "verify", "confirm": "on",
+                                                                  "shown_name": person.full_name}).status_code == 302
+    assert not Membership.objects.filter(user=person, role=MembershipRole.ADMIN, is_active=True).exists()
+
+
 def test_a_request_of_someone_holding_no_admin_role_asks_no_confirmation_to_verify(world):
     person = confirmed(UserFactory(email="asha@mail.gov.in", full_name="Asha K"))
     request_ = GovernmentProfileFactory(user=person, organisation=world["other"])
