@@ -8,6 +8,11 @@ from guardian.models import UserObjectPermissionBase
 
 from portal.organisations.states import JURISDICTION_CHOICES
 
+# Why the system withdrew an application (its audit row's "reason"): stable values. Its
+# officer's account erased; returned for correction and not corrected in time.
+WITHDRAWN_ACCOUNT_ERASED = "account_erased"
+WITHDRAWN_NOT_CORRECTED = "not_corrected"
+
 
 class ApplicationStatus(models.TextChoices):
     # Stored values are stable: they appear in audit rows and emails.

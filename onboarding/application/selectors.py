@@ -15,6 +15,7 @@ from onboarding.application.validators import clean_staff_domains, split_domain_
 from onboarding.models import (
     EDITABLE_STATUSES,
     OPEN_STATUSES,
+    WITHDRAWN_NOT_CORRECTED,
     Application,
     ApplicationStatus,
     ApprovalStep,
@@ -251,6 +252,25 @@ def application_timeline(application: Application) -> QuerySet[AuditEvent]:
         .only("created_at", "action", "actor_email", "actor_role", "new_values")
         .order_by("id")
     )
+
+
+def withdrawn_by(application: Application) -> str:
+    """Who withdrew ``application`` (withdrawn), as its audit row says: "officer" (its nodal
+    officer), "not_corrected" (the portal: returned for correction and not corrected in
+    time), or "for_officer" (on the officer's behalf: their account closed or erased, by an
+    administrator or the portal). What the pages of its links tell the competent authority.
+    One query."""
+    row = (AuditEvent.objects.filter(target_type="onboarding.application", target_id=str(application.pk),
+                                     action=AuditAction.APPLICATION_WITHDRAWN)
+           .order_by("-id").values_list("actor_id", "new_values").first())
+    if row is None:  # (none recorded: as its officer's)
+        return "officer"
+    actor_id, new = row[0], row[1] or {}
+    if new.get("reason") == WITHDRAWN_NOT_CORRECTED:
+        return "not_corrected"
+    if actor_id is not None and actor_id == application.nodal_officer_id and not new.get("for_officer"):
+        return "officer"
+    return "for_officer"
 
 
 def addresses_of_users(user_ids: set[int]) -> set[str]:

@@ -38,6 +38,8 @@ from onboarding.application.uploads import inspect_letter, letter_check_given_ba
 from onboarding.application.validators import split_domain_list
 from onboarding.models import (
     OPEN_STATUSES,
+    WITHDRAWN_ACCOUNT_ERASED,
+    WITHDRAWN_NOT_CORRECTED,
     Application,
     ApplicationDocument,
     ApplicationStatus,
@@ -638,10 +640,6 @@ def application_withdraw(
     return application
 
 
-# Why the system withdrew an application (its audit row's "reason"): stable values. Its
-# officer's account erased; returned for correction and not corrected in time.
-WITHDRAWN_ACCOUNT_ERASED = "account_erased"
-WITHDRAWN_NOT_CORRECTED = "not_corrected"
 
 
 def applications_withdraw_on_erasure(*, user: AnyUser) -> list[int]:

@@ -27,6 +27,7 @@ from onboarding.application.selectors import (
     officer_address_moved,
     officer_eligibility,
     people_of,
+    withdrawn_by,
 )
 from onboarding.application.services import OfficerNotEligible
 from onboarding.application.summary import application_summary
@@ -147,20 +148,11 @@ def _link_page(request, state, token_row, *, keep=False):
                          .exclude(decision=Decision.CANCELLED)
                          .order_by("-opened_at", "-id").values_list("opened_at", flat=True).first())
             context["resent_at"] = resent_at
-        if state == LinkState.USED and application.status == ApplicationStatus.WITHDRAWN:
-            # Used, and the application withdrawn since: nothing waits for the authority.
-            closed = application.steps.filter(decision=Decision.CANCELLED).order_by("-decided_at", "-id").first()
-            context.update({"withdrawn": True, "withdrawn_for_officer": closed is not None
-                            and closed.decided_by_id != application.nodal_officer_id})
+            # Withdrawn since (nothing waits for the authority): by whom, as its audit row says.
+            context["withdrawn"] = withdrawn_by(application) if application.status == ApplicationStatus.WITHDRAWN else ""
         if state in (LinkState.SUPERSEDED, LinkState.CLOSED, LinkState.DECIDED):
             newer = step.tokens.filter(created_at__gt=token_row.created_at).order_by("-created_at").first()
-            context.update({
-                "withdrawn": application.status == ApplicationStatus.WITHDRAWN,
-                # Closed by someone other than its nodal officer (their account closed or erased): on their behalf.
-                "withdrawn_for_officer": step.decision == Decision.CANCELLED
-                and step.decided_by_id != application.nodal_officer_id,
-                "newer_link_at": newer.created_at if newer and not step.decision else None,
-            })
+            context["newer_link_at"] = newer.created_at if newer and not step.decision else None
     return render(request, template, context, status=status)
 
 

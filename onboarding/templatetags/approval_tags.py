@@ -4,12 +4,12 @@ from django.utils.translation import gettext as _
 
 from onboarding import workflow
 from onboarding.application.selectors import may_change_officer, officer_address_moved
-from onboarding.application.services import WITHDRAWN_NOT_CORRECTED
 from onboarding.approval.handover import officer_change_open
 from onboarding.approval.selectors import authority_steps_refused, steps_of
 from onboarding.approval.services import APPEAL_CLOSED_REASON, appeal_deadline
 from onboarding.models import (
     DECISION_OUTCOMES,
+    WITHDRAWN_NOT_CORRECTED,
     ApplicationDocument,
     ApplicationStatus,
     Decision,

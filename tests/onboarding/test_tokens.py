@@ -30,6 +30,7 @@ from tests.onboarding.approval_helpers import (
     DEVANAGARI_RE,
     as_querydict,
     latest_link,
+    make_state_admin,
     submitted_application,
 )
 from tests.onboarding_data import VALID
@@ -445,6 +446,30 @@ def test_a_used_link_of_an_application_withdrawn_since_says_nothing_waits(office
     html = page(Client().get(path, follow=True))
     assert f"The nodal officer withdrew application {application.reference}. No decision is needed from you." in html
     assert "Use the link in the most recent email" not in html and "you will receive a new email" not in html
+
+
+@pytest.mark.parametrize("by", ["the retention run", "a state administrator for the officer"])
+def test_a_used_link_of_an_application_withdrawn_by_someone_else_says_who(officer, by):
+    """Returned and never corrected, then withdrawn by the retention run, or, the officer's
+    account closed, by a state administrator on their behalf: no step was open to close, and
+    the used link's page said the nodal officer withdrew it. Who did is read from the
+    withdrawal's audit row."""
+    application = submitted_application(officer)
+    path, _token = latest_link()
+    assert Client().post(path, {"decision": "return", "remarks": "Give the number of users.",
+                                "confirm": "on"}).status_code == 302
+    if by == "the retention run":
+        assert services.applications_withdraw_not_corrected(application_ids=[application.pk]) == [application.pk]
+        said = (f"Application {application.reference} was withdrawn by the portal: it was returned for correction "
+                "and not corrected in time. No decision is needed from you.")
+    else:
+        officer.is_active = False
+        officer.save(update_fields=["is_active"])
+        services.application_withdraw(application_id=application.pk, actor=make_state_admin("MH"), reason="Left")
+        said = (f"Application {application.reference} was withdrawn on behalf of its nodal officer, who can no longer "
+                "act on it. No decision is needed from you.")
+    html = page(Client().get(path, follow=True))
+    assert said in html and "The nodal officer withdrew application" not in html
 
 
 def test_competent_authoritys_remarks_survive_a_session_that_ended(officer):
