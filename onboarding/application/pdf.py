@@ -399,6 +399,13 @@ def render_lock(key: str) -> Iterator[bool]:
             cache.delete(cache_key)
 
 
+# How long a version's form, once its render went over the limits, is not laid out again in
+# that language (a render stopped at its limit stores nothing): the competent authority's
+# link, whose renders nobody counts (render_counted), could otherwise keep a render at its
+# limit for as long as the link works. A new version of the form is tried at once.
+OVER_LIMIT_KEPT_SECONDS = 15 * 60
+
+
 def render_counted(actor: AnyUser | None) -> None:
     """Count one fresh render of a PDF for ``actor`` (a form PDF; an approval letter rendered
     at a download: onboarding.approval.letters), or raise PdfNotRendered(TOO_MANY)
@@ -537,7 +544,8 @@ def application_form_pdf(*, application: Application, actor: AnyUser | None = No
     existing = _stored_form_pdf(application, language)
     if existing:
         return existing
-    with render_lock(f"{DocumentKind.FORM_PDF}:{application.pk}:{application.version}:{language}") as held:
+    key = f"{DocumentKind.FORM_PDF}:{application.pk}:{application.version}:{language}"
+    with render_lock(key) as held:
         if not held:
             document = _wait_for_form_pdf(application, language)
             if document is None:
@@ -546,8 +554,15 @@ def application_form_pdf(*, application: Application, actor: AnyUser | None = No
         existing = _stored_form_pdf(application, language)  # finished just before this request took the lock
         if existing:
             return existing
+        if cache.get(f"pdf-over-limit:{key}"):  # went over the limits lately (OVER_LIMIT_KEPT_SECONDS)
+            raise PdfNotRendered(OVER_LIMIT)
         render_counted(actor)
-        content = render_pdf(application_form_html(application, language))
+        try:
+            content = render_pdf(application_form_html(application, language))
+        except PdfNotRendered as refused:
+            if refused.reason == OVER_LIMIT:
+                cache.set(f"pdf-over-limit:{key}", True, OVER_LIMIT_KEPT_SECONDS)
+            raise
         try:
             # Rolled back (rendered at the same moment by another request, or a failure): the file goes too.
             with files_kept_if_committed() as files:

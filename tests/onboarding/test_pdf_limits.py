@@ -54,6 +54,7 @@ from tests.onboarding.approval_helpers import (  # noqa: F401 (fixture)
     with_totp,
 )
 from tests.onboarding.form_helpers import new_application, post_section, reload, valid
+from tests.onboarding_data import VALID
 
 TIMEOUT, MEMORY_MB = 2, 300
 
@@ -117,8 +118,12 @@ def test_the_hostile_draft_is_refused_within_the_limits_with_a_message_on_the_pa
     messages = alerts(officer_client.get(task_list))
     assert any(message.startswith(NOT_MADE_EN) for message in messages), messages
 
-    # In the officer's language; without a Referer (a bookmarked link), on the application's page.
-    response = stopped_get(officer_client, caplog, f"/onboarding/{application.pk}/form.pdf", HTTP_ACCEPT_LANGUAGE="hi")
+    # In the officer's language; without a Referer (a bookmarked link), on the application's page:
+    # the same version is not laid out again (OVER_LIMIT_KEPT_SECONDS), the refusal is the same.
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="onboarding.application.pdf"):
+        response = officer_client.get(f"/onboarding/{application.pk}/form.pdf", HTTP_ACCEPT_LANGUAGE="hi")
+    assert not [r for r in caplog.records if r.getMessage().startswith("PDF render stopped at its")]
     assert response.status_code == 302 and response["Location"] == f"/onboarding/{application.pk}/"
     messages = alerts(officer_client.get(response["Location"], HTTP_ACCEPT_LANGUAGE="hi"))
     assert any(message.startswith(NOT_MADE_HI) for message in messages), messages
@@ -152,6 +157,56 @@ def test_the_competent_authority_is_told_on_the_review_page_when_the_pdf_cannot_
     messages = alerts(client.get(response["Location"]))
     assert any(message.startswith(NOT_MADE_MR) for message in messages), messages
     assert not ApplicationDocument.objects.filter(application=application).exists()
+
+
+def soft_hyphen_answers(soft="i\u00ad"):
+    """Every text answer the form takes as typed, a letter and a soft hyphen (U+00AD) again
+    and again up to its field's length: valid, submitted like any other."""
+    keep = ("pin_code", "mobile", "landline", "website", "email_domains", "short_code", "tech_mobile")
+    data = {}
+    for section, values in VALID.items():
+        fields = SECTION_FORMS[next(s for s in SECTION_FORMS if s.value == section)]().fields
+        data[section] = {
+            name: ((soft * 1000)[:getattr(fields[name], "max_length", None) or 150]
+                   if isinstance(fields.get(name), forms.CharField) and not isinstance(fields[name], forms.EmailField)
+                   and isinstance(value, str) and value and name not in keep else value)
+            for name, value in values.items()}
+    return data
+
+
+@pytest.mark.django_db
+def test_a_form_of_soft_hyphens_is_laid_out_within_the_default_limit(settings, officer):
+    """Soft hyphens typed in every answer: the layout tried a break at each one, and such a
+    form, valid and submitted, went over the render's limit (about 40 s of a 10 s limit) in
+    every language for everyone. The form's PDF hyphenates nothing."""
+    settings.PDF_RENDER_TIMEOUT_SECONDS = 10
+    pdf.render_server_start(wait=60)
+    application = submitted_application(officer, soft_hyphen_answers())
+    for language in ("en", "mr"):
+        content = pdf.render_pdf(pdf.application_form_html(reload(application), language))
+        assert content.startswith(b"%PDF-")
+
+
+@pytest.mark.django_db
+def test_a_version_over_the_limits_is_not_laid_out_again_at_each_download_of_the_link(limits, officer, caplog):
+    """The competent authority's renders are counted against nobody (no account), and a
+    render stopped at its limit stores nothing: each download of the link laid the same
+    version out again, to the limit. Once over the limits, the version is not laid out again
+    in that language for a while (OVER_LIMIT_KEPT_SECONDS), then tried again."""
+    make_hostile(submitted_application(officer))
+    client = Client()
+    review = client.get(latest_link()[0], follow=True)
+    [pdf_url] = [a.get("href") for a in page(review).find_all("a") if (a.get("href") or "").endswith("form.pdf")]
+    stopped_get(client, caplog, pdf_url)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="onboarding.application.pdf"):
+        for _ in range(3):
+            response = client.get(pdf_url)
+            assert response.status_code == 302
+            assert any(message.startswith(NOT_MADE_EN) for message in alerts(client.get(response["Location"])))
+    assert [r for r in caplog.records if r.getMessage().startswith("PDF render stopped at its")] == []
+    with time_machine.travel(timezone.now() + timedelta(seconds=pdf.OVER_LIMIT_KEPT_SECONDS + 60)):
+        stopped_get(client, caplog, pdf_url)
 
 
 @pytest.mark.django_db
@@ -526,6 +581,7 @@ def test_a_render_stopped_at_its_limits_counts_as_one(limits, officer_client, of
     application = make_hostile(new_application(officer))
     url = f"/onboarding/{application.pk}/form.pdf"
     assert any(m.startswith(NOT_MADE_EN) for m in alerts(officer_client.get(url, follow=True)))
+    make_hostile(application)  # a new version: one that went over the limits is not tried again a while
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="onboarding.application.pdf"):
         messages = alerts(officer_client.get(url, follow=True))
