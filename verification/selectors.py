@@ -344,18 +344,18 @@ def first_admin_roles_ending(user: AnyUser, organisation: Organisation,
         return []
     held = held_elsewhere(user, organisation) if held is None else held
     listed = {role.pk for profile in held for role in profile.ending_roles}
-    return [role for role in admin_roles_verifying_ends(user, organisation, held=held) if role.pk not in listed]
+    return [role for role in admin_roles_verifying_ends(user, organisation) if role.pk not in listed]
 
 
-def admin_roles_verifying_ends(user: AnyUser, organisation: Organisation,
-                               held: list[GovernmentProfile] | None = None) -> list[Membership]:
+def admin_roles_verifying_ends(user: AnyUser, organisation: Organisation) -> list[Membership]:
     """Every admin role of ``user`` that being verified in ``organisation`` ends for good, as
     services._verify works them out, in one call: those resting on the verifications they
-    hold elsewhere (``held``: held_elsewhere), their first admin roles outside its line, and
-    the roles above resting on either; each with its organisation, marked
-    ``left_without_admin``."""
-    held = held_elsewhere(user, organisation) if held is None else held
-    pairs = [(profile.organisation_id, user.pk) for profile in held]
+    hold elsewhere, their first admin roles outside its line, and the roles above resting on
+    either; each with its organisation, marked ``left_without_admin``."""
+    # Every verification held elsewhere, as services._end_elsewhere ends them: one past its date
+    # of superannuation too (the hourly job may not have written it down yet).
+    pairs = sorted(set(GovernmentProfile.objects.filter(user_id=user.pk, status__in=HELD_STATUSES)
+                       .exclude(organisation_id=organisation.pk).values_list("organisation_id", "user_id")))
     pairs += [pair for pair in first_admin_roles_outside(user.pk, organisation) if pair not in pairs]
     return _marked_left_without_admin(admin_roles_resting_on(pairs, member_of=organisation))
 
@@ -509,9 +509,15 @@ def _member_candidates(organisation: Organisation, query: str) -> QuerySet[Gover
 
 def members_at_domains(organisation: Organisation, domains: list[str]) -> QuerySet[GovernmentProfile]:
     """The verified members of ``organisation`` whose official address is at one of
-    ``domains`` (normalised), however the address's domain was stored."""
-    return GovernmentProfile.objects.filter(addresses_at_domains("official_email", domains),
+    ``domains`` (normalised), however the address's domain was stored; not one past its
+    date of superannuation (as the members page's "Verified only" lists them)."""
+    return GovernmentProfile.objects.filter(addresses_at_domains("official_email", domains), _not_superannuated_q(),
                                             organisation=organisation, status=VerificationStatus.VERIFIED)
+
+
+def _not_superannuated_q() -> Q:
+    """Profiles whose date of superannuation has not passed (today in the portal's time zone)."""
+    return Q(superannuation_date__isnull=True) | Q(superannuation_date__gte=timezone.localdate())
 
 
 def resting_at_addresses(user_id: int, addresses: Iterable[str]) -> set[int]:
@@ -527,7 +533,8 @@ def members_of(organisation: Organisation, *, viewer: AnyUser, query: str = "",
                verified_only: bool = False, off_domains: list[str] | None = None) -> "MembersInOrder":
     """The organisation's verified and suspended members (only the verified ones when
     ``verified_only``), by name as ``viewer`` sees it (sort_name), annotated for ``mark_seen`` as ``viewer`` sees them;
-    ``verified_only``: not one past its date of superannuation either (verified_in_force);
+    ``verified_only``: not one past its date of superannuation either (the hourly job may not have
+    written it down yet);
     ``query`` (a word of MEMBER_QUERY_MIN letters or digits or more) finds them by name or
     address where ``viewer`` sees it (a name kept from them finds no one), or by the account's
     address, among at most MEMBER_CANDIDATES_PER_FIELD matches of each (``_member_candidates``:
@@ -540,7 +547,7 @@ def members_of(organisation: Organisation, *, viewer: AnyUser, query: str = "",
     truncated_at = 0
     listed = GovernmentProfile.objects.filter(organisation=organisation, status__in=statuses)
     if verified_only:  # not one past its date of superannuation, before the hourly job writes it down
-        listed = listed.filter(Q(superannuation_date__isnull=True) | Q(superannuation_date__gte=timezone.localdate()))
+        listed = listed.filter(_not_superannuated_q())
     if off_domains is not None:
         listed = listed.filter(addresses_at_domains("official_email", off_domains))
     found = annotated_for(viewer, listed)

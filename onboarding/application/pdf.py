@@ -406,6 +406,22 @@ def render_lock(key: str) -> Iterator[bool]:
 OVER_LIMIT_KEPT_SECONDS = 15 * 60
 
 
+def _form_laid_out(key: str, application: Application, language: str, actor: AnyUser | None) -> bytes:
+    """The form of ``application`` in ``language`` laid out (render_pdf), under the render
+    lock of ``key`` the caller holds, for ``actor`` (counted: render_counted); refused
+    without a render (OVER_LIMIT) while the same version went over the limits lately, and
+    remembered so when this render does (OVER_LIMIT_KEPT_SECONDS)."""
+    if cache.get(f"pdf-over-limit:{key}"):
+        raise PdfNotRendered(OVER_LIMIT)
+    render_counted(actor)
+    try:
+        return render_pdf(application_form_html(application, language))
+    except PdfNotRendered as refused:
+        if refused.reason == OVER_LIMIT:
+            cache.set(f"pdf-over-limit:{key}", True, OVER_LIMIT_KEPT_SECONDS)
+        raise
+
+
 def render_counted(actor: AnyUser | None) -> None:
     """Count one fresh render of a PDF for ``actor`` (a form PDF; an approval letter rendered
     at a download: onboarding.approval.letters), or raise PdfNotRendered(TOO_MANY)
@@ -484,11 +500,11 @@ def form_pdf_for_reader(*, application: Application, actor: AnyUser, language: s
     administrator): rendered now within the same limits and not stored, so that
     reading writes nothing (``actor``'s renders are counted in the cache:
     render_counted). Raises PdfNotRendered like application_form_pdf."""
-    with render_lock(f"{DocumentKind.FORM_PDF}:{application.pk}:{application.version}:{language}") as held:
+    key = f"{DocumentKind.FORM_PDF}:{application.pk}:{application.version}:{language}"
+    with render_lock(key) as held:
         if not held:
             raise PdfNotRendered(BUSY)
-        render_counted(actor)
-        return render_pdf(application_form_html(application, language))
+        return _form_laid_out(key, application, language, actor)
 
 
 def form_pdf_filename(application: Application, language: str = "en") -> str:
@@ -554,15 +570,7 @@ def application_form_pdf(*, application: Application, actor: AnyUser | None = No
         existing = _stored_form_pdf(application, language)  # finished just before this request took the lock
         if existing:
             return existing
-        if cache.get(f"pdf-over-limit:{key}"):  # went over the limits lately (OVER_LIMIT_KEPT_SECONDS)
-            raise PdfNotRendered(OVER_LIMIT)
-        render_counted(actor)
-        try:
-            content = render_pdf(application_form_html(application, language))
-        except PdfNotRendered as refused:
-            if refused.reason == OVER_LIMIT:
-                cache.set(f"pdf-over-limit:{key}", True, OVER_LIMIT_KEPT_SECONDS)
-            raise
+        content = _form_laid_out(key, application, language, actor)
         try:
             # Rolled back (rendered at the same moment by another request, or a failure): the file goes too.
             with files_kept_if_committed() as files:

@@ -210,6 +210,24 @@ def test_a_version_over_the_limits_is_not_laid_out_again_at_each_download_of_the
 
 
 @pytest.mark.django_db
+def test_a_readers_download_of_a_version_over_the_limits_is_not_laid_out_again_either(limits, caplog):
+    """A reader's PDF (an auditor's) is rendered at each download and never stored: one that
+    went over the limits was laid out again at the next, while the officer's and the
+    authority's were not."""
+    application = make_hostile(ApplicationFactory(status="with_state"))
+    auditor = PlatformRoleFactory(role="auditor", jurisdiction="").user
+    with_totp(auditor)
+    client = signed_in(auditor)
+    url = f"/onboarding/{application.pk}/form.pdf"
+    stopped_get(client, caplog, url)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="onboarding.application.pdf"):
+        messages = alerts(client.get(url, follow=True))
+    assert not [r for r in caplog.records if r.getMessage().startswith("PDF render stopped at its")]
+    assert any(message.startswith(NOT_MADE_EN) for message in messages), messages
+
+
+@pytest.mark.django_db
 def test_the_filled_form_renders_under_the_same_memory_limit(settings, officer_client, officer):
     """The hostile draft is refused for what it holds, not because the limits leave no room."""
     settings.PDF_RENDER_MEMORY_MB = MEMORY_MB

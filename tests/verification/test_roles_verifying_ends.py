@@ -4,6 +4,8 @@ on a verification they hold there) ends for good when another organisation verif
 The administrator deciding is told which, on the request's page (and asked to confirm) and
 on the queue's confirmation; and the person whose other request that ended is told why."""
 
+from datetime import timedelta
+
 import pytest
 from allauth.account.models import EmailAddress
 from django.utils import timezone
@@ -94,6 +96,24 @@ def test_a_role_above_resting_on_a_first_admins_role_is_named_too_on_the_request
     assert client.post(f"/verification/profiles/{request_.pk}/", {"decision": "verify", "confirm": "on",
                                                                   "shown_name": person.full_name}).status_code == 302
     assert not Membership.objects.filter(user=person, role=MembershipRole.ADMIN, is_active=True).exists()
+
+
+def test_a_role_resting_on_a_verification_elsewhere_past_its_superannuation_is_named_too(world):
+    """Verified in the office past their date of superannuation, not yet written down by the
+    hourly job, and admin there on that verification: verifying them in the directorate ends
+    that verification and the role, and the request's page named nothing."""
+    person = confirmed(UserFactory(email="meena@mail.gov.in", full_name="Meena Joshi"))
+    GovernmentProfileFactory(user=person, organisation=world["office"], status=VerificationStatus.VERIFIED,
+                             superannuation_date=timezone.localdate() - timedelta(days=1))
+    Membership.objects.create(organisation=world["office"], user=person, role=MembershipRole.ADMIN,
+                              granted_by=world["admin_office"], granted_at=timezone.now())
+    request_ = GovernmentProfileFactory(user=person, organisation=world["other"])
+    client = signed_in(world["admin_other"])
+    warning = main_of(client.get(f"/verification/profiles/{request_.pk}/")).find(id="admin-roles-end")
+    assert [item.squashed_text() for item in warning.find_all("li")] == [f"Admin of {OFFICE}"]
+    assert client.post(f"/verification/profiles/{request_.pk}/", {"decision": "verify", "confirm": "on",
+                                                                  "shown_name": person.full_name}).status_code == 302
+    assert not office_admin(world, person)
 
 
 def test_a_request_of_someone_holding_no_admin_role_asks_no_confirmation_to_verify(world):
