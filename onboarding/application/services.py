@@ -5,6 +5,7 @@ import hashlib
 import json
 import re
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.conf import settings
@@ -119,6 +120,15 @@ def _as_form_data(stored: dict | None) -> MultiValueDict:
     return MultiValueDict(values)
 
 
+class Incomplete(ValidationError):
+    """A submission refused: the sections that stop it (``sections``), each with its
+    message (submission_problems)."""
+
+    def __init__(self, problems: list[tuple[Section, str]]) -> None:
+        super().__init__([message for _section, message in problems], code="incomplete")
+        self.sections = [section for section, _message in problems]
+
+
 class OfficerNotEligible(ValidationError):
     """The nodal officer's account no longer earns the power to act (its primary
     address is not official, or not verified): checked at every action, not only
@@ -200,7 +210,8 @@ def application_create(*, actor: AnyUser, request: HttpRequest | None = None,
         # Read under that lock: a second post of the same form waits for the first's commit.
         started = cache.get(token_key) if token_key else None
         if started is not None:
-            existing = Application.objects.filter(pk=started, nodal_officer=actor).first()
+            # Still a draft: one withdrawn since (Back, then Start again) is no start; a new one is made.
+            existing = Application.objects.filter(pk=started, nodal_officer=actor, status=ApplicationStatus.DRAFT).first()
             if existing is not None:
                 return existing
         # First: withdrawing a draft, as the open drafts' message asks, makes no room for a start.
@@ -468,6 +479,22 @@ def submission_problems(application: Application) -> list[tuple[Section, str]]:
     return problems
 
 
+def section_statuses_recheck(*, application_id: int, actor: AnyUser, sections: Iterable[Section]) -> None:
+    """After a submission refused as incomplete (Incomplete): the stored status of each of
+    ``sections`` worked out again from its answers as they stand. Something outside the form
+    may have changed since they were saved (its short code taken by another organisation, a
+    domain no longer official, the parent suspended): the task list then says what the check
+    page says, not "Complete". Nothing else changes (the answers, the version)."""
+    with transaction.atomic():
+        application = application_lock_for_officer(application_id=application_id, actor=actor, require_eligible=False)
+        statuses = dict(application.section_status)
+        for section in sections:
+            if section in SECTION_FORMS:
+                statuses[section.value] = status_of_form(bound_section_form(application, section)).value
+        if statuses != application.section_status:
+            Application.objects.filter(pk=application.pk).update(section_status=statuses)
+
+
 def _next_reference(year: int) -> str:
     counter, _created = ReferenceCounter.objects.select_for_update().get_or_create(year=year)
     counter.last += 1
@@ -566,7 +593,7 @@ def application_submit(
             raise AnswersChanged
         problems = submission_problems(application)
         if problems:
-            raise ValidationError([message for _section, message in problems], code="incomplete")
+            raise Incomplete(problems)
         reply = multi_line((reply or "").strip()).strip() if event == workflow.Event.RESUBMIT else ""
         if event == workflow.Event.RESUBMIT and not has_visible_characters(reply):
             raise ValidationError(_("Reply to the remarks the application was returned with: say what you changed "

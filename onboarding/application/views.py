@@ -39,7 +39,7 @@ from onboarding.application.uploads import letter_filename
 from onboarding.models import ApplicationStatus, Attachment, Section, SectionStatus
 from portal.access import asked_on_this_site, pop_pending_input, rule
 from portal.downloads import content_response, stored_file_response
-from portal.organisations.selectors import PICKER_LIMIT, first_found, organisation_search
+from portal.organisations.selectors import PICKER_LIMIT, first_found, organisation_search, picker_query
 
 SECTION_ORDER = list(Section)
 # The reply to the remarks typed on a submission refused at the authority's address (the
@@ -121,6 +121,19 @@ def _correction_deadline(application):
     deadline = correction_deadline(application)
     overdue = deadline is not None and deadline <= timezone.localdate()
     return {"correction_deadline": None if overdue else deadline, "correction_overdue": overdue}
+
+
+def _not_eligible_to_submit(request, pk):
+    """The answer when the officer may not submit (None while they may): one no longer in
+    government service (officer_eligibility's ``in_service``) may still change the draft, and
+    is told only that they cannot submit it, on its task list."""
+    problem = officer_eligibility(request.user, in_service=True)
+    if not problem:
+        return None
+    if officer_eligibility(request.user) is None:
+        messages.error(request, _("You cannot submit this application: %(problem)s") % {"problem": problem})
+        return redirect("onboarding:task_list", pk=pk)
+    return _not_eligible(request, pk, problem)
 
 
 def _not_eligible(request, pk, problem):
@@ -322,11 +335,12 @@ def _parent_search(query):
     """The picker's context for the search words ``query``: the first PICKER_LIMIT
     organisations found, and whether more were (said, with how to narrow the search)."""
     results, more = first_found(organisation_search(query=query, limit=PICKER_LIMIT + 1), PICKER_LIMIT)
-    return {"query": query, "results": results, "more": more}
+    return {"query": query, "results": results, "more": more, "too_short": not picker_query(query)}
 
 
 def _hierarchy_context(request, form):
-    query = _search_words(request.GET)
+    # A save shown again (an error, a change in another tab) keeps the words sent with it, and their results.
+    query = _search_words(request.POST if request.method == "POST" else request.GET)
     return {**(_parent_search(query) if query else {"query": query, "results": None}),
             "chosen_parent": _chosen_parent(form)}
 
@@ -430,9 +444,9 @@ def submit(request, pk):
     application = application_for_officer(request.user, pk)
     if not application.is_editable:  # e.g. back to this page after submitting: say so
         return _not_editable(request, application, submitting=True)
-    problem = officer_eligibility(request.user, in_service=True)
-    if problem:
-        return _not_eligible(request, pk, problem)
+    refused = _not_eligible_to_submit(request, pk)
+    if refused:
+        return refused
     returned = application.status == ApplicationStatus.CHANGES_REQUESTED
     reply_form = ((ResubmitReplyForm(request.POST) if request.method == "POST"
                    else ResubmitReplyForm(initial={"reply": _kept_reply(request, pk)})) if returned else None)
@@ -453,16 +467,7 @@ def submit(request, pk):
                 return _submit_page(request, application_for_officer(request.user, pk), reply_form)
             return redirect("onboarding:submit", pk=pk)
         except ValidationError as exc:
-            if getattr(exc, "code", None) in services.REFUSED_AT_AUTHORITY_ADDRESS:
-                return _refused_at_authority_address(request, application_for_officer(request.user, pk), exc,
-                                                     reply_form)
-            if getattr(exc, "code", None) == services.REPLY_REQUIRED and reply_form is not None:
-                reply_form.add_error("reply", exc)
-                return _submit_page(request, application_for_officer(request.user, pk), reply_form)
-            messages.error(request, " ".join(exc.messages))
-            if reply_form is not None:  # the check page, its problems listed, with the reply as typed
-                return _submit_page(request, application_for_officer(request.user, pk), reply_form)
-            return redirect("onboarding:task_list", pk=pk)
+            return _submission_refused(request, pk, exc, reply_form)
         except workflow.InvalidTransition:  # submitted or withdrawn from another tab meanwhile
             return _not_editable(request, application_for_officer(request.user, pk), submitting=True)
         _kept_reply_drop(request, pk)
@@ -487,6 +492,21 @@ def _kept_reply_drop(request, pk) -> None:
     """Application ``pk`` sent: its reply is kept no longer (one kept for another stays)."""
     if _kept_reply(request, pk):
         request.session.pop(SESSION_REPLY, None)
+
+
+def _submission_refused(request, pk, refusal, reply_form):
+    """The answer to a submission refused (``refusal``, a ValidationError) with ``reply_form``."""
+    if isinstance(refusal, services.Incomplete):  # the task list then says which sections, as this refusal does
+        services.section_statuses_recheck(application_id=pk, actor=request.user, sections=refusal.sections)
+    if getattr(refusal, "code", None) in services.REFUSED_AT_AUTHORITY_ADDRESS:
+        return _refused_at_authority_address(request, application_for_officer(request.user, pk), refusal, reply_form)
+    if getattr(refusal, "code", None) == services.REPLY_REQUIRED and reply_form is not None:
+        reply_form.add_error("reply", refusal)
+        return _submit_page(request, application_for_officer(request.user, pk), reply_form)
+    messages.error(request, " ".join(refusal.messages))
+    if reply_form is not None:  # the check page, its problems listed, with the reply as typed
+        return _submit_page(request, application_for_officer(request.user, pk), reply_form)
+    return redirect("onboarding:task_list", pk=pk)
 
 
 def _submit_page(request, application, reply_form):

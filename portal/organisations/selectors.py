@@ -200,15 +200,25 @@ def first_found(found: QuerySet[Organisation] | list[Organisation], limit: int) 
 PICKER_LIMIT = 20
 
 
+PICKER_QUERY_MIN = 2
+
+
+def picker_query(query: str) -> str:
+    """The words of a parent picker's search as it searches them: no control characters
+    (PostgreSQL refuses NUL in text), nor invisible ones pasted with them; "" when fewer
+    than PICKER_QUERY_MIN characters are left (too short to search)."""
+    query = as_searched(single_line(query or "")).strip()
+    return query if len(query) >= PICKER_QUERY_MIN else ""
+
+
 def organisation_search(*, query: str, limit: int = PICKER_LIMIT) -> QuerySet[Organisation]:
     """Active organisations matching a query, for the parent picker (public names only):
     those named or short-coded as typed first, then by name. Names are not unique: each
     with its short code and the organisation it is placed under (``parent``, in the same
     query; its name is public only while it is active: ``parent_shown``), which tell two
     of one name apart."""
-    # No control characters (PostgreSQL refuses NUL in text), nor invisible ones pasted with the words.
-    query = as_searched(single_line(query or "")).strip()
-    if len(query) < 2:
+    query = picker_query(query)
+    if not query:
         return Organisation.objects.none()
     return (
         Organisation.objects.filter(status=OrganisationStatus.ACTIVE)
