@@ -657,7 +657,7 @@ def test_an_officer_who_left_government_service_can_neither_submit_nor_become_fi
         onboarding_services.application_submit(application_id=draft.pk, actor=officer)
     assert refused.value.messages == [expected]
     told = page(officer_client.get(f"/onboarding/{draft.pk}/submit/", follow=True)).squashed_text()
-    assert f"You can no longer change, submit or send links for this application. {expected}" in told
+    assert f"You cannot submit this application: {expected}" in told  # the draft is still theirs to change
     officer_client.post(f"/onboarding/{draft.pk}/submit/")
     draft.refresh_from_db()
     assert (draft.status, draft.reference) == ("draft", None)
