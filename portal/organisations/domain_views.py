@@ -13,8 +13,9 @@ from django.views.decorators.http import require_http_methods
 from portal.access import rule
 from portal.organisations.forms import DomainAddForm, DomainRemoveForm
 from portal.organisations.models import Organisation, OrganisationDomain
-from portal.organisations.services import organisation_domain_add, organisation_domain_remove
+from portal.organisations.services import domain_removal_shown, organisation_domain_add, organisation_domain_remove
 from portal.organisations.status_selectors import domain_removal_weighed
+from portal.shown import ChangedMeanwhile, shown_sent
 from portal.text import before_full_stop
 
 
@@ -33,7 +34,10 @@ def domain_remove(request, pk, domain_pk):
     if form.is_bound and form.is_valid():
         try:
             organisation_domain_remove(domain_id=row.pk, reason=form.cleaned_data["reason"], actor=request.user,
-                                       request=request)
+                                       request=request, shown=shown_sent(request.POST))
+        except ChangedMeanwhile:  # what it ends, or whom it tells, changed since the page was opened
+            form.add_error(None, _("Since this page was opened, what removing this domain ends, or whom it tells, has "
+                                   "changed: nothing was done. Read what it does now, then confirm again."))
         except OrganisationDomain.DoesNotExist:  # removed while this removal waited for the organisation
             messages.info(request, gone)
             return back
@@ -45,8 +49,10 @@ def domain_remove(request, pk, domain_pk):
             messages.success(request, _("%(domain)s was removed from %(organisation)s.")
                              % {"domain": row.domain, "organisation": before_full_stop(organisation.name)})
             return back
+    # Sent back with the confirmation: the service refuses it if what the page says has changed by then.
     return render(request, "portal/organisations/domain_remove.html",
-                  {"organisation": organisation, "row": row, "form": form, **domain_removal_weighed(row)})
+                  {"organisation": organisation, "row": row, "form": form, **domain_removal_weighed(row),
+                   "shown_values": domain_removal_shown(row, request.user)})
 
 
 @rule("superadmin")

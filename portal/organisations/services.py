@@ -77,6 +77,7 @@ from portal.organisations.signals import (
 from portal.organisations.states import CENTRAL, JURISDICTION_CHOICES, State
 from portal.organisations.status_selectors import (
     DETAIL_AUDIT_KEYS,
+    domain_removal_weighed,
     jurisdiction_after,
     move_effect,
     move_shown,
@@ -221,7 +222,7 @@ def organisation_domain_add(*, organisation_id: int, domain: str, reason: str, a
 
 
 def organisation_domain_remove(*, domain_id: int, reason: str, actor: AnyUser,
-                               request: HttpRequest | None = None) -> OrganisationDomain:
+                               request: HttpRequest | None = None, shown: str | None = None) -> OrganisationDomain:
     """A superadmin takes an email domain off an organisation (accepted by mistake, a
     lookalike, a domain the department gave up), giving the reason (ValidationError
     without one). Its addresses stop counting as the organisation's at once: rosters and
@@ -234,7 +235,9 @@ def organisation_domain_remove(*, domain_id: int, reason: str, actor: AnyUser,
     admins (or whoever acts for it) are told by mail what it ended and how many members
     verified by an administrator keep an address there, to check them. Audited
     (DOMAIN_REMOVED, with who was told). Only a superadmin's (PermissionDenied), as accepting one is;
-    OrganisationDomain.DoesNotExist for a domain removed meanwhile, as accepting one gives."""
+    OrganisationDomain.DoesNotExist for a domain removed meanwhile, as accepting one gives.
+    ``shown``: the digest of what its confirmation page said it ends and who it tells
+    (domain_removal_shown); ChangedMeanwhile, nothing done, when that has changed since."""
     if not is_superadmin(actor):
         raise PermissionDenied
     note = _note_clean(reason, missing=_("Give the reason the domain is removed."))
@@ -246,6 +249,9 @@ def organisation_domain_remove(*, domain_id: int, reason: str, actor: AnyUser,
         if row is None:  # removed by another superadmin (or this form sent twice) meanwhile
             raise OrganisationDomain.DoesNotExist
         old = {"domain": row.domain, "verified": row.is_verified, "claim": row.claim}
+        row.organisation = organisation
+        # Not what its page said it ends, or whom it tells (changed since it was opened): nothing done.
+        check_shown(shown, _domain_removal_values(row, actor))
         row.delete()
         # Its admins (or whoever acts for it) are told what it ended and who stays verified at an
         # address there; a claim nobody accepted made nothing rest on it. The one who removed it
@@ -264,6 +270,18 @@ def organisation_domain_remove(*, domain_id: int, reason: str, actor: AnyUser,
                                         "domain": old["domain"], "reason": note, "decider": actor.email, "at": now,
                                         **counts})
     return row
+
+
+def domain_removal_shown(row: OrganisationDomain, actor: AnyUser) -> str:
+    """The digest (portal.shown) of what removing ``row`` ends (domain_removal_weighed) and
+    whom it tells, less ``actor``, as its confirmation page says them."""
+    return shown_digest(_domain_removal_values(row, actor))
+
+
+def _domain_removal_values(row: OrganisationDomain, actor: AnyUser) -> dict:
+    told = [one.user.email for one in status_change_told(row.organisation) if one.user.pk != actor.pk] \
+        if row.is_verified else []
+    return {"weighed": domain_removal_weighed(row), "told": sorted(told)}
 
 
 # The first of PostgreSQL's two advisory-lock keys: one short code, in any case ("SHRT").
@@ -456,17 +474,20 @@ def status_change_refusal(organisation: Organisation, to: str) -> OrganisationSt
                                        % {"organisation": name}, code="active")
 
 
-def status_change_shown(departments: Iterable[LeftWithoutAdmin], held: Mapping[str, list[str]]) -> str:
+def status_change_shown(departments: Iterable[LeftWithoutAdmin], held: Mapping[str, list[str]],
+                        told: Iterable[str]) -> str:
     """The digest (portal.shown) of what a confirmation page says a change of an
     organisation's status does above it: the departments it leaves with nobody acting for
     them, or gives their admin back, and the admins above it whose role stops counting, or
-    counts again, each told (status_change_above)."""
-    return shown_digest(_status_change_above_values(departments, held))
+    counts again, each told (status_change_above); and the addresses of those it tells of
+    the change (``told``: status_change_told, less the one changing it)."""
+    return shown_digest(_status_change_above_values(departments, held, told))
 
 
-def _status_change_above_values(departments: Iterable[LeftWithoutAdmin], held: Mapping[str, list[str]]) -> dict:
+def _status_change_above_values(departments: Iterable[LeftWithoutAdmin], held: Mapping[str, list[str]],
+                                told: Iterable[str]) -> dict:
     return {"departments": sorted(entry.organisation.pk for entry in departments),
-            "held": {address: sorted(names) for address, names in sorted(held.items())}}
+            "held": {address: sorted(names) for address, names in sorted(held.items())}, "told": sorted(told)}
 
 
 def _organisation_status_change(*, organisation_id: int, to: str, reason_code: str, reason: str, actor: AnyUser,
@@ -501,7 +522,7 @@ def _organisation_status_change(*, organisation_id: int, to: str, reason_code: s
         held = (admin_roles_changed(acting_above, acting_now) if to == OrganisationStatus.SUSPENDED
                 else admin_roles_changed(acting_now, acting_above))
         # Not what its page said it does (changed since it was opened): undone, the page says it again.
-        check_shown(shown, _status_change_above_values(left + again, held))
+        check_shown(shown, _status_change_above_values(left + again, held, [one.user.email for one in told]))
         told_above = [(entry, user, above) for entry in left + again for user, above in entry.acting
                       if user.pk != actor.pk]
         holders = [user for user in get_user_model().objects.filter(email__in=held).order_by("email")

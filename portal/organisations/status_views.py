@@ -142,7 +142,7 @@ def _change(request, pk, action):
     # Each told by mail, but the one who changes it (the page tells them).
     held = [(address, names) for address, names in above.held.items() if address != request.user.email]
     # Sent back with the confirmation: the service refuses it if what the page says has changed by then.
-    shown = status_change_shown(above.departments, above.held)
+    shown = status_change_shown(above.departments, above.held, [one.user.email for one in told])
     return render(request, "portal/organisations/status_change.html", {
         "organisation": organisation, "form": form, "action": action,
         "title": page.title % {"organisation": organisation.name},

@@ -23,6 +23,7 @@ from portal.mail.models import OutboxMessage
 from portal.organisations.models import (
     Membership,
     Organisation,
+    OrganisationDomain,
     OrganisationStatus,
     PlatformRoleGrant,
     ReactivationReason,
@@ -570,6 +571,64 @@ def test_a_suspension_confirmed_from_a_page_that_did_not_name_an_admin_it_tells_
                                  "shown_values": field_value(tree, "shown_values")})
     assert response.status_code == 302 and status_of(world["office"]) == OrganisationStatus.SUSPENDED
     assert messages_to(member.email)
+
+
+def test_a_suspension_confirmed_from_a_page_that_did_not_name_an_own_admin_it_mails_is_refused(world):
+    """The page names whom it tells by email, the office's admins: one made after it was
+    opened was mailed on its confirmation though the page never named them."""
+    office = world["office"]
+    client = client_of(world, "state_admin_mh")
+    url = f"/portal/organisations/{office.pk}/suspend/"
+    tree = well_formed(client.get(url))
+    shown = field_value(tree, "shown_values")
+    second = make_admin(office, email="second.admin@pune.mahaagri.gov.in")
+    assert second.email not in text_of(tree)
+    OutboxMessage.objects.all().delete()
+    tree = well_formed(client.post(url, {"reason_code": "misuse", "reason": NOTE, "shown_values": shown}))
+    assert status_of(office) == OrganisationStatus.ACTIVE and not OutboxMessage.objects.exists()
+    assert "Since this page was opened, what suspending it does has changed" in text_of(tree)
+    assert second.email in text_of(tree)
+    response = client.post(url, {"reason_code": "misuse", "reason": NOTE,
+                                 "shown_values": field_value(tree, "shown_values")})
+    assert response.status_code == 302 and status_of(office) == OrganisationStatus.SUSPENDED
+    assert messages_to(second.email)
+
+
+@pytest.mark.parametrize("meanwhile", ["verified automatically", "made admin"])
+def test_a_domain_removal_confirmed_from_a_page_that_no_longer_says_what_it_ends_is_refused(world, meanwhile):
+    """The removal page counts what the removal ends: the verifications made automatically at
+    the domain (suspended, each person told) and the admin roles resting on them (ended for
+    good). One verified there, or made admin on such a verification, after the page was
+    opened was suspended, or lost the role, on a confirmation that never named it."""
+    from portal.organisations.services import organisation_admin_grant
+    from verification.models import VerificationMethod
+
+    office, member = world["office"], world["member"]
+    row = OrganisationDomain.objects.create(organisation=office, domain="pune.mahaagri.gov.in", is_verified=True)
+    if meanwhile == "made admin":
+        GovernmentProfileFactory(user=member, organisation=office, status=VerificationStatus.VERIFIED,
+                                 official_email=member.email, method=VerificationMethod.OFFICIAL_EMAIL)
+    client = client_of(world, "superadmin")
+    url = f"/portal/organisations/{office.pk}/domains/{row.pk}/remove/"
+    shown = field_value(well_formed(client.get(url)), "shown_values")
+    if meanwhile == "made admin":
+        organisation_admin_grant(organisation_id=office.pk, user_id=member.pk, actor=fresh(world["admin_office"]),
+                                 reason="Second admin for the office.")
+    else:
+        GovernmentProfileFactory(organisation=office, status=VerificationStatus.VERIFIED,
+                                 official_email="ravi@pune.mahaagri.gov.in", method=VerificationMethod.OFFICIAL_EMAIL)
+    before = list(GovernmentProfile.objects.values_list("pk", "status"))
+    response = client.post(url, {"reason": "A lookalike accepted by mistake", "confirm": "on", "shown_values": shown})
+    assert response.status_code == 200 and OrganisationDomain.objects.filter(pk=row.pk).exists()
+    assert list(GovernmentProfile.objects.values_list("pk", "status")) == before
+    text = text_of(well_formed(response))
+    assert "Since this page was opened, what removing this domain ends, or whom it tells, has changed" in text
+    said = {"made admin": "1 admin role rests on those verifications and ends with them",
+            "verified automatically": "1 verification made automatically at pune.mahaagri.gov.in is suspended"}
+    assert said[meanwhile] in text
+    response = client.post(url, {"reason": "A lookalike accepted by mistake", "confirm": "on",
+                                 "shown_values": field_value(well_formed(response), "shown_values")})
+    assert response.status_code == 302 and not OrganisationDomain.objects.filter(pk=row.pk).exists()
 
 
 def test_a_suspension_confirmed_from_a_page_that_no_longer_says_what_it_does_is_refused(world):
