@@ -36,6 +36,9 @@ def domain_remove(request, pk, domain_pk):
             organisation_domain_remove(domain_id=row.pk, reason=form.cleaned_data["reason"], actor=request.user,
                                        request=request, shown=shown_sent(request.POST))
         except ChangedMeanwhile:  # what it ends, or whom it tells, changed since the page was opened
+            # The reason kept, the box not: it confirms what the page says now, read first.
+            form = DomainRemoveForm(initial={"reason": form.cleaned_data["reason"]})
+            form.cleaned_data = {}  # (an unbound form holds the page's error alone)
             form.add_error(None, _("Since this page was opened, what removing this domain ends, or whom it tells, has "
                                    "changed: nothing was done. Read what it does now, then confirm again."))
         except OrganisationDomain.DoesNotExist:  # removed while this removal waited for the organisation

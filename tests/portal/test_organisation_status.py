@@ -621,8 +621,11 @@ def test_a_domain_removal_confirmed_from_a_page_that_no_longer_says_what_it_ends
     response = client.post(url, {"reason": "A lookalike accepted by mistake", "confirm": "on", "shown_values": shown})
     assert response.status_code == 200 and OrganisationDomain.objects.filter(pk=row.pk).exists()
     assert list(GovernmentProfile.objects.values_list("pk", "status")) == before
-    text = text_of(well_formed(response))
+    tree = well_formed(response)
+    text = text_of(tree)
     assert "Since this page was opened, what removing this domain ends, or whom it tells, has changed" in text
+    assert field_value(tree, "reason") == "A lookalike accepted by mistake"
+    assert "checked" not in tree.find("input", name="confirm").attrs
     said = {"made admin": "1 admin role rests on those verifications and ends with them",
             "verified automatically": "1 verification made automatically at pune.mahaagri.gov.in is suspended"}
     assert said[meanwhile] in text
