@@ -17,7 +17,13 @@ from portal.access import rule
 from portal.organisations.details import DETAILS, details_changes
 from portal.organisations.forms import OrganisationDetailsForm
 from portal.organisations.models import OrganisationStatus
-from portal.organisations.services import OrganisationNotActive, details_digest, organisation_details_change
+from portal.organisations.services import (
+    OrganisationNotActive,
+    ToldChanged,
+    details_digest,
+    details_told_shown,
+    organisation_details_change,
+)
 from portal.organisations.status_selectors import (
     DETAILS_HISTORY_LIMIT,
     current_status,
@@ -60,7 +66,7 @@ def details(request, pk):
         elif step != "edit":
             told = [one for one in status_change_told(organisation) if one.user.pk != request.user.pk]
             return render(request, "portal/organisations/details_confirm.html", {
-                **context, "form": form, "shown_values": shown, "told": told,
+                **context, "form": form, "shown_values": shown, "told": told, "told_values": details_told_shown(told),
                 "changed": details_changes(changed, state=organisation.state)})
     return render(request, "portal/organisations/details.html", {
         **context, "form": form, "shown_values": shown, "history": details_history(organisation)})
@@ -73,7 +79,12 @@ def _save(request, organisation, form, shown):
     try:
         changed = organisation_details_change(
             organisation=organisation, **{key: form.cleaned_data[key] for key in DETAILS},
-            reason=form.cleaned_data["reason"], actor=request.user, request=request, shown=shown)
+            reason=form.cleaned_data["reason"], actor=request.user, request=request, shown=shown,
+            told_shown=(request.POST.get("told_values") or None) and request.POST["told_values"][:64])
+    except ToldChanged:
+        form.add_error(None, _("Since this page was opened, whom the change tells by email has changed: nothing was "
+                               "saved. Check the changes again to see who is told now."))
+        return None
     except ChangedMeanwhile:
         organisation.refresh_from_db(fields=DETAILS)
         form.organisation = organisation

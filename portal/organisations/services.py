@@ -97,7 +97,7 @@ from portal.permissions import (
     may_grant_platform_roles,
     roles_asked_again,
 )
-from portal.shown import check_shown, shown_digest
+from portal.shown import ChangedMeanwhile, check_shown, shown_digest
 from portal.text import before_full_stop, has_visible_characters, multi_line
 
 REASON_MAX_LENGTH = 500
@@ -574,6 +574,16 @@ class OrganisationNotActive(ValidationError):
     application's until it is approved)."""
 
 
+class ToldChanged(ChangedMeanwhile):
+    """Whom a change tells is not whom its confirmation page named: nothing is done."""
+
+
+def details_told_shown(told: Iterable) -> str:
+    """The digest (portal.shown) of whom a details change tells (status_change_told, less the
+    one changing them), as its confirmation page names them."""
+    return shown_digest(sorted(one.user.email for one in told))
+
+
 def details_digest(organisation: Organisation) -> str:
     """The digest (portal.shown) of the details a page shows of ``organisation``."""
     return shown_digest({key: getattr(organisation, key) for key in DETAILS})
@@ -594,7 +604,7 @@ def _note_clean(reason: str, *, missing: str) -> str:
 
 def organisation_details_change(*, organisation: Organisation, name: str, name_local: str, short_code: str,
                                 district: str, reason: str, actor: AnyUser, request: HttpRequest | None = None,
-                                shown: str | None = None) -> dict[str, tuple[str, str]]:
+                                shown: str | None = None, told_shown: str | None = None) -> dict[str, tuple[str, str]]:
     """Change an active (or suspended) organisation's name, name in the local language,
     short code and district, by a superadmin or an administrator of its state
     (``may_change_organisation_details``), giving why (``reason``, required, at most
@@ -608,7 +618,8 @@ def organisation_details_change(*, organisation: Organisation, name: str, name_l
     (OrganisationNotActive) while its application is being decided, (ValidationError by
     field) for an answer that will not do, (portal.shown.ChangedMeanwhile) when ``shown``,
     the digest of the details the page showed, is not that of those stored now (changed
-    since the page was opened); nothing is changed then."""
+    since the page was opened), or (ToldChanged) when ``told_shown`` is not the digest of
+    whom it tells now (details_told_shown: an admin made since); nothing is changed then."""
     with transaction.atomic():
         short_code_lock(short_code if isinstance(short_code, str) else "")
         locked = Organisation.objects.select_for_update().get(pk=organisation.pk)
@@ -637,10 +648,13 @@ def organisation_details_change(*, organisation: Organisation, name: str, name_l
         if not changed:
             return {}
         check_shown(shown, stored)
+        told = [one for one in status_change_told(locked) if one.user.pk != actor.pk]  # the one who changed them knows
+        # Not whom its confirmation page said it tells (an admin made since): nothing saved.
+        if told_shown is not None and told_shown != details_told_shown(told):
+            raise ToldChanged
         for key, (_old, new) in changed.items():
             setattr(locked, key, new)
         locked.save(update_fields=list(changed))
-        told = [one for one in status_change_told(locked) if one.user.pk != actor.pk]  # the one who changed them knows
         audit_record(actor=actor, action=AuditAction.ORGANISATION_DETAILS_CHANGED, target=locked, request=request,
                      old={DETAIL_AUDIT_KEYS[key]: old for key, (old, _new) in changed.items()},
                      new={**{DETAIL_AUDIT_KEYS[key]: new for key, (_old, new) in changed.items()},

@@ -272,6 +272,31 @@ def posted(organisation, step="review", reason=WHY, **details):
             "shown_values": details_digest(Organisation.objects.get(pk=organisation.pk))}
 
 
+def test_a_change_confirmed_from_a_page_that_did_not_name_an_admin_it_mails_is_refused(world):
+    """The confirmation names whom the change tells by email: an admin made after it was shown
+    was mailed on it though the page never named them. Nothing is saved; checked again, the
+    confirmation names them, and saved from it, they are told."""
+    office = world["office"]
+    client = client_of(world, "state_admin_mh")
+    tree = well_formed(client.post(details_url(office), posted(office, **NEW)))
+    second = make_admin(office, email="second.admin@pune.mahaagri.gov.in")
+    assert second.email not in text_of(tree)
+    data = {field_input.get("name"): field_input.get("value") for field_input in tree.find("main").find_all("input")
+            if field_input.get("name")}
+    OutboxMessage.objects.all().delete()
+    response = client.post(details_url(office), {**data, "step": "save"})
+    assert response.status_code == 200 and stored(office)["name"] == "District Agriculture Office, Pune"
+    assert not OutboxMessage.objects.exists()
+    assert "Since this page was opened, whom the change tells by email has changed: nothing was saved." in text_of(
+        well_formed(response))
+    tree = well_formed(client.post(details_url(office), posted(office, **NEW)))
+    assert second.email in text_of(tree)
+    data = {field_input.get("name"): field_input.get("value") for field_input in tree.find("main").find_all("input")
+            if field_input.get("name")}
+    assert client.post(details_url(office), {**data, "step": "save"}).status_code == 302
+    assert stored(office)["name"] == NEW["name"] and messages_to(second.email)
+
+
 def test_a_superadmin_renames_an_organisation_from_its_pages(world):
     office = world["office"]
     client = client_of(world, "superadmin")
