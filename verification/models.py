@@ -53,8 +53,14 @@ def verified_in_force(today: date) -> Q:
 def person_verified_in_force(today: date) -> Q:
     """verified_in_force but for the organisation's status: what the person's own
     verification says, whatever their organisation's state (its figures count them)."""
-    return Q(status=VerificationStatus.VERIFIED, user__is_active=True) & (
-        Q(superannuation_date__isnull=True) | Q(superannuation_date__gte=today))
+    return Q(status=VerificationStatus.VERIFIED, user__is_active=True) & not_superannuated_q(today)
+
+
+def not_superannuated_q(today: date) -> Q:
+    """Profiles whose date of superannuation has not passed by ``today`` (the portal's time
+    zone): the day after it a verification is over, whether or not the hourly job
+    (``verification.lifecycle``) has written it down yet."""
+    return Q(superannuation_date__isnull=True) | Q(superannuation_date__gte=today)
 
 
 def resting_on_address_q() -> Q:

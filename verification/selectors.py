@@ -68,6 +68,7 @@ from verification.models import (
     VerificationMethod,
     VerificationSettings,
     VerificationStatus,
+    not_superannuated_q,
     resting_on_address_q,
     verified_in_force,
 )
@@ -242,8 +243,7 @@ def _with_badges(queryset: QuerySet[GovernmentProfile]) -> QuerySet[GovernmentPr
     today = timezone.localdate()
     verified = GovernmentProfile.objects.filter(verified_in_force(today), user_id=OuterRef("user_id"))
     elsewhere = GovernmentProfile.objects.filter(
-        Q(superannuation_date__isnull=True) | Q(superannuation_date__gte=today),
-        user_id=OuterRef("user_id"), status__in=HELD_STATUSES,
+        not_superannuated_q(today), user_id=OuterRef("user_id"), status__in=HELD_STATUSES,
     ).exclude(organisation_id=OuterRef("organisation_id"))
     suspended = elsewhere.filter(status=VerificationStatus.SUSPENDED).values("reason_code")[:1]
     # Someone else verified with the same mobile number (the API answers nobody for a
@@ -323,8 +323,7 @@ def held_elsewhere(user: AnyUser, organisation: Organisation) -> list[Government
         return []
     today = timezone.localdate()
     profiles = list(
-        GovernmentProfile.objects.filter(Q(superannuation_date__isnull=True) | Q(superannuation_date__gte=today),
-                                         user_id=user.pk, status__in=HELD_STATUSES)
+        GovernmentProfile.objects.filter(not_superannuated_q(today), user_id=user.pk, status__in=HELD_STATUSES)
         .exclude(organisation_id=organisation.pk).select_related("organisation").order_by("id")
     )
     for profile in profiles:
@@ -454,25 +453,18 @@ def profiles_for_admin(viewer: AnyUser, pks: Iterable[int]) -> list[GovernmentPr
     return with_roles_verifying_ends(mark_official_domain(_with_badges(queryset).order_by("requested_at", "id")))
 
 
-def roles_verifying_ends(profile: GovernmentProfile) -> list[Membership]:
-    """The admin roles that verifying ``profile``, a waiting request, in its organisation ends
-    for good (services._verify ends the same): the person's first admin roles outside its
-    line (first_admin_roles_ending) and those resting on a verification they hold elsewhere
-    (held_elsewhere), each marked ``left_without_admin``. What the deciding administrator is
-    told, and asked to confirm, before verifying."""
-    return admin_roles_verifying_ends(profile.user, profile.organisation)
-
-
 def with_roles_verifying_ends(profiles: list[GovernmentProfile]) -> list[GovernmentProfile]:
-    """``profiles``, each waiting one with ``roles_ending`` (roles_verifying_ends; [] for the
-    others): one query, which finds who holds an admin role at all, and then
-    roles_verifying_ends for those few."""
+    """``profiles``, each waiting one with ``roles_ending``: the admin roles verifying it in its
+    organisation ends for good (admin_roles_verifying_ends; [] for the others), what the
+    deciding administrator is told, and asked to confirm, before verifying. One query, which
+    finds who holds an admin role at all, and then admin_roles_verifying_ends for those few."""
     waiting = [profile for profile in profiles if profile.is_pending]
     holders = set(Membership.objects.filter(
         not_ended_q(), role=MembershipRole.ADMIN, is_active=True, user_id__in={profile.user_id for profile in waiting},
     ).values_list("user_id", flat=True)) if waiting else set()
     for profile in profiles:
-        profile.roles_ending = roles_verifying_ends(profile) if profile.is_pending and profile.user_id in holders else []
+        profile.roles_ending = (admin_roles_verifying_ends(profile.user, profile.organisation)
+                                if profile.is_pending and profile.user_id in holders else [])
     return profiles
 
 
@@ -511,13 +503,9 @@ def members_at_domains(organisation: Organisation, domains: list[str]) -> QueryS
     """The verified members of ``organisation`` whose official address is at one of
     ``domains`` (normalised), however the address's domain was stored; not one past its
     date of superannuation (as the members page's "Verified only" lists them)."""
-    return GovernmentProfile.objects.filter(addresses_at_domains("official_email", domains), _not_superannuated_q(),
+    return GovernmentProfile.objects.filter(addresses_at_domains("official_email", domains),
+                                            not_superannuated_q(timezone.localdate()),
                                             organisation=organisation, status=VerificationStatus.VERIFIED)
-
-
-def _not_superannuated_q() -> Q:
-    """Profiles whose date of superannuation has not passed (today in the portal's time zone)."""
-    return Q(superannuation_date__isnull=True) | Q(superannuation_date__gte=timezone.localdate())
 
 
 def resting_at_addresses(user_id: int, addresses: Iterable[str]) -> set[int]:
@@ -547,7 +535,7 @@ def members_of(organisation: Organisation, *, viewer: AnyUser, query: str = "",
     truncated_at = 0
     listed = GovernmentProfile.objects.filter(organisation=organisation, status__in=statuses)
     if verified_only:  # not one past its date of superannuation, before the hourly job writes it down
-        listed = listed.filter(_not_superannuated_q())
+        listed = listed.filter(not_superannuated_q(timezone.localdate()))
     if off_domains is not None:
         listed = listed.filter(addresses_at_domains("official_email", off_domains))
     found = annotated_for(viewer, listed)
