@@ -29,10 +29,10 @@ def shown_digest(values: dict | None) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def shown_sent(data) -> str | None:
-    """The digest a page sent back (its SHOWN_FIELD input), cut to a digest's length at most;
-    None when it sent none (not checked)."""
-    value = data.get(SHOWN_FIELD)
+def shown_sent(data, field: str = SHOWN_FIELD) -> str | None:
+    """The digest a page sent back (its ``field`` input, SHOWN_FIELD unless a page sends two),
+    cut to a digest's length at most; None when it sent none (not checked)."""
+    value = data.get(field)
     return None if value is None else value[:_SENT_MAX]
 
 

@@ -406,6 +406,12 @@ def render_lock(key: str) -> Iterator[bool]:
 OVER_LIMIT_KEPT_SECONDS = 15 * 60
 
 
+def _form_key(application: Application, language: str) -> str:
+    """What names the form of ``application``'s current version in ``language``: its render
+    lock's key, and its mark of a render over the limits."""
+    return f"{DocumentKind.FORM_PDF}:{application.pk}:{application.version}:{language}"
+
+
 def _form_laid_out(key: str, application: Application, language: str, actor: AnyUser | None) -> bytes:
     """The form of ``application`` in ``language`` laid out (render_pdf), under the render
     lock of ``key`` the caller holds, for ``actor`` (counted: render_counted); refused
@@ -500,7 +506,7 @@ def form_pdf_for_reader(*, application: Application, actor: AnyUser, language: s
     administrator): rendered now within the same limits and not stored, so that
     reading writes nothing (``actor``'s renders are counted in the cache:
     render_counted). Raises PdfNotRendered like application_form_pdf."""
-    key = f"{DocumentKind.FORM_PDF}:{application.pk}:{application.version}:{language}"
+    key = _form_key(application, language)
     with render_lock(key) as held:
         if not held:
             raise PdfNotRendered(BUSY)
@@ -560,7 +566,7 @@ def application_form_pdf(*, application: Application, actor: AnyUser | None = No
     existing = _stored_form_pdf(application, language)
     if existing:
         return existing
-    key = f"{DocumentKind.FORM_PDF}:{application.pk}:{application.version}:{language}"
+    key = _form_key(application, language)
     with render_lock(key) as held:
         if not held:
             document = _wait_for_form_pdf(application, language)

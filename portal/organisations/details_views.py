@@ -80,7 +80,7 @@ def _save(request, organisation, form, shown):
         changed = organisation_details_change(
             organisation=organisation, **{key: form.cleaned_data[key] for key in DETAILS},
             reason=form.cleaned_data["reason"], actor=request.user, request=request, shown=shown,
-            told_shown=(request.POST.get("told_values") or None) and request.POST["told_values"][:64])
+            told_shown=shown_sent(request.POST, "told_values"))
     except ToldChanged:
         form.add_error(None, _("Since this page was opened, whom the change tells by email has changed: nothing was "
                                "saved. Check the changes again to see who is told now."))

@@ -52,10 +52,11 @@ def domain_remove(request, pk, domain_pk):
             messages.success(request, _("%(domain)s was removed from %(organisation)s.")
                              % {"domain": row.domain, "organisation": before_full_stop(organisation.name)})
             return back
+    weighed = domain_removal_weighed(row)
     # Sent back with the confirmation: the service refuses it if what the page says has changed by then.
     return render(request, "portal/organisations/domain_remove.html",
-                  {"organisation": organisation, "row": row, "form": form, **domain_removal_weighed(row),
-                   "shown_values": domain_removal_shown(row, request.user)})
+                  {"organisation": organisation, "row": row, "form": form, **weighed,
+                   "shown_values": domain_removal_shown(row, request.user, weighed)})
 
 
 @rule("superadmin")

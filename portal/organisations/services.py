@@ -251,7 +251,8 @@ def organisation_domain_remove(*, domain_id: int, reason: str, actor: AnyUser,
         old = {"domain": row.domain, "verified": row.is_verified, "claim": row.claim}
         row.organisation = organisation
         # Not what its page said it ends, or whom it tells (changed since it was opened): nothing done.
-        check_shown(shown, _domain_removal_values(row, actor))
+        if shown is not None:
+            check_shown(shown, _domain_removal_values(row, actor, domain_removal_weighed(row)))
         row.delete()
         # Its admins (or whoever acts for it) are told what it ended and who stays verified at an
         # address there; a claim nobody accepted made nothing rest on it. The one who removed it
@@ -272,16 +273,17 @@ def organisation_domain_remove(*, domain_id: int, reason: str, actor: AnyUser,
     return row
 
 
-def domain_removal_shown(row: OrganisationDomain, actor: AnyUser) -> str:
-    """The digest (portal.shown) of what removing ``row`` ends (domain_removal_weighed) and
-    whom it tells, less ``actor``, as its confirmation page says them."""
-    return shown_digest(_domain_removal_values(row, actor))
+def domain_removal_shown(row: OrganisationDomain, actor: AnyUser, weighed: dict[str, int]) -> str:
+    """The digest (portal.shown) of what removing ``row`` ends (``weighed``, as
+    domain_removal_weighed counts it: the page has it) and whom it tells, less ``actor``, as
+    its confirmation page says them."""
+    return shown_digest(_domain_removal_values(row, actor, weighed))
 
 
-def _domain_removal_values(row: OrganisationDomain, actor: AnyUser) -> dict:
+def _domain_removal_values(row: OrganisationDomain, actor: AnyUser, weighed: dict[str, int]) -> dict:
     told = [one.user.email for one in status_change_told(row.organisation) if one.user.pk != actor.pk] \
         if row.is_verified else []
-    return {"weighed": domain_removal_weighed(row), "told": sorted(told)}
+    return {"weighed": weighed, "told": sorted(told)}
 
 
 # The first of PostgreSQL's two advisory-lock keys: one short code, in any case ("SHRT").
