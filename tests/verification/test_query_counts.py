@@ -67,6 +67,23 @@ def test_queue_query_count(world, rows, query, django_assert_num_queries):
     assert html.count('name="profile"') == (rows - 50 if query == "?page=2" and rows > 50 else min(rows, 50))
 
 
+# The queue's confirmation of a decision on the requests chosen (at most 50), as an admin of
+# the parent department: 3 the requests chosen with their people, organisations and badges,
+# 4 the verified addresses of their people, 5 the verified domains of their organisations,
+# 6 which of their people hold an admin role at all (with_roles_verifying_ends: the roles
+# that verifying ends are worked out for those alone; none here).
+QUEUE_CONFIRM_QUERIES = 6
+
+
+def test_queue_confirmation_query_count(world, rows, django_assert_num_queries):
+    chosen = list(GovernmentProfile.objects.filter(organisation=world["office"], status=VerificationStatus.PENDING)
+                  .values_list("pk", flat=True)[:50])
+    query = "&".join(f"profile={pk}" for pk in chosen)
+    html = count(signed_in(world["admin_parent"]), f"/verification/queue/decide/?{query}&decision=verify",
+                 QUEUE_CONFIRM_QUERIES, django_assert_num_queries)
+    assert html.count('type="hidden" name="profile"') == len(chosen) == min(rows, 50)
+
+
 def test_queue_of_one_organisation_query_count(world, rows, django_assert_num_queries):
     # One more: 3 the organisation asked for, among those the viewer administers.
     count(signed_in(world["admin_parent"]), f"/verification/queue/?organisation={world['office'].pk}", QUEUE_QUERIES + 1,
