@@ -69,6 +69,7 @@ from verification.models import (
     VerificationSettings,
     VerificationStatus,
     not_superannuated_q,
+    person_verified_in_force,
     resting_on_address_q,
     verified_in_force,
 )
@@ -502,10 +503,10 @@ def _member_candidates(organisation: Organisation, query: str) -> QuerySet[Gover
 def members_at_domains(organisation: Organisation, domains: list[str]) -> QuerySet[GovernmentProfile]:
     """The verified members of ``organisation`` whose official address is at one of
     ``domains`` (normalised), however the address's domain was stored; not one past its
-    date of superannuation (as the members page's "Verified only" lists them)."""
+    date of superannuation nor of an account closed (as the members page's "Verified only" lists them)."""
     return GovernmentProfile.objects.filter(addresses_at_domains("official_email", domains),
-                                            not_superannuated_q(timezone.localdate()),
-                                            organisation=organisation, status=VerificationStatus.VERIFIED)
+                                            person_verified_in_force(timezone.localdate()),
+                                            organisation=organisation)
 
 
 def resting_at_addresses(user_id: int, addresses: Iterable[str]) -> set[int]:
@@ -522,7 +523,8 @@ def members_of(organisation: Organisation, *, viewer: AnyUser, query: str = "",
     """The organisation's verified and suspended members (only the verified ones when
     ``verified_only``), by name as ``viewer`` sees it (sort_name), annotated for ``mark_seen`` as ``viewer`` sees them;
     ``verified_only``: not one past its date of superannuation either (the hourly job may not have
-    written it down yet);
+    written it down yet), nor one of an account closed (person_verified_in_force: the rows whose
+    badge says "Verified government user");
     ``query`` (a word of MEMBER_QUERY_MIN letters or digits or more) finds them by name or
     address where ``viewer`` sees it (a name kept from them finds no one), or by the account's
     address, among at most MEMBER_CANDIDATES_PER_FIELD matches of each (``_member_candidates``:
@@ -534,8 +536,8 @@ def members_of(organisation: Organisation, *, viewer: AnyUser, query: str = "",
     statuses = [VerificationStatus.VERIFIED] if verified_only else list(HELD_STATUSES)
     truncated_at = 0
     listed = GovernmentProfile.objects.filter(organisation=organisation, status__in=statuses)
-    if verified_only:  # not one past its date of superannuation, before the hourly job writes it down
-        listed = listed.filter(not_superannuated_q(timezone.localdate()))
+    if verified_only:  # not past superannuation (before the hourly job writes it down), nor closed
+        listed = listed.filter(person_verified_in_force(timezone.localdate()))
     if off_domains is not None:
         listed = listed.filter(addresses_at_domains("official_email", off_domains))
     found = annotated_for(viewer, listed)

@@ -896,16 +896,20 @@ def test_the_status_page_counts_the_members_left_at_a_removed_domain_and_the_mem
     assert "members-off-domains" not in superadmin.get(url).content.decode()
 
 
-def test_the_status_pages_count_of_members_left_at_a_removed_domain_leaves_out_one_past_superannuation(world):
+@pytest.mark.parametrize("ended", ["past superannuation", "account closed"])
+def test_the_status_pages_count_of_members_left_at_a_removed_domain_leaves_out_one_no_longer_counted(world, ended):
     """The count, and the list it links to ("Verified only"), agree: a verification past its
-    date of superannuation (not yet written down by the hourly job) is in neither."""
+    date of superannuation (not yet written down by the hourly job), or of an account closed,
+    is in neither."""
     from portal.organisations.services import organisation_domain_remove
     from verification.models import VerificationMethod
 
     office = world["office"]
-    GovernmentProfileFactory(user=UserFactory(email="ravi.patil@pune.mahaagri.gov.in"), organisation=office,
-                             status=VerificationStatus.VERIFIED, official_email="ravi.patil@pune.mahaagri.gov.in",
-                             method=VerificationMethod.MANUAL, superannuation_date=timezone.localdate() - timedelta(days=1))
+    past = ended == "past superannuation"
+    GovernmentProfileFactory(user=UserFactory(email="ravi.patil@pune.mahaagri.gov.in", is_active=past),
+                             organisation=office, status=VerificationStatus.VERIFIED,
+                             official_email="ravi.patil@pune.mahaagri.gov.in", method=VerificationMethod.MANUAL,
+                             superannuation_date=timezone.localdate() - timedelta(days=1 if past else -1))
     row = OrganisationDomain.objects.get(organisation=office, domain="pune.mahaagri.gov.in")
     organisation_domain_remove(domain_id=row.pk, reason="Moved to the department's domain", actor=world["superadmin"])
     superadmin = signed_in(world["superadmin"])

@@ -68,6 +68,18 @@ def test_a_verification_past_its_superannuation_is_not_listed_among_the_verified
     assert "Vijay Verified" in admin.get(members_url(world, "?verified_only=on")).content.decode()
 
 
+def test_a_verification_of_a_closed_account_is_not_listed_among_the_verified_only(world, people):
+    """An account deactivated is vouched for by nobody while it is (verified_in_force): its row
+    says "Public user" and "No longer counts", and "Verified only" listed it all the same."""
+    account = people["verified"].user
+    type(account).objects.filter(pk=account.pk).update(is_active=False)
+    admin = signed_in(world["admin_office"])
+    assert "Vijay Verified" in admin.get(members_url(world)).content.decode()
+    assert "Vijay Verified" not in admin.get(members_url(world, "?verified_only=on")).content.decode()
+    type(account).objects.filter(pk=account.pk).update(is_active=True)
+    assert "Vijay Verified" in admin.get(members_url(world, "?verified_only=on")).content.decode()
+
+
 @pytest.mark.parametrize("query, found", [("vijay", ["Vijay Verified"]), ("SUNITA@PUNE", ["Sunita Suspended"]),
                                           ("nobody", []), ("vij", ["Vijay Verified"]),
                                           ("\u200bvij\u00aday", ["Vijay Verified"])])
