@@ -29,10 +29,11 @@ class OnboardingConfig(AppConfig):
 
         personal_data.register()
 
-        # The officer's reply to the remarks, in the audit row of a resubmission, is theirs.
+        # The officer's reply to the remarks, in the audit row of a resubmission, is theirs; the
+        # addresses told of an application (a reminder's, an escalation's ``to``) are those people's.
         from portal.audit.personal import register_personal_keys  # noqa: PLC0415
 
-        register_personal_keys("reply")
+        register_personal_keys("reply", "to")
 
         # An erasure granted to the officer erases their drafts and their address on the
         # steps they decided, and is refused while one of their applications is under a

@@ -6,7 +6,8 @@ loses their answers in its Nodal officer section (to be filled again). Their sub
 applications stay (their reference and decisions are kept by other rules, with the account
 id); those still waiting for a decision, or returned for correction, are withdrawn first
 (``applications_withdraw_on_erasure``): nobody could act on them any more; one under appeal
-has its appeal closed, the rejection upheld by the system. The approval steps they decided
+has its appeal closed, the rejection upheld by the system. The events that list them among
+those told of an application (reminders, escalations, placements: ``to``) are redacted. The approval steps they decided
 as an administrator lose their address (who decided stays, as the account) and the client
 address and browser they decided from; a step decided through an emailed link names the
 competent authority's official address, not an account, and that address stays. Each
@@ -73,6 +74,27 @@ def _handed_over_answers_erase(user: AnyUser, addresses: list[str]) -> None:
         application.save(update_fields=["data", "section_status", "updated_at"])
 
 
+# The events of the deadline jobs and of an office's placement that list those told (``to``).
+TOLD_EVENTS = (AuditAction.STEP_REMINDED, AuditAction.STEP_ESCALATED, AuditAction.STEP_ASSIGNED,
+               AuditAction.APPLICATION_PLACEMENT_TOLD, AuditAction.ORGANISATION_PLACEMENT_TOLD)
+
+
+def _told_events(addresses: list[str]) -> list[tuple[str, str]]:
+    """The events that list one of ``addresses`` among those told of an application (a
+    reminder, an escalation, a step sent to an administrator appointed since, the placement of
+    an office), as the addresses were stored, capitals and all: each read in the audit log of
+    the application or organisation. Read by the text of their list, then compared whole."""
+    wanted = {address.strip().lower() for address in addresses} - {""}
+    if not wanted:
+        return []
+    candidates = Q()
+    for address in sorted(wanted):
+        candidates |= Q(new_values__to__icontains=address)
+    events = AuditEvent.objects.filter(candidates, action__in=TOLD_EVENTS, redacted_at=None)
+    return [(EVENT_TARGET, str(pk)) for pk, told in events.values_list("pk", "new_values__to")
+            if wanted & {str(address).strip().lower() for address in (told if isinstance(told, list) else [told])}]
+
+
 def person_applications_erase(user: AnyUser, addresses: list[str]) -> list[tuple[str, str]]:
     # The steps of others' applications they decided keep who decided (the account), not its address;
     # one they decided through an authority's link (signed in) keeps the authority's address it names.
@@ -89,7 +111,7 @@ def person_applications_erase(user: AnyUser, addresses: list[str]) -> list[tuple
     named = Q(old_values__user_id=user.pk) | Q(new_values__user_id=user.pk)
     handovers = [(EVENT_TARGET, str(pk)) for pk in AuditEvent.objects.filter(
         named, action=AuditAction.APPLICATION_OFFICER_CHANGED, target_type="onboarding.application",
-    ).values_list("pk", flat=True)]
+    ).values_list("pk", flat=True)] + _told_events(addresses)
     ids = list(Application.objects.select_for_update().filter(nodal_officer=user, status=ApplicationStatus.DRAFT)
                .values_list("pk", flat=True))
     if not ids:

@@ -12,7 +12,7 @@ their ``AppConfig.ready``."""
 
 PERSONAL_VALUE_KEYS: set[str] = {
     "email", "user", "name", "new_link_to", "reason", "remarks", "grounds", "details", "designation", "mobile",
-    "employee_code", "official_address", "office", "nominee", "correction", "told", "admin_roles_ended",
+    "employee_code", "official_address", "office", "nominee", "correction", "told", "admin_roles_ended", "addresses",
 }
 
 

@@ -267,3 +267,65 @@ def test_an_erasure_redacts_the_transfer_events_that_name_the_admin_who_verified
         (AuditAction.VERIFICATION_CANCELLED, "colleague@mha.gov.in"),
         (AuditAction.VERIFICATION_ENDED, "colleague@mha.gov.in")]
     assert audit_verify() == []
+
+
+def test_an_erasure_redacts_the_deadline_events_that_list_the_person_among_those_told(officer):
+    """A state administrator told of an overdue application is named in the escalation's event
+    (its ``to``): her erasure left her address there, readable in every audit log that shows the
+    application. Those events are redacted; one that lists only a colleague stays whole."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+
+    from portal.privacy.requests import privacy_request_decide, privacy_request_make
+    from tests.factories import application_with_authority
+    from tests.onboarding.approval_helpers import make_state_admin, make_superadmin, run_beat_jobs
+
+    admin = make_state_admin("MH", email="Admin.MH@maharashtra.gov.in", totp=False)
+    root = make_superadmin(email="root@nic.in", totp=False)
+    start = datetime(2026, 3, 5, 10, 0, tzinfo=ZoneInfo("Asia/Kolkata"))
+    with time_machine.travel(start, tick=False):
+        application_with_authority(nodal_officer=officer)
+    with time_machine.travel(start + timedelta(days=7, hours=14, minutes=1), tick=False):
+        assert run_beat_jobs()["escalated"] == 1
+    escalated = AuditEvent.objects.get(action=AuditAction.STEP_ESCALATED)
+    assert escalated.new_values["to"] == ["Admin.MH@maharashtra.gov.in"]
+    kept = audit_record(actor=None, action=AuditAction.STEP_REMINDED, target=officer,
+                        new={"step": 1, "to": ["colleague@maharashtra.gov.in", "x.admin.mh@maharashtra.gov.in"]})
+
+    made = privacy_request_make(user=admin, kind="erasure", details="Erase my account.")
+    privacy_request_decide(request_id=made.pk, grant=True, reason="Granted.", actor=root)
+
+    naming_her = [(e.action, e.new_values) for e in AuditEvent.objects.exclude(pk=kept.pk)
+                  if "admin.mh@maharashtra.gov.in" in str([e.actor_email, e.target_repr, e.old_values,
+                                                           e.new_values]).lower()]
+    assert naming_her == []
+    escalated.refresh_from_db()
+    assert escalated.redacted_at is not None and escalated.new_values["stage"] == "authority"
+    kept.refresh_from_db()
+    assert kept.redacted_at is None and kept.new_values["to"][0] == "colleague@maharashtra.gov.in"
+    assert audit_verify() == []
+
+
+def test_an_erasure_of_an_account_whose_address_was_released_leaves_none_of_its_addresses():
+    """Releasing a closed account's address recorded every address it had (``addresses``) in
+    its event, a key the redaction did not know as personal: the person's erasure marked the
+    event redacted and left them all there."""
+    from portal.accounts.services import account_address_release
+    from portal.privacy.requests import privacy_request_decide, privacy_request_make
+
+    root = UserFactory(email="root@nic.in", is_superuser=True, is_staff=True)
+    asha = UserFactory(email="asha@mha.gov.in")
+    EmailAddress.objects.get_or_create(user=asha, email="asha@mha.gov.in", defaults={"verified": True, "primary": True})
+    EmailAddress.objects.create(user=asha, email="asha.personal@gmail.com", verified=True, primary=False)
+    made = privacy_request_make(user=asha, kind="erasure", details="Erase my account.")
+    asha.is_active = False
+    asha.save(update_fields=["is_active"])
+    account_address_release(user_id=asha.pk, actor=root)
+    privacy_request_decide(request_id=made.pk, grant=True, reason="Granted.", actor=root)
+
+    naming_her = [(e.action, e.old_values, e.new_values) for e in AuditEvent.objects.all()
+                  if "asha" in str([e.actor_email, e.target_repr, e.old_values, e.new_values])]
+    assert naming_her == []
+    assert audit_verify() == []
