@@ -20,14 +20,14 @@ from monitoring.models import AuditChainCheck, ExpectedOffice, FiguresRun, Organ
 from monitoring.notifications import send_adoption_reminder
 from monitoring.scope import Scope, tracker_jurisdictions
 from monitoring.selectors import FIGURES_RUN
-from monitoring.tracker import active_match
+from monitoring.tracker import TrackerStatus, joined_match
 from portal.accounts.official_email import classify_email, normalise_address
 from portal.advisory import advisory_lock
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.publish import mail_superadmins
 from portal.audit.services import audit_record, audit_record_many, audit_verify_report
 from portal.limits import hourly_audited, refuse_over_actions, shown_from
-from portal.organisations.models import Organisation, jurisdiction_expression
+from portal.organisations.models import Organisation, OrganisationStatus, jurisdiction_expression
 from portal.permissions import AnyUser
 from portal.shown import check_shown, shown_digest
 from portal.templatetags.portal_tags import day_time
@@ -486,13 +486,32 @@ def _already_active() -> ValidationError:
     return ValidationError(_("This office is already active on Sandes: it needs no reminder."), code="active")
 
 
+def _joined_refusal(status: str) -> ValidationError | None:
+    """The refusal of a reminder to an office that joined Sandes, as the tracker read it
+    (``status``), or None."""
+    if status == TrackerStatus.ACTIVE:
+        return _already_active()
+    if status == TrackerStatus.SUSPENDED:
+        return ValidationError(_("This office's organisation is suspended on Sandes: a reminder to join would not "
+                                 "help. Those who suspended it (the superadmins, or the state's administrators) "
+                                 "can reactivate it."), code="suspended")
+    return None
+
+
+def _offices_joined() -> QuerySet[ExpectedOffice]:
+    """Expected offices annotated ``joined`` (active or suspended on Sandes) and ``is_active``
+    (active), as the tracker reads them (tracker.joined_match)."""
+    return ExpectedOffice.objects.annotate(joined=joined_match(),
+                                           is_active=joined_match((OrganisationStatus.ACTIVE,)))
+
+
 def _reminder_refusal(office: ExpectedOffice, *, actor: AnyUser, now: datetime) -> ValidationError | None:
-    """Why a reminder to ``office`` (annotated ``is_active``: tracker.active_match) is
-    refused at ``now``, or None: it is active on Sandes, its address is no longer official
+    """Why a reminder to ``office`` (annotated: _offices_joined) is refused at ``now``, or
+    None: it is active or suspended on Sandes, its address is no longer official
     mail (checked when it was listed: the rules may have changed since), or it, or its
     address for another office (or a removed one), was reminded within REMINDER_INTERVAL."""
-    if office.is_active:
-        return _already_active()
+    if office.joined:
+        return _joined_refusal(TrackerStatus.ACTIVE if office.is_active else TrackerStatus.SUSPENDED)
     if not classify_email(office.contact_email).is_official_mail:
         return ValidationError(
             _("%(email)s is not an official address (it may be a personal mail service; the rules may have changed "
@@ -534,9 +553,10 @@ def expected_office_reminder_refusal(
     """What expected_office_remind would answer now instead of sending (read without its
     locks, for the confirmation page: a reminder asked for meanwhile is still refused
     there), or None when a reminder may be sent."""
-    if status == "active":
-        return _already_active().messages[0]
-    office = ExpectedOffice.objects.annotate(is_active=active_match()).filter(pk=office.pk).first()
+    joined = _joined_refusal(status)
+    if joined is not None:
+        return joined.messages[0]
+    office = _offices_joined().filter(pk=office.pk).first()
     if office is None:
         return None  # taken off the list: the service says so
     now = now or timezone.now()
@@ -556,17 +576,18 @@ def expected_office_remind(
     """Email the office's contact address a reminder to join (through the outbox), at
     most once in REMINDER_INTERVAL per office and per mailbox (offices may share one, its
     address written alike or not, and an address may have been another office's, or a
-    removed one's, when it was last reminded): a second one within it raises. An office active on Sandes (as the
-    tracker reads it, ``tracker.active_match``) is refused, whatever ``status`` says."""
+    removed one's, when it was last reminded): a second one within it raises. An office active or suspended on
+    Sandes (as the tracker reads it, ``tracker.joined_match``) is refused, whatever ``status`` says."""
     _check_editable(office.jurisdiction, editable)
-    if status == "active":
-        raise _already_active()
+    joined = _joined_refusal(status)
+    if joined is not None:
+        raise joined
     now = now or timezone.now()
     with transaction.atomic():
         # The office first (its address cannot change under us), then its address: two
         # reminders to one address, asked at once (for one office or for several naming
         # it), each saw no reminder to the address yet and both were sent.
-        office = ExpectedOffice.objects.select_for_update().annotate(is_active=active_match()).get(pk=office.pk)
+        office = _offices_joined().select_for_update(of=("self",)).get(pk=office.pk)
         _reminder_lock(office.contact_email)
         refusal = _reminder_refusal(office, actor=actor, now=now)  # active whatever status the caller read
         if refusal is not None:

@@ -42,6 +42,7 @@ IN_APPROVAL = {ApplicationStatus.WITH_AUTHORITY, ApplicationStatus.WITH_STATE, A
 
 class TrackerStatus(models.TextChoices):
     ACTIVE = "active", _("Active on Sandes")
+    SUSPENDED = "suspended", _("Suspended on Sandes")
     IN_APPROVAL = "in_approval", _("In approval")
     DRAFT = "draft", _("Application being filled")
     NOT_STARTED = "not_started", _("Not started")
@@ -82,19 +83,24 @@ def _former_code_events(*, of_outer: bool = True) -> QuerySet[AuditEvent]:
     return events.annotate(former=Upper(KT("old_values__short_code")))
 
 
-def active_match() -> ExpressionWrapper:
-    """An active organisation of the office's jurisdiction with its domain (the one that
-    holds it verified, when one does) or its short code: what match_offices shows as
-    "Active", so that an office shown otherwise past its date is flagged and listed as
-    overdue."""
+# An organisation that joined Sandes: active, or suspended since (a reminder to join would not help it).
+JOINED = (OrganisationStatus.ACTIVE, OrganisationStatus.SUSPENDED)
+
+
+def joined_match(statuses: tuple[str, ...] = JOINED) -> ExpressionWrapper:
+    """An organisation of the office's jurisdiction, of one of ``statuses`` (those that joined
+    Sandes: active or suspended), with its domain (the one that holds it verified, when one
+    does) or its short code: what match_offices shows as "Active" or "Suspended", so that an
+    office shown otherwise past its date is flagged and listed as overdue, and one that joined
+    is not reminded to."""
     held = OrganisationDomain.objects.filter(domain=OuterRef("official_domain")).exclude(domain="").filter(
         Q(is_verified=True) | ~Exists(OrganisationDomain.objects.filter(domain=OuterRef("domain"), is_verified=True)))
-    by_domain = held.filter(organisation__status=OrganisationStatus.ACTIVE)
+    by_domain = held.filter(organisation__status__in=statuses)
     code = Organisation.objects.annotate(code=Upper("short_code")).filter(
-        code=OuterRef("short_code"), status=OrganisationStatus.ACTIVE).exclude(short_code="")
+        code=OuterRef("short_code"), status__in=statuses).exclude(short_code="")
     # An organisation that had the code (its details changed since), while no organisation has it now.
     held = Organisation.objects.annotate(code=Upper("short_code")).filter(code=OuterRef("short_code"))
-    had = Organisation.objects.filter(status=OrganisationStatus.ACTIVE).filter(
+    had = Organisation.objects.filter(status__in=statuses).filter(
         Exists(_former_code_events().filter(former=OuterRef(OuterRef("short_code")))))
 
     def code_or_had(where: Q) -> Q:
@@ -111,12 +117,13 @@ def active_match() -> ExpressionWrapper:
 
 
 def tracker_rows(jurisdictions: set[str] | None, *, today: date, jurisdiction: str = "") -> QuerySet[ExpectedOffice]:
-    """Expected offices, overdue first (target date passed and not active), then by date and name."""
+    """Expected offices, overdue first (target date passed and not joined: not active nor
+    suspended), then by date and name."""
     offices = expected_offices_in(jurisdictions)
     if jurisdiction:
         offices = offices.filter(jurisdiction=jurisdiction)
-    return offices.annotate(is_active=active_match()).annotate(
-        overdue=Case(When(Q(target_date__lt=today, is_active=False), then=Value(True)), default=Value(False),
+    return offices.annotate(joined=joined_match()).annotate(
+        overdue=Case(When(Q(target_date__lt=today, joined=False), then=Value(True)), default=Value(False),
                      output_field=BooleanField()),
     ).order_by("-overdue", "target_date", "name", "id")
 
@@ -155,15 +162,15 @@ def _holder(application: Application, step: ApprovalStep | None) -> str:
 
 def match_offices(offices: list[ExpectedOffice]) -> dict[int, Match]:
     """What each office of a page stands at (four queries for the page): an active
-    organisation, else an application in approval (with its stage and who holds it),
-    else a draft, else nothing."""
+    organisation, else a suspended one, else an application in approval (with its stage and
+    who holds it), else a draft, else nothing."""
     codes = {office.short_code for office in offices if office.short_code}
     domains = {office.official_domain for office in offices if office.official_domain}
     organisations: list[Organisation] = []
     by_domain: dict[str, list[Organisation]] = {}
     if codes or domains:
         # With each, every one of the page's codes it had before its details changed (``formers``,
-        # a line each: a short code holds none), as active_match reads them: any of them.
+        # a line each: a short code holds none), as joined_match reads them: any of them.
         formers = (_former_code_events().filter(former__in=codes).order_by().values("target_id")
                    .annotate(codes=StringAgg("former", Value("\n"))).values("codes"))
         had = (_former_code_events(of_outer=False).filter(former__in=codes)
@@ -174,7 +181,7 @@ def match_offices(offices: list[ExpectedOffice]) -> dict[int, Match]:
         for organisation in organisations:
             organisation.former_codes = set((organisation.formers or "").split("\n")) - {""}
         # A domain's holder is the organisation that has it verified; while none does, each
-        # that claims it (as active_match reads them).
+        # that claims it (as joined_match reads them).
         verified: set[str] = set()
         for row in OrganisationDomain.objects.filter(domain__in=domains).select_related("organisation") \
                 .order_by("-is_verified", "id"):
@@ -228,6 +235,9 @@ def _match_one(office, organisations, by_domain, applications) -> Match:
     active = next((o for o in found if o.status == OrganisationStatus.ACTIVE), None)
     if active is not None:
         return Match(TrackerStatus.ACTIVE, organisation=active)
+    suspended = next((o for o in found if o.status == OrganisationStatus.SUSPENDED), None)
+    if suspended is not None:
+        return Match(TrackerStatus.SUSPENDED, organisation=suspended)
     mine = [a for a in applications if _application_matches(office, a)]
     for application in mine:
         if application.status in IN_APPROVAL:

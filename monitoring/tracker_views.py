@@ -105,7 +105,7 @@ def tracker(request):
     for office in offices:
         office.match = matches[office.pk]
         office.may_edit = _may_edit(editable, office.jurisdiction)
-        office.may_remind = (office.may_edit and office.match.status != TrackerStatus.ACTIVE
+        office.may_remind = (office.may_edit and office.match.status not in (TrackerStatus.ACTIVE, TrackerStatus.SUSPENDED)
                              and not (office.last_reminded_at and office.last_reminded_at > now - REMINDER_INTERVAL))
     return render(request, "monitoring/tracker.html", {
         "page": page, "offices": offices, "choices": choices, "chosen": chosen, "chosen_label": dict(choices).get(chosen, ""),

@@ -99,13 +99,52 @@ def test_an_office_listed_under_a_code_its_organisation_no_longer_has_is_still_m
     match = match_offices([listed])[listed.pk]
     assert (match.status, match.organisation) == (TrackerStatus.ACTIVE, agri)
     [row] = tracker_rows({"MH"}, today=date(2026, 12, 1)).filter(pk=listed.pk)
-    assert (row.is_active, row.overdue) == (True, False)
+    assert (row.joined, row.overdue) == (True, False)
     newcomer = OrganisationFactory(name="Agricultural Marketing Board", short_code="MH-AGRI", state="MH",
                                    status="pending")
     match = match_offices([listed])[listed.pk]
     assert (match.status, match.organisation) == (TrackerStatus.NOT_STARTED, newcomer)
     [row] = tracker_rows({"MH"}, today=date(2026, 12, 1)).filter(pk=listed.pk)
-    assert (row.is_active, row.overdue) == (False, True)
+    assert (row.joined, row.overdue) == (False, True)
+
+
+def test_an_office_whose_organisation_is_suspended_is_not_told_to_start_joining(world):
+    """The Health Department joined, and is suspended now: its office read "Not started"
+    ("nothing matches it yet"), was flagged overdue and offered a reminder, and the reminder
+    sent said its nodal officer could start the onboarding application (one would be refused:
+    the short code is the organisation's). It reads "Suspended on Sandes", is not overdue, and
+    no reminder is offered or sent; reactivated, it is active again."""
+    import html as html_module  # noqa: PLC0415
+
+    from portal.organisations.models import Organisation, OrganisationStatus  # noqa: PLC0415
+
+    listed = office(name="Health", short_code="MH-HEALTH", target_date=date(2020, 1, 1),
+                    contact_email="contact@health.mh.gov.in")
+    by_domain = office(name="Health offices", official_domain="health.mh.gov.in", target_date=date(2020, 1, 1),
+                       contact_email="offices@health.mh.gov.in")
+    OrganisationDomain.objects.create(organisation=world["health"], domain="health.mh.gov.in", is_verified=True)
+    Organisation.objects.filter(pk=world["health"].pk).update(status=OrganisationStatus.SUSPENDED)
+    matches = match_offices([listed, by_domain])
+    assert {(match.status, match.organisation) for match in matches.values()} == {
+        (TrackerStatus.SUSPENDED, world["health"])}
+    assert {(row.joined, row.overdue) for row in tracker_rows({"MH"}, today=date(2026, 12, 1))
+            .filter(pk__in=[listed.pk, by_domain.pk])} == {(True, False)}
+    client = signed_in(world["state_admin_mh"])
+    html = client.get("/monitoring/adoption/").content.decode()
+    row = html[html.index("<td>Health<br>"):]
+    row = row[:row.index("</tr>")]
+    assert "Suspended on Sandes" in row and "Not started" not in row and "Overdue" not in row
+    assert "Send a reminder" not in row
+    refusal = "This office's organisation is suspended on Sandes: a reminder to join would not help."
+    assert refusal in html_module.unescape(client.get(f"/monitoring/adoption/{listed.pk}/remind/").content.decode())
+    for status in (TrackerStatus.SUSPENDED, TrackerStatus.NOT_STARTED):  # what the page read, or an older page
+        with pytest.raises(ValidationError) as refused:
+            services.expected_office_remind(office=listed, editable={"MH"}, status=status,
+                                            actor=User.objects.get(pk=world["state_admin_mh"].pk))
+        assert refused.value.messages[0].startswith(refusal)
+    assert not OutboxMessage.objects.exists()
+    Organisation.objects.filter(pk=world["health"].pk).update(status=OrganisationStatus.ACTIVE)
+    assert match_offices([listed])[listed.pk].status == TrackerStatus.ACTIVE
 
 
 def test_offices_listed_under_each_of_an_organisations_former_codes_are_all_matched_on_one_page(world):
