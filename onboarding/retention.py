@@ -64,7 +64,9 @@ def drafts_remind(ids: list[int], now: datetime) -> None:
     from portal.privacy.retention import retention_policies  # noqa: PLC0415 (one query, the policies)
 
     grace = next(p.days_after_reminder for p in retention_policies() if p.kind == RetentionKind.DRAFT_APPLICATION)
-    applications = Application.objects.filter(pk__in=ids).select_related("nodal_officer")
+    # Not to an officer whose account is deactivated: it cannot sign in to save the draft, as
+    # the reminder asks (the draft is erased on its day as any other).
+    applications = Application.objects.filter(pk__in=ids, nodal_officer__is_active=True).select_related("nodal_officer")
     send_many([
         build_bilingual(to=[application.nodal_officer.email], template="retention_draft_reminder",
                         context={"application": application,

@@ -186,7 +186,7 @@ def _end_by_system(profiles: list[GovernmentProfile], *, to: str, reason_code: s
                    ended_by: str | None = None) -> None:
     """``profiles`` (locked) go ``to`` a status, by the system, audited; each person is told
     (``template``, at their account's address or ``mail_to``, with the admin roles that
-    ended with it), unless ``template`` is None. With ``ended_by``, a profile suspended for
+    ended with it), unless ``template`` is None or their account is deactivated. With ``ended_by``, a profile suspended for
     a reason keeps it (and its words), as being verified elsewhere leaves it: its audit row
     carries that reason and ``ended_by`` says what ended it; one suspended for a reason that
     changes has its old reason in the audit row's old values."""
@@ -216,11 +216,11 @@ def _end_by_system(profiles: list[GovernmentProfile], *, to: str, reason_code: s
                  **({"ended_by": ended_by} if profile.pk in kept else {})}}
         for profile in profiles
     ])
-    if template is not None:
+    if template is not None:  # not to an account deactivated: it cannot sign in to act on what the mail says
         notifications.send_many([
             notifications.build_decision_mail(profile=profile, template=template, to=mail_to,
                                               context={"ended_roles": ended_roles.get(profile.user_id, [])})
-            for profile in profiles
+            for profile in profiles if profile.user.is_active
         ])
 
 

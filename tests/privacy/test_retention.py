@@ -139,6 +139,18 @@ def test_the_draft_reminder_names_the_day_of_erasure_in_indian_time(draft, djang
 
 
 
+def test_no_draft_reminder_goes_to_a_nodal_officer_whose_account_is_deactivated(draft, django_capture_on_commit_callbacks):
+    """The reminder asks the officer to open and save the draft, which an account deactivated
+    cannot (it cannot sign in): it was mailed all the same. The draft is erased on its day as
+    any other; an officer active again is reminded of their next one."""
+    only(RetentionKind.DRAFT_APPLICATION)
+    User.objects.filter(pk=draft.nodal_officer_id).update(is_active=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        run(181)
+    assert messages_to(draft.nodal_officer.email) == []
+    assert counts_of(run(212), "draft_application")["erased"] == 1
+
+
 def test_a_reminded_draft_is_erased_by_the_run_of_the_day_its_reminder_named_whatever_its_hour():
     """The daily run (02:00 IST) that reminds a draft began at 02:00:05 on 6 July, behind other
     work; its mail names 5 August. The run of 5 August, begun at 02:00:01, erases the draft:

@@ -92,6 +92,19 @@ def test_a_verification_lapses_the_day_after_superannuation_by_the_system_in_the
     assert "/verification/organisations/" in mail.body
 
 
+def test_a_verification_of_a_deactivated_account_lapses_without_a_mail_to_it(world):
+    """The lapse's mail asks the person to sign in (their verifications, a request to be
+    verified again), which an account deactivated cannot: it lapses, told to nobody."""
+    with time_machine.travel(START, tick=False):
+        profile = verified(world, superannuation_date=date(2026, 3, 31))
+    type(world["person"]).objects.filter(pk=world["person"].pk).update(is_active=False)
+    with time_machine.travel(datetime(2026, 4, 1, 0, 30, tzinfo=IST), tick=False):
+        assert tasks.superannuation_lapse() == {"revoked": 1}
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.REVOKED
+    assert messages_to(world["person"].email) == []
+
+
 def test_suspended_profiles_lapse_too_and_nothing_else_is_touched(world):
     past = date(2026, 2, 1)
     with time_machine.travel(START, tick=False):
