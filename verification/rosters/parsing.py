@@ -20,6 +20,7 @@ import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import BinaryIO
 from xml.parsers import expat
 
 from django.conf import settings
@@ -255,6 +256,18 @@ def _csv_lines(binary) -> Iterator[list[str]]:
 
 
 LETTERS_LOST_NAMED = 10  # rows named in the refusal of a file whose letters were lost
+
+
+def letters_may_be_lost(binary: BinaryIO, *, file_format: str) -> bool:
+    """Whether the file's "?" may stand for letters lost (letters_lost): only in a plain CSV,
+    saved in a code page without Devanagari. A workbook keeps every letter, and so does a CSV
+    that begins with UTF-8's mark ("CSV UTF-8"): a "?" there is one typed (an unknown value).
+    ``binary`` is left at its start."""
+    if file_format == XLSX:
+        return False
+    marked = binary.read(len(codecs.BOM_UTF8)) == codecs.BOM_UTF8
+    binary.seek(0)
+    return not marked
 
 
 def letters_lost(lines: list[int], count: int) -> RosterFileError:

@@ -34,6 +34,7 @@ from verification.rosters.parsing import (
     check_seconds,
     detect_format,
     letters_lost,
+    letters_may_be_lost,
     max_bytes,
     read_roster,
     utf8_bom_check,
@@ -59,14 +60,15 @@ def _sha256(binary: BinaryIO) -> str:
 def _checked_batches(binary: BinaryIO, *, organisation: Organisation, file_format: str, own_emails: set[str],
                      deadline: float) -> Iterator[list[checks.CheckedRow]]:
     """The file's rows, checked a batch at a time; RosterFileError after the last when a
-    row's letters were lost (checks.letters_lost: the file was saved in a code page
-    without them), naming those rows: the rows staged are then rolled back."""
+    row's letters were lost (checks.letters_lost: a plain CSV saved in a code page without
+    them, letters_may_be_lost), naming those rows: the rows staged are then rolled back."""
     judge = checks.EmailJudge(organisation)
     lost, lost_count = [], 0
+    may_be_lost = letters_may_be_lost(binary, file_format=file_format)
     for batch in staging.batched(read_roster(binary, file_format=file_format, deadline=deadline)):
         checked = checks.check_batch(batch, judge=judge, own_emails=own_emails)
         for row in checked:
-            if row.letters_lost:
+            if row.letters_lost and may_be_lost:
                 lost_count += 1
                 if len(lost) < LETTERS_LOST_NAMED:
                     lost.append(row.line)

@@ -145,6 +145,18 @@ def test_a_roster_whose_letters_became_question_marks_is_refused_naming_its_rows
     assert not Invitation.objects.exists()
 
 
+@pytest.mark.parametrize("kind", ["xlsx", "csv with a UTF-8 mark"])
+def test_a_unicode_roster_with_a_question_mark_for_an_unknown_value_is_read(world, kind):
+    """Only plain CSV, in a code page without Devanagari, writes "?" for letters: a workbook, or a
+    CSV saved as "CSV UTF-8" (its mark first), keeps them. Such a file with "?" typed for an
+    unknown office was refused whole, told it "was saved as plain CSV"."""
+    rows = [person(1), person(2, Office="?"), person(3, Designation="??")]
+    content, name = (xlsx_bytes(rows), "roster.xlsx") if kind == "xlsx" else (csv_bytes(rows, bom=True), "roster.csv")
+    roster = upload(world["office"], world["admin_office"], content, name=name)
+    assert roster.row_count == 3
+    assert RosterRow.objects.get(roster=roster, line=3).office == "?"
+
+
 def test_too_many_rows_keeps_nothing_even_after_staging_some(world, settings):
     settings.ROSTER_MAX_ROWS = 5
     with pytest.raises(RosterFileError, match="more than 5 rows"):
