@@ -104,6 +104,26 @@ def _waiting_request(*, organisation, user, details: dict, language: str | None,
     return profile, True
 
 
+def _details_vouched(profile: GovernmentProfile, details: dict, *, source: dict) -> None:
+    """The roster's or invitation's details (``details``, from ``source``) on the person's own
+    waiting request (``profile``), in the transaction that verifies it: the admin vouches for
+    what their roster says (a designation, an office, a date of superannuation, which ends the
+    verification); the address, number and employee code are the request's already
+    (request_differs), as the roster writes them. A date the roster leaves out keeps the
+    request's. Audited as a roster's change of details is, when one changes."""
+    new = {name: details[name] for name in DETAILS}
+    if new["superannuation_date"] is None:
+        new["superannuation_date"] = profile.superannuation_date
+    old = {name: getattr(profile, name) for name in DETAILS}
+    changed = [name for name in DETAILS if new[name] != old[name]]
+    if not changed:
+        return
+    GovernmentProfile.objects.filter(pk=profile.pk).update(**{name: new[name] for name in changed})
+    audit_record(actor=None, action=AuditAction.ROSTER_DETAILS_CHANGED, target=profile, actor_role=SYSTEM,
+                 old={name: str(old[name]) for name in changed},
+                 new={**source, **{name: str(new[name]) for name in changed}})
+
+
 def _request_audit(profile: GovernmentProfile, *, source: dict, asked_by: AnyUser | None,
                    request: HttpRequest | None, details: dict) -> None:
     """Audit a request made in the person's name that waits (every change is an audit row,
@@ -122,7 +142,8 @@ def _verify_person(*, organisation, user, details: dict, actor: AnyUser, source:
                    language: str | None = None, name: str = "") -> str:
     """Verify ``user`` in ``organisation`` for the roster of ``actor`` (the person is
     locked), under the ``name`` the roster gives (the admin vouches for it; none given:
-    the account's): their waiting request there (``waiting``), or a new one made from the roster's details,
+    the account's): their waiting request there (``waiting``, given the roster's details first:
+    _details_vouched), or a new one made from the roster's details,
     is decided as a decision by hand would be (one organisation at a time, other
     requests cancelled, audited, the person told: in ``language``, the page's when they
     confirm an invited address, else in the one they last asked in). "verified",
@@ -141,6 +162,8 @@ def _verify_person(*, organisation, user, details: dict, actor: AnyUser, source:
                                      waiting=waiting)
     try:
         with transaction.atomic():
+            if not made:  # their own request: what the admin vouches for is the roster's
+                _details_vouched(profile, details, source=source)
             verification_services.join_request_decide(
                 profile_id=profile.pk, decision=verification_services.JoinDecision.VERIFY, actor=actor, request=request,
                 method=VerificationMethod.ROSTER, name=name or None,

@@ -1244,6 +1244,50 @@ def test_a_roster_verifies_a_waiting_request_that_gives_the_same_details_as_its_
     assert waiting.status == VerificationStatus.VERIFIED
 
 
+def test_a_waiting_request_verified_by_a_roster_takes_the_rosters_details_and_a_second_import_changes_nothing(
+        world, django_capture_on_commit_callbacks):
+    """The person asked as a Peon in Accounts retiring in 2050; the admin's roster says Clerk,
+    Establishment, 2041 (the same address, number and employee code). The request was verified
+    with its own details, the roster's dropped unsaid (the hourly job would have kept the person
+    verified past the date the admin vouched for), and the same file uploaded again read
+    "changed". The roster's details are the verified ones, the change audited."""
+    from datetime import date
+
+    user = world["person"]
+    EmailAddress.objects.update_or_create(user=user, email=user.email, defaults={"verified": True, "primary": True})
+    waiting = GovernmentProfileFactory(user=user, organisation=world["office"], status=VerificationStatus.PENDING,
+                                       official_email=user.email, mobile="+919876500001", employee_code="E00001",
+                                       designation="Peon", office="Accounts", superannuation_date=date(2050, 3, 31))
+    content = csv_bytes([person(1, **{"Official email": user.email})])
+    roster = apply(upload(world["office"], world["admin_office"], content), world["admin_office"],
+                   django_capture_on_commit_callbacks)
+    assert roster.outcome == {"verified": 1}
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.designation, waiting.office, waiting.superannuation_date) == (
+        VerificationStatus.VERIFIED, "Clerk", "Establishment", date(2041, 3, 31))
+    [changed] = AuditEvent.objects.filter(action=AuditAction.ROSTER_DETAILS_CHANGED, target_id=str(waiting.pk))
+    assert changed.old_values == {"designation": "Peon", "office": "Accounts", "superannuation_date": "2050-03-31"}
+    assert changed.new_values == {"roster": roster.pk, "designation": "Clerk", "office": "Establishment",
+                                  "superannuation_date": "2041-03-31"}
+    again = upload(world["office"], world["admin_office"], content)
+    assert (again.verify_count, again.invite_count, again.change_count, again.unchanged_count) == (0, 0, 0, 1)
+
+
+def test_a_waiting_request_verified_by_an_invitation_takes_the_invitations_details(
+        world, django_capture_on_commit_callbacks):
+    from datetime import date
+
+    user = world["person"]
+    waiting = GovernmentProfileFactory(user=user, organisation=world["office"], status=VerificationStatus.PENDING,
+                                       official_email="person4@pune.mahaagri.gov.in", mobile="+919876500004",
+                                       employee_code="E00004", designation="Peon", office="Accounts",
+                                       superannuation_date=None)
+    assert _invited_and_accepted(world, django_capture_on_commit_callbacks, 4) == "verified"
+    waiting.refresh_from_db()
+    assert (waiting.status, waiting.designation, waiting.office, waiting.superannuation_date) == (
+        VerificationStatus.VERIFIED, "Clerk", "Establishment", date(2041, 3, 31))
+
+
 def test_an_invitation_accepted_with_a_request_of_other_details_waiting_leaves_it_for_an_admin(
         world, django_capture_on_commit_callbacks):
     waiting = _asked_with_other_details(world)
