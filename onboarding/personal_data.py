@@ -36,6 +36,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.privacy.breach import breach_person_field_register, breach_record_kind_register
 from portal.privacy.breach_reads import breach_read_route_register
 from portal.privacy.personal_data import PersonalDataSection, personal_data_register
+from portal.privacy.requests import person_past_addresses
 
 MAX_APPLICATIONS = 200
 # The answers of the form about persons other than the nodal officer, by section (None:
@@ -65,6 +66,15 @@ def own_answers(data: dict, addresses: set[str]) -> dict:
     return kept
 
 
+def own_addresses(user) -> set[str]:
+    """The person's addresses, normalised: the account's now, and those it had before and no
+    other account holds now (person_past_addresses: their answers naming an address they
+    changed since are still theirs; one passed to the next holder of a post may be that
+    person's). Six queries (the account's two, the past ones' four), eight when it had others."""
+    addresses = addresses_of_users({user.pk})
+    return addresses | {normalise_address(address) for address in person_past_addresses(user, sorted(addresses))}
+
+
 def applications_of(user) -> list:
     applications = list(Application.objects.filter(nodal_officer=user).order_by("id").values(
         "id", "reference", "status", "organisation_name", "jurisdiction", "data", "created_at", "submitted_at",
@@ -79,7 +89,7 @@ def applications_of(user) -> list:
                   .exclude(reply="").order_by("application_id", "number").values("application_id", "number", "reply",
                                                                                   "created_at")):
         replies.setdefault(reply.pop("application_id"), []).append(reply)
-    addresses = addresses_of_users({user.pk}) if applications else set()
+    addresses = own_addresses(user) if applications else set()
     for application in applications:
         application["data"] = own_answers(application["data"] or {}, addresses)
         application["decisions"] = by_application.get(application["id"], [])
@@ -96,8 +106,8 @@ def applications_handed_over_from(user) -> list:
     handover's audit row names them by account) and not back: which (reference,
     organisation, status), when, and the person's own answers in it: the Nodal officer
     section as it holds it now while it names one of their addresses, else as the last
-    version sent that did (none once replaced and never sent with them). Five queries (the
-    person's addresses two), whatever the number; one when none was handed over."""
+    version sent that did (none once replaced and never sent with them). Nine queries (the
+    person's addresses six: own_addresses), whatever the number; one when none was handed over."""
     handed = dict(AuditEvent.objects.filter(
         action=AuditAction.APPLICATION_OFFICER_CHANGED, target_type="onboarding.application",
         old_values__user_id=user.pk).order_by("target_id", "id").values_list("target_id", "created_at"))
@@ -106,7 +116,7 @@ def applications_handed_over_from(user) -> list:
         "id", "reference", "status", "organisation_name", "data")[:MAX_APPLICATIONS])
     if not applications:
         return []
-    addresses = addresses_of_users({user.pk})
+    addresses = own_addresses(user)
 
     def theirs(data) -> dict | None:
         officer = (data or {}).get(Section.NODAL_OFFICER)

@@ -159,7 +159,7 @@ def person_held(user_id: int) -> bool:
 
 # What the apps erase of a person besides the account (their verification records,
 # invitations to their addresses...): each is called with the person and all their
-# addresses, the account's and those it had before (_past_addresses: less those another
+# addresses, the account's and those it had before (person_past_addresses: less those another
 # account holds now), in the erasure's transaction, and returns the audit targets whose events'
 # personal part is redacted with the account's. A pair (EVENT_TARGET, id) names one event
 # about something else that names the person (a roster's batch event listing the
@@ -215,7 +215,7 @@ def _addresses_recorded(user: AnyUser) -> set[str]:
     return found
 
 
-def _past_addresses(user: AnyUser, held: list[str]) -> list[str]:
+def person_past_addresses(user: AnyUser, held: list[str]) -> list[str]:
     """The addresses ``user`` had besides ``held`` (the account's now), lower case: those the
     account's own events recorded and those the registered sources know, less those another
     account holds now: an official address passes to the next holder of a post, and the mail
@@ -271,7 +271,7 @@ def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int
         addresses = sorted({user.email.lower(), *(email.lower() for email in EmailAddress.objects.filter(
             user=user, verified=True).values_list("email", flat=True))})
         # Those it had before too, read before the handlers clear the records that name them.
-        every_address = addresses + _past_addresses(user, addresses)
+        every_address = addresses + person_past_addresses(user, addresses)
         targets = [("accounts.user", str(user.pk))]
         for handler in _ERASURE_HANDLERS:
             targets += handler(user, every_address)

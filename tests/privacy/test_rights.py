@@ -168,10 +168,48 @@ def test_the_download_of_the_previous_officer_holds_their_answers_in_an_applicat
     assert data["onboarding_applications_handed_over"] == []
 
 
+def _address_changed(user, new):
+    """The account's address replaced by ``new`` (allauth's change of email: the new one
+    confirmed and primary, the old one removed), recorded as the portal records it."""
+    from allauth.account.models import EmailAddress
+
+    from portal.accounts.signals import primary_change_record
+
+    old = user.email
+    EmailAddress.objects.filter(user=user).delete()
+    EmailAddress.objects.create(user=user, email=new, verified=True, primary=True)
+    user.email = new
+    user.save(update_fields=["email"])
+    primary_change_record(request=None, user=user, old=old, new=new)
+
+
+def test_the_download_holds_the_officers_own_answers_after_their_address_changed():
+    """Sunil changed his address (to another of his department's): his own Nodal officer
+    answers, naming the address he had, read "details of another person, not included" in his
+    own download, as did those in an application he had handed over. An address another
+    account holds now is not taken for his."""
+    officer = UserFactory(email="sunil.patil@mahaagri.gov.in", full_name="Sunil Patil")
+    application = ApplicationFactory(nodal_officer=officer)
+    handed = ApplicationFactory(nodal_officer=officer, status=ApplicationStatus.CHANGES_REQUESTED)
+    application_officer_change(application_id=handed.pk, new_officer=UserFactory(email="anita.pawar@mahaagri.gov.in"),
+                               actor=make_superadmin())
+    _address_changed(officer, "s.patil@mahaagri.gov.in")
+    _archive, data = unzip(client_of(officer).get("/privacy/my-data/download/"))
+    [answers] = [a["data"] for a in data["onboarding_applications"]]
+    assert answers["nodal_officer"]["name"] == "Sunil Patil"
+    assert answers["nodal_officer"]["official_email"] == application.data["nodal_officer"]["official_email"]
+    assert data["onboarding_applications_handed_over"][0]["your_answers"]["name"] == "Sunil Patil"
+    UserFactory(email="sunil.patil@mahaagri.gov.in")  # the address is the next holder's now
+    _archive, data = unzip(client_of(officer).get("/privacy/my-data/download/"))
+    assert data["onboarding_applications"][0]["data"]["nodal_officer"]["name"] == "details of another person, not included"
+
+
 @pytest.mark.parametrize("handed", [1, 3])
-def test_the_applications_handed_over_from_a_person_are_read_in_five_queries(handed, django_assert_num_queries):
-    """The handovers naming them, the applications, their addresses (two), the versions: as
-    many whether one application or several were handed over from them."""
+def test_the_applications_handed_over_from_a_person_are_read_in_nine_queries(handed, django_assert_num_queries):
+    """The handovers naming them, the applications, their addresses (six: the account's two,
+    and those it had before, which their answers may name: its events' one, its verification
+    records' three), the versions: as many whether one application or several were handed over
+    from them."""
     from onboarding.personal_data import applications_handed_over_from
 
     officer = UserFactory(email="sunil.patil@mahaagri.gov.in", full_name="Sunil Patil")
@@ -180,7 +218,7 @@ def test_the_applications_handed_over_from_a_person_are_read_in_five_queries(han
     for _ in range(handed):
         application = ApplicationFactory(nodal_officer=officer, status=ApplicationStatus.CHANGES_REQUESTED)
         application_officer_change(application_id=application.pk, new_officer=successor, actor=root)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(9):
         assert len(applications_handed_over_from(officer)) == handed
 
 
