@@ -247,7 +247,8 @@ def test_an_internationalised_domain_is_found_in_either_form(world, api_get):
     assert api_get(URL, email="SEVA@भारत.gov.in").json()["verified"] is True
 
 
-@pytest.mark.parametrize("typed", ["98123 45678", "+91 98123-45678", "09812345678", "919812345678", "0091 98123 45678"])
+@pytest.mark.parametrize("typed", ["98123 45678", "+91 98123-45678", "09812345678", "919812345678", "0091 98123 45678",
+                                   "+91 0 98123 45678"])
 def test_a_verified_mobile_number_in_any_usual_form(world, api_get, typed):
     response = api_get(URL, token=world["token_a"], mobile=typed)
     assert response.status_code == 200

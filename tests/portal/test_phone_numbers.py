@@ -14,7 +14,9 @@ from verification import validators as verification_validators
 # trunk 0, grouped with spaces or hyphens, the country code in brackets.
 SPELLINGS = ["9876543210", "98765 43210", "98765-43210", "+91 98765 43210", "+91-98765-43210", "+919876543210",
              "91 98765 43210", "91-9876543210", "919876543210", "0091 98765 43210", "0091-9876543210",
-             "0 98765 43210", "098765-43210", "09876543210", "(+91) 98765 43210", " 98765 43210 "]
+             "0 98765 43210", "098765-43210", "09876543210", "(+91) 98765 43210", " 98765 43210 ",
+             # the country code and the trunk 0 both, as the directory's search reads them
+             "+91 0 98765 43210", "+91 098765 43210", "0091 0 98765 43210", "91-0-98765-43210"]
 
 
 @pytest.mark.parametrize("typed", SPELLINGS)
@@ -42,3 +44,12 @@ def test_the_onboarding_form_and_the_verification_side_read_a_number_alike(typed
     """The onboarding form refused "91 98765 43210", which a request to be verified, a
     roster and the API accepted; they refused "0091 98765 43210", which the form took."""
     assert onboarding_validators.clean_mobile(typed) == verification_validators.clean_mobile(typed) == "+919876543210"
+
+
+@pytest.mark.parametrize("typed", SPELLINGS)
+def test_the_directory_search_and_the_forms_read_a_whole_number_alike(typed):
+    """The directory found "+91 0 98123 45670" as the person's number, which the forms and the
+    API's lookup refused ("Enter a 10-digit Indian mobile number")."""
+    from verification.visibility.rules import mobile_searched
+
+    assert mobile_searched(typed.strip().replace("(", "").replace(")", "")) == clean_mobile(typed) == "+919876543210"

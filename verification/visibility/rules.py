@@ -29,7 +29,6 @@ each field's match with its audience condition in the same query, so a search by
 field the viewer may not see finds nothing through that field.
 """
 
-import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -62,6 +61,7 @@ from portal.permissions import (
     is_superadmin,
     may_administer,
 )
+from portal.phone_numbers import WHOLE_MOBILE
 from portal.text import as_searched
 from verification.models import HELD_STATUSES, GovernmentProfile, VerificationStatus, verified_in_force
 from verification.visibility.models import DEFAULT_AUDIENCES, Audience, PersonalVisibility, ProfileField, column_of
@@ -401,10 +401,6 @@ def has_searchable_word(query: str) -> bool:
     return False
 
 
-# A whole Indian mobile number as people write it: with its leading 0 (as dialled from a
-# landline in India), with the country code ("+91", "0091", "91"), or neither; its ten
-# digits begin with 6 to 9.
-_WHOLE_MOBILE = re.compile(r"(?:(?:\+|00)?91)?0?([6-9]\d{9})")
 
 
 def mobile_searched(query: str) -> str:
@@ -413,7 +409,7 @@ def mobile_searched(query: str) -> str:
     digits), however it was written ("098123 45670", "0091 98123 45670"). Part of a number
     stays as typed, to be found within the numbers stored."""
     digits = query.replace(" ", "").replace("-", "")
-    whole = _WHOLE_MOBILE.fullmatch(digits)
+    whole = WHOLE_MOBILE.fullmatch(digits)  # as the forms read it (portal.phone_numbers)
     return f"+91{whole[1]}" if whole else digits
 
 
