@@ -3,7 +3,8 @@ all of it; an auditor of a state the events about that state's organisations,
 submitted applications, government profiles, roster imports, invitations, verification API
 clients and expected offices, the exports of its figures and the changes of its
 platform roles; an organisation admin those about their organisations
-(and the offices below them), their exports included. One query a page. Who acted
+(and the offices below them), their exports included; each the moves of organisations out
+of their scope. One query a page. Who acted
 is said by the labels of the stored role codes, in the page's language."""
 
 import re
@@ -15,6 +16,8 @@ from functools import lru_cache
 from django.apps import apps
 from django.db import connections
 from django.db.models import Q, QuerySet, TextChoices
+from django.db.models.fields.json import KT
+from django.db.models.lookups import In
 from django.utils import timezone, translation
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -276,7 +279,7 @@ def target_label(target_type: str, target_repr: str) -> str:
 
 # The kinds of events a scope reads by their action, not their target (with the targets'
 # types, the keys of its branches).
-EXPORTS, LISTS, PLATFORM_ROLES = "exports", "lists", "platform roles"
+EXPORTS, LISTS, MOVES_OUT, PLATFORM_ROLES = "exports", "lists", "moves out", "platform roles"
 
 
 def _about_lists(jurisdictions: frozenset[str]) -> Q:
@@ -290,6 +293,16 @@ def _about_lists(jurisdictions: frozenset[str]) -> Q:
         | Q(new_values__uploaded__in=codes)
         | Q(old_values__jurisdiction__in=codes) | Q(new_values__jurisdiction__in=codes)
     )
+
+
+def _about_moves_out(jurisdictions: frozenset[str], organisations: QuerySet) -> Q:
+    """The moves of organisations out of these jurisdictions, or from under one of these
+    ``organisations``: the record of who moved it, why and which admin roles ended stays in
+    the log of the scope it left (the organisation's other events follow it out, as an
+    expected office's do when it leaves a list)."""
+    left = Q(old_values__state__in=sorted(jurisdictions)) if jurisdictions else Q(pk__in=[])
+    return Q(action=AuditAction.ORGANISATION_MOVED) & (
+        left | Q(In(KT("old_values__parent_id"), ids_as_text(organisations))))
 
 
 # A platform role's changes target its holder; their values name the role's jurisdiction
@@ -366,7 +379,8 @@ def audit_events(scope: Scope, filters: AuditFilters, *, before: int | None = No
     if not scope.everything:
         expected = ExpectedOffice.objects.filter(jurisdiction__in=scope.jurisdictions) if scope.jurisdictions else None
         applications = scope.applications().filter(APPLICATION_SCOPE.official)
-        branches = _about(scope.organisations(), applications, expected) | _about_exports(scope.jurisdictions, scope.tops)
+        branches = (_about(scope.organisations(), applications, expected) | _about_exports(scope.jurisdictions, scope.tops)
+                    | {MOVES_OUT: _about_moves_out(scope.jurisdictions, scope.organisations())})
         if scope.jurisdictions:
             branches |= {LISTS: _about_lists(scope.jurisdictions), PLATFORM_ROLES: _about_roles(scope.jurisdictions)}
     if filters.organisation is not None:

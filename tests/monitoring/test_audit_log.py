@@ -757,6 +757,35 @@ def test_an_office_moved_to_another_list_stays_in_the_first_states_log(world):
         assert f'<td class="breakable">{office}</td>' in html, who
 
 
+def test_the_move_of_an_organisation_out_of_a_scope_stays_in_its_log(world):
+    """The Pune office moved under the Health Department, then the Health Department to
+    Karnataka: the moves vanished from the logs of Maharashtra's auditor and of the Agriculture
+    Department's admin, who were left without the record of who moved them, why, and which
+    admin roles ended. The move stays in the log of the scope it left (as an office moved to
+    another list does); the organisation's other events follow it out."""
+    from portal.organisations.services import organisation_move
+
+    health, pune = world["health"], world["pune"]
+    organisation_move(organisation_id=pune.pk, state="MH", parent_id=health.pk, reason="Reorganised by order 12",
+                      actor=world["superadmin"])
+    organisation_move(organisation_id=health.pk, state="KA", parent_id=None, reason="Reorganised by order 13",
+                      actor=world["superadmin"])
+    ka = platform_user("auditor", "KA", "auditor.ka@karnataka.gov.in")
+
+    def moved(client):
+        html = client.get("/monitoring/audit/?action=organisation.moved").content.decode()
+        return re.findall(r'<td>Organisation moved[^<]*</td>\s*<td class="breakable">([^<]*)</td>', html)
+
+    both = [health.name, pune.name]
+    assert moved(signed_in(ka)) == both
+    assert moved(signed_in(world["auditor_mh"])) == both  # the one it left, and the one moved within it
+    assert moved(signed_in(world["admin_agri"])) == [pune.name]  # moved out from under it
+    audit_record(actor=world["superadmin"], action=AuditAction.ORGANISATION_DETAILS_CHANGED, target=health,
+                 new={"reason": "Renamed after the move"})
+    html = signed_in(world["auditor_mh"]).get("/monitoring/audit/?action=organisation.details_changed").content.decode()
+    assert health.name not in html
+
+
 def test_chain_check_result(world, events):
     client = signed_in(world["auditor_all"])
     assert "The chain has not been checked yet" in seen(client)[1]
