@@ -9,14 +9,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.db import DatabaseCache
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.formats import date_format
 
+from portal.advisory import advisory_lock
 from portal.audit.models import AuditEvent
 from portal.audit.services import audit_record
 from portal.rediscache import cache_redis
@@ -161,8 +163,30 @@ def minute_wait(now: float) -> int:
     return max(1, math.ceil((minute_window(now) + 1) * MINUTE_SECONDS - now))
 
 
+# The first of PostgreSQL's two advisory-lock keys: a minute's counter in the database cache ("MINC").
+MINUTE_COUNTER_LOCK = 0x4D494E43
+
+
+def _counted_in_database_cache(key: str) -> int | None:
+    """The database cache's counter ``key`` counted once more (its new value), or None when
+    the cache is another (Redis increments atomically). That cache has no increment of its
+    own: Django's reads the value and writes it back, and requests at once overwrote each
+    other's counts; here the counter's lock is held from the read to the write (until the
+    transaction ends: the caller's, if one is open)."""
+    if not isinstance(caches["default"], DatabaseCache) or connection.vendor != "postgresql":
+        return None
+    with transaction.atomic(savepoint=False):
+        advisory_lock(MINUTE_COUNTER_LOCK, key)
+        count = (cache.get(key) or 0) + 1
+        cache.set(key, count, timeout=MINUTE_COUNTER_SECONDS)
+    return count
+
+
 def minute_counted(key: str) -> int:
     """The minute's counter ``key`` counted once more: its new value."""
+    counted = _counted_in_database_cache(key)
+    if counted is not None:
+        return counted
     try:
         return cache.incr(key)  # most requests: the minute's counter exists
     except ValueError:

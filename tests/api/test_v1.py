@@ -579,20 +579,21 @@ def test_outside_the_api_a_404_is_still_the_portals_page(db, path):
 # the cache's work costs queries here; with Redis (production) it costs one round trip
 # to Redis and no query, and a call reads the database once (tests/api/test_auth.py).
 #   1 the client, from the cache (kept there a minute: api.selectors.client_by_token);
-#   2-7 the rate counter's increment: the database cache reads it (2), then writes it
-#     back: counts its rows (3, for culling), savepoint (4), finds (5) and updates (6) the
-#     row, releases the savepoint (7);
-#   8-13 the marker that the last use was recorded this minute, added (refused: it is
+#   2-8 the rate counter's increment, under its lock (2: the database cache has no atomic
+#     increment, portal.limits.minute_counted): the database cache reads it (3), then
+#     writes it back: counts its rows (4, for culling), savepoint (5), finds (6) and
+#     updates (7) the row, releases the savepoint (8);
+#   9-14 the marker that the last use was recorded this minute, added (refused: it is
 #     there): counts the rows, savepoint, finds it, insert refused, rollback to and
 #     release of the savepoint;
-#   14 the profile, with its organisation and person, by address or mobile, and what
+#   15 the profile, with its organisation and person, by address or mobile, and what
 #     the visibility rules decide on (its organisation's policy and the person's own
 #     choices, joined: verification.selectors.verified_person_by_contact), whether or
 #     not someone is found.
 # The first request of a minute reads the client from the database, adds the counter
 # and records the last use (one UPDATE, at most once a minute): the warm-up request
 # below is that one.
-CALL_QUERIES = 14
+CALL_QUERIES = 15
 
 
 @pytest.mark.parametrize("params", [{"email": "asha.kulkarni@mahaagri.gov.in"}, {"mobile": "9876543210"},
@@ -609,14 +610,14 @@ def test_queries_per_call(world, api_get, django_assert_num_queries, params, ext
 
 def test_a_refused_token_costs_its_lookup_and_its_count(world, django_assert_num_queries):
     # 1 the cache (nothing under its hash), 2 the address's count of refused tokens this
-    # minute (none yet), 3 the clients (none with that hash); 4-9 the refusal counted
-    # against the address (the database cache: read, then added: counts its rows for
-    # culling, savepoint, finds, inserts, releases the savepoint).
-    with django_assert_num_queries(9):
+    # minute (none yet), 3 the clients (none with that hash); 4-10 the refusal counted
+    # against the address (the database cache: its counter's lock, read, then written:
+    # counts its rows for culling, savepoint, finds, inserts, releases the savepoint).
+    with django_assert_num_queries(10):
         assert Client().get(URL, {"email": "x@mahaagri.gov.in"}, **bearer("sandes_00000000_" + "A" * 43)).status_code == 401
-    # Nothing looked up: 1-6 the refusal counted (read, then written back: counts the rows,
-    # savepoint, finds and updates the row, releases the savepoint).
-    with django_assert_num_queries(6):
+    # Nothing looked up: 1-7 the refusal counted (its lock, read, then written back: counts
+    # the rows, savepoint, finds and updates the row, releases the savepoint).
+    with django_assert_num_queries(7):
         assert Client().get(URL, {"email": "x@mahaagri.gov.in"}, **bearer("something else")).status_code == 401
 
 

@@ -62,6 +62,38 @@ def test_several_minute_counters_are_counted_together_in_the_database_cache():
     assert per_minute_wait("test:b", 3) > 0  # and as the limit a minute reads
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_minute_counter_of_the_database_cache_counts_every_request_at_once():
+    """The embedded default's database cache has no increment of its own: Django's reads the
+    value and writes it back, so requests at once overwrote each other's counts (80 at once
+    left 12), and an API client sending in parallel was answered far past its limit. Each
+    count is a value of its own, and the last is how many were counted."""
+    import threading
+
+    from django.db import connection
+
+    key = f"test:parallel:{minute_window(time.time())}"
+    start, counts, lock = threading.Barrier(8), [], threading.Lock()
+
+    def count():
+        try:
+            start.wait()
+            for _ in range(10):
+                value = minute_counted(key)
+                with lock:
+                    counts.append(value)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=count) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(counts) == list(range(1, 81))
+    assert cache.get(key) == 80
+
+
 def test_several_minute_counters_are_one_round_trip_to_redis(redis_cache):
     """With Redis (production) every counter of a request in one pipeline: SET NX with the
     counter's lifetime, then INCR, for each; the values the cache's own operations read."""
