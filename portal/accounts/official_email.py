@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 
+import idna
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
@@ -84,7 +85,13 @@ def normalise_host_name(domain):
         # to: "xn--mha" encodes nothing, and "xn--zca" ("ß") is delivered to "ss". No
         # address is ever official at either (classify_email finds it invalid).
         ascii_domain.encode("ascii").decode("idna")
-    except UnicodeError as exc:
+        # Nor one of characters mail's IDNA (2008, email-validator's) refuses, which Python's
+        # older codec encodes: a dash as a word processor writes it ("–vendor.gov.in"), an
+        # emoji. A rule or domain of them would match no address.
+        for label in labels:
+            if label.startswith("xn--"):
+                idna.decode(label)
+    except (UnicodeError, idna.IDNAError) as exc:
         raise ValueError(f"not a host name: {ascii_domain!r}") from exc
     return ascii_domain
 

@@ -512,6 +512,25 @@ def test_the_domains_admins_type_elsewhere_pass_the_same_check():
         assert clean("ＡＧＲＩ.Maharashtra.gov.in.") == "agri.maharashtra.gov.in"
 
 
+@pytest.mark.parametrize("typed", ["\u2013vendor.gov.in", "\u2010vendor.gov.in", "\u2212vendor.gov.in",
+                                   "mha\u2013it.gov.in", "\U0001F600.gov.in", "-\U0001F600.gov.in",
+                                   "xn--vendor-vg0c.gov.in"])
+def test_a_suffix_or_domain_no_address_can_have_is_refused(typed):
+    """A label ending pasted with a typographic dash ("–vendor.gov.in", as a word processor
+    writes "-"), or a domain of an emoji, was stored IDNA-encoded ("xn--vendor-vg0c.gov.in"),
+    "Rule added": a rule no address can fall under (mail's IDNA refuses those characters, and
+    classify_email finds such an address invalid), while the contractors it was meant for
+    stayed eligible officers. Refused at the field, as every domain an administrator types."""
+    from monitoring.forms import clean_domain as tracker_domain  # noqa: PLC0415
+    from onboarding.application.validators import clean_domain as staff_domain  # noqa: PLC0415
+
+    for clean in (clean_suffix, staff_domain, tracker_domain):
+        with pytest.raises(ValidationError):
+            clean(typed)
+    assert clean_suffix("-vendor.gov.in") == "-vendor.gov.in"
+    assert clean_suffix("acmé-external.gov.in") == "xn--acm-external-deb.gov.in"
+
+
 @pytest.mark.parametrize("role", [None, PlatformRole.STATE_ADMIN, PlatformRole.AUDITOR])
 def test_non_superadmins_get_403_and_change_nothing(role):
     user = UserFactory(email="someone@mha.gov.in")
