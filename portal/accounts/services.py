@@ -128,15 +128,20 @@ def email_rule_save(
         return rule
 
 
-def email_rule_delete(*, rule_id: int, actor: AnyUser, request: HttpRequest | None = None) -> bool:
+def email_rule_delete(*, rule_id: int, actor: AnyUser, request: HttpRequest | None = None,
+                      shown_values: str | None = None) -> bool:
     """Delete one official-email rule; audited. False, and nothing recorded, when it was
-    deleted already (the same rule deleted twice at once). Only a superadmin's (PermissionDenied)."""
+    deleted already (the same rule deleted twice at once). Only a superadmin's (PermissionDenied).
+    ``shown_values``: the digest of the rule as the page showed it (None: not checked);
+    ChangedMeanwhile when another superadmin changed it since (a rule turned into another,
+    deleted unseen)."""
     if not is_superadmin(actor):
         raise PermissionDenied
     with transaction.atomic():
         rule = EmailSuffixRule.objects.select_for_update().filter(pk=rule_id).first()
         if rule is None:
             return False
+        check_shown(shown_values, email_rule_values(rule))
         old = {"suffix": rule.suffix, "kind": rule.kind, "note": rule.note}
         audit_record(actor=actor, action=AuditAction.EMAIL_RULE_DELETED, target=rule, request=request, old=old)
         rule.delete()

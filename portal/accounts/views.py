@@ -51,32 +51,57 @@ def _rule_gone(request):
     return redirect("accounts:email_rules")
 
 
-@rule("superadmin")
-@require_http_methods(["GET", "POST"])
-def email_rule_edit(request, pk):
-    """A rule's page: change it, or delete it. A save from a page showing a rule another
-    superadmin changed since it was opened is refused: what is saved now is said at each
-    field that differs, what was typed is kept."""
-    rule_obj = _rule(pk)
-    if rule_obj is None:  # what was typed is not saved: the rule is no longer there to change
-        return _rule_gone(request)
-    deleting = request.method == "POST" and request.POST.get("action") == "delete"
-    delete_form = EmailRuleDeleteForm(request.POST if deleting else None)
-    if deleting and request.POST.get("confirm") == "yes":
-        if email_rule_delete(rule_id=rule_obj.pk, actor=request.user, request=request):
+def _rule_delete(request, rule_obj: EmailSuffixRule):
+    """The deletion asked on a rule's page: a redirect once done (or done already), else the
+    rule as it is now and the deletion's form with what stopped it (its box not ticked; the
+    rule changed since the page was opened, which is shown as it is now, the box unticked),
+    and whether it changed."""
+    if request.POST.get("confirm") == "yes":
+        try:
+            deleted = email_rule_delete(rule_id=rule_obj.pk, actor=request.user, request=request,
+                                        shown_values=shown_sent(request.POST))
+        except ChangedMeanwhile:
+            rule_obj = _rule(rule_obj.pk)
+            if rule_obj is None:
+                return _rule_gone(request)
+            form = EmailRuleDeleteForm({})
+            form.is_valid()
+            form.errors["confirm"] = form.error_class([_(
+                "Nothing was deleted: this rule was changed since this page was opened (by someone else or in another "
+                "tab). It is shown above as it is now: check it, then tick the box again to delete it.")])
+            return rule_obj, form, True
+        if deleted:
             messages.success(request, _("Rule deleted."))
         else:
             messages.info(request, _("This rule was already deleted."))
         return redirect("accounts:email_rules")
-    if deleting:  # the box not ticked: said at the box, summed up above the page's forms
-        delete_form = EmailRuleDeleteForm({})
-        delete_form.is_valid()
+    form = EmailRuleDeleteForm({})  # the box not ticked: said at the box, summed up above the page's forms
+    form.is_valid()
+    return rule_obj, form, False
+
+
+@rule("superadmin")
+@require_http_methods(["GET", "POST"])
+def email_rule_edit(request, pk):
+    """A rule's page: change it, or delete it. A save, or a deletion, from a page showing a
+    rule another superadmin changed since it was opened is refused: what is saved now is said
+    at each field that differs, what was typed is kept."""
+    rule_obj = _rule(pk)
+    if rule_obj is None:  # what was typed is not saved: the rule is no longer there to change
+        return _rule_gone(request)
+    delete_form, changed_before_deleting = EmailRuleDeleteForm(None), False
+    if request.method == "POST" and request.POST.get("action") == "delete":
+        outcome = _rule_delete(request, rule_obj)
+        if not isinstance(outcome, tuple):
+            return outcome
+        rule_obj, delete_form, changed_before_deleting = outcome
     saving = request.method == "POST" and request.POST.get("action") != "delete"
     form = EmailRuleForm(
         request.POST if saving else None,
         initial=email_rule_values(rule_obj),
     )
-    shown = shown_on_page(request, email_rule_digest(rule_obj))  # once the form took any kept input
+    # Once the form took any kept input; the rule as it is now after a deletion refused for a change.
+    shown = email_rule_digest(rule_obj) if changed_before_deleting else shown_on_page(request, email_rule_digest(rule_obj))
     if form.is_bound and form.is_valid():
         try:
             email_rule_save(actor=request.user, request=request, rule_id=rule_obj.pk,

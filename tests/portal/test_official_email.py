@@ -380,6 +380,35 @@ def test_a_rule_page_opened_before_another_superadmin_saved_does_not_put_back_wh
     assert (rule.kind, rule.note) == (SuffixKind.CONTRACTOR, "Department of Agriculture")
 
 
+def _delete_form_sent(tree):
+    """What the rule page's deletion form sends, its box ticked."""
+    [form] = [f for f in tree.find_all("form") if "Yes, delete this rule" in f.squashed_text()]
+    return {"shown_values": field_value(form, "shown_values"), "action": "delete", "confirm": "yes"}
+
+
+def test_a_rule_page_opened_before_another_superadmin_changed_the_rule_does_not_delete_the_change(superadmin):
+    """A superadmin opens "agri-dept.gov.in (Official)"; another turns it into the contractor
+    rule "-vendor.gov.in"; the first, from the page opened before, ticks the box and deletes:
+    the contractor rule was gone unseen (its contractors official again). Refused, said at the
+    box, the page showing the rule as it is now; deleted from there, it goes."""
+    rule = EmailSuffixRule.objects.create(suffix="agri-dept.gov.in", kind=SuffixKind.OFFICIAL, note="")
+    first, second = _signed_in(superadmin), _signed_in(make_superadmin(email="root.two@sandes.nic.in"))
+    url = f"/portal/email-rules/{rule.pk}/"
+    seen_by_first = page(first.get(url))
+    assert second.post(url, {**form_as_sent(page(second.get(url))), "action": "save", "suffix": "-vendor.gov.in",
+                             "kind": SuffixKind.CONTRACTOR, "note": "Vendors"}).status_code == 302
+
+    response = first.post(url, _delete_form_sent(seen_by_first))
+    assert response.status_code == 400
+    assert EmailSuffixRule.objects.filter(suffix="-vendor.gov.in").exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.EMAIL_RULE_DELETED).exists()
+    tree = page(response)
+    assert "changed since this page was opened" in field_container(tree, "confirm").squashed_text()
+    assert field_value(tree, "suffix") == "-vendor.gov.in" and field_value(tree, "confirm") is False
+    assert first.post(url, _delete_form_sent(tree)).status_code == 302
+    assert not EmailSuffixRule.objects.filter(pk=rule.pk).exists()
+
+
 def test_a_rule_page_saved_after_another_superadmin_deleted_the_rule_says_so_not_404(superadmin):
     """A superadmin corrects a rule's note while another deletes the rule: saved after the
     deletion (or deleted again, a double click), the page is not a bare 404: back on the
