@@ -141,8 +141,11 @@ def _personal_mail_q() -> Q:
     query = Q(domain__in=PERSONAL_MAIL_SERVICES) | Q(domain__regex=PERSONAL_MAIL_BRAND_PATTERN)
     for service in PERSONAL_MAIL_SERVICES:
         query |= Q(domain__endswith=f".{service}")
+    # A rule's suffix whole or after a dot; a label ending's ("-webmail.co.in") after the rest of
+    # its label ("shop-webmail.co.in"), as suffix_matches reads them.
     rules = EmailSuffixRule.objects.filter(kind=SuffixKind.CONSUMER).filter(
-        Q(suffix=OuterRef("domain")) | EndsWith(OuterRef("domain"), Concat(Value("."), F("suffix"))))
+        Q(suffix=OuterRef("domain")) | EndsWith(OuterRef("domain"), Concat(Value("."), F("suffix")))
+        | (Q(suffix__startswith="-") & EndsWith(OuterRef("domain"), F("suffix"))))
     return query | Exists(rules)
 
 

@@ -187,6 +187,25 @@ def test_an_organisation_is_never_given_a_personal_mail_domain(domain):
     assert not OrganisationDomain.objects.filter(domain=domain, is_verified=True).exists()
 
 
+@pytest.mark.parametrize("domain", ["shop-webmail.co.in", "mail.shop-webmail.co.in"])
+def test_a_claim_to_a_domain_under_a_label_ending_consumer_rule_is_not_offered(domain):
+    """A consumer rule for a label ending ("-webmail.co.in") makes "shop-webmail.co.in" a
+    personal mail service, whose claim a superadmin's acceptance refuses: the claims page
+    listed it as waiting all the same (its query matched a rule's suffix whole or after a
+    dot only)."""
+    from portal.organisations.models import DomainClaim, OrganisationDomain
+    from portal.organisations.selectors import pending_domain_claims
+    from tests.factories import OrganisationFactory
+
+    EmailSuffixRule.objects.create(suffix="-webmail.co.in", kind=SuffixKind.CONSUMER)
+    organisation = OrganisationFactory()
+    claim = OrganisationDomain.objects.create(organisation=organisation, domain=domain, claim=DomainClaim.NOT_OFFICIAL)
+    kept = OrganisationDomain.objects.create(organisation=organisation, domain="webmail.co.in",
+                                             claim=DomainClaim.NOT_OFFICIAL)
+    assert classify_email(f"a@{domain}").kind == CONSUMER
+    assert list(pending_domain_claims()) == [kept] and claim.pk != kept.pk
+
+
 def test_consumer_rule_wins_over_a_manual_review_suffix():
     # yahoo.co.in also ends in co.in (manual review): consumer mail is checked first.
     assert classify_email("a@yahoo.co.in").kind == CONSUMER
