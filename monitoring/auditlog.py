@@ -300,6 +300,7 @@ def _about_moves_out(jurisdictions: frozenset[str], organisations: QuerySet) -> 
     ``organisations``: the record of who moved it, why and which admin roles ended stays in
     the log of the scope it left (the organisation's other events follow it out, as an
     expected office's do when it leaves a list)."""
+    # (An organisation of the centre keeps its state, none, when it moves: move_clean.)
     left = Q(old_values__state__in=sorted(jurisdictions)) if jurisdictions else Q(pk__in=[])
     return Q(action=AuditAction.ORGANISATION_MOVED) & (
         left | Q(In(KT("old_values__parent_id"), ids_as_text(organisations))))

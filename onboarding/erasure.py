@@ -90,7 +90,10 @@ def _told_events(addresses: list[str]) -> list[tuple[str, str]]:
     candidates = Q()
     for address in sorted(wanted):
         candidates |= Q(new_values__to__icontains=address)
-    events = AuditEvent.objects.filter(candidates, action__in=TOLD_EVENTS, redacted_at=None)
+    # Only those whose hash keeps ``to`` apart (written since it is a personal key): an older
+    # one's hash covers it whole, and redacting it would leave the address there.
+    events = AuditEvent.objects.filter(candidates, action__in=TOLD_EVENTS, redacted_at=None,
+                                       personal_keys__contains=["to"])
     return [(EVENT_TARGET, str(pk)) for pk, told in events.values_list("pk", "new_values__to")
             if wanted & {str(address).strip().lower() for address in (told if isinstance(told, list) else [told])}]
 

@@ -12,7 +12,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache, caches
 from django.core.cache.backends.db import DatabaseCache
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -171,12 +171,13 @@ def _counted_in_database_cache(key: str) -> int | None:
     """The database cache's counter ``key`` counted once more (its new value), or None when
     the cache is another (Redis increments atomically). That cache has no increment of its
     own: Django's reads the value and writes it back, and requests at once overwrote each
-    other's counts; here the counter's lock is held from the read to the write (until the
-    transaction ends: the caller's, if one is open)."""
-    if not isinstance(caches["default"], DatabaseCache) or connection.vendor != "postgresql":
+    other's counts; here the read and the write are one transaction, which holds the
+    counter's lock until it ends (the caller's, if one is open): PostgreSQL's advisory lock,
+    SQLite's write lock (its transactions begin IMMEDIATE: settings.DATABASES)."""
+    if not isinstance(caches["default"], DatabaseCache):
         return None
     with transaction.atomic(savepoint=False):
-        advisory_lock(MINUTE_COUNTER_LOCK, key)
+        advisory_lock(MINUTE_COUNTER_LOCK, key)  # nothing to take on SQLite (one writer at a time)
         count = (cache.get(key) or 0) + 1
         cache.set(key, count, timeout=MINUTE_COUNTER_SECONDS)
     return count
@@ -202,7 +203,10 @@ def minutes_counted(keys: list[str]) -> list[int]:
     cache's operations (``minute_counted``)."""
     backend = cache_redis()
     if backend is None:
-        return [minute_counted(key) for key in keys]
+        # In the order of the keys, so that two callers in a transaction of their own, each
+        # holding the counters' locks it took until it ends, cannot wait for each other.
+        counted = {key: minute_counted(key) for key in sorted(set(keys))}
+        return [counted[key] for key in keys]
     pipeline = backend.client().pipeline(transaction=False)
     for key in keys:
         name = backend.make_and_validate_key(key)
