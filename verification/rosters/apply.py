@@ -24,6 +24,8 @@ from portal.permissions import AnyUser
 from verification.models import GovernmentProfile
 from verification.rosters.invitations import (
     DETAILS,
+    details_changed_event,
+    details_given,
     invite_rows,
     mailboxes_lock,
     people_lock,
@@ -106,9 +108,7 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict, *, 
             if row is None or row.email not in by_email:
                 continue
             old = {name: getattr(obj, name) for name in fields}
-            new = {name: getattr(row, ROW_COLUMN.get(name, name)) for name in fields}
-            if new["superannuation_date"] is None:  # not given: the date known here stays
-                new["superannuation_date"] = old["superannuation_date"]
+            new = details_given(old, {name: getattr(row, ROW_COLUMN.get(name, name)) for name in fields})
             by_email.pop(row.email)
             if model is GovernmentProfile and obj.user_id in auditor_ids:
                 auditors.append(row.pk)
@@ -138,9 +138,7 @@ def _change_rows(roster: RosterImport, rows: list[RosterRow], outcome: dict, *, 
             for name, value in new.items():
                 setattr(obj, name, value)
             changed.append(obj)
-            events.append({"action": AuditAction.ROSTER_DETAILS_CHANGED, "target": obj, "actor_role": SYSTEM,
-                           "old": {k: str(v) for k, v in old.items() if new[k] != v},
-                           "new": {"roster": roster.pk, **{k: str(v) for k, v in new.items() if old[k] != v}}})
+            events.append(details_changed_event(obj, old, new, {"roster": roster.pk}))
         model.objects.bulk_update(changed, list(fields), batch_size=500)
         _tally(outcome, "changed", len(changed))
     # A number taken, a date passed; verified or invited here no longer (the preview's

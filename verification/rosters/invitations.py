@@ -104,6 +104,23 @@ def _waiting_request(*, organisation, user, details: dict, language: str | None,
     return profile, True
 
 
+def details_given(old: dict, given: dict) -> dict:
+    """The details a roster's row or invitation gives (``given``) over those stored (``old``,
+    the same keys): a date of superannuation it leaves out keeps the stored one."""
+    new = dict(given)
+    if new["superannuation_date"] is None:
+        new["superannuation_date"] = old["superannuation_date"]
+    return new
+
+
+def details_changed_event(target, old: dict, new: dict, source: dict) -> dict:
+    """The audit event (for audit_record_many) of ``target``'s details changed from ``old`` to
+    ``new`` by a roster or an invitation (``source``): the values that differ, as text."""
+    return {"action": AuditAction.ROSTER_DETAILS_CHANGED, "target": target, "actor_role": SYSTEM,
+            "old": {key: str(value) for key, value in old.items() if new[key] != value},
+            "new": {**source, **{key: str(value) for key, value in new.items() if old[key] != value}}}
+
+
 def _details_vouched(profile: GovernmentProfile, details: dict, *, source: dict) -> None:
     """The roster's or invitation's details (``details``, from ``source``) on the person's own
     waiting request (``profile``), in the transaction that verifies it: the admin vouches for
@@ -111,17 +128,13 @@ def _details_vouched(profile: GovernmentProfile, details: dict, *, source: dict)
     verification); the address, number and employee code are the request's already
     (request_differs), as the roster writes them. A date the roster leaves out keeps the
     request's. Audited as a roster's change of details is, when one changes."""
-    new = {name: details[name] for name in DETAILS}
-    if new["superannuation_date"] is None:
-        new["superannuation_date"] = profile.superannuation_date
     old = {name: getattr(profile, name) for name in DETAILS}
-    changed = [name for name in DETAILS if new[name] != old[name]]
-    if not changed:
+    new = details_given(old, {name: details[name] for name in DETAILS})
+    if new == old:
         return
-    GovernmentProfile.objects.filter(pk=profile.pk).update(**{name: new[name] for name in changed})
-    audit_record(actor=None, action=AuditAction.ROSTER_DETAILS_CHANGED, target=profile, actor_role=SYSTEM,
-                 old={name: str(old[name]) for name in changed},
-                 new={**source, **{name: str(new[name]) for name in changed}})
+    GovernmentProfile.objects.filter(pk=profile.pk).update(**{name: value for name, value in new.items()
+                                                              if value != old[name]})
+    audit_record_many([details_changed_event(profile, old, new, source)])
 
 
 def _request_audit(profile: GovernmentProfile, *, source: dict, asked_by: AnyUser | None,
