@@ -25,6 +25,7 @@ from onboarding.models import (
 )
 from portal import compiled, permissions
 from portal.accounts.in_service import service_ended
+from portal.accounts.mail_limits import same_mailbox
 from portal.accounts.models import User
 from portal.accounts.official_email import (
     ANY_ORGANISATION,
@@ -278,6 +279,15 @@ def addresses_of_users(user_ids: set[int]) -> set[str]:
     rows = EmailAddress.objects.filter(user_id__in=user_ids).values_list("email", flat=True)
     primary = User.objects.filter(pk__in=user_ids).values_list("email", flat=True)
     return {normalise_address(address) for address in [*rows, *primary]} - {""}
+
+
+def accounts_holding(address: str) -> list[int]:
+    """The accounts (ids, in order) that hold ``address``'s mailbox, as their sign-in address
+    or another of theirs, in any of its forms ("+tag", case): whom ``addresses_of_users``
+    would find it among. One query."""
+    others = EmailAddress.objects.filter(same_mailbox("email", address)).values("user_id")
+    return list(User.objects.filter(same_mailbox("email", address) | Q(pk__in=others))
+                .order_by("pk").values_list("pk", flat=True))
 
 
 def officer_addresses(application: Application) -> set[str]:

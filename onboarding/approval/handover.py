@@ -129,12 +129,15 @@ def _check_new_officer(application: Application, new_officer: AnyUser, actor: An
     if authority and normalise_address(authority) in addresses:
         raise ValidationError(_("%(email)s is this application's competent authority: the nodal officer must be "
                                 "someone else.") % {"email": email}, code="same_person")
-    # Whoever decided as its competent authority (signed in where a link decided, or the
-    # address a deciding link went to), as the state level refuses them (refused_deciders).
+    # Whoever decided as its competent authority (signed in where a link decided, the address
+    # a deciding link went to, an account that held it then), as the state level refuses them
+    # (refused_deciders).
     decided = (application.steps.filter(stage=Stage.AUTHORITY, decided_at__isnull=False)
-               .exclude(decision=Decision.CANCELLED).values_list("decided_by_id", "assignee_email", "decided_by_email"))
-    if any(by == new_officer.pk or {normalise_address(assignee), normalise_address(by_email)} & addresses
-           for by, assignee, by_email in decided):
+               .exclude(decision=Decision.CANCELLED)
+               .values_list("decided_by_id", "link_holders", "assignee_email", "decided_by_email"))
+    if any(by == new_officer.pk or new_officer.pk in (holders or ())
+           or {normalise_address(assignee), normalise_address(by_email)} & addresses
+           for by, holders, assignee, by_email in decided):
         raise ValidationError(_("%(email)s decided on this application as its competent authority: the nodal officer "
                                 "must be someone else.") % {"email": email}, code="same_person")
 

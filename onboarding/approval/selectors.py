@@ -426,10 +426,11 @@ class Refused(NamedTuple):
     def includes(self, account_id: int | None, addresses: set[str]) -> bool:
         return account_id in self.accounts or bool(self.addresses & addresses)
 
-    def add(self, account_id: int | None, *addresses: str) -> None:
-        """Refuse the account (when there is one) and the addresses (normalised; "" none)."""
+    def add(self, account_id: int | None, *addresses: str, accounts: Iterable[int] = ()) -> None:
+        """Refuse the account (when there is one), ``accounts``, and the addresses (normalised; "" none)."""
         if account_id is not None:
             self.accounts.add(account_id)
+        self.accounts.update(accounts)
         self.addresses.update(filter(None, map(normalise_address, addresses)))
 
 
@@ -437,14 +438,14 @@ def refused_deciders(applications: Iterable[Application]) -> dict[int, dict[Stag
     """{application id: {stage: who may not decide its step of that stage}} for the state
     level and an appeal, as the decision refuses them: its nodal officer (their account, and
     any account of one of their addresses, ``officers_addresses``); at the state level
-    whoever decided an authority step of it (each address a link of one went to, and the
-    account signed in where one decided), and the address of the one still open (its
+    whoever decided an authority step of it (each address a link of one went to, the accounts
+    that held it then, and the account signed in where one decided), and the address of the one still open (its
     escalation to the state level leaves the authority out: it will not decide that level
     either); at an appeal the same (the appeal's decision takes the place of the state
     level's: an authority overturning a rejection of what it approved would make its own
     approval final), and whoever made the rejection under appeal (``last_rejection``: an
-    administrator's account, the address of an authority's link and the account signed in
-    where it decided). Addresses normalised: the same mailbox under a "+tag", or its domain
+    administrator's account, the address of an authority's link, the accounts that held it then
+    and the account signed in where it decided). Addresses normalised: the same mailbox under a "+tag", or its domain
     in Unicode, is the same person. Two queries."""
     refused = {application.pk: {stage: Refused({application.nodal_officer_id}, set()) for stage in (Stage.STATE, Stage.APPEAL)}
                for application in applications}
@@ -457,17 +458,19 @@ def refused_deciders(applications: Iterable[Application]) -> dict[int, dict[Stag
         ApprovalStep.objects.filter(Q(stage=Stage.AUTHORITY) | Q(decision=Decision.REJECT), application_id__in=list(refused))
         .exclude(decision=Decision.CANCELLED)
         .order_by("decided_at", "id")
-        .values_list("application_id", "stage", "decision", "assignee_email", "decided_by_id", "decided_by_email")
+        .values_list("application_id", "stage", "decision", "assignee_email", "decided_by_id", "decided_by_email",
+                     "link_holders")
     )
     rejections = {}  # the latest of each application, as last_rejection finds it
-    for application_id, stage, decision, assignee_email, decided_by_id, decided_by_email in rows:
+    for application_id, stage, decision, assignee_email, decided_by_id, decided_by_email, holders in rows:
         if stage == Stage.AUTHORITY:
             for who in refused[application_id].values():  # the state level and an appeal
-                who.add(decided_by_id, assignee_email, decided_by_email)  # the account signed in where it decided
+                # the account signed in where it decided, and those that held its address then
+                who.add(decided_by_id, assignee_email, decided_by_email, accounts=holders or ())
         if decision == Decision.REJECT:
-            rejections[application_id] = decided_by_id, decided_by_email
-    for application_id, (decided_by_id, decided_by_email) in rejections.items():
-        refused[application_id][Stage.APPEAL].add(decided_by_id, decided_by_email)
+            rejections[application_id] = decided_by_id, decided_by_email, holders or ()
+    for application_id, (decided_by_id, decided_by_email, holders) in rejections.items():
+        refused[application_id][Stage.APPEAL].add(decided_by_id, decided_by_email, accounts=holders)
     return refused
 
 

@@ -20,6 +20,7 @@ from django.utils.translation import ngettext
 
 from onboarding import notifications, workflow
 from onboarding.application.selectors import (
+    accounts_holding,
     addresses_of_users,
     officer_address_moved,
     officer_addresses,
@@ -564,8 +565,10 @@ def step_decide(
             signed_in = signed_in if signed_in is not None and signed_in.is_authenticated else None
             _check_authority_decider(token_row, signed_in, application)
             # Whoever is signed in where the link decides (a forwarded link) is recorded on the
-            # step: refused_deciders then keeps them from deciding the next level or the appeal.
+            # step, and so is every account that holds the link's address now: refused_deciders
+            # then keeps them from deciding the next level or the appeal, address removed or not.
             actor, decided_by, decided_by_email = None, signed_in, token_row.email
+            step.link_holders = accounts_holding(token_row.email)
         else:
             _check_staff_decider(actor, step, application)
             _check_second_pair_of_eyes(actor, step, application)
@@ -584,7 +587,8 @@ def step_decide(
         ip, user_agent = request_meta(request)
         step.decision, step.remarks, step.decided_at = decision, remarks, now
         step.decided_by, step.decided_by_email, step.ip, step.user_agent = decided_by, decided_by_email, ip, user_agent
-        step.save(update_fields=["decision", "remarks", "decided_at", "decided_by", "decided_by_email", "ip", "user_agent"])
+        step.save(update_fields=["decision", "remarks", "decided_at", "decided_by", "decided_by_email", "link_holders", "ip",
+                                 "user_agent"])
         if token_row is not None:
             token_row.used_at = now
             token_row.save(update_fields=["used_at"])
@@ -688,7 +692,7 @@ def _check_second_pair_of_eyes(actor: AnyUser, step: ApprovalStep, application: 
             "so another administrator decides it.")}, code="own_application")
     if step.stage == Stage.APPEAL:
         rejection = last_rejection(application)
-        if rejection is not None and (rejection.decided_by_id == actor.pk
+        if rejection is not None and (rejection.decided_by_id == actor.pk or actor.pk in rejection.link_holders
                                       or normalise_address(rejection.decided_by_email) in addresses):
             raise ValidationError({"decision": _(
                 "You made the rejection under appeal: another superadmin decides the appeal.")}, code="own_rejection")
@@ -708,9 +712,9 @@ def _approved_as_authority(actor: AnyUser, application: Application, addresses: 
     """Whether a competent authority's approval of ``application`` is ``actor``'s: made signed
     in as them, or through a link to one of their ``addresses``."""
     approvals = application.steps.filter(stage=Stage.AUTHORITY, decision=Decision.APPROVE)
-    return any(step.decided_by_id == actor.pk or normalise_address(step.assignee_email) in addresses
-               or normalise_address(step.decided_by_email) in addresses
-               for step in approvals.only("decided_by_id", "assignee_email", "decided_by_email"))
+    return any(step.decided_by_id == actor.pk or actor.pk in step.link_holders
+               or normalise_address(step.assignee_email) in addresses or normalise_address(step.decided_by_email) in addresses
+               for step in approvals.only("decided_by_id", "link_holders", "assignee_email", "decided_by_email"))
 
 
 def appeal_refused_why(*, step: ApprovalStep, actor: AnyUser) -> str:

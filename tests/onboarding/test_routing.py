@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
@@ -77,6 +78,7 @@ from tests.onboarding.approval_helpers import (
     make_state_admin,
     make_superadmin,
     messages_to,
+    post_confirming_access,
     run_beat_jobs,
     signed_in,
     state_step,
@@ -2248,6 +2250,52 @@ def test_a_state_admin_signed_in_who_decides_through_a_forwarded_link_does_not_d
     approvals.step_decide(step_id=step.pk, decision="approve", actor=other)
     application.refresh_from_db()
     assert application.status == ApplicationStatus.APPROVED
+
+
+def address_removed(user, address):
+    """``user`` takes ``address`` off their account on its email page, as a person does."""
+    post_confirming_access(signed_in(user), "/accounts/email/", {"action_remove": "", "email": address})
+    assert not EmailAddress.objects.filter(user=user, email=address).exists()
+
+
+def test_the_competent_authority_who_took_the_address_off_their_account_does_not_decide_the_state_level_too(officer):
+    """A state admin who also holds the authority's address approves through its link, not
+    signed in, then takes the address off their account: the step keeps the accounts that held
+    it, so the state level is still someone else's (refused at the decision field, nothing
+    changed), and the handover does not make them its nodal officer either."""
+    admin = make_state_admin("MH", email="joint.secretary@mahaagri.gov.in")
+    EmailAddress.objects.create(user=admin, email=AUTHORITY_EMAIL, verified=True, primary=False)
+    other = make_state_admin("MH")
+    application = application_with_authority(nodal_officer=officer)
+    assert decide_by_link(latest_link()[0], "approve").status_code == 302
+    assert ApprovalStep.objects.get(application=application, stage=Stage.AUTHORITY).link_holders == [admin.pk]
+    address_removed(admin, AUTHORITY_EMAIL)
+    step = state_step(application)
+    response = signed_in(admin).post(f"/onboarding/queue/{step.pk}/", {"decision": "approve", "confirm": "on"})
+    assert response.status_code == 200
+    assert "You decided on this application as its competent authority" in response.content.decode()
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_STATE and state_step(application).decision == ""
+    with pytest.raises(ValidationError) as refused:
+        application_officer_change(application_id=application.pk, new_officer=admin, actor=other)
+    assert "decided on this application as its competent authority" in refused.value.messages[0]
+    approvals.step_decide(step_id=step.pk, decision="approve", actor=other)
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.APPROVED
+
+
+def test_the_competent_authority_who_took_the_address_off_their_account_does_not_hear_the_appeal(officer):
+    """A superadmin who also holds the authority's address rejects through its link, not
+    signed in, then takes the address off their account: the appeal against that rejection is
+    still another superadmin's."""
+    root, other_root = make_superadmin(email="additional.secretary@nic.in"), make_superadmin(email="root2@nic.in")
+    EmailAddress.objects.create(user=root, email=AUTHORITY_EMAIL, verified=True, primary=False)
+    application = application_with_authority(nodal_officer=officer)
+    decide_by_link(latest_link()[0], "reject", remarks="A duplicate.")
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.REJECTED
+    address_removed(root, AUTHORITY_EMAIL)
+    the_rejecter_does_not_hear_the_appeal(signed_in(root), application, officer, other_root)
 
 
 def the_rejecter_does_not_hear_the_appeal(rejecter, application, officer, other_root):
