@@ -278,9 +278,11 @@ ACCOUNT_REAUTHENTICATION_TIMEOUT = 5 * 60
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 # A sign-in, and a reset (counted against its rate limit), is asked for by the mailbox's address;
-# a sign-up hashes the password whether or not the address has an account (as long either way).
+# a sign-up hashes the password whether or not the address has an account (as long either way);
+# the code that confirms an address has the accounts holding it unconfirmed give it up first.
 ACCOUNT_FORMS = {"login": "portal.accounts.forms.LoginForm", "reset_password": "portal.accounts.forms.ResetPasswordForm",
-                 "signup": "portal.accounts.forms.SignupForm"}
+                 "signup": "portal.accounts.forms.SignupForm",
+                 "confirm_email_verification_code": "portal.accounts.forms.ConfirmEmailVerificationCodeForm"}
 # Each address counted ("key") is a counter of its own in the cache, living as long as its
 # longest limit (a day): a client's own limits come first (allauth stops at the first
 # refused) and bound how many it makes, a minute's and a day's, so that one client cannot fill

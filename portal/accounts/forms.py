@@ -1,11 +1,13 @@
 from allauth.account import app_settings as account_settings
 from allauth.account.adapter import get_adapter
 from allauth.account.forms import AddEmailForm as AllauthAddEmailForm
+from allauth.account.forms import ConfirmEmailVerificationCodeForm as AllauthConfirmEmailVerificationCodeForm
 from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import ResetPasswordForm as AllauthResetPasswordForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from allauth.account.models import EmailAddress
 from allauth.core import context
+from allauth.core.internal.cryptokit import compare_user_code
 from allauth.mfa.totp.forms import ActivateTOTPForm as AllauthActivateTOTPForm
 from allauth.mfa.totp.internal.auth import SECRET_SESSION_KEY
 from django import forms
@@ -15,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.models import SuffixKind
 from portal.accounts.official_email import classify_email, is_contractor_address, normalise_mailbox
+from portal.accounts.services import unconfirmed_holders_release
 from portal.forms import AccessibleForm, ShowsKeptInput
 from portal.organisations.models import Membership
 from portal.organisations.selectors import (
@@ -97,6 +100,21 @@ def reset_reaches(user, email: str) -> bool:
     confirm", and a link mailed there let it set the owner's password."""
     return (normalise_mailbox(user.email) == email
             or EmailAddress.objects.filter(user_id=user.pk, email__iexact=email, verified=True).exists())
+
+
+class ConfirmEmailVerificationCodeForm(AllauthConfirmEmailVerificationCodeForm):
+    """allauth's form (settings.ACCOUNT_FORMS), except that the right code, which proves the
+    address its owner's, first has the accounts that hold it unconfirmed give it up
+    (``unconfirmed_holders_release``): a stranger's sign-up at someone's address, never
+    confirmed, kept its owner from adding it to their own account ("A user is already
+    registered with this email address"), for the year until unused accounts are erased."""
+
+    def clean_code(self) -> str:
+        code = self.cleaned_data.get("code") or ""
+        if self.user is not None and self.user.pk and self.email and compare_user_code(actual=code,
+                                                                                       expected=self.expected_code):
+            unconfirmed_holders_release(address=self.email, owner=self.user, request=context.request)
+        return super().clean_code()
 
 
 class ResetPasswordForm(AllauthResetPasswordForm):

@@ -3,6 +3,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 
@@ -10,8 +11,10 @@ from portal.accounts.models import ERASED_EMAIL_DOMAIN, EmailSuffixRule, SuffixK
 from portal.accounts.official_email import normalise_host_name, personal_mail_service
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
+from portal.organisations.models import Membership, PlatformRoleGrant
 from portal.organisations.selectors import official_powers_of
 from portal.permissions import AnyUser, is_superadmin
+from portal.privacy.accounts_retention import unconfirmed_accounts
 from portal.shown import check_shown, shown_digest
 
 
@@ -194,3 +197,41 @@ def account_address_release(*, user_id: int, actor: AnyUser, request: HttpReques
         audit_record(actor=actor, action=AuditAction.USER_EMAIL_CHANGED, target=user, request=request,
                      old={"email": old, "addresses": addresses}, new={"email": released, "released": True})
     return user
+
+
+# An address proven by its owner, given up by those who hold it unconfirmed --------------------
+
+def unconfirmed_holders_release(*, address: str, owner: AnyUser, request: HttpRequest | None = None) -> int:
+    """Before ``owner`` is given ``address`` (in its mailbox form), which they proved theirs by
+    the code mailed to it: the other accounts that hold it without having confirmed it give
+    it up, so that allauth's "A user is already registered with this email address" does not
+    keep the mailbox's owner from it. Anyone may sign up with any address and never confirm it.
+
+    A sign-up at the address that was never confirmed nor signed in to (an active account with
+    no confirmed address, nothing kept for it and no role: ``unconfirmed_accounts``) is
+    deleted, as the retention of unused accounts deletes it a year later; an address another
+    account added and never confirmed is removed from it. Each is audited as the address
+    removed, unconfirmed, by its owner (``confirmed_by_owner``). An account that confirmed it,
+    or was signed in to, keeps it, and allauth refuses. Returns how many accounts gave it up."""
+    released = 0
+    with transaction.atomic():
+        sign_ups = (unconfirmed_accounts()
+                    .filter(email=address, is_active=True, last_login__isnull=True)
+                    .exclude(pk=owner.pk)
+                    .exclude(Exists(Membership.objects.filter(user=OuterRef("pk"))))
+                    .exclude(Exists(PlatformRoleGrant.objects.filter(user=OuterRef("pk"))))
+                    .select_for_update(of=("self",)))
+        for account in sign_ups:
+            audit_record(actor=owner, action=AuditAction.USER_EMAIL_REMOVED, target=account, request=request,
+                         old={"email": address, "verified": False},
+                         new={"confirmed_by_owner": True, "account_deleted": True})
+            account.delete()
+            released += 1
+        added = (EmailAddress.objects.select_for_update(of=("self",)).select_related("user")
+                 .filter(email=address, verified=False).exclude(user=owner).exclude(user__email=address).order_by("pk"))
+        for row in added:
+            audit_record(actor=owner, action=AuditAction.USER_EMAIL_REMOVED, target=row.user, request=request,
+                         old={"email": row.email, "verified": False}, new={"confirmed_by_owner": True})
+            row.delete()
+            released += 1
+    return released

@@ -33,18 +33,22 @@ def _protected_by() -> list:
     ]
 
 
-def unused_accounts_due(policy: RetentionPolicy, now: datetime) -> QuerySet:
+def unconfirmed_accounts() -> QuerySet:
+    """Accounts with no confirmed address that may be deleted: not staff, not closed by an
+    erasure, no data protection request, nothing kept for them (``_protected_by``)."""
     from allauth.account.models import EmailAddress  # noqa: PLC0415 (apps loaded)
 
-    cutoff = days_ago(now, policy.days)
-    queryset = get_user_model().objects.filter(
-        Q(last_login__isnull=True) | Q(last_login__lt=cutoff), date_joined__lt=cutoff, is_staff=False,
-        is_superuser=False,
-    ).exclude(Exists(EmailAddress.objects.filter(user=OuterRef("pk"), verified=True))).exclude(
+    queryset = get_user_model().objects.filter(is_staff=False, is_superuser=False).exclude(
+        Exists(EmailAddress.objects.filter(user=OuterRef("pk"), verified=True))).exclude(
         email__endswith=f"@{ERASED_EMAIL_DOMAIN}").exclude(Exists(PrivacyRequest.objects.filter(user=OuterRef("pk"))))
     for model, field in _protected_by():
         queryset = queryset.exclude(Exists(model._default_manager.filter(**{field: OuterRef("pk")})))
     return queryset
+
+
+def unused_accounts_due(policy: RetentionPolicy, now: datetime) -> QuerySet:
+    cutoff = days_ago(now, policy.days)
+    return unconfirmed_accounts().filter(Q(last_login__isnull=True) | Q(last_login__lt=cutoff), date_joined__lt=cutoff)
 
 
 def unused_accounts_erase(ids: list[int], now: datetime) -> None:
