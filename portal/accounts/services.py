@@ -9,12 +9,15 @@ from django.utils.translation import gettext as _
 
 from portal.accounts.models import ERASED_EMAIL_DOMAIN, EmailSuffixRule, SuffixKind, released_email
 from portal.accounts.official_email import normalise_host_name, personal_mail_service
+from portal.audit.erasure import audit_redact
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from portal.organisations.models import Membership, PlatformRoleGrant
 from portal.organisations.selectors import official_powers_of
 from portal.permissions import AnyUser, is_superadmin
 from portal.privacy.accounts_retention import unconfirmed_accounts
+from portal.privacy.admin_history import admin_history_remove
+from portal.privacy.requests import person_held
 from portal.shown import check_shown, shown_digest
 
 
@@ -208,11 +211,13 @@ def unconfirmed_holders_release(*, address: str, owner: AnyUser, request: HttpRe
     keep the mailbox's owner from it. Anyone may sign up with any address and never confirm it.
 
     A sign-up at the address that was never confirmed nor signed in to (an active account with
-    no confirmed address, nothing kept for it and no role: ``unconfirmed_accounts``) is
-    deleted, as the retention of unused accounts deletes it a year later; an address another
-    account added and never confirmed is removed from it. Each is audited as the address
-    removed, unconfirmed, by its owner (``confirmed_by_owner``). An account that confirmed it,
-    or was signed in to, keeps it, and allauth refuses. Returns how many accounts gave it up."""
+    no confirmed address, nothing kept for it, no role and no legal hold: ``unconfirmed_accounts``,
+    ``person_held``) is erased as the retention of unused accounts erases it a year later (the
+    personal part of its audit events redacted, its history in the Django admin removed, the
+    account deleted); an address another account added and never confirmed is removed from it.
+    Each is audited as the address removed, unconfirmed, by its owner (``confirmed_by_owner``).
+    An account that confirmed it, was signed in to, holds a role or is held keeps it, and allauth
+    refuses. Returns how many accounts gave it up."""
     released = 0
     with transaction.atomic():
         sign_ups = (unconfirmed_accounts()
@@ -222,6 +227,11 @@ def unconfirmed_holders_release(*, address: str, owner: AnyUser, request: HttpRe
                     .exclude(Exists(PlatformRoleGrant.objects.filter(user=OuterRef("pk"))))
                     .select_for_update(of=("self",)))
         for account in sign_ups:
+            if person_held(account.pk):
+                continue
+            admin_history_remove(user_ids=[account.pk], addresses=[account.email])
+            audit_redact(actor_ids=[account.pk], targets=[(account._meta.label_lower, str(account.pk))],
+                         purpose="unconfirmed_address_released", record=False)
             audit_record(actor=owner, action=AuditAction.USER_EMAIL_REMOVED, target=account, request=request,
                          old={"email": address, "verified": False},
                          new={"confirmed_by_owner": True, "account_deleted": True})

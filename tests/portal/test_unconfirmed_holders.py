@@ -9,9 +9,11 @@ import pytest
 from allauth.account.models import EmailAddress
 from django.contrib.auth import get_user_model
 from django.test import Client
+from django.utils import timezone
 
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations.models import PlatformRoleGrant
+from portal.privacy.models import HoldTarget, LegalHold
 from tests.factories import UserFactory
 from tests.onboarding.approval_helpers import post_confirming_access
 from tests.smtp import text_of
@@ -57,6 +59,8 @@ def test_a_strangers_sign_up_never_confirmed_does_not_keep_the_owner_from_their_
                                                        "password2": STRANGERS_PASSWORD})
     assert response.status_code == 302
     squatter = User.objects.get(email=ADDRESS)
+    signed_up = AuditEvent.objects.get(action=AuditAction.USER_SIGNED_UP, target_id=str(squatter.pk))
+    assert signed_up.ip == "198.51.100.7"
 
     asha = UserFactory(email="asha.personal@dept1.gov.in")
     client = signed_in(asha)
@@ -71,6 +75,8 @@ def test_a_strangers_sign_up_never_confirmed_does_not_keep_the_owner_from_their_
     assert event.actor_id == asha.pk and event.target_type == "accounts.user"
     assert event.old_values == {"email": ADDRESS, "verified": False}
     assert event.new_values == {"confirmed_by_owner": True, "account_deleted": True}
+    signed_up.refresh_from_db()  # erased as the retention of unused accounts erases it
+    assert signed_up.redacted_at is not None and signed_up.ip is None and signed_up.actor_email == ""
 
     response = stranger.post("/accounts/confirm-email/", {"code": "ABC-DEF"})
     assert response.status_code in (200, 302)
@@ -125,6 +131,19 @@ def test_an_account_that_confirmed_the_address_or_was_used_keeps_it(holder, smtp
     asha.refresh_from_db()
     assert asha.email == "asha.personal@dept1.gov.in"
     assert User.objects.get(pk=held.pk).email == ADDRESS
+    assert not AuditEvent.objects.filter(action=AuditAction.USER_EMAIL_REMOVED).exists()
+
+
+def test_a_sign_up_under_a_legal_hold_keeps_the_address(smtp_server, django_capture_on_commit_callbacks):
+    """A sign-up held for an inquiry (someone signing up with others' addresses) is not
+    deleted: it keeps the address, and the owner is refused as for a used account."""
+    squatter = UserFactory(email=ADDRESS, verified=False)
+    LegalHold.objects.create(target_type=HoldTarget.PERSON, target_id=squatter.pk, reason="Impersonation inquiry",
+                             set_by=UserFactory(), set_at=timezone.now())
+    asha = UserFactory(email="asha.personal@dept1.gov.in")
+    response = added_and_confirmed(signed_in(asha), smtp_server, django_capture_on_commit_callbacks)
+    assert "A user is already registered with this email address." in response.content.decode()
+    assert User.objects.filter(pk=squatter.pk, email=ADDRESS).exists()
     assert not AuditEvent.objects.filter(action=AuditAction.USER_EMAIL_REMOVED).exists()
 
 
