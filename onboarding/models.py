@@ -261,7 +261,8 @@ class ApprovalStep(models.Model):
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     decided_by_email = models.CharField(max_length=254, blank=True)
     # An authority step decided through its link: the accounts that held the link's address
-    # (any of their addresses, any "+tag" form of it) when it decided, ids. They are refused
+    # (any of their addresses, any "+tag" form of it) when it decided or since the step opened,
+    # ids (``accounts_holding``). They are refused
     # the next level and the appeal as that address is, even after removing it from their
     # account (``selectors.refused_deciders``). [] otherwise, and for a link decided before
     # they were recorded (the addresses the accounts hold now are compared, as before).

@@ -281,13 +281,23 @@ def addresses_of_users(user_ids: set[int]) -> set[str]:
     return {normalise_address(address) for address in [*rows, *primary]} - {""}
 
 
-def accounts_holding(address: str) -> list[int]:
+# The events that record an address leaving an account (its "old" address): removed, replaced
+# as the sign-in address, changed in the Django admin.
+ADDRESS_LEFT = (AuditAction.USER_EMAIL_REMOVED, AuditAction.USER_EMAIL_CHANGED, AuditAction.USER_EMAIL_ADDRESS_SAVED_IN_ADMIN)
+
+
+def accounts_holding(address: str, *, since: datetime) -> list[int]:
     """The accounts (ids, in order) that hold ``address``'s mailbox, as their sign-in address
     or another of theirs, in any of its forms ("+tag", case): whom ``addresses_of_users``
-    would find it among. One query."""
+    would find it among; and those it left ``since`` then (their audit events: removed from
+    the account, replaced, changed in the Django admin), who may have read what was mailed to
+    it meanwhile. Two queries."""
     others = EmailAddress.objects.filter(same_mailbox("email", address)).values("user_id")
-    return list(User.objects.filter(same_mailbox("email", address) | Q(pk__in=others))
-                .order_by("pk").values_list("pk", flat=True))
+    holding = set(User.objects.filter(same_mailbox("email", address) | Q(pk__in=others)).values_list("pk", flat=True))
+    left = (AuditEvent.objects.filter(created_at__gte=since, action__in=ADDRESS_LEFT, target_type=User._meta.label_lower)
+            .annotate(left_address=KeyTextTransform("email", "old_values")).filter(same_mailbox("left_address", address))
+            .values_list("target_id", flat=True))
+    return sorted(holding | {int(pk) for pk in left if pk.isdigit()})
 
 
 def officer_addresses(application: Application) -> set[str]:

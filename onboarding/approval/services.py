@@ -565,10 +565,11 @@ def step_decide(
             signed_in = signed_in if signed_in is not None and signed_in.is_authenticated else None
             _check_authority_decider(token_row, signed_in, application)
             # Whoever is signed in where the link decides (a forwarded link) is recorded on the
-            # step, and so is every account that holds the link's address now: refused_deciders
-            # then keeps them from deciding the next level or the appeal, address removed or not.
+            # step, and so is every account that holds the link's address, or held it since the
+            # step opened: refused_deciders then keeps them from deciding the next level or the
+            # appeal, the address removed from their account before or after.
             actor, decided_by, decided_by_email = None, signed_in, token_row.email
-            step.link_holders = accounts_holding(token_row.email)
+            step.link_holders = accounts_holding(token_row.email, since=step.opened_at)
         else:
             _check_staff_decider(actor, step, application)
             _check_second_pair_of_eyes(actor, step, application)

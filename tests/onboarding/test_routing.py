@@ -2284,6 +2284,40 @@ def test_the_competent_authority_who_took_the_address_off_their_account_does_not
     assert application.status == ApplicationStatus.APPROVED
 
 
+def test_the_competent_authority_who_took_the_address_off_their_account_before_deciding_does_not_decide_the_state_level(
+        officer):
+    """The same person takes the address off their account first, then approves through the
+    link (its mail read before): the step keeps the accounts the address left since it opened,
+    so the state level is still someone else's."""
+    admin = make_state_admin("MH", email="joint.secretary@mahaagri.gov.in")
+    EmailAddress.objects.create(user=admin, email=AUTHORITY_EMAIL, verified=True, primary=False)
+    other = make_state_admin("MH")
+    application = application_with_authority(nodal_officer=officer)
+    address_removed(admin, AUTHORITY_EMAIL)
+    assert decide_by_link(latest_link()[0], "approve").status_code == 302
+    assert ApprovalStep.objects.get(application=application, stage=Stage.AUTHORITY).link_holders == [admin.pk]
+    step = state_step(application)
+    response = signed_in(admin).post(f"/onboarding/queue/{step.pk}/", {"decision": "approve", "confirm": "on"})
+    assert "You decided on this application as its competent authority" in response.content.decode()
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.WITH_STATE and state_step(application).decision == ""
+    approvals.step_decide(step_id=step.pk, decision="approve", actor=other)
+
+
+def test_an_account_the_address_left_before_the_step_opened_may_decide_the_state_level(officer):
+    """An address that left an account before the application reached its competent authority
+    (the post's mailbox passed on to a successor) does not tie that account to the decision."""
+    admin = make_state_admin("MH", email="joint.secretary@mahaagri.gov.in")
+    EmailAddress.objects.create(user=admin, email=AUTHORITY_EMAIL, verified=True, primary=False)
+    address_removed(admin, AUTHORITY_EMAIL)
+    application = application_with_authority(nodal_officer=officer)
+    assert decide_by_link(latest_link()[0], "approve").status_code == 302
+    assert ApprovalStep.objects.get(application=application, stage=Stage.AUTHORITY).link_holders == []
+    approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=admin)
+    application.refresh_from_db()
+    assert application.status == ApplicationStatus.APPROVED
+
+
 def test_the_competent_authority_who_took_the_address_off_their_account_does_not_hear_the_appeal(officer):
     """A superadmin who also holds the authority's address rejects through its link, not
     signed in, then takes the address off their account: the appeal against that rejection is
