@@ -353,6 +353,10 @@ def members(request, pk):
 
 # Suspending, reinstating, revoking -------------------------------------------------------------
 
+# The field a suspend, revoke or reinstate page sends the verification's decision back in, as
+# it showed it (services.decision_shown); "shown_values" holds the admin roles it ends.
+DECISION_SHOWN = "shown_decision"
+
 ACTIONS = {
     "suspend": {
         "allowed": {VerificationStatus.VERIFIED},
@@ -393,19 +397,24 @@ def _act(request, pk, action):
     waiting_request = None  # a request of the person waiting in the organisation, which the refusal links to
     if data is not None and form.is_valid():
         try:
+            decision = shown_sent(request.POST, DECISION_SHOWN)
             if action == "reinstate":
                 services.profile_reinstate(profile_id=profile.pk, reason=form.cleaned_data["reason"], actor=request.user,
-                                           request=request)
+                                           request=request, decision=decision)
             else:
                 service = services.profile_suspend if action == "suspend" else services.profile_revoke
                 service(profile_id=profile.pk, reason_code=form.cleaned_data["reason_code"], reason=form.cleaned_data["reason"],
-                        actor=request.user, request=request, shown=shown_sent(request.POST))
+                        actor=request.user, request=request, shown=shown_sent(request.POST), decision=decision)
         except services.StatusChanged:
             messages.info(request, _("This verification is no longer in a state that allows this."))
             return back
         except PermissionDenied:
             messages.error(request, _("You cannot decide on your own verification: another administrator does."))
             return back
+        except services.DecisionChanged:
+            form.add_error(None, ValidationError(
+                _("Since this page was opened, this verification was changed by someone else or in another tab: "
+                  "nothing was done. Read it as it is now, then confirm again."), code="changed_meanwhile"))
         except ChangedMeanwhile:
             form.add_error(None, ValidationError(
                 _("Since this page was opened, the admin roles that end with this verification have changed: nothing "
@@ -429,8 +438,10 @@ def _act(request, pk, action):
                   {"profile": profile, "form": form, "action": action, "title": spec["title"],
                    "ending_roles": ending_roles, "held_back": held_back, "waiting_request": waiting_request,
                    "members": members,
-                   # Sent back with the decision: refused if the roles it ends are no longer those said here.
-                   "shown_values": services.ending_roles_shown(ending_roles) if action != "reinstate" else ""})
+                   # Sent back with the decision: refused if the roles it ends are no longer those said here,
+                   # or if the verification was decided on since (DECISION_SHOWN).
+                   "shown_values": services.ending_roles_shown(ending_roles) if action != "reinstate" else "",
+                   "decision_shown": services.decision_shown(profile)})
 
 
 @rule("administrator_of_organisation")

@@ -88,6 +88,11 @@ class StatusChanged(Exception):
         super().__init__(f"profile {profile.pk} is {profile.status}")
 
 
+class DecisionChanged(ChangedMeanwhile):
+    """The verification was decided on since its page was opened (suspended, reinstated,
+    suspended again...): nothing was changed, as that would undo a decision unseen."""
+
+
 class OwnProfile(PermissionDenied):
     """Nobody decides on their own request or profile: another admin does."""
 
@@ -738,15 +743,26 @@ def ending_roles_shown(roles: Iterable[Membership]) -> str:
     return shown_digest({"admin_roles": sorted(role.organisation_id for role in roles if not ended(role.ends_at, now))})
 
 
+def decision_shown(profile: GovernmentProfile) -> str:
+    """The digest (portal.shown) of the decision a suspend, revoke or reinstate page shows the
+    verification in (its status, and when it was last decided): the page sends it back, and
+    those services refuse it (DecisionChanged) when another decision was made since, even one
+    that left the status as it was (reinstated and suspended again)."""
+    return shown_digest({"status": profile.status, "decided_at": profile.decided_at})
+
+
 def _change_held(
     *, profile_id: int, actor: AnyUser, allowed: set[str], to: str, action: AuditAction, template: str,
     reason: str, reason_code: str, request: HttpRequest | None, shown: str | None = None,
+    decision: str | None = None,
 ) -> GovernmentProfile:
     with transaction.atomic():
         profile = _lock_profile(profile_id)
         _check_decider_of(actor, profile)
         if profile.status not in allowed:
             raise StatusChanged(profile)
+        if decision is not None and decision != decision_shown(profile):
+            raise DecisionChanged
         if action in SUSPENSION_ACTIONS:
             # Under the profile's lock: two at once cannot both pass the limit.
             _suspensions_within_limit(profile, timezone.now())
@@ -791,42 +807,45 @@ def _end_reason(reason_code: str) -> str:
 
 def profile_suspend(
     *, profile_id: int, reason_code: str, reason: str | None = "", actor: AnyUser, request: HttpRequest | None = None,
-    shown: str | None = None,
+    shown: str | None = None, decision: str | None = None,
 ) -> GovernmentProfile:
     """Suspend a verified profile (it can be reinstated): the person is no longer a
     verified user meanwhile, but keeps their place in the organisation. An admin role
     resting on the verification ends, and reinstating does not bring it back (it is
     granted again): the confirmation page and the mail say so. ``shown``: the
     ending_roles_shown of the roles the page said end; others would end now:
-    portal.shown.ChangedMeanwhile, nothing changed."""
+    portal.shown.ChangedMeanwhile, nothing changed. ``decision``: the decision_shown of the
+    verification as the page showed it; another made since: DecisionChanged, nothing changed."""
     return _change_held(
         profile_id=profile_id, actor=actor, allowed={VerificationStatus.VERIFIED}, to=VerificationStatus.SUSPENDED,
         action=AuditAction.VERIFICATION_SUSPENDED, template="suspended", reason=clean_reason(reason),
-        reason_code=_end_reason(reason_code), request=request, shown=shown,
+        reason_code=_end_reason(reason_code), request=request, shown=shown, decision=decision,
     )
 
 
 def profile_reinstate(
-    *, profile_id: int, reason: str | None = "", actor: AnyUser, request: HttpRequest | None = None
+    *, profile_id: int, reason: str | None = "", actor: AnyUser, request: HttpRequest | None = None,
+    decision: str | None = None,
 ) -> GovernmentProfile:
-    """Lift a suspension: the profile is verified again (as it was verified before)."""
+    """Lift a suspension: the profile is verified again (as it was verified before).
+    ``decision``: as profile_suspend takes it."""
     return _change_held(
         profile_id=profile_id, actor=actor, allowed={VerificationStatus.SUSPENDED}, to=VerificationStatus.VERIFIED,
         action=AuditAction.VERIFICATION_REINSTATED, template="reinstated", reason=clean_reason(reason), reason_code="",
-        request=request,
+        request=request, decision=decision,
     )
 
 
 def profile_revoke(
     *, profile_id: int, reason_code: str, reason: str | None = "", actor: AnyUser, request: HttpRequest | None = None,
-    shown: str | None = None,
+    shown: str | None = None, decision: str | None = None,
 ) -> GovernmentProfile:
     """Revoke a verified or suspended profile, finally: it stays as history; to be
-    verified again the person asks again. ``shown``: as profile_suspend takes it."""
+    verified again the person asks again. ``shown`` and ``decision``: as profile_suspend takes them."""
     return _change_held(
         profile_id=profile_id, actor=actor, allowed=set(HELD_STATUSES), to=VerificationStatus.REVOKED,
         action=AuditAction.VERIFICATION_REVOKED, template="revoked", reason=clean_reason(reason),
-        reason_code=_end_reason(reason_code), request=request, shown=shown,
+        reason_code=_end_reason(reason_code), request=request, shown=shown, decision=decision,
     )
 
 

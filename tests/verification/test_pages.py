@@ -1568,6 +1568,59 @@ def test_ending_a_verification_from_a_page_that_did_not_name_the_admin_role_it_e
     assert not Membership.objects.filter(organisation=world["office"], user=colleague, role=MembershipRole.ADMIN).exists()
 
 
+def sent_from(tree, **fields):
+    """What a suspend, revoke or reinstate page sends, as it was opened, with ``fields`` filled."""
+    sent = {**fields, "confirm": "on", "shown_decision": field_value(tree, "shown_decision")}
+    if tree.find("input", name="shown_values") is not None:  # the admin roles it ends: not on the reinstate page
+        sent["shown_values"] = field_value(tree, "shown_values")
+    return sent
+
+
+def test_a_reinstatement_from_a_page_opened_before_a_new_suspension_is_refused(world, verified):
+    """The reinstate page was opened on a first suspension; meanwhile another admin reinstated
+    the person and suspended them again for something else: sent, the page lifts nothing, says
+    why with the note kept, and shows the verification as it is; sent again from there, it
+    lifts the suspension it now showed."""
+    admin, other = world["admin_office"], world["admin_parent"]
+    services.profile_suspend(profile_id=verified.pk, reason_code="misuse", reason="First incident.", actor=other)
+    client = signed_in(admin)
+    url = f"/verification/profiles/{verified.pk}/reinstate/"
+    sent = sent_from(parse(well_formed(client.get(url))), reason="Cleared by the inquiry.")
+    services.profile_reinstate(profile_id=verified.pk, reason="Cleared.", actor=other)
+    services.profile_suspend(profile_id=verified.pk, reason_code="misuse", reason="Second incident, under inquiry.",
+                             actor=other)
+    tree = parse(well_formed(client.post(url, sent)))
+    verified.refresh_from_db()
+    assert (verified.status, verified.reason) == (VerificationStatus.SUSPENDED, "Second incident, under inquiry.")
+    assert "this verification was changed by someone else or in another tab: nothing was done" in (
+        tree.by_id("error-summary").squashed_text())
+    assert field_value(tree, "reason") == "Cleared by the inquiry."
+    assert "Suspended" in tree.squashed_text() and "Second incident, under inquiry." in tree.squashed_text()
+    assert client.post(url, sent_from(tree, reason="Cleared by the inquiry.")).status_code == 302
+    verified.refresh_from_db()
+    assert verified.status == VerificationStatus.VERIFIED
+
+
+@pytest.mark.parametrize("action", ["suspend", "revoke"])
+def test_ending_a_verification_from_a_page_opened_before_another_decision_is_refused(world, verified, action):
+    """The page was opened on a verified person; another admin suspended them for misuse (and,
+    for a suspension, reinstated them) before it was sent: nothing is done, the other admin's
+    decision and reason stand."""
+    admin, other = world["admin_office"], world["admin_parent"]
+    client = signed_in(admin)
+    url = f"/verification/profiles/{verified.pk}/{action}/"
+    sent = sent_from(parse(well_formed(client.get(url))), reason_code="transfer", reason="Moved to Nashik.")
+    services.profile_suspend(profile_id=verified.pk, reason_code="misuse", reason="Under inquiry.", actor=other)
+    if action == "suspend":
+        services.profile_reinstate(profile_id=verified.pk, reason="Cleared.", actor=other)
+    tree = parse(well_formed(client.post(url, sent)))
+    verified.refresh_from_db()
+    assert verified.status == (VerificationStatus.VERIFIED if action == "suspend" else VerificationStatus.SUSPENDED)
+    assert verified.reason == ("Cleared." if action == "suspend" else "Under inquiry.")
+    assert "this verification was changed by someone else or in another tab" in tree.by_id("error-summary").squashed_text()
+    assert (field_value(tree, "reason_code"), field_value(tree, "reason")) == ("transfer", "Moved to Nashik.")
+
+
 def test_a_person_with_no_admin_role_is_told_nothing_of_roles(world, verified):
     html = well_formed(signed_in(world["admin_office"]).get(f"/verification/profiles/{verified.pk}/suspend/"))
     assert _warning(html) == "" and "You can reinstate them later." in html
