@@ -48,6 +48,7 @@ from verification.models import (
     SYSTEM_END_REASONS,
     VERIFICATION_ENDED,
     VERIFIED_ELSEWHERE,
+    AddressConfirmation,
     EndReason,
     GovernmentProfile,
     SystemNote,
@@ -167,7 +168,11 @@ def _audit(actor: AnyUser | None, action: AuditAction, profile: GovernmentProfil
 
 def restart_confirmation_year(profile: GovernmentProfile, now: datetime) -> list[str]:
     """Verifying or reinstating someone counts as a confirmation of their official
-    address: the year until the next one starts now (verification/lifecycle.py)."""
+    address: the year until the next one starts now (verification/lifecycle.py), and the
+    links mailed for an earlier request are done with, as confirming uses every open one
+    (their page says the address was confirmed then, nothing more to do). Returns the
+    profile's fields to save."""
+    AddressConfirmation.objects.filter(profile_id=profile.pk, used_at__isnull=True).update(used_at=now)
     profile.address_confirmed_at = now
     profile.confirmation_requested_at = profile.confirmation_reminded_at = profile.confirmation_paused_at = None
     profile.confirmation_mailed_at = None

@@ -942,6 +942,30 @@ def test_a_link_of_a_verification_no_longer_active_confirms_nothing(world, due, 
     assert page.status_code == 410 and "There is nothing to confirm" in page.text
 
 
+def test_a_link_mailed_before_a_suspension_confirms_nothing_once_the_person_is_reinstated(world, due, client):
+    """Reinstating counts as confirming the address and starts a new year: the link of the
+    request before the suspension is done with, its page saying the address was confirmed
+    then; it neither moves the year nor writes a confirmation."""
+    asked = START + YEAR
+    run_reconfirmation(asked)
+    path = link_in(messages_to("asha.k@pune.mahaagri.gov.in")[0])
+    with time_machine.travel(asked + timedelta(days=2), tick=False):
+        services.profile_suspend(profile_id=due.pk, reason_code=EndReason.MISUSE, reason="Shared the account.",
+                                 actor=world["admin_office"])
+        assert open_link(client, path).status_code == 410
+    back = asked + timedelta(days=5)
+    with time_machine.travel(back, tick=False):
+        services.profile_reinstate(profile_id=due.pk, actor=world["admin_office"])
+    with time_machine.travel(asked + timedelta(days=10), tick=False):
+        page = open_link(client, path)
+        done = client.post("/verification/confirm/")
+    assert page.status_code == 410 and "This link has already been used" in page.text
+    assert done.status_code == 404  # no link kept to confirm with: the page without one
+    due.refresh_from_db()
+    assert due.address_confirmed_at == back and due.confirmation_requested_at is None
+    assert events(AuditAction.VERIFICATION_ADDRESS_CONFIRMED, due) == []
+
+
 def test_a_link_of_a_verification_past_superannuation_confirms_nothing(world, due, client):
     """The day after superannuation counts at once, before the hourly job revokes it."""
     GovernmentProfile.objects.filter(pk=due.pk).update(superannuation_date=date(2027, 1, 6))
