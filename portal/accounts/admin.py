@@ -571,6 +571,13 @@ class EmailAddressAdmin(LegalHoldMixin, AdminRoleGroundsMixin, AuditedDeletionMi
         before = self.address_values(EmailAddress.objects.get(pk=obj.pk)) if change else {}
         super().save_model(request, obj, form, change)
         old, new = changes(before, self.address_values(obj))
+        if before and before["user"] != obj.user_id:
+            # Moved to another account: it left this one, as a removal leaves it (the account's
+            # past addresses, and whom a competent authority's link mailed there may have reached).
+            audit_record(actor=request.user, action=AuditAction.USER_EMAIL_REMOVED,
+                         target=User.objects.get(pk=before["user"]),
+                         old={"email": before["email"], "verified": before["verified"]},
+                         new={"moved_to": obj.user_id}, request=request)
         if new:
             audit_record(actor=request.user, action=AuditAction.USER_EMAIL_ADDRESS_SAVED_IN_ADMIN, target=obj.user,
                          old=old, new={**new, "added": True} if not change else new, request=request)

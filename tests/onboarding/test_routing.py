@@ -80,6 +80,7 @@ from tests.onboarding.approval_helpers import (
     messages_to,
     post_confirming_access,
     run_beat_jobs,
+    second_factor_given,
     signed_in,
     state_step,
     submitted_application,
@@ -2302,6 +2303,31 @@ def test_the_competent_authority_who_took_the_address_off_their_account_before_d
     application.refresh_from_db()
     assert application.status == ApplicationStatus.WITH_STATE and state_step(application).decision == ""
     approvals.step_decide(step_id=step.pk, decision="approve", actor=other)
+
+
+def test_an_account_the_django_admin_moved_the_address_from_does_not_decide_the_state_level(officer):
+    """A superuser moves the authority's address from a state admin's account to another in
+    the Django admin, after the step opened: the address left the admin's account (audited so),
+    and the link's decision ties it, so the state level is someone else's."""
+    admin = make_state_admin("MH", email="joint.secretary@mahaagri.gov.in")
+    row = EmailAddress.objects.create(user=admin, email=AUTHORITY_EMAIL, verified=True, primary=False)
+    other = UserFactory(email="pa.to.director@mahaagri.gov.in")
+    application = application_with_authority(nodal_officer=officer)
+    root = UserFactory(email="root@nic.in", is_superuser=True, is_staff=True)
+    with_totp(root)
+    client = signed_in(root)
+    second_factor_given(client, root)
+    response = client.post(f"/admin/account/emailaddress/{row.pk}/change/",
+                           {"user": other.pk, "email": AUTHORITY_EMAIL, "verified": "on"})
+    assert response.status_code == 302 and EmailAddress.objects.get(pk=row.pk).user_id == other.pk
+    left = AuditEvent.objects.get(action=AuditAction.USER_EMAIL_REMOVED, target_id=str(admin.pk))
+    assert left.old_values == {"email": AUTHORITY_EMAIL, "verified": True} and left.new_values == {"moved_to": other.pk}
+    assert decide_by_link(latest_link()[0], "approve").status_code == 302
+    assert ApprovalStep.objects.get(application=application, stage=Stage.AUTHORITY).link_holders == sorted(
+        [admin.pk, other.pk])
+    with pytest.raises(ValidationError) as refused:
+        approvals.step_decide(step_id=state_step(application).pk, decision="approve", actor=admin)
+    assert "You decided on this application as its competent authority" in refused.value.messages[0]
 
 
 def test_an_account_the_address_left_before_the_step_opened_may_decide_the_state_level(officer):
