@@ -15,6 +15,7 @@ from datetime import date, datetime
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import MaxLengthValidator
 from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
 from django.http import HttpRequest
@@ -286,12 +287,18 @@ def person_named(refusal: ValidationError, name: str, *, official_email: str | N
 def _bounded_details(details: dict) -> dict:
     """The profile's details as stored: single lines within each field's limit; the
     mobile number normalised. Raises ValidationError for a missing or malformed one
-    (the form says the same at each field first)."""
+    (the form says the same at each field first), and for one longer than its field once
+    composed (``single_line``: a letter typed as one character, "ज़" from text converted
+    from a legacy font, is stored as two), never cut."""
     cleaned, errors = {}, {}
     for name, limit in PROFILE_FIELDS.items():
-        cleaned[name] = single_line(str(details.get(name) or "")).strip()[:limit]
+        cleaned[name] = single_line(str(details.get(name) or "")).strip()
         if not has_visible_characters(cleaned[name]):  # empty, or only zero-width and other invisible characters
             errors[name] = ValidationError(_("This field is required."), code="required")
+        try:
+            MaxLengthValidator(limit)(cleaned[name])
+        except ValidationError as error:
+            errors[name] = error
     cleaned["official_email"] = cleaned["official_email"].lower()
     if cleaned["mobile"]:
         try:

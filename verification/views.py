@@ -26,6 +26,7 @@ from verification.selectors import (
     held_elsewhere,
     may_administer_verification,
     on_official_domain,
+    organisation_searched,
     organisation_to_join,
     organisations_to_join,
     own_profile,
@@ -86,7 +87,7 @@ def organisation_search(request):
     results, searched, more = [], False, False
     if form.is_bound and form.is_valid():
         query, state = form.cleaned_data["q"], form.cleaned_data["state"]
-        searched = len(query.strip()) >= 2 or bool(state)
+        searched = organisation_searched(query=query, state=state)
         if searched:
             results, more = first_found(organisations_to_join(query=query, state=state, limit=SEARCH_LIMIT + 1),
                                         SEARCH_LIMIT)

@@ -3,6 +3,7 @@ bulk decision with a confirmation, deciding one request, members, suspending,
 reinstating and revoking with a confirmation, automatic verification; every page
 well-formed (tests/html_tree.html_problems)."""
 
+import unicodedata
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -195,9 +196,31 @@ def test_the_organisation_named_or_coded_as_typed_comes_first_among_many_that_co
     assert rows[0].find("a").get("href") == f"/verification/organisations/{coded.pk}/join/"
 
 
-def test_nothing_is_searched_for_one_letter(world):
-    html = well_formed(signed_in(world["public"]).get("/verification/organisations/?q=a"))
-    assert "Results" not in html
+@pytest.mark.parametrize("typed", ["a", "a\u200b", "\u200b\u200b", "\u200ba\u2060"],
+                         ids=["one-letter", "one-letter-and-a-zero-width-space", "two-zero-width-spaces", "one-letter-in-marks"])
+def test_nothing_is_searched_for_one_letter(world, typed):
+    """Nothing is searched for fewer than two visible characters (what is copied with a
+    zero-width space included): the page does not say no organisation matches."""
+    html = well_formed(signed_in(world["public"]).get("/verification/organisations/", {"q": typed}))
+    assert "Results" not in html and "No active organisation matches" not in html
+
+
+@pytest.mark.parametrize(("field", "limit"), [("designation", 150), ("office", 200)])
+def test_a_detail_longer_than_its_field_once_composed_is_refused_at_its_field_not_cut(world, field, limit):
+    """"ज़" typed as one character (U+095B, as text converted from a legacy font has it) is
+    stored composed as two (ज + nukta): a detail the form took as within its limit but longer
+    once composed is refused at its field, the text typed kept, nothing asked; never cut."""
+    typed = ("\u095bिला कृषि अधिकारी कार्यालय, पुणे \u095bिला परिषद " * 10)[:limit - 1] + "X"
+    assert len(typed) == limit
+    response = signed_in(world["person"]).post(f"/verification/organisations/{world['office'].pk}/join/",
+                                               form_data(**{field: typed}))
+    html = well_formed(response)
+    tree = parse(html)
+    stored = len(unicodedata.normalize("NFC", typed))
+    assert stored > limit
+    assert field_error(tree, field) == f"Ensure this value has at most {limit} characters (it has {stored})."
+    assert field_value(tree, field) == typed
+    assert not GovernmentProfile.objects.filter(user=world["person"]).exists()
 
 
 def test_the_search_says_where_the_person_already_asked(world):

@@ -69,8 +69,14 @@ def test_a_language_the_portal_does_not_have_is_stored_as_the_default(world):
 
 
 def test_details_are_bounded_and_on_one_line_in_the_service_too(world):
-    profile = ask(world, designation="Section\r\nOfficer" + "x" * 400, mobile="+91-98765-43210")
-    assert profile.designation.startswith("Section Officer") and len(profile.designation) == 150
+    """A detail over its field's length is refused at that field, never cut (what the form did
+    not see: its composed form longer); line breaks become one space."""
+    with pytest.raises(ValidationError) as caught:
+        ask(world, designation="Section\r\nOfficer" + "x" * 400)
+    assert list(caught.value.error_dict) == ["designation"]
+    assert not GovernmentProfile.objects.exists()
+    profile = ask(world, designation="Section\r\nOfficer", mobile="+91-98765-43210")
+    assert profile.designation == "Section Officer"
     assert profile.mobile == "+919876543210"
 
 
