@@ -324,6 +324,16 @@ def verified_at_once(user: AnyUser, organisation: Organisation, *, on_domain: bo
     return on_domain and verifies_automatically(user, organisation)
 
 
+def waiting_elsewhere(user: AnyUser, organisation: Organisation) -> list[GovernmentProfile]:
+    """The requests ``user`` has waiting in organisations other than ``organisation``, which
+    being verified there withdraws (services._end_elsewhere: cancelled): what the join page
+    tells the person before they ask where that may be at once (``verifies_automatically``)."""
+    if not user.is_authenticated:
+        return []
+    return list(GovernmentProfile.objects.filter(user_id=user.pk, status=VerificationStatus.PENDING)
+                .exclude(organisation_id=organisation.pk).select_related("organisation").order_by("id"))
+
+
 def held_elsewhere(user: AnyUser, organisation: Organisation) -> list[GovernmentProfile]:
     """The verifications ``user`` holds in organisations other than ``organisation``
     (verified or suspended; one past its date of superannuation is over), which being

@@ -33,6 +33,7 @@ from verification.selectors import (
     profiles_of,
     verified_at_once,
     verifies_automatically,
+    waiting_elsewhere,
     waiting_requests_count,
 )
 
@@ -138,8 +139,11 @@ def join(request, pk):
     # What being verified here ends, told before asking; confirmed first where that may be at once.
     ending = held_elsewhere(request.user, organisation)
     roles_ending = first_admin_roles_ending(request.user, organisation, held=ending)
-    automatic = bool(ending or roles_ending) and verifies_automatically(request.user, organisation)
-    context.update({"ending": ending, "roles_ending": roles_ending, "automatic": automatic})
+    waiting = waiting_elsewhere(request.user, organisation)
+    automatic = bool(ending or roles_ending or waiting) and verifies_automatically(request.user, organisation)
+    # A request waiting elsewhere is withdrawn when this one is verified: said where that may be at once.
+    waiting = waiting if automatic else []
+    context.update({"ending": ending, "roles_ending": roles_ending, "waiting": waiting, "automatic": automatic})
     form_options = {"organisation": organisation, "ending": [profile.organisation.name for profile in ending],
                     "roles_ending": [role.organisation.name for role in roles_ending], "automatic": automatic}
     if request.method == "POST":

@@ -1803,6 +1803,29 @@ def test_the_join_page_warns_of_nothing_when_nothing_is_held_elsewhere(world):
     assert not [node for node in tree.iter() if node.get("name") == "confirm"]
 
 
+@pytest.mark.parametrize("automatic", [True, False], ids=["verifies-automatically", "an-administrator-decides"])
+def test_asking_an_automatic_organisation_says_it_withdraws_the_request_waiting_elsewhere(world, automatic):
+    """A request waiting in another organisation is withdrawn when the person is verified here:
+    where that may be at once, as the request is sent, the page says so first, naming it; it
+    needs no box (the person may ask there again). Where an administrator decides, nothing."""
+    VerificationSettings.objects.create(organisation=world["office"], auto_verify_official_domain=automatic)
+    waiting = GovernmentProfileFactory(user=world["person"], organisation=world["other"])
+    client = signed_in(world["person"])
+    url = f"/verification/organisations/{world['office'].pk}/join/"
+    tree = parse(well_formed(client.get(url)))
+    assert not [node for node in tree.iter() if node.get("name") == "confirm"]
+    if not automatic:
+        assert tree.by_id("ending-elsewhere") is None
+        return
+    warning = tree.by_id("ending-elsewhere").squashed_text()
+    assert "sending this request may verify you at once" in warning, warning
+    assert ("withdraws your request to Directorate of Health Services, Karnataka, which waits for a decision"
+            in warning), warning
+    assert client.post(url, form_data()).status_code == 302
+    waiting.refresh_from_db()
+    assert waiting.status == VerificationStatus.CANCELLED
+
+
 def test_the_admins_own_page_links_each_organisation_they_administer(world, requests_):
     html = well_formed(signed_in(world["admin_parent"]).get("/verification/"))
     tree = parse(html)
