@@ -486,7 +486,7 @@ def test_the_release_page_says_what_the_next_run_erases_once_the_hold_ends(root_
     # The next daily run (02:00 in India) is tonight's before it, tomorrow night's after it:
     # the reminder that run sends names the day 30 days after its own. Read on yesterday's
     # clock in India: both hours are past whenever the test runs (today's 10:00 is hours ahead
-    # at night, and the superadmin's sign-in, made now, would not have been made yet).
+    # at night, past the eight hours the superadmin's session, made now, lasts).
     today = timezone.localdate() - timedelta(days=1)
     for hour, erase_on in ((1, today + timedelta(days=30)), (10, today + timedelta(days=31))):
         with time_machine.travel(timezone.make_aware(datetime.combine(today, time(hour))), tick=False):
