@@ -135,7 +135,7 @@ def _check_new_officer(application: Application, new_officer: AnyUser, actor: An
     decided = (application.steps.filter(stage=Stage.AUTHORITY, decided_at__isnull=False)
                .exclude(decision=Decision.CANCELLED)
                .values_list("decided_by_id", "link_holders", "assignee_email", "decided_by_email"))
-    if any(by == new_officer.pk or new_officer.pk in (holders or ())
+    if any(by == new_officer.pk or new_officer.pk in holders
            or {normalise_address(assignee), normalise_address(by_email)} & addresses
            for by, holders, assignee, by_email in decided):
         raise ValidationError(_("%(email)s decided on this application as its competent authority: the nodal officer "

@@ -466,9 +466,9 @@ def refused_deciders(applications: Iterable[Application]) -> dict[int, dict[Stag
         if stage == Stage.AUTHORITY:
             for who in refused[application_id].values():  # the state level and an appeal
                 # the account signed in where it decided, and those that held its address then
-                who.add(decided_by_id, assignee_email, decided_by_email, accounts=holders or ())
+                who.add(decided_by_id, assignee_email, decided_by_email, accounts=holders)
         if decision == Decision.REJECT:
-            rejections[application_id] = decided_by_id, decided_by_email, holders or ()
+            rejections[application_id] = decided_by_id, decided_by_email, holders
     for application_id, (decided_by_id, decided_by_email, holders) in rejections.items():
         refused[application_id][Stage.APPEAL].add(decided_by_id, decided_by_email, accounts=holders)
     return refused
