@@ -98,26 +98,29 @@ SEARCH_LIMIT = 50
 
 # Organisations -------------------------------------------------------------------------
 
-def _searched_name(query: str) -> str:
-    """The name or short code searched for: as names are stored (a nukta typed either way), no
-    invisible character (``as_searched``)."""
-    return as_searched(query or "").strip()[:100]
+def _search_terms(query: str, state: str) -> tuple[str, str] | None:
+    """The name or short code searched for (as names are stored: a nukta typed either way, no
+    invisible character, ``as_searched``) and the state or UT ("" none); None when that is no
+    search: fewer than two visible characters and no state."""
+    query = as_searched(query or "").strip()[:100]
+    state = state if state in State.values else ""
+    return (query, state) if len(query) >= 2 or state else None
 
 
 def organisation_searched(*, query: str = "", state: str = "") -> bool:
     """Whether ``organisations_to_join`` searches at all for these: a name or short code of two
     visible characters, or a state or UT (what is typed with a zero-width space is not one)."""
-    return len(_searched_name(query)) >= 2 or state in State.values
+    return _search_terms(query, state) is not None
 
 
 def organisations_to_join(*, query: str = "", state: str = "", limit: int = SEARCH_LIMIT) -> QuerySet[Organisation]:
     """Active organisations a person may ask to join, by name (in English or the local
     language), short code, and state or UT; public names only, those named or short-coded
     as typed first, then by name. Nothing unless ``organisation_searched``."""
-    if not organisation_searched(query=query, state=state):
+    terms = _search_terms(query, state)
+    if terms is None:
         return Organisation.objects.none()
-    query = _searched_name(query)
-    state = state if state in State.values else ""
+    query, state = terms
     found = Organisation.objects.filter(status=OrganisationStatus.ACTIVE)
     order = ["name", "id"]
     if len(query) >= 2:
