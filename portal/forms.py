@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal import pending
 from portal.figures import grouped, ungrouped
-from portal.text import has_control_characters, has_visible_characters
+from portal.text import composed, has_control_characters, has_visible_characters
 
 
 def refuse_control_characters(value: object) -> None:
@@ -84,16 +84,22 @@ def confirming_keys(form) -> dict[str, str]:
             if name in declared or name in pending.NOT_RESTORED}
 
 
-class _LineBreaksAsTyped:
-    """A box's answer with each line break as one character ("\n"), before its field
-    checks it: a browser counts a line break as one against the box's ``maxlength`` and
-    sends it as two ("\r\n"), so an answer the box let in was refused as too long."""
+class _AsStored:
+    """A text answer as the portal stores it, before its field checks it (its length, its
+    characters): composed (``portal.text.composed``: "ज़" typed as one character is stored as
+    two), so that one longer than its field once composed is refused at the field, never cut
+    later by what stores it; a box's answer with each line break as one character ("\n"): a
+    browser counts a line break as one against the box's ``maxlength`` and sends it as two
+    ("\r\n"), so an answer the box let in was refused as too long."""
 
-    def __init__(self, to_python):
+    def __init__(self, to_python, *, box: bool):
         self.to_python = to_python
+        self.box = box
 
     def __call__(self, value):
-        return self.to_python(value.replace("\r\n", "\n") if isinstance(value, str) else value)
+        if isinstance(value, str):
+            value = composed(value.replace("\r\n", "\n") if self.box else value)
+        return self.to_python(value)
 
 
 class ShowsKeptInput(metaclass=_KeptInputMetaclass):
@@ -156,8 +162,9 @@ class AccessibleForm(ShowsKeptInput, forms.Form):
     marks every field with an error: ``aria-invalid``, ``aria-describedby`` naming
     its hint and its error (the ids ``includes/field.html`` gives them, in the
     order they appear), and ``is-invalid``. Each one-line text field refuses control
-    characters (refuse_control_characters); a box's line breaks count as one character
-    each, as the browser counted them (_LineBreaksAsTyped)."""
+    characters (refuse_control_characters); each text answer is checked as it is stored,
+    composed, a box's line breaks counted as one character each, as the browser counted them
+    (_AsStored)."""
 
     def __init__(self, *args, **kwargs):
         self.warnings = {}  # advice at a field that does not block (``includes/field.html``'s field_warnings)
@@ -165,8 +172,9 @@ class AccessibleForm(ShowsKeptInput, forms.Form):
         for field in self.fields.values():
             widget = field.widget
             if isinstance(field, forms.CharField) and isinstance(widget, forms.Textarea):
-                field.to_python = _LineBreaksAsTyped(field.to_python)  # each form's own copy of the field
+                field.to_python = _AsStored(field.to_python, box=True)  # each form's own copy of the field
             elif isinstance(field, forms.CharField) and not isinstance(widget, (forms.PasswordInput, forms.HiddenInput)):
+                field.to_python = _AsStored(field.to_python, box=False)
                 field.validators.append(refuse_control_characters)
             if isinstance(widget, forms.CheckboxInput):
                 widget.attrs.setdefault("class", "form-check-input")

@@ -119,7 +119,7 @@ class DecisionForm(AccessibleForm):
     def clean(self):
         data = super().clean()
         decision = data.get("decision")
-        if decision == JoinDecision.REJECT and not data.get("reason"):
+        if decision == JoinDecision.REJECT and not data.get("reason") and "reason" not in self.errors:
             self.add_error("reason", _("Give the reason for rejecting: the person is sent it."))
         needs_confirming = decision == JoinDecision.REJECT or (decision == JoinDecision.VERIFY and self.moving)
         if needs_confirming and not data.get("confirm") and "confirm" not in self.errors:

@@ -57,7 +57,8 @@ class DecisionForm(AccessibleForm):
         data = super().clean()
         decision = data.get("decision")
         # A reason of only zero-width and other invisible characters is none: the officer would read a blank.
-        if decision and decision in workflow.REMARKS_REQUIRED and not has_visible_characters(data.get("remarks") or ""):
+        if (decision and decision in workflow.REMARKS_REQUIRED and "remarks" not in self.errors
+                and not has_visible_characters(data.get("remarks") or "")):
             self.add_error("remarks", _("Give the reason for this decision."))
         if decision in FINAL_DECISIONS and not data.get("confirm"):
             self.add_error("confirm", _("Tick the box to confirm the decision."))

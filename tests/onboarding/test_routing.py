@@ -4,6 +4,7 @@ and appeal, withdrawal, final approval and the approval letter."""
 
 import hashlib
 import io
+import unicodedata
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -3008,6 +3009,29 @@ def test_appeal_grounds_made_only_of_invisible_characters_are_no_grounds(officer
     assert field_error(page(response), "grounds") == "State the grounds of your appeal."
     application.refresh_from_db()
     assert application.status == ApplicationStatus.REJECTED
+    assert not ApprovalStep.objects.filter(application=application, stage=Stage.APPEAL).exists()
+
+
+def test_remarks_and_grounds_longer_than_their_limit_once_composed_are_refused_at_their_field_not_cut(officer):
+    """Remarks (and an appeal's grounds) the box took as within its 4,000 characters, with
+    "ज़" typed as one character (stored composed as two), are refused at the field, nothing
+    decided or lodged: they were cut at 4,000, their end lost, and that sent to the officer."""
+    typed = ("\u095bिला परिषद ने आवेदन लौटाया, पता सुधारें। " * 120)[:3999] + "X"
+    stored = len(unicodedata.normalize("NFC", typed))
+    assert len(typed) == 4000 < stored
+    make_superadmin()
+    admin = make_state_admin("MH")
+    application = application_with_state(nodal_officer=officer)
+    step = state_step(application)
+    response = signed_in(admin).post(f"/onboarding/queue/{step.pk}/", {"decision": "reject", "remarks": typed, "confirm": "on"})
+    assert response.status_code == 200
+    assert field_error(page(response), "remarks") == f"Ensure this value has at most 4000 characters (it has {stored})."
+    step.refresh_from_db()
+    assert step.decision == ""
+    approvals.step_decide(step_id=step.pk, decision="reject", remarks="Not a government body.", actor=admin)
+    response = signed_in(officer).post(f"/onboarding/{application.pk}/appeal/", {"grounds": typed, "step": "review"})
+    assert response.status_code == 200
+    assert field_error(page(response), "grounds") == f"Ensure this value has at most 4000 characters (it has {stored})."
     assert not ApprovalStep.objects.filter(application=application, stage=Stage.APPEAL).exists()
 
 

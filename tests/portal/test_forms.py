@@ -36,6 +36,20 @@ def test_a_box_counts_a_line_break_as_one_character_as_the_browser_did():
     assert form.errors["remarks"] == ["Ensure this value has at most 12 characters (it has 13)."]
 
 
+def test_an_answer_is_measured_as_it_is_stored_composed():
+    """"ज़" typed as one character (U+095B, as text converted from a legacy font has it) is
+    stored composed as two (ज + nukta): an answer the box took as within its length but
+    longer once composed is refused at its field, never cut later by what stores it; a
+    password is taken as typed."""
+    nukta = "\u095b"
+    form = Example({"name": nukta * 11, "remarks": nukta * 7, "password": nukta})
+    assert form.errors == {"name": ["Ensure this value has at most 20 characters (it has 22)."],
+                           "remarks": ["Ensure this value has at most 12 characters (it has 14)."]}
+    form = Example({"name": nukta * 10, "remarks": f"{nukta}\r\n{nukta}", "password": nukta})
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data == {"name": "\u091c\u093c" * 10, "remarks": "\u091c\u093c\n\u091c\u093c", "password": nukta}
+
+
 def test_each_form_has_its_own_copy_of_the_fields_checks():
     """The check is added to the form's copy of a field, once, never to the class's."""
     from portal.forms import refuse_control_characters

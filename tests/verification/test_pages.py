@@ -31,7 +31,14 @@ from tests.html_tree import (
 )
 from tests.verification.helpers import GovernmentProfileFactory, contacts_shown_to_verified_users, form_data, signed_in
 from verification import services
-from verification.models import EndReason, GovernmentProfile, SystemNote, VerificationSettings, VerificationStatus
+from verification.models import (
+    ADMIN_END_REASONS,
+    EndReason,
+    GovernmentProfile,
+    SystemNote,
+    VerificationSettings,
+    VerificationStatus,
+)
 from verification.visibility.models import Audience, PersonalVisibility
 
 pytestmark = pytest.mark.django_db
@@ -779,6 +786,30 @@ def test_a_single_rejection_whose_reason_is_only_control_characters_is_told_at_t
     assert field_error(parse(html), "reason") == "Give the reason for rejecting: the person is sent it."
     older.refresh_from_db()
     assert older.is_pending
+
+
+@pytest.mark.parametrize("path", ["", "suspend/", "revoke/"])
+def test_a_reason_longer_than_its_limit_once_composed_is_refused_at_its_field_not_cut(world, requests_, path):
+    """A reason the box took as within its 1,000 characters, with "ज़" typed as one character
+    (stored composed as two), is refused at the field, what was typed kept, nothing decided:
+    it was cut at 1,000, its end lost, and that sent to the person as the reason."""
+    typed = ("\u095bिला परिषद ने यह अनुरोध अस्वीकार किया। " * 40)[:999] + "X"
+    stored = len(unicodedata.normalize("NFC", typed))
+    assert len(typed) == 1000 < stored
+    profile = requests_[0]
+    if path:
+        services.join_request_decide(profile_id=profile.pk, decision="verify", actor=world["admin_office"])
+        data = {"reason_code": ADMIN_END_REASONS[0][0], "reason": typed, "confirm": "on"}
+    else:
+        data = {"decision": "reject", "reason": typed, "confirm": "on"}
+    profile.refresh_from_db()
+    status = profile.status
+    html = well_formed(signed_in(world["admin_office"]).post(f"/verification/profiles/{profile.pk}/{path}", data))
+    tree = parse(html)
+    assert field_error(tree, "reason") == f"Ensure this value has at most 1000 characters (it has {stored})."
+    assert field_value(tree, "reason") == typed
+    profile.refresh_from_db()
+    assert profile.status == status
 
 
 def nothing_chosen_said_in_the_queue(response, first_box):
