@@ -57,23 +57,25 @@ def _figures_lock() -> None:
 def figures_refresh() -> dict:
     """Count the verified and waiting government users of every organisation (one scan
     of the profiles) and store them in the summary table. Safe to run twice, at once
-    too: the second replaces the figures once the first has committed (_figures_lock). A person
+    too: the second counts and replaces the figures once the first has committed (_figures_lock). A person
     counts while their verification is in force (person_verified_in_force: not of an
     account deactivated, not past superannuation before the hourly job records it), or
     waits while their request is undecided, as the administrators' queue lists it (a
     deactivated account's request included: it waits there for their decision)."""
     started = time.monotonic()
-    now = timezone.now()
-    counts = (
-        GovernmentProfile.objects.order_by().values("organisation_id")
-        .annotate(verified=Count("id", filter=person_verified_in_force(timezone.localdate(now))),
-                  pending=Count("id", filter=Q(status=VerificationStatus.PENDING)))
-        .values_list("organisation_id", "verified", "pending")
-    )
-    rows = [OrganisationFigures(organisation_id=org, verified_users=v, pending_users=p, refreshed_at=now)
-            for org, v, p in counts.iterator(chunk_size=5000)]
     with transaction.atomic():
+        # Counted once the lock is held: a refresh that counted and then waited for another to
+        # commit would put back older figures than those it replaced.
         _figures_lock()
+        now = timezone.now()
+        counts = (
+            GovernmentProfile.objects.order_by().values("organisation_id")
+            .annotate(verified=Count("id", filter=person_verified_in_force(timezone.localdate(now))),
+                      pending=Count("id", filter=Q(status=VerificationStatus.PENDING)))
+            .values_list("organisation_id", "verified", "pending")
+        )
+        rows = [OrganisationFigures(organisation_id=org, verified_users=v, pending_users=p, refreshed_at=now)
+                for org, v, p in counts.iterator(chunk_size=5000)]
         # Replaced whole in one transaction: readers see the old figures until it commits.
         OrganisationFigures.objects.all().delete()
         OrganisationFigures.objects.bulk_create(rows, batch_size=2000)

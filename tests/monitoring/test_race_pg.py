@@ -1,11 +1,15 @@
 """Beat jobs of monitoring overlapping, in real concurrent transactions on PostgreSQL
 (the contenders and the lock they wait on: tests/onboarding/test_race_pg.py)."""
 
+import threading
+
 import pytest
+from django.db import connection
 from django.test import Client
 
 from monitoring import services
 from monitoring.models import OrganisationFigures
+from monitoring.tasks import figures_refresh
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import _CHAIN_LOCK_KEY
 from tests.onboarding.approval_helpers import TRANSACTIONAL, make_superadmin
@@ -28,6 +32,43 @@ def test_two_figures_refreshes_at_once_both_finish():
     )
     assert [outcome for outcome, _value in results] == ["ok", "ok"], results
     assert set(OrganisationFigures.objects.values_list("organisation_id", flat=True)) == {o.pk for o in organisations}
+
+
+def test_a_refresh_that_waited_for_another_does_not_put_back_older_figures(monkeypatch):
+    """A refresh counted, then waited for the one running to commit, then replaced its
+    newer figures with the older ones it had counted (an organisation's first request
+    made meanwhile left out), until the next refresh. Each now counts once it holds the lock."""
+    organisation = GovernmentProfileFactory().organisation
+    real_lock = services._figures_lock
+    reached, go = threading.Event(), threading.Event()
+
+    def lock():
+        if threading.current_thread().name == "first":
+            reached.set()
+            assert go.wait(20)
+        real_lock()
+
+    monkeypatch.setattr(services, "_figures_lock", lock)
+    errors = []
+
+    def first():
+        try:
+            figures_refresh.run()
+        except Exception as error:  # noqa: BLE001 - said by the assertion below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=first, name="first")
+    thread.start()
+    assert reached.wait(20)
+    GovernmentProfileFactory(organisation=organisation)  # a second request, after the first refresh began
+    figures_refresh.run()
+    assert OrganisationFigures.objects.get(organisation=organisation).pending_users == 2
+    go.set()
+    thread.join(30)
+    assert not errors
+    assert OrganisationFigures.objects.get(organisation=organisation).pending_users == 2
 
 
 def test_exports_asked_at_once_make_no_more_than_the_hourly_limit(settings):
