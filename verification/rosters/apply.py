@@ -16,6 +16,7 @@ from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
+from portal.advisory import SessionLock
 from portal.among import among
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record_many
@@ -394,6 +395,10 @@ def _connection_again() -> None:
         connection.close()
 
 
+# The first of PostgreSQL's two advisory-lock keys: a run of a roster import at work ("RSTR").
+APPLY_RUN_LOCK_NAMESPACE = 0x52535452
+
+
 def roster_apply_run(*, roster_id: int, budget_seconds: float = 200) -> bool:
     """Apply a queued roster batch by batch (each its own transaction, its progress
     recorded) for at most about ``budget_seconds``; True when it is finished (or
@@ -401,7 +406,19 @@ def roster_apply_run(*, roster_id: int, budget_seconds: float = 200) -> bool:
     time limit stopped a batch, or a transient database error rolled one back). Each run
     is counted as it begins (``_run_begin``): APPLY_RUNS_WITHOUT_PROGRESS in a row that
     get no further and the import is stopped. Safe to run twice: applied rows are marked
-    done and skipped."""
+    done and skipped. A run that finds another of the same import at work (the task
+    delivered again: asked for again by an admin, queued by the beat job, or by Celery)
+    leaves the import to it, uncounted, and returns True: that run queues the next."""
+    lock = SessionLock(APPLY_RUN_LOCK_NAMESPACE, roster_id)
+    if not lock.try_take():
+        return True
+    try:
+        return _run(roster_id, budget_seconds)
+    finally:
+        lock.release()
+
+
+def _run(roster_id: int, budget_seconds: float) -> bool:
     if not _run_begin(roster_id):
         return True
     started = time.monotonic()

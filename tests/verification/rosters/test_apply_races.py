@@ -129,10 +129,16 @@ def test_verifying_a_roster_s_people_does_not_hold_the_audit_log_s_lock_from_one
     assert held == [0, 0, 0, 0, 0]
 
 
+def _one_at_work(waiting, results):
+    """One run waits on the import's row, each other one has left it to that run."""
+    return waiting == 1 and waiting + sum(result is not None for result in results) == len(results)
+
+
 def test_two_runs_of_the_apply_at_once_apply_each_row_once(world):
     """The beat job queues an idle import again, and its lost task may turn up after all
-    (a worker that was only slow): two runs at once, both waiting on the import's lock,
-    verify each person once, invite each once, count each row once and finish it once."""
+    (a worker that was only slow): of two runs at once, the one that finds the other at work
+    leaves the import to it; each person is verified once, invited once, each row counted
+    once and the import finished once."""
     from portal.audit.models import AuditAction, AuditEvent
     from portal.mail.models import OutboxMessage
     from verification.rosters.models import Invitation
@@ -146,7 +152,7 @@ def test_two_runs_of_the_apply_at_once_apply_each_row_once(world):
     mails_before = OutboxMessage.objects.count()
     results = race([lambda: roster_apply_run(roster_id=roster.pk), lambda: roster_apply_run(roster_id=roster.pk)],
                    hold_sql=f"SELECT id FROM {RosterImport._meta.db_table} WHERE id = %s FOR UPDATE",
-                   hold_params=[roster.pk])
+                   hold_params=[roster.pk], ready=_one_at_work)
     assert results == [("ok", True), ("ok", True)]
     _applied(roster)
     assert (roster.progress_done, roster.outcome) == (4, {"verified": 2, "invited": 2})
@@ -233,3 +239,19 @@ def test_a_roster_batch_that_audits_before_it_invites_and_an_invitation_sent_aga
     assert [outcome for outcome, _value in results] == ["ok", "ok"], results
     _applied(batch)
     assert Invitation.objects.get(pk=sending.pk).send_count == 1
+
+
+def test_deliveries_of_the_task_at_once_apply_the_roster_and_are_not_counted_as_runs_without_progress(world, queued):
+    """The task is queued again when an admin asks to apply an import already queued, by the
+    beat job, and by Celery delivering it again: six deliveries waiting on the import's row
+    each counted a run that got no further, and the sixth stopped the import as failed
+    ("no_progress") though nothing was wrong. A delivery finding a run of the same import
+    at work now leaves it to that run."""
+    roster, _two, _elsewhere = queued
+    results = race([lambda: roster_apply_run(roster_id=roster.pk)] * 6,
+                   hold_sql=f"SELECT id FROM {RosterImport._meta.db_table} WHERE id = %s FOR UPDATE",
+                   hold_params=[roster.pk], ready=_one_at_work)
+    assert [outcome for outcome, _value in results] == ["ok"] * 6, results
+    _applied(roster)
+    roster.refresh_from_db()
+    assert roster.runs_without_progress == 0
