@@ -28,7 +28,17 @@ from portal.organisations.models import PlatformRole, PlatformRoleGrant
 from portal.privacy.models import LegalHold
 from tests.factories import PASSWORD, ApplicationFactory, OrganisationFactory, UserFactory
 from tests.onboarding.approval_helpers import AUTHORITY_EMAIL, latest_link, second_factor_given, submitted_application, with_totp
-from tests.onboarding.form_helpers import complete, new_application, png_bytes, post_section, reload, submit, valid
+from tests.onboarding.form_helpers import (
+    as_shown,
+    complete,
+    new_application,
+    png_bytes,
+    post_section,
+    reload,
+    section_url,
+    submit,
+    valid,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -135,6 +145,27 @@ def test_pdf_holds_the_reference_every_answer_and_the_devanagari_name(officer_cl
     # The signed letter, by its fingerprint.
     letter = Attachment.objects.get(application=application, is_current=True)
     assert letter.sha256 in flat
+
+
+@pytest.mark.parametrize("mark", ["\u200f", "\u061c", "\u200e"], ids=["right-to-left mark", "Arabic letter mark",
+                                                                     "left-to-right mark"])
+def test_an_invisible_direction_mark_does_not_reorder_the_numbers_of_the_submitted_form(
+        officer_client, officer, django_capture_on_commit_callbacks, mark):
+    """An answer pasted with a right-to-left mark (drawn as nothing) before a number was
+    stored with it, and the PDF the competent authority decides on printed "House 115 221"
+    for "House 221 115": the marks are taken out as the bidi overrides are, the officer told
+    at the answer."""
+    application = complete(officer_client, new_application(officer))
+    for section, answers in {"organisation": {"address": f"House {mark}221 115 Civil Lines, Pune 411001"},
+                             "nodal_officer": {"employee_code": f"MH {mark}10 42"}}.items():
+        response = post_section(officer_client, application, section,
+                                as_shown(officer_client, section_url(application, section), valid(section, **answers)))
+        assert response.status_code == 200  # saved, and the answer shown again as kept, to be checked
+        assert "characters were removed from this answer. Check it." in response.content.decode()
+    application = submit(officer_client, reload(application), django_capture_on_commit_callbacks)
+    assert application.data["organisation"]["address"] == "House 221 115 Civil Lines, Pune 411001"
+    flat = squash(pdf_text(download(officer_client, application)))
+    assert "House 221 115 Civil Lines" in flat and "MH 10 42" in flat
 
 
 def _section_text(html, number):

@@ -29,6 +29,13 @@ def test_one_line_and_several_lines_are_composed():
     assert composed(f"{ZA_WITH_NUKTA}िला") == f"{ZA_WITH_NUKTA}िला"
 
 
+@pytest.mark.parametrize("mark", ["\u200e", "\u200f", "\u061c"])
+def test_the_direction_marks_are_taken_out_as_the_bidi_overrides_are(mark):
+    """Drawn as nothing, they reorder what is around them: "221 115" shown as "115 221"."""
+    assert single_line(f"House {mark}221 115") == "House 221 115"
+    assert multi_line(f"House {mark}221\n115{mark}") == "House 221\n115"
+
+
 @pytest.mark.django_db
 def test_names_are_stored_composed_however_they_are_written():
     person = UserFactory(full_name=f"{ZA_ONE_CHARACTER}ाकिर हुसैन")
