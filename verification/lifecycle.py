@@ -46,6 +46,7 @@ from django.utils import timezone
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record, audit_record_many
 from portal.deadlines import deadline_passed_if_set_before
+from portal.mail.services import outbox_drop
 from portal.organisations.models import Membership, MembershipRole, Organisation, OrganisationStatus, in_or_below_q
 from portal.organisations.selectors import addresses_at_domains, admin_roles_resting_on
 from portal.organisations.services import organisation_admins_lapse
@@ -63,6 +64,7 @@ from verification.models import (
     verified_in_force,
 )
 from verification.rosters.models import Invitation, InvitationStatus
+from verification.rosters.notifications import invitation_link_topic
 from verification.services import person_lock
 
 SUPERANNUATION = "system:superannuation"  # who acts in the audit log when a verification lapses
@@ -486,6 +488,7 @@ def domain_removed_consequences(*, organisation_id: int, domain: str, now: datet
     if invitations:
         Invitation.objects.filter(pk__in=[invitation.pk for invitation in invitations]).update(
             status=InvitationStatus.CANCELLED)
+        outbox_drop(topics=[invitation_link_topic(invitation.pk) for invitation in invitations])
         audit_record_many([
             {"action": AuditAction.INVITATION_CANCELLED, "target": invitation, "actor_role": DOMAIN_REMOVED,
              "old": {"status": InvitationStatus.PENDING},

@@ -17,7 +17,7 @@ from django.utils import timezone
 from portal.accounts.models import ERASED_EMAIL_DOMAIN
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
-from portal.mail.models import OutboxMessage, OutboxPriority, OutboxStatus, UnknownMailbox, with_priority
+from portal.mail.models import OutboxMessage, OutboxPriority, OutboxStatus, UnknownMailbox, with_priority, with_topic
 from portal.mail.tasks import BULK_QUEUE, outbox_dispatch, outbox_dispatch_many
 from portal.permissions import AnyUser
 from portal.redaction import remove_secret_links
@@ -104,18 +104,20 @@ _TIME_ORDERED_HEX = ("lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)
 
 
 def outbox_enqueue_each(*, subject: str, body: str, to: list[str], fills: dict[str, list[str]],
-                        priority: OutboxPriority = OutboxPriority.BULK) -> list[int]:
+                        priority: OutboxPriority = OutboxPriority.BULK, topics: list[str] | None = None) -> list[int]:
     """The same plain-text message to each address of ``to``, with each marker of
     ``fills`` in its body replaced by that address's own value (``fills[marker][i]``
     for ``to[i]``, the markers replaced in their order), as ``outbox_enqueue`` would
     store the messages one by one. On PostgreSQL the rows are made by one
     ``INSERT ... SELECT`` (the body's shared text sent once), for the thousands of
     messages a batch job writes: mass mail, BULK unless ``priority`` says otherwise
-    (sent after any other mail). The ids, their delivery scheduled after
+    (sent after any other mail); ``topics``, each message's topic (OutboxMessage.topic,
+    for ``outbox_drop``), none if not given. The ids, their delivery scheduled after
     commit. An erased person's placeholder address gets nothing (is_mailable)."""
+    topics = topics if topics is not None else [""] * len(to)
     kept = [i for i, address in enumerate(to) if is_mailable(address)]
     if len(kept) < len(to):
-        to = [to[i] for i in kept]
+        to, topics = [to[i] for i in kept], [topics[i] for i in kept]
         fills = {marker: [values[i] for i in kept] for marker, values in fills.items()}
     if not to:
         return []
@@ -126,25 +128,26 @@ def outbox_enqueue_each(*, subject: str, body: str, to: list[str], fills: dict[s
                 text = text.replace(marker, values[i])
             return text
 
-        rows = outbox_enqueue(messages=[with_priority(EmailMessage(subject=subject, body=personal(i), to=[address]),
-                                                      priority) for i, address in enumerate(to)])
+        rows = outbox_enqueue(messages=[with_topic(with_priority(EmailMessage(subject=subject, body=personal(i),
+                                                                              to=[address]), priority), topics[i])
+                                        for i, address in enumerate(to)])
         return [row.pk for row in rows]
     text = "%s"
     for n in range(len(fills)):
         text = f"replace({text}, %s, f.v{n})"
-    columns = ", ".join(["address", *(f"v{n}" for n in range(len(fills))), "n"])  # none to fill: address, n
-    arrays = ", ".join("%s::text[]" for _n in range(len(fills) + 1))
+    columns = ", ".join(["address", "topic", *(f"v{n}" for n in range(len(fills))), "n"])  # none to fill: address, topic, n
+    arrays = ", ".join("%s::text[]" for _n in range(len(fills) + 2))
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {OutboxMessage._meta.db_table} (message_id, created_at, subject, from_email, \"to\", cc, bcc,"
             f" reply_to, body, html_body, attachments, headers, status, attempts, refusals, last_error,"
-            f" next_attempt_at, priority)"
+            f" next_attempt_at, priority, topic)"
             f" SELECT '<' || {_TIME_ORDERED_HEX} || %s, %s, %s, %s, jsonb_build_array(f.address),"
-            f" '[]', '[]', '[]', {text}, '', '[]', '{{}}', %s, 0, 0, '', %s, %s"
+            f" '[]', '[]', '[]', {text}, '', '[]', '{{}}', %s, 0, 0, '', %s, %s, f.topic"
             f" FROM unnest({arrays}) WITH ORDINALITY AS f({columns}) ORDER BY f.n RETURNING id",
             [f"@{_message_domain()}>", now, str(subject), settings.DEFAULT_FROM_EMAIL, body,
-             *fills, OutboxStatus.PENDING, now, int(priority), list(to), *fills.values()],
+             *fills, OutboxStatus.PENDING, now, int(priority), list(to), list(topics), *fills.values()],
         )
         ids = [row[0] for row in cursor.fetchall()]
     _dispatch_after_commit(ids, priority)

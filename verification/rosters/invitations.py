@@ -25,8 +25,8 @@ from portal.audit.models import AuditAction
 from portal.audit.services import audit_record, audit_record_many
 from portal.deadlines import end_of_local_day
 from portal.limits import WINDOW, refuse_over, refuse_over_actions, shown, shown_from
-from portal.mail.models import OutboxPriority
-from portal.mail.services import outbox_enqueue, outbox_enqueue_each
+from portal.mail.models import OutboxPriority, with_topic
+from portal.mail.services import outbox_drop, outbox_enqueue, outbox_enqueue_each
 from portal.organisations.models import OrganisationStatus
 from portal.organisations.services import LastAdmin
 from portal.permissions import AnyUser
@@ -43,7 +43,12 @@ from verification.rosters.models import (
     RosterRow,
     RowOutcome,
 )
-from verification.rosters.notifications import build_invitation_mails, invitation_text, invitee_fills
+from verification.rosters.notifications import (
+    build_invitation_mails,
+    invitation_link_topic,
+    invitation_text,
+    invitee_fills,
+)
 from verification.rosters.staging import holds_power_elsewhere, mobile_taken, moves_from_elsewhere, request_differs
 from verification.rosters.tokens import token_new, tokens_new
 from verification.selectors import automatic_verification_withheld, person_request_language
@@ -411,6 +416,7 @@ def invite_rows(roster: RosterImport, rows: list, *, actor: AnyUser) -> dict[str
     ).values_list("pk", flat=True))
     if expired:
         Invitation.objects.filter(pk__in=expired).update(status=InvitationStatus.CANCELLED)
+        outbox_drop(topics=[invitation_link_topic(pk) for pk in expired])
     at_limit = set(_mailboxes_at_limit({row.mailbox for row in rows}, now))
     insert = _insert_set_based if connection.vendor == "postgresql" else _insert_each
     made = insert(roster, rows, [digest for _raw, digest in tokens], actor=actor, now=now, expires=expires)
@@ -422,7 +428,8 @@ def invite_rows(roster: RosterImport, rows: list, *, actor: AnyUser) -> dict[str
     invitees = [(email, name, raw_by_hash[digest]) for _pk, email, name, digest, _mailbox in mailed]
     # Mass mail: sent after any other (a sign-up code does not wait behind a roster).
     outbox_enqueue_each(subject=subject, body=body, to=[email for email, _n, _r in invitees],
-                        fills=invitee_fills(invitees), priority=OutboxPriority.BULK)
+                        fills=invitee_fills(invitees), priority=OutboxPriority.BULK,
+                        topics=[invitation_link_topic(pk) for pk, *_rest in mailed])
     if mailed:
         mails_record([mailbox for *_rest, mailbox in mailed], now)
     if held:
@@ -522,9 +529,13 @@ def invitation_resend(*, invitation_id: int, actor: AnyUser, request: HttpReques
         old = {"invited_by_id": invitation.invited_by_id} if invitation.invited_by_id != actor.pk else {}
         invitation.invited_by = actor
         invitation.save(update_fields=["token_hash", "sent_at", "expires_at", "send_count", "invited_by"])
-        outbox_enqueue(messages=build_invitation_mails(organisation=invitation.organisation,
-                                                       expires_at=invitation.expires_at,
-                                                       invitees=[(invitation.email, invitation.name, raw)]))
+        # A mail of the link replaced still waiting for the relay would be delivered after
+        # this one (mass mail goes last), its link opening nothing.
+        topic = invitation_link_topic(invitation.pk)
+        outbox_drop(topics=[topic])
+        outbox_enqueue(messages=[with_topic(message, topic) for message in build_invitation_mails(
+            organisation=invitation.organisation, expires_at=invitation.expires_at,
+            invitees=[(invitation.email, invitation.name, raw)])])
         mails_record([invitation.mailbox], now)
         audit_record(actor=actor, action=AuditAction.INVITATION_RESENT, target=invitation, request=request, old=old,
                      new={"email": invitation.email, "send_count": invitation.send_count,
@@ -604,7 +615,8 @@ def held_invitations_send(*, now: datetime | None = None, limit: int = HELD_SENT
             subject, body = invitation_text(organisation=pairs[0][0].organisation, expires_at=expires)
             invitees = [(invitation.email, invitation.name, raw) for invitation, raw in pairs]
             outbox_enqueue_each(subject=subject, body=body, to=[email for email, _n, _r in invitees],
-                                fills=invitee_fills(invitees), priority=OutboxPriority.BULK)
+                                fills=invitee_fills(invitees), priority=OutboxPriority.BULK,
+                                topics=[invitation_link_topic(invitation.pk) for invitation, _raw in pairs])
         mails_record([invitation.mailbox for invitation in sending], now)
         audit_record_many([
             {"action": AuditAction.INVITATION_RESENT, "target": invitation, "actor_role": SYSTEM,
@@ -624,6 +636,7 @@ def invitation_cancel(*, invitation_id: int, actor: AnyUser, request: HttpReques
             "This invitation was accepted or cancelled already: there is nothing to cancel."))
         invitation.status = InvitationStatus.CANCELLED
         invitation.save(update_fields=["status"])
+        outbox_drop(topics=[invitation_link_topic(invitation.pk)])  # its link opens nothing now
         audit_record(actor=actor, action=AuditAction.INVITATION_CANCELLED, target=invitation, request=request,
                      old={"status": InvitationStatus.PENDING}, new={"status": InvitationStatus.CANCELLED,
                                                                     "email": invitation.email})

@@ -27,6 +27,13 @@ def invitation_link(raw_token: str, *, _marker: str = "T" * 43) -> str:
     return settings.SITE_URL.rstrip("/") + reverse("verification:invitation", args=[_marker]).replace(_marker, raw_token)
 
 
+def invitation_link_topic(invitation_id: int) -> str:
+    """The outbox topic of every mail carrying an invitation's link
+    (portal.mail.services.outbox_drop: dropped while still waiting to be sent when its link
+    is replaced, or the invitation cancelled or withdrawn)."""
+    return f"invitation_link:{invitation_id}"
+
+
 def _render(organisation, expires_at) -> tuple[str, str]:
     context = {"organisation": organisation, "name": NAME_MARK, "link": LINK_MARK, "expires_at": expires_at,
                "site_url": settings.SITE_URL}

@@ -965,3 +965,68 @@ def test_held_invitations_to_addresses_no_longer_official_do_not_stop_the_others
     assert Invitation.objects.get(pk=sendable.pk).send_count == 1
     assert OutboxMessage.objects.filter(to=[sendable.email]).count() == 1
     assert [i.send_count for i in Invitation.objects.filter(pk__in=[i.pk for i in unofficial])] == [0, 0, 0]
+
+
+# Invitation mails still waiting for the relay when their link no longer holds ------------------
+
+INVITATION_LINK = re.compile(r"https?://\S+/verification/invitations/[A-Za-z0-9_-]{43}/")
+
+
+def _invited_while_the_relay_is_down(world, smtp_server, capture):
+    smtp_server.stop()
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(4)]))
+    with capture(execute=True):
+        services.roster_apply_request(roster_id=roster.pk, actor=world["admin_office"])
+    return Invitation.objects.get()
+
+
+def _links_delivered(smtp_server, address):
+    """Each invitation link the person was delivered, in the order the mails arrived, and
+    those whose page does not open for them (from the mail, not signed in)."""
+    from urllib.parse import urlsplit
+
+    links = [link for message in smtp_server.messages if message["To"].addresses[0].addr_spec == address
+             for link in INVITATION_LINK.findall(text_of(message))]
+    return links, [link for link in links if Client().get(urlsplit(link).path, follow=True).status_code != 200]
+
+
+def test_an_invitation_sent_again_while_the_first_mail_waits_for_the_relay_delivers_no_dead_link(
+        world, smtp_server, django_capture_on_commit_callbacks):
+    """Sending again replaces the link; the first mail, mass mail waiting for the relay, was
+    delivered after the second (sent first, as not mass mail) and its link opened nothing."""
+    from portal.mail.delivery import outbox_deliver_due
+
+    invitation = _invited_while_the_relay_is_down(world, smtp_server, django_capture_on_commit_callbacks)
+    with time_machine.travel(timezone.now() + timedelta(hours=1, minutes=1)):
+        with django_capture_on_commit_callbacks(execute=True):
+            invitation_resend(invitation_id=invitation.pk, actor=world["admin_office"])
+    smtp_server.start()
+    with time_machine.travel(timezone.now() + timedelta(hours=2)):
+        outbox_deliver_due()
+    links, dead = _links_delivered(smtp_server, invitation.email)
+    assert links and not dead, (links, dead)
+    assert len(smtp_server.messages) == 1
+    given_up = OutboxMessage.objects.get(status="failed")
+    assert INVITATION_LINK.search(given_up.body) is None  # kept without the link that worked as a key
+
+
+@pytest.mark.parametrize("how", ["cancelled", "domain removed"])
+def test_an_invitation_ended_while_its_mail_waits_for_the_relay_is_not_delivered(
+        world, smtp_server, django_capture_on_commit_callbacks, how):
+    from portal.mail.delivery import outbox_deliver_due
+    from portal.organisations import services as organisation_services
+    from portal.organisations.models import OrganisationDomain
+
+    invitation = _invited_while_the_relay_is_down(world, smtp_server, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        if how == "cancelled":
+            invitation_cancel(invitation_id=invitation.pk, actor=world["admin_office"])
+        else:
+            domain = OrganisationDomain.objects.get(organisation=world["office"], domain="pune.mahaagri.gov.in")
+            organisation_services.organisation_domain_remove(domain_id=domain.pk, reason="Accepted by mistake",
+                                                             actor=world["superadmin"])
+    assert Invitation.objects.get(pk=invitation.pk).status == InvitationStatus.CANCELLED
+    smtp_server.start()
+    with time_machine.travel(timezone.now() + timedelta(hours=1)):
+        outbox_deliver_due()
+    assert _links_delivered(smtp_server, invitation.email) == ([], [])
