@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portal import pending
 from portal.figures import grouped, ungrouped
-from portal.text import composed, has_control_characters, has_visible_characters
+from portal.text import MARKS_ON_ONE_LETTER_MAX, composed, has_control_characters, has_mark_pile, has_visible_characters
 
 
 def refuse_control_characters(value: object) -> None:
@@ -21,6 +21,15 @@ def refuse_control_characters(value: object) -> None:
     if isinstance(value, str) and has_control_characters(value):
         raise ValidationError(_("Line breaks, tabs and other control characters are not accepted here: type the "
                                 "answer on one line."), code="control_characters")
+
+
+def refuse_mark_piles(value: object) -> None:
+    """An answer with more combining marks on one letter than any script writes
+    (MARKS_ON_ONE_LETTER_MAX) is refused at its field: each is drawn beyond the one before,
+    over the lines above or below it, hiding them."""
+    if isinstance(value, str) and has_mark_pile(value):
+        raise ValidationError(_("A letter of this answer carries more than %(n)s marks (accents, vowel signs): remove "
+                                "the extra marks."), code="mark_pile", params={"n": MARKS_ON_ONE_LETTER_MAX})
 
 
 def refuse_invisible_only(value: object) -> None:
@@ -162,7 +171,8 @@ class AccessibleForm(ShowsKeptInput, forms.Form):
     marks every field with an error: ``aria-invalid``, ``aria-describedby`` naming
     its hint and its error (the ids ``includes/field.html`` gives them, in the
     order they appear), and ``is-invalid``. Each one-line text field refuses control
-    characters (refuse_control_characters); each text answer is checked as it is stored,
+    characters (refuse_control_characters), each text field a pile of marks on one letter
+    (refuse_mark_piles); each text answer is checked as it is stored,
     composed, a box's line breaks counted as one character each, as the browser counted them
     (_AsStored)."""
 
@@ -173,9 +183,10 @@ class AccessibleForm(ShowsKeptInput, forms.Form):
             widget = field.widget
             if isinstance(field, forms.CharField) and isinstance(widget, forms.Textarea):
                 field.to_python = _AsStored(field.to_python, box=True)  # each form's own copy of the field
+                field.validators.append(refuse_mark_piles)
             elif isinstance(field, forms.CharField) and not isinstance(widget, (forms.PasswordInput, forms.HiddenInput)):
                 field.to_python = _AsStored(field.to_python, box=False)
-                field.validators.append(refuse_control_characters)
+                field.validators.extend([refuse_control_characters, refuse_mark_piles])
             if isinstance(widget, forms.CheckboxInput):
                 widget.attrs.setdefault("class", "form-check-input")
             elif isinstance(widget, (forms.CheckboxSelectMultiple, forms.RadioSelect)):

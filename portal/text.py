@@ -114,6 +114,39 @@ def has_undecodable_bytes(value: str) -> bool:
     return False
 
 
+# The most combining marks (accents, vowel signs, viramas, nuktas...) an answer may put on one
+# letter: more than any script writes (a Tibetan stack has about six). Each is drawn beyond the
+# one before, so that a pile of a hundred, drawn over the lines above or below, hides them (in a
+# PDF too). Typed answers are checked for piles (the forms), not every text: a roster's cells
+# are not drawn in a document.
+MARKS_ON_ONE_LETTER_MAX = 8
+
+
+@cache
+def _mark_pile() -> re.Pattern:
+    """More than MARKS_ON_ONE_LETTER_MAX combining marks (categories Mn and Me) in a row."""
+    ranges, start = [], None
+    for code in [*range(0x20000), *range(0xE0000, 0xE0200)]:  # none in the planes between
+        mark = unicodedata.category(chr(code)) in ("Mn", "Me")
+        if mark and start is None:
+            start = code
+        elif not mark and start is not None:
+            ranges.append(f"{re.escape(chr(start))}-{re.escape(chr(code - 1))}")
+            start = None
+    marks = "".join(ranges)
+    return re.compile(f"[{marks}]{{{MARKS_ON_ONE_LETTER_MAX + 1},}}")
+
+
+def has_mark_pile(value: str) -> bool:
+    """Whether ``value`` has more than MARKS_ON_ONE_LETTER_MAX combining marks in a row."""
+    return _mark_pile().search(value) is not None
+
+
+def without_mark_piles(value: str) -> str:
+    """``value`` with at most MARKS_ON_ONE_LETTER_MAX combining marks in a row (on one letter)."""
+    return _mark_pile().sub(lambda pile: pile.group()[:MARKS_ON_ONE_LETTER_MAX], value)
+
+
 def single_line(value: str) -> str:
     """``value`` without control characters: line breaks and tabs become one space,
     the others (and the bidi overrides and direction marks) are removed; composed (``composed``)."""

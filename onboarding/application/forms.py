@@ -45,7 +45,15 @@ from portal.organisations.details import (
 from portal.organisations.models import Level, Organisation, OrganisationStatus, OrganisationType
 from portal.organisations.pin_codes import pin_fits_state
 from portal.organisations.states import State
-from portal.text import composed, has_visible_characters, multi_line, single_line
+from portal.text import (
+    MARKS_ON_ONE_LETTER_MAX,
+    composed,
+    has_mark_pile,
+    has_visible_characters,
+    multi_line,
+    single_line,
+    without_mark_piles,
+)
 
 # A single-line answer (portal.forms.text_field); the organisation's own details are built by
 # portal.organisations.details, which the page that changes them later uses too.
@@ -448,6 +456,10 @@ def _bounded_value(field, value, max_lines):
         kept = single_line(value)
         if kept != composed(value):
             notes.append(_("Line breaks, tabs and other control characters were removed from this answer. Check it."))
+    if has_mark_pile(kept):  # drawn over the answers above or below it, in the PDF too
+        kept = without_mark_piles(kept)
+        notes.append(_("A letter of this answer carried more than %(n)s marks (accents, vowel signs): those after the "
+                       "first %(n)s were removed. Check it.") % {"n": MARKS_ON_ONE_LETTER_MAX})
     limit = getattr(field, "max_length", None) or (TEXT_MAX_LENGTH if isinstance(field, forms.CharField) else OTHER_MAX_LENGTH)
     if len(kept) > limit:
         kept = kept[:limit]

@@ -168,6 +168,26 @@ def test_an_invisible_direction_mark_does_not_reorder_the_numbers_of_the_submitt
     assert "House 221 115 Civil Lines" in flat and "MH 10 42" in flat
 
 
+@pytest.mark.parametrize("marks", ["", "\u030d" * 150, "\u0329" * 150], ids=["none", "above", "below"])
+def test_a_pile_of_marks_in_an_answer_is_not_drawn_over_the_other_answers(
+        officer_client, officer, django_capture_on_commit_callbacks, marks):
+    """Each combining mark is placed beyond the one before: 150 on a letter of the address
+    rose 433 px (11 cm) over the answers above it in the PDF the competent authority decides
+    on. Those past the eighth are taken out, the officer told at the answer."""
+    application = complete(officer_client, new_application(officer))
+    url = section_url(application, "organisation")
+    response = post_section(officer_client, application, "organisation",
+                            as_shown(officer_client, url, valid("organisation", address=f"Central Building{marks}, Pune")))
+    said = ("A letter of this answer carried more than 8 marks (accents, vowel signs): those after the first 8 were "
+            "removed. Check it.")
+    assert (said in squash(response.content.decode())) == bool(marks)
+    application = submit(officer_client, reload(application), django_capture_on_commit_callbacks)
+    rises = [float(rise) for page in PdfReader(io.BytesIO(download(officer_client, application))).pages
+             for rise in re.findall(rb"(-?\d+(?:\.\d+)?) Ts", page.get_contents().get_data())]
+    # Answers are set at 9.5 pt (12.7 px): none drawn more than three lines off its baseline.
+    assert max(map(abs, rises), default=0) < 3 * 12.7, (min(rises), max(rises))
+
+
 def _section_text(html, number):
     """The text of section ``number`` of the form's HTML, tags dropped."""
     section = html.split(f"<h2>{number}. ")[1].split("<h2>")[0]

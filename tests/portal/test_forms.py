@@ -50,6 +50,17 @@ def test_an_answer_is_measured_as_it_is_stored_composed():
     assert form.cleaned_data == {"name": "\u091c\u093c" * 10, "remarks": "\u091c\u093c\n\u091c\u093c", "password": nukta}
 
 
+@pytest.mark.parametrize("mark", ["\u030d", "\u0329", "\u093c"], ids=["above", "below", "nukta"])
+def test_a_pile_of_marks_on_one_letter_is_refused_at_its_field(mark):
+    """Each mark is drawn beyond the one before: a hundred drawn over the lines above or below
+    hide them. Eight on a letter are more than any script writes, and taken."""
+    message = ["A letter of this answer carries more than 8 marks (accents, vowel signs): remove the extra marks."]
+    form = Example({"name": f"Central{mark * 9}", "remarks": f"P{mark * 9}"})
+    assert form.errors == {"name": message, "remarks": message}
+    form = Example({"name": f"Central{mark * 8}", "remarks": "क़्षेत्र"})
+    assert form.is_valid(), form.errors
+
+
 def test_each_form_has_its_own_copy_of_the_fields_checks():
     """The check is added to the form's copy of a field, once, never to the class's."""
     from portal.forms import refuse_control_characters
