@@ -2,7 +2,7 @@
 verification: every record of theirs ends (revoked or cancelled, reason "erased": the
 verification API stops answering for them at once) and loses the details they gave, the
 name it was verified under and its address confirmations; the invitations they accepted, and every other one at one of
-their confirmed addresses that no account accepted (waiting or cancelled), are deleted
+their addresses (addresses_of: as their data download lists them) that no account accepted (waiting or cancelled), are deleted
 (one another account accepted stays theirs), with the personal part of the roster's
 batch events that list them (its "invitation sent", read by its admins), and so are the
 rows of uploaded rosters that list them at one of their addresses, those they took off
@@ -23,7 +23,7 @@ from django.utils import timezone
 from portal.audit.models import AuditAction, AuditEvent
 from portal.permissions import AnyUser
 from portal.privacy.models import HoldTarget, LegalHold
-from portal.privacy.requests import EVENT_TARGET
+from portal.privacy.requests import EVENT_TARGET, not_held_by_others
 from verification.models import HELD_STATUSES, AddressConfirmation, EndReason, GovernmentProfile, VerificationStatus
 from verification.retention import profiles_details_erase
 from verification.rosters.models import Invitation, InvitationMail, RosterImport, mailbox_of
@@ -50,8 +50,21 @@ def person_verification_addresses(user: AnyUser) -> list[str]:
                    *Invitation.objects.filter(accepted_by=user).values_list("email", flat=True).distinct()})
 
 
+def addresses_of(user) -> list[str]:
+    """The addresses whose invitations and roster rows are the person's, as an erasure
+    granted to them reads them: their confirmed addresses, and those their verification
+    knows were theirs (an official address they took off the account) that no other
+    account holds now. Never an address the account holds unconfirmed (anyone can add
+    anyone's address)."""
+    confirmed = {email.lower() for email in EmailAddress.objects.filter(user=user, verified=True)
+                 .values_list("email", flat=True)}
+    past = {email.lower() for email in person_verification_addresses(user)} - confirmed
+    return sorted(confirmed | set(not_held_by_others(user, past)))
+
+
 def person_verification_erase(user: AnyUser, addresses: list[str]) -> list[tuple[str, str]]:
     """``addresses``: the account's and those it had before that no other account holds."""
+    theirs = addresses_of(user)  # read before their records' official addresses are erased
     ids = list(GovernmentProfile.objects.select_for_update().filter(user=user).values_list("pk", flat=True))
     ended = {"decided_at": timezone.now(), "decided_by": None, "decided_by_email": "", "reason_code": EndReason.ERASED}
     GovernmentProfile.objects.filter(pk__in=ids, status__in=HELD_STATUSES).update(status=VerificationStatus.REVOKED,
@@ -59,13 +72,12 @@ def person_verification_erase(user: AnyUser, addresses: list[str]) -> list[tuple
     GovernmentProfile.objects.filter(pk__in=ids, status=VerificationStatus.PENDING).update(
         status=VerificationStatus.CANCELLED, **ended)
     profiles_details_erase(ids)
-    # Those they accepted and every other one at one of their confirmed addresses that no
-    # account accepted, whatever its status (a cancelled one holds their roster details as
+    # Those they accepted and every other one at one of their addresses (addresses_of: those
+    # confirmed, and those their verification knows were theirs that nobody else holds) that
+    # no account accepted, whatever its status (a cancelled one holds their roster details as
     # much as one waiting: as their data download lists them); never one another account
     # accepted at an address now theirs (it passed with a post).
-    confirmed = sorted({email.lower() for email in EmailAddress.objects.filter(user=user, verified=True)
-                        .values_list("email", flat=True)})
-    invitations = Invitation.objects.filter(Q(accepted_by=user) | Q(email__in=confirmed, accepted_by__isnull=True))
+    invitations = Invitation.objects.filter(Q(accepted_by=user) | Q(email__in=theirs, accepted_by__isnull=True))
     erased = list(invitations.values_list("pk", "roster_id"))
     targets = [("rosters.invitation", str(pk)) for pk, _roster in erased]
     targets += [(EVENT_TARGET, str(pk)) for pk in _invitations_sent_events(erased)]
@@ -74,7 +86,7 @@ def person_verification_erase(user: AnyUser, addresses: list[str]) -> list[tuple
     GovernmentProfile.objects.filter(decided_by=user).exclude(decided_by_email="").update(decided_by_email="")
     person_rows_remove(addresses)
     # The records of invitation mails to their mailboxes (kept a day or two, for the limit).
-    InvitationMail.objects.filter(mailbox__in={mailbox_of(address) for address in [*addresses, *confirmed]}).delete()
+    InvitationMail.objects.filter(mailbox__in={mailbox_of(address) for address in [*addresses, *theirs]}).delete()
     targets += [(EVENT_TARGET, str(pk)) for pk in _events_naming_them_as_who_acted(user, addresses)]
     return [("verification.governmentprofile", str(pk)) for pk in ids] + targets
 

@@ -2,15 +2,13 @@
 that name them, in their data download
 (portal/privacy/personal_data.py), registered from VerificationConfig.ready."""
 
-from allauth.account.models import EmailAddress
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from portal.privacy.breach import breach_person_field_register, breach_record_kind_register
 from portal.privacy.breach_reads import breach_read_route_register
 from portal.privacy.personal_data import PersonalDataSection, personal_data_register
-from portal.privacy.requests import not_held_by_others
-from verification.erasure import person_verification_addresses
+from verification.erasure import addresses_of
 from verification.models import GovernmentProfile
 from verification.rosters.models import Invitation, RosterRow
 from verification.visibility.models import Audience, PersonalVisibility
@@ -20,18 +18,6 @@ def profiles_of(user) -> list:
     return list(GovernmentProfile.objects.filter(user=user).order_by("id").values(
         "organisation__name", "verified_name", "designation", "office", "employee_code", "official_email", "mobile",
         "superannuation_date", "status", "requested_at", "verified_at", "decided_at", "reason_code", "reason")[:200])
-
-
-def addresses_of(user) -> list[str]:
-    """The addresses whose invitations and roster rows are the person's, as an erasure
-    granted to them reads them: their confirmed addresses, and those their verification
-    knows were theirs (an official address they took off the account) that no other
-    account holds now. Never an address the account holds unconfirmed (anyone can add
-    anyone's address)."""
-    confirmed = {email.lower() for email in EmailAddress.objects.filter(user=user, verified=True)
-                 .values_list("email", flat=True)}
-    past = {email.lower() for email in person_verification_addresses(user)} - confirmed
-    return sorted(confirmed | set(not_held_by_others(user, past)))
 
 
 def invitations_of(user) -> list:

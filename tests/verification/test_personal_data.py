@@ -164,3 +164,33 @@ def test_the_download_holds_the_roster_rows_at_an_official_address_the_person_to
     assert not EmailAddress.objects.filter(user=four, email=ADDRESS).exists()
     rows = download(four)["roster_rows"]
     assert [(row["line"], row["email"], row["employee_code"]) for row in rows] == [(2, ADDRESS, "E00004")]
+
+
+def test_an_erasure_removes_the_invitation_at_an_official_address_the_person_took_off_their_account(world):
+    """The download lists an invitation nobody accepted at an address the person's
+    verification knows was theirs (taken off the account, held by nobody else) as theirs;
+    the erasure removed only those at the addresses the account still held, leaving their
+    name, mobile and employee code to the organisation's admins."""
+    from allauth.account.models import EmailAddress
+
+    from portal.privacy.personal_data import personal_data_of
+    from portal.privacy.requests import person_erase
+    from tests.verification.helpers import GovernmentProfileFactory
+    from verification import lifecycle
+    from verification.models import VerificationStatus
+
+    asha = UserFactory(email="asha.home@gmail.com", full_name="Asha Kulkarni")
+    official = "asha.k@pune.mahaagri.gov.in"
+    EmailAddress.objects.create(user=asha, email=official, verified=True, primary=False)
+    GovernmentProfileFactory(user=asha, organisation=world["office"], official_email=official,
+                             status=VerificationStatus.VERIFIED)
+    EmailAddress.objects.filter(user=asha, email=official).delete()
+    lifecycle.profiles_suspend_address_removed(user_id=asha.pk, email=official)
+    now = timezone.now()
+    Invitation.objects.create(organisation=world["office"], email=official, name="Asha Kulkarni", designation="Clerk",
+                              office="Pune", employee_code="ASHA-1", mobile="+919876543210",
+                              invited_by=world["admin_office"], token_hash="a" * 64, created_at=now, sent_at=now,
+                              expires_at=now + timedelta(days=30))
+    assert [row["employee_code"] for row in personal_data_of(asha)["roster_invitations"]] == ["ASHA-1"]
+    person_erase(user_id=asha.pk, actor=world["superadmin"])
+    assert list(Invitation.objects.values_list("name", "mobile")) == []
