@@ -34,7 +34,7 @@ from portal.audit.services import audit_record, audit_record_many
 from portal.deadlines import end_of_local_day
 from portal.limits import shown
 from portal.mail.retention import outbox_person_remove
-from portal.organisations.models import Membership, MembershipRole, ended
+from portal.organisations.models import Membership, MembershipRole, Organisation, PlatformRoleGrant, ended
 from portal.organisations.selectors import organisations_left_without_admin
 from portal.organisations.services import (
     LastAdmin,
@@ -342,13 +342,27 @@ def _membership_events(user: AnyUser, addresses: list[str]) -> list[int]:
     """The events of the organisations the person was ever a member or an admin of that
     name them by one of ``addresses`` (their admin role granted, changed, ended; the
     account's addresses and those it had before): the organisation's admins read them in
-    its audit log."""
-    organisation_ids = [str(pk) for pk in Membership.objects.filter(user=user).values_list("organisation_id", flat=True)]
-    if not organisation_ids:
+    its audit log. And the events that list them among those told, of those organisations,
+    of the offices below them (whose admins above are told when an office has none of its
+    own), and, for one who ever held a platform role (a superadmin is told when an office
+    has no admin above either), of every organisation."""
+    member_of = list(Organisation.objects.filter(pk__in=Membership.objects.filter(user=user).values("organisation_id"))
+                     .only("pk", "ancestry"))
+    platform = PlatformRoleGrant.objects.filter(user=user).exists()
+    if not member_of and not platform:
         return []
-    events = AuditEvent.objects.filter(target_type="organisations.organisation", target_id__in=organisation_ids)
+    organisations = AuditEvent.objects.filter(target_type="organisations.organisation")
+    events = organisations.filter(target_id__in=[str(organisation.pk) for organisation in member_of])
     named = list(events.filter(Q(old_values__user__in=addresses) | Q(new_values__user__in=addresses))
                  .values_list("pk", flat=True))
+    if not platform:
+        below = Q()
+        for organisation in member_of:
+            below |= Q(pk=organisation.pk) | Q(ancestry__startswith=organisation.subtree_prefix)
+        events = organisations.filter(target_id__in=[str(pk) for pk in
+                                                     Organisation.objects.filter(below).values_list("pk", flat=True)])
+    else:
+        events = organisations
     # And those that list them among the admins told (suspended, moved, its details changed...)
     # or among those whose admin role a move ended ([organisation, address] pairs).
     wanted = {address.lower() for address in addresses}

@@ -185,3 +185,30 @@ def test_the_records_of_others_the_hold_check_reads_are_only_those_held():
     legal_hold_set(target_type="onboarding.application", target_id=steps[2].application_id, reason="Writ", actor=root)
     assert set(person_hold_targets(admin.pk)) == own | {("verification.governmentprofile", decided[1].pk),
                                                         ("onboarding.application", steps[2].application_id)}
+
+
+@pytest.mark.parametrize("told", ["admin above", "superadmin"])
+def test_an_erasure_redacts_the_events_of_an_office_below_that_list_the_person_among_those_told(told):
+    """An office with no admin of its own is suspended: the admins of the department above
+    it (or, with none, every superadmin) are told, and listed on the office's event, which
+    its admins and the superadmins read. The erasure read only the events of the
+    organisations the person was a member of, leaving their address on the office's."""
+    from portal.privacy.requests import person_erase
+
+    root = make_superadmin(email="root@sandes.nic.in")
+    department = OrganisationFactory(name="Agriculture Department, Maharashtra", short_code="AGRI-MH", state="MH")
+    if told == "admin above":
+        person = make_admin(department, email="asha.admin@mahaagri.gov.in")
+        make_admin(department, email="second.admin@mahaagri.gov.in")
+    else:
+        person = make_superadmin(email="asha.admin@sandes.nic.in")
+    office = OrganisationFactory(name="District Agriculture Office, Pune", short_code="DAO-PUNE", state="MH",
+                                 parent=department if told == "admin above" else None)
+    organisation_suspend(organisation_id=office.pk, reason_code=SuspensionReason.UNDER_REVIEW, reason="Under review.",
+                         actor=User.objects.get(pk=root.pk))
+    event = AuditEvent.objects.get(action=AuditAction.ORGANISATION_SUSPENDED)
+    assert event.target_id == str(office.pk) and person.email in event.new_values["told"]
+    person_erase(user_id=person.pk, actor=root)
+    event.refresh_from_db()
+    assert person.email not in json.dumps(event.new_values)
+    assert audit_verify() == []
