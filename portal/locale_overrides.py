@@ -19,6 +19,11 @@ CORRECTED = [
     gettext_noop("Password"),
     gettext_noop("Password (again)"),
     ngettext_lazy("%(size)d byte", "%(size)d bytes"),  # filesizeformat: Django's Marathi leaves it in English
+    # and its Hindi writes "मेबी " (mebi, a space after it), its Marathi "एमबी", where the
+    # portal's own words say "5 MB".
+    gettext_noop("%s KB"),
+    gettext_noop("%s MB"),
+    gettext_noop("%s GB"),
     # Form errors Django's Hindi and Marathi leave in English (a text too long or too
     # short in their plural; Marathi's unknown choice), and Hindi's garbled unknown choice.
     ngettext_lazy("Ensure this value has at most %(limit_value)d character (it has %(show_value)d).",

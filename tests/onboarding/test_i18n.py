@@ -151,7 +151,8 @@ def test_every_hindi_message_is_translated_with_its_placeholders():
     assert wrong == []
     # Translated means into Hindi: Devanagari, unless the text is only a technical name.
     latin_only = [msgid for msgid, translations in entries if not re.search(r"[\u0900-\u097F]", translations[0])]
-    assert latin_only == ["Message-ID", "CSV", "Excel (.xlsx)"]  # names of formats, the same in every language
+    # Names of formats, the same in every language; the units of a file's size, as the pages write them ("5 MB").
+    assert sorted(latin_only) == sorted(["%s KB", "%s MB", "%s GB", "Message-ID", "CSV", "Excel (.xlsx)"])
 
 
 # A screen reader reads a new page's title first: a refused section's page says so there
@@ -201,3 +202,22 @@ def test_the_hindi_example_of_the_local_name_is_marked_as_hindi(officer_client, 
     assert hint.squashed_text().endswith(" गृह मंत्रालय")
     outside = hint.squashed_text()[: -len("गृह मंत्रालय")]
     assert ("मंत्रालय" in outside) is False
+
+
+@pytest.mark.parametrize("language", ["hi", "mr"])
+def test_a_letters_size_says_mb_as_the_page_says_its_limit(language):
+    """Django's Hindi writes a size as "2.4 मेबी " (mebi, and a space before the comma), its
+    Marathi "2.4 एमबी", on pages whose own words say "5 MB"."""
+    from onboarding.models import Attachment
+    from tests.factories import UserFactory
+    from tests.onboarding.approval_helpers import filled_application, signed_in
+
+    officer = UserFactory(email="officer@maharashtra.gov.in")
+    application = filled_application(officer)
+    Attachment.objects.filter(application=application).update(size=2_500_000)
+    client = signed_in(officer)
+    client.cookies["django_language"] = language
+    assert "5 MB" in client.get(f"/onboarding/{application.pk}/letter/").content.decode()
+    for path in (f"/onboarding/{application.pk}/letter/", f"/onboarding/{application.pk}/submit/"):
+        html = client.get(path).content.decode()
+        assert "(2.4\xa0MB, 1 " in html, re.findall(r"\(2\.4[^)]*\)", html)

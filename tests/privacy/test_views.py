@@ -566,3 +566,37 @@ def test_a_printed_copy_of_ones_data_shows_it_without_the_forms_that_act():
     assert not [control for control in printed if control.startswith("button") or control.startswith("select")]
     assert "Ask for erasure or a correction" not in printed_text(tree)
     assert "Your personal data" in printed_text(tree)
+
+
+@pytest.mark.parametrize("language", ["hi", "mr"])
+def test_the_retention_runs_counts_are_grouped_as_every_other_count(language):
+    now = timezone.now()
+    RetentionRun.objects.create(started_at=now, finished_at=now, counts={
+        "unused_account": {"reminded": 2300, "erased": 12500, "audit_events_redacted": 125000}})
+    root = make_superadmin(email="anita.rao@nic.in")
+    client = Client()
+    client.force_login(root)
+    second_factor_given(client, root)
+    client.cookies["django_language"] = language
+    html = client.get("/portal/privacy/retention/").content.decode()
+    assert [cell.squashed_text() for cell in parse(html).find_all("td")][-3:] == ["2,300", "12,500", "1,25,000"]
+
+
+@pytest.mark.parametrize("language", ["hi", "mr"])
+def test_the_breach_reports_english_draft_is_marked_english(language):
+    """The draft to the Board and CERT-In is English whatever the page's language: a screen
+    reader read it as Hindi or Marathi."""
+    from urllib.parse import urlencode
+
+    now = timezone.localtime()
+    query = urlencode({"start": f"{now - timedelta(days=1):%Y-%m-%d %H:%M}",
+                       "end": f"{now + timedelta(hours=1):%Y-%m-%d %H:%M}", "actor": "", "ip": "",
+                       "second_language": language})
+    root = make_superadmin(email="anita.rao@nic.in")
+    client = Client()
+    client.force_login(root)
+    second_factor_given(client, root)
+    client.cookies["django_language"] = language
+    html = client.get(f"/portal/privacy/breach/?{query}").content.decode()
+    assert f'<html lang="{language}">' in html and "Period of the breach" in html
+    assert parse(html).by_id("draft-report").get("lang") == "en"
