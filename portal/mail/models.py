@@ -1,5 +1,6 @@
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext, gettext_noop
 from django.utils.translation import gettext_lazy as _
 
 from portal.redaction import LINK_REMOVED
@@ -40,6 +41,13 @@ def with_topic(message, topic: str):
     """``message``, marked to be stored under ``topic`` (OutboxMessage.topic)."""
     message.outbox_topic = topic
     return message
+
+
+# What a message left unsent by services.outbox_drop says (its page reads it, translated).
+NOT_SENT_NO_LONGER_HOLDS = gettext_noop(
+    "Not sent: what it said no longer held before the mail server could take it (its link was replaced, or what it "
+    "asked for was decided or closed).")
+PORTAL_OUTCOMES = frozenset({NOT_SENT_NO_LONGER_HOLDS})
 
 
 class OutboxMessage(models.Model):
@@ -108,6 +116,13 @@ class OutboxMessage(models.Model):
         # Also the audit log's snapshot of the target (a message queued again): no personal
         # data, always English. The recipients' addresses there outlived their erasure.
         return f"Outbox message #{self.pk}"
+
+    @property
+    def outcome_said(self) -> str | None:
+        """What the portal itself wrote as the outcome (``last_error``), in the page's
+        language; None for a delivery record (the mail server's replies, as they came,
+        and what was done of them: English, as written)."""
+        return gettext(self.last_error) if self.last_error in PORTAL_OUTCOMES else None
 
     @property
     def links_removed(self) -> bool:

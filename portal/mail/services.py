@@ -17,7 +17,15 @@ from django.utils import timezone
 from portal.accounts.models import ERASED_EMAIL_DOMAIN
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
-from portal.mail.models import OutboxMessage, OutboxPriority, OutboxStatus, UnknownMailbox, with_priority, with_topic
+from portal.mail.models import (
+    NOT_SENT_NO_LONGER_HOLDS,
+    OutboxMessage,
+    OutboxPriority,
+    OutboxStatus,
+    UnknownMailbox,
+    with_priority,
+    with_topic,
+)
 from portal.mail.tasks import BULK_QUEUE, outbox_dispatch, outbox_dispatch_many
 from portal.permissions import AnyUser
 from portal.redaction import remove_secret_links
@@ -152,11 +160,6 @@ def outbox_enqueue_each(*, subject: str, body: str, to: list[str], fills: dict[s
         ids = [row[0] for row in cursor.fetchall()]
     _dispatch_after_commit(ids, priority)
     return ids
-
-
-# What a message left unsent by outbox_drop says (its page reads it).
-NOT_SENT_NO_LONGER_HOLDS = ("Not sent: what it said no longer held before the mail server could take it (its link was "
-                            "replaced, or what it asked for was decided or closed).")
 
 
 def outbox_drop(*, topics: Iterable[str]) -> int:

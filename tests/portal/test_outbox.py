@@ -1073,3 +1073,29 @@ def test_whether_an_address_is_mailable_is_what_parsing_it_whole_says(address):
     from portal.mail.services import is_mailable  # noqa: PLC0415
 
     assert is_mailable(address) == (parseaddr(address)[1].rsplit("@", 1)[-1].strip().lower() != ERASED_EMAIL_DOMAIN)
+
+
+@pytest.mark.parametrize("language", ["hi", "mr"])
+def test_the_outbox_says_why_a_message_was_not_sent_in_the_pages_language_and_marks_the_servers_record_english(
+        language):
+    """The portal's own sentence for a message given up as no longer holding was shown in
+    English on a Hindi or Marathi page; a delivery record (the mail server's replies, as they
+    came) stays as written, marked English for screen readers."""
+    from portal.mail.services import outbox_drop, outbox_enqueue_each
+    from tests.html_tree import parse
+    from tests.onboarding.approval_helpers import make_superadmin, signed_in
+
+    [dropped] = outbox_enqueue_each(subject="Subject", body="Body", to=["someone@maharashtra.gov.in"], fills={},
+                                    topics=["authority_link:1"])
+    assert outbox_drop(topics=["authority_link:1"]) == 1
+    [refused] = outbox_enqueue_each(subject="Subject", body="Body", to=["other@maharashtra.gov.in"], fills={})
+    OutboxMessage.objects.filter(pk=refused).update(status=OutboxStatus.FAILED, last_error="550 5.1.1 User unknown")
+    client = signed_in(make_superadmin(email="anita.rao@nic.in"))
+    client.cookies["django_language"] = language
+    html = client.get(f"/portal/outbox/{dropped}/").content.decode()
+    assert f'<html lang="{language}">' in html
+    assert "Not sent: what it said no longer held" not in html
+    assert ("इसमें कही गई बात लागू नहीं रही" if language == "hi" else "त्यात सांगितलेले लागू राहिले नाही") in html
+    record = [node for node in parse(client.get(f"/portal/outbox/{refused}/").content.decode()).iter()
+              if node.get("lang") == "en"]
+    assert "550 5.1.1 User unknown" in [node.squashed_text() for node in record]  # (beside the language menu's "English")
