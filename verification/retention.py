@@ -4,14 +4,15 @@ policy's days after the revocation, keeps what an audit needs (the person, the
 organisation, the status, the dates, the reason's code, who decided) and loses the
 details they gave (designation, office, employee code, official address, mobile,
 superannuation date, the free-text reason), the name it was verified under and its
-address confirmations. A request rejected or withdrawn (or cancelled as its person was
-verified elsewhere) is reduced the same way, its own policy's days after it closed.
+address confirmations, and the invitation that verified it its copy of them. A request
+rejected or withdrawn (or cancelled as its person was verified elsewhere) is reduced the
+same way, its own policy's days after it closed.
 The addresses a held person's records name (or a held record does) are the core's to
 keep records at while the hold lasts (held_verification_addresses)."""
 
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from portal.privacy.models import HoldTarget, RetentionKind, RetentionPolicy
 from portal.privacy.registry import RetentionRule, retention_rule_register
@@ -23,8 +24,14 @@ from verification.rosters.models import Invitation
 def profiles_details_erase(ids: list[int]) -> None:
     """The profiles lose the details their person gave (and the free-text reason), the
     name they were verified under and their address confirmations; what an audit needs
-    stays (also an erasure's, erasure.py)."""
+    stays (also an erasure's, erasure.py). So does the invitation that verified one (the
+    same details, as the roster gave them, on its organisation's invitations page): one
+    its person accepted in its organisation before the record was decided."""
     AddressConfirmation.objects.filter(profile_id__in=ids).delete()
+    Invitation.objects.filter(Exists(GovernmentProfile.objects.filter(
+        pk__in=ids, user_id=OuterRef("accepted_by_id"), organisation_id=OuterRef("organisation_id"),
+        decided_at__gte=OuterRef("accepted_at")))).update(
+        email="", mailbox="", name="", designation="", office="", employee_code="", mobile="", superannuation_date=None)
     GovernmentProfile.objects.filter(pk__in=ids).update(
         designation="", office="", employee_code="", official_email="", mobile="", superannuation_date=None, reason="",
         verified_name="")

@@ -670,6 +670,37 @@ def test_a_revoked_persons_verification_record_is_reduced_to_what_an_audit_needs
     assert audit_verify() == []
 
 
+def test_the_invitation_that_verified_a_revoked_person_loses_the_same_details():
+    """Verified from a roster, the person's record and the invitation they accepted hold the
+    same details (the invitations page shows its name and address to the organisation's
+    admins): the record was reduced, the invitation kept them. One they accepted after the
+    revocation (verified again) keeps its own."""
+    from verification.rosters.models import Invitation, InvitationStatus
+
+    only(RetentionKind.REVOKED_VERIFICATION)
+    with at(0):
+        revoked = GovernmentProfileFactory(status=VerificationStatus.REVOKED, mobile="+919876543210",
+                                           employee_code="MH-7781", verified_name="Asha Kulkarni")
+        now = timezone.now()
+
+        def accepted(days):
+            return Invitation.objects.create(
+                organisation=revoked.organisation, email=revoked.official_email, mailbox=revoked.official_email,
+                name="Asha Kulkarni", designation="Under Secretary", office="Mantralaya", employee_code="MH-7781",
+                mobile="+919876543210", invited_by=UserFactory(), token_hash=f"{days:064d}"[-64:],
+                created_at=now - timedelta(days=days), sent_at=now - timedelta(days=days), expires_at=now,
+                status=InvitationStatus.ACCEPTED, accepted_at=now - timedelta(days=days), accepted_by=revoked.user)
+
+        verified_by = accepted(30)
+    with at(10):
+        again = accepted(-10)
+    run(366)
+    assert GovernmentProfile.objects.get(pk=revoked.pk).employee_code == ""
+    assert Invitation.objects.filter(pk=verified_by.pk).values_list(
+        "email", "name", "designation", "office", "employee_code", "mobile").get() == ("", "", "", "", "", "")
+    assert Invitation.objects.get(pk=again.pk).employee_code == "MH-7781"
+
+
 @pytest.mark.parametrize("status", [VerificationStatus.REJECTED, VerificationStatus.CANCELLED])
 def test_a_rejected_or_withdrawn_verification_request_is_reduced_to_what_an_audit_needs_after_a_year(status):
     only(RetentionKind.CLOSED_VERIFICATION_REQUEST)
