@@ -104,10 +104,13 @@ class _AsStored:
     def __init__(self, to_python, *, box: bool):
         self.to_python = to_python
         self.box = box
+        self.lengths = None  # (as typed, as stored) of the last answer, when composing lengthened it
 
     def __call__(self, value):
         if isinstance(value, str):
-            value = composed(value.replace("\r\n", "\n") if self.box else value)
+            typed = value.replace("\r\n", "\n") if self.box else value
+            value = composed(typed)
+            self.lengths = (len(typed), len(value)) if len(value) > len(typed) else None
         return self.to_python(value)
 
 
@@ -200,6 +203,7 @@ class AccessibleForm(ShowsKeptInput, forms.Form):
         if self.is_bound:
             self._line_breaks_as_typed()
         super().full_clean()
+        self._say_stored_lengths()
         for name in self.errors:
             if name not in self.fields:
                 continue  # errors of the whole form
@@ -211,6 +215,24 @@ class AccessibleForm(ShowsKeptInput, forms.Form):
             css = attrs.get("class", "")
             if "is-invalid" not in css.split():
                 attrs["class"] = f"{css} is-invalid".strip()
+
+    def _say_stored_lengths(self):
+        """An answer within its box's length as typed but over it once composed (letters
+        typed as one character that are stored as two) is told why, rather than a length
+        the person never typed."""
+        for name, field in self.fields.items():
+            to_python = getattr(field, "to_python", None)
+            lengths = getattr(to_python, "lengths", None) if isinstance(to_python, _AsStored) else None
+            if name not in self._errors or lengths is None or not field.max_length or lengths[0] > field.max_length:
+                continue
+            errors = [ValidationError(_("Letters typed as one character that are stored as two (such as “ज़”) count "
+                                        "twice: stored, this answer has %(count)s characters, more than the %(limit)s "
+                                        "allowed. Shorten it."),
+                                      code="max_length", params={"count": grouped(lengths[1]),
+                                                                 "limit": grouped(field.max_length)})
+                      if error.code == "max_length" else error for error in self._errors[name].as_data()]
+            self._errors[name] = self.error_class(renderer=self.renderer)
+            self._errors[name].extend(errors)
 
     def warn(self, field, message):
         self.warnings.setdefault(field, []).append(message)

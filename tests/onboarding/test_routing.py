@@ -88,6 +88,7 @@ from tests.onboarding.approval_helpers import (
     with_totp,
 )
 from tests.onboarding_data import VALID
+from tests.portal.test_forms import STORED_TWICE
 from tests.smtp import text_of
 from tests.test_every_mail_over_smtp import send_and_receive
 
@@ -3025,13 +3026,13 @@ def test_remarks_and_grounds_longer_than_their_limit_once_composed_are_refused_a
     step = state_step(application)
     response = signed_in(admin).post(f"/onboarding/queue/{step.pk}/", {"decision": "reject", "remarks": typed, "confirm": "on"})
     assert response.status_code == 200
-    assert field_error(page(response), "remarks") == f"Ensure this value has at most 4000 characters (it has {stored})."
+    assert field_error(page(response), "remarks") == STORED_TWICE.format(count=f"{stored:,}", limit="4,000")
     step.refresh_from_db()
     assert step.decision == ""
     approvals.step_decide(step_id=step.pk, decision="reject", remarks="Not a government body.", actor=admin)
     response = signed_in(officer).post(f"/onboarding/{application.pk}/appeal/", {"grounds": typed, "step": "review"})
     assert response.status_code == 200
-    assert field_error(page(response), "grounds") == f"Ensure this value has at most 4000 characters (it has {stored})."
+    assert field_error(page(response), "grounds") == STORED_TWICE.format(count=f"{stored:,}", limit="4,000")
     assert not ApprovalStep.objects.filter(application=application, stage=Stage.APPEAL).exists()
 
 

@@ -36,6 +36,10 @@ def test_a_box_counts_a_line_break_as_one_character_as_the_browser_did():
     assert form.errors["remarks"] == ["Ensure this value has at most 12 characters (it has 13)."]
 
 
+STORED_TWICE = ("Letters typed as one character that are stored as two (such as “ज़”) count twice: stored, this answer "
+                "has {count} characters, more than the {limit} allowed. Shorten it.")
+
+
 def test_an_answer_is_measured_as_it_is_stored_composed():
     """"ज़" typed as one character (U+095B, as text converted from a legacy font has it) is
     stored composed as two (ज + nukta): an answer the box took as within its length but
@@ -43,8 +47,10 @@ def test_an_answer_is_measured_as_it_is_stored_composed():
     password is taken as typed."""
     nukta = "\u095b"
     form = Example({"name": nukta * 11, "remarks": nukta * 7, "password": nukta})
-    assert form.errors == {"name": ["Ensure this value has at most 20 characters (it has 22)."],
-                           "remarks": ["Ensure this value has at most 12 characters (it has 14)."]}
+    assert form.errors == {"name": [STORED_TWICE.format(count=22, limit=20)],
+                           "remarks": [STORED_TWICE.format(count=14, limit=12)]}
+    # Too long as typed already: said as every field says it.
+    assert Example({"name": nukta * 21}).errors["name"] == ["Ensure this value has at most 20 characters (it has 42)."]
     form = Example({"name": nukta * 10, "remarks": f"{nukta}\r\n{nukta}", "password": nukta})
     assert form.is_valid(), form.errors
     assert form.cleaned_data == {"name": "\u091c\u093c" * 10, "remarks": "\u091c\u093c\n\u091c\u093c", "password": nukta}

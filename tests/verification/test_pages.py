@@ -29,6 +29,7 @@ from tests.html_tree import (
     printed_filters,
     printed_text,
 )
+from tests.portal.test_forms import STORED_TWICE
 from tests.verification.helpers import GovernmentProfileFactory, contacts_shown_to_verified_users, form_data, signed_in
 from verification import services
 from verification.models import (
@@ -225,7 +226,7 @@ def test_a_detail_longer_than_its_field_once_composed_is_refused_at_its_field_no
     tree = parse(html)
     stored = len(unicodedata.normalize("NFC", typed))
     assert stored > limit
-    assert field_error(tree, field) == f"Ensure this value has at most {limit} characters (it has {stored})."
+    assert field_error(tree, field) == STORED_TWICE.format(count=f"{stored:,}", limit=f"{limit:,}")
     assert field_value(tree, field) == typed
     assert not GovernmentProfile.objects.filter(user=world["person"]).exists()
 
@@ -806,7 +807,7 @@ def test_a_reason_longer_than_its_limit_once_composed_is_refused_at_its_field_no
     status = profile.status
     html = well_formed(signed_in(world["admin_office"]).post(f"/verification/profiles/{profile.pk}/{path}", data))
     tree = parse(html)
-    assert field_error(tree, "reason") == f"Ensure this value has at most 1000 characters (it has {stored})."
+    assert field_error(tree, "reason") == STORED_TWICE.format(count=f"{stored:,}", limit="1,000")
     assert field_value(tree, "reason") == typed
     profile.refresh_from_db()
     assert profile.status == status
