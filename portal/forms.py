@@ -56,7 +56,10 @@ CHANGED_MEANWHILE = _(
 
 def _stored_as_shown(field: forms.Field, value: object) -> str:
     """A stored value as its field shows it: a choice by its label, a date as the date input
-    writes it, nothing as "no answer" (or as the field's empty choice, when it has one)."""
+    writes it, a box ticked or not as "Yes" or "No", nothing as "no answer" (or as the field's
+    empty choice, when it has one)."""
+    if isinstance(value, bool):
+        return str(_("Yes") if value else _("No"))
     choices = {str(key): label for key, label in getattr(field, "choices", None) or []}
     key = "" if value is None else str(value.isoformat() if isinstance(value, date) else value)
     if key in choices:

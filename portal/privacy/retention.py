@@ -47,6 +47,7 @@ from portal.privacy.models import (
     RetentionRun,
 )
 from portal.privacy.registry import RetentionRule, retention_rules
+from portal.shown import check_shown
 
 logger = logging.getLogger(__name__)
 
@@ -74,17 +75,28 @@ def retention_policy_check(*, kind: str, days: int, grace_days: int) -> None:
                                if withdrawn else _("Give at least 1 day between the reminder and the erasure.")})
 
 
+def retention_policy_values(policy: RetentionPolicy) -> dict:
+    """What the retention page shows of a policy, and its form changes."""
+    return {"days": policy.days, "grace_days": policy.grace_days, "enabled": policy.enabled}
+
+
 def retention_policy_update(
-    *, kind: str, days: int, grace_days: int, enabled: bool, actor: AnyUser, request: HttpRequest | None = None
+    *, kind: str, days: int, grace_days: int, enabled: bool, actor: AnyUser, request: HttpRequest | None = None,
+    shown_values: str | None = None,
 ) -> RetentionPolicy:
+    """Change a policy. ``shown_values``: the digest of the values the page showed
+    (portal.shown): a save from a page opened before another superadmin changed the policy
+    raises ChangedMeanwhile, saving nothing (it would switch on again, unseen, a policy
+    switched off meanwhile); None: not checked."""
     retention_policy_check(kind=kind, days=days, grace_days=grace_days)
     retention_policies()
     with transaction.atomic():
         policy = RetentionPolicy.objects.select_for_update().get(kind=kind)
-        old = {"days": policy.days, "grace_days": policy.grace_days, "enabled": policy.enabled}
+        old = retention_policy_values(policy)
         new = {"days": days, "grace_days": grace_days, "enabled": enabled}
         if old == new:
             return policy
+        check_shown(shown_values, old)
         policy.days, policy.grace_days, policy.enabled = days, grace_days, enabled
         policy.changed_at, policy.changed_by = timezone.now(), actor
         policy.save(update_fields=["days", "grace_days", "enabled", "changed_at", "changed_by"])

@@ -31,8 +31,10 @@ from portal.privacy.retention import (
     retention_policy_newly_due,
     retention_policy_promise,
     retention_policy_update,
+    retention_policy_values,
     retention_rule_deletes,
 )
+from portal.shown import ChangedMeanwhile, shown_digest, shown_on_page, shown_sent
 
 RELEASED_SHOWN = 50
 
@@ -63,10 +65,11 @@ def retention(request):
     for policy in policies:
         bound = posted_kind == policy.kind
         form = RetentionPolicyForm(
-            request.POST if bound else None, prefix=policy.kind,
-            initial={"days": policy.days, "grace_days": policy.grace_days, "enabled": policy.enabled}, kind=policy.kind,
+            request.POST if bound else None, prefix=policy.kind, initial=retention_policy_values(policy), kind=policy.kind,
         )
         form.newly_due = 0
+        stored = shown_digest(retention_policy_values(policy))
+        form.shown_values = shown_on_page(request, stored) if bound else stored
         if bound and form.is_valid():
             posted = {name: form.cleaned_data[name] for name in ("days", "grace_days", "enabled")}
             try:
@@ -75,7 +78,14 @@ def retention(request):
                 if form.newly_due and not form.cleaned_data["confirm"]:
                     form.add_error("confirm", _newly_due_message(form.newly_due, policy.kind))
                 else:
-                    retention_policy_update(kind=policy.kind, actor=request.user, request=request, **posted)
+                    retention_policy_update(kind=policy.kind, actor=request.user, request=request,
+                                            shown_values=shown_sent(request.POST), **posted)
+            except ChangedMeanwhile:
+                # Another superadmin changed it since the page was opened: what is stored now,
+                # said at each field that differs, what was typed kept; saved at the next "Save".
+                policy.refresh_from_db()
+                form.shown_values = shown_digest(retention_policy_values(policy))
+                form.say_changed_meanwhile(retention_policy_values(policy))
             except ValidationError as exc:
                 for field, errors in exc.message_dict.items():
                     for error in errors:

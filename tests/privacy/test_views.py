@@ -600,3 +600,36 @@ def test_the_breach_reports_english_draft_is_marked_english(language):
     html = client.get(f"/portal/privacy/breach/?{query}").content.decode()
     assert f'<html lang="{language}">' in html and "Period of the breach" in html
     assert parse(html).by_id("draft-report").get("lang") == "en"
+
+
+def test_a_retention_page_left_open_does_not_switch_on_again_a_policy_switched_off_meanwhile(root_client):
+    """A superadmin opens the page (closed applications reduced: on); another switches that
+    policy off; the first, from the page opened before, changes only its days: the save wrote
+    the three values the page sent, switching it on again, unseen. It is now refused, what is
+    stored said at the field, what was typed kept; saved at the next save."""
+    from portal.privacy.retention import retention_policy_update
+
+    kind = "closed_application"
+    opened = parse(root_client.get("/portal/privacy/retention/").content.decode())
+    form = next(f for f in opened.find_all("form")
+                if any(n.get("name") == "kind" and n.get("value") == kind for n in f.iter()))
+    sent = {n.get("name"): n.get("value", "") for n in form.iter()
+            if n.tag == "input" and n.get("type") in ("hidden", "number", "text") and n.get("name")}
+    assert sent[f"{kind}-days"] == "1095" and any(n.get("name") == f"{kind}-enabled" for n in form.iter())
+    retention_policy_update(kind=kind, days=1095, grace_days=0, enabled=False,
+                            actor=make_superadmin(email="root.b@sandes.nic.in"))
+    data = {**sent, f"{kind}-days": "1200", f"{kind}-enabled": "on"}
+    response = root_client.post("/portal/privacy/retention/", data)
+    assert response.status_code == 200
+    policy = RetentionPolicy.objects.get(kind=kind)
+    assert (policy.enabled, policy.days) == (False, 1095)
+    tree = parse(response.content.decode())
+    assert "what this page showed was changed since it was opened" in tree.by_id("error-summary").squashed_text()
+    section = next(n for n in tree.iter() if n.get("aria-labelledby") == f"policy-{kind}")
+    assert "Saved meanwhile: No" in field_container(section, "enabled").squashed_text()
+    assert field_value(tree, f"{kind}-days") == "1200"
+    again = {n.get("name"): n.get("value", "") for n in section.iter()
+             if n.tag == "input" and n.get("name") == "shown_values"}
+    response = root_client.post("/portal/privacy/retention/", {**data, **again})
+    assert response.status_code == 302
+    assert RetentionPolicy.objects.get(kind=kind).enabled is True  # as the person chose, having seen it was off
