@@ -12,8 +12,7 @@ from django.db.models.lookups import IContains, IExact, StartsWith
 
 from onboarding.models import Application, ApprovalStep
 from portal import permissions
-from portal.organisations.models import Organisation, subtree_top
-from portal.organisations.states import CENTRAL
+from portal.organisations.models import Organisation, in_jurisdictions_q, subtree_top
 from portal.permissions import AnyUser
 from verification.models import GovernmentProfile
 
@@ -46,9 +45,7 @@ class Scope:
             return Organisation.objects.all()
         query = Q(pk__in=[])
         if self.jurisdictions:
-            query |= Q(state__in=self.jurisdictions - {CENTRAL})
-            if CENTRAL in self.jurisdictions:
-                query |= Q(level="central")
+            query |= in_jurisdictions_q(self.jurisdictions)
         organisations = Organisation.objects.filter(query)
         if self.administered is not None:
             organisations |= self.administered  # one WHERE: either condition
@@ -141,9 +138,7 @@ def organisations_q(shape: ScopeShape, values: dict) -> Q:
     jurisdictions, subtrees = shape
     query = Q()
     if jurisdictions:
-        query |= Q(state__in=[code for code in jurisdictions if code != CENTRAL])
-        if CENTRAL in jurisdictions:
-            query |= Q(level="central")
+        query |= in_jurisdictions_q(jurisdictions)
     for index in range(subtrees):
         query |= Q(pk=values[f"top{index}"]) | Q(PreparedStartsWith(F("ancestry"), values[f"below{index}"]))
     return query

@@ -54,11 +54,10 @@ from portal.organisations.models import (
     PlatformRole,
     PlatformRoleGrant,
     StatusAsIf,
-    central_q,
     in_force_q,
+    in_jurisdictions_q,
     subtree_top,
 )
-from portal.organisations.states import CENTRAL
 
 AnyUser = AbstractBaseUser | AnonymousUser
 
@@ -494,16 +493,8 @@ def organisations_in_scope(user: AnyUser) -> QuerySet[Organisation]:
         return Organisation.objects.all()
     query = Q(pk__in=administered_organisations(user).values("pk"))
     if jurisdictions:
-        query |= _jurisdiction_q(jurisdictions, state="state", level="level")
+        query |= in_jurisdictions_q(jurisdictions)
     return Organisation.objects.filter(query)
-
-
-def _jurisdiction_q(jurisdictions: Iterable[str], *, state: str, level: str) -> Q:
-    jurisdictions = set(jurisdictions)
-    query = Q(**{f"{state}__in": jurisdictions - {CENTRAL}})
-    if CENTRAL in jurisdictions:
-        query |= Q(**{level: "central"})
-    return query
 
 
 # Objects of the feature apps --------------------------------------------------------
@@ -656,16 +647,6 @@ def may_read_role_report(user: AnyUser) -> bool:
 # an organisation above it: the organisation they administer is not theirs to switch off or
 # on. The services (portal.organisations.services) ask this again under their lock.
 
-def _of_jurisdictions_q(jurisdictions: Iterable[str]) -> Q:
-    """Organisations whose ``jurisdiction`` (CENTRAL for one of central level or with no
-    state, else its state) is one of ``jurisdictions``, in a query."""
-    jurisdictions = set(jurisdictions)
-    query = Q(state__in=jurisdictions - {CENTRAL}) & ~central_q()
-    if CENTRAL in jurisdictions:
-        query |= central_q()
-    return query
-
-
 def organisations_status_changeable(user: AnyUser) -> QuerySet[Organisation]:
     """The organisations the user may suspend and reactivate (lazy; one query when evaluated)."""
     jurisdictions = decided_jurisdictions(user)
@@ -673,7 +654,7 @@ def organisations_status_changeable(user: AnyUser) -> QuerySet[Organisation]:
         return Organisation.objects.all()
     if not jurisdictions:
         return Organisation.objects.none()
-    return Organisation.objects.filter(_of_jurisdictions_q(jurisdictions))
+    return Organisation.objects.filter(in_jurisdictions_q(jurisdictions))
 
 
 def may_change_organisation_status(user: AnyUser, organisation: Organisation) -> bool:

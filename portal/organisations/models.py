@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from guardian.models import UserObjectPermissionBase
 
-from portal.organisations.states import JURISDICTION_CHOICES, State, local_name_language
+from portal.organisations.states import CENTRAL, JURISDICTION_CHOICES, State, local_name_language
 from portal.text import ComposedCharField
 
 
@@ -135,6 +135,18 @@ def central_q(prefix: str = "") -> Q:
     """Organisations whose ``jurisdiction`` is CENTRAL, in a query (``prefix``: the lookup
     that leads to them, "organisation__")."""
     return Q(**{f"{prefix}level": Level.CENTRAL}) | Q(**{f"{prefix}state": ""})
+
+
+def in_jurisdictions_q(jurisdictions, prefix: str = "") -> Q:
+    """Organisations whose ``jurisdiction`` (CENTRAL for one of central level or with no
+    state, else its state) is one of ``jurisdictions``, in a query (``prefix`` as for
+    ``central_q``): a central organisation that records a state (a ministry's regional
+    office) is the centre's, never that state's."""
+    jurisdictions = set(jurisdictions)
+    query = Q(**{f"{prefix}state__in": sorted(jurisdictions - {CENTRAL})}) & ~central_q(prefix)
+    if CENTRAL in jurisdictions:
+        query |= central_q(prefix)
+    return query
 
 
 class StatusAsIf(NamedTuple):

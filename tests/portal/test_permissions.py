@@ -23,6 +23,7 @@ from portal.organisations.services import organisation_admin_grant
 from tests.factories import ApplicationFactory, OrganisationFactory, PlatformRoleFactory, UserFactory
 from tests.onboarding.approval_helpers import second_factor_given, with_totp
 from tests.portal import role_helpers
+from tests.portal.role_helpers import roles_world as roles_world_fixture  # noqa: F401 (the roles_world fixture)
 from tests.verification.helpers import GovernmentProfileFactory
 from verification import services as verification_services
 from verification.models import GovernmentProfile
@@ -701,3 +702,51 @@ def test_a_superuser_has_the_officers_pages_of_their_own_draft_only(root, office
         services.application_withdraw(application_id=others.pk, actor=root, reason="Not mine.")
     others.refresh_from_db()
     assert others.status == ApplicationStatus.DRAFT
+
+
+
+# A central organisation that records a state (a ministry's regional office) is the centre's ------------------
+
+@pytest.fixture
+def central_in_mh(roles_world):
+    office = OrganisationFactory(name="Regional Office of the Ministry of Jal Shakti", short_code="MOJS-RO",
+                                 level="central", state="MH")
+    assert office.jurisdiction == "CENTRAL"
+    role_helpers.make_admin(office, email="ro.admin@jalshakti.gov.in", full_name="Central Regional Admin")
+    return office
+
+
+def test_a_state_administrator_reads_no_admin_of_a_central_organisation_in_their_state_in_the_role_report(
+        roles_world, central_in_mh):
+    """The role report of a Maharashtra administrator listed the admins (names, addresses) of
+    a central organisation recording Maharashtra: theirs to read nowhere else."""
+    client = role_helpers.client_of(roles_world, "state_admin_mh")
+    html = client.get("/portal/roles/report/").content.decode()
+    assert "admin@mahaagri.gov.in" in html and "ro.admin@jalshakti.gov.in" not in html
+    csv = b"".join(client.get("/portal/roles/report.csv", HTTP_SEC_FETCH_SITE="same-origin").streaming_content).decode()
+    assert "admin@mahaagri.gov.in" in csv and "ro.admin@jalshakti.gov.in" not in csv
+    from tests.monitoring.conftest import platform_user
+    from tests.onboarding.approval_helpers import signed_in
+
+    central = signed_in(platform_user("state_admin", "CENTRAL", "central.admin@nic.in"))
+    assert "ro.admin@jalshakti.gov.in" in central.get("/portal/roles/report/").content.decode()
+
+
+def test_a_state_administrator_does_not_monitor_a_central_organisation_in_their_state(roles_world, central_in_mh):
+    client = role_helpers.client_of(roles_world, "state_admin_mh")
+    html = client.get("/monitoring/").content.decode()
+    assert "AGRI-MH" in html and "MOJS-RO" not in html
+    response = client.get("/monitoring/organisations.csv", HTTP_SEC_FETCH_SITE="same-origin")
+    body = (b"".join(response.streaming_content) if response.streaming else response.content).decode()
+    assert "AGRI-MH" in body and "MOJS-RO" not in body
+
+
+def test_an_auditor_of_a_state_reads_no_event_of_a_central_organisation_in_their_state(roles_world, central_in_mh):
+    from portal.audit.models import AuditAction
+    from tests.monitoring.conftest import platform_user
+    from tests.onboarding.approval_helpers import signed_in
+
+    for organisation in (roles_world["parent"], central_in_mh):
+        audit_record(actor=roles_world["superadmin"], action=AuditAction.ORGANISATION_ACTIVATED, target=organisation)
+    html = signed_in(platform_user("auditor", "MH", "auditor.mh@nic.in")).get("/monitoring/audit/").content.decode()
+    assert "Agriculture Department, Maharashtra" in html and "Regional Office of the Ministry of Jal Shakti" not in html
