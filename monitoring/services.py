@@ -573,13 +573,15 @@ def expected_office_reminder_refusal(
 
 def expected_office_remind(
     *, office: ExpectedOffice, editable: set[str] | None, status: str, actor: AnyUser,
-    request: HttpRequest | None = None, now: datetime | None = None,
+    request: HttpRequest | None = None, now: datetime | None = None, shown_values: str | None = None,
 ) -> ExpectedOffice:
     """Email the office's contact address a reminder to join (through the outbox), at
     most once in REMINDER_INTERVAL per office and per mailbox (offices may share one, its
     address written alike or not, and an address may have been another office's, or a
     removed one's, when it was last reminded): a second one within it raises. An office active or suspended on
-    Sandes (as the tracker reads it, ``tracker.joined_match``) is refused, whatever ``status`` says."""
+    Sandes (as the tracker reads it, ``tracker.joined_match``) is refused, whatever ``status`` says.
+    ``shown_values``: the digest of the office as the confirmation showed it (portal.shown):
+    one changed since (its contact address above all) raises ChangedMeanwhile, nothing sent."""
     _check_editable(office.jurisdiction, editable)
     joined = _joined_refusal(status)
     if joined is not None:
@@ -590,6 +592,7 @@ def expected_office_remind(
         # reminders to one address, asked at once (for one office or for several naming
         # it), each saw no reminder to the address yet and both were sent.
         office = _offices_joined().select_for_update(of=("self",)).get(pk=office.pk)
+        check_shown(shown_values, _plain(office_values(office)))
         _reminder_lock(office.contact_email)
         refusal = _reminder_refusal(office, actor=actor, now=now)  # active whatever status the caller read
         if refusal is not None:

@@ -197,20 +197,33 @@ def office_remind(request, pk):
     except _OfficeGone:
         return _gone(request)
     match = match_offices([office])[office.pk]
+    form = ConfirmForm()
     if request.method == "POST":
         try:
             services.expected_office_remind(office=office, editable=editable, status=match.status, actor=request.user,
-                                            request=request)
+                                            request=request, shown_values=shown_sent(request.POST))
+        except ChangedMeanwhile:  # the confirmation named another address: shown again as it is now
+            try:
+                office, editable = _editable_office(request, pk)
+            except _OfficeGone:
+                return _gone(request)
+            match = match_offices([office])[office.pk]
+            form = ConfirmForm(request.POST)
+            form.is_valid()
+            form.add_error(None, ValidationError(
+                _("Since this page was opened, this office was changed by someone else or in another tab: no reminder "
+                  "was sent. Check it as it is now, then confirm again."), code="changed_meanwhile"))
         except ValidationError as error:
             messages.error(request, error.messages[0])
+            return redirect(_back(request))
         else:
             messages.success(request, _("A reminder was sent to %(email)s.") % {"email": office.contact_email})
-        return redirect(_back(request))
+            return redirect(_back(request))
     # Why none would be sent, said instead of offering it (the service would refuse it).
     refusal = services.expected_office_reminder_refusal(office=office, status=match.status, actor=request.user)
     return render(request, "monitoring/office_confirm.html", {
-        "office": office, "form": ConfirmForm(), "action": "remind", "match": match, "refusal": refusal,
-        "back": _back(request),
+        "office": office, "form": form, "action": "remind", "match": match, "refusal": refusal,
+        "shown_values": services.expected_office_digest(office), "back": _back(request),
         "title": _("Send a reminder to %(name)s") % {"name": office.name}})
 
 

@@ -1123,3 +1123,28 @@ def test_a_refused_reminders_way_back_leads_to_the_tracker_as_it_was_filtered(wo
         assert _link(html, "Back to the adoption tracker") == [back], place
     html = client.get(f"/monitoring/adoption/{pk}/remind/?jurisdiction=%3Cscript%3E&page=-1").content.decode()
     assert _link(html, "Back to the adoption tracker") == ["/monitoring/adoption/"]
+
+
+def test_a_reminder_confirmed_for_one_address_is_not_sent_to_another_set_meanwhile(world):
+    """The confirmation said the reminder goes to contact@; another administrator then changed
+    the office's address: the confirmed reminder went to director@, which it never named.
+    It is now refused, the confirmation shown again as the office is now; confirmed again, sent."""
+    listed = ExpectedOffice.objects.create(jurisdiction="MH", name="Ports", short_code="MH-PORTS",
+                                           contact_email="contact@ports.mh.gov.in", target_date=date(2020, 2, 1))
+    client = signed_in(world["superadmin"])
+    url = f"/monitoring/adoption/{listed.pk}/remind/"
+    confirmation = page(client.get(url))
+    assert "goes to contact@ports.mh.gov.in" in confirmation.squashed_text()
+    sent = form_as_sent(confirmation)
+    values = {**services.office_values(listed), "contact_email": "director@ports.mh.gov.in"}
+    services.expected_office_save(office=listed, values=values, editable=None,
+                                  actor=User.objects.get(pk=world["state_admin_mh"].pk))
+    response = client.post(url, sent)
+    assert response.status_code == 200
+    again = page(response)
+    assert "no reminder was sent" in again.by_id("error-summary").squashed_text()
+    assert "goes to director@ports.mh.gov.in" in again.squashed_text()
+    assert not AuditEvent.objects.filter(action=AuditAction.ADOPTION_REMINDER_SENT).exists()
+    assert client.post(url, form_as_sent(again)).status_code == 302
+    assert [event.new_values["to"] for event in AuditEvent.objects.filter(action=AuditAction.ADOPTION_REMINDER_SENT)] == [
+        "director@ports.mh.gov.in"]
