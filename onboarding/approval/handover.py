@@ -34,6 +34,7 @@ from portal.accounts.official_email import normalise_address
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from portal.permissions import AnyUser
+from portal.shown import check_shown, shown_digest
 
 OFFICER_PERMISSIONS = ("view_application", "change_application")  # what application_create gives the officer
 # Rejected, its appeal period running or its appeal heard: never handed over (``officer_change_open``).
@@ -61,8 +62,15 @@ def officer_change_refusal(application: Application) -> str:
     return _("This application can no longer be handed over to another nodal officer.")
 
 
+def officer_shown(application: Application) -> str:
+    """The digest of what the handover page shows of whom it hands the application over from
+    (portal.shown): its nodal officer's account."""
+    return shown_digest({"officer": application.nodal_officer_id})
+
+
 def application_officer_change(
-    *, application_id: int, new_officer: AnyUser, actor: AnyUser, request: HttpRequest | None = None
+    *, application_id: int, new_officer: AnyUser, actor: AnyUser, request: HttpRequest | None = None,
+    shown_values: str | None = None,
 ) -> Application:
     """``actor`` (``may_change_officer``) hands the application over to ``new_officer``:
     they become its nodal officer (the owner's permissions move to them, the previous
@@ -75,7 +83,9 @@ def application_officer_change(
     actor (their account, or another account of one of their mailboxes: addresses
     compared normalised), an account closed, one that may not act as a nodal officer for
     it (``officer_eligibility``, their being in service included) or one of whose
-    addresses is its competent authority's."""
+    addresses is its competent authority's. ``shown_values``: ``officer_shown`` of the page
+    it was asked on: one handed over to someone else since raises ChangedMeanwhile, nothing
+    changed (their officer would be replaced unseen); None: not checked."""
     with transaction.atomic():
         application = (Application.objects.select_for_update(of=("self",)).select_related("nodal_officer")
                        .get(pk=application_id))
@@ -85,6 +95,7 @@ def application_officer_change(
             raise ValidationError(officer_change_refusal(application),
                                   code="rejected" if application.status in REJECTED else "closed")
         _check_new_officer(application, new_officer, actor)
+        check_shown(shown_values, {"officer": application.nodal_officer_id})
         deciders_tell = application_deciders_watch(application)
         previous = application.nodal_officer
         application.nodal_officer = new_officer

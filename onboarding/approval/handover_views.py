@@ -16,8 +16,10 @@ from onboarding.approval.handover import (
     handed_over_by,
     officer_change_open,
     officer_change_refusal,
+    officer_shown,
 )
 from portal.access import rule
+from portal.shown import ChangedMeanwhile, shown_on_page, shown_sent
 
 
 @rule("viewer_of_application")
@@ -30,6 +32,7 @@ def officer_change(request, pk):
         messages.info(request, officer_change_refusal(application))
         return redirect("onboarding:detail", pk=pk)
     form = OfficerChangeForm(request.POST if request.method == "POST" else None)
+    shown = shown_on_page(request, officer_shown(application))  # once the form took any kept input
     if request.method == "POST" and form.is_valid():
         new_officer = account_at(form.cleaned_data["email"])
         if new_officer is None:
@@ -37,9 +40,16 @@ def officer_change(request, pk):
         else:
             try:
                 application_officer_change(application_id=application.pk, new_officer=new_officer, actor=request.user,
-                                           request=request)
+                                           request=request, shown_values=shown_sent(request.POST))
             except PermissionDenied:  # their role ended meanwhile
                 raise Http404 from None
+            except ChangedMeanwhile:  # handed over to someone else since: the page says to whom now
+                application = application_for_viewer(request.user, pk)
+                shown = officer_shown(application)
+                form.add_error(None, ValidationError(_(
+                    "Nothing was changed: since this page was opened, the application was handed over to another "
+                    "nodal officer (its nodal officer's account is now %(email)s). Check whom to hand it over to, "
+                    "then confirm again.") % {"email": application.nodal_officer.email}, code="changed_meanwhile"))
             except ValidationError as exc:
                 if getattr(exc, "code", None) == "same_officer" and handed_over_by(application, request.user):
                     # Sent again (a double click, Back and send): done already, by them.
@@ -54,6 +64,6 @@ def officer_change(request, pk):
                     "ref": application.display_reference, "email": new_officer.email})
                 return redirect("onboarding:detail", pk=pk)
     return render(request, "onboarding/officer_change.html", {
-        "application": application, "form": form,
+        "application": application, "form": form, "shown_values": shown,
         "can_withdraw": may_withdraw_for_officer(request.user, application),
     })

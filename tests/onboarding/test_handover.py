@@ -465,3 +465,28 @@ def test_handing_an_application_to_one_of_two_administrators_of_its_state_tells_
     assert (step.due_at, step.reopened_at) == (due, None)
     assert not messages_to("root.one@nic.in") and len(messages_to("second.admin@mahaagri.gov.in")) == 1
     assert not AuditEvent.objects.filter(action=AuditAction.STEP_ASSIGNED).exists()
+
+
+def test_a_handover_page_left_open_does_not_replace_the_officer_another_admin_handed_it_to_meanwhile(officer):
+    """The page says whom the application is with (Sunil); another administrator hands it to
+    Anita; the first, from the page still naming Sunil, hands it to Ravi: Anita was replaced,
+    unseen. It is now refused, the page saying whom it is with now, what was typed kept."""
+    from tests.html_tree import form_as_sent
+
+    application = ApplicationFactory(nodal_officer=officer, status=ApplicationStatus.CHANGES_REQUESTED, letter=True)
+    anita = UserFactory(email="anita.pawar@mahaagri.gov.in", full_name="Anita Pawar")
+    ravi = UserFactory(email="ravi.kale@mahaagri.gov.in", full_name="Ravi Kale")
+    client = signed_in(make_state_admin("MH", email="secretary.it@maharashtra.gov.in"))
+    url = f"/onboarding/{application.pk}/officer/"
+    opened = page(client.get(url))
+    assert "its nodal officer's account is nodal.officer@mahaagri.gov.in" in opened.squashed_text()
+    application_officer_change(application_id=application.pk, new_officer=anita,
+                               actor=make_state_admin("MH", email="joint.secretary@maharashtra.gov.in"))
+    response = client.post(url, form_as_sent(opened, email=ravi.email, confirm="on"))
+    assert response.status_code == 200
+    assert Application.objects.get(pk=application.pk).nodal_officer_id == anita.pk
+    again = page(response)
+    assert "its nodal officer's account is now anita.pawar@mahaagri.gov.in" in again.by_id("error-summary").squashed_text()
+    response = client.post(url, form_as_sent(again, email=ravi.email, confirm="on"))
+    assert response.status_code == 302
+    assert Application.objects.get(pk=application.pk).nodal_officer_id == ravi.pk
