@@ -34,6 +34,7 @@ from portal.organisations.services import (
     LastAdmin,
     LastSuperadmin,
     OutlastsGranter,
+    admin_role_shown,
     organisation_admin_grant,
     organisation_admin_revoke,
     platform_role_grant,
@@ -42,6 +43,7 @@ from portal.organisations.services import (
     role_report_export_record,
 )
 from portal.permissions import is_superadmin, may_change_organisation_status, platform_roles_of
+from portal.shown import ChangedMeanwhile, shown_on_page, shown_sent
 
 PAGE_SIZE = 50
 
@@ -218,13 +220,23 @@ def organisation_grant(request, pk):
                                         viewer=request.user)
     current = selectors.admins_of(organisation).filter(user=person).first()
     context = {"organisation": organisation, "person": person, "current": current, "own": own_account(person, request.user),
-               "not_active": current is None and organisation.status != OrganisationStatus.ACTIVE}
+               "not_active": current is None and organisation.status != OrganisationStatus.ACTIVE,
+               "shown_values": shown_on_page(request, admin_role_shown(current))}
     if context["own"] or context["not_active"]:
         return render(request, "portal/roles/organisation_grant.html", {**context, "form": None})
 
     def make(form):
-        organisation_admin_grant(organisation_id=organisation.pk, user_id=person.pk, ends_at=form.ends_at,
-                                 reason=form.cleaned_data["reason"], actor=request.user, request=request)
+        try:
+            organisation_admin_grant(organisation_id=organisation.pk, user_id=person.pk, ends_at=form.ends_at,
+                                     reason=form.cleaned_data["reason"], actor=request.user, request=request,
+                                     shown_values=shown_sent(request.POST))
+        except ChangedMeanwhile:
+            # Their role was granted, changed or ended since: the page shows it as it is now.
+            context["current"] = selectors.admins_of(organisation).filter(user=person).first()
+            context["shown_values"] = admin_role_shown(context["current"])
+            raise ValidationError(_("Nothing was changed: since this page was opened, the admin role of %(email)s was "
+                                    "granted, changed or ended by someone else. It is shown above as it is now: check "
+                                    "it, then confirm again.") % {"email": person.email}, code="changed_meanwhile") from None
         messages.success(request, _("%(email)s is now an admin of %(organisation)s.") % {
             "email": person.email, "organisation": organisation.name})
 

@@ -1734,16 +1734,27 @@ def _admin_end(membership: Membership) -> None:
     membership.save(update_fields=["role", "is_active", "member_before_admin", "ends_at"])
 
 
+def admin_role_shown(membership: Membership | None, now: datetime | None = None) -> str:
+    """The digest of what the grant pages show of a person's admin role in an organisation
+    (portal.shown): none, until revoked, or to its end."""
+    in_force = (membership is not None and membership.is_active and membership.role == MembershipRole.ADMIN
+                and not ended(membership.ends_at, now or timezone.now()))
+    return shown_digest({"admin_until": (membership.ends_at or "revoked") if in_force else None})
+
+
 def organisation_admin_grant(
     *, organisation_id: int, user_id: int, actor: AnyUser | None, ends_at: datetime | None = None, reason: str = "",
-    request: HttpRequest | None = None,
+    request: HttpRequest | None = None, shown_values: str | None = None,
 ) -> Membership:
     """Make a person an admin of the organisation (membership and guardian object
     permissions), until ``ends_at`` (None: until revoked), with an audit row. The
     person must be an active member of it or of an office below it, and it must be
     active (ValidationError ``organisation_not_active``). Granting it to a current admin
     changes nothing but the end date (refused when that would leave the organisation
-    without an admin whose role does not end)."""
+    without an admin whose role does not end). ``shown_values``: ``admin_role_shown`` of the
+    role as the confirmation showed it: one granted, changed or ended since raises
+    ChangedMeanwhile, nothing changed (a role granted until revoked meanwhile would be given
+    the last day asked for a new one); None: not checked."""
     now = timezone.now()
     _check_end(ends_at, now)
     reason = _bounded_reason(reason)
@@ -1755,6 +1766,8 @@ def organisation_admin_grant(
         granter_end = _granting_role_end(actor, now, organisation=organisation)
         user = get_user_model().objects.get(pk=user_id)
         membership = Membership.objects.select_for_update().filter(organisation=organisation, user=user).first()
+        if shown_values is not None and shown_values != admin_role_shown(membership, now):
+            raise ChangedMeanwhile
         if membership is not None and membership.is_active and membership.role == MembershipRole.ADMIN:
             if ended(membership.ends_at, now):
                 membership.organisation, membership.user = organisation, user

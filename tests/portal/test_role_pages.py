@@ -1286,3 +1286,29 @@ def test_a_superadmin_by_the_superuser_flag_is_named_on_the_roles_pages_and_in_t
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     assert ["Superadmin", "Everywhere", "", "", "first.root@nic.in", "Meera Iyer", "the account's superuser flag",
             "", ""] in rows
+
+
+def test_confirming_a_new_admin_does_not_give_a_last_day_to_a_role_granted_meanwhile_until_revoked(world):
+    """The confirmation of a new admin role to a last day (no "They are an admin already");
+    meanwhile the superadmin made them an admin until revoked; confirming gave that role
+    the last day, unseen. It is now refused, the page showing the role as it is now."""
+    office = world["office"]
+    person = make_member(office, email="vijay.more@pune.mahaagri.gov.in", full_name="Vijay More")
+    client = client_of(world, "admin_office")
+    url = f"/portal/roles/organisations/{office.pk}/grant/"
+    last_day = (timezone.localdate() + timedelta(days=30)).isoformat()
+    review = parse(client.post(url, {"user": person.pk, "ends_on": last_day, "reason": "Covering the harvest season.",
+                                     "step": "review"}).content.decode())
+    assert "Confirm and make admin" in review.squashed_text() and "They are an admin already" not in review.squashed_text()
+    organisation_admin_grant(organisation_id=office.pk, user_id=person.pk, actor=world["superadmin"],
+                             reason="Permanent admin of the office.")
+    sent = {node.get("name"): node.get("value", "") for node in review.iter()
+            if node.tag == "input" and node.get("type") == "hidden" and node.get("name")}
+    response = client.post(url, {**sent, "step": "confirm"})
+    assert response.status_code == 200
+    again = parse(response.content.decode())
+    assert "the admin role of vijay.more@pune.mahaagri.gov.in was granted, changed or ended by someone else" in (
+        again.by_id("error-summary").squashed_text())
+    assert "They are an admin already, until revoked" in again.squashed_text()
+    role = Membership.objects.get(organisation=office, user=person, role=MembershipRole.ADMIN)
+    assert role.ends_at is None
