@@ -13,10 +13,12 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal.advisory import advisory_lock
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.permissions import AnyUser
 from portal.privacy.models import NoticeAcceptance, PrivacyNotice
+from portal.shown import ChangedMeanwhile, shown_digest
 
 PENDING_KEY = "privacy_notice_pending"
 
@@ -25,15 +27,30 @@ def current_notice() -> PrivacyNotice | None:
     return PrivacyNotice.objects.order_by("-published_at", "-id").first()
 
 
+# The first of PostgreSQL's two advisory-lock keys: publishing the notice ("NTCE").
+PUBLISH_LOCK_NAMESPACE = 0x4E544345
+
+
+def notice_shown(current: PrivacyNotice | None) -> str:
+    """The digest of the version the publishing page's boxes were filled from (portal.shown)."""
+    return shown_digest({"current": current.pk if current is not None else None})
+
+
 def notice_publish(
     *, version: str, body_en: str, body_hi: str = "", body_mr: str = "", actor: AnyUser,
-    request: HttpRequest | None = None,
+    request: HttpRequest | None = None, shown_values: str | None = None,
 ) -> PrivacyNotice:
+    """Publish a new version. ``shown_values``: ``notice_shown`` of the page it was written
+    on: a version published since raises ChangedMeanwhile, nothing published (its text,
+    which the page never showed, would be dropped unseen); None: not checked."""
     version = version.strip()
     if not body_en.strip():
         raise ValidationError({"body_en": _("Write the notice in English.")})
     try:
         with transaction.atomic():
+            advisory_lock(PUBLISH_LOCK_NAMESPACE)  # one publishing at a time: each sees the one before it
+            if shown_values is not None and shown_values != notice_shown(current_notice()):
+                raise ChangedMeanwhile
             notice = PrivacyNotice.objects.create(version=version, body_en=body_en.strip(), body_hi=body_hi.strip(),
                                                   body_mr=body_mr.strip(), published_at=timezone.now(),
                                                   published_by=actor)

@@ -12,7 +12,15 @@ from django.views.decorators.http import require_http_methods
 from portal.access import page_of_this_site, rule
 from portal.privacy.forms import NoticeAcceptForm, NoticePublishForm
 from portal.privacy.models import NoticeAcceptance, PrivacyNotice
-from portal.privacy.notice import PENDING_KEY, current_notice, notice_accept, notice_pending_for, notice_publish
+from portal.privacy.notice import (
+    PENDING_KEY,
+    current_notice,
+    notice_accept,
+    notice_pending_for,
+    notice_publish,
+    notice_shown,
+)
+from portal.shown import ChangedMeanwhile, shown_on_page, shown_sent
 
 
 def _safe_next(request, value: str) -> str:
@@ -66,11 +74,20 @@ def publish(request):
     current = current_notice()
     initial = {"body_en": current.body_en, "body_hi": current.body_hi, "body_mr": current.body_mr} if current else {}
     form = NoticePublishForm(request.POST or None, initial=initial)
+    shown = shown_on_page(request, notice_shown(current))  # once the form took any kept input
     if request.method == "POST" and form.is_valid():
         try:
             notice_publish(actor=request.user, request=request, version=form.cleaned_data["version"],
                            body_en=form.cleaned_data["body_en"], body_hi=form.cleaned_data["body_hi"],
-                           body_mr=form.cleaned_data["body_mr"])
+                           body_mr=form.cleaned_data["body_mr"], shown_values=shown_sent(request.POST))
+        except ChangedMeanwhile:  # its text was begun from an older version: what was typed is kept
+            current = current_notice()
+            shown = notice_shown(current)
+            form.add_error(None, ValidationError(_(
+                "Nothing was published: since this page was opened, version %(version)s was published by someone "
+                "else, and your text was begun from the version before it. Compare yours with version %(version)s "
+                "(the data protection notice), then publish again.") % {"version": current.version},
+                code="changed_meanwhile"))
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 for error in errors:
@@ -79,4 +96,4 @@ def publish(request):
             messages.success(request, _("Notice published. Everyone is asked to accept it at their next sign-in."))
             return redirect("privacy:notice_publish")
     versions = PrivacyNotice.objects.annotate(accepted=Count("acceptances")).select_related("published_by")[:50]
-    return render(request, "privacy/notice_publish.html", {"form": form, "versions": versions})
+    return render(request, "privacy/notice_publish.html", {"form": form, "versions": versions, "shown_values": shown})

@@ -136,3 +136,29 @@ def test_the_versions_page_takes_constant_queries(root, size, django_assert_num_
     # MFA middleware read (one query), the notice in force, the versions.
     with django_assert_num_queries(4):
         assert client.get("/portal/privacy/notice/").status_code == 200
+
+
+def test_a_publishing_page_left_open_does_not_drop_the_text_of_a_version_published_meanwhile(root):
+    """The page fills its boxes with the version in force (2026.1); another superadmin
+    publishes 2026.2 (a paragraph added); the first, from the page still showing 2026.1,
+    published 2026.3 without that paragraph, unseen. It is now refused, what was typed kept."""
+    from tests.html_tree import form_as_sent
+
+    first = notice_publish(version="2026.1", body_en="We keep your name.", actor=root)
+    NoticeAcceptance.objects.create(user=root, notice=first, accepted_at=first.published_at)
+    client = Client()
+    client.login(email=root.email, password=PASSWORD)
+    second_factor_given(client, root)
+    opened = parse(client.get("/portal/privacy/notice/").content.decode())
+    assert field_value(opened, "body_en") == "We keep your name."
+    notice_publish(version="2026.2", body_en="We keep your name.\n\nYou may complain to the Board.",
+                   actor=make_superadmin(email="root.b@sandes.nic.in"))
+    typed = form_as_sent(opened, version="2026.3", body_en="We keep your name and address.", confirm="on")
+    response = client.post("/portal/privacy/notice/", typed)
+    assert response.status_code == 200
+    assert not PrivacyNotice.objects.filter(version="2026.3").exists()
+    again = parse(response.content.decode())
+    assert "version 2026.2 was published by someone else" in again.by_id("error-summary").squashed_text()
+    assert field_value(again, "body_en") == "We keep your name and address."
+    assert client.post("/portal/privacy/notice/", form_as_sent(again, confirm="on")).status_code == 302
+    assert PrivacyNotice.objects.filter(version="2026.3").exists()
