@@ -39,6 +39,7 @@ from portal.organisations.services import (
     organisation_admin_revoke,
     platform_role_grant,
     platform_role_revoke,
+    platform_roles_shown,
     role_grant_end_check,
     role_report_export_record,
 )
@@ -135,12 +136,24 @@ def platform_grant(request):
     person = selectors.person(chosen, viewer=request.user)
     context = {"person": person, "own": own_account(person, request.user),
                "held": [grant for grant in selectors.platform_grants_in_force().filter(user=person)]}
+    context["shown_values"] = shown_on_page(request, platform_roles_shown(context["held"]))
     if context["own"]:
         return render(request, "portal/roles/platform_grant.html", {**context, "form": None})
 
     def make(form):
-        platform_role_grant(user=person, role=form.cleaned_data["role"], jurisdiction=form.cleaned_data["jurisdiction"] or "",
-                            ends_at=form.ends_at, reason=form.cleaned_data["reason"], actor=request.user, request=request)
+        try:
+            platform_role_grant(user=person, role=form.cleaned_data["role"],
+                                jurisdiction=form.cleaned_data["jurisdiction"] or "", ends_at=form.ends_at,
+                                reason=form.cleaned_data["reason"], actor=request.user, request=request,
+                                shown_values=shown_sent(request.POST))
+        except ChangedMeanwhile:
+            # Their roles were granted, changed or ended since: the page shows them as they are now.
+            context["held"] = list(selectors.platform_grants_in_force().filter(user=person))
+            context["shown_values"] = platform_roles_shown(context["held"])
+            raise ValidationError(_("Nothing was changed: since this page was opened, the platform roles of %(email)s "
+                                    "were granted, changed or ended by someone else. They are shown above as they are "
+                                    "now: check them, then confirm again.") % {"email": person.email},
+                                  code="changed_meanwhile") from None
         messages.success(request, _("%(email)s is now %(role)s (%(where)s).") % {
             "email": person.email, "role": PlatformRole(form.cleaned_data["role"]).label,
             "where": jurisdiction_label(form.cleaned_data["jurisdiction"] or "")})

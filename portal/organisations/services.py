@@ -1447,16 +1447,25 @@ def _grant_expiry_record(grant: PlatformRoleGrant) -> None:
                  new={"ended_at": grant.ends_at})
 
 
+def platform_roles_shown(grants: Iterable[PlatformRoleGrant]) -> str:
+    """The digest of what the grant page shows of a person's platform roles in force
+    (portal.shown): each role, where, and until when."""
+    return shown_digest({"held": sorted([grant.role, grant.jurisdiction, str(grant.ends_at or "revoked")]
+                                        for grant in grants)})
+
+
 def platform_role_grant(
     *, user: AbstractBaseUser, role: str, jurisdiction: str, actor: AnyUser | None, ends_at: datetime | None = None,
-    reason: str = "", request: HttpRequest | None = None,
+    reason: str = "", request: HttpRequest | None = None, shown_values: str | None = None,
 ) -> PlatformRoleGrant:
     """Give ``user`` a platform role over ``jurisdiction`` (a state administrator: a
     state/UT code or CENTRAL; an auditor: one of those or "" for everything; a
     superadmin: always ""), until ``ends_at`` (None: until revoked), with an audit row.
     Returns the grant in force; granting a role the user already holds changes nothing
     but its end date (refused when that would leave the platform without a superadmin
-    whose role does not end)."""
+    whose role does not end). ``shown_values``: ``platform_roles_shown`` of the roles the
+    confirmation showed: roles granted, changed or ended since raise ChangedMeanwhile,
+    nothing changed; None: not checked."""
     _check_role_granter(actor)
     _check_not_own(actor, user.pk, user.email)
     if role not in PlatformRole.values:
@@ -1472,6 +1481,9 @@ def platform_role_grant(
     with transaction.atomic():
         # The user's row serialises grants and revocations of their roles.
         _lock_granter_and_holder(actor, user.pk)
+        if shown_values is not None and shown_values != platform_roles_shown(
+                PlatformRoleGrant.objects.filter(in_force_q(now=now), user=user)):
+            raise ChangedMeanwhile
         superadmins = (_lock_superadmin_grants() if role == PlatformRole.SUPERADMIN and ends_at is not None
                        else None)
         if role == PlatformRole.AUDITOR:

@@ -1312,3 +1312,25 @@ def test_confirming_a_new_admin_does_not_give_a_last_day_to_a_role_granted_meanw
     assert "They are an admin already, until revoked" in again.squashed_text()
     role = Membership.objects.get(organisation=office, user=person, role=MembershipRole.ADMIN)
     assert role.ends_at is None
+
+
+def test_confirming_a_platform_role_does_not_give_a_last_day_to_the_same_role_granted_meanwhile(world):
+    """As for an organisation's admins: a state administrator's role to a last day confirmed
+    after another superadmin granted it until revoked gave that role the last day, unseen."""
+    from portal.organisations.services import platform_role_grant
+
+    client = client_of(world, "superadmin")
+    person = UserFactory(email="ravi.patil@maharashtra.gov.in", full_name="Ravi Patil")
+    last_day = timezone.localdate() + timedelta(days=90)
+    data = {"user": person.pk, "role": "state_admin", "jurisdiction": "MH", "ends_on": last_day.isoformat(),
+            "reason": "Posted to the IT cell of the state."}
+    review = parse(client.post("/portal/roles/platform/grant/", {**data, "step": "review"}).content.decode())
+    platform_role_grant(user=person, role="state_admin", jurisdiction="MH", reason="The IT cell, for good.",
+                        actor=PlatformRoleFactory(role="superadmin", jurisdiction="").user)
+    sent = {node.get("name"): node.get("value", "") for node in review.iter()
+            if node.tag == "input" and node.get("type") == "hidden" and node.get("name")}
+    response = client.post("/portal/roles/platform/grant/", {**sent, "step": "confirm"})
+    assert response.status_code == 200
+    assert "the platform roles of ravi.patil@maharashtra.gov.in were granted, changed or ended by someone else" in (
+        parse(response.content.decode()).by_id("error-summary").squashed_text())
+    assert PlatformRoleGrant.objects.get(user=person).ends_at is None
