@@ -69,7 +69,9 @@ def retention(request):
         )
         form.newly_due = 0
         stored = shown_digest(retention_policy_values(policy))
-        form.shown_values = shown_on_page(request, stored) if bound else stored
+        # As the page it was typed on showed it when what was typed is shown again (a post, or
+        # input kept over a sign-in), else as stored now.
+        form.shown_values = shown_on_page(request, stored) if bound or form.restored else stored
         if bound and form.is_valid():
             posted = {name: form.cleaned_data[name] for name in ("days", "grace_days", "enabled")}
             try:

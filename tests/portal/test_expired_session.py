@@ -1132,3 +1132,36 @@ def test_the_buttons_a_form_declares_are_its_pages_buttons_and_none_of_its_field
         for name, value in buttons:
             assert f'name="{name}" value="{value}"' in templates, (form_class, name, value)
             assert name not in form_class.base_fields, (form_class, name)
+
+
+def test_a_retention_change_kept_over_a_sign_in_does_not_switch_on_a_policy_switched_off_meanwhile(root_with_code):
+    """Kept over a sign-in, the retention form came back with the digest of the policy as
+    stored after the sign-in, not as the page it was typed on showed it: sent again, it
+    switched on, unseen, the policy another superadmin had switched off meanwhile."""
+    from portal.privacy.models import RetentionPolicy
+    from portal.privacy.retention import retention_policy_update
+    from tests.onboarding.approval_helpers import make_superadmin
+
+    root = root_with_code[0]
+    kind, url = "closed_application", "/portal/privacy/retention/"
+
+    def policy_form(tree):
+        form = next(f for f in tree.find_all("form")
+                    if any(n.get("name") == "kind" and n.get("value") == kind for n in f.iter()))
+        return {name: ("on" if value is True else value) for name, value in
+                ((n.get("name"), field_value(form, n.get("name"))) for n in form.iter()
+                 if n.tag == "input" and n.get("name") and n.get("type", "text") != "submit") if value is not False}
+
+    opened = Client()
+    opened.force_login(root)
+    second_factor_given(opened, root)
+    seen = policy_form(page(opened.get(url)))
+    retention_policy_update(kind=kind, days=1095, grace_days=0, enabled=False,
+                            actor=make_superadmin(email="root.b@sandes.nic.in"))
+    landing, client = sent_as_the_session_ended(root_with_code, url, {**seen, f"{kind}-days": "1200"})
+    tree = page(landing)
+    assert KEPT in tree.squashed_text()
+    again = policy_form(tree)
+    assert (again[f"{kind}-days"], again[f"{kind}-enabled"], again["shown_values"]) == ("1200", "on", seen["shown_values"])
+    client.post(url, again)
+    assert RetentionPolicy.objects.get(kind=kind).enabled is False
