@@ -1481,8 +1481,10 @@ def platform_role_grant(
     with transaction.atomic():
         # The user's row serialises grants and revocations of their roles.
         _lock_granter_and_holder(actor, user.pk)
-        if shown_values is not None and shown_values != platform_roles_shown(
-                PlatformRoleGrant.objects.filter(in_force_q(now=now), user=user)):
+        held = list(PlatformRoleGrant.objects.filter(in_force_q(now=now), user=user))
+        asked_stands = any((grant.role, grant.jurisdiction, grant.ends_at) == (role, jurisdiction, ends_at)
+                           for grant in held)  # a confirmation sent twice changes nothing, below
+        if shown_values is not None and shown_values != platform_roles_shown(held) and not asked_stands:
             raise ChangedMeanwhile
         superadmins = (_lock_superadmin_grants() if role == PlatformRole.SUPERADMIN and ends_at is not None
                        else None)
@@ -1778,8 +1780,10 @@ def organisation_admin_grant(
         granter_end = _granting_role_end(actor, now, organisation=organisation)
         user = get_user_model().objects.get(pk=user_id)
         membership = Membership.objects.select_for_update().filter(organisation=organisation, user=user).first()
-        if shown_values is not None and shown_values != admin_role_shown(membership, now):
-            raise ChangedMeanwhile
+        asked_stands = (membership is not None and membership.is_active and membership.role == MembershipRole.ADMIN
+                        and not ended(membership.ends_at, now) and membership.ends_at == ends_at)
+        if shown_values is not None and shown_values != admin_role_shown(membership, now) and not asked_stands:
+            raise ChangedMeanwhile  # (the role as asked standing already, a confirmation sent twice changes nothing, below)
         if membership is not None and membership.is_active and membership.role == MembershipRole.ADMIN:
             if ended(membership.ends_at, now):
                 membership.organisation, membership.user = organisation, user

@@ -49,6 +49,8 @@ def notice_publish(
     try:
         with transaction.atomic():
             advisory_lock(PUBLISH_LOCK_NAMESPACE)  # one publishing at a time: each sees the one before it
+            if PrivacyNotice.objects.filter(version=version).exists():
+                raise IntegrityError  # said as such below (a second "Publish" of the same page included)
             if shown_values is not None and shown_values != notice_shown(current_notice()):
                 raise ChangedMeanwhile
             notice = PrivacyNotice.objects.create(version=version, body_en=body_en.strip(), body_hi=body_hi.strip(),

@@ -1334,3 +1334,27 @@ def test_confirming_a_platform_role_does_not_give_a_last_day_to_the_same_role_gr
     assert "the platform roles of ravi.patil@maharashtra.gov.in were granted, changed or ended by someone else" in (
         parse(response.content.decode()).by_id("error-summary").squashed_text())
     assert PlatformRoleGrant.objects.get(user=person).ends_at is None
+
+
+def test_a_grant_confirmed_twice_is_not_said_changed_by_someone_else(world):
+    """A double click on "Confirm" (or Back and send): the second finds the role as asked,
+    granted by the first; it changes nothing and is not blamed on someone else."""
+    office = world["office"]
+    person = make_member(office, email="vijay.more@pune.mahaagri.gov.in", full_name="Vijay More")
+    client = client_of(world, "admin_office")
+    last_day = (timezone.localdate() + timedelta(days=30)).isoformat()
+    for url, data in (
+        (f"/portal/roles/organisations/{office.pk}/grant/",
+         {"user": person.pk, "ends_on": last_day, "reason": "Covering the harvest season."}),
+        ("/portal/roles/platform/grant/",
+         {"user": UserFactory(email="ravi.patil@maharashtra.gov.in").pk, "role": "state_admin", "jurisdiction": "MH",
+          "ends_on": last_day, "reason": "Posted to the IT cell of the state."}),
+    ):
+        if "platform" in url:
+            client = client_of(world, "superadmin")
+        review = parse(client.post(url, {**data, "step": "review"}).content.decode())
+        sent = {node.get("name"): node.get("value", "") for node in review.iter()
+                if node.tag == "input" and node.get("type") == "hidden" and node.get("name")}
+        assert client.post(url, {**sent, "step": "confirm"}).status_code == 302
+        again = client.post(url, {**sent, "step": "confirm"})
+        assert again.status_code == 302, parse(again.content.decode()).squashed_text()[:600]

@@ -162,3 +162,21 @@ def test_a_publishing_page_left_open_does_not_drop_the_text_of_a_version_publish
     assert field_value(again, "body_en") == "We keep your name and address."
     assert client.post("/portal/privacy/notice/", form_as_sent(again, confirm="on")).status_code == 302
     assert PrivacyNotice.objects.filter(version="2026.3").exists()
+
+
+def test_a_version_published_twice_from_one_page_is_said_published_already(root):
+    """The second "Publish" of the same page finds the version it published: said so, not
+    blamed on someone else publishing meanwhile."""
+    from tests.html_tree import form_as_sent
+
+    first = notice_publish(version="2026.1", body_en="We keep your name.", actor=root)
+    NoticeAcceptance.objects.create(user=root, notice=first, accepted_at=first.published_at)
+    client = Client()
+    client.force_login(root)
+    second_factor_given(client, root)
+    typed = form_as_sent(parse(client.get("/portal/privacy/notice/").content.decode()), version="2026.2",
+                         body_en="We keep your name and address.", confirm="on")
+    assert client.post("/portal/privacy/notice/", typed).status_code == 302
+    again = parse(client.post("/portal/privacy/notice/", typed).content.decode())
+    assert field_error(again, "version") == "This version was published already: give the new text a new version."
+    assert PrivacyNotice.objects.filter(version="2026.2").count() == 1
