@@ -107,13 +107,10 @@ class _AsStored:
     def __init__(self, to_python, *, box: bool):
         self.to_python = to_python
         self.box = box
-        self.lengths = None  # (as typed, as stored) of the last answer, when composing lengthened it
 
     def __call__(self, value):
         if isinstance(value, str):
-            typed = value.replace("\r\n", "\n") if self.box else value
-            value = composed(typed)
-            self.lengths = (len(typed), len(value)) if len(value) > len(typed) else None
+            value = composed(value.replace("\r\n", "\n") if self.box else value)
         return self.to_python(value)
 
 
@@ -224,14 +221,16 @@ class AccessibleForm(ShowsKeptInput, forms.Form):
         typed as one character that are stored as two) is told why, rather than a length
         the person never typed."""
         for name, field in self.fields.items():
-            to_python = getattr(field, "to_python", None)
-            lengths = getattr(to_python, "lengths", None) if isinstance(to_python, _AsStored) else None
-            if name not in self._errors or lengths is None or not field.max_length or lengths[0] > field.max_length:
+            if name not in self._errors or not isinstance(field.to_python, _AsStored) or not field.max_length:
                 continue
+            # As typed: its line breaks counted as one already (_line_breaks_as_typed).
+            typed = self[name].data
+            if not isinstance(typed, str) or len(typed) > field.max_length or len(composed(typed)) <= field.max_length:
+                continue  # too long as typed, or longer only in what the field made of it: said as the field says it
             errors = [ValidationError(_("Letters typed as one character that are stored as two (such as “ज़”) count "
                                         "twice: stored, this answer has %(count)s characters, more than the %(limit)s "
                                         "allowed. Shorten it."),
-                                      code="max_length", params={"count": grouped(lengths[1]),
+                                      code="max_length", params={"count": grouped(len(composed(typed))),
                                                                  "limit": grouped(field.max_length)})
                       if error.code == "max_length" else error for error in self._errors[name].as_data()]
             self._errors[name] = self.error_class(renderer=self.renderer)

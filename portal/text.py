@@ -33,12 +33,13 @@ logger = logging.getLogger(__name__)
 _BREAKS = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\u2028\u2029"
 _BREAK_RUN = re.compile(f"[{_BREAKS}]+")
 # Every other control character (C0, DEL, C1) and the bidi overrides and isolates.
-_CONTROL = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069]")
-# The direction marks (left-to-right, right-to-left, Arabic letter), drawn as nothing: one
-# before a number reorders what is around it ("221 115" shown, and printed in a PDF, as
-# "115 221"). Taken out as the overrides are, but not refused as a control character: the
-# person cannot see one they pasted.
-_DIRECTION_MARKS = re.compile("[\u061c\u200e\u200f]")
+_CONTROLS = "\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[{_CONTROLS}]")
+# What stored text loses: those, and the direction marks (left-to-right, right-to-left,
+# Arabic letter), drawn as nothing: one before a number reorders what is around it ("221
+# 115" shown, and printed in a PDF, as "115 221"). A mark is taken out but not refused as a
+# control character (``has_control_characters``): the person cannot see one they pasted.
+_REMOVED = re.compile(f"[{_CONTROLS}\u061c\u200e\u200f]")
 _LINE_BREAK = re.compile("\r\n|[\r\n\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 # A run of labels joined by dots, as a host name is written: letters of any script (with
@@ -150,15 +151,14 @@ def without_mark_piles(value: str) -> str:
 def single_line(value: str) -> str:
     """``value`` without control characters: line breaks and tabs become one space,
     the others (and the bidi overrides and direction marks) are removed; composed (``composed``)."""
-    return composed(_DIRECTION_MARKS.sub("", _CONTROL.sub("", _BREAK_RUN.sub(" ", value))))
+    return composed(_REMOVED.sub("", _BREAK_RUN.sub(" ", value)))
 
 
 def multi_line(value: str) -> str:
     """``value`` with its line breaks as ``\\n`` and no other control character (a
     tab becomes a space); composed (``composed``)."""
     lines = _LINE_BREAK.split(value)
-    return composed(_DIRECTION_MARKS.sub("", "\n".join(_CONTROL.sub("", line.replace("\t", " ").replace("\x1f", " "))
-                                                      for line in lines)))
+    return composed("\n".join(_REMOVED.sub("", line.replace("\t", " ").replace("\x1f", " ")) for line in lines))
 
 
 class ComposedCharField(models.CharField):
