@@ -1481,11 +1481,12 @@ def platform_role_grant(
     with transaction.atomic():
         # The user's row serialises grants and revocations of their roles.
         _lock_granter_and_holder(actor, user.pk)
-        held = list(PlatformRoleGrant.objects.filter(in_force_q(now=now), user=user))
-        asked_stands = any((grant.role, grant.jurisdiction, grant.ends_at) == (role, jurisdiction, ends_at)
-                           for grant in held)  # a confirmation sent twice changes nothing, below
-        if shown_values is not None and shown_values != platform_roles_shown(held) and not asked_stands:
-            raise ChangedMeanwhile
+        if shown_values is not None:
+            held = list(PlatformRoleGrant.objects.filter(in_force_q(now=now), user=user))
+            # The role as asked standing already (a confirmation sent twice) changes nothing, below.
+            if (role, jurisdiction, ends_at) not in {(grant.role, grant.jurisdiction, grant.ends_at) for grant in held}:
+                if shown_values != platform_roles_shown(held):
+                    raise ChangedMeanwhile
         superadmins = (_lock_superadmin_grants() if role == PlatformRole.SUPERADMIN and ends_at is not None
                        else None)
         if role == PlatformRole.AUDITOR:
@@ -1748,12 +1749,17 @@ def _admin_end(membership: Membership) -> None:
     membership.save(update_fields=["role", "is_active", "member_before_admin", "ends_at"])
 
 
-def admin_role_shown(membership: Membership | None, now: datetime | None = None) -> str:
-    """The digest of what the grant pages show of a person's admin role in an organisation
-    (portal.shown): none, until revoked, or to its end."""
+def _admin_until(membership: Membership | None, now: datetime) -> datetime | str | None:
+    """A person's admin role in an organisation as the grant pages show it: None (none),
+    "revoked" (until revoked) or its end."""
     in_force = (membership is not None and membership.is_active and membership.role == MembershipRole.ADMIN
-                and not ended(membership.ends_at, now or timezone.now()))
-    return shown_digest({"admin_until": (membership.ends_at or "revoked") if in_force else None})
+                and not ended(membership.ends_at, now))
+    return (membership.ends_at or "revoked") if in_force else None
+
+
+def admin_role_shown(membership: Membership | None, now: datetime | None = None) -> str:
+    """The digest of what the grant pages show of a person's admin role (portal.shown)."""
+    return shown_digest({"admin_until": _admin_until(membership, now or timezone.now())})
 
 
 def organisation_admin_grant(
@@ -1780,10 +1786,10 @@ def organisation_admin_grant(
         granter_end = _granting_role_end(actor, now, organisation=organisation)
         user = get_user_model().objects.get(pk=user_id)
         membership = Membership.objects.select_for_update().filter(organisation=organisation, user=user).first()
-        asked_stands = (membership is not None and membership.is_active and membership.role == MembershipRole.ADMIN
-                        and not ended(membership.ends_at, now) and membership.ends_at == ends_at)
-        if shown_values is not None and shown_values != admin_role_shown(membership, now) and not asked_stands:
-            raise ChangedMeanwhile  # (the role as asked standing already, a confirmation sent twice changes nothing, below)
+        # The role as asked standing already (a confirmation sent twice) changes nothing, below.
+        standing = _admin_until(membership, now)
+        if shown_values is not None and standing != (ends_at or "revoked"):
+            check_shown(shown_values, {"admin_until": standing})
         if membership is not None and membership.is_active and membership.role == MembershipRole.ADMIN:
             if ended(membership.ends_at, now):
                 membership.organisation, membership.user = organisation, user

@@ -46,11 +46,13 @@ def notice_publish(
     version = version.strip()
     if not body_en.strip():
         raise ValidationError({"body_en": _("Write the notice in English.")})
+    published_already = ValidationError({"version": _("This version was published already: give the new text a new "
+                                                      "version.")})
     try:
         with transaction.atomic():
             advisory_lock(PUBLISH_LOCK_NAMESPACE)  # one publishing at a time: each sees the one before it
             if PrivacyNotice.objects.filter(version=version).exists():
-                raise IntegrityError  # said as such below (a second "Publish" of the same page included)
+                raise published_already  # a second "Publish" of the same page too: not "changed meanwhile"
             if shown_values is not None and shown_values != notice_shown(current_notice()):
                 raise ChangedMeanwhile
             notice = PrivacyNotice.objects.create(version=version, body_en=body_en.strip(), body_hi=body_hi.strip(),
@@ -58,9 +60,8 @@ def notice_publish(
                                                   published_by=actor)
             audit_record(actor=actor, action=AuditAction.PRIVACY_NOTICE_PUBLISHED, target=notice, request=request,
                          new={"version": version, "characters": len(notice.body_en)})
-    except IntegrityError:
-        raise ValidationError({"version": _("This version was published already: give the new text a new version.")}) \
-            from None
+    except IntegrityError:  # published at once by another process without the lock (SQLite has none)
+        raise published_already from None
     return notice
 
 
