@@ -21,7 +21,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from portal.audit.models import AuditAction, AuditChainHead, AuditEvent
-from portal.audit.services import audit_record, head_is_sealed, lock_chain, personal_digest, seal_of
+from portal.audit.services import audit_record, head_is_sealed, lock_chain, seal_of, written_personal_digest
 from portal.permissions import AnyUser
 
 REDACTED_FIELDS = ["actor_email", "ip", "user_agent", "target_repr", "old_values", "new_values", "personal_digest",
@@ -54,10 +54,7 @@ def events_of(*, actor_ids: Iterable[int] = (), targets: Iterable[tuple[str, str
 def redact(event: AuditEvent) -> AuditEvent:
     """Empty one event's personal part in memory, keeping its digest."""
     keys = list(event.personal_keys or [])
-    event.personal_digest = personal_digest(
-        personal_keys=keys, actor_email=event.actor_email, ip=event.ip, user_agent=event.user_agent,
-        target_repr=event.target_repr, old_values=event.old_values, new_values=event.new_values,
-    )
+    event.personal_digest = written_personal_digest(event)
     event.actor_email, event.ip, event.user_agent, event.target_repr = "", None, "", ""
     event.old_values = {k: v for k, v in event.old_values.items() if k not in keys}
     event.new_values = {k: v for k, v in event.new_values.items() if k not in keys}

@@ -12,7 +12,10 @@ Since the personal part of events can be erased (erasure.py), each event's hash
 covers its personal part (actor email, address, browser, target text and the
 values under its ``personal_keys``) only as a keyed digest of it. Redaction
 empties that part and keeps the digest in the row, so the chain still verifies.
-Events written before that (up to ``AuditChainHead.split_after_id``) hash it whole
+The digest covers the event's place in the chain too (its previous hash and time), so
+that it belongs to one event: a redaction cannot be moved to another event with the
+same personal part (digests of events written before that, "v" 2 in their hash, do not;
+verify tries the newer form first). Events written before the split (up to ``AuditChainHead.split_after_id``) hash it whole
 and are never redacted.
 """
 
@@ -53,17 +56,21 @@ _CHAIN_LOCK_KEY = 742_100_731
 
 def _plain(values: dict | None) -> dict:
     """JSON-safe copy of a mapping, so the stored value hashes the same when read back;
-    without NUL characters, which PostgreSQL's jsonb refuses (an event is never lost to one)."""
-    return _without_nul(json.loads(json.dumps(values or {}, default=str, sort_keys=True)))
+    without NUL characters, which PostgreSQL's jsonb refuses (an event is never lost to one),
+    and with its fractions as text: jsonb gives 1e16 back as 10000000000000000 and -0.0 as 0,
+    and refuses NaN and infinity."""
+    return _stored_as_read(json.loads(json.dumps(values or {}, default=str, sort_keys=True)))
 
 
-def _without_nul(value: object) -> object:
+def _stored_as_read(value: object) -> object:
     if isinstance(value, str):
         return value.replace("\x00", "")
+    if isinstance(value, float):
+        return repr(value)
     if isinstance(value, dict):
-        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+        return {_stored_as_read(key): _stored_as_read(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_without_nul(item) for item in value]
+        return [_stored_as_read(item) for item in value]
     return value
 
 
@@ -108,16 +115,25 @@ def _canonical(payload: dict) -> bytes:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
+# The form of an event's hash written now (split_event_digest's "v"), and the one before
+# its personal digest named the event.
+DIGEST_VERSION = 3
+UNBOUND_DIGEST_VERSION = 2
+
+
 def personal_digest(
     *, key: bytes | None = None, personal_keys: list[str], actor_email: str, ip: str | None, user_agent: str,
-    target_repr: str, old_values: dict, new_values: dict,
+    target_repr: str, old_values: dict, new_values: dict, event: tuple[str, datetime] | None = None,
 ) -> str:
-    """The keyed digest of an event's personal part (what redaction erases)."""
+    """The keyed digest of an event's personal part (what redaction erases), bound to the
+    event by ``event`` (its previous hash and time; None: unbound, as written before)."""
     payload = {
         "actor_email": actor_email, "ip": ip, "ua": user_agent, "target_repr": target_repr,
         "old": {k: old_values[k] for k in personal_keys if k in old_values},
         "new": {k: new_values[k] for k in personal_keys if k in new_values},
     }
+    if event is not None:
+        payload["event"] = [event[0], event[1].astimezone(UTC).isoformat(timespec="microseconds")]
     message = b"audit-personal|" + _canonical(payload)
     return hmac.new(audit_key() if key is None else key, message, hashlib.sha256).hexdigest()
 
@@ -125,14 +141,14 @@ def personal_digest(
 def split_event_digest(
     *, key: bytes | None = None, prev_hash: str, created_at: datetime, actor_id: int | None, actor_role: str,
     action: str, target_type: str, target_id: str, old_values: dict, new_values: dict, personal_keys: list[str],
-    personal: str, actor_organisations: list | None = None,
+    personal: str, actor_organisations: list | None = None, version: int = DIGEST_VERSION,
 ) -> str:
     """The hash of an event written since the split: its impersonal fields, the
     impersonal values of old/new, the list of personal keys and the personal digest. The
     organisations the actor administers are part of it once there are any (so an event
     written before they were named keeps its hash)."""
     payload = {
-        "v": 2, "prev": prev_hash, "at": created_at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "v": version, "prev": prev_hash, "at": created_at.astimezone(UTC).isoformat(timespec="microseconds"),
         "actor_id": actor_id, "actor_role": actor_role, "action": action, "target": [target_type, target_id],
         "old": {k: v for k, v in old_values.items() if k not in personal_keys},
         "new": {k: v for k, v in new_values.items() if k not in personal_keys},
@@ -145,28 +161,60 @@ def split_event_digest(
 
 def event_digest(
     *, key: bytes | None = None, personal_keys: list[str] | None = None, personal: str | None = None,
-    **fields: object,
+    version: int = DIGEST_VERSION, **fields: object,
 ) -> str:
     """The hash of one event as written now: HMAC-SHA256 under ``key`` (the audit key
     unless given) of its impersonal fields and of the keyed digest of its personal
     part. ``fields`` are prev_hash, created_at, actor_id, ... user_agent, and
     actor_organisations when there are any; the personal keys are those of the values
     unless given, and the personal digest is computed from the fields unless given (a
-    redacted event keeps it)."""
+    redacted event keeps it). ``version``: UNBOUND_DIGEST_VERSION for an event written
+    before its personal digest named it."""
     old_values, new_values = fields["old_values"], fields["new_values"]
     if personal_keys is None:
         personal_keys = personal_keys_of(old_values, new_values)
     if personal is None:
-        personal = personal_digest(
-            key=key, personal_keys=personal_keys, actor_email=fields["actor_email"], ip=fields["ip"],
-            user_agent=fields["user_agent"], target_repr=fields["target_repr"], old_values=old_values,
-            new_values=new_values,
-        )
+        personal = personal_digest_of(fields, personal_keys=personal_keys, key=key, version=version)
     return split_event_digest(
         key=key, prev_hash=fields["prev_hash"], created_at=fields["created_at"], actor_id=fields["actor_id"],
         actor_role=fields["actor_role"], action=fields["action"], target_type=fields["target_type"],
         target_id=fields["target_id"], old_values=old_values, new_values=new_values, personal_keys=personal_keys,
-        personal=personal, actor_organisations=fields.get("actor_organisations"),
+        personal=personal, actor_organisations=fields.get("actor_organisations"), version=version,
+    )
+
+
+def personal_digest_of(fields: dict, *, personal_keys: list[str], key: bytes | None = None,
+                       version: int = DIGEST_VERSION) -> str:
+    """The personal digest of an event's ``fields`` (event_digest's), in the form of ``version``."""
+    bound = (fields["prev_hash"], fields["created_at"]) if version >= DIGEST_VERSION else None
+    return personal_digest(
+        key=key, personal_keys=personal_keys, actor_email=fields["actor_email"], ip=fields["ip"],
+        user_agent=fields["user_agent"], target_repr=fields["target_repr"], old_values=fields["old_values"],
+        new_values=fields["new_values"], event=bound,
+    )
+
+
+def written_personal_digest(event: AuditEvent) -> str:
+    """The personal digest of a whole event written since the split, in the form its hash
+    was written with (bound to it, or not for an event written before that): what redacting
+    it keeps. An event whose hash matches neither (edited) gets the newer form."""
+    fields = {**_fields_of(event), "actor_organisations": event.actor_organisations}
+    keys = list(event.personal_keys or [])
+    for version in (DIGEST_VERSION, UNBOUND_DIGEST_VERSION):
+        personal = personal_digest_of(fields, personal_keys=keys, version=version)
+        if hmac.compare_digest(event_digest(personal_keys=keys, personal=personal, version=version, **fields),
+                               event.hash):
+            return personal
+    return personal_digest_of(fields, personal_keys=keys)
+
+
+def _fields_of(event: AuditEvent) -> dict:
+    """The fields of a stored event that its hash covers."""
+    return dict(
+        prev_hash=event.prev_hash, created_at=event.created_at, actor_id=event.actor_id,
+        actor_email=event.actor_email, actor_role=event.actor_role, action=event.action,
+        target_type=event.target_type, target_id=event.target_id, target_repr=event.target_repr,
+        old_values=event.old_values, new_values=event.new_values, ip=event.ip, user_agent=event.user_agent,
     )
 
 
@@ -490,12 +538,7 @@ def _event_problems(event: AuditEvent, *, prev_hash: str, key: bytes, scheme: st
     problems = []
     if event.prev_hash != prev_hash:
         problems.append(ChainProblem(event.id, "link_broken"))
-    fields = dict(
-        prev_hash=event.prev_hash, created_at=event.created_at, actor_id=event.actor_id,
-        actor_email=event.actor_email, actor_role=event.actor_role, action=event.action,
-        target_type=event.target_type, target_id=event.target_id, target_repr=event.target_repr,
-        old_values=event.old_values, new_values=event.new_values, ip=event.ip, user_agent=event.user_agent,
-    )
+    fields = _fields_of(event)
     # A row written before the split names no organisation of its actor (actor_organisations came later).
     if scheme == "plain":
         expected = legacy_event_digest(**fields)
@@ -506,12 +549,13 @@ def _event_problems(event: AuditEvent, *, prev_hash: str, key: bytes, scheme: st
     else:
         keys = event.personal_keys if isinstance(event.personal_keys, list) else []
         fields["actor_organisations"] = event.actor_organisations
-        if event.redacted_at is None:
-            whole = not event.personal_digest
-            expected = event_digest(key=key, personal_keys=keys, **fields)
-        else:
-            whole = _is_redacted(event)
-            expected = event_digest(key=key, personal_keys=keys, personal=event.personal_digest, **fields)
+        whole = not event.personal_digest if event.redacted_at is None else _is_redacted(event)
+        personal = None if event.redacted_at is None else event.personal_digest
+        # The newer form first; an event written before its personal digest named it, the older.
+        expected = event_digest(key=key, personal_keys=keys, personal=personal, **fields)
+        if not hmac.compare_digest(expected, event.hash):
+            expected = event_digest(key=key, personal_keys=keys, personal=personal,
+                                    version=UNBOUND_DIGEST_VERSION, **fields)
     if not whole or not hmac.compare_digest(expected, event.hash):
         problems.append(ChainProblem(event.id, "row_edited"))
     return problems

@@ -559,3 +559,14 @@ def test_an_address_is_hashed_as_postgresql_keeps_it_and_rows_written_before_sti
         audit_record(actor=None, action=AuditAction.USER_LOGGED_IN, ip=value)
     assert audit_verify() == []
 
+
+
+@pytest.mark.parametrize("value", [1e16, -0.0, float("nan"), float("inf"), 0.25])
+def test_fractions_are_kept_as_text_so_the_event_hashes_as_read_back(value):
+    """jsonb gives 1e16 back as 10000000000000000 and -0.0 as 0, and refuses NaN and infinity: a
+    fraction is stored as its text, and the event verifies (no action is lost to its audit event)."""
+    user = UserFactory(email="asha@mha.gov.in")
+    event = audit_record(actor=user, action=AuditAction.MONITORING_EXPORTED, new={"figure": value, "list": [value]})
+    event.refresh_from_db()
+    assert event.new_values == {"figure": repr(value), "list": [repr(value)]}
+    assert audit_verify() == []

@@ -16,8 +16,10 @@ from portal.audit.erasure import audit_redact, redact
 from portal.audit.models import AuditAction, AuditChainHead, AuditEvent
 from portal.audit.services import (
     GENESIS,
+    UNBOUND_DIGEST_VERSION,
     audit_record,
     audit_verify,
+    event_digest,
     head_is_sealed,
     head_seal,
     seal_of,
@@ -185,6 +187,48 @@ def test_a_redaction_made_past_the_portal_is_detected_by_the_sealed_count(people
         AuditChainHead.objects.filter(pk=1).update(redacted=1)
     assert [p.reason.split(":")[0] for p in audit_verify()] == ["the chain head's seal does not match it"]
     assert head.redacted == 0
+
+
+def test_a_redaction_moved_to_another_event_with_the_same_personal_part_is_detected(people):
+    """Asha's sign-ins from one address and browser have the same personal part: erasing the first and
+    putting its data back while erasing the second instead (the redacted count unchanged, no key needed;
+    their values "i" are not personal) is found, since each event's digest names the event."""
+    first, second = AuditEvent.objects.filter(actor_email="asha@mha.gov.in").order_by("id")[:2]
+    audit_redact(event_ids=[first.pk], purpose="x")
+    assert audit_verify() == []
+    first.refresh_from_db()
+    second.refresh_from_db()
+    with tampering():
+        AuditEvent.objects.filter(pk=first.pk).update(
+            actor_email=second.actor_email, ip=second.ip, user_agent=second.user_agent, target_repr=second.target_repr,
+            personal_digest="", redacted_at=None)
+        AuditEvent.objects.filter(pk=second.pk).update(
+            actor_email="", ip=None, user_agent="", target_repr="", personal_digest=first.personal_digest,
+            redacted_at=first.redacted_at)
+    assert [(p.event_id, p.code) for p in audit_verify()] == [(second.pk, "row_edited")]
+
+
+def test_events_written_before_their_digest_named_them_verify_and_are_redacted_in_their_own_form(people):
+    """Events whose hash (its "v" 2) holds a personal digest not naming the event, as written before:
+    they verify, and redacting them keeps the digest their hash was written with."""
+    prev_hash = GENESIS
+    with tampering():
+        for event in AuditEvent.objects.order_by("id"):
+            fields = {f: getattr(event, f) for f in (
+                "created_at", "actor_id", "actor_email", "actor_role", "action", "target_type", "target_id",
+                "target_repr", "old_values", "new_values", "ip", "user_agent", "actor_organisations")}
+            event.prev_hash, event.hash = prev_hash, event_digest(
+                prev_hash=prev_hash, personal_keys=event.personal_keys, version=UNBOUND_DIGEST_VERSION, **fields)
+            event.save(update_fields=["prev_hash", "hash"])
+            prev_hash = event.hash
+        head = AuditChainHead.objects.get(pk=1)
+        head.last_hash = prev_hash
+        head.seal = seal_of(head)
+        head.save()
+    assert audit_verify() == []
+    asha = AuditEvent.objects.filter(actor_email="asha@mha.gov.in").values_list("actor_id", flat=True).first()
+    assert audit_redact(actor_ids=[asha], purpose="x").redacted == 3
+    assert verify() == "Audit chain intact: 8 events verified, 3 of them redacted (personal part erased, its digest kept)."
 
 
 def test_the_seal_covers_the_split_and_the_redacted_count(people):
