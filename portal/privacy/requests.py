@@ -25,6 +25,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from portal import signed_out_input
 from portal.accounts.mail_limits import own_account
 from portal.accounts.models import address_naming, erased_email
 from portal.audit.erasure import audit_redact
@@ -243,20 +244,21 @@ def not_held_by_others(user: AnyUser, addresses: Iterable[str]) -> list[str]:
 
 
 def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int | None = None) -> None:
-    """Close an account whose erasure was granted: no name, no addresses, no sign-in, no
-    second factors, no nominee, no history in the Django admin (of the account, its addresses and those it
-    had), no mail to it in the outbox (sent or not; also at the addresses the apps know
-    were the person's, person_past_addresses_register), what the apps hold about the
-    person erased (person_erasure_register: their drafts, their verification records'
-    details, their invitations and roster rows...), their other data protection requests
-    emptied of what they wrote and closed if still waiting, and the personal part of the
-    audit events by or about it redacted, with the events of its organisations that name
-    it by an address of its own, now or before (its admin roles; refused, LastAdmin, for an organisation's last admin
-    whose role does not end), its platform roles ended (refused, LastSuperadmin,
-    for the platform's last superadmin whose role does not end, by a grant or as a Django
-    superuser). What other rules keep (a submitted application's
-    reference and decisions, the erasure request granted, ``granted_request_id``, as the
-    record of what was asked and decided) stays with the account id."""
+    """Close an account whose erasure was granted: no name, no addresses, no sign-in, no second
+    factors, no nominee, nothing it typed signed out kept for it to send again, no history
+    in the Django admin (of the account, its addresses and those it had), no mail to it in
+    the outbox (sent or not; also at the addresses the apps know were the person's,
+    person_past_addresses_register), what the apps hold about the person erased
+    (person_erasure_register: their drafts, their verification records' details, their
+    invitations and roster rows...), their other data protection requests emptied of what
+    they wrote and closed if still waiting, and the personal part of the audit events by or
+    about it redacted, with the events of its organisations that name it by an address of
+    its own, now or before (its admin roles; refused, LastAdmin, for an organisation's last
+    admin whose role does not end), its platform roles ended (refused, LastSuperadmin, for
+    the platform's last superadmin whose role does not end, by a grant or as a Django
+    superuser). What other rules keep (a submitted application's reference and decisions,
+    the erasure request granted, ``granted_request_id``, as the record of what was asked and
+    decided) stays with the account id."""
     from allauth.account.models import EmailAddress  # noqa: PLC0415 (apps loaded)
     from allauth.mfa.models import Authenticator  # noqa: PLC0415 (apps loaded)
 
@@ -295,6 +297,8 @@ def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int
         # sessions are signed out at their next request (an inactive account with no usable
         # password); their rows expire after SESSION_COOKIE_AGE and sessions_clear removes them.
         Authenticator.objects.filter(user=user).delete()
+        # What it typed in a form while signed out, kept for it to send again (in the cache).
+        transaction.on_commit(lambda: signed_out_input.forget(user.pk))
         outbox_person_remove(addresses=every_address)
         others, closed = _requests_close(user, actor, granted_request_id)
         targets += [("privacy.privacyrequest", str(pk)) for pk in others]

@@ -270,6 +270,23 @@ def test_after_signing_out_nothing_posted_on_the_browser_is_kept_for_the_account
     assert "Typed on the other computer" not in elsewhere.get(url).content.decode()
 
 
+def test_an_erased_account_keeps_nothing_it_typed_signed_out(organisation, admin, django_capture_on_commit_callbacks):
+    """What an admin typed while signed out (a revocation note) is personal data of theirs: erasing
+    the account empties its slot in the shared cache."""
+    from portal import signed_out_input
+    from portal.privacy.requests import person_erase
+
+    make_admin(organisation, email="second@mahaagri.gov.in")
+    verified = GovernmentProfileFactory(organisation=organisation, status="verified")
+    url = f"/verification/profiles/{verified.pk}/revoke/"
+    posted_signed_out(url, {"reason_code": "left_service", "reason": "A note about a disciplinary case"},
+                      referer=url, who=admin)
+    assert cache.get(f"{signed_out_input.SLOT_PREFIX}{admin.pk}") is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        person_erase(user_id=admin.pk, actor=None)
+    assert cache.get(f"{signed_out_input.SLOT_PREFIX}{admin.pk}") is None
+
+
 def stored_bytes():
     """What the session store and the shared cache hold, in bytes."""
     from django.db import connection
