@@ -19,6 +19,7 @@ from api.selectors import REVOKED, REVOKED_SECONDS, client_cache_key
 from api.tokens import token_new
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
+from portal.forms import refuse_mark_piles
 from portal.organisations.models import Organisation, OrganisationStatus
 from portal.permissions import AnyUser, is_auditor, is_superadmin
 from portal.text import has_undecodable_bytes, has_visible_characters, single_line
@@ -47,6 +48,10 @@ def _clean_name(name: str) -> str:
     if len(name) > NAME_MAX:
         raise ValidationError({"name": ValidationError(
             _("Use at most %(limit)s characters.") % {"limit": NAME_MAX}, code="max_length")})
+    try:  # as the page's form refuses it, for the command too: drawn over the list's rows
+        refuse_mark_piles(name)
+    except ValidationError as exc:
+        raise ValidationError({"name": exc}) from None
     return name
 
 

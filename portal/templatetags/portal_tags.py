@@ -19,6 +19,7 @@ from django.utils.translation import get_language, gettext
 
 from portal.accounts.mail_limits import own_account
 from portal.accounts.middleware import page_asked_for_before_setup
+from portal.accounts.models import address_naming
 from portal.accounts.official_email import classify_email, is_contractor_address
 from portal.figures import counted, grouped
 from portal.linked_language import language_marked
@@ -140,6 +141,13 @@ def roles_lapsing(context, email):
     (admin_roles_lapsing_by), named (the page asking for the code names them)."""
     request = context.get("request")
     return admin_roles_named(admin_roles_lapsing_by(request.user, email)) if request is not None else []
+
+
+@register.filter(name="address_naming")
+def address_naming_filter(user):
+    """The address naming ``user`` on a page: "" for an erased account (address_naming),
+    which the page says as someone whose details were erased."""
+    return address_naming(user)
 
 
 @register.filter

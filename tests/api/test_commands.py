@@ -49,6 +49,13 @@ def test_a_name_in_use_is_a_clear_error(world):
         run("--organisation", "AGRI-MH", "--name", "e-Office")
 
 
+def test_a_name_with_a_pile_of_marks_is_refused_as_the_page_refuses_it(world):
+    """Sixty accents on one letter, drawn over the rows above and below it in the list of clients."""
+    with pytest.raises(CommandError, match="carries more than 8 marks"):
+        run("--organisation", "AGRI-MH", "--name", "e" + "\u0301" * 60)
+    assert not ApiClient.objects.filter(name__startswith="e\u0301").exists()
+
+
 def test_both_options_are_required(world):
     with pytest.raises(CommandError):
         run("--organisation", "AGRI-MH")

@@ -347,6 +347,21 @@ def test_a_superadmin_sees_every_organisations_clients(world):
     assert "HRMS" in signed_in(world["superadmin"]).get(clients_url(world["b"])).content.decode()
 
 
+def test_an_erased_admin_is_not_named_by_the_placeholder_address(world):
+    """An admin who registered and revoked a client, their account erased since: the list says
+    an administrator whose details were erased, as the onboarding pages do, not erased-N@erased.invalid."""
+    from portal.privacy.requests import person_erase
+
+    second = make_admin(world["a"], email="second@mahaagri.gov.in", full_name="Second Admin")
+    client, _token = api_client_create(organisation_id=world["a"].pk, name="HR app", actor=second)
+    api_client_revoke(client_id=client.pk, actor=second)
+    person_erase(user_id=second.pk, actor=world["superadmin"])
+    html = signed_in(world["admin_a"]).get(clients_url(world["a"])).content.decode()
+    row = next(row for row in parse(html).find_all("tr") if "HR app" in row.squashed_text())
+    assert "erased.invalid" not in html
+    assert row.squashed_text().count("an administrator whose details were erased") == 2
+
+
 def test_signed_out_is_sent_to_sign_in(world):
     for url in (clients_url(world["a"]), new_url(world["a"]), f"/api/clients/{world['client_a'].pk}/token/",
                 revoke_url(world["client_a"])):
