@@ -139,6 +139,31 @@ def form_page(request) -> str | None:
     return page_of_this_site(request, request.headers.get("Referer", ""))
 
 
+def page_held_back_from(request) -> str:
+    """The page to come back to once a step asked of the person first is taken (a second
+    factor, a notice to accept), the request not passed to its view: the page asked for; for
+    a form sent, the page it was on (page_to_return_to); for a part of a page htmx asks for,
+    the page it is a part of."""
+    if request.headers.get("HX-Request"):
+        return page_of_this_site(request, request.headers.get("HX-Current-URL", "")) or "/"
+    if request.method in ("GET", "HEAD"):
+        return request.get_full_path()
+    return page_to_return_to(request, form_page(request) or request.get_full_path()) or "/"
+
+
+def keep_held_back_input(request, page: str, *, file_again: str, kept: str, send_again: str) -> None:
+    """A form sent before a step asked of the person first, not passed to its view: what was
+    typed is kept for ``page`` when that page can show it again (keep_input), and the person
+    told which of ``file_again`` (a file was chosen: it cannot be kept), ``kept`` or
+    ``send_again`` holds."""
+    if request.FILES:
+        messages.warning(request, file_again)
+    elif keep_input(request, page, said=True):
+        messages.warning(request, kept)
+    else:
+        messages.warning(request, send_again)
+
+
 def keep_input(request, page: str, *, said: bool = False, note_too_large: bool = False) -> bool:
     """Keep what was posted (``_keep``: in the session, or signed out in the account's slot)
     for the form of ``page`` (its path), shown there

@@ -7,10 +7,11 @@ from django.urls import Resolver404, resolve, reverse
 from django.utils.translation import gettext as _
 
 from portal import pending
-from portal.access import page_of_this_site
+from portal.access import keep_held_back_input, page_held_back_from, page_of_this_site
 from portal.permissions import gave_code_lately, gave_second_factor, has_second_factor, needs_second_factor
 
 EXEMPT_PREFIXES = ("/static/", "/healthz", "/i18n/")
+SAFE_METHODS = ("GET", "HEAD")
 ACCOUNT_PREFIX = "/accounts/"
 SETUP_NEXT_KEY = "mfa_setup_next"
 # allauth's pages that read or change the second factor itself: a password typed again
@@ -35,7 +36,13 @@ OPEN_ACCOUNT_PAGES = frozenset({
 class MfaEnforcementMiddleware:
     """Platform roles (state admins, auditors, superadmins) and staff must set up a second factor before doing anything
     else, the Django admin included (allauth enforces no enrolment by itself), and each session of theirs must have
-    given it: allauth asks the code at sign-in only of an account that already had the app then."""
+    given it: allauth asks the code at sign-in only of an account that already had the app then.
+
+    A form such a session sends (any method but GET and HEAD) is not passed to its view:
+    what was typed is kept for the page the form was on, shown there again once the second
+    factor is given, as NoticeMiddleware does (a file cannot be kept: the person is told to
+    choose it again). Checked once the URL is resolved and the form's CSRF token checked
+    (``process_view``, after CsrfViewMiddleware's): a post another site made keeps nothing."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -49,34 +56,58 @@ class MfaEnforcementMiddleware:
                 and has_second_factor(user) and not gave_code_lately(request)):
             return code_asked_again(request, _("To read or change your second factor, enter a code of your "
                                                "authenticator app (or one of your recovery codes) first."))
-        if not path.startswith(EXEMPT_PREFIXES) and needs_second_factor(user) and not _open_account_page(path):
-            if not has_second_factor(user):
-                return self.set_up(request)
-            if not gave_second_factor(request):
-                return self.ask_code(request)
+        if request.method in SAFE_METHODS and self._held_back(request):
+            return self._first(request, request.get_full_path())
         if request.session.get(SETUP_NEXT_KEY) == request.get_full_path():
             del request.session[SETUP_NEXT_KEY]  # arrived where the set-up started from
         return self.get_response(request)
 
-    def set_up(self, request):
+    def process_view(self, request, view, args, kwargs):
+        if request.method in SAFE_METHODS or not self._held_back(request):
+            return None
+        page = page_held_back_from(request)
+        keep_held_back_input(
+            request, page,
+            file_again=_("Nothing was uploaded yet: your role in the portal needs two-factor sign-in first. Then "
+                         "choose the file again."),
+            kept=_("Nothing was done yet: your role in the portal needs two-factor sign-in first. What you typed is "
+                   "kept: you will find it on its page, to check and send again."),
+            send_again=_("Nothing was done yet: your role in the portal needs two-factor sign-in first. Then send "
+                         "it again."),
+        )
+        return self._first(request, page)
+
+    @staticmethod
+    def _held_back(request) -> bool:
+        """Whether the request waits for the second factor: a role that needs one, on a page
+        that is not open without it, and the account has none yet or this session gave none."""
+        path, user = request.path_info, request.user
+        return (not path.startswith(EXEMPT_PREFIXES) and needs_second_factor(user) and not _open_account_page(path)
+                and (not has_second_factor(user) or not gave_second_factor(request)))
+
+    def _first(self, request, page: str):
+        """The set-up, or the page asking the code, leading on to ``page``."""
+        return self.set_up(request, page) if not has_second_factor(request.user) else self.ask_code(request, page)
+
+    def set_up(self, request, page: str):
         """No authenticator app yet: set one up first."""
         # Say why, and keep the page first asked for: the recovery codes page, the
         # last step of the set-up, offers the way back to it.
         if request.session.get(SETUP_NEXT_KEY) is None:
             messages.info(request, _("Your role in the portal needs two-factor sign-in. Set up an authenticator app "
                                      "to continue; it takes a minute."))
-        page = page_of_this_site(request, request.get_full_path())
+        page = page_of_this_site(request, page)
         if page is not None:
             request.session[SETUP_NEXT_KEY] = page
-        return _to(request, "mfa_activate_totp")
+        return _to(request, "mfa_activate_totp", page)
 
-    def ask_code(self, request):
+    def ask_code(self, request, page: str):
         """An authenticator app, but this session never gave a code of it (signed in with the
         password alone before the app was set up in another browser): allauth's page that
         asks for a code, which then leads on to the page."""
         messages.info(request, _("Your role in the portal needs two-factor sign-in. Enter a code of your "
                                  "authenticator app to continue."))
-        return _to(request, "mfa_reauthenticate")
+        return _to(request, "mfa_reauthenticate", page)
 
 
 def code_asked_again(request, message: str):
@@ -84,7 +115,7 @@ def code_asked_again(request, message: str):
     which then leads on to the page asked for, saying ``message`` first: for a page that reads
     or takes away a second factor, when this session gave none lately (gave_code_lately)."""
     messages.info(request, message)
-    return _to(request, "mfa_reauthenticate")
+    return _to(request, "mfa_reauthenticate", request.get_full_path())
 
 
 def _open_account_page(path: str) -> bool:
@@ -97,10 +128,10 @@ def _open_account_page(path: str) -> bool:
         return False
 
 
-def _to(request, url_name):
-    """allauth's page ``url_name``, which leads on to the page asked for (its ``next``)."""
+def _to(request, url_name, page: str):
+    """allauth's page ``url_name``, which leads on to ``page`` (its ``next``)."""
     # Only a page of this site: a path such as "//host/..." is another host's to a browser.
-    page = page_of_this_site(request, request.get_full_path())
+    page = page_of_this_site(request, page)
     if page is None:
         return redirect(url_name)
     return redirect(f"{reverse(url_name)}?{urlencode({'next': page})}")

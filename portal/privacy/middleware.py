@@ -1,12 +1,11 @@
 from urllib.parse import urlencode
 
-from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from portal.access import form_page, keep_input, page_of_this_site, page_to_return_to
+from portal.access import keep_held_back_input, page_held_back_from
 from portal.apipath import API_PREFIX
 from portal.privacy.notice import PENDING_KEY
 
@@ -44,14 +43,16 @@ class NoticeMiddleware:
         if (session is None or PENDING_KEY not in session or request.path_info.startswith(EXEMPT_PREFIXES)
                 or getattr(request, "user", None) is None or not request.user.is_authenticated):
             return None
-        if request.headers.get("HX-Request"):
-            page = page_of_this_site(request, request.headers.get("HX-Current-URL", "")) or "/"
-        elif request.method in SAFE_METHODS:
-            page = request.get_full_path()
-        else:
-            page = page_to_return_to(request, form_page(request) or request.get_full_path()) or "/"
+        page = page_held_back_from(request)
         if request.method not in SAFE_METHODS:
-            _keep_what_was_sent(request, page)
+            keep_held_back_input(
+                request, page,
+                file_again=_("Nothing was uploaded yet: accept the data protection notice first, then choose the "
+                             "file again."),
+                kept=_("Nothing was done yet: accept the data protection notice first. What you typed is kept: you "
+                       "will find it on its page, to check and send again."),
+                send_again=_("Nothing was done yet: accept the data protection notice first, then send it again."),
+            )
         accept = f"{reverse('privacy_notice:accept')}?{urlencode({'next': page})}"
         if request.headers.get("HX-Request"):
             response = HttpResponse(status=204)
@@ -60,15 +61,3 @@ class NoticeMiddleware:
         return redirect(accept)
 
 
-def _keep_what_was_sent(request, page: str) -> None:
-    """A form sent before the notice was accepted: nothing was done with it; what was typed
-    is kept for ``page`` when that page can show it again, and the person told so."""
-    if request.FILES:
-        messages.warning(request, _("Nothing was uploaded yet: accept the data protection notice first, then choose "
-                                    "the file again."))
-    elif keep_input(request, page, said=True):
-        messages.warning(request, _("Nothing was done yet: accept the data protection notice first. What you typed is "
-                                    "kept: you will find it on its page, to check and send again."))
-    else:
-        messages.warning(request, _("Nothing was done yet: accept the data protection notice first, then send it "
-                                    "again."))

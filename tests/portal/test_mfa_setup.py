@@ -16,7 +16,8 @@ from django.utils import timezone
 from portal.accounts.middleware import SETUP_NEXT_KEY
 from portal.organisations.services import platform_role_grant
 from tests.factories import PASSWORD, PlatformRoleFactory, UserFactory
-from tests.onboarding.approval_helpers import TRANSACTIONAL, signed_in, totp_code, with_totp
+from tests.html_tree import field_value, page
+from tests.onboarding.approval_helpers import TRANSACTIONAL, second_factor_given, signed_in, totp_code, with_totp
 
 pytestmark = pytest.mark.django_db
 NEW_PASSWORD = "a-long-enough-passphrase"
@@ -191,3 +192,48 @@ def test_a_code_given_longer_ago_than_the_reauthentication_lasts_is_asked_again(
     assert client.get("/accounts/2fa/totp/deactivate/").status_code == 200
     with time_machine.travel(timezone.now() + timedelta(seconds=settings.ACCOUNT_REAUTHENTICATION_TIMEOUT + 1)):
         assert client.get("/accounts/2fa/totp/deactivate/")["Location"].startswith("/accounts/2fa/reauthenticate/")
+
+
+def _admin_given_a_platform_role_with_the_revoke_page_open():
+    """An organisation admin with a revocation page open; a superadmin makes them their state's
+    administrator meanwhile (a role that needs two-factor sign-in, which they have not set up)."""
+    from tests.factories import OrganisationFactory
+    from tests.verification.helpers import GovernmentProfileFactory, make_admin
+
+    organisation = OrganisationFactory()
+    admin = make_admin(organisation, email="admin@mahaagri.gov.in")
+    verified = GovernmentProfileFactory(organisation=organisation, status="verified")
+    url = f"/verification/profiles/{verified.pk}/revoke/"
+    client = Client()
+    client.force_login(admin)
+    assert client.get(url).status_code == 200
+    PlatformRoleFactory(user=admin, role="state_admin", jurisdiction="MH")
+    return admin, client, url, verified
+
+
+def test_a_form_sent_when_the_second_factor_is_first_asked_keeps_what_was_typed():
+    """The form is not passed to its view: the set-up leads back to its page, where what was
+    typed is in the form again (the confirming box not ticked), and the person is told so."""
+    admin, client, url, verified = _admin_given_a_platform_role_with_the_revoke_page_open()
+    response = client.post(url, {"reason_code": "left_service", "reason": "A long note typed with care",
+                                 "confirm": "on"}, HTTP_REFERER=f"http://testserver{url}")
+    assert response["Location"] == f"/accounts/2fa/totp/activate/?next={quote(url, safe='')}"
+    verified.refresh_from_db()
+    assert verified.status == "verified"
+    said = " ".join(page(client.get(response["Location"], follow=True)).squashed_text().split())
+    assert "Nothing was done yet: your role in the portal needs two-factor sign-in first. What you typed is kept: " \
+           "you will find it on its page, to check and send again." in said
+    with_totp(admin)
+    second_factor_given(client, admin)
+    tree = page(client.get(url))
+    assert (field_value(tree, "reason"), field_value(tree, "reason_code"), field_value(tree, "confirm")) \
+        == ("A long note typed with care", "left_service", False)
+
+
+def test_a_form_another_site_sent_when_the_second_factor_is_first_asked_keeps_nothing():
+    admin, client, url, verified = _admin_given_a_platform_role_with_the_revoke_page_open()
+    client.handler.enforce_csrf_checks = True
+    response = client.post(url, {"reason_code": "left_service", "reason": "Planted"},
+                           HTTP_REFERER="https://evil.example/", HTTP_ORIGIN="https://evil.example")
+    assert response.status_code == 403
+    assert not [key for key in client.session.keys() if key.startswith("pending_input:")]
