@@ -39,6 +39,10 @@ from portal.shown import ChangedMeanwhile, shown_digest, shown_on_page, shown_se
 RELEASED_SHOWN = 50
 
 
+# The hidden input naming the settings and the number of records a retention page asked to confirm.
+CONFIRMED_FIELD = "confirmed_for"
+
+
 def _newly_due_message(count: int, kind: str) -> str:
     shown = intcomma(count) + ("+" if count >= NEWLY_DUE_COUNTED else "")
     if kind == RetentionKind.RETURNED_APPLICATION:  # withdrawn, not erased
@@ -77,8 +81,16 @@ def retention(request):
             try:
                 retention_policy_check(kind=policy.kind, days=posted["days"], grace_days=posted["grace_days"])
                 form.newly_due = retention_policy_newly_due(kind=policy.kind, **posted)
-                if form.newly_due and not form.cleaned_data["confirm"]:
+                # The box confirms the settings and the number the page said: other settings, or
+                # another number now, are asked again (the box unticked), not saved.
+                asked = shown_digest({**posted, "newly_due": form.newly_due})
+                if form.newly_due:  # the box is on the page again whatever stops the save
+                    form.confirmed_for = asked
+                if form.newly_due and not (form.cleaned_data["confirm"]
+                                           and shown_sent(request.POST, CONFIRMED_FIELD) == asked):
                     form.add_error("confirm", _newly_due_message(form.newly_due, policy.kind))
+                    form.data = form.data.copy()
+                    form.data.pop(form.add_prefix("confirm"), None)
                 else:
                     retention_policy_update(kind=policy.kind, actor=request.user, request=request,
                                             shown_values=shown_sent(request.POST), **posted)

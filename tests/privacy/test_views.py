@@ -337,11 +337,11 @@ def test_the_breach_reports_period_is_labelled_as_a_period(root, language, start
     assert (labels["id_start"], labels["id_end"]) == (f"{start} *", f"{end} *")
 
 
-def _unused_accounts(count, joined_days_ago):
+def _unused_accounts(count, joined_days_ago, prefix="never"):
     """Accounts never signed in, with no confirmed address, made ``joined_days_ago`` days ago:
     what the unused-account policy erases once they are older than its days."""
     joined = timezone.now() - timedelta(days=joined_days_ago)
-    users = [UserFactory(email=f"never{index}@example.com", verified=False) for index in range(count)]
+    users = [UserFactory(email=f"{prefix}{index}@example.com", verified=False) for index in range(count)]
     get_user_model().objects.filter(pk__in=[user.pk for user in users]).update(date_joined=joined, last_login=None)
     return users
 
@@ -376,8 +376,66 @@ def test_a_shorter_keeping_time_that_would_erase_records_asks_to_confirm_with_th
     assert RetentionPolicy.objects.get(kind="unused_account").days == 365
     assert not AuditEvent.objects.filter(action=AuditAction.RETENTION_POLICY_CHANGED).exists()
 
-    response = root_client.post("/portal/privacy/retention/", {**posted, "unused_account-confirm": "on"})
+    response = root_client.post("/portal/privacy/retention/",
+                                {**posted, "unused_account-confirm": "on", "confirmed_for": asked_for(response)})
     assert response.status_code == 302
+    assert RetentionPolicy.objects.get(kind="unused_account").days == 90
+
+
+def asked_for(response):
+    """What the page asked to confirm (the hidden input of the form it asks in), sent back with the box."""
+    return parse(response.content.decode()).find("input", name="confirmed_for").get("value")
+
+
+def test_a_confirmation_is_for_the_settings_and_the_number_the_page_said(root_client):
+    """The superadmin is told that 90 days erases 2 records, ticks the box and changes the days to 30
+    before saving: 22 records would be erased, a number never shown. Asked again with it, the box
+    unticked, nothing saved; and a box ticked at the first post, before any number was said, is no
+    confirmation either."""
+    _unused_accounts(2, joined_days_ago=100)
+    _unused_accounts(20, joined_days_ago=40, prefix="recent")
+    posted = {"kind": "unused_account", "unused_account-days": "90", "unused_account-grace_days": "0",
+              "unused_account-enabled": "on"}
+    asked = root_client.post("/portal/privacy/retention/", {**posted, "unused_account-confirm": "on"})
+    assert asked.status_code == 200 and b"erases or reduces 2 records that are kept now" in asked.content
+    sent = root_client.post("/portal/privacy/retention/", {**posted, "unused_account-days": "30",
+                                                           "unused_account-confirm": "on",
+                                                           "confirmed_for": asked_for(asked)})
+    assert sent.status_code == 200
+    tree = parse(sent.content.decode())
+    assert field_error(tree, "unused_account-confirm").startswith(
+        "With these settings the next daily run erases or reduces 22 records that are kept now.")
+    assert (field_value(tree, "unused_account-days"), field_value(tree, "unused_account-confirm")) == ("30", False)
+    assert RetentionPolicy.objects.get(kind="unused_account").days == 365
+    assert root_client.post("/portal/privacy/retention/", {
+        **posted, "unused_account-days": "30", "unused_account-confirm": "on",
+        "confirmed_for": asked_for(sent)}).status_code == 302
+    assert RetentionPolicy.objects.get(kind="unused_account").days == 30
+
+
+def test_a_confirmation_refused_as_changed_meanwhile_is_sent_again_as_shown(root_client):
+    """Asked to confirm 2 records, the superadmin ticks the box; another superadmin changed the policy
+    meanwhile: the page says so, the box still ticked for the same settings and number, and saving
+    the page as shown saves (not asked a third time)."""
+    _unused_accounts(2, joined_days_ago=100)
+
+    def hidden(response, name):
+        section = parse(response.content.decode()).find("section", **{"aria-labelledby": "policy-unused_account"})
+        return section.find("input", name=name).get("value")
+
+    opened = root_client.get("/portal/privacy/retention/")
+    posted = {"kind": "unused_account", "unused_account-days": "90", "unused_account-grace_days": "0",
+              "unused_account-enabled": "on", "shown_values": hidden(opened, "shown_values")}
+    asked = root_client.post("/portal/privacy/retention/", posted)
+    RetentionPolicy.objects.filter(kind="unused_account").update(days=400)  # another superadmin, meanwhile
+    changed = root_client.post("/portal/privacy/retention/", {**posted, "unused_account-confirm": "on",
+                                                              "confirmed_for": hidden(asked, "confirmed_for")})
+    assert changed.status_code == 200
+    assert field_value(parse(changed.content.decode()), "unused_account-confirm") is True
+    saved = root_client.post("/portal/privacy/retention/", {
+        **posted, "unused_account-confirm": "on", "shown_values": hidden(changed, "shown_values"),
+        "confirmed_for": hidden(changed, "confirmed_for")})
+    assert saved.status_code == 302
     assert RetentionPolicy.objects.get(kind="unused_account").days == 90
 
 
@@ -422,7 +480,8 @@ def test_a_change_that_makes_other_drafts_due_asks_even_when_as_many_stop_being_
     assert b"erases or reduces 1 record that is kept now" in response.content
     policy = RetentionPolicy.objects.get(kind="draft_application")
     assert (policy.days, policy.grace_days) == (180, 30)
-    response = root_client.post("/portal/privacy/retention/", {**posted, "draft_application-confirm": "on"})
+    response = root_client.post("/portal/privacy/retention/", {**posted, "draft_application-confirm": "on",
+                                                               "confirmed_for": asked_for(response)})
     assert response.status_code == 302
     assert RetentionPolicy.objects.get(kind="draft_application").days == 200
 
@@ -450,7 +509,8 @@ def test_the_returned_applications_policy_says_they_are_withdrawn_not_erased(roo
             "now. Tick the box to save them.") in html
     assert "I understand that these applications will be withdrawn, which cannot be undone" in html
     assert RetentionPolicy.objects.get(kind="returned_application").grace_days == 30
-    response = root_client.post("/portal/privacy/retention/", {**posted, "returned_application-confirm": "on"})
+    response = root_client.post("/portal/privacy/retention/", {**posted, "returned_application-confirm": "on",
+                                                               "confirmed_for": asked_for(response)})
     assert response.status_code == 302
     assert RetentionPolicy.objects.get(kind="returned_application").grace_days == 5
 
