@@ -1,6 +1,7 @@
 """Superadmins' pages of data protection: the retention policies and the legal holds."""
 
 import shlex
+from dataclasses import asdict
 
 from django.conf import settings
 from django.contrib import messages
@@ -41,6 +42,8 @@ RELEASED_SHOWN = 50
 
 # The hidden input naming the settings and the number of records a retention page asked to confirm.
 CONFIRMED_FIELD = "confirmed_for"
+# The hidden input naming what a hold's release page listed the next daily run doing.
+EFFECTS_SHOWN_FIELD = "effects_shown"
 
 
 def _newly_due_message(count: int, kind: str) -> str:
@@ -201,8 +204,19 @@ def legal_hold_end(request, pk):
     if request.method == "POST" and hold.released_by_id == request.user.pk:
         return _released_already_by_you(request, hold)
     # What the release lets the next daily run do, said (and confirmed) before it, as it stands when sent.
-    effects = [] if hold.released_at else _release_effect_lines(legal_hold_release_effects(hold))
+    acts = [] if hold.released_at else legal_hold_release_effects(hold)
+    effects = _release_effect_lines(acts)
     form = LegalHoldReleaseForm(request.POST or None, acts=bool(effects))
+    # The box confirms what the page listed: listed otherwise now (another hold released
+    # meanwhile, a policy changed), the page lists it again and asks for the box again.
+    form.effects_shown = shown_digest([asdict(effect) for effect in acts])
+    if (request.method == "POST" and form.is_valid() and effects
+            and shown_sent(request.POST, EFFECTS_SHOWN_FIELD) != form.effects_shown):
+        form.add_error("confirm", _("Nothing was released: since this page was opened, what the next daily run does "
+                                    "once the hold ends changed. It is listed above as it is now: check it, then tick "
+                                    "the box again."))
+        form.data = form.data.copy()
+        form.data.pop("confirm", None)
     if request.method == "POST" and form.is_valid():
         try:
             legal_hold_release(hold_id=hold.pk, actor=request.user, request=request, reason=form.cleaned_data["reason"])

@@ -561,8 +561,45 @@ def test_the_release_page_says_what_the_next_run_erases_once_the_hold_ends(root_
     assert field_error(tree, "confirm") == "Tick the box to release the hold all the same."
     assert field_value(tree, "reason") == "Inquiry closed"
     assert LegalHold.objects.get(pk=on_person.pk).released_at is None
-    assert root_client.post(url, {"reason": "Inquiry closed", "confirm": "on"}).status_code == 302
+    assert root_client.post(url, {"reason": "Inquiry closed", "confirm": "on",
+                                  "effects_shown": effects_shown(response)}).status_code == 302
     assert LegalHold.objects.get(pk=on_person.pk).released_at is not None
+
+
+def effects_shown(response):
+    """What the release page listed (its hidden input), sent back with the box."""
+    return parse(response.content).find("input", name="effects_shown").get("value")
+
+
+def test_a_release_confirmed_for_what_the_page_listed_is_not_taken_when_it_now_acts_on_more(root_client, root):
+    """The page of a hold on a nodal officer lists their draft only; another superadmin then releases
+    a hold on their old withdrawn application. The box ticked for the list shown releases nothing:
+    the page lists both now, says why at the box (unticked), the reason kept."""
+    from portal.privacy.retention import legal_hold_release, legal_hold_set  # noqa: PLC0415
+
+    old = timezone.now() - timedelta(days=4 * 365)
+    closed = ApplicationFactory(status="withdrawn", closed_at=old)
+    draft = ApplicationFactory(status="draft", nodal_officer=closed.nodal_officer)
+    Application.objects.filter(pk=draft.pk).update(updated_at=old)
+    on_application = legal_hold_set(target_type="onboarding.application", target_id=closed.pk, reason="Court case",
+                                    actor=root)
+    on_person = legal_hold_set(target_type="accounts.user", target_id=closed.nodal_officer_id, reason="Inquiry",
+                               actor=root)
+    url = f"/portal/privacy/holds/{on_person.pk}/release/"
+    shown = root_client.get(url)
+    assert "Draft applications left untouched" in _release_effects(shown)
+    assert "Withdrawn and finally rejected applications" not in _release_effects(shown)
+    legal_hold_release(hold_id=on_application.pk, actor=make_superadmin(email="root2@sandes.nic.in"), reason="Done")
+    sent = root_client.post(url, {"reason": "Inquiry closed", "confirm": "on", "effects_shown": effects_shown(shown)})
+    assert sent.status_code == 200
+    tree = parse(sent.content)
+    assert field_error(tree, "confirm").startswith("Nothing was released: since this page was opened, what the next "
+                                                   "daily run does once the hold ends changed.")
+    assert (field_value(tree, "reason"), field_value(tree, "confirm")) == ("Inquiry closed", False)
+    assert "Withdrawn and finally rejected applications" in _release_effects(sent)
+    assert LegalHold.objects.get(pk=on_person.pk).released_at is None
+    assert root_client.post(url, {"reason": "Inquiry closed", "confirm": "on",
+                                  "effects_shown": effects_shown(sent)}).status_code == 302
 
 
 def test_the_release_page_names_the_day_the_reminder_of_the_next_run_names():
@@ -584,8 +621,10 @@ def test_the_release_page_names_the_day_the_reminder_of_the_next_run_names():
         Application.objects.filter(pk=draft.pk).update(updated_at=timezone.now() - timedelta(days=400))
         hold = legal_hold_set(target_type="accounts.user", target_id=draft.nodal_officer_id, reason="Inquiry", actor=root)
         url = f"/portal/privacy/holds/{hold.pk}/release/"
-        page_day = re.search(r"erases it from (\d+ \w+ \d{4})", _release_effects(client.get(url)))[1]
-        assert client.post(url, {"reason": "Inquiry closed", "confirm": "on"}).status_code == 302
+        shown = client.get(url)
+        page_day = re.search(r"erases it from (\d+ \w+ \d{4})", _release_effects(shown))[1]
+        assert client.post(url, {"reason": "Inquiry closed", "confirm": "on",
+                                 "effects_shown": effects_shown(shown)}).status_code == 302
     with time_machine.travel(datetime(2026, 12, 7, 2, 0, tzinfo=india), tick=False):  # the crontab's run
         assert retention_run().counts["draft_application"]["reminded"] == 1
     [mail] = messages_to(draft.nodal_officer.email)
