@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
@@ -17,6 +17,7 @@ from portal.access import asked_on_this_site, rule
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.limits import hourly_slot_take, over_hourly
+from portal.organisations.selectors import official_powers_of
 from portal.privacy.forms import CorrectionForm, DecisionForm, NomineeForm, PrivacyRequestForm
 from portal.privacy.models import Nominee, PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
 from portal.privacy.personal_data import DOWNLOADS_PER_HOUR, personal_data_zip
@@ -27,6 +28,7 @@ from portal.privacy.requests import (
     privacy_request_decide,
     privacy_request_make,
 )
+from portal.shown import shown_digest, shown_sent
 
 QUEUE_SHOWN = 100  # decided requests shown, the latest
 QUEUE_PAGE_SIZE = 50  # waiting requests a page
@@ -121,11 +123,29 @@ def _recorded_already(request, made: PrivacyRequest):
     return redirect("privacy:requests")
 
 
+# The hidden input naming the roles an erasure's decision page named as ending with it.
+ROLES_SHOWN_FIELD = "roles_shown"
+
+
 @rule("superadmin")
 @require_http_methods(["GET", "POST"])
 def request_decide(request, pk):
     made = get_object_or_404(PrivacyRequest.objects.select_related("user"), pk=pk)
-    form = DecisionForm(request.POST or None, erasure=made.kind == PrivacyRequestKind.ERASURE)
+    erasure = made.kind == PrivacyRequestKind.ERASURE
+    form = DecisionForm(request.POST or None, erasure=erasure)
+    # The roles granting an erasure ends, named before the box; the box confirms those named.
+    asked = erasure and made.status == PrivacyRequestStatus.OPEN
+    ending = official_powers_of(made.user) if asked else []
+    with translation.override("en"):  # the same whatever the language the page was read in
+        form.roles_shown = shown_digest(official_powers_of(made.user) if ending else [])
+    sent = shown_sent(request.POST, ROLES_SHOWN_FIELD)  # None: not checked (a page that sends none)
+    if (request.method == "POST" and made.status == PrivacyRequestStatus.OPEN and form.is_valid() and erasure
+            and form.cleaned_data["decision"] == "grant" and sent is not None and sent != form.roles_shown):
+        form.add_error("confirm", _("Nothing was recorded: since this page was opened, the roles the account holds "
+                                    "changed. They are named above as they are now: check them, then tick the box "
+                                    "again."))
+        form.data = form.data.copy()
+        form.data.pop("confirm", None)
     if request.method == "POST" and made.status != PrivacyRequestStatus.OPEN:
         if _own_decision_again(request, made):
             return _recorded_already(request, made)
@@ -146,4 +166,4 @@ def request_decide(request, pk):
         else:
             messages.success(request, _("Decision recorded; the person sees it on their data protection page."))
             return redirect("privacy:requests")
-    return render(request, "privacy/request_decide.html", {"made": made, "form": form})
+    return render(request, "privacy/request_decide.html", {"made": made, "form": form, "ending": ending})

@@ -29,7 +29,14 @@ from portal.privacy.requests import (
     privacy_request_make,
     privacy_requests_sweep,
 )
-from tests.factories import PASSWORD, ApplicationFactory, ApprovalStepFactory, OrganisationFactory, UserFactory
+from tests.factories import (
+    PASSWORD,
+    ApplicationFactory,
+    ApprovalStepFactory,
+    OrganisationFactory,
+    PlatformRoleFactory,
+    UserFactory,
+)
 from tests.html_tree import field_error, field_value, parse
 from tests.onboarding.approval_helpers import TRANSACTIONAL, make_superadmin, second_factor_given, signed_in
 from tests.onboarding.test_race_pg import race
@@ -796,6 +803,59 @@ def privacy_request_decide_as(root, made, reason="Nothing requires keeping it.")
     admin.force_login(root)
     second_factor_given(admin, root)
     return admin.post(f"/portal/privacy/requests/{made.pk}/", {"decision": "grant", "reason": reason, "confirm": "on"})
+
+
+def test_the_erasure_decision_names_the_roles_it_ends_and_the_box_confirms_those_named():
+    """Asha administers an organisation (another admin there): the page names that role before the box.
+    Made her state's administrator after the page was opened, the box ticked for the roles named
+    grants nothing: the page names both now, says why at the box (unticked), the reason kept."""
+    from tests.verification.helpers import make_admin
+
+    organisation = OrganisationFactory(name="Directorate of Fisheries Review")
+    asha = make_admin(organisation, email="asha@fisheries.gov.in", full_name="Asha K")
+    make_admin(organisation, email="other@fisheries.gov.in")
+    made = privacy_request_make(user=asha, kind="erasure", details="Please erase my account.")
+    admin = signed_in(make_superadmin(email="root@sandes.nic.in"))
+    url = f"/portal/privacy/requests/{made.pk}/"
+    shown = parse(admin.get(url).content.decode())
+    assert [li.squashed_text() for li in shown.find("ul", **{"aria-labelledby": "roles-ending"}).find_all("li")] \
+        == ["Organisation admin (Directorate of Fisheries Review)"]
+    digest = shown.find("input", name="roles_shown").get("value")
+    PlatformRoleFactory(user=asha, role="state_admin", jurisdiction="MH")
+    sent = admin.post(url, {"decision": "grant", "reason": "Nothing requires keeping it.", "confirm": "on",
+                            "roles_shown": digest})
+    assert sent.status_code == 200
+    tree = parse(sent.content.decode())
+    assert field_error(tree, "confirm").startswith("Nothing was recorded: since this page was opened, the roles the "
+                                                   "account holds changed.")
+    assert (field_value(tree, "reason"), field_value(tree, "confirm")) == ("Nothing requires keeping it.", False)
+    assert len(tree.find("ul", **{"aria-labelledby": "roles-ending"}).find_all("li")) == 2
+    made.refresh_from_db()
+    asha.refresh_from_db()
+    assert made.status == "open" and asha.is_active
+    granted = admin.post(url, {"decision": "grant", "reason": "Nothing requires keeping it.", "confirm": "on",
+                               "roles_shown": tree.find("input", name="roles_shown").get("value")})
+    assert granted.status_code == 302
+    made.refresh_from_db()
+    assert made.status == "granted"
+
+
+def test_the_roles_named_in_one_language_are_confirmed_in_another():
+    """The page read in Hindi, the decision sent after switching to English: the same roles, granted."""
+    from tests.verification.helpers import make_admin
+
+    organisation = OrganisationFactory(name="Directorate of Fisheries Review")
+    asha = make_admin(organisation, email="asha@fisheries.gov.in", full_name="Asha K")
+    make_admin(organisation, email="other@fisheries.gov.in")
+    made = privacy_request_make(user=asha, kind="erasure", details="Please erase my account.")
+    admin = signed_in(make_superadmin(email="root@sandes.nic.in"))
+    url = f"/portal/privacy/requests/{made.pk}/"
+    admin.cookies["django_language"] = "hi"
+    digest = parse(admin.get(url).content.decode()).find("input", name="roles_shown").get("value")
+    admin.cookies["django_language"] = "en"
+    sent = admin.post(url, {"decision": "grant", "reason": "Nothing requires keeping it.", "confirm": "on",
+                            "roles_shown": digest})
+    assert sent.status_code == 302
 
 
 def test_an_erasure_is_not_granted_while_the_person_is_under_a_legal_hold():
