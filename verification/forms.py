@@ -27,6 +27,26 @@ class OrganisationSearchForm(AccessibleForm):
         self.fields["state"].choices = [("", _("Any"))] + list(State.choices)
 
 
+def ending_confirmation(organisation: Organisation, ending: list | None,
+                        roles_ending: list | None) -> forms.BooleanField | None:
+    """The box a person ticks to say they know that being verified by ``organisation`` at
+    once ends their verification in ``ending`` (the names of those organisations) or, with
+    none, their admin role in ``roles_ending``; None when it ends neither (a request
+    waiting elsewhere, which it withdraws, is said on the page and needs no box: the
+    person may ask there again)."""
+    if not (ending or roles_ending):
+        return None
+    values = {"organisation": organisation.name, "ending": ", ".join(ending or ()), "roles": ", ".join(roles_ending or ())}
+    if ending:
+        label = _("I understand that being verified by %(organisation)s ends my verification in %(ending)s")
+        required = _("Tick the box to confirm that being verified here ends your verification in %(ending)s.")
+    else:
+        label = _("I understand that being verified by %(organisation)s ends my admin role in %(roles)s")
+        required = _("Tick the box to confirm that being verified here ends your admin role in %(roles)s.")
+    return forms.BooleanField(label=label % values, error_messages={"required": required % values},
+                              widget=forms.CheckboxInput(attrs={"class": "form-check-input"}))
+
+
 class JoinRequestForm(AccessibleForm):
     designation = forms.CharField(label=_("Designation"), max_length=PROFILE_FIELDS["designation"],
                                   validators=[refuse_invisible_only],
@@ -54,20 +74,12 @@ class JoinRequestForm(AccessibleForm):
         verified here ends (selectors.held_elsewhere); ``roles_ending``: those whose first
         admin role it ends (selectors.first_admin_roles_ending). When the organisation may
         verify them at once (``automatic``), the request is sent only once a box says they
-        know it, as an admin verifying them ticks one (DecisionForm)."""
+        know it (ending_confirmation), as an admin verifying them ticks one (DecisionForm)."""
         super().__init__(*args, **kwargs)
         self.organisation = organisation
-        if not automatic or not (ending or roles_ending):
-            return
-        values = {"organisation": organisation.name, "ending": ", ".join(ending or ()),
-                  "roles": ", ".join(roles_ending or ())}
-        if ending:
-            label = _("I understand that being verified by %(organisation)s ends my verification in %(ending)s")
-            required = _("Tick the box to confirm that being verified here ends your verification in %(ending)s.")
-        else:
-            label = _("I understand that being verified by %(organisation)s ends my admin role in %(roles)s")
-            required = _("Tick the box to confirm that being verified here ends your admin role in %(roles)s.")
-        self.fields["confirm"] = forms.BooleanField(label=label % values, error_messages={"required": required % values})
+        box = ending_confirmation(organisation, ending, roles_ending) if automatic else None
+        if box is not None:
+            self.fields["confirm"] = box
 
     def clean_official_email(self):
         address = self.cleaned_data["official_email"].strip().lower()

@@ -2,6 +2,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from portal.forms import AccessibleForm, limit_file_size
+from portal.organisations.models import Organisation
+from verification.forms import ending_confirmation
 from verification.rosters.models import InvitationStatus
 from verification.rosters.parsing import max_bytes, max_rows
 
@@ -49,6 +51,20 @@ class InvitationCancelForm(AccessibleForm):
         label=_("Yes, cancel this invitation"),
         error_messages={"required": _("Tick the box to confirm that you want to cancel this invitation.")},
     )
+
+
+class InvitationAcceptForm(AccessibleForm):
+    """Accepting an invitation on its page. When that verifies the person at once and ends
+    their verification or an admin role in another organisation (invitations.acceptance_ends:
+    ``ending`` and ``roles_ending``, the names of those organisations), only once a box says
+    they know it, as on the join page (verification.forms.ending_confirmation)."""
+
+    def __init__(self, *args, organisation: Organisation, ending: list | None = None, roles_ending: list | None = None,
+                 **kwargs):
+        super().__init__(*args, **kwargs)
+        box = ending_confirmation(organisation, ending, roles_ending)
+        if box is not None:
+            self.fields["confirm"] = box
 
 
 class ConfirmForm(AccessibleForm):

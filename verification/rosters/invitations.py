@@ -4,6 +4,7 @@ sent again by an admin, accepted when the person confirms the invited address
 (rosters.receivers)."""
 
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from allauth.account.models import EmailAddress
@@ -27,9 +28,10 @@ from portal.deadlines import end_of_local_day
 from portal.limits import WINDOW, refuse_over, refuse_over_actions, shown, shown_from
 from portal.mail.models import OutboxPriority, with_topic
 from portal.mail.services import outbox_drop, outbox_enqueue, outbox_enqueue_each
-from portal.organisations.models import OrganisationStatus
+from portal.organisations.models import Membership, Organisation, OrganisationStatus
 from portal.organisations.services import LastAdmin
 from portal.permissions import AnyUser
+from portal.shown import check_shown, shown_digest
 from verification import services as verification_services
 from verification.models import HELD_STATUSES, STANDING, GovernmentProfile, VerificationMethod, VerificationStatus
 from verification.notifications import mail_language
@@ -51,7 +53,13 @@ from verification.rosters.notifications import (
 )
 from verification.rosters.staging import holds_power_elsewhere, mobile_taken, moves_from_elsewhere, request_differs
 from verification.rosters.tokens import token_new, tokens_new
-from verification.selectors import automatic_verification_withheld, person_request_language
+from verification.selectors import (
+    automatic_verification_withheld,
+    first_admin_roles_ending,
+    held_elsewhere,
+    person_request_language,
+    waiting_elsewhere,
+)
 
 logger = logging.getLogger(__name__)
 DETAILS = ("designation", "office", "employee_code", "mobile", "superannuation_date")
@@ -645,8 +653,95 @@ def invitation_cancel(*, invitation_id: int, actor: AnyUser, request: HttpReques
 
 # Accepting --------------------------------------------------------------------------------------
 
+def _short_of_verifying(invitation: Invitation, *, user: AnyUser, waiting: GovernmentProfile | None) -> str:
+    """What accepting ``invitation`` comes to for ``user`` (their roles and requests as they
+    are now; ``waiting``: their request waiting in its organisation, _waiting_of) when it
+    does not verify them at once; "" when it does (_verify_person, which may yet be refused).
+    An auditor: the account is read-only, nobody's verified member, and asks nothing; the
+    roster's row would have been refused too. Verified in another organisation, and the
+    invited address not on this one's domains: the roster's row would have been refused
+    (staging.classify), and confirming an address is no request to move; nothing is asked
+    for them, they ask the organisation themselves if they are moving. An admin of another
+    organisation, or someone holding a platform role, the invited address not on this one's
+    domains: likewise (staging.classify, verify_row). Another verified person holding the
+    invitation's mobile number now: not verified (the verification API answers for a number
+    only when one verified person holds it); the person asks, and an admin checks the
+    number. Verified here already: "unchanged". Otherwise "waiting": the organisation is
+    suspended (or otherwise not active) meanwhile, and nobody verifies anyone in it now; or
+    verifying the person would undo a decision about them (automatic_verification_withheld:
+    a suspension elsewhere, a revocation or refusal here, for a reason of theirs), which an
+    administrator makes; or their own request waiting there gives other details than the
+    invitation (request_differs): the request waits in its queue for an administrator."""
+    email = invitation.email
+    if verification_services.join_refusal(user):
+        return "auditor"
+    if moves_from_elsewhere(invitation.organisation, user_id=user.pk, email=email):
+        return "verified_elsewhere"
+    if holds_power_elsewhere(invitation.organisation, user_id=user.pk, email=email):
+        return "holds_role_elsewhere"
+    if mobile_taken(waiting.mobile if waiting is not None else invitation.mobile, user_id=user.pk):
+        return "mobile_taken"
+    if _holds_standing(user=user, organisation=invitation.organisation):
+        return "unchanged"
+    if (invitation.organisation.status == OrganisationStatus.ACTIVE
+            and not automatic_verification_withheld(user, invitation.organisation)
+            and not request_differs(waiting, _details(invitation))):
+        return ""
+    return "waiting"
+
+
+@dataclass
+class AcceptanceEnds:
+    """What accepting an invitation ends in other organisations when it verifies the person
+    at once, as the join page names it (verification.selectors): the verifications they
+    hold there (``ending``, each with the admin roles resting on it, ``ending_roles``), their
+    first admin roles outside its line (``roles_ending``), and their requests waiting there
+    (``waiting``, withdrawn)."""
+
+    ending: list[GovernmentProfile] = field(default_factory=list)
+    roles_ending: list[Membership] = field(default_factory=list)
+    waiting: list[GovernmentProfile] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.ending or self.roles_ending or self.waiting)
+
+    def values(self) -> dict:
+        """What the invitation's page says of it, as its digest (portal.shown) is taken of it:
+        the page sends that back, and invitation_accept refuses it when accepting would end
+        something else by then. A role's organisation left without an admin is part of it (the
+        page then says the person cannot be verified until they hand the role over)."""
+        roles = [*(role for profile in self.ending for role in profile.ending_roles), *self.roles_ending]
+        return {"held": sorted(profile.pk for profile in self.ending),
+                "roles": sorted([role.pk, role.left_without_admin] for role in roles),
+                "waiting": sorted(profile.pk for profile in self.waiting)}
+
+    def shown(self) -> str:
+        return shown_digest(self.values())
+
+
+def acceptance_ends(invitation: Invitation, user: AnyUser) -> AcceptanceEnds:
+    """What accepting ``invitation`` would end elsewhere for ``user`` (who has its address
+    confirmed), read as they are now: when it verifies them at once (_short_of_verifying),
+    their verifications, admin roles and waiting requests in other organisations, which
+    being verified ends (verification.services._end_elsewhere); nothing when it does not.
+    The invitation's page names it before the person accepts, and invitation_accept checks
+    it again under the person's lock."""
+    user = get_user_model().objects.get(pk=user.pk)  # their roles as they are now
+    waiting = _waiting_of(organisation=invitation.organisation, user_id=user.pk)
+    if _short_of_verifying(invitation, user=user, waiting=waiting):
+        return AcceptanceEnds()
+    return _ends_elsewhere(user, invitation.organisation)
+
+
+def _ends_elsewhere(user: AnyUser, organisation: Organisation) -> AcceptanceEnds:
+    """What being verified in ``organisation`` ends elsewhere for ``user``."""
+    ending = held_elsewhere(user, organisation)
+    return AcceptanceEnds(ending=ending, roles_ending=first_admin_roles_ending(user, organisation, held=ending),
+                          waiting=waiting_elsewhere(user, organisation))
+
+
 def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None = None,
-                      invitation_id: int | None = None) -> Invitation | None:
+                      invitation_id: int | None = None, shown: str | None = None) -> Invitation | None:
     """``user`` confirmed ``email`` (or, with it confirmed already, accepts invitation
     ``invitation_id`` on its page): the newest waiting, unexpired invitation to that
     address (that one) is accepted, while the address is confirmed on their account, and
@@ -656,7 +751,13 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
     person verified in another organisation is not moved unless the address is on a
     domain of the inviting organisation (or of an office below it), as for a roster's row;
     nor is someone holding a platform role or an admin role of another organisation, nor,
-    at any address, an auditor.
+    at any address, an auditor (_short_of_verifying).
+    Verifying them at once ends what they hold elsewhere (acceptance_ends), which they are
+    told first: ``shown``, the digest (AcceptanceEnds.shown) of what the invitation's page
+    said it ends, is checked under their lock, and portal.shown.ChangedMeanwhile raised,
+    nothing done, when it would end something else by then. None (the address confirmed,
+    nothing shown): when accepting would end anything elsewhere, the invitation is left
+    waiting, to be accepted on its page, which names what ends (outcome "ends_elsewhere").
     The invitation returned carries what came of it as ``outcome`` (not stored: the audit
     event holds it), for the page that tells the person."""
     email = (email or "").strip().lower()
@@ -675,34 +776,20 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
                 # The address no longer confirmed on their account (read under their lock).
                 or not EmailAddress.objects.filter(user_id=user.pk, email__iexact=email, verified=True).exists()):
             return None
+        waiting = _waiting_of(organisation=invitation.organisation, user_id=user.pk)
+        person = get_user_model().objects.get(pk=user.pk)  # their roles read under their lock
+        outcome = _short_of_verifying(invitation, user=person, waiting=waiting)
+        if not outcome:
+            ends = _ends_elsewhere(person, invitation.organisation)
+            if shown is None and ends:
+                # Confirming an address is no consent to what being verified ends elsewhere:
+                # nothing changes, and the person accepts on the invitation's page.
+                invitation.outcome = "ends_elsewhere"
+                return invitation
+            check_shown(shown, ends.values())
         invitation.status, invitation.accepted_at, invitation.accepted_by = InvitationStatus.ACCEPTED, now, user
         invitation.save(update_fields=["status", "accepted_at", "accepted_by"])
-        outcome = "waiting"
-        waiting = _waiting_of(organisation=invitation.organisation, user_id=user.pk)
-        if verification_services.join_refusal(get_user_model().objects.get(pk=user.pk)):
-            # An auditor (their roles read under their lock): the account is read-only, nobody's
-            # verified member, and asks nothing; the roster's row would have been refused too.
-            outcome = "auditor"
-        elif moves_from_elsewhere(invitation.organisation, user_id=user.pk, email=email):
-            # Verified in another organisation, and the invited address is not on this one's
-            # domains: the roster's row would have been refused (staging.classify), and
-            # confirming an address is no request to move. Nothing is asked for them: the
-            # person asks the organisation themselves if they are moving.
-            outcome = "verified_elsewhere"
-        elif holds_power_elsewhere(invitation.organisation, user_id=user.pk, email=email):
-            # An admin of another organisation, or someone holding a platform role, and the
-            # invited address is not on this one's domains: the roster's row would have been
-            # refused (staging.classify, verify_row); confirming an address is no request to
-            # be a verified member here. They ask the organisation themselves.
-            outcome = "holds_role_elsewhere"
-        elif mobile_taken(waiting.mobile if waiting is not None else invitation.mobile, user_id=user.pk):
-            # Another verified person holds the invitation's mobile number now: not verified
-            # (the verification API answers for a number only when one verified person holds
-            # it). The person asks to be verified, and an admin checks the number.
-            outcome = "mobile_taken"
-        elif (invitation.organisation.status == OrganisationStatus.ACTIVE
-              and not automatic_verification_withheld(user, invitation.organisation)
-              and not request_differs(waiting, _details(invitation))):
+        if not outcome:
             try:
                 outcome = _verify_person(organisation=invitation.organisation, user=user, details=_details(invitation),
                                          actor=invitation.invited_by, source={"invitation": invitation.pk},
@@ -710,15 +797,8 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
                                          language=getattr(request, "LANGUAGE_CODE", None))
             except (PermissionDenied, ValidationError):
                 outcome = "waiting"
-        elif _holds_standing(user=user, organisation=invitation.organisation):
-            outcome = "unchanged"
-        else:
-            # Suspended (or otherwise not active) meanwhile: nobody verifies anyone in it now;
-            # the request waits in its queue for when it is active again. Or verifying the
-            # person would undo a decision about them (automatic_verification_withheld: a
-            # suspension elsewhere, a revocation or refusal here, for a reason of theirs),
-            # which an administrator makes, or their own request waiting there gives other
-            # details than the invitation (request_differs): the request waits for one.
+        elif outcome == "waiting":
+            # The request waits for an administrator (_short_of_verifying says why).
             details = _details(invitation)
             profile, made = _waiting_request(organisation=invitation.organisation, user=user, details=details,
                                              language=getattr(request, "LANGUAGE_CODE", None), waiting=waiting)

@@ -1,8 +1,10 @@
 """An invitation is accepted when its person confirms the invited address (allauth's
 email_confirmed signal, sent by the core's account flows, which know nothing of
 invitations). A failure here must not break the confirmation itself: it is logged,
-and the person can still ask to be verified. The person is told on the next page what
-came of the invitation: verified, or why not and what to do."""
+and the person can still ask to be verified. Accepting that would end anything the
+person holds elsewhere is left to the invitation's page, which names it and asks them to
+confirm (invitations.invitation_accept). The person is told on the next page what came
+of the invitation: verified, or why not and what to do."""
 
 import logging
 
@@ -30,7 +32,8 @@ def on_email_confirmed(sender, request, email_address, **kwargs):
 def outcome_tell(request, invitation) -> None:
     """Tell the person on their next page what came of the invitation they accepted (here,
     by confirming its address, and on the invitation's page, with the address confirmed
-    already), in the language of the request; nothing where there is nothing to add."""
+    already), or why confirming its address did not accept it, in the language of the
+    request; nothing where there is nothing to add."""
     told = _told(invitation.outcome)
     if told is not None:
         level, text = told
@@ -39,7 +42,8 @@ def outcome_tell(request, invitation) -> None:
 
 
 def _told(outcome: str) -> tuple[int, str] | None:
-    """What the person who accepted an invitation is told; None where there is nothing to add."""
+    """What the person who accepted an invitation (or confirmed its address: "ends_elsewhere",
+    left for its page) is told; None where there is nothing to add."""
     if outcome == "verified":
         return messages.SUCCESS, _("%(organisation)s invited you: you are now one of its verified users.")
     if outcome == "verified_elsewhere":
@@ -60,6 +64,11 @@ def _told(outcome: str) -> tuple[int, str] | None:
             "%(organisation)s invited you, but another verified person now has the mobile number it gave for you, "
             "so you were not verified. Ask %(organisation)s to verify you from the Verification page: its "
             "administrators will check the number.")
+    if outcome == "ends_elsewhere":
+        return messages.WARNING, _(
+            "%(organisation)s invited you, but accepting its invitation would end your verification, an admin role or "
+            "a waiting request in another organisation, so it was not accepted yet. To accept it, open the link in "
+            "the invitation email: its page names what ends and asks you to confirm.")
     if outcome == "waiting":
         return messages.INFO, _(
             "%(organisation)s invited you: your request to be verified waits for its administrators.")

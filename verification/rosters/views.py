@@ -26,10 +26,24 @@ from portal.downloads import kept_out_of_caches
 from portal.limits import shown_from
 from portal.linked_language import opens_in_linked_language
 from portal.list_places import list_place, place_url
+from portal.shown import ChangedMeanwhile, shown_on_page
 from verification.rosters import export, refusals, services
 from verification.rosters.checks import PROBLEMS
-from verification.rosters.forms import ConfirmForm, InvitationCancelForm, InvitationsFilterForm, RosterUploadForm
-from verification.rosters.invitations import MAIL_HELD_PREVIEW, invitation_accept, invitation_cancel, invitation_resend
+from verification.rosters.forms import (
+    ConfirmForm,
+    InvitationAcceptForm,
+    InvitationCancelForm,
+    InvitationsFilterForm,
+    RosterUploadForm,
+)
+from verification.rosters.invitations import (
+    MAIL_HELD_PREVIEW,
+    AcceptanceEnds,
+    acceptance_ends,
+    invitation_accept,
+    invitation_cancel,
+    invitation_resend,
+)
 from verification.rosters.models import InvitationStatus, RosterStatus
 from verification.rosters.parsing import HEADERS, RosterFileError
 from verification.rosters.receivers import outcome_tell
@@ -277,15 +291,25 @@ def invitation_cancel_view(request, pk):
                    "invitations": back.url}, status=400 if request.method == "POST" else 200)
 
 
+def _accept_form(data, invitation, ends: AcceptanceEnds) -> InvitationAcceptForm:
+    """The invitation's acceptance, with a box to tick where accepting ends a verification
+    or an admin role elsewhere (``ends``)."""
+    return InvitationAcceptForm(data, organisation=invitation.organisation,
+                                ending=[profile.organisation.name for profile in ends.ending],
+                                roles_ending=[role.organisation.name for role in ends.roles_ending])
+
+
 @rule("token")
 @require_http_methods(["GET", "POST"])
 @opens_in_linked_language  # the link of the mail's Marathi or Hindi half
 def invitation(request, token):
     """What an invitation link opens: who invites whom, and how to accept (sign up or
     sign in with that address and confirm it; someone signed in whose account has it
-    confirmed already accepts it here, by a post). The link's secret is in this request's
-    path only, and in that of the page loaded again by its language switch (the logs
-    redact such paths: portal/redaction.py)."""
+    confirmed already accepts it here, by a post). Where accepting verifies them at once
+    and ends what they hold elsewhere, the page names it above the button, a box confirms
+    it, and the acceptance is refused when it would end something else by then. The
+    link's secret is in this request's path only, and in that of the page loaded again by
+    its language switch (the logs redact such paths: portal/redaction.py)."""
     found = invitation_by_token_hash(token_hash(token)) if token_is_well_formed(token) else None
     state = "unknown"
     if found is not None:
@@ -298,14 +322,32 @@ def invitation(request, token):
         else:
             state = "valid"
     confirmed = state == "valid" and address_confirmed_by(request.user, found.email)
-    if request.method == "POST" and confirmed:
-        accepted = invitation_accept(user=request.user, email=found.email, request=request, invitation_id=found.pk)
-        if accepted is not None:
-            outcome_tell(request, accepted)
-        return redirect("verification:mine") if accepted is not None else redirect(request.path)
+    # What accepting ends elsewhere when it verifies the person at once: named above the
+    # button, and confirmed with a box where a verification or an admin role ends.
+    ends = acceptance_ends(found, request.user) if confirmed else AcceptanceEnds()
+    form = _accept_form(request.POST if request.method == "POST" else None, found, ends) if confirmed else None
+    shown = shown_on_page(request, ends.shown())  # what the page sending the acceptance said it ends
+    if request.method == "POST" and confirmed and form.is_valid():
+        try:
+            accepted = invitation_accept(user=request.user, email=found.email, request=request, invitation_id=found.pk,
+                                         shown=shown)
+        except ChangedMeanwhile:
+            # Nothing was done: the page says what accepting ends now, with the box to tick again.
+            ends = acceptance_ends(found, request.user)
+            form, shown = _accept_form(None, found, ends), ends.shown()
+            form.cleaned_data = {}  # (an unbound form holds the page's error alone)
+            form.add_error(None, _("Since this page was opened, what accepting the invitation ends elsewhere has "
+                                   "changed: nothing was done. Read what it ends now, then accept again."))
+        else:
+            if accepted is not None:
+                outcome_tell(request, accepted)
+            return redirect("verification:mine") if accepted is not None else redirect(request.path)
+    refused = request.method == "POST" and confirmed  # the box not ticked, or what it ends changed meanwhile
     response = render(request, "verification/rosters/invitation.html",
-                      {"invitation": found if state != "unknown" else None, "state": state, "confirmed": confirmed},
-                      status=200 if state == "valid" else 404 if state == "unknown" else 410)
+                      {"invitation": found if state != "unknown" else None, "state": state, "confirmed": confirmed,
+                       "ending": ends.ending, "roles_ending": ends.roles_ending, "waiting": ends.waiting, "form": form,
+                       "shown_values": shown},
+                      status=400 if refused else 200 if state == "valid" else 404 if state == "unknown" else 410)
     # Its address holds the secret: sent in a Referer header to this site only, never to another;
     # "same-origin", not "no-referrer", under which the browser posts the page's language switch
     # with "Origin: null", which the CSRF check refuses.

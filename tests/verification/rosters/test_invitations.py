@@ -20,10 +20,11 @@ from portal.accounts.models import EmailSuffixRule, SuffixKind
 from portal.audit.models import AuditAction, AuditEvent
 from portal.mail.models import OutboxMessage, OutboxPriority
 from portal.mail.services import outbox_enqueue
-from portal.organisations.models import OrganisationStatus
-from tests.factories import UserFactory
+from portal.organisations.models import Membership, MembershipRole, OrganisationDomain, OrganisationStatus
+from tests.factories import OrganisationFactory, UserFactory
+from tests.html_tree import field_error, field_value, form_as_sent
 from tests.html_tree import page as html_page
-from tests.onboarding.approval_helpers import delivered_body, with_totp
+from tests.onboarding.approval_helpers import delivered_body, post_confirming_access, with_totp
 from tests.smtp import text_of
 from tests.verification.helpers import GovernmentProfileFactory, contacts_shown_to_verified_users, make_admin, signed_in
 from tests.verification.rosters.helpers import csv_bytes, person, upload
@@ -1030,3 +1031,222 @@ def test_an_invitation_ended_while_its_mail_waits_for_the_relay_is_not_delivered
     with time_machine.travel(timezone.now() + timedelta(hours=1)):
         outbox_deliver_due()
     assert _links_delivered(smtp_server, invitation.email) == ([], [])
+
+
+# What accepting ends elsewhere ---------------------------------------------------------------
+
+def _invite(world, address, capture):
+    """An invitation of the Pune office's roster to ``address``, and the link its mail gives."""
+    roster = upload(world["office"], world["admin_office"], csv_bytes([person(1, **{"Official email": address})]))
+    with capture(execute=True):
+        services.roster_apply_request(roster_id=roster.pk, actor=world["admin_office"])
+    invitation = Invitation.objects.get(email=address)
+    return invitation, LINK.search(delivered_body(OutboxMessage.objects.filter(to=[address]).latest("id")))[0]
+
+
+def _goa(world):
+    goa = OrganisationFactory(name="Directorate of Fisheries, Goa", short_code="DOF-GA", state="GA")
+    OrganisationDomain.objects.create(organisation=goa, domain="goafish.gov.in", is_verified=True)
+    return goa
+
+
+def _held_elsewhere_person(world, invited_address):
+    """Ravi, whose account's address is the invited one (confirmed), verified in the
+    Karnataka directorate at another address and one of its admins (its other admin
+    remains), with a request waiting in a Goa directorate."""
+    ravi = UserFactory(email=invited_address, full_name="Ravi Rao")
+    EmailAddress.objects.create(user=ravi, email="ravi.rao@karhealth.gov.in", verified=True, primary=False)
+    held = GovernmentProfileFactory(user=ravi, organisation=world["other"], status=VerificationStatus.VERIFIED,
+                                    official_email="ravi.rao@karhealth.gov.in", mobile="+919811111111")
+    Membership.objects.create(organisation=world["other"], user=ravi, role=MembershipRole.ADMIN)
+    waiting = GovernmentProfileFactory(user=ravi, organisation=_goa(world), status=VerificationStatus.PENDING,
+                                       official_email="ravi.rao@karhealth.gov.in", mobile="+919811111111")
+    return ravi, held, waiting
+
+
+ENDS_HELD = ("Being verified by District Agriculture Office, Pune ends your verification in Directorate of Health "
+             "Services, Karnataka, for good: to be verified there again, you would ask again. It also ends your admin "
+             "role in Directorate of Health Services, Karnataka, which rests on that verification; the role does not "
+             "come back.")
+ENDS_WAITING = ("Being verified by District Agriculture Office, Pune withdraws your request to {}, which waits for a "
+                "decision: to be verified there, you would ask again.")
+CONFIRM_LABEL = ("I understand that being verified by District Agriculture Office, Pune ends my verification in "
+                 "Directorate of Health Services, Karnataka")
+CHANGED_MEANWHILE = ("Since this page was opened, what accepting the invitation ends elsewhere has changed: nothing was "
+                     "done. Read what it ends now, then accept again.")
+
+
+def _nothing_ended(world, ravi, held, waiting, invitation):
+    held.refresh_from_db()
+    waiting.refresh_from_db()
+    invitation.refresh_from_db()
+    role = Membership.objects.get(organisation=world["other"], user=ravi)
+    return ((held.status, waiting.status, role.admin_in_force, invitation.status)
+            == (VerificationStatus.VERIFIED, VerificationStatus.PENDING, True, InvitationStatus.PENDING)
+            and not GovernmentProfile.objects.filter(user=ravi, organisation=world["office"]).exists())
+
+
+def test_the_invitation_page_names_what_accepting_ends_elsewhere_above_the_accept_button(
+        world, django_capture_on_commit_callbacks):
+    """Accepting verifies the person at once (the invited address, confirmed on their account,
+    is on the office's domain), which ends their verification in another organisation and the
+    admin role resting on it, and withdraws their request waiting in a third: the page names
+    each above the button, as the join page does, with a box to tick."""
+    address = "person1@pune.mahaagri.gov.in"
+    _invitation, link = _invite(world, address, django_capture_on_commit_callbacks)
+    ravi, _held, _waiting = _held_elsewhere_person(world, address)
+    tree = html_page(signed_in(ravi).get(link))
+    warning = tree.by_id("ending-elsewhere").squashed_text()
+    assert warning == " ".join([
+        "Accepting the invitation verifies you in District Agriculture Office, Pune at once.", ENDS_HELD,
+        ENDS_WAITING.format("Directorate of Fisheries, Goa")]), warning
+    form = tree.find("form", method="post", novalidate="")
+    assert form.squashed_text() == f"{CONFIRM_LABEL} * Accept the invitation"
+    assert field_value(tree, "confirm") is False
+
+
+def test_accepting_ends_nothing_elsewhere_without_the_box_ticked(world, django_capture_on_commit_callbacks):
+    """A bare post (the box not ticked) accepts nothing and ends nothing: the page says to tick it."""
+    address = "person1@pune.mahaagri.gov.in"
+    invitation, link = _invite(world, address, django_capture_on_commit_callbacks)
+    ravi, held, waiting = _held_elsewhere_person(world, address)
+    client = signed_in(ravi)
+    client.get(link)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(link)
+    assert response.status_code == 400
+    assert field_error(html_page(response), "confirm") == (
+        "Tick the box to confirm that being verified here ends your verification in Directorate of Health Services, "
+        "Karnataka.")
+    assert _nothing_ended(world, ravi, held, waiting, invitation)
+    assert not AuditEvent.objects.filter(action=AuditAction.INVITATION_ACCEPTED).exists()
+
+
+def test_accepting_with_the_box_ticked_ends_what_the_page_named(world, django_capture_on_commit_callbacks):
+    """Ticked, the box accepts: the person is verified in the office, their verification in
+    Karnataka revoked (a transfer) with the admin role resting on it, their request in Goa withdrawn."""
+    address = "person1@pune.mahaagri.gov.in"
+    invitation, link = _invite(world, address, django_capture_on_commit_callbacks)
+    ravi, held, waiting = _held_elsewhere_person(world, address)
+    client = signed_in(ravi)
+    tree = html_page(client.get(link))
+    assert field_value(tree, "confirm") is False
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(link, form_as_sent(tree, confirm="on"), follow=True)
+    assert response.redirect_chain == [("/verification/", 302)]
+    assert (f"{world['office'].name} invited you: you are now one of its verified users."
+            in " ".join(response.content.decode().split()))
+    held.refresh_from_db()
+    waiting.refresh_from_db()
+    invitation.refresh_from_db()
+    assert (held.status, held.reason_code, waiting.status) == (
+        VerificationStatus.REVOKED, "transfer", VerificationStatus.CANCELLED)
+    assert Membership.objects.get(organisation=world["other"], user=ravi).admin_in_force is False
+    profile = GovernmentProfile.objects.get(user=ravi, organisation=world["office"])
+    assert (profile.status, profile.method, profile.verified_by) == (
+        VerificationStatus.VERIFIED, VerificationMethod.ROSTER, world["admin_office"])
+    assert (invitation.status, invitation.accepted_by) == (InvitationStatus.ACCEPTED, ravi)
+
+
+@pytest.mark.parametrize("before", ["held elsewhere", "nothing elsewhere"])
+def test_accepting_from_a_page_that_named_other_endings_does_nothing_and_names_them_again(
+        world, django_capture_on_commit_callbacks, before):
+    """Since the page was opened the person asked another organisation (in another tab, say):
+    accepting would withdraw that request too, which the page did not name. Nothing is done;
+    the page says so and names what accepting ends now; accepted from it, it is done. So too
+    when the page named nothing (no box: one click) and something would end now."""
+    address = "person1@pune.mahaagri.gov.in"
+    invitation, link = _invite(world, address, django_capture_on_commit_callbacks)
+    if before == "held elsewhere":
+        ravi, held, waiting = _held_elsewhere_person(world, address)
+    else:
+        ravi = UserFactory(email=address, full_name="Ravi Rao")
+    client = signed_in(ravi)
+    tree = html_page(client.get(link))
+    sent = form_as_sent(tree, confirm="on") if before == "held elsewhere" else form_as_sent(tree)
+    asked = GovernmentProfileFactory(user=ravi, organisation=world["parent"], status=VerificationStatus.PENDING,
+                                     official_email=address, mobile="+919811111111")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(link, sent)
+    assert response.status_code == 400
+    tree = html_page(response)
+    assert [item.squashed_text() for item in tree.by_id("error-summary").find_all("li")] == [CHANGED_MEANWHILE]
+    warning = tree.by_id("ending-elsewhere").squashed_text()
+    assert ENDS_WAITING.format("Agriculture Department, Maharashtra") in warning, warning
+    asked.refresh_from_db()
+    invitation.refresh_from_db()
+    assert (asked.status, invitation.status) == (VerificationStatus.PENDING, InvitationStatus.PENDING)
+    assert not GovernmentProfile.objects.filter(user=ravi, organisation=world["office"]).exists()
+    if before == "held elsewhere":
+        assert _nothing_ended(world, ravi, held, waiting, invitation)
+        assert field_value(tree, "confirm") is False  # to tick again, having read what it ends now
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(link, form_as_sent(tree, confirm="on") if before == "held elsewhere"
+                               else form_as_sent(tree))
+    assert response.status_code == 302
+    asked.refresh_from_db()
+    assert asked.status == VerificationStatus.CANCELLED
+    assert GovernmentProfile.objects.get(user=ravi, organisation=world["office"]).status == VerificationStatus.VERIFIED
+
+
+def test_accepting_when_nothing_ends_elsewhere_takes_one_click_as_before(world, django_capture_on_commit_callbacks):
+    """Verified nowhere, asking nowhere: the page names nothing and has no box; a post accepts."""
+    address = "person1@pune.mahaagri.gov.in"
+    invitation, link = _invite(world, address, django_capture_on_commit_callbacks)
+    ravi = UserFactory(email=address, full_name="Ravi Rao")
+    client = signed_in(ravi)
+    tree = html_page(client.get(link))
+    assert tree.by_id("ending-elsewhere") is None
+    assert not [node for node in tree.iter() if node.get("name") == "confirm"]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(link)
+    assert (response.status_code, response["Location"]) == (302, "/verification/")
+    invitation.refresh_from_db()
+    assert invitation.status == InvitationStatus.ACCEPTED
+    assert GovernmentProfile.objects.get(user=ravi, organisation=world["office"]).status == VerificationStatus.VERIFIED
+
+
+CODE = re.compile(r"Please enter it in your open browser window\.\s+(\S+)")
+
+
+def test_confirming_an_invited_address_by_code_leaves_to_its_page_an_acceptance_that_ends_a_verification_elsewhere(
+        world, smtp_server, django_capture_on_commit_callbacks):
+    """Ravi, verified in the Karnataka directorate, adds the address the Pune office invited
+    and confirms it by the code mailed to it. Accepting would verify him in Pune at once and
+    end that verification, which nothing had told him: the invitation is left waiting, and he
+    is told to accept it on its page, which names what ends and asks him to confirm."""
+    new = "person1@pune.mahaagri.gov.in"
+    invitation, link = _invite(world, new, django_capture_on_commit_callbacks)
+    ravi = UserFactory(email="ravi.rao@karhealth.gov.in", full_name="Ravi Rao")
+    held = GovernmentProfileFactory(user=ravi, organisation=world["other"], status=VerificationStatus.VERIFIED,
+                                    official_email=ravi.email, mobile="+919811111111")
+    client = signed_in(ravi)
+    before = len(smtp_server.messages)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_confirming_access(client, "/accounts/email/", {"email": new, "action_add": ""})
+    code = next(CODE.search(text_of(m))[1] for m in smtp_server.messages[before:] if CODE.search(text_of(m)))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(response["Location"], {"code": code}, follow=True)
+    assert response.status_code == 200
+    assert (f"{world['office'].name} invited you, but accepting its invitation would end your verification, an admin "
+            "role or a waiting request in another organisation, so it was not accepted yet. To accept it, open the "
+            "link in the invitation email: its page names what ends and asks you to confirm."
+            in " ".join(response.content.decode().split()))
+    invitation.refresh_from_db()
+    assert invitation.status == InvitationStatus.PENDING
+    assert not GovernmentProfile.objects.filter(user=ravi, organisation=world["office"]).exists()
+    assert not AuditEvent.objects.filter(action=AuditAction.INVITATION_ACCEPTED).exists()
+    held.refresh_from_db()
+    # Its address left the account (made the new one's), not ended by the invitation.
+    assert (held.status, held.reason_code) == (VerificationStatus.SUSPENDED, "address_removed")
+
+    tree = html_page(client.get(link))
+    assert "ends your verification in Directorate of Health Services, Karnataka" in tree.by_id(
+        "ending-elsewhere").squashed_text()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post(link, form_as_sent(tree, confirm="on")).status_code == 302
+    held.refresh_from_db()
+    invitation.refresh_from_db()
+    assert (held.status, invitation.status) == (VerificationStatus.REVOKED, InvitationStatus.ACCEPTED)
+    assert GovernmentProfile.objects.get(user=ravi, organisation=world["office"]).status == VerificationStatus.VERIFIED
