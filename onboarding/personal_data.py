@@ -165,6 +165,8 @@ def documents_not_included(applications: list[dict]) -> dict[int, list[dict]]:
 def register() -> None:
     breach_person_field_register("onboarding.application", "nodal_officer_id")
     breach_person_field_register("onboarding.approvalstep", "application__nodal_officer_id")
+    breach_person_field_register("onboarding.applicationdocument", "application__nodal_officer_id")
+    breach_person_field_register("onboarding.attachment", "application__nodal_officer_id")
     breach_record_kind_register("onboarding.application", gettext_lazy("onboarding applications"))
     breach_record_kind_register("onboarding.approvalstep", gettext_lazy("decisions on onboarding applications"))
     breach_record_kind_register("onboarding.applicationdocument", gettext_lazy("documents of onboarding applications"))

@@ -58,6 +58,8 @@ def visibility_of(user) -> dict | None:
 
 def register() -> None:
     breach_person_field_register("verification.governmentprofile", "user_id")
+    breach_person_field_register("rosters.invitation", "accepted_by_id")  # not accepted: nobody's account yet
+    breach_person_field_register("visibility.personalvisibility", "user_id")
     breach_record_kind_register("verification.governmentprofile", _("verification records as a government user"))
     breach_record_kind_register("rosters.invitation", _("invitations from an organisation's roster"))
     breach_record_kind_register("rosters.rosterimport", _("rosters uploaded by organisations"))

@@ -38,7 +38,10 @@ def breach_period_too_long(start: datetime, end: datetime) -> bool:
     (90 days and 23 hours is too long)."""
     return end - start > MAX_PERIOD
 
-_PERSON_FIELDS: dict[str, str] = {"accounts.user": "pk"}
+_PERSON_FIELDS: dict[str, str] = {"accounts.user": "pk", "privacy.privacyrequest": "user_id"}
+# The kinds of record named in the notice that lead to no one person (each is many people's,
+# or an organisation's): every other kind registers its person (a test holds them to this list).
+NO_ONE_PERSON = frozenset({"organisations.organisation", "rosters.rosterimport"})
 
 
 def breach_person_field_register(target_type: str, person_field: str) -> None:

@@ -323,3 +323,45 @@ def test_the_report_to_the_board_and_cert_in_says_in_which_time_zone_its_times_a
         lines = breach_drafts(findings)["report"].splitlines()
     assert "Period of the breach: 7 December 2026 00:00 to 8 December 2026 00:00 (Indian Standard Time, UTC+05:30)" in lines
     assert "Report drafted: 8 December 2026 09:30 (Indian Standard Time, UTC+05:30)" in lines
+
+
+def test_the_people_whose_requests_choices_or_invitations_were_touched_are_among_those_affected():
+    """An intruder decides someone's data protection request, changes someone's choices of who sees
+    their details, cancels an invitation someone accepted and uploads a letter to an application: the
+    four people are affected (each gets the notice), not only the kinds of record named."""
+    from portal.privacy.breach import breach_findings
+    from portal.privacy.requests import privacy_request_make
+    from verification.rosters.models import Invitation
+    from verification.visibility.models import PersonalVisibility
+
+    start = timezone.now() - timedelta(days=1)
+    intruder = UserFactory(email="intruder@mha.gov.in")
+    asha, ravi, meena = (UserFactory(email=f"{name}@mha.gov.in") for name in ("asha", "ravi", "meena"))
+    made = privacy_request_make(user=asha, kind="correction", details="My designation is wrong.")
+    choices = PersonalVisibility.objects.create(user=ravi)
+    now = timezone.now()
+    invitation = Invitation.objects.create(
+        organisation=GovernmentProfileFactory(user=meena).organisation, email=meena.email, mailbox=meena.email,
+        designation="Clerk", office="Pune", employee_code="E1", mobile="+919800000001", token_hash="x" * 64,
+        invited_by=intruder, created_at=now, sent_at=now, expires_at=now + timedelta(days=30), accepted_by=meena,
+        accepted_at=now, status="accepted")
+    letter = ApplicationFactory(nodal_officer=UserFactory(email="officer@mha.gov.in"), letter=True).attachments.get()
+    with time_machine.travel(start + timedelta(hours=1), tick=False):
+        for action, target in ((AuditAction.PRIVACY_REQUEST_DECIDED, made),
+                               (AuditAction.PERSONAL_VISIBILITY_CHANGED, choices),
+                               (AuditAction.INVITATION_CANCELLED, invitation),
+                               (AuditAction.APPLICATION_ATTACHMENT_UPLOADED, letter)):
+            audit_record(actor=intruder, action=action, target=target, ip="203.0.113.9")
+    findings = breach_findings(start=start, end=timezone.now(), actor="intruder@mha.gov.in")
+    assert findings.record_types == ["onboarding.attachment", "privacy.privacyrequest", "rosters.invitation",
+                                     "visibility.personalvisibility"]
+    assert sorted(email for _pk, email in findings.people) == [
+        "asha@mha.gov.in", "meena@mha.gov.in", "officer@mha.gov.in", "ravi@mha.gov.in"]
+
+
+def test_every_kind_of_record_the_notice_names_leads_to_its_person_or_is_no_one_persons():
+    """So that a kind of record added to the notice is not left without the people it names (an
+    application's letter or documents, a person's request: named, nobody counted)."""
+    from portal.privacy import breach
+
+    assert set(breach._RECORD_KINDS) - set(breach._PERSON_FIELDS) == breach.NO_ONE_PERSON
