@@ -24,16 +24,17 @@ from django.db.models.functions import Lower
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from portal import signed_out_input
-from portal.accounts.mail_limits import own_account
+from portal.accounts.mail_limits import one_mailbox, own_account
 from portal.accounts.models import address_naming, erased_email
 from portal.audit.erasure import audit_redact
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.publish import superadmin_messages
 from portal.audit.services import audit_record, audit_record_many
 from portal.deadlines import end_of_local_day
-from portal.limits import shown
+from portal.limits import refuse_over_actions, shown
 from portal.mail.retention import outbox_person_remove
 from portal.organisations.models import Membership, MembershipRole, Organisation, PlatformRoleGrant, ended
 from portal.organisations.selectors import organisations_left_without_admin
@@ -245,20 +246,20 @@ def not_held_by_others(user: AnyUser, addresses: Iterable[str]) -> list[str]:
 
 def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int | None = None) -> None:
     """Close an account whose erasure was granted: no name, no addresses, no sign-in, no second
-    factors, no nominee, nothing it typed signed out kept for it to send again, no history
-    in the Django admin (of the account, its addresses and those it had), no mail to it in
-    the outbox (sent or not; also at the addresses the apps know were the person's,
-    person_past_addresses_register), what the apps hold about the person erased
-    (person_erasure_register: their drafts, their verification records' details, their
-    invitations and roster rows...), their other data protection requests emptied of what
-    they wrote and closed if still waiting, and the personal part of the audit events by or
-    about it redacted, with the events of its organisations that name it by an address of
-    its own, now or before (its admin roles; refused, LastAdmin, for an organisation's last
-    admin whose role does not end), its platform roles ended (refused, LastSuperadmin, for
-    the platform's last superadmin whose role does not end, by a grant or as a Django
-    superuser). What other rules keep (a submitted application's reference and decisions,
-    the erasure request granted, ``granted_request_id``, as the record of what was asked and
-    decided) stays with the account id."""
+    factors, no nominee nor anyone's nomination of it, nothing it typed signed out kept for
+    it to send again, no history in the Django admin (of the account, its addresses and
+    those it had), no mail to it in the outbox (sent or not; also at the addresses the apps
+    know were the person's, person_past_addresses_register), what the apps hold about the
+    person erased (person_erasure_register: their drafts, their verification records'
+    details, their invitations and roster rows...), their other data protection requests
+    emptied of what they wrote and closed if still waiting, and the personal part of the
+    audit events by or about it redacted, with the events of its organisations that name it
+    by an address of its own, now or before (its admin roles; refused, LastAdmin, for an
+    organisation's last admin whose role does not end), its platform roles ended (refused,
+    LastSuperadmin, for the platform's last superadmin whose role does not end, by a grant
+    or as a Django superuser). What other rules keep (a submitted application's reference
+    and decisions, the erasure request granted, ``granted_request_id``, as the record of
+    what was asked and decided) stays with the account id."""
     from allauth.account.models import EmailAddress  # noqa: PLC0415 (apps loaded)
     from allauth.mfa.models import Authenticator  # noqa: PLC0415 (apps loaded)
 
@@ -293,6 +294,9 @@ def person_erase(*, user_id: int, actor: AnyUser | None, granted_request_id: int
         if admin_of:
             organisation_admins_lapse(pairs=admin_of, reason="account_erased", check=_erasure_keeps_an_admin)
         Nominee.objects.filter(user=user).delete()
+        # Named as others' nominee at one of its addresses: that naming ends (the address reaches
+        # nobody's account now), and the events recording it are redacted.
+        event_ids += _nominee_namings_end(every_address)
         # Its second factors (the authenticator app's secret, the recovery codes) go too. Its
         # sessions are signed out at their next request (an inactive account with no usable
         # password); their rows expire after SESSION_COOKIE_AGE and sessions_clear removes them.
@@ -379,8 +383,14 @@ def _membership_events(user: AnyUser, addresses: list[str]) -> list[int]:
     return named
 
 
+# Changes a person makes to their own name, and to their nominee, in 24 hours: each writes an
+# audit event, and a script could write thousands.
+OWN_CHANGES_PER_DAY = 10
+
+
 def person_correct(*, user: AnyUser, full_name: str, request: HttpRequest | None = None) -> None:
-    """What a person corrects themselves: their name (their addresses through allauth's own page)."""
+    """What a person corrects themselves: their name (their addresses through allauth's own page),
+    OWN_CHANGES_PER_DAY times in 24 hours at most."""
     full_name = " ".join(full_name.split())[:150]
     if not has_visible_characters(full_name):  # empty, or only zero-width and other invisible characters
         raise ValidationError({"full_name": _("Enter your name.")})
@@ -388,6 +398,13 @@ def person_correct(*, user: AnyUser, full_name: str, request: HttpRequest | None
         locked = get_user_model().objects.select_for_update().get(pk=user.pk)
         if locked.full_name == full_name:
             return
+        refuse_over_actions(actor=user, action=AuditAction.PERSONAL_DATA_CORRECTED, limit=OWN_CHANGES_PER_DAY,
+                            now=timezone.now(), message=ngettext(
+                                "You have corrected your name %(n)s time in the last 24 hours, the most the portal "
+                                "allows: this correction was not saved. You can correct it again from %(when)s.",
+                                "You have corrected your name %(n)s times in the last 24 hours, the most the portal "
+                                "allows: this correction was not saved. You can correct it again from %(when)s.",
+                                OWN_CHANGES_PER_DAY))
         old = locked.full_name
         locked.full_name = full_name
         locked.save(update_fields=["full_name"])
@@ -410,12 +427,38 @@ def nominee_record(*, user: AnyUser, name: str, email: str, relationship: str,
         nominee = Nominee.objects.filter(user=user).first()
         if nominee is not None and all(getattr(nominee, key) == value for key, value in values.items()):
             return nominee  # saved again unchanged (a second click): nothing to record
+        # Someone else acts for them: not an address of theirs (any "+tag" form of its mailbox).
+        if any(one_mailbox(values["email"], address) for address in _addresses_of(user)):
+            raise ValidationError({"email": _("Name someone else: this address is yours.")})
+        refuse_over_actions(actor=user, action=AuditAction.NOMINEE_RECORDED, limit=OWN_CHANGES_PER_DAY,
+                            now=timezone.now(), message=ngettext(
+                                "You have changed your nominee %(n)s time in the last 24 hours, the most the portal "
+                                "allows: this change was not saved. You can change it again from %(when)s.",
+                                "You have changed your nominee %(n)s times in the last 24 hours, the most the portal "
+                                "allows: this change was not saved. You can change it again from %(when)s.",
+                                OWN_CHANGES_PER_DAY))
         old = None if nominee is None else {"nominee": {"name": nominee.name, "email": nominee.email}}
         nominee, _created = Nominee.objects.update_or_create(
             user=user, defaults={**values, "recorded_at": timezone.now()})
         audit_record(actor=user, action=AuditAction.NOMINEE_RECORDED, target=user, request=request,
                      old=old, new={"nominee": {"name": nominee.name, "email": nominee.email}})
     return nominee
+
+
+def _nominee_namings_end(addresses: list[str]) -> list[int]:
+    """Remove the nominees others named at one of ``addresses`` (an erased person's); the ids
+    of the events that named the address as someone's nominee (the new one, or the one replaced)."""
+    Nominee.objects.filter(email__in=addresses).delete()
+    return list(AuditEvent.objects.filter(action=AuditAction.NOMINEE_RECORDED)
+                .filter(Q(old_values__nominee__email__in=addresses) | Q(new_values__nominee__email__in=addresses))
+                .values_list("pk", flat=True))
+
+
+def _addresses_of(user: AnyUser) -> list[str]:
+    """The account's address and every address on it (confirmed or not)."""
+    from allauth.account.models import EmailAddress  # noqa: PLC0415 (apps loaded)
+
+    return [user.email, *EmailAddress.objects.filter(user_id=user.pk).values_list("email", flat=True)]
 
 
 def _mail(template: str, context: dict) -> list[EmailMultiAlternatives]:

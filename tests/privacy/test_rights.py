@@ -25,6 +25,7 @@ from portal.privacy.models import Nominee, PrivacyRequest
 from portal.privacy.requests import (
     nominee_record,
     person_correct,
+    person_erase,
     privacy_request_decide,
     privacy_request_make,
     privacy_requests_sweep,
@@ -569,6 +570,61 @@ def test_a_nominee_is_recorded_audited():
                                       "relationship": "Brother"})
     assert Nominee.objects.get(user=asha).email == "ravi@example.org"
     assert AuditEvent.objects.filter(action=AuditAction.NOMINEE_RECORDED, actor_id=asha.pk).exists()
+
+
+@pytest.mark.parametrize("email", ["Asha@MHA.gov.in", "asha+nominee@mha.gov.in", "asha.k@pune.mahaagri.gov.in"])
+def test_a_person_cannot_name_an_address_of_their_own_as_their_nominee(email):
+    """Nobody could act for them: refused at the address, what was typed kept, nothing recorded. Their
+    account's address in any case or "+tag" form, or another address on their account."""
+    from allauth.account.models import EmailAddress
+
+    asha = UserFactory(email="asha@mha.gov.in")
+    EmailAddress.objects.create(user=asha, email="asha.k@pune.mahaagri.gov.in", verified=False, primary=False)
+    response = client_of(asha).post("/privacy/my-data/", {"action": "nominee", "name": "Asha", "email": email,
+                                                          "relationship": "Self"})
+    assert response.status_code == 200
+    tree = parse(response.content.decode())
+    assert field_error(tree, "email") == "Name someone else: this address is yours."
+    assert field_value(tree, "name") == "Asha"
+    assert not Nominee.objects.filter(user=asha).exists()
+
+
+def test_a_nominee_is_changed_at_most_ten_times_a_day_and_a_name_corrected_as_often():
+    asha = UserFactory(email="asha@mha.gov.in")
+    client = client_of(asha)
+    for i in range(11):
+        response = client.post("/privacy/my-data/", {"action": "nominee", "name": f"Nominee {i}",
+                                                     "email": f"n{i}@example.org", "relationship": "Friend"})
+    assert AuditEvent.objects.filter(action=AuditAction.NOMINEE_RECORDED, actor_id=asha.pk).count() == 10
+    assert Nominee.objects.get(user=asha).name == "Nominee 9"
+    said = " ".join(parse(response.content.decode()).squashed_text().split())
+    assert "You have changed your nominee 10 times in the last 24 hours, the most the portal allows" in said
+    for i in range(11):
+        response = client.post("/privacy/my-data/", {"action": "correct", "full_name": f"Asha {i}"})
+    assert AuditEvent.objects.filter(action=AuditAction.PERSONAL_DATA_CORRECTED, actor_id=asha.pk).count() == 10
+    said = " ".join(parse(response.content.decode()).squashed_text().split())
+    assert "You have corrected your name 10 times in the last 24 hours, the most the portal allows" in said
+
+
+def test_an_erased_persons_address_named_as_anothers_nominee_is_removed_with_its_events():
+    ravi = UserFactory(email="ravi@mha.gov.in")
+    asha = UserFactory(email="asha@mha.gov.in", full_name="Asha Kulkarni")
+    nominee_record(user=ravi, name="Asha Kulkarni", email="asha@mha.gov.in", relationship="Sister")
+    nominee_record(user=ravi, name="Meera K", email="meera@example.org", relationship="Friend")  # names Asha's as old
+    person_erase(user_id=asha.pk, actor=None)
+    events = AuditEvent.objects.filter(action=AuditAction.NOMINEE_RECORDED)
+    assert [event.redacted_at is not None for event in events.order_by("pk")] == [True, True]
+    assert "asha@mha.gov.in" not in str(list(events.values()))
+    assert Nominee.objects.get(user=ravi).email == "meera@example.org"
+    assert audit_verify() == []
+
+
+def test_an_erased_nominee_is_no_ones_nominee_any_longer():
+    ravi = UserFactory(email="ravi@mha.gov.in")
+    asha = UserFactory(email="asha@mha.gov.in", full_name="Asha Kulkarni")
+    nominee_record(user=ravi, name="Asha Kulkarni", email="asha@mha.gov.in", relationship="Sister")
+    person_erase(user_id=asha.pk, actor=None)
+    assert not Nominee.objects.filter(user=ravi).exists()
 
 
 def test_a_nominee_saved_again_unchanged_writes_no_second_audit_row_and_a_change_names_the_one_replaced():
