@@ -26,6 +26,7 @@ from portal.organisations.selectors import (
     official_powers_of,
     organisations_left_without_admin,
     roles_ended_by,
+    verifications_suspended_by,
 )
 from portal.organisations.services import official_powers_end_check, own_grounds_last_admin
 from portal.permissions import holds_official_powers
@@ -147,8 +148,11 @@ class AddEmailForm(ShowsKeptInput, AllauthAddEmailForm):
     is not official, or a contractor's: each is said to be what it is), which ends them once
     the code mailed to it is entered (official_powers_end), is refused at a box naming them
     until it is ticked, as a revocation is confirmed (the page asking for the code names
-    them again). An address typed when the session ended, or on a page
-    older than the last sign-in, is in the box again (ShowsKeptInput)."""
+    them again). A person with a verification resting on an address that leaves the account
+    with the change (every confirmed address but the new one) is told which organisations'
+    verifications it suspends, and the change is refused at the same box until it is ticked
+    (the page asking for the code names them again). An address typed when the session
+    ended, or on a page older than the last sign-in, is in the box again (ShowsKeptInput)."""
 
     end_roles = forms.BooleanField(label=_("Yes, end these roles if the change of address ends them"), required=False)
     confirming_fields = ("end_roles",)  # shown again after a sign-in, the roles' ending is ticked again by hand
@@ -158,13 +162,26 @@ class AddEmailForm(ShowsKeptInput, AllauthAddEmailForm):
         # Roles held on a domain a superadmin took off the official list since end too.
         held = (official_powers_of(self.user) if account_settings.CHANGE_EMAIL and self.user is not None
                 and (classify_email(self.user.email).eligible_as_officer or holds_official_powers(self.user)) else [])
-        if not held:
+        suspended = (verifications_suspended_by(self.user) if account_settings.CHANGE_EMAIL and self.user is not None
+                     else [])
+        if not held and not suspended:
             del self.fields["end_roles"]
-        else:
-            self.fields["end_roles"].help_text = gettext(
+            return
+        said = []
+        if held:
+            said.append(gettext(
                 "Your roles need an official primary address: %(roles)s. Changing to an address that is not official, "
                 "or to a contractor's address, ends them. An official address of another department ends an "
-                "organisation admin role given when its application was approved.") % {"roles": ", ".join(held)}
+                "organisation admin role given when its application was approved.") % {"roles": ", ".join(held)})
+        if suspended:
+            said.append(gettext(
+                "Changing your address suspends your verification in these organisations, which rests on an address "
+                "that then leaves your account: %(organisations)s. You can then ask to be verified again with your "
+                "new address.") % {"organisations": ", ".join(suspended)})
+            self.fields["end_roles"].label = (
+                _("Yes, end these roles if the change of address ends them, and suspend these verifications")
+                if held else _("Yes, suspend these verifications with the change of address"))
+        self.fields["end_roles"].help_text = " ".join(said)
 
     def clean_email(self) -> str:
         email = super().clean_email()
@@ -199,8 +216,10 @@ class AddEmailForm(ShowsKeptInput, AllauthAddEmailForm):
         ending = roles_ended_by(self.user, email)
         if ending:
             self.add_error("end_roles", roles_end_unconfirmed(email, ending))
-        if lapsing:
+        if lapsing:  # which says the verification they rest on ends too
             self.add_error("end_roles", roles_lapse_unconfirmed(email, lapsing))
+        elif suspended := verifications_suspended_by(self.user, email):
+            self.add_error("end_roles", verifications_suspend_unconfirmed(email, suspended))
         return cleaned
 
 
@@ -213,6 +232,17 @@ def roles_lapse_unconfirmed(email: str, lapsing: list[Membership]) -> str:
         "with one of them ends, and these roles, which rest on it, end with it: %(roles)s. Tick the box to confirm; "
         "you can then ask to be verified again with your new address.") % {
         "email": email, "roles": ", ".join(admin_roles_named(lapsing))}
+
+
+def verifications_suspend_unconfirmed(email: str, suspended: list[str]) -> str:
+    """What a person is told when making ``email`` their primary address would suspend their
+    verification in the organisations ``suspended`` (verifications_suspended_by: resting on an
+    address that then leaves the account) and they have not ticked the box confirming it."""
+    return gettext(
+        "When %(email)s becomes your primary address, your other addresses leave your account: your verification "
+        "in these organisations, which rests on one of them, is suspended: %(organisations)s. Tick the box to "
+        "confirm; you can then ask to be verified again with your new address.") % {
+        "email": email, "organisations": ", ".join(suspended)}
 
 
 def roles_end_unconfirmed(email: str, ending: list[str]) -> str:

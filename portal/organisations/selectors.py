@@ -603,17 +603,40 @@ def admin_roles_lapsing_by(user: AnyUser, new_primary: str) -> list[Membership]:
     an address that cannot hold them (roles_ended_by names every role then)."""
     if not user.is_authenticated or not new_primary or primary_change_ends_powers(user, new_primary):
         return []
-    leaving = {address.lower() for address in EmailAddress.objects.filter(user_id=user.pk, verified=True)
-               .values_list("email", flat=True)} - {new_primary.strip().lower()}
-    organisations: set[int] = set()
-    for _receiver, answer in (verifications_at_addresses.send(sender=None, user_id=user.pk, addresses=leaving)
-                              if leaving else []):
-        organisations |= set(answer or ())
+    organisations = _verifying_at_leaving(user, new_primary)
     if not organisations:
         return []
     left = {role.pk for role in first_admin_roles_left_by(user, new_primary)}
     return [role for role in admin_roles_resting_on([(pk, user.pk) for pk in sorted(organisations)])
             if role.pk not in left and not ended(role.ends_at)]
+
+
+def verifications_suspended_by(user: AnyUser, new_primary: str | None = None) -> list[str]:
+    """The organisations in which ``user`` has a verification that is suspended when
+    ``new_primary`` becomes their primary address by being confirmed (ACCOUNT_CHANGE_EMAIL):
+    one resting on an address that leaves the account then (verifications_at_addresses),
+    whatever the new address is; None: any address not yet theirs (the email page, before
+    one is typed). Named as the person reads them, by name."""
+    if not user.is_authenticated:
+        return []
+    organisations = _verifying_at_leaving(user, new_primary)
+    return [single_line(name) for name in Organisation.objects.filter(pk__in=organisations).order_by("name")
+            .values_list("name", flat=True)] if organisations else []
+
+
+def _verifying_at_leaving(user: AnyUser, new_primary: str | None) -> set[int]:
+    """The organisations (ids) in which ``user`` has a verification resting on a confirmed
+    address of theirs other than ``new_primary`` (None: on any), which leaves the account
+    when that one becomes their primary address: the feature apps say which
+    (verifications_at_addresses). One query, and those of the receivers, for an account
+    with a confirmed address to leave."""
+    leaving = {address.lower() for address in EmailAddress.objects.filter(user_id=user.pk, verified=True)
+               .values_list("email", flat=True)} - {(new_primary or "").strip().lower()}
+    organisations: set[int] = set()
+    for _receiver, answer in (verifications_at_addresses.send(sender=None, user_id=user.pk, addresses=leaving)
+                              if leaving else []):
+        organisations |= set(answer or ())
+    return organisations
 
 
 def admin_roles_named(roles: Iterable[Membership]) -> list[str]:

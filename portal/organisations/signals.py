@@ -46,8 +46,8 @@ organisation_members_off_domains = Signal()
 # Which organisations' verifications of a person rest on one of ``addresses`` (confirmed
 # addresses of their account, normalised to lower case: those that end as the address leaves,
 # one suspended as not confirmed in time among them), asked before those addresses leave the
-# account (a new primary address takes the place of every other: the email page names the admin
-# roles that would end with them). Arguments: ``user_id``, ``addresses`` (a set). Each receiver
+# account (a new primary address takes the place of every other: the email page names those
+# organisations, and the admin roles that would end with them). Arguments: ``user_id``, ``addresses`` (a set). Each receiver
 # returns the ids of those organisations, read without changing anything.
 verifications_at_addresses = Signal()
 

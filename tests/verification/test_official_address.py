@@ -63,8 +63,8 @@ def api(world, **params):
 
 
 def add_and_confirm(client, address, smtp_server, capture, **fields):
-    """allauth's page: add an address (with ``fields``: the box ending roles ticked), then
-    enter the code mailed to it."""
+    """allauth's page: add an address (with ``fields``: the box confirming the roles and the
+    verifications the change ends ticked), then enter the code mailed to it."""
     before = len(smtp_server.messages)
     with capture(execute=True):
         response = post_confirming_access(client, "/accounts/email/", {"email": address, "action_add": "", **fields})
@@ -81,7 +81,7 @@ def address_changed(world, new, smtp_server, capture):
     old = asha.email
     profile = verified(world, asha)
     client = signed_in(asha)
-    add_and_confirm(client, new, smtp_server, capture)
+    add_and_confirm(client, new, smtp_server, capture, end_roles="on")
     asha.refresh_from_db()
     profile.refresh_from_db()
     return asha, old, profile, client
@@ -96,7 +96,8 @@ def test_changing_the_accounts_address_suspends_the_verification_resting_on_it(
 
     # The account's address changed (allauth, ACCOUNT_CHANGE_EMAIL: the old one is removed).
     before = len(smtp_server.messages)
-    add_and_confirm(signed_in(asha), "asha.home@gmail.com", smtp_server, django_capture_on_commit_callbacks)
+    add_and_confirm(signed_in(asha), "asha.home@gmail.com", smtp_server, django_capture_on_commit_callbacks,
+                    end_roles="on")
     assert list(EmailAddress.objects.filter(user=asha).values_list("email", flat=True)) == ["asha.home@gmail.com"]
 
     profile.refresh_from_db()
@@ -420,7 +421,7 @@ def test_the_join_page_and_a_roster_take_the_new_address_after_a_change(
     asha = world["person"]
     profile = verified(world, asha)
     new = "asha.k2@pune.mahaagri.gov.in"
-    add_and_confirm(signed_in(asha), new, smtp_server, django_capture_on_commit_callbacks)
+    add_and_confirm(signed_in(asha), new, smtp_server, django_capture_on_commit_callbacks, end_roles="on")
     client = signed_in(asha)
     join = f"/verification/organisations/{world['office'].pk}/join/"
     assert "You have already asked this organisation" not in client.get(join).content.decode()
@@ -588,6 +589,100 @@ def test_an_admin_role_that_ends_with_the_verification_at_the_old_address_is_nam
     assert (f"Your primary address is now asha.k@pune.mahaagri.gov.in. Your verification with {old} ended as that "
             "address left your account, and these roles, which rested on it, ended: Organisation admin (District "
             "Agriculture Office, Pune). Ask to be verified again with your new address.") in html.unescape(page)
+
+
+def test_changing_the_address_names_the_verification_resting_on_the_old_one_and_waits_for_the_box(
+        world, smtp_server, django_capture_on_commit_callbacks):
+    """A verified person with no role: the email page names the organisation whose
+    verification the change suspends (it rests on the address that leaves the account), and
+    the change is refused at the box until it is ticked, as for roles that lapse: no code
+    mailed, nothing changed, the address typed kept in its field, the organisation named."""
+    asha = world["person"]
+    profile = verified(world, asha)
+    new, office = "asha.k@pune.mahaagri.gov.in", world["office"].name
+    client = signed_in(asha)
+    page = html_page(client.get("/accounts/email/"))
+    assert field_value(page, "end_roles") is False
+    assert page.by_id("id_end_roles_helptext").squashed_text() == (
+        f"Changing your address suspends your verification in these organisations, which rests on an address that "
+        f"then leaves your account: {office}. You can then ask to be verified again with your new address.")
+    before = len(smtp_server.messages)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_confirming_access(client, "/accounts/email/", {"email": new, "action_add": ""})
+    assert response.status_code == 200
+    assert field_error(html_page(response), "end_roles") == (
+        f"When {new} becomes your primary address, your other addresses leave your account: your verification in "
+        f"these organisations, which rests on one of them, is suspended: {office}. Tick the box to confirm; you can "
+        "then ask to be verified again with your new address.")
+    assert field_value(html_page(response), "email") == new
+    assert len(smtp_server.messages) == before and not EmailAddress.objects.filter(email=new).exists()
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.VERIFIED
+
+
+def test_with_the_box_ticked_the_change_names_the_verification_again_and_suspends_it(
+        world, smtp_server, django_capture_on_commit_callbacks):
+    asha = world["person"]
+    old = asha.email
+    profile = verified(world, asha)
+    new, office = "asha.k@pune.mahaagri.gov.in", world["office"].name
+    client = signed_in(asha)
+    before = len(smtp_server.messages)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_confirming_access(client, "/accounts/email/", {"email": new, "action_add": "",
+                                                                       "end_roles": "on"})
+    assert response.status_code == 302, response.content.decode()[-3000:]
+    assert (f"Entering the code makes {new} your primary address, and your other addresses leave your account: your "
+            f"verification in these organisations, which rests on one of them, is suspended: {office}."
+            ) in html_page(client.get(response["Location"])).squashed_text()
+    profile.refresh_from_db()
+    assert profile.status == VerificationStatus.VERIFIED  # nothing suspended yet
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(response["Location"], {"code": code_in(smtp_server, before)})
+    assert response.status_code == 302
+    profile.refresh_from_db()
+    assert (profile.status, profile.reason_code) == (VerificationStatus.SUSPENDED, EndReason.ADDRESS_REMOVED)
+    assert not EmailAddress.objects.filter(user=asha, email=old).exists()
+
+
+def test_the_code_page_names_a_verification_once_when_a_role_resting_on_it_lapses_with_it(
+        world, smtp_server, django_capture_on_commit_callbacks):
+    """The verification ends with the role resting on it, as the roles' warning says: it is not also
+    said to be suspended."""
+    from portal.organisations.services import organisation_admin_grant
+
+    asha = world["person"]
+    verified(world, asha)
+    organisation_admin_grant(organisation_id=world["office"].pk, user_id=asha.pk, actor=world["admin_office"])
+    client = signed_in(asha)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_confirming_access(client, "/accounts/email/", {
+            "email": "asha.k@pune.mahaagri.gov.in", "action_add": "", "end_roles": "on"})
+    assert response.status_code == 302
+    text = html_page(client.get(response["Location"])).squashed_text()
+    assert "your verification with one of them ends" in text
+    assert "is suspended" not in text
+
+
+def test_a_person_with_no_verification_on_the_address_changes_it_without_a_box(
+        world, smtp_server, django_capture_on_commit_callbacks):
+    """Asked to be verified, not verified yet: nothing rests on the address, no box."""
+    asha = world["person"]
+    services.join_request_create(organisation_id=world["office"].pk, language="en", actor=asha,
+                                 details={**DETAILS, "official_email": asha.email})
+    client = signed_in(asha)
+    page = client.get("/accounts/email/").content.decode()
+    assert 'name="end_roles"' not in page and world["office"].name not in page
+    before = len(smtp_server.messages)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_confirming_access(client, "/accounts/email/", {"email": "asha.k@pune.mahaagri.gov.in",
+                                                                       "action_add": ""})
+    assert response.status_code == 302
+    assert "is suspended" not in client.get(response["Location"]).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(response["Location"], {"code": code_in(smtp_server, before)})
+    assert response.status_code == 302
+    assert EmailAddress.objects.get(user=asha, verified=True).email == "asha.k@pune.mahaagri.gov.in"
 
 
 def test_the_last_admin_cannot_remove_the_address_their_role_rests_on(world):
