@@ -388,6 +388,12 @@ def _membership_events(user: AnyUser, addresses: list[str]) -> list[int]:
 OWN_CHANGES_PER_DAY = 10
 
 
+def _own_changes_within_limit(user: AnyUser, action: str, message: str) -> None:
+    """Refuse (ValidationError, ``message``) a change of ``action`` once ``user`` made
+    OWN_CHANGES_PER_DAY of them in 24 hours; the caller holds their row locked."""
+    refuse_over_actions(actor=user, action=action, limit=OWN_CHANGES_PER_DAY, now=timezone.now(), message=message)
+
+
 def person_correct(*, user: AnyUser, full_name: str, request: HttpRequest | None = None) -> None:
     """What a person corrects themselves: their name (their addresses through allauth's own page),
     OWN_CHANGES_PER_DAY times in 24 hours at most."""
@@ -398,13 +404,11 @@ def person_correct(*, user: AnyUser, full_name: str, request: HttpRequest | None
         locked = get_user_model().objects.select_for_update().get(pk=user.pk)
         if locked.full_name == full_name:
             return
-        refuse_over_actions(actor=user, action=AuditAction.PERSONAL_DATA_CORRECTED, limit=OWN_CHANGES_PER_DAY,
-                            now=timezone.now(), message=ngettext(
-                                "You have corrected your name %(n)s time in the last 24 hours, the most the portal "
-                                "allows: this correction was not saved. You can correct it again from %(when)s.",
-                                "You have corrected your name %(n)s times in the last 24 hours, the most the portal "
-                                "allows: this correction was not saved. You can correct it again from %(when)s.",
-                                OWN_CHANGES_PER_DAY))
+        _own_changes_within_limit(user, AuditAction.PERSONAL_DATA_CORRECTED, ngettext(
+            "You have corrected your name %(n)s time in the last 24 hours, the most the portal allows: this "
+            "correction was not saved. You can correct it again from %(when)s.",
+            "You have corrected your name %(n)s times in the last 24 hours, the most the portal allows: this "
+            "correction was not saved. You can correct it again from %(when)s.", OWN_CHANGES_PER_DAY))
         old = locked.full_name
         locked.full_name = full_name
         locked.save(update_fields=["full_name"])
@@ -430,13 +434,11 @@ def nominee_record(*, user: AnyUser, name: str, email: str, relationship: str,
         # Someone else acts for them: not an address of theirs (any "+tag" form of its mailbox).
         if any(one_mailbox(values["email"], address) for address in _addresses_of(user)):
             raise ValidationError({"email": _("Name someone else: this address is yours.")})
-        refuse_over_actions(actor=user, action=AuditAction.NOMINEE_RECORDED, limit=OWN_CHANGES_PER_DAY,
-                            now=timezone.now(), message=ngettext(
-                                "You have changed your nominee %(n)s time in the last 24 hours, the most the portal "
-                                "allows: this change was not saved. You can change it again from %(when)s.",
-                                "You have changed your nominee %(n)s times in the last 24 hours, the most the portal "
-                                "allows: this change was not saved. You can change it again from %(when)s.",
-                                OWN_CHANGES_PER_DAY))
+        _own_changes_within_limit(user, AuditAction.NOMINEE_RECORDED, ngettext(
+            "You have changed your nominee %(n)s time in the last 24 hours, the most the portal allows: this change "
+            "was not saved. You can change it again from %(when)s.",
+            "You have changed your nominee %(n)s times in the last 24 hours, the most the portal allows: this change "
+            "was not saved. You can change it again from %(when)s.", OWN_CHANGES_PER_DAY))
         old = None if nominee is None else {"nominee": {"name": nominee.name, "email": nominee.email}}
         nominee, _created = Nominee.objects.update_or_create(
             user=user, defaults={**values, "recorded_at": timezone.now()})

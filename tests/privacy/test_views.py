@@ -520,12 +520,9 @@ def _release_effects(response):
     return " ".join(section.squashed_text().split()) if section is not None else ""
 
 
-def test_the_release_page_says_what_the_next_run_erases_once_the_hold_ends(root_client, root):
-    """A withdrawn application held past the three years the closed applications are kept:
-    released, the next daily run reduces it. The release page says so before the release,
-    which is refused at a box until it is ticked (the reason kept); a draft of the same
-    nodal officer, held by a hold on them, would get its reminder and be erased from the
-    day it names; a record another hold still covers is not listed."""
+def _held_four_years_on(root):
+    """A withdrawn application closed four years ago held by a hold on it, and a draft of its nodal
+    officer untouched as long, held by a hold on the officer: the two holds."""
     from portal.privacy.retention import legal_hold_set  # noqa: PLC0415
 
     old = timezone.now() - timedelta(days=4 * 365)
@@ -536,6 +533,16 @@ def test_the_release_page_says_what_the_next_run_erases_once_the_hold_ends(root_
                                     actor=root)
     on_person = legal_hold_set(target_type="accounts.user", target_id=closed.nodal_officer_id, reason="Inquiry",
                                actor=root)
+    return on_application, on_person
+
+
+def test_the_release_page_says_what_the_next_run_erases_once_the_hold_ends(root_client, root):
+    """A withdrawn application held past the three years the closed applications are kept:
+    released, the next daily run reduces it. The release page says so before the release,
+    which is refused at a box until it is ticked (the reason kept); a draft of the same
+    nodal officer, held by a hold on them, would get its reminder and be erased from the
+    day it names; a record another hold still covers is not listed."""
+    on_application, on_person = _held_four_years_on(root)
 
     url = f"/portal/privacy/holds/{on_application.pk}/release/"
     said = _release_effects(root_client.get(url))
@@ -575,16 +582,9 @@ def test_a_release_confirmed_for_what_the_page_listed_is_not_taken_when_it_now_a
     """The page of a hold on a nodal officer lists their draft only; another superadmin then releases
     a hold on their old withdrawn application. The box ticked for the list shown releases nothing:
     the page lists both now, says why at the box (unticked), the reason kept."""
-    from portal.privacy.retention import legal_hold_release, legal_hold_set  # noqa: PLC0415
+    from portal.privacy.retention import legal_hold_release  # noqa: PLC0415
 
-    old = timezone.now() - timedelta(days=4 * 365)
-    closed = ApplicationFactory(status="withdrawn", closed_at=old)
-    draft = ApplicationFactory(status="draft", nodal_officer=closed.nodal_officer)
-    Application.objects.filter(pk=draft.pk).update(updated_at=old)
-    on_application = legal_hold_set(target_type="onboarding.application", target_id=closed.pk, reason="Court case",
-                                    actor=root)
-    on_person = legal_hold_set(target_type="accounts.user", target_id=closed.nodal_officer_id, reason="Inquiry",
-                               actor=root)
+    on_application, on_person = _held_four_years_on(root)
     url = f"/portal/privacy/holds/{on_person.pk}/release/"
     shown = root_client.get(url)
     assert "Draft applications left untouched" in _release_effects(shown)
