@@ -5,7 +5,7 @@ Nobody else lists an organisation's members."""
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 
@@ -59,6 +59,7 @@ from portal.permissions import (
     is_auditor,
     is_superadmin,
 )
+from portal.shown import shown_digest
 from portal.text import as_searched
 from verification.models import (
     CAUSED_REVOCATIONS,
@@ -369,6 +370,42 @@ def first_admin_roles_ending(user: AnyUser, organisation: Organisation,
     held = held_elsewhere(user, organisation) if held is None else held
     listed = {role.pk for profile in held for role in profile.ending_roles}
     return [role for role in admin_roles_verifying_ends(user, organisation) if role.pk not in listed]
+
+
+@dataclass
+class EndsElsewhere:
+    """What being verified in an organisation at once ends in other organisations, as the
+    join page and an invitation's page name it: the verifications the person holds there
+    (``ending``, each with the admin roles resting on it, ``ending_roles``), their first admin
+    roles outside its line (``roles_ending``), and their requests waiting there (``waiting``,
+    withdrawn)."""
+
+    ending: list[GovernmentProfile] = field(default_factory=list)
+    roles_ending: list[Membership] = field(default_factory=list)
+    waiting: list[GovernmentProfile] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.ending or self.roles_ending or self.waiting)
+
+    def values(self) -> dict:
+        """What a page says of it, as its digest (portal.shown) is taken of it: the page sends
+        that back, and the service refuses it when being verified would end something else by
+        then. A role's organisation left without an admin is part of it (the page then says the
+        person cannot be verified until they hand the role over)."""
+        roles = [*(role for profile in self.ending for role in profile.ending_roles), *self.roles_ending]
+        return {"held": sorted(profile.pk for profile in self.ending),
+                "roles": sorted([role.pk, role.left_without_admin] for role in roles),
+                "waiting": sorted(profile.pk for profile in self.waiting)}
+
+    def shown(self) -> str:
+        return shown_digest(self.values())
+
+
+def ends_elsewhere(user: AnyUser, organisation: Organisation) -> EndsElsewhere:
+    """What being verified in ``organisation`` ends elsewhere for ``user``, read as it is now."""
+    ending = held_elsewhere(user, organisation)
+    return EndsElsewhere(ending=ending, roles_ending=first_admin_roles_ending(user, organisation, held=ending),
+                         waiting=waiting_elsewhere(user, organisation))
 
 
 def admin_roles_verifying_ends(user: AnyUser, organisation: Organisation) -> list[Membership]:

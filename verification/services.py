@@ -40,7 +40,7 @@ from portal.organisations.models import (
 from portal.organisations.selectors import first_admin_roles_outside, organisations_left_without_admin
 from portal.organisations.services import LastAdmin, organisation_admins_lapse
 from portal.permissions import AnyUser, is_auditor, is_superadmin
-from portal.shown import ChangedMeanwhile, shown_digest
+from portal.shown import ChangedMeanwhile, check_shown, shown_digest
 from portal.text import has_visible_characters, multi_line, single_line
 from verification import notifications
 from verification.models import (
@@ -59,6 +59,7 @@ from verification.models import (
 )
 from verification.selectors import (
     administers,
+    ends_elsewhere,
     has_confirmed_address,
     on_official_domain,
     verified_at_once,
@@ -368,7 +369,8 @@ def _check_waiting(actor: AnyUser, *, made: GovernmentProfile | None = None) -> 
 
 
 def join_request_create(
-    *, organisation_id: int, details: dict, language: str, actor: AnyUser, request: HttpRequest | None = None
+    *, organisation_id: int, details: dict, language: str, actor: AnyUser, request: HttpRequest | None = None,
+    shown: str | None = None,
 ) -> GovernmentProfile:
     """The signed-in ``actor`` asks ``organisation_id`` (an active organisation) to
     verify them, with their details; told later in ``language``. When the organisation
@@ -378,7 +380,10 @@ def join_request_create(
     Raises ValidationError (not allowed, details missing, a request already open or a
     verification already held there, VERIFICATION_WAITING_MAX requests of the actor's
     waiting already and this one would wait too: one verified at once waits in no queue,
-    and verifying it cancels the others) or Organisation.DoesNotExist."""
+    and verifying it cancels the others) or Organisation.DoesNotExist. ``shown``: the digest
+    (EndsElsewhere.shown) of what the join page said being verified here ends elsewhere;
+    a request verified at once when it would end something else by then raises
+    portal.shown.ChangedMeanwhile, nothing done (None: not checked)."""
     refusal = join_refusal(actor)
     if refusal:
         raise ValidationError(refusal, code="not_eligible")
@@ -410,7 +415,9 @@ def join_request_create(
                                   % {"organisation": organisation.name}, code="held")
         matched = on_official_domain(actor, details["official_email"], organisation)
         at_once = verified_at_once(actor, organisation, on_domain=matched)
-        if not at_once:
+        if at_once:
+            check_shown(shown, ends_elsewhere(actor, organisation).values())
+        else:
             _check_waiting(actor)
         profile = GovernmentProfile.objects.create(
             user=actor, organisation=organisation, status=VerificationStatus.PENDING, requested_at=now,

@@ -16,14 +16,14 @@ from portal.access import pop_pending_input, rule
 from portal.organisations.models import Organisation, OrganisationStatus
 from portal.organisations.selectors import first_found
 from portal.permissions import RULES, is_superadmin
+from portal.shown import ChangedMeanwhile, shown_on_page, shown_sent
 from verification import services
 from verification.forms import JoinRequestForm, OrganisationSearchForm, WithdrawForm
 from verification.models import STANDING, VerificationStatus, verified_in_force
 from verification.selectors import (
     SEARCH_LIMIT,
     administered_with_pending,
-    first_admin_roles_ending,
-    held_elsewhere,
+    ends_elsewhere,
     may_administer_verification,
     on_official_domain,
     organisation_searched,
@@ -33,7 +33,6 @@ from verification.selectors import (
     profiles_of,
     verified_at_once,
     verifies_automatically,
-    waiting_elsewhere,
     waiting_requests_count,
 )
 
@@ -136,26 +135,32 @@ def join(request, pk):
     current = profiles_of(request.user).filter(STANDING, organisation=organisation).first()
     if current is not None:
         return render(request, "verification/join.html", {**context, "current": current})
-    # What being verified here ends, told before asking; confirmed first where that may be at once.
-    ending = held_elsewhere(request.user, organisation)
-    roles_ending = first_admin_roles_ending(request.user, organisation, held=ending)
-    waiting = waiting_elsewhere(request.user, organisation)
-    automatic = bool(ending or roles_ending or waiting) and verifies_automatically(request.user, organisation)
-    # A request waiting elsewhere is withdrawn when this one is verified: said where that may be at once.
-    waiting = waiting if automatic else []
-    context.update({"ending": ending, "roles_ending": roles_ending, "waiting": waiting, "automatic": automatic})
-    form_options = {"organisation": organisation, "ending": [profile.organisation.name for profile in ending],
-                    "roles_ending": [role.organisation.name for role in roles_ending], "automatic": automatic}
+    # What being verified here ends, told before asking; confirmed first where that may be at once,
+    # the box bound to what the page named (its digest, checked under the person's lock).
+    ends = ends_elsewhere(request.user, organisation)
+    automatic = bool(ends) and verifies_automatically(request.user, organisation)
+    changed = False
     if request.method == "POST":
-        form = JoinRequestForm(request.POST, **form_options)
+        form = _join_form(request.POST, organisation, ends, automatic)
         if form.is_valid():
             try:
                 profile = services.join_request_create(
                     organisation_id=organisation.pk, details=form.cleaned_data, language=translation.get_language(),
-                    actor=request.user, request=request,
+                    actor=request.user, request=request, shown=shown_sent(request.POST) if automatic else None,
                 )
             except Organisation.DoesNotExist:  # no longer active
                 raise Http404 from None
+            except ChangedMeanwhile:
+                # Being verified here would end something else by now: named as it is, the box again.
+                changed = True
+                ends = ends_elsewhere(request.user, organisation)
+                automatic = bool(ends) and verifies_automatically(request.user, organisation)
+                data = request.POST.copy()
+                data.pop("confirm", None)
+                form = _join_form(data, organisation, ends, automatic)
+                form.is_valid()
+                form.add_error(None, _("Nothing was sent: since this page was opened, what being verified here ends "
+                                       "elsewhere has changed. Read what it ends now, then send the request again."))
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
@@ -168,17 +173,27 @@ def join(request, pk):
                 return redirect("verification:mine")
     else:
         pending = pop_pending_input(request)
-        form = JoinRequestForm(pending, **form_options) if pending is not None else JoinRequestForm(
-            initial=_initial_details(request.user), **form_options
-        )
+        form = _join_form(pending, organisation, ends, automatic, initial=_initial_details(request.user))
         if form.is_bound:
             form.is_valid()
+    # A request waiting elsewhere is withdrawn when this one is verified: said where that may be at once.
+    context.update({"ending": ends.ending, "roles_ending": ends.roles_ending, "waiting": ends.waiting if automatic else [],
+                    "automatic": automatic,
+                    "shown_values": ends.shown() if changed else shown_on_page(request, ends.shown())})
     # The official address the form holds (as typed, once valid; else the one it offers).
     address = (form.cleaned_data.get("official_email") if form.is_bound else form.initial.get("official_email")) or ""
     on_domain = bool(address) and on_official_domain(request.user, address, organisation)
     context.update({"form": form, "official_address": address, "on_official_domain": on_domain,
                     "waiting_max": _waiting_max_note(request.user, form, organisation, on_domain)})
     return render(request, "verification/join.html", context)
+
+
+def _join_form(data, organisation, ends, automatic: bool, **kwargs) -> JoinRequestForm:
+    """The join page's form: with a box to tick where being verified at once (``automatic``)
+    ends a verification or an admin role elsewhere (``ends``: ends_elsewhere)."""
+    return JoinRequestForm(data, organisation=organisation, ending=[profile.organisation.name for profile in ends.ending],
+                           roles_ending=[role.organisation.name for role in ends.roles_ending], automatic=automatic,
+                           **kwargs)
 
 
 def _no_longer_waiting(profile) -> str:

@@ -685,6 +685,34 @@ def test_the_join_page_tells_a_first_admin_their_role_ends_and_asks_before_an_au
                                          is_active=True).exists()
 
 
+def test_the_join_pages_box_confirms_what_the_page_named_not_what_ends_by_the_time_it_is_sent(world):
+    """The page named the first admin role it ends; a request of theirs to the department made
+    in another tab meanwhile would be withdrawn too: the box ticked for the page's list sends
+    nothing, the page names both now and asks again; sent from that page, they are verified."""
+    from tests.verification.helpers import make_admin
+
+    admin, office, other = world["admin_office"], world["office"], world["other"]
+    make_admin(office, email="deputy@pune.mahaagri.gov.in")
+    EmailAddress.objects.create(user=admin, email="office.admin@karhealth.gov.in", verified=True)
+    VerificationSettings.objects.create(organisation=other, auto_verify_official_domain=True)
+    client = signed_in(admin)
+    url = f"/verification/organisations/{other.pk}/join/"
+    shown = parse(well_formed(client.get(url)))
+    meanwhile = GovernmentProfileFactory(user=admin, organisation=world["parent"], official_email=admin.email)
+    sent = {**form_data(official_email="office.admin@karhealth.gov.in"), "confirm": "on",
+            "shown_values": shown.find("input", name="shown_values").get("value")}
+    refused = parse(well_formed(client.post(url, sent)))
+    assert ("Nothing was sent: since this page was opened, what being verified here ends elsewhere has changed. Read "
+            "what it ends now, then send the request again.") in refused.squashed_text()
+    assert f"withdraws your request to {world['parent'].name}" in refused.squashed_text()
+    assert field_value(refused, "confirm") is False and field_value(refused, "designation") == form_data()["designation"]
+    assert not GovernmentProfile.objects.filter(user=admin, organisation=other).exists()
+    client.post(url, {**sent, "shown_values": refused.find("input", name="shown_values").get("value")})
+    assert GovernmentProfile.objects.get(user=admin, organisation=other).status == VerificationStatus.VERIFIED
+    meanwhile.refresh_from_db()
+    assert meanwhile.status == VerificationStatus.CANCELLED
+
+
 def test_a_bulk_verification_says_a_request_it_ended_itself_was_ended_by_it(world):
     """The department's admin chose one person's requests to the department and to its office
     and verified them: the first verified ends the other (one organisation at a time), which

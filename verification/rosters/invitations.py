@@ -4,7 +4,6 @@ sent again by an admin, accepted when the person confirms the invited address
 (rosters.receivers)."""
 
 import logging
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from allauth.account.models import EmailAddress
@@ -28,10 +27,10 @@ from portal.deadlines import end_of_local_day
 from portal.limits import WINDOW, refuse_over, refuse_over_actions, shown, shown_from
 from portal.mail.models import OutboxPriority, with_topic
 from portal.mail.services import outbox_drop, outbox_enqueue, outbox_enqueue_each
-from portal.organisations.models import Membership, Organisation, OrganisationStatus
+from portal.organisations.models import OrganisationStatus
 from portal.organisations.services import LastAdmin
 from portal.permissions import AnyUser
-from portal.shown import check_shown, shown_digest
+from portal.shown import check_shown
 from verification import services as verification_services
 from verification.models import HELD_STATUSES, STANDING, GovernmentProfile, VerificationMethod, VerificationStatus
 from verification.notifications import mail_language
@@ -54,11 +53,10 @@ from verification.rosters.notifications import (
 from verification.rosters.staging import holds_power_elsewhere, mobile_taken, moves_from_elsewhere, request_differs
 from verification.rosters.tokens import token_new, tokens_new
 from verification.selectors import (
+    EndsElsewhere,
     automatic_verification_withheld,
-    first_admin_roles_ending,
-    held_elsewhere,
+    ends_elsewhere,
     person_request_language,
-    waiting_elsewhere,
 )
 
 logger = logging.getLogger(__name__)
@@ -690,36 +688,7 @@ def _short_of_verifying(invitation: Invitation, *, user: AnyUser, waiting: Gover
     return "waiting"
 
 
-@dataclass
-class AcceptanceEnds:
-    """What accepting an invitation ends in other organisations when it verifies the person
-    at once, as the join page names it (verification.selectors): the verifications they
-    hold there (``ending``, each with the admin roles resting on it, ``ending_roles``), their
-    first admin roles outside its line (``roles_ending``), and their requests waiting there
-    (``waiting``, withdrawn)."""
-
-    ending: list[GovernmentProfile] = field(default_factory=list)
-    roles_ending: list[Membership] = field(default_factory=list)
-    waiting: list[GovernmentProfile] = field(default_factory=list)
-
-    def __bool__(self) -> bool:
-        return bool(self.ending or self.roles_ending or self.waiting)
-
-    def values(self) -> dict:
-        """What the invitation's page says of it, as its digest (portal.shown) is taken of it:
-        the page sends that back, and invitation_accept refuses it when accepting would end
-        something else by then. A role's organisation left without an admin is part of it (the
-        page then says the person cannot be verified until they hand the role over)."""
-        roles = [*(role for profile in self.ending for role in profile.ending_roles), *self.roles_ending]
-        return {"held": sorted(profile.pk for profile in self.ending),
-                "roles": sorted([role.pk, role.left_without_admin] for role in roles),
-                "waiting": sorted(profile.pk for profile in self.waiting)}
-
-    def shown(self) -> str:
-        return shown_digest(self.values())
-
-
-def acceptance_ends(invitation: Invitation, user: AnyUser) -> AcceptanceEnds:
+def acceptance_ends(invitation: Invitation, user: AnyUser) -> EndsElsewhere:
     """What accepting ``invitation`` would end elsewhere for ``user`` (who has its address
     confirmed), read as they are now: when it verifies them at once (_short_of_verifying),
     their verifications, admin roles and waiting requests in other organisations, which
@@ -729,15 +698,8 @@ def acceptance_ends(invitation: Invitation, user: AnyUser) -> AcceptanceEnds:
     user = get_user_model().objects.get(pk=user.pk)  # their roles as they are now
     waiting = _waiting_of(organisation=invitation.organisation, user_id=user.pk)
     if _short_of_verifying(invitation, user=user, waiting=waiting):
-        return AcceptanceEnds()
-    return _ends_elsewhere(user, invitation.organisation)
-
-
-def _ends_elsewhere(user: AnyUser, organisation: Organisation) -> AcceptanceEnds:
-    """What being verified in ``organisation`` ends elsewhere for ``user``."""
-    ending = held_elsewhere(user, organisation)
-    return AcceptanceEnds(ending=ending, roles_ending=first_admin_roles_ending(user, organisation, held=ending),
-                          waiting=waiting_elsewhere(user, organisation))
+        return EndsElsewhere()
+    return ends_elsewhere(user, invitation.organisation)
 
 
 def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None = None,
@@ -753,7 +715,7 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
     nor is someone holding a platform role or an admin role of another organisation, nor,
     at any address, an auditor (_short_of_verifying).
     Verifying them at once ends what they hold elsewhere (acceptance_ends), which they are
-    told first: ``shown``, the digest (AcceptanceEnds.shown) of what the invitation's page
+    told first: ``shown``, the digest (EndsElsewhere.shown) of what the invitation's page
     said it ends, is checked under their lock, and portal.shown.ChangedMeanwhile raised,
     nothing done, when it would end something else by then. None (the address confirmed,
     nothing shown): when accepting would end anything elsewhere, the invitation is left
@@ -780,7 +742,7 @@ def invitation_accept(*, user: AnyUser, email: str, request: HttpRequest | None 
         person = get_user_model().objects.get(pk=user.pk)  # their roles read under their lock
         outcome = _short_of_verifying(invitation, user=person, waiting=waiting)
         if not outcome:
-            ends = _ends_elsewhere(person, invitation.organisation)
+            ends = ends_elsewhere(person, invitation.organisation)
             if shown is None and ends:
                 # Confirming an address is no consent to what being verified ends elsewhere:
                 # nothing changes, and the person accepts on the invitation's page.

@@ -38,7 +38,6 @@ from verification.rosters.forms import (
 )
 from verification.rosters.invitations import (
     MAIL_HELD_PREVIEW,
-    AcceptanceEnds,
     acceptance_ends,
     invitation_accept,
     invitation_cancel,
@@ -58,7 +57,7 @@ from verification.rosters.selectors import (
     rows_to_correct,
 )
 from verification.rosters.tokens import token_hash, token_is_well_formed
-from verification.selectors import organisation_for_admin
+from verification.selectors import EndsElsewhere, organisation_for_admin
 
 PAGE_SIZE = 50
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -291,7 +290,7 @@ def invitation_cancel_view(request, pk):
                    "invitations": back.url}, status=400 if request.method == "POST" else 200)
 
 
-def _accept_form(data, invitation, ends: AcceptanceEnds) -> InvitationAcceptForm:
+def _accept_form(data, invitation, ends: EndsElsewhere) -> InvitationAcceptForm:
     """The invitation's acceptance, with a box to tick where accepting ends a verification
     or an admin role elsewhere (``ends``)."""
     return InvitationAcceptForm(data, organisation=invitation.organisation,
@@ -324,7 +323,7 @@ def invitation(request, token):
     confirmed = state == "valid" and address_confirmed_by(request.user, found.email)
     # What accepting ends elsewhere when it verifies the person at once: named above the
     # button, and confirmed with a box where a verification or an admin role ends.
-    ends = acceptance_ends(found, request.user) if confirmed else AcceptanceEnds()
+    ends = acceptance_ends(found, request.user) if confirmed else EndsElsewhere()
     form = _accept_form(request.POST if request.method == "POST" else None, found, ends) if confirmed else None
     shown = shown_on_page(request, ends.shown())  # what the page sending the acceptance said it ends
     if request.method == "POST" and confirmed and form.is_valid():
