@@ -658,19 +658,25 @@ def test_a_bulk_decision_is_confirmed_before_anything_is_decided(world, requests
     assert AuditEvent.objects.filter(action=AuditAction.VERIFICATION_VERIFIED).count() == 2
 
 
-def test_the_join_page_tells_a_first_admin_their_role_ends_and_asks_before_an_automatic_verification(world):
-    """The office's first admin, verified nowhere, asks an organisation outside its line that
-    verifies at once, with a confirmed address on its domain: being verified there ends their
-    admin role of the office. The page says so, and the request is sent only once a box says
-    they know it, as one ending a verification elsewhere is."""
+def _first_admin_joining_elsewhere(world):
+    """The office's first admin (a deputy beside them), with a confirmed address on the domain of
+    an organisation outside its line that verifies at once: they, the office, that organisation,
+    their client and its join page."""
     from tests.verification.helpers import make_admin
 
     admin, office, other = world["admin_office"], world["office"], world["other"]
     make_admin(office, email="deputy@pune.mahaagri.gov.in")
     EmailAddress.objects.create(user=admin, email="office.admin@karhealth.gov.in", verified=True)
     VerificationSettings.objects.create(organisation=other, auto_verify_official_domain=True)
-    client = signed_in(admin)
-    url = f"/verification/organisations/{other.pk}/join/"
+    return admin, office, other, signed_in(admin), f"/verification/organisations/{other.pk}/join/"
+
+
+def test_the_join_page_tells_a_first_admin_their_role_ends_and_asks_before_an_automatic_verification(world):
+    """The office's first admin, verified nowhere, asks an organisation outside its line that
+    verifies at once, with a confirmed address on its domain: being verified there ends their
+    admin role of the office. The page says so, and the request is sent only once a box says
+    they know it, as one ending a verification elsewhere is."""
+    admin, office, other, client, url = _first_admin_joining_elsewhere(world)
     said = parse(well_formed(client.get(url))).squashed_text()
     assert (f"Being verified by {other.name} ends your admin role in {office.name}, which you hold as its first admin "
             "while you work in its line of offices; the role does not come back.") in said
@@ -689,14 +695,7 @@ def test_the_join_pages_box_confirms_what_the_page_named_not_what_ends_by_the_ti
     """The page named the first admin role it ends; a request of theirs to the department made
     in another tab meanwhile would be withdrawn too: the box ticked for the page's list sends
     nothing, the page names both now and asks again; sent from that page, they are verified."""
-    from tests.verification.helpers import make_admin
-
-    admin, office, other = world["admin_office"], world["office"], world["other"]
-    make_admin(office, email="deputy@pune.mahaagri.gov.in")
-    EmailAddress.objects.create(user=admin, email="office.admin@karhealth.gov.in", verified=True)
-    VerificationSettings.objects.create(organisation=other, auto_verify_official_domain=True)
-    client = signed_in(admin)
-    url = f"/verification/organisations/{other.pk}/join/"
+    admin, office, other, client, url = _first_admin_joining_elsewhere(world)
     shown = parse(well_formed(client.get(url)))
     meanwhile = GovernmentProfileFactory(user=admin, organisation=world["parent"], official_email=admin.email)
     sent = {**form_data(official_email="office.admin@karhealth.gov.in"), "confirm": "on",
