@@ -200,12 +200,23 @@ def written_personal_digest(event: AuditEvent) -> str:
     it keeps. An event whose hash matches neither (edited) gets the newer form."""
     fields = {**_fields_of(event), "actor_organisations": event.actor_organisations}
     keys = list(event.personal_keys or [])
+    return (_digest_as_written(fields, keys=keys, written=event.hash)
+            or personal_digest_of(fields, personal_keys=keys))
+
+
+def _digest_as_written(fields: dict, *, keys: list[str], written: str, personal: str | None = None,
+                       key: bytes | None = None) -> str | None:
+    """The personal digest (``personal``, a redacted event's, or worked out from ``fields``)
+    that the event's hash ``written`` was made with, in the form of the events written now
+    or, failing that, of those written before their personal digest named them; None when
+    neither form makes it (the event was edited)."""
     for version in (DIGEST_VERSION, UNBOUND_DIGEST_VERSION):
-        personal = personal_digest_of(fields, personal_keys=keys, version=version)
-        if hmac.compare_digest(event_digest(personal_keys=keys, personal=personal, version=version, **fields),
-                               event.hash):
-            return personal
-    return personal_digest_of(fields, personal_keys=keys)
+        digest = personal if personal is not None else personal_digest_of(fields, personal_keys=keys, key=key,
+                                                                          version=version)
+        if hmac.compare_digest(event_digest(key=key, personal_keys=keys, personal=digest, version=version, **fields),
+                               written):
+            return digest
+    return None
 
 
 def _fields_of(event: AuditEvent) -> dict:
@@ -540,23 +551,17 @@ def _event_problems(event: AuditEvent, *, prev_hash: str, key: bytes, scheme: st
         problems.append(ChainProblem(event.id, "link_broken"))
     fields = _fields_of(event)
     # A row written before the split names no organisation of its actor (actor_organisations came later).
-    if scheme == "plain":
-        expected = legacy_event_digest(**fields)
+    if scheme in ("plain", "whole"):
+        expected = legacy_event_digest(**fields) if scheme == "plain" else whole_event_digest(key=key, **fields)
         whole = event.redacted_at is None and not event.personal_digest and not event.actor_organisations
-    elif scheme == "whole":
-        expected = whole_event_digest(key=key, **fields)
-        whole = event.redacted_at is None and not event.personal_digest and not event.actor_organisations
+        matches = hmac.compare_digest(expected, event.hash)
     else:
         keys = event.personal_keys if isinstance(event.personal_keys, list) else []
         fields["actor_organisations"] = event.actor_organisations
         whole = not event.personal_digest if event.redacted_at is None else _is_redacted(event)
         personal = None if event.redacted_at is None else event.personal_digest
-        # The newer form first; an event written before its personal digest named it, the older.
-        expected = event_digest(key=key, personal_keys=keys, personal=personal, **fields)
-        if not hmac.compare_digest(expected, event.hash):
-            expected = event_digest(key=key, personal_keys=keys, personal=personal,
-                                    version=UNBOUND_DIGEST_VERSION, **fields)
-    if not whole or not hmac.compare_digest(expected, event.hash):
+        matches = _digest_as_written(fields, keys=keys, written=event.hash, personal=personal, key=key) is not None
+    if not whole or not matches:
         problems.append(ChainProblem(event.id, "row_edited"))
     return problems
 
