@@ -239,6 +239,14 @@ class AccessibleForm(ShowsKeptInput, forms.Form):
     def warn(self, field, message):
         self.warnings.setdefault(field, []).append(message)
 
+    def confirm_again(self, message: str, field: str = "confirm") -> None:
+        """What the box ``field`` confirmed changed since its page was shown (a count, a list
+        of what ends): it is asked for again, unticked, saying ``message`` at it (above the form
+        when the form has no such box now)."""
+        self.data = self.data.copy()
+        self.data.pop(self.add_prefix(field), None)
+        self.add_error(field if field in self.fields else None, message)
+
     def say_changed_meanwhile(self, stored: dict) -> None:
         """After a save this form sent was refused as changed meanwhile
         (portal.shown.ChangedMeanwhile): the refusal above the form, and at each field whose

@@ -155,12 +155,10 @@ def join(request, pk):
                 changed = True
                 ends = ends_elsewhere(request.user, organisation)
                 automatic = bool(ends) and verifies_automatically(request.user, organisation)
-                data = request.POST.copy()
-                data.pop("confirm", None)
-                form = _join_form(data, organisation, ends, automatic)
+                form = _join_form(request.POST, organisation, ends, automatic)
                 form.is_valid()
-                form.add_error(None, _("Nothing was sent: since this page was opened, what being verified here ends "
-                                       "elsewhere has changed. Read what it ends now, then send the request again."))
+                form.confirm_again(_("Nothing was sent: since this page was opened, what being verified here ends "
+                                     "elsewhere has changed. Read what it ends now, then send the request again."))
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:

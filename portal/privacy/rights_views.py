@@ -141,11 +141,8 @@ def request_decide(request, pk):
     sent = shown_sent(request.POST, ROLES_SHOWN_FIELD)  # None: not checked (a page that sends none)
     if (request.method == "POST" and made.status == PrivacyRequestStatus.OPEN and form.is_valid() and erasure
             and form.cleaned_data["decision"] == "grant" and sent is not None and sent != form.roles_shown):
-        form.add_error("confirm", _("Nothing was recorded: since this page was opened, the roles the account holds "
-                                    "changed. They are named above as they are now: check them, then tick the box "
-                                    "again."))
-        form.data = form.data.copy()
-        form.data.pop("confirm", None)
+        form.confirm_again(_("Nothing was recorded: since this page was opened, the roles the account holds changed. "
+                             "They are named above as they are now: check them, then tick the box again."))
     if request.method == "POST" and made.status != PrivacyRequestStatus.OPEN:
         if _own_decision_again(request, made):
             return _recorded_already(request, made)

@@ -91,9 +91,7 @@ def retention(request):
                     form.confirmed_for = asked
                 if form.newly_due and not (form.cleaned_data["confirm"]
                                            and shown_sent(request.POST, CONFIRMED_FIELD) == asked):
-                    form.add_error("confirm", _newly_due_message(form.newly_due, policy.kind))
-                    form.data = form.data.copy()
-                    form.data.pop(form.add_prefix("confirm"), None)
+                    form.confirm_again(_newly_due_message(form.newly_due, policy.kind))
                 else:
                     retention_policy_update(kind=policy.kind, actor=request.user, request=request,
                                             shown_values=shown_sent(request.POST), **posted)
@@ -212,11 +210,9 @@ def legal_hold_end(request, pk):
     form.effects_shown = shown_digest([asdict(effect) for effect in acts])
     if (request.method == "POST" and form.is_valid() and effects
             and shown_sent(request.POST, EFFECTS_SHOWN_FIELD) != form.effects_shown):
-        form.add_error("confirm", _("Nothing was released: since this page was opened, what the next daily run does "
-                                    "once the hold ends changed. It is listed above as it is now: check it, then tick "
-                                    "the box again."))
-        form.data = form.data.copy()
-        form.data.pop("confirm", None)
+        form.confirm_again(_("Nothing was released: since this page was opened, what the next daily run does once "
+                             "the hold ends changed. It is listed above as it is now: check it, then tick the box "
+                             "again."))
     if request.method == "POST" and form.is_valid():
         try:
             legal_hold_release(hold_id=hold.pk, actor=request.user, request=request, reason=form.cleaned_data["reason"])
