@@ -10,6 +10,8 @@ from django.db.models import Case, CharField, Exists, F, OuterRef, Q, QuerySet, 
 from django.db.models.functions import Cast, Concat
 from django.db.models.lookups import Contains, EndsWith
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from portal.accounts.models import EmailSuffixRule, SuffixKind
@@ -41,11 +43,13 @@ from portal.organisations.models import (
     not_ended_q,
 )
 from portal.organisations.signals import verifications_at_addresses
+from portal.organisations.states import JURISDICTION_CHOICES
 from portal.permissions import AnyUser, admins_who_act, holds_official_powers, memberships_not_lapsed, superadmins
 from portal.text import as_searched, single_line
 
 # The staff flag as official_powers_of names it among the roles: the Django admin's access.
 STAFF_ACCESS = _("Staff access to the administration site")
+_JURISDICTIONS = dict(JURISDICTION_CHOICES)  # lazy names, read in the language of the moment
 
 
 def domain_claims_of(domains: list[str], *, organisation_id: int | None = None, claimed: set[str] | None = None,
@@ -565,18 +569,25 @@ def official_powers_of(user: AnyUser) -> list[str]:
     where it holds ("State administrator (Maharashtra)"; the superuser flag is a superadmin
     role), the staff flag (access to the Django admin), then each organisation they
     administer. Two queries."""
+    return [str(name) for name in official_powers_named(user)]
+
+
+def official_powers_named(user: AnyUser) -> list[Promise]:
+    """official_powers_of's names, each said in the language active when it is read (lazy):
+    a page shows them in its language, and its digest (portal.shown) takes them in one that
+    does not change with the person's choice. Two queries."""
     now = timezone.now()
     grants = list(PlatformRoleGrant.objects.filter(in_force_q(now=now), user_id=user.pk).order_by("role", "jurisdiction"))
-    names = [f"{grant.get_role_display()} ({grant.get_jurisdiction_display()})" if grant.jurisdiction
-             else str(grant.get_role_display()) for grant in grants]
+    names = [format_lazy("{} ({})", PlatformRole(grant.role).label, _JURISDICTIONS.get(grant.jurisdiction, grant.jurisdiction))
+             if grant.jurisdiction else PlatformRole(grant.role).label for grant in grants]
     if user.is_superuser and not any(grant.role == PlatformRole.SUPERADMIN for grant in grants):
-        names.append(str(PlatformRole.SUPERADMIN.label))
+        names.append(PlatformRole.SUPERADMIN.label)
     if user.is_staff:
-        names.append(str(STAFF_ACCESS))
+        names.append(STAFF_ACCESS)
     organisations = (Membership.objects.filter(not_ended_q(now=now), user_id=user.pk, role=MembershipRole.ADMIN,
                                                is_active=True)
                      .order_by("organisation__name").values_list("organisation__name", flat=True))
-    names += [f"{MembershipRole.ADMIN.label} ({single_line(name)})" for name in organisations]
+    names += [format_lazy("{} ({})", MembershipRole.ADMIN.label, single_line(name)) for name in organisations]
     return names
 
 

@@ -17,7 +17,7 @@ from portal.access import asked_on_this_site, rule
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.limits import hourly_slot_take, over_hourly
-from portal.organisations.selectors import official_powers_of
+from portal.organisations.selectors import official_powers_named
 from portal.privacy.forms import CorrectionForm, DecisionForm, NomineeForm, PrivacyRequestForm
 from portal.privacy.models import Nominee, PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
 from portal.privacy.personal_data import DOWNLOADS_PER_HOUR, personal_data_zip
@@ -135,9 +135,9 @@ def request_decide(request, pk):
     form = DecisionForm(request.POST or None, erasure=erasure)
     # The roles granting an erasure ends, named before the box; the box confirms those named.
     asked = erasure and made.status == PrivacyRequestStatus.OPEN
-    ending = official_powers_of(made.user) if asked else []
+    ending = official_powers_named(made.user) if asked else []
     with translation.override("en"):  # the same whatever the language the page was read in
-        form.roles_shown = shown_digest(official_powers_of(made.user) if ending else [])
+        form.roles_shown = shown_digest([str(name) for name in ending])
     sent = shown_sent(request.POST, ROLES_SHOWN_FIELD)  # None: not checked (a page that sends none)
     if (request.method == "POST" and made.status == PrivacyRequestStatus.OPEN and form.is_valid() and erasure
             and form.cleaned_data["decision"] == "grant" and sent is not None and sent != form.roles_shown):

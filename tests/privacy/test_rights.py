@@ -689,6 +689,27 @@ def test_the_pages_take_constant_queries(size, django_assert_num_queries):
 
 
 
+@pytest.mark.parametrize("roles", [1, 4])
+def test_an_erasures_page_names_the_roles_it_ends_in_constant_queries(roles, django_assert_num_queries):
+    """The same at 1 and 4 roles (a platform role, admin roles): the session, the superadmin with
+    what the access rule and the MFA middleware read, the request with its person, the person's
+    platform roles in force and the organisations they administer (read once: their names are said
+    in the page's language, and taken for the page's digest in English)."""
+    from portal.organisations.models import Membership, MembershipRole
+
+    asha = UserFactory(email="asha@fisheries.gov.in")
+    PlatformRoleFactory(user=asha, role="state_admin", jurisdiction="MH")
+    for number in range(roles - 1):
+        Membership.objects.create(organisation=OrganisationFactory(name=f"Directorate {number}"), user=asha,
+                                  role=MembershipRole.ADMIN)
+    made = privacy_request_make(user=asha, kind="erasure", details="Please erase my account.")
+    admin = signed_in(make_superadmin(email="root@sandes.nic.in"))
+    with django_assert_num_queries(ERASURE_PAGE_QUERIES):
+        response = admin.get(f"/portal/privacy/requests/{made.pk}/")
+    assert len(parse(response.content.decode()).find("ul", **{"aria-labelledby": "roles-ending"}).find_all("li")) \
+        == roles
+
+
 def test_the_queue_of_waiting_requests_is_paged_in_order_with_their_number():
     """The queue showed the 100 waiting requests due first and said nothing of the others:
     request 101 could not be reached from it. Paged as the other queues are, the earliest due
@@ -712,6 +733,7 @@ def test_the_queue_of_waiting_requests_is_paged_in_order_with_their_number():
 
 MY_DATA_QUERIES = 4
 QUEUE_QUERIES = 5
+ERASURE_PAGE_QUERIES = 5
 
 
 def test_the_download_is_streamed_from_a_file_and_limited_to_a_few_an_hour():
