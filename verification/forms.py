@@ -11,7 +11,7 @@ from portal.forms import AccessibleForm, DayField, refuse_invisible_only
 from portal.organisations.models import Organisation
 from portal.organisations.states import State
 from verification.models import ADMIN_END_REASONS, VerificationStatus
-from verification.selectors import MEMBER_QUERY_MAX, MEMBER_QUERY_MIN
+from verification.selectors import MEMBER_QUERY_MAX, MEMBER_QUERY_MIN, EndsElsewhere
 from verification.services import PROFILE_FIELDS, REASON_MAX, JoinDecision, clean_reason
 from verification.validators import check_official_address, check_superannuation_not_too_late, clean_mobile
 from verification.visibility.rules import has_searchable_word, normalise_search
@@ -27,16 +27,17 @@ class OrganisationSearchForm(AccessibleForm):
         self.fields["state"].choices = [("", _("Any"))] + list(State.choices)
 
 
-def ending_confirmation(organisation: Organisation, ending: list | None,
-                        roles_ending: list | None) -> forms.BooleanField | None:
+def ending_confirmation(organisation: Organisation, ends: EndsElsewhere | None) -> forms.BooleanField | None:
     """The box a person ticks to say they know that being verified by ``organisation`` at
-    once ends their verification in ``ending`` (the names of those organisations) or, with
-    none, their admin role in ``roles_ending``; None when it ends neither (a request
-    waiting elsewhere, which it withdraws, is said on the page and needs no box: the
-    person may ask there again)."""
+    once ends their verification elsewhere or, with none, their admin role elsewhere
+    (``ends``: selectors.ends_elsewhere); None when it ends neither (a request waiting
+    elsewhere, which it withdraws, is said on the page and needs no box: the person may ask
+    there again)."""
+    ending = [profile.organisation.name for profile in ends.ending] if ends else []
+    roles_ending = [role.organisation.name for role in ends.roles_ending] if ends else []
     if not (ending or roles_ending):
         return None
-    values = {"organisation": organisation.name, "ending": ", ".join(ending or ()), "roles": ", ".join(roles_ending or ())}
+    values = {"organisation": organisation.name, "ending": ", ".join(ending), "roles": ", ".join(roles_ending)}
     if ending:
         label = _("I understand that being verified by %(organisation)s ends my verification in %(ending)s")
         required = _("Tick the box to confirm that being verified here ends your verification in %(ending)s.")
@@ -67,17 +68,16 @@ class JoinRequestForm(AccessibleForm):
         help_text=_("The date you retire, if you know it."),
     )
 
-    def __init__(self, *args, organisation: Organisation, ending: list | None = None, roles_ending: list | None = None,
-                 automatic: bool = False, **kwargs):
-        """``organisation``: the one asked (an address is official for it or not).
-        ``ending``: the names of the organisations whose verification of the person being
-        verified here ends (selectors.held_elsewhere); ``roles_ending``: those whose first
-        admin role it ends (selectors.first_admin_roles_ending). When the organisation may
-        verify them at once (``automatic``), the request is sent only once a box says they
-        know it (ending_confirmation), as an admin verifying them ticks one (DecisionForm)."""
+    def __init__(self, *args, organisation: Organisation, ends: EndsElsewhere | None = None, automatic: bool = False,
+                 **kwargs):
+        """``organisation``: the one asked (an address is official for it or not). ``ends``:
+        what being verified here ends elsewhere (selectors.ends_elsewhere). When the
+        organisation may verify them at once (``automatic``), the request is sent only once a
+        box says they know it (ending_confirmation), as an admin verifying them ticks one
+        (DecisionForm)."""
         super().__init__(*args, **kwargs)
         self.organisation = organisation
-        box = ending_confirmation(organisation, ending, roles_ending) if automatic else None
+        box = ending_confirmation(organisation, ends) if automatic else None
         if box is not None:
             self.fields["confirm"] = box
 

@@ -328,16 +328,6 @@ def verified_at_once(user: AnyUser, organisation: Organisation, *, on_domain: bo
     return on_domain and verifies_automatically(user, organisation)
 
 
-def waiting_elsewhere(user: AnyUser, organisation: Organisation) -> list[GovernmentProfile]:
-    """The requests ``user`` has waiting in organisations other than ``organisation``, which
-    being verified there withdraws (services._end_elsewhere: cancelled): what the join page
-    tells the person before they ask where that may be at once (``verifies_automatically``)."""
-    if not user.is_authenticated:
-        return []
-    return list(GovernmentProfile.objects.filter(user_id=user.pk, status=VerificationStatus.PENDING)
-                .exclude(organisation_id=organisation.pk).select_related("organisation").order_by("id"))
-
-
 def held_elsewhere(user: AnyUser, organisation: Organisation) -> list[GovernmentProfile]:
     """The verifications ``user`` holds in organisations other than ``organisation``
     (verified or suspended; one past its date of superannuation is over), which being
@@ -345,16 +335,23 @@ def held_elsewhere(user: AnyUser, organisation: Organisation) -> list[Government
     admins deciding see it (``held_elsewhere`` of _with_badges); each with the admin roles
     that end with it (``ending_roles``, as admin_roles_ending_with says, each marked
     ``left_without_admin``). What the join page tells the person before they ask."""
-    if not user.is_authenticated:
-        return []
-    today = timezone.localdate()
-    profiles = list(
-        GovernmentProfile.objects.filter(not_superannuated_q(today), user_id=user.pk, status__in=HELD_STATUSES)
-        .exclude(organisation_id=organisation.pk).select_related("organisation").order_by("id")
-    )
-    for profile in profiles:
+    return _elsewhere(user, organisation, waiting=False)[0] if user.is_authenticated else []
+
+
+def _elsewhere(user: AnyUser, organisation: Organisation, *,
+               waiting: bool) -> tuple[list[GovernmentProfile], list[GovernmentProfile]]:
+    """The verifications ``user`` holds elsewhere (held_elsewhere, with their ``ending_roles``)
+    and, with ``waiting``, their requests waiting elsewhere, which being verified in
+    ``organisation`` withdraws (services._end_elsewhere: cancelled): read in one query."""
+    statuses = Q(not_superannuated_q(timezone.localdate()), status__in=HELD_STATUSES)
+    if waiting:
+        statuses |= Q(status=VerificationStatus.PENDING)
+    profiles = list(GovernmentProfile.objects.filter(statuses, user_id=user.pk).exclude(organisation_id=organisation.pk)
+                    .select_related("organisation").order_by("id"))
+    held = [profile for profile in profiles if profile.status in HELD_STATUSES]
+    for profile in held:
         profile.ending_roles = admin_roles_ending_with(profile, verified_in=organisation)
-    return profiles
+    return held, [profile for profile in profiles if profile.status == VerificationStatus.PENDING]
 
 
 def first_admin_roles_ending(user: AnyUser, organisation: Organisation,
@@ -403,9 +400,11 @@ class EndsElsewhere:
 
 def ends_elsewhere(user: AnyUser, organisation: Organisation) -> EndsElsewhere:
     """What being verified in ``organisation`` ends elsewhere for ``user``, read as it is now."""
-    ending = held_elsewhere(user, organisation)
+    if not user.is_authenticated:
+        return EndsElsewhere()
+    ending, waiting = _elsewhere(user, organisation, waiting=True)
     return EndsElsewhere(ending=ending, roles_ending=first_admin_roles_ending(user, organisation, held=ending),
-                         waiting=waiting_elsewhere(user, organisation))
+                         waiting=waiting)
 
 
 def admin_roles_verifying_ends(user: AnyUser, organisation: Organisation) -> list[Membership]:

@@ -141,7 +141,7 @@ def join(request, pk):
     automatic = bool(ends) and verifies_automatically(request.user, organisation)
     changed = False
     if request.method == "POST":
-        form = _join_form(request.POST, organisation, ends, automatic)
+        form = JoinRequestForm(request.POST, organisation=organisation, ends=ends, automatic=automatic)
         if form.is_valid():
             try:
                 profile = services.join_request_create(
@@ -155,7 +155,7 @@ def join(request, pk):
                 changed = True
                 ends = ends_elsewhere(request.user, organisation)
                 automatic = bool(ends) and verifies_automatically(request.user, organisation)
-                form = _join_form(request.POST, organisation, ends, automatic)
+                form = JoinRequestForm(request.POST, organisation=organisation, ends=ends, automatic=automatic)
                 form.is_valid()
                 form.confirm_again(_("Nothing was sent: since this page was opened, what being verified here ends "
                                      "elsewhere has changed. Read what it ends now, then send the request again."))
@@ -171,7 +171,8 @@ def join(request, pk):
                 return redirect("verification:mine")
     else:
         pending = pop_pending_input(request)
-        form = _join_form(pending, organisation, ends, automatic, initial=_initial_details(request.user))
+        form = JoinRequestForm(pending, organisation=organisation, ends=ends, automatic=automatic,
+                               initial=_initial_details(request.user))
         if form.is_bound:
             form.is_valid()
     # A request waiting elsewhere is withdrawn when this one is verified: said where that may be at once.
@@ -184,14 +185,6 @@ def join(request, pk):
     context.update({"form": form, "official_address": address, "on_official_domain": on_domain,
                     "waiting_max": _waiting_max_note(request.user, form, organisation, on_domain)})
     return render(request, "verification/join.html", context)
-
-
-def _join_form(data, organisation, ends, automatic: bool, **kwargs) -> JoinRequestForm:
-    """The join page's form: with a box to tick where being verified at once (``automatic``)
-    ends a verification or an admin role elsewhere (``ends``: ends_elsewhere)."""
-    return JoinRequestForm(data, organisation=organisation, ending=[profile.organisation.name for profile in ends.ending],
-                           roles_ending=[role.organisation.name for role in ends.roles_ending], automatic=automatic,
-                           **kwargs)
 
 
 def _no_longer_waiting(profile) -> str:

@@ -281,8 +281,60 @@ def test_my_verifications_query_count_as_an_admin(world, rows, django_assert_num
 # requests and verifications among them.
 SEARCH_QUERIES = 4
 
+# The join page of an organisation that verifies at once, for someone whose being verified there
+# ends things elsewhere: 3 the organisation, 4 the person's standing there, 5 their verifications
+# and requests elsewhere (one query), 6-9 the admin roles that end (resting on a verification,
+# first admin roles outside its line, the roles above them), 10 whether it verifies at once, 11 a
+# decision about them withheld, 12 the details offered, 13-14 their address confirmed and on its
+# domain, 15 their requests waiting (the limit said).
+JOIN_ENDING_QUERIES = 15
+# An invitation's page for someone whose accepting ends things elsewhere: 3 the invitation,
+# 4 its address confirmed on the account, then what accepting comes to (their waiting request
+# there, their roles, verified elsewhere or holding a role at an address off its domains, its
+# mobile number taken, their standing there, a decision withheld), and what it ends elsewhere as
+# on the join page.
+INVITATION_ENDING_QUERIES = 19
+
 
 def test_search_query_count(world, rows, django_assert_num_queries):
     html = count(signed_in(world["person"]), "/verification/organisations/?q=agriculture+board", SEARCH_QUERIES,
                  django_assert_num_queries)
     assert len(parse(html).find("tbody").find_all("tr")) == min(rows, 50)
+
+
+@pytest.mark.parametrize("waiting", [1, 3], ids=["1 request elsewhere", "3 requests elsewhere"])
+def test_join_page_naming_what_being_verified_ends_query_count(world, waiting, django_assert_num_queries):
+    """The office's first admin asks an organisation that verifies at once: the page names the
+    role that ends and each request waiting elsewhere, in the same number of queries for 1 and
+    for 3 (the most one may have waiting)."""
+    from allauth.account.models import EmailAddress
+
+    from verification.models import VerificationSettings
+
+    admin, other = world["admin_office"], world["other"]
+    EmailAddress.objects.create(user=admin, email="office.admin@karhealth.gov.in", verified=True)
+    VerificationSettings.objects.create(organisation=other, auto_verify_official_domain=True)
+    for i in range(waiting):
+        GovernmentProfileFactory(user=admin, organisation=OrganisationFactory(name=f"Agriculture Board {i}"),
+                                 official_email=admin.email)
+    html = count(signed_in(admin), f"/verification/organisations/{other.pk}/join/", JOIN_ENDING_QUERIES,
+                 django_assert_num_queries)
+    assert len(parse(html).by_id("ending-elsewhere").find_all("li")) == waiting + 1
+
+
+@pytest.mark.parametrize("waiting", [1, 3], ids=["1 request elsewhere", "3 requests elsewhere"])
+def test_invitation_page_naming_what_accepting_ends_query_count(world, waiting, django_assert_num_queries,
+                                                                django_capture_on_commit_callbacks):
+    """Ravi, verified and an admin elsewhere, opens an invitation at an address of his on the
+    inviting office's domain: the page names the verification and role that end and each
+    request waiting elsewhere, in the same number of queries for 1 and for 3."""
+    from tests.verification.rosters.test_invitations import _held_elsewhere_person, _invite
+
+    address = "person1@pune.mahaagri.gov.in"
+    _invitation, link = _invite(world, address, django_capture_on_commit_callbacks)
+    ravi, _held, _waiting = _held_elsewhere_person(world, address)
+    for i in range(waiting - 1):
+        GovernmentProfileFactory(user=ravi, organisation=OrganisationFactory(name=f"Agriculture Board {i}"),
+                                 official_email="ravi.rao@karhealth.gov.in")
+    html = count(signed_in(ravi), link, INVITATION_ENDING_QUERIES, django_assert_num_queries)
+    assert len(parse(html).by_id("ending-elsewhere").find_all("li")) == waiting + 1

@@ -6,6 +6,7 @@ from portal.organisations.models import Organisation
 from verification.forms import ending_confirmation
 from verification.rosters.models import InvitationStatus
 from verification.rosters.parsing import max_bytes, max_rows
+from verification.selectors import EndsElsewhere
 
 
 def too_big() -> str:
@@ -55,14 +56,13 @@ class InvitationCancelForm(AccessibleForm):
 
 class InvitationAcceptForm(AccessibleForm):
     """Accepting an invitation on its page. When that verifies the person at once and ends
-    their verification or an admin role in another organisation (invitations.acceptance_ends:
-    ``ending`` and ``roles_ending``, the names of those organisations), only once a box says
-    they know it, as on the join page (verification.forms.ending_confirmation)."""
+    their verification or an admin role in another organisation (``ends``:
+    invitations.acceptance_ends), only once a box says they know it, as on the join page
+    (verification.forms.ending_confirmation)."""
 
-    def __init__(self, *args, organisation: Organisation, ending: list | None = None, roles_ending: list | None = None,
-                 **kwargs):
+    def __init__(self, *args, organisation: Organisation, ends: EndsElsewhere | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        box = ending_confirmation(organisation, ending, roles_ending)
+        box = ending_confirmation(organisation, ends)
         if box is not None:
             self.fields["confirm"] = box
 

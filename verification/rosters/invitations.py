@@ -694,8 +694,7 @@ def acceptance_ends(invitation: Invitation, user: AnyUser) -> EndsElsewhere:
     their verifications, admin roles and waiting requests in other organisations, which
     being verified ends (verification.services._end_elsewhere); nothing when it does not.
     The invitation's page names it before the person accepts, and invitation_accept checks
-    it again under the person's lock."""
-    user = get_user_model().objects.get(pk=user.pk)  # their roles as they are now
+    it again under the person's lock. ``user``: the request's, their roles read with it."""
     waiting = _waiting_of(organisation=invitation.organisation, user_id=user.pk)
     if _short_of_verifying(invitation, user=user, waiting=waiting):
         return EndsElsewhere()

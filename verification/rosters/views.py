@@ -290,14 +290,6 @@ def invitation_cancel_view(request, pk):
                    "invitations": back.url}, status=400 if request.method == "POST" else 200)
 
 
-def _accept_form(data, invitation, ends: EndsElsewhere) -> InvitationAcceptForm:
-    """The invitation's acceptance, with a box to tick where accepting ends a verification
-    or an admin role elsewhere (``ends``)."""
-    return InvitationAcceptForm(data, organisation=invitation.organisation,
-                                ending=[profile.organisation.name for profile in ends.ending],
-                                roles_ending=[role.organisation.name for role in ends.roles_ending])
-
-
 @rule("token")
 @require_http_methods(["GET", "POST"])
 @opens_in_linked_language  # the link of the mail's Marathi or Hindi half
@@ -324,7 +316,8 @@ def invitation(request, token):
     # What accepting ends elsewhere when it verifies the person at once: named above the
     # button, and confirmed with a box where a verification or an admin role ends.
     ends = acceptance_ends(found, request.user) if confirmed else EndsElsewhere()
-    form = _accept_form(request.POST if request.method == "POST" else None, found, ends) if confirmed else None
+    form = (InvitationAcceptForm(request.POST if request.method == "POST" else None, organisation=found.organisation,
+                                 ends=ends) if confirmed else None)
     shown = shown_on_page(request, ends.shown())  # what the page sending the acceptance said it ends
     if request.method == "POST" and confirmed and form.is_valid():
         try:
@@ -333,7 +326,7 @@ def invitation(request, token):
         except ChangedMeanwhile:
             # Nothing was done: the page says what accepting ends now, with the box to tick again.
             ends = acceptance_ends(found, request.user)
-            form, shown = _accept_form(None, found, ends), ends.shown()
+            form, shown = InvitationAcceptForm(organisation=found.organisation, ends=ends), ends.shown()
             form.cleaned_data = {}  # (an unbound form holds the page's error alone)
             form.add_error(None, _("Since this page was opened, what accepting the invitation ends elsewhere has "
                                    "changed: nothing was done. Read what it ends now, then accept again."))
