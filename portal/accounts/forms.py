@@ -21,7 +21,7 @@ from portal.accounts.services import unconfirmed_holders_release
 from portal.forms import AccessibleForm, ShowsKeptInput
 from portal.organisations.models import Membership
 from portal.organisations.selectors import (
-    admin_roles_lapsing_by,
+    address_change_ends,
     admin_roles_named,
     official_powers_of,
     organisations_left_without_admin,
@@ -206,7 +206,8 @@ class AddEmailForm(ShowsKeptInput, AllauthAddEmailForm):
         # The admin roles resting on a verification at an address that leaves the account
         # with the change: refused outright where nobody else would hold one (as the
         # confirmation would refuse it, after the code), else confirmed by the box too.
-        lapsing = admin_roles_lapsing_by(self.user, email)
+        change = address_change_ends(self.user, email)
+        lapsing = change.lapsing
         last = organisations_left_without_admin(lapsing)
         for role in lapsing:
             if role.organisation_id in last:
@@ -218,14 +219,14 @@ class AddEmailForm(ShowsKeptInput, AllauthAddEmailForm):
             self.add_error("end_roles", roles_end_unconfirmed(email, ending))
         if lapsing:  # which says the verification they rest on ends too
             self.add_error("end_roles", roles_lapse_unconfirmed(email, lapsing))
-        elif suspended := verifications_suspended_by(self.user, email):
-            self.add_error("end_roles", verifications_suspend_unconfirmed(email, suspended))
+        if change.suspended:
+            self.add_error("end_roles", verifications_suspend_unconfirmed(email, change.suspended))
         return cleaned
 
 
 def roles_lapse_unconfirmed(email: str, lapsing: list[Membership]) -> str:
     """What a person is told when making ``email`` their primary address would end the admin
-    roles ``lapsing`` (admin_roles_lapsing_by: resting on a verification at an address that then
+    roles ``lapsing`` (address_change_ends: resting on a verification at an address that then
     leaves the account) and they have not ticked the box confirming it."""
     return gettext(
         "When %(email)s becomes your primary address, your other addresses leave your account: your verification "
@@ -236,7 +237,7 @@ def roles_lapse_unconfirmed(email: str, lapsing: list[Membership]) -> str:
 
 def verifications_suspend_unconfirmed(email: str, suspended: list[str]) -> str:
     """What a person is told when making ``email`` their primary address would suspend their
-    verification in the organisations ``suspended`` (verifications_suspended_by: resting on an
+    verification in the organisations ``suspended`` (address_change_ends: resting on an
     address that then leaves the account) and they have not ticked the box confirming it."""
     return gettext(
         "When %(email)s becomes your primary address, your other addresses leave your account: your verification "

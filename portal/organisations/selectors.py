@@ -2,6 +2,7 @@
 
 from collections.abc import Collection, Iterable
 from contextlib import suppress
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
@@ -605,32 +606,47 @@ def primary_change_ends_powers(user: AnyUser, new_primary: str, *, old: str | No
     return not classify_email(new_primary).eligible_as_officer and holds_official_powers(user)
 
 
-def admin_roles_lapsing_by(user: AnyUser, new_primary: str) -> list[Membership]:
-    """The admin roles in force of ``user`` that end when ``new_primary``, an address that can
-    hold them, becomes their primary address by being confirmed (ACCOUNT_CHANGE_EMAIL: every
-    other address then leaves the account): those resting on a verification at an address that
-    leaves (the feature apps say which: verifications_at_addresses), as admin_roles_resting_on
-    has them, but the first admin roles the new address ends itself (roles_ended_by). None for
-    an address that cannot hold them (roles_ended_by names every role then)."""
-    if not user.is_authenticated or not new_primary or primary_change_ends_powers(user, new_primary):
-        return []
+@dataclass(frozen=True)
+class AddressChangeEnds:
+    """What a new primary address ends besides the roles it ends itself (roles_ended_by),
+    as every other address leaves the account with it (ACCOUNT_CHANGE_EMAIL): ``lapsing``,
+    the admin roles in force resting on a verification at an address that leaves (as
+    admin_roles_resting_on has them), and ``suspended``, the names of the organisations whose
+    verification of the person, resting on such an address, is suspended, when no such role
+    rests on it (said with the roles otherwise: it ends with them)."""
+
+    lapsing: list[Membership] = field(default_factory=list)
+    suspended: list[str] = field(default_factory=list)
+
+
+def address_change_ends(user: AnyUser, new_primary: str) -> AddressChangeEnds:
+    """What ``new_primary`` ends (AddressChangeEnds) when it becomes the primary address of
+    ``user`` by being confirmed: the verifications at the addresses that leave asked of the
+    feature apps once (verifications_at_addresses). No lapsing role for an address that
+    cannot hold them (roles_ended_by names every role then), nor the first admin roles the
+    new address ends itself."""
+    if not user.is_authenticated or not new_primary:
+        return AddressChangeEnds()
     organisations = _verifying_at_leaving(user, new_primary)
     if not organisations:
-        return []
-    left = {role.pk for role in first_admin_roles_left_by(user, new_primary)}
-    return [role for role in admin_roles_resting_on([(pk, user.pk) for pk in sorted(organisations)])
-            if role.pk not in left and not ended(role.ends_at)]
+        return AddressChangeEnds()
+    lapsing = []
+    if not primary_change_ends_powers(user, new_primary):
+        left = {role.pk for role in first_admin_roles_left_by(user, new_primary)}
+        lapsing = [role for role in admin_roles_resting_on([(pk, user.pk) for pk in sorted(organisations)])
+                   if role.pk not in left and not ended(role.ends_at)]
+    return AddressChangeEnds(lapsing=lapsing, suspended=[] if lapsing else _named(organisations))
 
 
-def verifications_suspended_by(user: AnyUser, new_primary: str | None = None) -> list[str]:
-    """The organisations in which ``user`` has a verification that is suspended when
-    ``new_primary`` becomes their primary address by being confirmed (ACCOUNT_CHANGE_EMAIL):
-    one resting on an address that leaves the account then (verifications_at_addresses),
-    whatever the new address is; None: any address not yet theirs (the email page, before
-    one is typed). Named as the person reads them, by name."""
-    if not user.is_authenticated:
-        return []
-    organisations = _verifying_at_leaving(user, new_primary)
+def verifications_suspended_by(user: AnyUser) -> list[str]:
+    """The organisations (named) in which ``user`` has a verification resting on a confirmed
+    address of theirs, suspended if that address leaves the account (a new primary address
+    takes the place of every other): what the email page says before an address is typed."""
+    return _named(_verifying_at_leaving(user, None)) if user.is_authenticated else []
+
+
+def _named(organisations: set[int]) -> list[str]:
+    """The names of ``organisations`` (ids), as the person reads them, by name."""
     return [single_line(name) for name in Organisation.objects.filter(pk__in=organisations).order_by("name")
             .values_list("name", flat=True)] if organisations else []
 

@@ -23,12 +23,7 @@ from portal.accounts.models import address_naming
 from portal.accounts.official_email import classify_email, is_contractor_address
 from portal.figures import counted, grouped
 from portal.linked_language import language_marked
-from portal.organisations.selectors import (
-    admin_roles_lapsing_by,
-    admin_roles_named,
-    roles_ended_by,
-    verifications_suspended_by,
-)
+from portal.organisations.selectors import AddressChangeEnds, address_change_ends, admin_roles_named, roles_ended_by
 from portal.text import inert as inert_text
 from portal.text import inert_lines as inert_lines_text
 
@@ -140,21 +135,14 @@ def roles_ending(context, email):
 
 
 @register.simple_tag(takes_context=True)
-def roles_lapsing(context, email):
-    """The admin roles of the person signed in that end once ``email`` is their primary address
-    because they rest on a verification at an address that leaves their account then
-    (admin_roles_lapsing_by), named (the page asking for the code names them)."""
+def change_of_address_ends(context, email):
+    """What ``email`` becoming the primary address of the person signed in ends as their other
+    addresses leave (address_change_ends): ``lapsing``, their admin roles resting on a
+    verification at one of them, named; ``suspended``, the organisations whose verification
+    of them is suspended otherwise (the page asking for the code names them)."""
     request = context.get("request")
-    return admin_roles_named(admin_roles_lapsing_by(request.user, email)) if request is not None else []
-
-
-@register.simple_tag(takes_context=True)
-def verifications_suspending(context, email):
-    """The organisations in which the person signed in has a verification that is suspended
-    once ``email`` is their primary address, because it rests on an address that leaves their
-    account then (verifications_suspended_by; the page asking for the code names them)."""
-    request = context.get("request")
-    return verifications_suspended_by(request.user, email) if request is not None else []
+    ends = address_change_ends(request.user, email) if request is not None else AddressChangeEnds()
+    return {"lapsing": admin_roles_named(ends.lapsing), "suspended": ends.suspended}
 
 
 @register.filter(name="address_naming")

@@ -645,6 +645,30 @@ def test_with_the_box_ticked_the_change_names_the_verification_again_and_suspend
     assert not EmailAddress.objects.filter(user=asha, email=old).exists()
 
 
+# The page asking for the code when the change ends something: the session, the user with their
+# roles, allauth's pending change (the user), then the roles the new address ends itself (three
+# readings of the email rules, one per address classified), and what the change ends besides, asked
+# once (address_change_ends): the addresses that leave, the verifications resting on them, three
+# readings of the email rules (whether the new address ends the roles itself), the roles resting on
+# those verifications, and then the organisations' names (a verification suspended) or the first
+# admin roles the new address leaves (a role lapsing) and their organisations.
+@pytest.mark.parametrize(("admin", "queries"), [(False, 13), (True, 12)], ids=["suspended", "role lapsing"])
+def test_the_code_page_reads_what_the_change_ends_once(world, django_capture_on_commit_callbacks, admin, queries,
+                                                       django_assert_num_queries):
+    asha = world["person"]
+    verified(world, asha)
+    if admin:
+        organisation_admin_grant(organisation_id=world["office"].pk, user_id=asha.pk, actor=world["admin_office"])
+    client = signed_in(asha)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_confirming_access(client, "/accounts/email/", {
+            "email": "asha.k@pune.mahaagri.gov.in", "action_add": "", "end_roles": "on"})
+    with django_assert_num_queries(queries):
+        page = client.get(response["Location"])
+    said = html_page(page).squashed_text()
+    assert ("which rest on it, end with it" in said, "is suspended" in said) == (admin, not admin)
+
+
 def test_the_code_page_names_a_verification_once_when_a_role_resting_on_it_lapses_with_it(
         world, smtp_server, django_capture_on_commit_callbacks):
     """The verification ends with the role resting on it, as the roles' warning says: it is not also
@@ -1091,7 +1115,7 @@ def test_a_role_resting_on_a_verification_suspended_as_unconfirmed_is_named_befo
     from django.utils import timezone  # noqa: PLC0415
 
     from portal.organisations.models import MembershipRole, OrganisationDomain  # noqa: PLC0415
-    from portal.organisations.selectors import admin_roles_lapsing_by  # noqa: PLC0415
+    from portal.organisations.selectors import address_change_ends  # noqa: PLC0415
     from tests.factories import OrganisationFactory  # noqa: PLC0415
     from tests.verification.helpers import make_admin  # noqa: PLC0415
 
@@ -1104,7 +1128,7 @@ def test_a_role_resting_on_a_verification_suspended_as_unconfirmed_is_named_befo
     Membership.objects.create(organisation=parent, user=asha, role=MembershipRole.ADMIN, granted_at=timezone.now())
     GovernmentProfileFactory(user=asha, organisation=parent, status=VerificationStatus.SUSPENDED,
                              reason_code=EndReason.UNCONFIRMED, official_email=asha.email)
-    named = [role.organisation.name for role in admin_roles_lapsing_by(asha, "asha.k@mahaagri.gov.in")]
+    named = [role.organisation.name for role in address_change_ends(asha, "asha.k@mahaagri.gov.in").lapsing]
     before = {m.pk: m.organisation.name for m in Membership.objects.filter(user=asha) if m.admin_in_force}
     EmailAddress.objects.filter(user=asha, email=asha.email).delete()  # as the confirmation of the new one does
     ended = [name for pk, name in before.items() if not Membership.objects.get(pk=pk).admin_in_force]
