@@ -21,7 +21,6 @@ from django.db.models import Count
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from onboarding.application.selectors import addresses_of_users
 from onboarding.models import (
     Application,
     ApplicationDocument,
@@ -32,6 +31,7 @@ from onboarding.models import (
     Section,
 )
 from portal.accounts.official_email import normalise_address
+from portal.accounts.selectors import addresses_of_users
 from portal.audit.models import AuditAction, AuditEvent
 from portal.privacy.breach import breach_person_field_register, breach_record_kind_register
 from portal.privacy.breach_reads import breach_read_route_register

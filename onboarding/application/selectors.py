@@ -34,6 +34,7 @@ from portal.accounts.official_email import (
     explain_refusal,
     normalise_address,
 )
+from portal.accounts.selectors import addresses_of_users
 from portal.audit.models import AuditAction, AuditEvent
 from portal.organisations import details
 from portal.organisations.models import (
@@ -272,13 +273,6 @@ def withdrawn_by(application: Application) -> str:
     if actor_id is not None and actor_id == application.nodal_officer_id and not new.get("for_officer"):
         return "officer"
     return "for_officer"
-
-
-def addresses_of_users(user_ids: set[int]) -> set[str]:
-    """Every address of these accounts (primary and others), normalised (one query)."""
-    rows = EmailAddress.objects.filter(user_id__in=user_ids).values_list("email", flat=True)
-    primary = User.objects.filter(pk__in=user_ids).values_list("email", flat=True)
-    return {normalise_address(address) for address in [*rows, *primary]} - {""}
 
 
 # The events that record an address leaving an account (its "old" address): removed, replaced

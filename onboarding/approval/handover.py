@@ -21,7 +21,6 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 from onboarding import notifications, workflow
 from onboarding.application.selectors import (
-    addresses_of_users,
     may_change_officer,
     officer_eligibility,
     official_within,
@@ -31,6 +30,7 @@ from onboarding.approval.deadlines import application_deciders_watch
 from onboarding.approval.services import authority_of
 from onboarding.models import Application, ApplicationStatus, Decision, Section, Stage
 from portal.accounts.official_email import normalise_address
+from portal.accounts.selectors import addresses_of_users
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from portal.permissions import AnyUser

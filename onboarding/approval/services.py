@@ -21,7 +21,6 @@ from django.utils.translation import ngettext
 from onboarding import notifications, workflow
 from onboarding.application.selectors import (
     accounts_holding,
-    addresses_of_users,
     officer_address_moved,
     officer_addresses,
     officer_eligibility,
@@ -77,6 +76,7 @@ from onboarding.models import (
 )
 from portal.accounts.mail_limits import same_mailbox
 from portal.accounts.official_email import normalise_address
+from portal.accounts.selectors import addresses_of_users
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from portal.client import request_meta

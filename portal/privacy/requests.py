@@ -29,6 +29,7 @@ from django.utils.translation import ngettext
 from portal import signed_out_input
 from portal.accounts.mail_limits import one_mailbox, own_account
 from portal.accounts.models import address_naming, erased_email
+from portal.accounts.selectors import addresses_of_users
 from portal.audit.erasure import audit_redact
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.publish import superadmin_messages
@@ -432,7 +433,7 @@ def nominee_record(*, user: AnyUser, name: str, email: str, relationship: str,
         if nominee is not None and all(getattr(nominee, key) == value for key, value in values.items()):
             return nominee  # saved again unchanged (a second click): nothing to record
         # Someone else acts for them: not an address of theirs (any "+tag" form of its mailbox).
-        if any(one_mailbox(values["email"], address) for address in _addresses_of(user)):
+        if any(one_mailbox(values["email"], address) for address in addresses_of_users({user.pk})):
             raise ValidationError({"email": _("Name someone else: this address is yours.")})
         _own_changes_within_limit(user, AuditAction.NOMINEE_RECORDED, ngettext(
             "You have changed your nominee %(n)s time in the last 24 hours, the most the portal allows: this change "
@@ -454,13 +455,6 @@ def _nominee_namings_end(addresses: list[str]) -> list[int]:
     return list(AuditEvent.objects.filter(action=AuditAction.NOMINEE_RECORDED)
                 .filter(Q(old_values__nominee__email__in=addresses) | Q(new_values__nominee__email__in=addresses))
                 .values_list("pk", flat=True))
-
-
-def _addresses_of(user: AnyUser) -> list[str]:
-    """The account's address and every address on it (confirmed or not)."""
-    from allauth.account.models import EmailAddress  # noqa: PLC0415 (apps loaded)
-
-    return [user.email, *EmailAddress.objects.filter(user_id=user.pk).values_list("email", flat=True)]
 
 
 def _mail(template: str, context: dict) -> list[EmailMultiAlternatives]:
