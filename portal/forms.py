@@ -225,12 +225,14 @@ class AccessibleForm(ShowsKeptInput, forms.Form):
                 continue
             # As typed: its line breaks counted as one already (_line_breaks_as_typed).
             typed = self[name].data
-            if not isinstance(typed, str) or len(typed) > field.max_length or len(composed(typed)) <= field.max_length:
-                continue  # too long as typed, or longer only in what the field made of it: said as the field says it
+            if not isinstance(typed, str) or len(typed) > field.max_length:
+                continue  # too long as typed: said as the field says it
+            if (stored := len(composed(typed))) <= field.max_length:
+                continue  # longer only in what the field made of it: said as the field says it
             errors = [ValidationError(_("Letters typed as one character that are stored as two (such as “ज़”) count "
                                         "twice: stored, this answer has %(count)s characters, more than the %(limit)s "
                                         "allowed. Shorten it."),
-                                      code="max_length", params={"count": grouped(len(composed(typed))),
+                                      code="max_length", params={"count": grouped(stored),
                                                                  "limit": grouped(field.max_length)})
                       if error.code == "max_length" else error for error in self._errors[name].as_data()]
             self._errors[name] = self.error_class(renderer=self.renderer)
